@@ -1,0 +1,98 @@
+// Seals and unseals iCure entities exactly as the official SDK (@icure/api
+// 6.4.4) does: exchange keys, delegations, encryptionKeys, secretForeignKeys,
+// cryptedForeignKeys and encryptedSelf. Shared by every storage backend.
+#pragma once
+
+#include <botan/rng.h>
+
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "fhirbridge/crypto/keychain.hpp"
+#include "fhirbridge/icure/entities.hpp"
+#include "fhirbridge/status.hpp"
+
+namespace fhirbridge::crypto {
+
+// Where the sealer reads and writes healthcare parties (their public keys and
+// exchange keys). A backend implements it over its own storage, inside its
+// current transaction.
+class HcpDirectory {
+ public:
+  virtual ~HcpDirectory() = default;
+  virtual Result<icure::HealthcareParty> get(const std::string& hcp_id) = 0;
+  virtual Status put(const icure::HealthcareParty& hcp) = 0;  // rev handled by the backend
+};
+
+// Which fields go into encryptedSelf. Defaults are iCure's.
+struct SealingPolicy {
+  std::set<std::string> patient_fields{"note"};
+  std::set<std::string> contact_fields{"descr"};
+  std::set<std::string> service_fields{"content"};
+  // Extra Patient fields some deployments encrypt (search on them is then
+  // impossible in the store): e.g. names, addresses, firstName, lastName.
+  static SealingPolicy strict();
+};
+
+class EntitySealer {
+ public:
+  EntitySealer(Keychain& keychain, Botan::RandomNumberGenerator& rng, SealingPolicy policy = {});
+
+  // Seal a NEW patient for `owner_hcp_id` (+ `delegates`): new secretId and
+  // content key, delegations/encryptionKeys for owner and each delegate
+  // (exchange keys created on the owner's HCP if missing), encryptedSelf from
+  // the policy's fields, which are then removed from the clear JSON.
+  Status seal_new_patient(HcpDirectory& dir, const std::string& owner_hcp_id,
+                          icure::Patient& patient, const std::vector<std::string>& delegates = {});
+  // Re-seal an updated patient keeping its existing keys/delegations
+  // (`previous` is the sealed stored version).
+  Status reseal_patient(HcpDirectory& dir, const std::string& hcp_id, icure::Patient& patient,
+                        const icure::Patient& previous);
+  // Decrypt for `reader_hcp_id`: not_found when no delegation for the reader,
+  // key_missing when its private key is not in the keychain.
+  Result<icure::Patient> unseal_patient(HcpDirectory& dir, const std::string& reader_hcp_id,
+                                        const icure::Patient& sealed);
+  // The patient's secretId(s) as `reader_hcp_id` can decrypt them.
+  Result<std::vector<std::string>> patient_secret_ids(HcpDirectory& dir,
+                                                      const std::string& reader_hcp_id,
+                                                      const icure::Patient& sealed);
+
+  // Seal a NEW contact of `sealed_patient` (secretForeignKeys = the patient's
+  // secretId, cryptedForeignKeys = "<contactId>:<patientId>"); services are
+  // sealed with the contact's key.
+  Status seal_new_contact(HcpDirectory& dir, const std::string& owner_hcp_id,
+                          icure::Contact& contact, const icure::Patient& sealed_patient,
+                          const std::vector<std::string>& delegates = {});
+  Status reseal_contact(HcpDirectory& dir, const std::string& hcp_id, icure::Contact& contact,
+                        const icure::Contact& previous);
+  Result<icure::Contact> unseal_contact(HcpDirectory& dir, const std::string& reader_hcp_id,
+                                        const icure::Contact& sealed);
+  // The patient id from cryptedForeignKeys, as the reader decrypts it.
+  Result<std::string> contact_patient_id(HcpDirectory& dir, const std::string& reader_hcp_id,
+                                         const icure::Contact& sealed);
+
+  // Add `delegate_hcp_id` to a sealed entity's delegations / encryptionKeys
+  // (/ cryptedForeignKeys for contacts), as `owner_hcp_id` who can read it.
+  Status share_patient(HcpDirectory& dir, const std::string& owner_hcp_id,
+                       icure::Patient& sealed, const std::string& delegate_hcp_id);
+  Status share_contact(HcpDirectory& dir, const std::string& owner_hcp_id,
+                       icure::Contact& sealed, const std::string& delegate_hcp_id);
+
+  // The exchange key K(owner -> delegate), created (and stored on owner's HCP,
+  // in aesExchangeKeys and hcPartyKeys) when missing; decrypted with the
+  // owner's or the delegate's private key, whichever `reader_hcp_id` is.
+  Result<SecureBytes> exchange_key(HcpDirectory& dir, const std::string& owner_hcp_id,
+                                   const std::string& delegate_hcp_id,
+                                   const std::string& reader_hcp_id, bool create_if_missing);
+
+  const SealingPolicy& policy() const { return policy_; }
+
+ private:
+  Keychain& keychain_;
+  Botan::RandomNumberGenerator& rng_;
+  SealingPolicy policy_;
+};
+
+}  // namespace fhirbridge::crypto

@@ -1,0 +1,47 @@
+// Process-memory cache of healthcare parties' private keys (the tutorial's
+// /keychain endpoint fills it). Keys never touch disk or logs; entries expire.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "fhirbridge/crypto/primitives.hpp"
+#include "fhirbridge/status.hpp"
+
+namespace fhirbridge::crypto {
+
+class Keychain {
+ public:
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+  explicit Keychain(std::chrono::seconds ttl = std::chrono::hours(12), Clock clock = nullptr);
+
+  // Stores the key for `hcp_id` after checking it is a valid PKCS#8 RSA key
+  // (invalid) whose public half equals `expected_public_key_hex`
+  // (key_mismatch). Replaces an earlier key.
+  Status put(const std::string& hcp_id, const std::string& private_key_pkcs8_hex,
+             const std::string& expected_public_key_hex);
+  Status put(const std::string& hcp_id, SecureBytes private_key_pkcs8,
+             const std::string& expected_public_key_hex);
+  // The key, or key_missing (absent or expired) naming the keychain call to make.
+  Result<SecureBytes> get(const std::string& hcp_id) const;
+  bool contains(const std::string& hcp_id) const;
+  void drop(const std::string& hcp_id);
+  void clear();
+
+ private:
+  struct Entry {
+    SecureBytes key;
+    std::chrono::steady_clock::time_point expires;
+  };
+  std::chrono::steady_clock::time_point now() const;
+  std::chrono::seconds ttl_;
+  Clock clock_;
+  mutable std::mutex mutex_;
+  mutable std::map<std::string, Entry> entries_;
+};
+
+}  // namespace fhirbridge::crypto

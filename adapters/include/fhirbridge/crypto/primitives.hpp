@@ -1,0 +1,50 @@
+// iCure's crypto primitives on Botan 2 (see ../shared/docs/icure-model.md):
+// RSA-OAEP(SHA-1) 2048, AES-CBC/PKCS7 with a 16-byte IV prefix, hex keys.
+#pragma once
+
+#include <botan/rng.h>
+#include <botan/secmem.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fhirbridge/status.hpp"
+
+namespace fhirbridge::crypto {
+
+using Bytes = std::vector<std::uint8_t>;
+using SecureBytes = Botan::secure_vector<std::uint8_t>;
+
+std::string to_hex(const std::uint8_t* data, std::size_t size);  // lowercase
+inline std::string to_hex(const Bytes& b) { return to_hex(b.data(), b.size()); }
+Result<Bytes> from_hex(std::string_view hex);
+std::string to_base64(const std::uint8_t* data, std::size_t size);
+Result<Bytes> from_base64(std::string_view b64);
+
+struct RsaKeyPair {
+  std::string public_key_hex;    // X.509 SubjectPublicKeyInfo DER, hex
+  SecureBytes private_key_pkcs8; // PKCS#8 DER
+};
+// 2048-bit, e = 65537.
+RsaKeyPair generate_rsa_key_pair(Botan::RandomNumberGenerator& rng);
+// Public key (SPKI hex) derived from a PKCS#8 private key; invalid on bad DER.
+Result<std::string> public_key_hex_of(const SecureBytes& private_key_pkcs8);
+// Last 32 hex characters of the public key hex.
+std::string fingerprint(std::string_view public_key_hex);
+
+// RSA-OAEP with SHA-1 (OAEP and MGF1), no label.
+Result<Bytes> rsa_encrypt(std::string_view public_key_hex, const std::uint8_t* data,
+                          std::size_t size, Botan::RandomNumberGenerator& rng);
+Result<SecureBytes> rsa_decrypt(const SecureBytes& private_key_pkcs8, const Bytes& ciphertext);
+
+// AES-CBC/PKCS7; key length picks AES-128/256. Output = IV(16) || ciphertext.
+Bytes aes_encrypt(const SecureBytes& key, const std::uint8_t* data, std::size_t size,
+                  Botan::RandomNumberGenerator& rng);
+Result<SecureBytes> aes_decrypt(const SecureBytes& key, const Bytes& iv_and_ciphertext);
+
+// Random UUID v4 string.
+std::string random_uuid(Botan::RandomNumberGenerator& rng);
+
+}  // namespace fhirbridge::crypto

@@ -1,0 +1,189 @@
+// The store interface (in the style of LevelDB's db.h): one abstract class that
+// every backend (SQLite, remote iCure, test doubles, fault injectors) implements.
+//
+// Entities cross this interface DECRYPTED, as the acting healthcare party sees
+// them. Backends seal on write and unseal on read with crypto::EntitySealer, so
+// what is stored (locally or remotely) is sealed exactly as iCure seals it.
+//
+// Every method returns a Result/Status, never throws. Common codes:
+//   not_found        the entity does not exist, was deleted, or is not shared
+//                    with the caller (the two are indistinguishable on purpose)
+//   conflict         create with an id (or FHIR-id identifier) that exists
+//   version_conflict update/delete whose `rev` is not the stored one
+//   key_missing      the caller's private key is not in the keychain
+//   internal         I/O or database failure; nothing was written
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "fhirbridge/icure/entities.hpp"
+#include "fhirbridge/status.hpp"
+
+namespace fhirbridge::storage {
+
+// Who is acting: the data owner (healthcare party) of the logged-in user.
+struct Principal {
+  std::string hcp_id;
+  std::string user_id;
+};
+
+// ---- queries -------------------------------------------------------------
+
+// A token condition on an Identifier (system|value) or a CodeStub (type|code).
+// An absent part matches anything.
+struct TokenFilter {
+  std::optional<std::string> system;  // Identifier.system or CodeStub.type
+  std::optional<std::string> value;   // Identifier.value or CodeStub.code
+};
+using AnyOf = std::vector<TokenFilter>;  // OR of tokens
+
+// Inclusive integer range on an iCure date (YYYYMMDD for birth dates,
+// YYYYMMDDhhmmss for service/contact dates). `negate` = outside the range.
+struct DateCondition {
+  std::optional<std::int64_t> lo, hi;
+  bool negate = false;
+};
+
+enum class TextMatch { prefix, contains, exact };
+// Matches name parts ignoring case and accents ("élodie" ~ "Elodie").
+struct TextCondition {
+  std::vector<std::string> any_of;  // OR
+  TextMatch match = TextMatch::prefix;
+};
+
+struct SortKey {
+  std::string field;  // patient: family given birthdate gender _lastUpdated _id;
+                      // contact: date code status _lastUpdated _id
+  bool descending = false;
+};
+
+struct PageRequest {
+  std::size_t limit = 50;             // 0 = count only
+  std::optional<std::string> cursor;  // opaque, from Page::next_cursor
+  std::vector<SortKey> sort;          // default: _lastUpdated then _id
+};
+
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  std::optional<std::string> next_cursor;  // absent on the last page
+  std::int64_t total = 0;                  // matches over all pages
+};
+
+// Conditions are ANDed; each vector element is one more AND-ed condition.
+struct PatientQuery {
+  std::optional<std::vector<std::string>> ids;  // OR; any id of the store
+  std::vector<AnyOf> identifiers;
+  std::vector<TextCondition> names;   // any of family, given, prefix, suffix, text
+  std::vector<TextCondition> family;  // lastName / names[].lastName
+  std::vector<TextCondition> given;   // firstName / names[].firstNames
+  std::vector<std::vector<std::string>> genders;  // iCure gender values, OR inside
+  std::vector<DateCondition> birth_dates;         // on dateOfBirth
+  std::optional<bool> active;
+  PageRequest page;
+};
+
+struct ContactQuery {
+  std::optional<std::vector<std::string>> ids;          // contact ids, OR
+  std::optional<std::vector<std::string>> patient_ids;  // OR
+  std::vector<AnyOf> identifiers;                       // on service identifiers
+  std::vector<AnyOf> codes;                             // on service codes
+  std::vector<AnyOf> tags;                              // on service tags
+  std::vector<DateCondition> dates;  // on service valueDate, else openingDate
+  PageRequest page;
+};
+
+// A stored contact and the (iCure) id of the patient it belongs to.
+struct ContactRecord {
+  icure::Contact contact;
+  std::string patient_id;
+};
+
+// ---- atomic multi-entity writes (Bundles) ---------------------------------
+
+struct CreatePatient { icure::Patient patient; };
+struct UpdatePatient { icure::Patient patient; };  // patient.rev must be current
+struct DeletePatient { std::string id; std::optional<std::string> rev; };
+struct CreateContact { icure::Contact contact; std::string patient_id; };
+struct UpdateContact { icure::Contact contact; };
+struct DeleteContact { std::string id; std::optional<std::string> rev; };
+using WriteOp = std::variant<CreatePatient, UpdatePatient, DeletePatient, CreateContact,
+                             UpdateContact, DeleteContact>;
+
+struct WriteBatch {
+  std::vector<WriteOp> ops;  // applied in order; later ops may reference ids created earlier
+};
+
+// One result per op, in order: the stored entity (with its new rev) or, for
+// deletes, the id and the rev of the tombstone.
+struct Deleted { std::string id; std::string rev; };
+using WriteResult = std::variant<icure::Patient, ContactRecord, Deleted>;
+
+// ---- the interface ---------------------------------------------------------
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  Store() = default;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // -- users and healthcare parties (not encrypted) --
+
+  // not_found when no such HCP.
+  virtual Result<icure::HealthcareParty> get_healthcare_party(const std::string& id) = 0;
+  // Creates (no rev) or updates (rev must match: version_conflict) an HCP.
+  // Returns it with its new rev.
+  virtual Result<icure::HealthcareParty> put_healthcare_party(icure::HealthcareParty hcp) = 0;
+  // not_found when no such login.
+  virtual Result<icure::User> get_user_by_login(const std::string& login) = 0;
+  // Creates (no rev; conflict when the login exists) or updates a user.
+  virtual Result<icure::User> put_user(icure::User user) = 0;
+
+  // -- patients --
+
+  // Stores a new patient owned by `who`. An empty id gets a fresh UUID.
+  // conflict when the id, or an identifier with the FHIR-id system and the
+  // same value, already exists among patients `who` can see.
+  virtual Result<icure::Patient> create_patient(const Principal& who, icure::Patient patient) = 0;
+  // not_found / key_missing.
+  virtual Result<icure::Patient> get_patient(const Principal& who, const std::string& id) = 0;
+  // Replaces a patient; patient.rev must be the stored rev (version_conflict),
+  // not_found when absent or not visible.
+  virtual Result<icure::Patient> update_patient(const Principal& who, icure::Patient patient) = 0;
+  // Deletes a patient (and keeps nothing readable). rev, when given, must match.
+  virtual Result<Deleted> delete_patient(const Principal& who, const std::string& id,
+                                         const std::optional<std::string>& rev) = 0;
+  // Only patients visible to `who`. Page::total counts all matches.
+  virtual Result<Page<icure::Patient>> find_patients(const Principal& who,
+                                                     const PatientQuery& query) = 0;
+  // Shares a patient (and its contacts) with another HCP: delegations and
+  // exchange keys, as iCure does. not_found when the patient or HCP is unknown.
+  virtual Status share_patient(const Principal& who, const std::string& patient_id,
+                               const std::string& delegate_hcp_id) = 0;
+
+  // -- contacts (with their services) --
+
+  // Stores a new contact of `patient_id` (which `who` must see: not_found).
+  virtual Result<ContactRecord> create_contact(const Principal& who, icure::Contact contact,
+                                               const std::string& patient_id) = 0;
+  virtual Result<ContactRecord> get_contact(const Principal& who, const std::string& id) = 0;
+  virtual Result<ContactRecord> update_contact(const Principal& who, icure::Contact contact) = 0;
+  virtual Result<Deleted> delete_contact(const Principal& who, const std::string& id,
+                                         const std::optional<std::string>& rev) = 0;
+  virtual Result<Page<ContactRecord>> find_contacts(const Principal& who,
+                                                    const ContactQuery& query) = 0;
+
+  // -- transactions --
+
+  // All ops or none: on the first failing op nothing is written and the
+  // returned Status names the op ("entry[3]: ..." via Status::path = "ops[3]").
+  virtual Result<std::vector<WriteResult>> apply(const Principal& who, const WriteBatch& batch) = 0;
+};
+
+}  // namespace fhirbridge::storage
