@@ -1,0 +1,61 @@
+// FHIR search: query-string decoding, translation of FHIR search parameters to
+// store queries (with chaining and _has), and the searchset Bundle.
+// Pure apart from the Store it is handed; no sockets.
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fhirbridge/mapping/context.hpp"
+#include "fhirbridge/status.hpp"
+#include "fhirbridge/storage/store.hpp"
+
+namespace fhirbridge::server {
+
+// One decoded `name[:modifier]=value` pair, in request order. Repeated names
+// are separate pairs (AND); commas inside `value` are ORs (kept raw here).
+struct QueryParam {
+  std::string name;      // "birthdate", "_has:Observation:patient:code", "subject"
+  std::string modifier;  // after the first ':' of a non-chained, non-_has name ("exact", "Patient.name"...)
+  std::string value;     // percent- and '+'-decoded
+};
+
+// Decodes an application/x-www-form-urlencoded query or form body
+// ("a=1&b=x%3Ay+z"). invalid on bad percent-escapes (path "query").
+Result<std::vector<QueryParam>> parse_query(std::string_view raw);
+
+struct SearchOptions {
+  std::string base_url;            // e.g. "http://127.0.0.1:8080/rest/fhir/r4" for fullUrl/links
+  bool strict = false;             // Prefer: handling=strict -> unknown params are 400
+  std::size_t default_count = 50;  // _count when absent
+  std::size_t max_count = 1000;
+};
+
+struct SearchOutcome {
+  boost::json::object bundle;         // Bundle type searchset (total, link self/next, entry[])
+  std::vector<std::string> warnings;  // e.g. "unknown search parameter 'foo' ignored"
+};
+
+// Runs a search for "Patient" or "Observation" as `who` sees the store.
+// invalid (path = the parameter name) for malformed values; not_supported for
+// unknown resource types; unknown parameters are ignored (warning, and an
+// OperationOutcome entry with search.mode=outcome) unless options.strict.
+Result<SearchOutcome> search(storage::Store& store, const storage::Principal& who,
+                             std::string_view resource_type, const std::vector<QueryParam>& params,
+                             const SearchOptions& options, const mapping::MappingContext& ctx);
+
+// Store ids of all matches (no paging), for conditional delete/update.
+Result<std::vector<std::string>> search_ids(storage::Store& store, const storage::Principal& who,
+                                            std::string_view resource_type,
+                                            const std::vector<QueryParam>& params,
+                                            const SearchOptions& options);
+
+// CapabilityStatement.rest.resource[].searchParam for a resource type: every
+// parameter search() supports, with its FHIR type.
+boost::json::array capability_search_params(std::string_view resource_type);
+
+}  // namespace fhirbridge::server
