@@ -28,7 +28,9 @@ class HcpDirectory {
 
 // Which fields go into encryptedSelf. Defaults are iCure's.
 struct SealingPolicy {
-  std::set<std::string> patient_fields{"note"};
+  // "properties" holds FHIR content with no iCure home (see docs/mapping.md), which may
+  // be identifying (narrative text), so it is sealed too.
+  std::set<std::string> patient_fields{"note", "properties"};
   std::set<std::string> contact_fields{"descr"};
   std::set<std::string> service_fields{"content"};
   // Extra Patient fields some deployments encrypt (search on them is then
