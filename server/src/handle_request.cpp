@@ -1,1 +1,329 @@
-// placeholder
+// The HTTP layer of the API: target parsing, auth, content negotiation, body
+// parsing, and turning every answer or Status into an HTTP response.
+#include "fhirbridge/server/handle_request.hpp"
+
+#include <boost/beast/version.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+#include <iostream>
+#include <string>
+#include <string_view>
+
+#include "fhir_api.hpp"
+#include "fhirbridge/crypto/primitives.hpp"
+#include "fhirbridge/server/operation_outcome.hpp"
+#include "fhirbridge/server/search.hpp"
+
+namespace fhirbridge::server {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view kFhirJson = "application/fhir+json; charset=utf-8";
+constexpr std::string_view kJson = "application/json; charset=utf-8";
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+bool contains(std::string_view haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string_view::npos;
+}
+
+// What the response body is labelled: application/json only for clients that
+// ask for it and not for FHIR JSON.
+std::string_view response_content_type(const Request& req) {
+  const std::string accept = lower(req[http::field::accept]);
+  if (contains(accept, "application/json") && !contains(accept, "fhir+json")) return kJson;
+  return kFhirJson;
+}
+
+Response make_response(const Request& req, unsigned status, const json::value& body,
+                       std::string_view content_type) {
+  Response res{static_cast<http::status>(status), req.version()};
+  res.set(http::field::server, "fhirbridge");
+  res.keep_alive(req.keep_alive());
+  if (!body.is_null()) {
+    res.set(http::field::content_type, content_type);
+    res.body() = json::serialize(body);
+  }
+  res.prepare_payload();
+  return res;
+}
+
+Response status_response(const Request& req, const Status& status, unsigned http_status = 0) {
+  return make_response(req, http_status ? http_status : http_status_for(status.code()),
+                       operation_outcome(status), response_content_type(req));
+}
+
+Response unauthorized(const Request& req, const Status& status) {
+  Response res = status_response(req, status, 401);
+  res.set(http::field::www_authenticate, "Basic realm=\"fhirbridge\"");
+  return res;
+}
+
+// "Tue, 15 Nov 1994 08:12:31 GMT" from a FHIR instant "1994-11-15T08:12:31.000Z".
+std::string http_date(const std::string& instant) {
+  std::tm tm{};
+  if (instant.size() < 19 || !strptime(instant.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return {};
+  std::time_t t = timegm(&tm);
+  std::tm gmt{};
+  gmtime_r(&t, &gmt);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &gmt);
+  return buf;
+}
+
+// ---- auth ------------------------------------------------------------------
+
+Result<storage::Principal> authenticate(const Request& req, ServerContext& ctx) {
+  const std::string_view header = req[http::field::authorization];
+  const Status missing(StatusCode::unauthorized,
+                       "authentication required: HTTP Basic with your fhirbridge login and password");
+  if (header.empty()) return missing;
+  if (header.size() < 6 || lower(header.substr(0, 6)) != "basic ") return missing;
+  std::string_view encoded = header.substr(6);
+  while (!encoded.empty() && encoded.front() == ' ') encoded.remove_prefix(1);
+  while (!encoded.empty() && encoded.back() == ' ') encoded.remove_suffix(1);
+  auto decoded = crypto::from_base64(encoded);
+  const Status malformed(StatusCode::unauthorized, "malformed Basic credentials");
+  if (!decoded.ok()) return malformed;
+  std::string credentials(decoded->begin(), decoded->end());
+  const auto colon = credentials.find(':');
+  if (colon == std::string::npos) return malformed;
+  return ctx.authenticate(credentials.substr(0, colon), credentials.substr(colon + 1));
+}
+
+// ---- request body ----------------------------------------------------------
+
+enum class BodyKind { json, form, other };
+
+BodyKind body_kind(const Request& req) {
+  const std::string type = lower(req[http::field::content_type]);
+  // A body without a Content-Type is read as JSON (curl -d without -H does
+  // send one; some scripts do not).
+  if (type.empty() || type.rfind("application/fhir+json", 0) == 0 || type.rfind("application/json", 0) == 0 ||
+      type.rfind("text/json", 0) == 0)
+    return BodyKind::json;
+  if (type.rfind("application/x-www-form-urlencoded", 0) == 0) return BodyKind::form;
+  return BodyKind::other;
+}
+
+Result<json::value> parse_json_body(const std::string& body) {
+  boost::system::error_code ec;
+  json::parse_options options;
+  options.max_depth = 64;
+  json::value value = json::parse(body, ec, {}, options);
+  if (ec) return Status(StatusCode::structure, "malformed JSON body: " + ec.message());
+  return value;
+}
+
+// ---- the keychain endpoint -------------------------------------------------
+
+Response handle_keychain(const Request& req, ServerContext& ctx, std::string_view rest) {
+  if (req.method() != http::verb::post) {
+    Response res = status_response(req, Status(StatusCode::not_supported, "use POST"), 405);
+    res.set(http::field::allow, "POST");
+    return res;
+  }
+  auto who = authenticate(req, ctx);
+  if (!who.ok())
+    return who.status().code() == StatusCode::unauthorized ? unauthorized(req, who.status())
+                                                            : status_response(req, who.status());
+  const std::string hcp_id(rest);
+  if (hcp_id.empty() || hcp_id.find('/') != std::string::npos)
+    return status_response(req, Status::NotFound("use POST /rest/icdx/v1/keychain/{hcpId}"));
+  if (hcp_id != who->hcp_id)
+    return status_response(req, Status(StatusCode::forbidden, "you may only post the key of your own healthcare party (" +
+                                                                  who->hcp_id + ")"));
+  if (body_kind(req) != BodyKind::json)
+    return status_response(req, Status(StatusCode::not_supported, "the key must be sent as application/json"), 415);
+  auto body = parse_json_body(req.body());
+  if (!body.ok()) return status_response(req, body.status());
+  const json::value* key = body->is_object() ? body->as_object().if_contains("key") : nullptr;
+  if (!key || !key->is_string())
+    return status_response(req, Status::Invalid("key", "expected {\"key\": \"<PKCS#8 private key hex>\"}"));
+  Result<icure::HealthcareParty> hcp = [&] {
+    auto lock = ctx.lock_store();
+    return ctx.store().get_healthcare_party(hcp_id);
+  }();
+  if (!hcp.ok()) return status_response(req, hcp.status());
+  if (!hcp->publicKey || hcp->publicKey->empty())
+    return status_response(req, Status(StatusCode::key_mismatch, "healthcare party " + hcp_id + " has no public key"));
+  Status put = ctx.keychain().put(hcp_id, std::string(key->as_string()), *hcp->publicKey);
+  if (!put.ok()) return status_response(req, Status(put.code(), put.message(), put.path().empty() ? "key" : put.path()));
+  // iCure answers a JSON boolean; the tutorial's client prints it.
+  return make_response(req, 200, json::value(true), kJson);
+}
+
+// ---- FHIR ------------------------------------------------------------------
+
+void parse_prefer(const Request& req, detail::CallContext& call, const ServerSettings& settings) {
+  call.strict = settings.strict_by_default;
+  const std::string prefer = lower(req[http::field::prefer]);
+  if (contains(prefer, "return=minimal")) call.prefer = detail::PreferReturn::minimal;
+  if (contains(prefer, "return=operationoutcome")) call.prefer = detail::PreferReturn::outcome;
+  if (contains(prefer, "handling=strict")) call.strict = true;
+  if (contains(prefer, "handling=lenient")) call.strict = false;
+}
+
+bool format_is_json(std::string_view format) {
+  const std::string f = lower(format);
+  return f == "json" || f == "application/json" || f == "application/fhir+json" || f == "fhir+json" ||
+         f.rfind("application/fhir+json;", 0) == 0 || f.rfind("application/json;", 0) == 0;
+}
+
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    std::size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    if (end > start) out.emplace_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+Response answer_response(const Request& req, const detail::FhirAnswer& answer) {
+  Response res = make_response(req, answer.status, answer.body, response_content_type(req));
+  if (!answer.location.empty()) {
+    res.set(http::field::location, answer.location);
+    if (answer.status == 201) res.set(http::field::content_location, answer.location);
+  }
+  if (!answer.etag.empty()) res.set(http::field::etag, answer.etag);
+  if (!answer.last_modified.empty())
+    if (auto date = http_date(answer.last_modified); !date.empty()) res.set(http::field::last_modified, date);
+  if (!answer.allow.empty()) res.set(http::field::allow, answer.allow);
+  for (const auto& warning : answer.warnings) {
+    std::string text = warning;
+    std::replace_if(text.begin(), text.end(), [](char c) { return c == '"' || c == '\r' || c == '\n'; }, '\'');
+    res.insert(http::field::warning, "299 fhirbridge \"" + text + "\"");
+  }
+  return res;
+}
+
+Response handle_fhir(Request& req, ServerContext& ctx, std::string_view base, std::string_view rest,
+                     std::string_view query) {
+  detail::FhirCall call;
+  call.method = std::string(req.method_string());
+  call.segments = split_path(rest);
+  auto params = parse_query(query);
+  if (!params.ok()) return status_response(req, params.status());
+  call.params = std::move(*params);
+
+  for (const auto& p : call.params)
+    if (p.name == "_format" && !format_is_json(p.value))
+      return status_response(req, Status(StatusCode::not_supported, "only JSON is supported (_format=json)", "_format"),
+                             406);
+  const std::string accept = lower(req[http::field::accept]);
+  if (!accept.empty() && contains(accept, "xml") && !contains(accept, "json") && !contains(accept, "*/*"))
+    return status_response(req, Status(StatusCode::not_supported, "only JSON is supported (Accept: application/fhir+json)"),
+                           406);
+
+  // Everything below needs the base URL for links and locations.
+  std::string base_url = ctx.settings().public_base_url;
+  if (base_url.empty()) {
+    std::string_view host = req[http::field::host];
+    base_url = "http://" + std::string(host.empty() ? "localhost" : host);
+  }
+  while (!base_url.empty() && base_url.back() == '/') base_url.pop_back();
+  base_url += std::string(base);
+
+  // The CapabilityStatement is public, as FHIR clients fetch it before logging in.
+  const bool is_metadata = call.segments.size() == 1 && call.segments[0] == "metadata";
+  storage::Principal who;
+  if (!is_metadata) {
+    auto principal = authenticate(req, ctx);
+    if (!principal.ok())
+      return principal.status().code() == StatusCode::unauthorized ? unauthorized(req, principal.status())
+                                                                      : status_response(req, principal.status());
+    who = std::move(*principal);
+  }
+
+  if (req.method() == http::verb::post || req.method() == http::verb::put) {
+    if (req.body().size() > ctx.settings().body_limit)
+      return status_response(req, Status(StatusCode::too_large, "body over the limit of " +
+                                                                    std::to_string(ctx.settings().body_limit) + " bytes"));
+    const bool is_search = call.segments.size() == 2 && call.segments[1] == "_search";
+    const BodyKind kind = body_kind(req);
+    if (is_search && kind == BodyKind::form) {
+      auto form = parse_query(req.body());
+      if (!form.ok()) return status_response(req, form.status());
+      call.params.insert(call.params.end(), form->begin(), form->end());
+    } else if (kind != BodyKind::json) {
+      return status_response(
+          req,
+          Status(StatusCode::not_supported, "unsupported Content-Type '" + std::string(req[http::field::content_type]) +
+                                                "': use application/fhir+json or application/json"),
+          415);
+    } else if (!req.body().empty()) {
+      auto body = parse_json_body(req.body());
+      if (!body.ok()) return status_response(req, body.status());
+      call.body = std::move(*body);
+    }
+  }
+  if (auto if_match = req[http::field::if_match]; !if_match.empty()) call.if_match = std::string(if_match);
+
+  detail::CallContext context{ctx, std::move(who), std::move(base_url)};
+  parse_prefer(req, context, ctx.settings());
+  auto answer = detail::dispatch(context, call);
+  if (!answer.ok()) return status_response(req, answer.status());
+  return answer_response(req, *answer);
+}
+
+Response handle(Request& req, ServerContext& ctx) {
+  const std::string_view target = req.target();
+  const auto qmark = target.find('?');
+  std::string_view path = target.substr(0, qmark);
+  const std::string_view query = qmark == std::string_view::npos ? std::string_view{} : target.substr(qmark + 1);
+  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);  // "/rest/fhir/r4/" == "/rest/fhir/r4"
+
+  auto under = [&](std::string_view prefix) {
+    return path.size() >= prefix.size() && path.substr(0, prefix.size()) == prefix &&
+           (path.size() == prefix.size() || path[prefix.size()] == '/');
+  };
+  const std::string& keychain = ctx.settings().keychain_path;
+  if (under(keychain)) {
+    std::string_view rest = path.substr(keychain.size());
+    if (!rest.empty()) rest.remove_prefix(1);
+    return handle_keychain(req, ctx, rest);
+  }
+  for (const auto& base : ctx.settings().fhir_base_paths)
+    if (under(base)) return handle_fhir(req, ctx, base, path.substr(base.size()), query);
+  return status_response(req, Status::NotFound("no such endpoint: " + std::string(path) +
+                                               " (the FHIR API is under /rest/fhir/r4)"));
+}
+
+}  // namespace
+
+Response error_response(const Status& status, unsigned http_version, bool keep_alive) {
+  Response res{static_cast<http::status>(http_status_for(status.code())), http_version};
+  res.set(http::field::server, "fhirbridge");
+  res.set(http::field::content_type, kFhirJson);
+  res.keep_alive(keep_alive);
+  res.body() = json::serialize(operation_outcome(status));
+  res.prepare_payload();
+  return res;
+}
+
+Response handle_request(Request&& request, ServerContext& ctx) {
+  try {
+    return handle(request, ctx);
+  } catch (const std::exception& e) {
+    // Never crash on input: log the cause (no body, no credentials) and answer 500.
+    std::cerr << "fhirbridge: internal error on " << request.method_string() << " "
+              << std::string_view(request.target()).substr(0, std::string_view(request.target()).find('?'))
+              << ": " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "fhirbridge: unknown internal error\n";
+  }
+  return error_response(Status::Internal("internal server error"), request.version(), false);
+}
+
+}  // namespace fhirbridge::server

@@ -1,1 +1,944 @@
-// placeholder
+// SqliteStore: sealed iCure documents + clear index tables in one SQLite file.
+#include "fhirbridge/storage/sqlite_store.hpp"
+
+#include <botan/auto_rng.h>
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+#include <set>
+#include <utility>
+
+#include "fhirbridge/crypto/primitives.hpp"
+#include "fhirbridge/json_io.hpp"
+#include "fhirbridge/storage/detail/sqlite.hpp"
+#include "fhirbridge/storage/text_fold.hpp"
+#include "schema.hpp"
+#include "sqlite_store_impl.hpp"
+
+namespace fhirbridge::storage {
+
+namespace json = boost::json;
+using sqlite::Statement;
+using sqlite::Transaction;
+using sqlite::Value;
+
+namespace {
+
+constexpr const char* kHcpType = "org.taktik.icure.entities.HealthcareParty";
+
+template <typename Entity>
+std::string serialize(const Entity& entity) {
+  return json::serialize(json_io::to_json(entity));
+}
+
+// The generation of "<generation>-<hex>" (0 for anything else).
+std::int64_t generation_of(const std::optional<std::string>& rev) {
+  if (!rev) return 0;
+  std::int64_t g = 0;
+  for (char c : *rev) {
+    if (c < '0' || c > '9') break;
+    g = g * 10 + (c - '0');
+    if (g > (std::int64_t{1} << 50)) return 0;
+  }
+  return g;
+}
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+std::vector<std::string> readers_of(const icure::DelegationMap& delegations) {
+  std::vector<std::string> readers;
+  if (delegations)
+    for (const auto& [hcp, list] : *delegations)
+      if (!list.empty()) readers.push_back(hcp);
+  return readers;
+}
+
+// ",a,b," so that membership is one instr() / find().
+std::string joined_readers(const std::vector<std::string>& readers) {
+  std::string out = ",";
+  for (const auto& r : readers) out += r + ",";
+  return out;
+}
+
+// iCure dates in contacts are YYYYMMDDhhmmss, but YYYYMMDD is accepted.
+std::int64_t normalize_date(std::int64_t date) {
+  return date < 100000000 ? date * 1000000 : date;
+}
+
+// Copies what sealing added (crypto fields, encryptedSelf) onto the clear
+// entity, which is what the caller gets back: no decryption round trip.
+template <typename Entity>
+Entity reveal(Entity clear, const Entity& sealed) {
+  clear.id = sealed.id;
+  clear.rev = sealed.rev;
+  clear.delegations = sealed.delegations;
+  clear.encryptionKeys = sealed.encryptionKeys;
+  clear.cryptedForeignKeys = sealed.cryptedForeignKeys;
+  clear.secretForeignKeys = sealed.secretForeignKeys;
+  clear.encryptedSelf = sealed.encryptedSelf;
+  return clear;
+}
+
+icure::Contact reveal_contact(icure::Contact clear, const icure::Contact& sealed) {
+  if (clear.services && sealed.services && clear.services->size() == sealed.services->size())
+    for (std::size_t i = 0; i < clear.services->size(); ++i)
+      (*clear.services)[i].encryptedSelf = (*sealed.services)[i].encryptedSelf;
+  return reveal(std::move(clear), sealed);
+}
+
+}  // namespace
+
+// ---- opening --------------------------------------------------------------------
+
+int SqliteStore::schema_version() {
+  return static_cast<int>(schema::migrations().size());
+}
+
+SqliteStore::Impl::Impl(crypto::Keychain& keychain, SqliteStoreOptions& options)
+    : owned_rng(options.rng ? nullptr : std::make_unique<Botan::AutoSeeded_RNG>()),
+      rng(options.rng ? *options.rng : *owned_rng),
+      sealer(keychain, rng, options.sealing),
+      new_id(options.new_id),
+      now_ms(options.now_ms) {
+  if (!new_id) new_id = [this] { return crypto::random_uuid(rng); };
+  if (!now_ms)
+    now_ms = [] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
+}
+
+Status SqliteStore::Impl::migrate() {
+  const auto& migrations = schema::migrations();
+  auto tx = Transaction::begin(db, Transaction::Mode::immediate);
+  if (!tx.ok()) return tx.status();
+  auto version = db.query_int("PRAGMA user_version");
+  if (!version.ok()) return version.status();
+  if (*version > static_cast<std::int64_t>(migrations.size()))
+    return Status::Internal("database schema version " + std::to_string(*version) +
+                            " is newer than this build (" + std::to_string(migrations.size()) +
+                            ")");
+  for (auto v = static_cast<std::size_t>(*version); v < migrations.size(); ++v) {
+    FHIRBRIDGE_RETURN_IF_ERROR(db.exec(migrations[v]));
+    FHIRBRIDGE_RETURN_IF_ERROR(db.exec("PRAGMA user_version = " + std::to_string(v + 1)));
+  }
+  return tx->commit();
+}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::path& file,
+                                                       crypto::Keychain& keychain,
+                                                       SqliteStoreOptions options) {
+  try {
+    auto db = sqlite::Database::open(file);
+    if (!db.ok()) return db.status();
+    auto impl = std::make_unique<Impl>(keychain, options);
+    impl->db = std::move(*db);
+    sqlite3_busy_timeout(impl->db.handle(), static_cast<int>(options.busy_timeout.count()));
+    // foreign_keys: index rows die with their entity. secure_delete: freed
+    // pages are zeroed (sealed data only, but old revisions need not linger).
+    FHIRBRIDGE_RETURN_IF_ERROR(impl->db.exec(
+        "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA synchronous = NORMAL;"));
+    auto mode = impl->db.prepare("PRAGMA journal_mode = WAL");
+    if (!mode.ok()) return mode.status();
+    auto row = mode->step();
+    if (!row.ok()) return row.status();
+    if (!*row || mode->text(0) != "wal")
+      return Status::Internal("cannot switch " + file.string() + " to WAL journal mode");
+    mode = Statement();
+    FHIRBRIDGE_RETURN_IF_ERROR(impl->migrate());
+    return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("opening the store: ") + e.what());
+  }
+}
+
+SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SqliteStore::~SqliteStore() = default;
+
+// ---- shared helpers -------------------------------------------------------------
+
+std::string SqliteStore::Impl::next_rev(std::int64_t previous_generation) {
+  std::uint8_t random[16];
+  rng.randomize(random, sizeof random);
+  return std::to_string(previous_generation + 1) + "-" + crypto::to_hex(random, sizeof random);
+}
+
+Result<std::optional<std::pair<std::string, std::string>>> SqliteStore::Impl::load_doc(
+    const char* table, const std::string& id) {
+  auto stmt = db.cached(std::string("SELECT rev, doc FROM ") + table + " WHERE id = ?");
+  if (!stmt.ok()) return stmt.status();
+  stmt->bind(1, id);
+  auto row = stmt->step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<std::pair<std::string, std::string>>();
+  return std::optional(std::pair(stmt->text(0), stmt->text(1)));
+}
+
+Result<bool> SqliteStore::Impl::is_reader(const char* kind, const std::string& id,
+                                          const std::string& hcp_id) {
+  std::string sql =
+      std::string("SELECT 1 FROM ") + kind + "_reader WHERE hcp_id = ? AND " + kind + "_id = ?";
+  auto stmt = db.cached(sql);
+  if (!stmt.ok()) return stmt.status();
+  stmt->bind(1, hcp_id).bind(2, id);
+  return stmt->step();
+}
+
+Result<std::optional<std::string>> SqliteStore::Impl::tombstone_rev(const char* kind,
+                                                                    const std::string& id,
+                                                                    const std::string* reader) {
+  auto stmt = db.cached("SELECT rev, readers FROM tombstone WHERE kind = ? AND id = ?");
+  if (!stmt.ok()) return stmt.status();
+  stmt->bind(1, kind).bind(2, id);
+  auto row = stmt->step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<std::string>();
+  if (reader && stmt->text(1).find("," + *reader + ",") == std::string::npos)
+    return std::optional<std::string>();
+  return std::optional(stmt->text(0));
+}
+
+Status SqliteStore::Impl::write_tombstone(const char* kind, const std::string& id,
+                                          const std::string& rev,
+                                          const std::vector<std::string>& readers) {
+  auto stmt = db.cached(
+      "INSERT OR REPLACE INTO tombstone(kind, id, rev, deleted, readers) VALUES(?, ?, ?, ?, ?)");
+  if (!stmt.ok()) return stmt.status();
+  stmt->bind(1, kind).bind(2, id).bind(3, rev).bind(4, now_ms()).bind(5, joined_readers(readers));
+  return stmt->run();
+}
+
+Status SqliteStore::Impl::drop_tombstone(const char* kind, const std::string& id) {
+  auto stmt = db.cached("DELETE FROM tombstone WHERE kind = ? AND id = ?");
+  if (!stmt.ok()) return stmt.status();
+  stmt->bind(1, kind).bind(2, id);
+  return stmt->run();
+}
+
+// ---- healthcare parties (also the sealer's HcpDirectory) ---------------------------
+
+Result<icure::HealthcareParty> SqliteStore::Impl::get(const std::string& hcp_id) {
+  auto doc = load_doc("healthcare_party", hcp_id);
+  if (!doc.ok()) return doc.status();
+  if (!*doc) return Status::NotFound("healthcare party " + hcp_id + " not found");
+  return json_io::parse<icure::HealthcareParty>((*doc)->second, "HealthcareParty");
+}
+
+Status SqliteStore::Impl::put(const icure::HealthcareParty& hcp) {
+  // The sealer adds exchange keys inside our transaction: no rev check here.
+  if (!hcp.id || hcp.id->empty())
+    return Status::Invalid("HealthcareParty.id", "a healthcare party needs an id");
+  auto doc = load_doc("healthcare_party", *hcp.id);
+  if (!doc.ok()) return doc.status();
+  icure::HealthcareParty stored = hcp;
+  stored.rev = next_rev(*doc ? generation_of((*doc)->first) : 0);
+  stored.modified = now_ms();
+  return write_hcp(stored);
+}
+
+Status SqliteStore::Impl::write_hcp(const icure::HealthcareParty& hcp) {
+  auto stmt = db.cached(
+      "INSERT INTO healthcare_party(id, rev, doc) VALUES(?1, ?2, ?3) "
+      "ON CONFLICT(id) DO UPDATE SET rev = ?2, doc = ?3");
+  if (!stmt.ok()) return stmt.status();
+  stmt->bind(1, *hcp.id).bind(2, *hcp.rev).bind(3, serialize(hcp));
+  return stmt->run();
+}
+
+Result<icure::HealthcareParty> SqliteStore::get_healthcare_party(const std::string& id) {
+  return impl_->read([&] { return impl_->get(id); });
+}
+
+Result<icure::HealthcareParty> SqliteStore::put_healthcare_party(icure::HealthcareParty hcp) {
+  return impl_->write([&]() -> Result<icure::HealthcareParty> {
+    if (!hcp.id || hcp.id->empty()) hcp.id = impl_->new_id();
+    auto doc = impl_->load_doc("healthcare_party", *hcp.id);
+    if (!doc.ok()) return doc.status();
+    if (!hcp.rev) {
+      if (*doc)
+        return Status::Conflict("healthcare party " + *hcp.id + " already exists",
+                                "HealthcareParty.id");
+      hcp.created = hcp.created.value_or(impl_->now_ms());
+    } else {
+      if (!*doc) return Status::NotFound("healthcare party " + *hcp.id + " not found");
+      if ((*doc)->first != *hcp.rev)
+        return Status(StatusCode::version_conflict,
+                      "healthcare party " + *hcp.id + " is at rev " + (*doc)->first,
+                      "HealthcareParty.rev");
+    }
+    if (!hcp._type) hcp._type = kHcpType;
+    hcp.rev = impl_->next_rev(*doc ? generation_of((*doc)->first) : 0);
+    hcp.modified = impl_->now_ms();
+    FHIRBRIDGE_RETURN_IF_ERROR(impl_->write_hcp(hcp));
+    return hcp;
+  });
+}
+
+// ---- users ----------------------------------------------------------------------------
+
+Result<icure::User> SqliteStore::get_user_by_login(const std::string& login) {
+  return impl_->read([&]() -> Result<icure::User> {
+    auto stmt = impl_->db.cached("SELECT doc FROM app_user WHERE login = ?");
+    if (!stmt.ok()) return stmt.status();
+    stmt->bind(1, login);
+    auto row = stmt->step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::NotFound("no user with login '" + login + "'");
+    return json_io::parse<icure::User>(stmt->text(0), "User");
+  });
+}
+
+Result<icure::User> SqliteStore::put_user(icure::User user) {
+  return impl_->write([&]() -> Result<icure::User> {
+    if (!user.login || user.login->empty())
+      return Status::Invalid("User.login", "a user needs a login");
+    if (!user.id || user.id->empty()) user.id = impl_->new_id();
+    auto doc = impl_->load_doc("app_user", *user.id);
+    if (!doc.ok()) return doc.status();
+    if (!user.rev) {
+      if (*doc) return Status::Conflict("user " + *user.id + " already exists", "User.id");
+      auto other = impl_->db.cached("SELECT 1 FROM app_user WHERE login = ?");
+      if (!other.ok()) return other.status();
+      other->bind(1, *user.login);
+      auto taken = other->step();
+      if (!taken.ok()) return taken.status();
+      if (*taken)
+        return Status::Conflict("login '" + *user.login + "' is already taken", "User.login");
+      user.created = user.created.value_or(impl_->now_ms());
+    } else {
+      if (!*doc) return Status::NotFound("user " + *user.id + " not found");
+      if ((*doc)->first != *user.rev)
+        return Status(StatusCode::version_conflict,
+                      "user " + *user.id + " is at rev " + (*doc)->first, "User.rev");
+    }
+    user.rev = impl_->next_rev(*doc ? generation_of((*doc)->first) : 0);
+    auto stmt = impl_->db.cached(
+        "INSERT INTO app_user(id, login, rev, doc) VALUES(?1, ?2, ?3, ?4) "
+        "ON CONFLICT(id) DO UPDATE SET login = ?2, rev = ?3, doc = ?4");
+    if (!stmt.ok()) return stmt.status();
+    stmt->bind(1, *user.id).bind(2, *user.login).bind(3, *user.rev).bind(4, serialize(user));
+    Status status = stmt->run();
+    if (status.code() == StatusCode::conflict)
+      return Status::Conflict("login '" + *user.login + "' is already taken", "User.login");
+    FHIRBRIDGE_RETURN_IF_ERROR(status);
+    return user;
+  });
+}
+
+// ---- patients ---------------------------------------------------------------------
+
+Result<std::optional<SqliteStore::Impl::PatientRow>> SqliteStore::Impl::load_patient(
+    const std::string& id) {
+  auto doc = load_doc("patient", id);
+  if (!doc.ok()) return doc.status();
+  if (!*doc) return std::optional<PatientRow>();
+  auto sealed = json_io::parse<icure::Patient>((*doc)->second, "Patient");
+  if (!sealed.ok())
+    return Status::Internal("stored patient " + id + ": " + sealed.status().to_string());
+  return std::optional(PatientRow{id, (*doc)->first, std::move(*sealed)});
+}
+
+Result<std::optional<std::string>> SqliteStore::Impl::patient_id_by_fhir_id(
+    const std::string& fhir_id, const std::string& hcp_id, const std::string* except_id) {
+  auto stmt = db.cached(
+      "SELECT i.patient_id FROM patient_identifier i "
+      "JOIN patient_reader r ON r.patient_id = i.patient_id AND r.hcp_id = ? "
+      "WHERE i.value = ? AND i.system = ? AND i.patient_id <> ? LIMIT 1");
+  if (!stmt.ok()) return stmt.status();
+  stmt->bind(1, hcp_id)
+      .bind(2, fhir_id)
+      .bind(3, kFhirIdSystem)
+      .bind(4, except_id ? *except_id : "");
+  auto row = stmt->step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<std::string>();
+  return std::optional(stmt->text(0));
+}
+
+Result<SqliteStore::Impl::PatientRow> SqliteStore::Impl::visible_patient(
+    const Principal& who, const std::string& id_or_fhir_id, bool report_deleted) {
+  std::string id = id_or_fhir_id;
+  auto row = load_patient(id);
+  if (!row.ok()) return row.status();
+  if (*row) {
+    auto reader = is_reader("patient", id, who.hcp_id);
+    if (!reader.ok()) return reader.status();
+    if (*reader) return std::move(**row);
+  } else {
+    auto by_fhir_id = patient_id_by_fhir_id(id_or_fhir_id, who.hcp_id, nullptr);
+    if (!by_fhir_id.ok()) return by_fhir_id.status();
+    if (*by_fhir_id) {
+      auto found = load_patient(**by_fhir_id);
+      if (!found.ok()) return found.status();
+      if (*found) return std::move(**found);
+    }
+    if (report_deleted) {
+      auto tomb = tombstone_rev("patient", id, &who.hcp_id);
+      if (!tomb.ok()) return tomb.status();
+      if (*tomb) return Status(StatusCode::deleted, "patient " + id + " was deleted");
+    }
+  }
+  return Status::NotFound("patient " + id_or_fhir_id + " not found");
+}
+
+Status SqliteStore::Impl::check_fhir_id_conflicts(const Principal& who,
+                                                  const icure::Patient& patient) {
+  if (!patient.identifier) return {};
+  for (std::size_t i = 0; i < patient.identifier->size(); ++i) {
+    const auto& identifier = (*patient.identifier)[i];
+    if (identifier.system != kFhirIdSystem || !identifier.value) continue;
+    auto other = patient_id_by_fhir_id(*identifier.value, who.hcp_id, &*patient.id);
+    if (!other.ok()) return other.status();
+    if (*other)
+      return Status::Conflict(
+          "a patient with FHIR id '" + *identifier.value + "' already exists (" + **other + ")",
+          "Patient.identifier[" + std::to_string(i) + "]");
+  }
+  return {};
+}
+
+Status SqliteStore::Impl::write_patient(const icure::Patient& sealed, bool insert) {
+  const std::string& id = *sealed.id;
+  // Name index: whole folded parts and their words, per field.
+  std::set<std::tuple<std::string, std::string, int>> tokens;
+  auto add_part = [&](const char* field, const std::optional<std::string>& part) {
+    if (!part || part->empty()) return;
+    std::string folded = fold_text(*part);
+    tokens.emplace(field, folded, 1);
+    for (auto& word : fold_words(folded))
+      if (word != folded) tokens.emplace(field, std::move(word), 0);
+  };
+  add_part("family", sealed.lastName);
+  add_part("given", sealed.firstName);
+  std::string family_sort = sealed.lastName ? fold_text(*sealed.lastName) : "";
+  std::string given_sort = sealed.firstName ? fold_text(*sealed.firstName) : "";
+  if (sealed.names) {
+    for (const auto& name : *sealed.names) {
+      add_part("family", name.lastName);
+      if (family_sort.empty() && name.lastName) family_sort = fold_text(*name.lastName);
+      if (name.firstNames)
+        for (const auto& given : *name.firstNames) add_part("given", given);
+      if (name.prefix)
+        for (const auto& p : *name.prefix) add_part("other", p);
+      if (name.suffix)
+        for (const auto& s : *name.suffix) add_part("other", s);
+      add_part("other", name.text);
+      if (given_sort.empty() && name.firstNames && !name.firstNames->empty())
+        given_sort = fold_text(name.firstNames->front());
+    }
+  }
+
+  auto row = db.cached(
+      insert ? "INSERT INTO patient(id, rev, doc, modified, gender, birth_date, active, "
+               "family_sort, given_sort) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+             : "UPDATE patient SET rev = ?2, doc = ?3, modified = ?4, gender = ?5, "
+               "birth_date = ?6, active = ?7, family_sort = ?8, given_sort = ?9 WHERE id = ?1");
+  if (!row.ok()) return row.status();
+  row->bind(1, id)
+      .bind(2, *sealed.rev)
+      .bind(3, serialize(sealed))
+      .bind(4, sealed.modified.value_or(0))
+      .bind(5, sealed.gender)
+      .bind(6, sealed.dateOfBirth)
+      .bind(7, sealed.active.value_or(true))  // iCure: absent means active
+      .bind(8, family_sort)
+      .bind(9, given_sort);
+  FHIRBRIDGE_RETURN_IF_ERROR(row->run());
+
+  for (const char* table : {"patient_reader", "patient_identifier", "patient_name"}) {
+    auto clear = db.cached(std::string("DELETE FROM ") + table + " WHERE patient_id = ?");
+    if (!clear.ok()) return clear.status();
+    clear->bind(1, id);
+    FHIRBRIDGE_RETURN_IF_ERROR(clear->run());
+  }
+  for (const auto& reader : readers_of(sealed.delegations)) {
+    auto stmt = db.cached("INSERT OR IGNORE INTO patient_reader(hcp_id, patient_id) VALUES(?, ?)");
+    if (!stmt.ok()) return stmt.status();
+    stmt->bind(1, reader).bind(2, id);
+    FHIRBRIDGE_RETURN_IF_ERROR(stmt->run());
+  }
+  if (sealed.identifier) {
+    for (const auto& identifier : *sealed.identifier) {
+      if (!identifier.value) continue;
+      auto stmt =
+          db.cached("INSERT INTO patient_identifier(patient_id, system, value) VALUES(?, ?, ?)");
+      if (!stmt.ok()) return stmt.status();
+      stmt->bind(1, id).bind(2, identifier.system.value_or("")).bind(3, *identifier.value);
+      FHIRBRIDGE_RETURN_IF_ERROR(stmt->run());
+    }
+  }
+  for (const auto& [field, token, whole] : tokens) {
+    auto stmt =
+        db.cached("INSERT INTO patient_name(patient_id, field, token, whole) VALUES(?, ?, ?, ?)");
+    if (!stmt.ok()) return stmt.status();
+    stmt->bind(1, id).bind(2, field).bind(3, token).bind(4, whole);
+    FHIRBRIDGE_RETURN_IF_ERROR(stmt->run());
+  }
+  return {};
+}
+
+Result<icure::Patient> SqliteStore::Impl::create_patient(const Principal& who,
+                                                         icure::Patient patient) {
+  if (!patient.id || patient.id->empty()) patient.id = new_id();
+  auto existing = load_doc("patient", *patient.id);
+  if (!existing.ok()) return existing.status();
+  if (*existing)
+    return Status::Conflict("patient " + *patient.id + " already exists", "Patient.id");
+  FHIRBRIDGE_RETURN_IF_ERROR(check_fhir_id_conflicts(who, patient));
+  auto tomb = tombstone_rev("patient", *patient.id, nullptr);
+  if (!tomb.ok()) return tomb.status();
+  if (*tomb) FHIRBRIDGE_RETURN_IF_ERROR(drop_tombstone("patient", *patient.id));
+
+  const auto now = now_ms();
+  patient.rev = next_rev(generation_of(*tomb));
+  patient._type = icure::kPatientType;
+  patient.created = patient.created.value_or(now);
+  patient.modified = now;
+  if (!patient.author && !who.user_id.empty()) patient.author = who.user_id;
+  if (!patient.responsible) patient.responsible = who.hcp_id;
+  icure::Patient sealed = patient;
+  FHIRBRIDGE_RETURN_IF_ERROR(sealer.seal_new_patient(*this, who.hcp_id, sealed));
+  FHIRBRIDGE_RETURN_IF_ERROR(write_patient(sealed, /*insert=*/true));
+  return reveal(std::move(patient), sealed);
+}
+
+Result<icure::Patient> SqliteStore::Impl::update_patient(const Principal& who,
+                                                         icure::Patient patient) {
+  if (!patient.id || patient.id->empty())
+    return Status::Invalid("Patient.id", "an update needs the patient's id");
+  auto previous = visible_patient(who, *patient.id, false);
+  if (!previous.ok()) return previous.status();
+  if (patient.rev && *patient.rev != previous->rev)
+    return Status(
+        StatusCode::version_conflict,
+        "patient " + previous->id + " is at rev " + previous->rev + ", not " + *patient.rev,
+        "Patient.rev");
+  patient.id = previous->id;  // the caller may have used the FHIR id
+  FHIRBRIDGE_RETURN_IF_ERROR(check_fhir_id_conflicts(who, patient));
+  patient.rev = next_rev(generation_of(previous->rev));
+  patient._type = icure::kPatientType;
+  patient.created = previous->sealed.created;
+  patient.modified = now_ms();
+  if (!patient.responsible) patient.responsible = previous->sealed.responsible;
+  if (!patient.author) patient.author = previous->sealed.author;
+  icure::Patient sealed = patient;
+  FHIRBRIDGE_RETURN_IF_ERROR(sealer.reseal_patient(*this, who.hcp_id, sealed, previous->sealed));
+  FHIRBRIDGE_RETURN_IF_ERROR(write_patient(sealed, /*insert=*/false));
+  return reveal(std::move(patient), sealed);
+}
+
+Result<Deleted> SqliteStore::Impl::delete_patient(const Principal& who, const std::string& id,
+                                                  const std::optional<std::string>& rev) {
+  auto previous = visible_patient(who, id, false);
+  if (!previous.ok()) return previous.status();
+  if (rev && *rev != previous->rev)
+    return Status(StatusCode::version_conflict,
+                  "patient " + previous->id + " is at rev " + previous->rev, "Patient.rev");
+  Deleted deleted{previous->id, next_rev(generation_of(previous->rev))};
+  FHIRBRIDGE_RETURN_IF_ERROR(write_tombstone("patient", deleted.id, deleted.rev,
+                                             readers_of(previous->sealed.delegations)));
+  auto stmt = db.cached("DELETE FROM patient WHERE id = ?");  // index rows cascade
+  if (!stmt.ok()) return stmt.status();
+  stmt->bind(1, deleted.id);
+  FHIRBRIDGE_RETURN_IF_ERROR(stmt->run());
+  return deleted;
+}
+
+Result<icure::Patient> SqliteStore::create_patient(const Principal& who, icure::Patient patient) {
+  return impl_->write([&] { return impl_->create_patient(who, std::move(patient)); });
+}
+
+Result<icure::Patient> SqliteStore::get_patient(const Principal& who, const std::string& id) {
+  return impl_->read([&]() -> Result<icure::Patient> {
+    auto row = impl_->visible_patient(who, id, true);
+    if (!row.ok()) return row.status();
+    return impl_->sealer.unseal_patient(*impl_, who.hcp_id, row->sealed);
+  });
+}
+
+Result<icure::Patient> SqliteStore::update_patient(const Principal& who, icure::Patient patient) {
+  return impl_->write([&] { return impl_->update_patient(who, std::move(patient)); });
+}
+
+Result<Deleted> SqliteStore::delete_patient(const Principal& who, const std::string& id,
+                                            const std::optional<std::string>& rev) {
+  return impl_->write([&] { return impl_->delete_patient(who, id, rev); });
+}
+
+Status SqliteStore::share_patient(const Principal& who, const std::string& patient_id,
+                                  const std::string& delegate_hcp_id) {
+  auto result = impl_->write([&]() -> Result<bool> {
+    auto row = impl_->visible_patient(who, patient_id, false);
+    if (!row.ok()) return row.status();
+    auto delegate = impl_->get(delegate_hcp_id);
+    if (!delegate.ok())
+      return Status::NotFound("healthcare party " + delegate_hcp_id + " not found",
+                              "delegate_hcp_id");
+    if (!contains(readers_of(row->sealed.delegations), delegate_hcp_id)) {
+      icure::Patient sealed = row->sealed;
+      FHIRBRIDGE_RETURN_IF_ERROR(
+          impl_->sealer.share_patient(*impl_, who.hcp_id, sealed, delegate_hcp_id));
+      sealed.rev = impl_->next_rev(generation_of(row->rev));
+      FHIRBRIDGE_RETURN_IF_ERROR(impl_->write_patient(sealed, /*insert=*/false));
+    }
+    // The patient's contacts that `who` can read follow.
+    auto list = impl_->db.cached(
+        "SELECT c.id FROM contact c JOIN contact_reader r ON r.contact_id = c.id "
+        "AND r.hcp_id = ? WHERE c.patient_id = ? ORDER BY c.id");
+    if (!list.ok()) return list.status();
+    list->bind(1, who.hcp_id).bind(2, row->id);
+    std::vector<std::string> contact_ids;
+    for (;;) {
+      auto next = list->step();
+      if (!next.ok()) return next.status();
+      if (!*next) break;
+      contact_ids.push_back(list->text(0));
+    }
+    list = Statement();
+    for (const auto& contact_id : contact_ids) {
+      auto contact = impl_->load_contact(contact_id);
+      if (!contact.ok()) return contact.status();
+      if (!*contact || contains(readers_of((*contact)->sealed.delegations), delegate_hcp_id))
+        continue;
+      icure::Contact sealed = (*contact)->sealed;
+      FHIRBRIDGE_RETURN_IF_ERROR(
+          impl_->sealer.share_contact(*impl_, who.hcp_id, sealed, delegate_hcp_id));
+      sealed.rev = impl_->next_rev(generation_of((*contact)->rev));
+      FHIRBRIDGE_RETURN_IF_ERROR(
+          impl_->write_contact(sealed, (*contact)->patient_id, /*insert=*/false));
+    }
+    return true;
+  });
+  return result.status();
+}
+
+// ---- contacts --------------------------------------------------------------------------
+
+Result<std::optional<SqliteStore::Impl::ContactRow>> SqliteStore::Impl::load_contact(
+    const std::string& id) {
+  auto stmt = db.cached("SELECT rev, doc, patient_id FROM contact WHERE id = ?");
+  if (!stmt.ok()) return stmt.status();
+  stmt->bind(1, id);
+  auto row = stmt->step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<ContactRow>();
+  auto sealed = json_io::parse<icure::Contact>(stmt->text(1), "Contact");
+  if (!sealed.ok())
+    return Status::Internal("stored contact " + id + ": " + sealed.status().to_string());
+  return std::optional(ContactRow{id, stmt->text(0), stmt->text(2), std::move(*sealed)});
+}
+
+Result<SqliteStore::Impl::ContactRow> SqliteStore::Impl::visible_contact(const Principal& who,
+                                                                         const std::string& id,
+                                                                         bool report_deleted) {
+  auto row = load_contact(id);
+  if (!row.ok()) return row.status();
+  if (!*row) {
+    // A service id, or a service's FHIR id, names its contact.
+    auto stmt = db.cached(
+        "SELECT s.contact_id FROM service s JOIN contact_reader r ON r.contact_id = s.contact_id "
+        "AND r.hcp_id = ?1 WHERE s.service_id = ?2 "
+        "UNION ALL SELECT i.contact_id FROM service_identifier i JOIN contact_reader r "
+        "ON r.contact_id = i.contact_id AND r.hcp_id = ?1 WHERE i.value = ?2 AND i.system = ?3 "
+        "LIMIT 1");
+    if (!stmt.ok()) return stmt.status();
+    stmt->bind(1, who.hcp_id).bind(2, id).bind(3, kFhirIdSystem);
+    auto found = stmt->step();
+    if (!found.ok()) return found.status();
+    if (*found) {
+      std::string contact_id = stmt->text(0);
+      stmt = Statement();
+      row = load_contact(contact_id);
+      if (!row.ok()) return row.status();
+      if (*row) return std::move(**row);
+    }
+    if (report_deleted) {
+      auto tomb = tombstone_rev("contact", id, &who.hcp_id);
+      if (!tomb.ok()) return tomb.status();
+      if (*tomb) return Status(StatusCode::deleted, "contact " + id + " was deleted");
+    }
+    return Status::NotFound("contact " + id + " not found");
+  }
+  auto reader = is_reader("contact", id, who.hcp_id);
+  if (!reader.ok()) return reader.status();
+  if (!*reader) return Status::NotFound("contact " + id + " not found");
+  return std::move(**row);
+}
+
+Status SqliteStore::Impl::check_service_fhir_id_conflicts(const Principal& who,
+                                                          const icure::Contact& contact) {
+  if (!contact.services) return {};
+  for (std::size_t s = 0; s < contact.services->size(); ++s) {
+    const auto& service = (*contact.services)[s];
+    if (!service.identifier) continue;
+    for (const auto& identifier : *service.identifier) {
+      if (identifier.system != kFhirIdSystem || !identifier.value) continue;
+      auto stmt = db.cached(
+          "SELECT i.contact_id FROM service_identifier i JOIN contact_reader r "
+          "ON r.contact_id = i.contact_id AND r.hcp_id = ? "
+          "WHERE i.value = ? AND i.system = ? AND i.contact_id <> ? LIMIT 1");
+      if (!stmt.ok()) return stmt.status();
+      stmt->bind(1, who.hcp_id)
+          .bind(2, *identifier.value)
+          .bind(3, kFhirIdSystem)
+          .bind(4, *contact.id);
+      auto found = stmt->step();
+      if (!found.ok()) return found.status();
+      if (*found)
+        return Status::Conflict("a service with FHIR id '" + *identifier.value +
+                                    "' already exists (contact " + stmt->text(0) + ")",
+                                "Contact.services[" + std::to_string(s) + "].identifier");
+    }
+  }
+  return {};
+}
+
+Status SqliteStore::Impl::write_contact(const icure::Contact& sealed, const std::string& patient_id,
+                                        bool insert) {
+  const std::string& id = *sealed.id;
+  std::vector<std::int64_t> dates;
+  std::string sort_code;
+  std::optional<std::int64_t> sort_status;
+  if (sealed.services) {
+    for (const auto& service : *sealed.services) {
+      auto date = service.valueDate     ? service.valueDate
+                  : service.openingDate ? service.openingDate
+                                        : sealed.openingDate;
+      if (date) dates.push_back(normalize_date(*date));
+    }
+    if (!sealed.services->empty()) {
+      const auto& first = sealed.services->front();
+      if (first.codes && !first.codes->empty())
+        sort_code =
+            first.codes->front().type.value_or("") + "|" + first.codes->front().code.value_or("");
+      sort_status = first.status;
+    }
+  }
+  if ((!sealed.services || sealed.services->empty()) && sealed.openingDate)
+    dates.push_back(normalize_date(*sealed.openingDate));
+  std::optional<std::int64_t> sort_date;
+  if (!dates.empty()) sort_date = *std::min_element(dates.begin(), dates.end());
+
+  auto row = db.cached(
+      insert ? "INSERT INTO contact(id, rev, doc, patient_id, modified, sort_date, sort_code, "
+               "sort_status) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+             : "UPDATE contact SET rev = ?2, doc = ?3, patient_id = ?4, modified = ?5, "
+               "sort_date = ?6, sort_code = ?7, sort_status = ?8 WHERE id = ?1");
+  if (!row.ok()) return row.status();
+  row->bind(1, id)
+      .bind(2, *sealed.rev)
+      .bind(3, serialize(sealed))
+      .bind(4, patient_id)
+      .bind(5, sealed.modified.value_or(0))
+      .bind(6, sort_date)
+      .bind(7, sort_code)
+      .bind(8, sort_status);
+  FHIRBRIDGE_RETURN_IF_ERROR(row->run());
+
+  for (const char* table : {"contact_reader", "contact_secret_fk", "service", "service_identifier",
+                            "service_code", "contact_date"}) {
+    auto clear = db.cached(std::string("DELETE FROM ") + table + " WHERE contact_id = ?");
+    if (!clear.ok()) return clear.status();
+    clear->bind(1, id);
+    FHIRBRIDGE_RETURN_IF_ERROR(clear->run());
+  }
+  auto insert_row = [&](const std::string& sql, const std::vector<Value>& values) -> Status {
+    auto stmt = db.cached(sql);
+    if (!stmt.ok()) return stmt.status();
+    stmt->bind_all(values);
+    return stmt->run();
+  };
+  for (const auto& reader : readers_of(sealed.delegations))
+    FHIRBRIDGE_RETURN_IF_ERROR(insert_row(
+        "INSERT OR IGNORE INTO contact_reader(hcp_id, contact_id) VALUES(?, ?)", {reader, id}));
+  if (sealed.secretForeignKeys)
+    for (const auto& fk : *sealed.secretForeignKeys)
+      FHIRBRIDGE_RETURN_IF_ERROR(insert_row(
+          "INSERT INTO contact_secret_fk(contact_id, secret_fk) VALUES(?, ?)", {id, fk}));
+  for (auto date : dates)
+    FHIRBRIDGE_RETURN_IF_ERROR(
+        insert_row("INSERT INTO contact_date(contact_id, date) VALUES(?, ?)", {id, date}));
+  if (sealed.services) {
+    for (const auto& service : *sealed.services) {
+      const std::string service_id = service.id.value_or("");
+      Value status = service.status ? Value(*service.status) : Value(nullptr);
+      FHIRBRIDGE_RETURN_IF_ERROR(
+          insert_row("INSERT INTO service(contact_id, service_id, status) VALUES(?, ?, ?)",
+                     {id, service_id, status}));
+      if (service.identifier)
+        for (const auto& identifier : *service.identifier)
+          if (identifier.value)
+            FHIRBRIDGE_RETURN_IF_ERROR(
+                insert_row("INSERT INTO service_identifier(contact_id, service_id, system, value) "
+                           "VALUES(?, ?, ?, ?)",
+                           {id, service_id, identifier.system.value_or(""), *identifier.value}));
+      for (const auto& [kind, stubs] :
+           {std::pair{"code", &service.codes}, std::pair{"tag", &service.tags}}) {
+        if (!*stubs) continue;
+        for (const auto& stub : **stubs)
+          FHIRBRIDGE_RETURN_IF_ERROR(insert_row(
+              "INSERT INTO service_code(contact_id, service_id, kind, type, code) "
+              "VALUES(?, ?, ?, ?, ?)",
+              {id, service_id, std::string(kind), stub.type.value_or(""), stub.code.value_or("")}));
+      }
+    }
+  }
+  return {};
+}
+
+Result<ContactRecord> SqliteStore::Impl::create_contact(const Principal& who,
+                                                        icure::Contact contact,
+                                                        const std::string& patient_id) {
+  auto patient = visible_patient(who, patient_id, false);
+  if (!patient.ok()) {
+    Status s = patient.status();
+    return Status(s.code(), s.message(), "patient_id");
+  }
+  if (!contact.id || contact.id->empty()) contact.id = new_id();
+  auto existing = load_doc("contact", *contact.id);
+  if (!existing.ok()) return existing.status();
+  if (*existing)
+    return Status::Conflict("contact " + *contact.id + " already exists", "Contact.id");
+  const auto now = now_ms();
+  if (contact.services)
+    for (auto& service : *contact.services) {
+      if (!service.id || service.id->empty()) service.id = new_id();
+      if (!service.created) service.created = now;
+      service.modified = now;
+    }
+  FHIRBRIDGE_RETURN_IF_ERROR(check_service_fhir_id_conflicts(who, contact));
+  auto tomb = tombstone_rev("contact", *contact.id, nullptr);
+  if (!tomb.ok()) return tomb.status();
+  if (*tomb) FHIRBRIDGE_RETURN_IF_ERROR(drop_tombstone("contact", *contact.id));
+
+  contact.rev = next_rev(generation_of(*tomb));
+  contact._type = icure::kContactType;
+  contact.created = contact.created.value_or(now);
+  contact.modified = now;
+  if (!contact.author && !who.user_id.empty()) contact.author = who.user_id;
+  if (!contact.responsible) contact.responsible = who.hcp_id;
+  if (!contact.healthcarePartyId) contact.healthcarePartyId = who.hcp_id;
+  icure::Contact sealed = contact;
+  FHIRBRIDGE_RETURN_IF_ERROR(sealer.seal_new_contact(*this, who.hcp_id, sealed, patient->sealed));
+  FHIRBRIDGE_RETURN_IF_ERROR(write_contact(sealed, patient->id, /*insert=*/true));
+  return ContactRecord{reveal_contact(std::move(contact), sealed), patient->id};
+}
+
+Result<ContactRecord> SqliteStore::Impl::update_contact(const Principal& who,
+                                                        icure::Contact contact) {
+  if (!contact.id || contact.id->empty())
+    return Status::Invalid("Contact.id", "an update needs the contact's id");
+  auto previous = visible_contact(who, *contact.id, false);
+  if (!previous.ok()) return previous.status();
+  if (*contact.id != previous->id) return Status::NotFound("contact " + *contact.id + " not found");
+  if (contact.rev && *contact.rev != previous->rev)
+    return Status(
+        StatusCode::version_conflict,
+        "contact " + previous->id + " is at rev " + previous->rev + ", not " + *contact.rev,
+        "Contact.rev");
+  const auto now = now_ms();
+  if (contact.services)
+    for (auto& service : *contact.services) {
+      if (!service.id || service.id->empty()) service.id = new_id();
+      if (!service.created) service.created = now;
+      service.modified = now;
+    }
+  FHIRBRIDGE_RETURN_IF_ERROR(check_service_fhir_id_conflicts(who, contact));
+  contact.rev = next_rev(generation_of(previous->rev));
+  contact._type = icure::kContactType;
+  contact.created = previous->sealed.created;
+  contact.modified = now;
+  if (!contact.responsible) contact.responsible = previous->sealed.responsible;
+  if (!contact.author) contact.author = previous->sealed.author;
+  if (!contact.healthcarePartyId) contact.healthcarePartyId = previous->sealed.healthcarePartyId;
+  icure::Contact sealed = contact;
+  FHIRBRIDGE_RETURN_IF_ERROR(sealer.reseal_contact(*this, who.hcp_id, sealed, previous->sealed));
+  FHIRBRIDGE_RETURN_IF_ERROR(write_contact(sealed, previous->patient_id, /*insert=*/false));
+  return ContactRecord{reveal_contact(std::move(contact), sealed), previous->patient_id};
+}
+
+Result<Deleted> SqliteStore::Impl::delete_contact(const Principal& who, const std::string& id,
+                                                  const std::optional<std::string>& rev) {
+  auto previous = visible_contact(who, id, false);
+  if (!previous.ok()) return previous.status();
+  if (rev && *rev != previous->rev)
+    return Status(StatusCode::version_conflict,
+                  "contact " + previous->id + " is at rev " + previous->rev, "Contact.rev");
+  Deleted deleted{previous->id, next_rev(generation_of(previous->rev))};
+  FHIRBRIDGE_RETURN_IF_ERROR(write_tombstone("contact", deleted.id, deleted.rev,
+                                             readers_of(previous->sealed.delegations)));
+  auto stmt = db.cached("DELETE FROM contact WHERE id = ?");
+  if (!stmt.ok()) return stmt.status();
+  stmt->bind(1, deleted.id);
+  FHIRBRIDGE_RETURN_IF_ERROR(stmt->run());
+  return deleted;
+}
+
+Result<ContactRecord> SqliteStore::create_contact(const Principal& who, icure::Contact contact,
+                                                  const std::string& patient_id) {
+  return impl_->write([&] { return impl_->create_contact(who, std::move(contact), patient_id); });
+}
+
+Result<ContactRecord> SqliteStore::get_contact(const Principal& who, const std::string& id) {
+  return impl_->read([&]() -> Result<ContactRecord> {
+    auto row = impl_->visible_contact(who, id, true);
+    if (!row.ok()) return row.status();
+    auto contact = impl_->sealer.unseal_contact(*impl_, who.hcp_id, row->sealed);
+    if (!contact.ok()) return contact.status();
+    return ContactRecord{std::move(*contact), row->patient_id};
+  });
+}
+
+Result<ContactRecord> SqliteStore::update_contact(const Principal& who, icure::Contact contact) {
+  return impl_->write([&] { return impl_->update_contact(who, std::move(contact)); });
+}
+
+Result<Deleted> SqliteStore::delete_contact(const Principal& who, const std::string& id,
+                                            const std::optional<std::string>& rev) {
+  return impl_->write([&] { return impl_->delete_contact(who, id, rev); });
+}
+
+// ---- batches ------------------------------------------------------------------------
+
+Result<std::vector<WriteResult>> SqliteStore::apply(const Principal& who, const WriteBatch& batch) {
+  return impl_->write([&]() -> Result<std::vector<WriteResult>> {
+    std::vector<WriteResult> results;
+    results.reserve(batch.ops.size());
+    for (std::size_t i = 0; i < batch.ops.size(); ++i) {
+      Result<WriteResult> result = std::visit(
+          [&](const auto& op) -> Result<WriteResult> {
+            using Op = std::decay_t<decltype(op)>;
+            auto wrap = [](auto r) -> Result<WriteResult> {
+              if (!r.ok()) return r.status();
+              return WriteResult(std::move(*r));
+            };
+            if constexpr (std::is_same_v<Op, CreatePatient>)
+              return wrap(impl_->create_patient(who, op.patient));
+            else if constexpr (std::is_same_v<Op, UpdatePatient>)
+              return wrap(impl_->update_patient(who, op.patient));
+            else if constexpr (std::is_same_v<Op, DeletePatient>)
+              return wrap(impl_->delete_patient(who, op.id, op.rev));
+            else if constexpr (std::is_same_v<Op, CreateContact>)
+              return wrap(impl_->create_contact(who, op.contact, op.patient_id));
+            else if constexpr (std::is_same_v<Op, UpdateContact>)
+              return wrap(impl_->update_contact(who, op.contact));
+            else
+              return wrap(impl_->delete_contact(who, op.id, op.rev));
+          },
+          batch.ops[i]);
+      if (!result.ok()) {
+        // The transaction guard rolls everything back; name the op.
+        Status s = result.status();
+        return Status(s.code(), s.to_string(), "ops[" + std::to_string(i) + "]");
+      }
+      results.push_back(std::move(*result));
+    }
+    return results;
+  });
+}
+
+}  // namespace fhirbridge::storage

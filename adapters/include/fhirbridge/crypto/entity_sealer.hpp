@@ -6,6 +6,7 @@
 #include <botan/rng.h>
 
 #include <functional>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -77,10 +78,10 @@ class EntitySealer {
 
   // Add `delegate_hcp_id` to a sealed entity's delegations / encryptionKeys
   // (/ cryptedForeignKeys for contacts), as `owner_hcp_id` who can read it.
-  Status share_patient(HcpDirectory& dir, const std::string& owner_hcp_id,
-                       icure::Patient& sealed, const std::string& delegate_hcp_id);
-  Status share_contact(HcpDirectory& dir, const std::string& owner_hcp_id,
-                       icure::Contact& sealed, const std::string& delegate_hcp_id);
+  Status share_patient(HcpDirectory& dir, const std::string& owner_hcp_id, icure::Patient& sealed,
+                       const std::string& delegate_hcp_id);
+  Status share_contact(HcpDirectory& dir, const std::string& owner_hcp_id, icure::Contact& sealed,
+                       const std::string& delegate_hcp_id);
 
   // The exchange key K(owner -> delegate), created (and stored on owner's HCP,
   // in aesExchangeKeys and hcPartyKeys) when missing; decrypted with the
@@ -92,9 +93,33 @@ class EntitySealer {
   const SealingPolicy& policy() const { return policy_; }
 
  private:
+  struct ExchangeKeyCache;  // decrypted exchange keys, so reads skip RSA (thread-safe)
+
+  // The second halves ("<entityId>:<secret>") of `reader`'s entries in `map`:
+  // not_found when the reader has none, the first error when none decrypts.
+  Result<std::vector<std::string>> decrypt_delegations(HcpDirectory& dir, const std::string& reader,
+                                                       const icure::DelegationMap& map,
+                                                       const std::string& entity_id,
+                                                       const char* what);
+  Result<std::vector<SecureBytes>> content_keys(HcpDirectory& dir, const std::string& reader,
+                                                const icure::DelegationMap& encryption_keys,
+                                                const std::string& entity_id);
+  // Adds `owner` -> `delegate` entries encrypting "<entityId>:<secret>" for each secret
+  // not already there.
+  Status add_delegation_entries(HcpDirectory& dir, const std::string& owner,
+                                const std::string& delegate, const std::string& entity_id,
+                                const std::vector<std::string>& secrets, icure::DelegationMap& map);
+  // Moves the policy's `fields` of `entity` (a JSON object) into encryptedSelf.
+  void seal_fields(boost::json::object& entity, const std::set<std::string>& fields,
+                   const SecureBytes& content_key);
+  // Merges the decrypted encryptedSelf back; error when no key opens it.
+  Status unseal_fields(boost::json::object& entity, const std::vector<SecureBytes>& keys,
+                       const std::string& what);
+
   Keychain& keychain_;
   Botan::RandomNumberGenerator& rng_;
   SealingPolicy policy_;
+  std::shared_ptr<ExchangeKeyCache> cache_;
 };
 
 }  // namespace fhirbridge::crypto

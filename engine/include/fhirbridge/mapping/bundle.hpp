@@ -17,7 +17,7 @@ struct BundleEntry {
   std::optional<std::string> full_url;  // e.g. "urn:uuid:..."
   boost::json::value resource;          // null when the entry has none (DELETE/GET)
   std::string method;                   // request.method (POST when absent on a resource)
-  std::string url;                      // request.url ("" when absent)
+  std::string url;  // request.url; without a request, the resource type (a create)
   std::optional<std::string> if_match, if_none_exist;
 };
 

@@ -49,10 +49,18 @@ Result<SearchOutcome> search(storage::Store& store, const storage::Principal& wh
                              const SearchOptions& options, const mapping::MappingContext& ctx);
 
 // Store ids of all matches (no paging), for conditional delete/update.
+// Unknown parameters are ALWAYS invalid here (whatever options.strict says):
+// an ignored parameter must never widen a conditional delete.
+// Without `ctx`, FHIR ids are looked up with MappingSettings' default system.
 Result<std::vector<std::string>> search_ids(storage::Store& store, const storage::Principal& who,
                                             std::string_view resource_type,
                                             const std::vector<QueryParam>& params,
                                             const SearchOptions& options);
+Result<std::vector<std::string>> search_ids(storage::Store& store, const storage::Principal& who,
+                                            std::string_view resource_type,
+                                            const std::vector<QueryParam>& params,
+                                            const SearchOptions& options,
+                                            const mapping::MappingContext& ctx);
 
 // CapabilityStatement.rest.resource[].searchParam for a resource type: every
 // parameter search() supports, with its FHIR type.

@@ -1,0 +1,85 @@
+// Process-memory private-key cache. Key bytes only ever live in
+// Botan::secure_vector (zeroed on free) and never appear in a Status message.
+#include "fhirbridge/crypto/keychain.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace fhirbridge::crypto {
+
+namespace {
+
+std::string keychain_call(const std::string& hcp_id) {
+  return "POST /rest/icdx/v1/keychain/" + hcp_id + " with {\"key\": \"<PKCS#8 private key hex>\"}";
+}
+
+}  // namespace
+
+Keychain::Keychain(std::chrono::seconds ttl, Clock clock) : ttl_(ttl), clock_(std::move(clock)) {}
+
+std::chrono::steady_clock::time_point Keychain::now() const {
+  return clock_ ? clock_() : std::chrono::steady_clock::now();
+}
+
+Status Keychain::put(const std::string& hcp_id, const std::string& private_key_pkcs8_hex,
+                     const std::string& expected_public_key_hex) {
+  auto der = from_hex(private_key_pkcs8_hex);
+  if (!der.ok()) return Status::Invalid("key", "the private key must be PKCS#8 DER in hex");
+  SecureBytes key(der->begin(), der->end());
+  // Wipe the transient plain copy: only the secure_vector survives.
+  std::fill(der->begin(), der->end(), std::uint8_t{0});
+  return put(hcp_id, std::move(key), expected_public_key_hex);
+}
+
+Status Keychain::put(const std::string& hcp_id, SecureBytes private_key_pkcs8,
+                     const std::string& expected_public_key_hex) {
+  if (hcp_id.empty()) return Status::Invalid("hcpId", "empty healthcare party id");
+  auto derived = public_key_hex_of(private_key_pkcs8);
+  if (!derived.ok())
+    return Status::Invalid(
+        "key", "the private key is not a valid PKCS#8 RSA key: " + derived.status().message());
+  if (expected_public_key_hex.empty())
+    return Status(StatusCode::key_mismatch,
+                  "healthcare party " + hcp_id + " has no public key on record", "publicKey");
+  if (*derived != expected_public_key_hex)
+    return Status(StatusCode::key_mismatch,
+                  "the private key does not match the public key of healthcare party " + hcp_id +
+                      " (key fingerprint on record " + fingerprint(expected_public_key_hex) +
+                      ", given key's " + fingerprint(*derived) + ")",
+                  "key");
+  std::lock_guard lock(mutex_);
+  entries_[hcp_id] = Entry{std::move(private_key_pkcs8), now() + ttl_};
+  return {};
+}
+
+Result<SecureBytes> Keychain::get(const std::string& hcp_id) const {
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(hcp_id);
+  if (it != entries_.end() && now() >= it->second.expires) {
+    entries_.erase(it);  // expired: forget it now rather than on the next sweep
+    return Status(StatusCode::key_missing,
+                  "the private key of healthcare party " + hcp_id +
+                      " has expired from the keychain; load it again: " + keychain_call(hcp_id));
+  }
+  if (it == entries_.end())
+    return Status(StatusCode::key_missing,
+                  "the private key of healthcare party " + hcp_id +
+                      " is not in the keychain; load it first: " + keychain_call(hcp_id));
+  return it->second.key;
+}
+
+bool Keychain::contains(const std::string& hcp_id) const {
+  return get(hcp_id).ok();
+}
+
+void Keychain::drop(const std::string& hcp_id) {
+  std::lock_guard lock(mutex_);
+  entries_.erase(hcp_id);
+}
+
+void Keychain::clear() {
+  std::lock_guard lock(mutex_);
+  entries_.clear();
+}
+
+}  // namespace fhirbridge::crypto

@@ -1,0 +1,272 @@
+// store_bench: the encrypted SQLite store under load. Prints, at each size
+// (10k and 100k patients by default; 1M with --million):
+//   - encrypted inserts/s: batched (Store::apply, 1000 patients + their
+//     observations per transaction) and one transaction per call;
+//   - point reads/s (get_patient, decrypting);
+//   - search latency (median / p95): name prefix, exact family+given, LOINC
+//     code, code of one patient; and the growth factor against the first size;
+//   - bulk NDJSON import resources/s (parse + map + seal + insert) and re-run.
+// Everything is measured in one run: compare rows, not absolute numbers.
+//
+//   store_bench [--sizes 10000,100000] [--million] [--observations-per-patient 2]
+//               [--queries 200] [--import-patients 5000] [--dir /tmp] [--seed 1]
+#include <botan/auto_rng.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <random>
+#include <sstream>
+
+#include "bench_util.hpp"
+#include "fhirbridge/crypto/keychain.hpp"
+#include "fhirbridge/crypto/primitives.hpp"
+#include "fhirbridge/mapping/observation.hpp"
+#include "fhirbridge/mapping/patient.hpp"
+#include "fhirbridge/server/bulk.hpp"
+#include "fhirbridge/storage/sqlite_store.hpp"
+
+using namespace fhirbridge;
+using namespace fhirbridge::bench;
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+[[noreturn]] void die(const std::string& what, const Status& s) {
+  std::fprintf(stderr, "store_bench: %s: %s\n", what.c_str(), s.to_string().c_str());
+  std::exit(1);
+}
+
+struct Bench {
+  Botan::AutoSeeded_RNG rng;
+  crypto::Keychain keychain;
+  std::unique_ptr<storage::SqliteStore> store;
+  storage::Principal who{"hcp-bench", "user-bench"};
+  mapping::MappingContext ctx;
+
+  Bench(const fs::path& file, const crypto::RsaKeyPair& keys) {
+    storage::SqliteStoreOptions options;
+    options.rng = &rng;
+    auto opened = storage::SqliteStore::open(file, keychain, options);
+    if (!opened.ok()) die("open", opened.status());
+    store = std::move(*opened);
+    icure::HealthcareParty hcp;
+    hcp.id = who.hcp_id;
+    hcp.name = "Dr Bench";
+    hcp.publicKey = keys.public_key_hex;
+    if (auto r = store->put_healthcare_party(hcp); !r.ok()) die("hcp", r.status());
+    if (auto s = keychain.put(who.hcp_id, keys.private_key_pkcs8, keys.public_key_hex); !s.ok())
+      die("keychain", s);
+    ctx.new_id = [this] { return crypto::random_uuid(rng); };
+    ctx.now_ms = [] { return std::int64_t{1700000000000}; };
+  }
+};
+
+struct Sample {  // what queries are made of
+  std::string id, family, given;
+};
+
+struct FillResult {
+  std::size_t resources = 0;
+  double seconds = 0;
+};
+
+// Adds `count` patients (+ observations) in transactions of 1000 patients;
+// only Store::apply is timed (mapping is engine_bench's business).
+FillResult fill(Bench& b, synthetic::Generator& gen, std::size_t count, std::size_t per_patient,
+                std::vector<std::string>& ids, std::vector<Sample>& samples) {
+  FillResult result;
+  constexpr std::size_t kPatientsPerBatch = 1000;
+  for (std::size_t done = 0; done < count;) {
+    storage::WriteBatch batch;
+    const std::size_t n = std::min(kPatientsPerBatch, count - done);
+    for (std::size_t i = 0; i < n; ++i) {
+      auto fhir = gen.patient();
+      auto patient = mapping::fhir_patient_to_icure(fhir, b.ctx);
+      if (!patient.ok()) die("map patient", patient.status());
+      const std::string id = *patient->id;
+      ids.push_back(id);
+      if (ids.size() % 97 == 1) {
+        const auto& name = fhir.at("name").at(0);
+        samples.push_back({id, std::string(name.at("family").as_string()),
+                           std::string(name.at("given").at(0).as_string())});
+      }
+      batch.ops.emplace_back(storage::CreatePatient{std::move(*patient)});
+      for (std::size_t k = 0; k < per_patient; ++k) {
+        auto o = mapping::fhir_observation_to_icure(gen.observation(std::string(fhir.at("id").as_string())), b.ctx);
+        if (!o.ok()) die("map observation", o.status());
+        batch.ops.emplace_back(storage::CreateContact{std::move(o->contact), id});
+      }
+    }
+    const auto start = Clock::now();
+    auto r = b.store->apply(b.who, batch);
+    result.seconds += seconds_since(start);
+    if (!r.ok()) die("apply", r.status());
+    result.resources += batch.ops.size();
+    done += n;
+  }
+  return result;
+}
+
+struct Latency {
+  double median_ms = 0, p95_ms = 0;
+  std::int64_t matches = 0;  // mean Page::total
+};
+
+template <typename F>
+Latency measure(std::size_t queries, F query) {
+  std::vector<double> ms;
+  std::int64_t total = 0;
+  for (std::size_t i = 0; i < queries; ++i) {
+    const auto start = Clock::now();
+    total += query(i);
+    ms.push_back(seconds_since(start) * 1e3);
+  }
+  return {percentile(ms, 0.5), percentile(ms, 0.95),
+          queries ? total / static_cast<std::int64_t>(queries) : 0};
+}
+
+std::int64_t check_total(const auto& page, const char* what) {
+  if (!page.ok()) die(what, page.status());
+  return page->total;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Args args(argc, argv);
+  std::vector<std::size_t> sizes;
+  {
+    std::stringstream list(args.text("--sizes", "10000,100000"));
+    for (std::string s; std::getline(list, s, ',');) sizes.push_back(std::stoull(s));
+    if (args.flag("--million")) sizes.push_back(1000000);
+    std::sort(sizes.begin(), sizes.end());
+  }
+  const std::size_t per_patient = args.size("--observations-per-patient", 2);
+  const std::size_t queries = args.size("--queries", 200);
+  const std::size_t import_patients = args.size("--import-patients", 5000);
+  const fs::path dir = fs::path(args.text("--dir", fs::temp_directory_path().string())) /
+                       ("fhirbridge-store-bench-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+
+  print_machine();
+  Botan::AutoSeeded_RNG key_rng;
+  const auto keys = crypto::generate_rsa_key_pair(key_rng);
+
+  // ---- bulk import on its own fresh store --------------------------------------
+  std::printf("\n== bulk NDJSON import (parse + map + seal + insert), %zu patients x 4 obs\n",
+              import_patients);
+  {
+    Bench b(dir / "import.db", keys);
+    synthetic::Prng prng(args.size("--seed", 1) + 1000);
+    synthetic::Generator gen(prng);
+    std::string ndjson;
+    for (std::size_t i = 0; i < import_patients; ++i) {
+      auto p = gen.patient();
+      ndjson += json::serialize(p) + "\n";
+      for (int k = 0; k < 4; ++k)
+        ndjson += json::serialize(gen.observation(std::string(p.at("id").as_string()))) + "\n";
+    }
+    for (const char* run : {"first run", "re-run (all skipped)"}) {
+      std::istringstream in(ndjson);
+      const auto start = Clock::now();
+      const auto s = server::bulk::import_stream(*b.store, b.who, b.ctx, in, "bench.ndjson");
+      const double secs = seconds_since(start);
+      if (!s.status.ok() || s.failed) die("import", s.status.ok() ? Status::Internal(s.to_string()) : s.status);
+      std::printf("%-22s %8zu resources %7.2f s %10s resources/s (stored %zu)\n", run,
+                  s.resources_read, secs, rate(s.resources_read / secs).c_str(), s.stored());
+    }
+  }
+
+  // ---- growing store -------------------------------------------------------------
+  Bench b(dir / "store.db", keys);
+  synthetic::Prng prng(args.size("--seed", 1));
+  synthetic::Generator gen(prng);
+  std::vector<std::string> ids;
+  std::vector<Sample> samples;
+  std::mt19937_64 pick(7);  // which ids/samples to query: fixed, not timed
+
+  std::printf("\n%-10s %-34s %12s %12s %10s\n", "patients", "measure", "median/rate", "p95",
+              "growth");
+  std::map<std::string, double> first_latency;
+  std::size_t have = 0;
+  for (std::size_t size : sizes) {
+    auto f = fill(b, gen, size - have, per_patient, ids, samples);
+    have = size;
+    auto row = [&](const std::string& what, const std::string& value, const std::string& p95,
+                   const std::string& growth) {
+      std::printf("%-10zu %-34s %12s %12s %10s\n", size, what.c_str(), value.c_str(), p95.c_str(),
+                  growth.c_str());
+    };
+    row("insert, batched (res/s)", rate(f.resources / f.seconds), "", "");
+
+    if (size == sizes.front()) {  // one transaction per call: durable commit each time
+      const std::size_t n = 500;
+      double secs = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        auto patient = mapping::fhir_patient_to_icure(gen.patient(), b.ctx);
+        if (!patient.ok()) die("map", patient.status());
+        const auto start = Clock::now();
+        auto r = b.store->create_patient(b.who, std::move(*patient));
+        secs += seconds_since(start);
+        if (!r.ok()) die("create_patient", r.status());
+        ids.push_back(*r->id);
+      }
+      row("insert, one per call (res/s)", rate(n / secs), "", "");
+    }
+
+    {
+      const std::size_t n = 2000;
+      const auto start = Clock::now();
+      for (std::size_t i = 0; i < n; ++i) {
+        auto r = b.store->get_patient(b.who, ids[pick() % ids.size()]);
+        if (!r.ok()) die("get_patient", r.status());
+      }
+      row("point read get_patient (reads/s)", rate(n / seconds_since(start)), "", "");
+    }
+
+    auto latency_row = [&](const std::string& what, Latency l) {
+      char med[32], p95[32], growth[32] = "";
+      std::snprintf(med, sizeof med, "%.2f ms", l.median_ms);
+      std::snprintf(p95, sizeof p95, "%.2f ms", l.p95_ms);
+      if (!first_latency.count(what)) first_latency[what] = l.median_ms;
+      else std::snprintf(growth, sizeof growth, "x%.2f", l.median_ms / first_latency[what]);
+      row(what + " [~" + std::to_string(l.matches) + " hits]", med, p95, growth);
+    };
+    latency_row("name prefix, 20/page", measure(queries, [&](std::size_t) {
+                  const auto& s = samples[pick() % samples.size()];
+                  storage::PatientQuery q;
+                  q.names.push_back({{s.family.substr(0, 3)}, storage::TextMatch::prefix});
+                  q.page.limit = 20;
+                  return check_total(b.store->find_patients(b.who, q), "name search");
+                }));
+    latency_row("family+given exact", measure(queries, [&](std::size_t) {
+                  const auto& s = samples[pick() % samples.size()];
+                  storage::PatientQuery q;
+                  q.family.push_back({{s.family}, storage::TextMatch::exact});
+                  q.given.push_back({{s.given}, storage::TextMatch::exact});
+                  q.page.limit = 20;
+                  return check_total(b.store->find_patients(b.who, q), "name search");
+                }));
+    const auto& codes = synthetic::Generator::loinc_codes();
+    latency_row("LOINC code, 20/page", measure(queries, [&](std::size_t) {
+                  storage::ContactQuery q;
+                  q.codes.push_back({storage::TokenFilter{"LOINC", codes[pick() % codes.size()]}});
+                  q.page.limit = 20;
+                  return check_total(b.store->find_contacts(b.who, q), "code search");
+                }));
+    latency_row("LOINC code of one patient", measure(queries, [&](std::size_t) {
+                  storage::ContactQuery q;
+                  q.patient_ids = std::vector<std::string>{samples[pick() % samples.size()].id};
+                  q.codes.push_back({storage::TokenFilter{"LOINC", codes[pick() % codes.size()]}});
+                  q.page.limit = 20;
+                  return check_total(b.store->find_contacts(b.who, q), "code search");
+                }));
+    std::fflush(stdout);
+  }
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  return 0;
+}

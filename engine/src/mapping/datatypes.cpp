@@ -1,0 +1,528 @@
+#include "datatypes.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+#include "fhirbridge/json_io.hpp"
+#include "fhirbridge/mapping/code_systems.hpp"
+#include "fhirbridge/mapping/code_tables.hpp"
+#include "fhirbridge/mapping/fhir_dates.hpp"
+#include "fhirbridge/mapping/residual.hpp"
+
+namespace fhirbridge::mapping::detail {
+
+Status wrong_type(const std::string& path, const char* expected, const json::value& got) {
+  std::string text = json::serialize(got);
+  if (text.size() > 40) text = text.substr(0, 40) + "...";
+  return Status(StatusCode::structure, std::string("expected ") + expected + ", got " + text, path);
+}
+
+namespace {
+const json::value* find(const json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  if (it == o.end() || it->value().is_null()) return nullptr;
+  return &it->value();
+}
+}  // namespace
+
+Result<const json::object*> get_object(const json::object& o, std::string_view key,
+                                       const std::string& path) {
+  const json::value* v = find(o, key);
+  if (!v) return static_cast<const json::object*>(nullptr);
+  if (!v->is_object()) return wrong_type(child(path, key), "an object", *v);
+  return &v->get_object();
+}
+
+Result<const json::array*> get_array(const json::object& o, std::string_view key,
+                                     const std::string& path) {
+  const json::value* v = find(o, key);
+  if (!v) return static_cast<const json::array*>(nullptr);
+  if (!v->is_array()) return wrong_type(child(path, key), "an array", *v);
+  return &v->get_array();
+}
+
+Result<std::optional<std::string>> get_string(const json::object& o, std::string_view key,
+                                              const std::string& path) {
+  const json::value* v = find(o, key);
+  if (!v) return std::optional<std::string>{};
+  if (!v->is_string()) return wrong_type(child(path, key), "a string", *v);
+  return std::optional<std::string>(std::string(v->get_string()));
+}
+
+Result<std::optional<bool>> get_bool(const json::object& o, std::string_view key,
+                                     const std::string& path) {
+  const json::value* v = find(o, key);
+  if (!v) return std::optional<bool>{};
+  if (!v->is_bool()) return wrong_type(child(path, key), "a boolean", *v);
+  return std::optional<bool>(v->get_bool());
+}
+
+Result<std::optional<double>> get_number(const json::object& o, std::string_view key,
+                                         const std::string& path) {
+  const json::value* v = find(o, key);
+  if (!v) return std::optional<double>{};
+  if (!v->is_number()) return wrong_type(child(path, key), "a number", *v);
+  return std::optional<double>(v->to_number<double>());
+}
+
+Result<std::optional<std::int64_t>> get_integer(const json::object& o, std::string_view key,
+                                                const std::string& path) {
+  const json::value* v = find(o, key);
+  if (!v) return std::optional<std::int64_t>{};
+  if (v->is_int64()) return std::optional<std::int64_t>(v->get_int64());
+  if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
+    return std::optional<std::int64_t>(static_cast<std::int64_t>(v->get_uint64()));
+  if (v->is_double() && v->get_double() == std::trunc(v->get_double()) &&
+      std::fabs(v->get_double()) < 9.0e15)
+    return std::optional<std::int64_t>(static_cast<std::int64_t>(v->get_double()));
+  return wrong_type(child(path, key), "an integer", *v);
+}
+
+Result<std::vector<const json::object*>> get_objects(const json::object& o, std::string_view key,
+                                                     const std::string& path) {
+  FHIRBRIDGE_ASSIGN_OR_RETURN(array, get_array(o, key, path));
+  std::vector<const json::object*> out;
+  if (!array) return out;
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    const json::value& e = (*array)[i];
+    if (!e.is_object()) return wrong_type(item(child(path, key), i), "an object", e);
+    out.push_back(&e.get_object());
+  }
+  return out;
+}
+
+Result<std::optional<std::vector<std::string>>> get_strings(const json::object& o,
+                                                            std::string_view key,
+                                                            const std::string& path) {
+  FHIRBRIDGE_ASSIGN_OR_RETURN(array, get_array(o, key, path));
+  std::optional<std::vector<std::string>> out;
+  if (!array) return out;
+  out.emplace();
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    const json::value& e = (*array)[i];
+    if (!e.is_string()) return wrong_type(item(child(path, key), i), "a string", e);
+    out->emplace_back(e.get_string());
+  }
+  return out;
+}
+
+// ---- dates -------------------------------------------------------------------
+
+namespace {
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+void civil_from_days(std::int64_t z, int& y, int& m, int& d) {
+  z += 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+  m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+  y = static_cast<int>(static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2));
+}
+}  // namespace
+
+Result<std::int64_t> fuzzy_date(std::string_view text, const std::string& path) {
+  FHIRBRIDGE_ASSIGN_OR_RETURN(d, parse_fhir_date_time(text, path));
+  return to_icure_fuzzy_date(d);
+}
+
+Result<std::int64_t> icure_date_time(std::string_view text, const std::string& path) {
+  FHIRBRIDGE_ASSIGN_OR_RETURN(d, parse_fhir_date_time(text, path));
+  return to_icure_date_time(d);
+}
+
+Result<std::int64_t> epoch_ms(std::string_view text, const std::string& path) {
+  FHIRBRIDGE_ASSIGN_OR_RETURN(d, parse_fhir_date_time(text, path));
+  std::int64_t days = days_from_civil(d.year, d.month ? d.month : 1, d.day ? d.day : 1);
+  std::int64_t seconds = days * 86400 + d.hour * 3600 + d.minute * 60 + d.second -
+                         d.tz_offset_minutes.value_or(0) * 60;
+  return seconds * 1000 + d.millisecond;
+}
+
+std::optional<std::string> fhir_date_time(std::int64_t icure_date) {
+  if (icure_date <= 99991231) return fuzzy_date_to_fhir(icure_date);
+  std::int64_t time = icure_date % 1000000;
+  auto date = fuzzy_date_to_fhir(icure_date / 1000000);
+  int h = static_cast<int>(time / 10000), mi = static_cast<int>(time / 100 % 100),
+      s = static_cast<int>(time % 100);
+  if (!date || date->size() != 10 || h > 23 || mi > 59 || s > 59) return date;
+  if (time == 0) return date;  // midnight: read as a date (iCure's dates often are)
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "T%02d:%02d:%02dZ", h, mi, s);
+  return *date + buf;
+}
+
+std::string fhir_instant(std::int64_t ms) {
+  std::int64_t seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+  int millis = static_cast<int>(ms - seconds * 1000);
+  std::int64_t days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400;
+  int secs_of_day = static_cast<int>(seconds - days * 86400);
+  int y = 0, m = 0, d = 0;
+  civil_from_days(days, y, m, d);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, d, secs_of_day / 3600,
+                secs_of_day / 60 % 60, secs_of_day % 60, millis);
+  return buf;
+}
+
+// ---- datatypes -----------------------------------------------------------------
+
+std::string code_stub_id(const icure::CodeStub& c) {
+  return c.type.value_or("") + "|" + c.code.value_or("") + "|" + c.version.value_or("");
+}
+
+Result<icure::CodeStub> coding_to_code_stub(const json::object& coding, const std::string& path,
+                                            const MappingContext& ctx) {
+  FHIRBRIDGE_ASSIGN_OR_RETURN(system, get_string(coding, "system", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(code, get_string(coding, "code", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(version, get_string(coding, "version", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(display, get_string(coding, "display", path));
+  icure::CodeStub stub;
+  if (system) stub.type = icure_code_type(*system);
+  stub.code = code;
+  stub.version = version;
+  stub.id = code_stub_id(stub);
+  if (display) stub.label = std::map<std::string, std::string>{{ctx.settings.content_language, *display}};
+  return stub;
+}
+
+json::object code_stub_to_coding(const icure::CodeStub& c, const MappingContext& ctx) {
+  json::object coding;
+  if (c.type) coding["system"] = fhir_code_system(*c.type);
+  if (c.version) coding["version"] = *c.version;
+  if (c.code) coding["code"] = *c.code;
+  if (c.label) {
+    auto it = c.label->find(ctx.settings.content_language);
+    if (it != c.label->end()) coding["display"] = it->second;
+  }
+  return coding;
+}
+
+Result<std::vector<icure::CodeStub>> codeable_concept_to_code_stubs(const json::object* cc,
+                                                                    const std::string& path,
+                                                                    const MappingContext& ctx) {
+  std::vector<icure::CodeStub> out;
+  if (!cc) return out;
+  FHIRBRIDGE_ASSIGN_OR_RETURN(codings, get_objects(*cc, "coding", path));
+  for (std::size_t i = 0; i < codings.size(); ++i) {
+    FHIRBRIDGE_ASSIGN_OR_RETURN(stub,
+                                coding_to_code_stub(*codings[i], item(child(path, "coding"), i), ctx));
+    out.push_back(std::move(stub));
+  }
+  return out;
+}
+
+Result<icure::Identifier> identifier_to_icure(const json::object& id, const std::string& path,
+                                              const MappingContext& ctx) {
+  icure::Identifier out;
+  FHIRBRIDGE_ASSIGN_OR_RETURN(use, get_string(id, "use", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(system, get_string(id, "system", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(value, get_string(id, "value", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(type, get_object(id, "type", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(period, get_object(id, "period", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(assigner, get_object(id, "assigner", path));
+  out.use = use;
+  out.system = system;
+  out.value = value;
+  // iCure has one CodeStub for the type: the first coding (others: residual).
+  FHIRBRIDGE_ASSIGN_OR_RETURN(types, codeable_concept_to_code_stubs(type, child(path, "type"), ctx));
+  if (!types.empty()) out.type = types.front();
+  if (period) {
+    // iCure keeps the period bounds as strings: the FHIR text verbatim.
+    FHIRBRIDGE_ASSIGN_OR_RETURN(start, get_string(*period, "start", child(path, "period")));
+    FHIRBRIDGE_ASSIGN_OR_RETURN(end, get_string(*period, "end", child(path, "period")));
+    if (start) FHIRBRIDGE_RETURN_IF_ERROR(parse_fhir_date_time(*start, child(path, "period.start")));
+    if (end) FHIRBRIDGE_RETURN_IF_ERROR(parse_fhir_date_time(*end, child(path, "period.end")));
+    out.start = start;
+    out.end = end;
+  }
+  if (assigner) {
+    FHIRBRIDGE_ASSIGN_OR_RETURN(display, get_string(*assigner, "display", child(path, "assigner")));
+    out.assigner = display;
+  }
+  return out;
+}
+
+json::object identifier_to_fhir(const icure::Identifier& id, const MappingContext& ctx) {
+  json::object out;
+  if (id.use) out["use"] = *id.use;
+  if (id.type) out["type"] = json::object{{"coding", json::array{code_stub_to_coding(*id.type, ctx)}}};
+  if (id.system) out["system"] = *id.system;
+  if (id.value) out["value"] = *id.value;
+  if (id.start || id.end) {
+    json::object period;
+    if (id.start) period["start"] = *id.start;
+    if (id.end) period["end"] = *id.end;
+    out["period"] = std::move(period);
+  }
+  if (id.assigner) out["assigner"] = json::object{{"display", *id.assigner}};
+  return out;
+}
+
+Result<icure::PersonName> human_name_to_icure(const json::object& name, const std::string& path) {
+  icure::PersonName out;
+  FHIRBRIDGE_ASSIGN_OR_RETURN(use, get_string(name, "use", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(text, get_string(name, "text", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(family, get_string(name, "family", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(given, get_strings(name, "given", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(prefix, get_strings(name, "prefix", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(suffix, get_strings(name, "suffix", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(period, get_object(name, "period", path));
+  if (use) {
+    out.use = icure_name_use(*use);
+    if (!out.use)
+      return Status::Invalid(child(path, "use"), "'" + *use + "' is not a HumanName use");
+  }
+  out.text = text;
+  out.lastName = family;
+  out.firstNames = given;
+  out.prefix = prefix;
+  out.suffix = suffix;
+  if (period) {
+    const std::string ppath = child(path, "period");
+    FHIRBRIDGE_ASSIGN_OR_RETURN(start, get_string(*period, "start", ppath));
+    FHIRBRIDGE_ASSIGN_OR_RETURN(end, get_string(*period, "end", ppath));
+    if (start) {
+      FHIRBRIDGE_ASSIGN_OR_RETURN(v, fuzzy_date(*start, child(ppath, "start")));
+      out.start = v;
+    }
+    if (end) {
+      FHIRBRIDGE_ASSIGN_OR_RETURN(v, fuzzy_date(*end, child(ppath, "end")));
+      out.end = v;
+    }
+  }
+  return out;
+}
+
+namespace {
+json::array to_array(const std::vector<std::string>& v) {
+  json::array a;
+  for (const auto& s : v) a.emplace_back(s);
+  return a;
+}
+}  // namespace
+
+json::object person_name_to_fhir(const icure::PersonName& name) {
+  json::object out;
+  if (name.use)
+    if (auto use = fhir_name_use(*name.use)) out["use"] = *use;
+  if (name.text) out["text"] = *name.text;
+  if (name.lastName) out["family"] = *name.lastName;
+  if (name.firstNames) out["given"] = to_array(*name.firstNames);
+  if (name.prefix) out["prefix"] = to_array(*name.prefix);
+  if (name.suffix) out["suffix"] = to_array(*name.suffix);
+  if (name.start || name.end) {
+    json::object period;
+    if (name.start)
+      if (auto s = fuzzy_date_to_fhir(*name.start)) period["start"] = *s;
+    if (name.end)
+      if (auto e = fuzzy_date_to_fhir(*name.end)) period["end"] = *e;
+    if (!period.empty()) out["period"] = std::move(period);
+  }
+  return out;
+}
+
+std::string reference_id(std::string_view reference) {
+  auto slash = reference.find('/');
+  if (slash == std::string_view::npos || reference.find('/', slash + 1) != std::string_view::npos ||
+      reference.find(':') != std::string_view::npos)
+    return std::string(reference);
+  return std::string(reference.substr(slash + 1));
+}
+
+Result<icure::Measure> quantity_to_measure(const json::object& q, const std::string& path) {
+  icure::Measure m;
+  FHIRBRIDGE_ASSIGN_OR_RETURN(value, get_number(q, "value", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(comparator, get_string(q, "comparator", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(unit, get_string(q, "unit", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(system, get_string(q, "system", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(code, get_string(q, "code", path));
+  m.value = value;
+  m.comparator = comparator;
+  m.unit = unit;
+  if (code || system) {
+    icure::CodeStub stub;
+    if (system) stub.type = icure_code_type(*system);
+    stub.code = code;
+    stub.id = code_stub_id(stub);
+    m.unitCodes = std::vector<icure::CodeStub>{std::move(stub)};
+  }
+  return m;
+}
+
+json::object measure_to_quantity(const icure::Measure& m, std::optional<double> value) {
+  json::object q;
+  if (value) q["value"] = json_io::to_json(*value);
+  if (m.comparator) q["comparator"] = *m.comparator;
+  if (m.unit) q["unit"] = *m.unit;
+  if (m.unitCodes && !m.unitCodes->empty()) {
+    const icure::CodeStub& unit = m.unitCodes->front();
+    if (unit.type) q["system"] = fhir_code_system(*unit.type);
+    if (unit.code) q["code"] = *unit.code;
+  }
+  return q;
+}
+
+// ---- the residual -------------------------------------------------------------
+
+json::value make_patch(const json::value& original, const json::value& regenerated) {
+  if (json_io::equivalent(original, regenerated)) return nullptr;
+  if (original.is_object() && regenerated.is_object()) {
+    json::object patch;
+    const auto& o = original.get_object();
+    const auto& r = regenerated.get_object();
+    for (const auto& kv : o) {
+      auto it = r.find(kv.key());
+      if (it == r.end()) patch[kv.key()] = kv.value();
+      else if (!json_io::equivalent(kv.value(), it->value()))
+        patch[kv.key()] = make_patch(kv.value(), it->value());
+    }
+    for (const auto& kv : r)
+      if (!o.contains(kv.key())) patch[kv.key()] = nullptr;
+    return patch;
+  }
+  if (original.is_array() && regenerated.is_array() &&
+      original.get_array().size() == regenerated.get_array().size()) {
+    json::array items;
+    const auto& o = original.get_array();
+    const auto& r = regenerated.get_array();
+    for (std::size_t i = 0; i < o.size(); ++i) {
+      json::value p = make_patch(o[i], r[i]);
+      // a null element cannot be told from "keep": replace the whole array then
+      if (p.is_null() && o[i].is_null() && !r[i].is_null()) return original;
+      items.push_back(std::move(p));
+    }
+    return json::object{{"$items", std::move(items)}};
+  }
+  return original;
+}
+
+void apply_patch(json::value& target, const json::value& patch) {
+  if (patch.is_null()) return;
+  if (!patch.is_object()) {
+    target = patch;
+    return;
+  }
+  const auto& p = patch.get_object();
+  if (p.size() == 1 && p.contains("$items") && p.at("$items").is_array()) {
+    const auto& items = p.at("$items").get_array();
+    if (target.is_array() && target.get_array().size() == items.size())
+      for (std::size_t i = 0; i < items.size(); ++i) apply_patch(target.get_array()[i], items[i]);
+    return;  // the entity changed shape since: keep what the iCure fields say
+  }
+  if (!target.is_object()) {
+    target = patch;
+    return;
+  }
+  auto& t = target.get_object();
+  for (const auto& kv : p) {
+    if (kv.value().is_null()) {
+      t.erase(kv.key());
+    } else if (auto it = t.find(kv.key()); it != t.end()) {
+      apply_patch(it->value(), kv.value());
+    } else {
+      t[kv.key()] = kv.value();
+    }
+  }
+}
+
+void strip_server_fields(json::object& resource) {
+  resource.erase("id");
+  auto it = resource.find("meta");
+  if (it != resource.end() && it->value().is_object()) {
+    auto& meta = it->value().get_object();
+    meta.erase("versionId");
+    meta.erase("lastUpdated");
+    if (meta.empty()) resource.erase("meta");
+  }
+}
+
+}  // namespace fhirbridge::mapping::detail
+
+namespace fhirbridge::mapping::detail {
+
+namespace {
+Result<json::value> parse_patch(const std::string& text, const std::string& path) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec) return Status(StatusCode::internal, "the FHIR residual is not JSON: " + ec.message(), path);
+  return v;
+}
+}  // namespace
+
+void set_patient_residual(icure::Patient& p, const json::value& patch) {
+  icure::PropertyStub prop;
+  prop.id = kFhirResidualProperty;
+  prop.type = icure::PropertyTypeStub{kFhirResidualProperty, "JSON", {}};
+  icure::TypedValue value;
+  value.type = "JSON";
+  value.stringValue = json::serialize(patch);
+  prop.typedValue = std::move(value);
+  if (!p.properties) p.properties.emplace();
+  p.properties->push_back(std::move(prop));
+}
+
+Result<json::value> patient_residual(const icure::Patient& p) {
+  if (!p.properties) return json::value(nullptr);
+  for (const auto& prop : *p.properties) {
+    if (prop.id != kFhirResidualProperty || prop.deletionDate) continue;
+    if (!prop.typedValue || !prop.typedValue->stringValue) return json::value(nullptr);
+    return parse_patch(*prop.typedValue->stringValue, "Patient.properties");
+  }
+  return json::value(nullptr);
+}
+
+void set_service_residual(icure::Service& s, const json::value& patch) {
+  if (!s.content) s.content.emplace();
+  icure::Content content;
+  content.stringValue = json::serialize(patch);
+  (*s.content)[kFhirResidualContentKey] = std::move(content);
+}
+
+Result<json::value> service_residual(const icure::Service& s) {
+  if (!s.content) return json::value(nullptr);
+  auto it = s.content->find(kFhirResidualContentKey);
+  if (it == s.content->end() || !it->second.stringValue) return json::value(nullptr);
+  return parse_patch(*it->second.stringValue, "Service.content");
+}
+
+void own_references(json::object& original, const json::object& regenerated,
+                    std::string_view array_key, std::string_view object_key) {
+  auto o = original.find(array_key);
+  auto r = regenerated.find(array_key);
+  if (o == original.end() || !o->value().is_array()) return;
+  auto& items = o->value().get_array();
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (!items[i].is_object()) continue;
+    const json::object* regen_item = nullptr;
+    if (r != regenerated.end() && r->value().is_array() && i < r->value().get_array().size() &&
+        r->value().get_array()[i].is_object())
+      regen_item = &r->value().get_array()[i].get_object();
+    own_reference(items[i].get_object(), regen_item ? *regen_item : json::object{}, object_key);
+  }
+}
+
+void own_reference(json::object& original, const json::object& regenerated,
+                   std::string_view object_key) {
+  auto o = original.find(object_key);
+  if (o == original.end() || !o->value().is_object()) return;
+  auto& target = o->value().get_object();
+  const json::value* regen_ref = nullptr;
+  if (auto r = regenerated.find(object_key); r != regenerated.end() && r->value().is_object())
+    regen_ref = r->value().get_object().if_contains("reference");
+  if (regen_ref) target["reference"] = *regen_ref;
+  else target.erase("reference");
+  if (target.empty()) original.erase(object_key);
+}
+
+}  // namespace fhirbridge::mapping::detail

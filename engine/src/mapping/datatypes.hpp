@@ -1,0 +1,131 @@
+// Internal helpers of the FHIR <-> iCure mappings: checked access to FHIR JSON
+// (wrong JSON types become errors with the FHIR path, never exceptions), FHIR
+// datatypes <-> iCure embedded types, instants, and the FHIR residual (the
+// patch that restores what has no iCure home; see docs/mapping.md).
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fhirbridge/icure/entities.hpp"
+#include "fhirbridge/mapping/context.hpp"
+#include "fhirbridge/status.hpp"
+
+namespace fhirbridge::mapping::detail {
+
+namespace json = boost::json;
+
+// Assigns the value of a Result expression to a new variable, or returns its error.
+#define FHIRBRIDGE_ASSIGN_OR_RETURN(var, expr)        \
+  auto var##_result__ = (expr);                       \
+  if (!var##_result__.ok()) return var##_result__.status(); \
+  auto var = std::move(*var##_result__)
+
+inline std::string child(const std::string& path, std::string_view key) {
+  return path + "." + std::string(key);
+}
+inline std::string item(const std::string& path, std::size_t i) {
+  return path + "[" + std::to_string(i) + "]";
+}
+
+Status wrong_type(const std::string& path, const char* expected, const json::value& got);
+
+// Checked accessors: absent (or null) -> nullopt/nullptr; wrong kind -> a
+// `structure` error at `path.key`.
+Result<const json::object*> get_object(const json::object& o, std::string_view key,
+                                       const std::string& path);
+Result<const json::array*> get_array(const json::object& o, std::string_view key,
+                                     const std::string& path);
+Result<std::optional<std::string>> get_string(const json::object& o, std::string_view key,
+                                              const std::string& path);
+Result<std::optional<bool>> get_bool(const json::object& o, std::string_view key,
+                                     const std::string& path);
+Result<std::optional<double>> get_number(const json::object& o, std::string_view key,
+                                         const std::string& path);
+Result<std::optional<std::int64_t>> get_integer(const json::object& o, std::string_view key,
+                                                const std::string& path);
+// Every element of o[key] as an object (error at path.key[i] otherwise).
+Result<std::vector<const json::object*>> get_objects(const json::object& o, std::string_view key,
+                                                     const std::string& path);
+// Every element of o[key] as a string.
+Result<std::optional<std::vector<std::string>>> get_strings(const json::object& o,
+                                                            std::string_view key,
+                                                            const std::string& path);
+
+// ---- dates -----------------------------------------------------------------
+// A FHIR date/dateTime string at `path` -> iCure YYYYMMDD (fuzzy).
+Result<std::int64_t> fuzzy_date(std::string_view text, const std::string& path);
+// A FHIR dateTime/instant -> iCure YYYYMMDDhhmmss (wall time).
+Result<std::int64_t> icure_date_time(std::string_view text, const std::string& path);
+// A FHIR instant/dateTime -> epoch milliseconds (a zone-less time counts as UTC).
+Result<std::int64_t> epoch_ms(std::string_view text, const std::string& path);
+// iCure YYYYMMDDhhmmss (or YYYYMMDD) -> FHIR dateTime. iCure keeps no zone: a
+// time is written as UTC ("Z"), midnight as a plain date. nullopt when the integer is not a date.
+std::optional<std::string> fhir_date_time(std::int64_t icure_date);
+// Epoch milliseconds -> FHIR instant "2023-11-14T22:13:20.000Z".
+std::string fhir_instant(std::int64_t epoch_ms);
+
+// ---- datatypes -------------------------------------------------------------
+// "type|code|version" (an absent version leaves the last part empty).
+std::string code_stub_id(const icure::CodeStub& c);
+// FHIR Coding -> CodeStub {type: icure_code_type(system), code, version, label[lang]: display}.
+Result<icure::CodeStub> coding_to_code_stub(const json::object& coding, const std::string& path,
+                                            const MappingContext& ctx);
+json::object code_stub_to_coding(const icure::CodeStub& c, const MappingContext& ctx);
+// All codings of a CodeableConcept (nullptr -> none).
+Result<std::vector<icure::CodeStub>> codeable_concept_to_code_stubs(const json::object* cc,
+                                                                    const std::string& path,
+                                                                    const MappingContext& ctx);
+
+Result<icure::Identifier> identifier_to_icure(const json::object& id, const std::string& path,
+                                              const MappingContext& ctx);
+json::object identifier_to_fhir(const icure::Identifier& id, const MappingContext& ctx);
+
+Result<icure::PersonName> human_name_to_icure(const json::object& name, const std::string& path);
+json::object person_name_to_fhir(const icure::PersonName& name);
+
+// "Patient/abc" -> "abc"; anything without a single '/' is kept whole.
+std::string reference_id(std::string_view reference);
+
+// FHIR Quantity -> iCure Measure {value, unit, unitCodes, comparator}.
+Result<icure::Measure> quantity_to_measure(const json::object& q, const std::string& path);
+// The Quantity of a Measure's value/unit; `value` picks which number to write.
+json::object measure_to_quantity(const icure::Measure& m, std::optional<double> value);
+
+// ---- the residual ------------------------------------------------------------
+// A patch that turns `regenerated` into `original`: null when they are
+// equivalent. Objects are merged key by key (a null deletes a key), arrays of
+// the same length element by element as {"$items": [patch | null (= keep)]},
+// anything else is replaced whole.
+json::value make_patch(const json::value& original, const json::value& regenerated);
+void apply_patch(json::value& target, const json::value& patch);
+
+// Drops what the server assigns (id, meta.versionId, meta.lastUpdated) so it
+// never enters a residual.
+void strip_server_fields(json::object& resource);
+
+}  // namespace fhirbridge::mapping::detail
+
+namespace fhirbridge::mapping::detail {
+
+// The residual's home in each entity (fhirbridge/mapping/residual.hpp).
+void set_patient_residual(icure::Patient& p, const json::value& patch);
+Result<json::value> patient_residual(const icure::Patient& p);  // null when there is none
+void set_service_residual(icure::Service& s, const json::value& patch);
+Result<json::value> service_residual(const icure::Service& s);
+
+// References the iCure side owns (resolved by the server) must not be restored
+// from the residual: copy the regenerated `reference` into the original (or
+// drop it) so the patch never mentions it. For original[array_key][i][object_key].
+void own_references(json::object& original, const json::object& regenerated,
+                    std::string_view array_key, std::string_view object_key);
+// For original[object_key].reference; an object left empty is removed.
+void own_reference(json::object& original, const json::object& regenerated,
+                   std::string_view object_key);
+
+}  // namespace fhirbridge::mapping::detail

@@ -1,0 +1,450 @@
+// FHIR R4 Observation <-> iCure Contact + one Service (docs/mapping.md).
+//
+// Same scheme as the Patient: explicit mapping of everything with an iCure
+// home, then the FHIR residual (what the iCure fields do not give back) kept
+// in the sealed Service.content[kFhirResidualContentKey].
+#include "fhirbridge/mapping/observation.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "datatypes.hpp"
+#include "fhirbridge/json_io.hpp"
+#include "fhirbridge/mapping/code_systems.hpp"
+#include "fhirbridge/mapping/code_tables.hpp"
+#include "fhirbridge/mapping/fhir_dates.hpp"
+#include "fhirbridge/mapping/residual.hpp"
+
+namespace fhirbridge::mapping {
+
+using namespace detail;
+
+namespace {
+
+const std::string kPath = "Observation";
+constexpr const char* kInterpretationSystem =
+    "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation";
+
+// CodeStub.context of the Service tags, so they go back where they came from.
+constexpr const char* kCategoryContext = "category";
+constexpr const char* kMetaTagContext = "meta.tag";
+constexpr const char* kValueContext = "valueCodeableConcept";
+
+bool valid_fhir_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.';
+  });
+}
+
+void add_tags(icure::Service& s, std::vector<icure::CodeStub> stubs, const char* context) {
+  if (stubs.empty()) return;
+  if (!s.tags) s.tags.emplace();
+  for (auto& stub : stubs) {
+    stub.context = context;
+    s.tags->push_back(std::move(stub));
+  }
+}
+
+Result<icure::Measure> range_to_measure(const json::object& range, const std::string& path) {
+  FHIRBRIDGE_ASSIGN_OR_RETURN(low, get_object(range, "low", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(high, get_object(range, "high", path));
+  icure::Measure m;
+  if (high) {
+    FHIRBRIDGE_ASSIGN_OR_RETURN(h, quantity_to_measure(*high, child(path, "high")));
+    m = h;
+    m.max = h.value;
+    m.value.reset();
+  }
+  if (low) {
+    FHIRBRIDGE_ASSIGN_OR_RETURN(l, quantity_to_measure(*low, child(path, "low")));
+    m.min = l.value;
+    if (!high) {
+      m.unit = l.unit;
+      m.unitCodes = l.unitCodes;
+      m.comparator = l.comparator;
+    }
+  }
+  return m;
+}
+
+json::object measure_to_range(icure::Measure m) {
+  m.comparator.reset();  // the value's comparator, not the range's
+  json::object range;
+  if (m.min) range["low"] = measure_to_quantity(m, m.min);
+  if (m.max) range["high"] = measure_to_quantity(m, m.max);
+  return range;
+}
+
+// code, value[x], interpretation and referenceRange: shared by the
+// Observation and its components (a component is a Service of compoundValue).
+Status map_coded_value(const json::object& o, const std::string& path, icure::Service& s,
+                       const MappingContext& ctx) {
+  const std::string& lang = ctx.settings.content_language;
+  FHIRBRIDGE_ASSIGN_OR_RETURN(code, get_object(o, "code", path));
+  if (!code) return Status::Invalid(child(path, "code"), "is required");
+  FHIRBRIDGE_ASSIGN_OR_RETURN(codes, codeable_concept_to_code_stubs(code, child(path, "code"), ctx));
+  if (!codes.empty()) s.codes = std::move(codes);
+  FHIRBRIDGE_ASSIGN_OR_RETURN(code_text, get_string(*code, "text", child(path, "code")));
+  s.label = code_text;
+
+  icure::Content content;
+  bool has_content = false;
+  FHIRBRIDGE_ASSIGN_OR_RETURN(quantity, get_object(o, "valueQuantity", path));
+  if (quantity) {
+    FHIRBRIDGE_ASSIGN_OR_RETURN(m, quantity_to_measure(*quantity, child(path, "valueQuantity")));
+    content.measureValue = std::move(m);
+    has_content = true;
+  }
+  FHIRBRIDGE_ASSIGN_OR_RETURN(str, get_string(o, "valueString", path));
+  if (str) content.stringValue = str, has_content = true;
+  FHIRBRIDGE_ASSIGN_OR_RETURN(boolean, get_bool(o, "valueBoolean", path));
+  if (boolean) content.booleanValue = boolean, has_content = true;
+  FHIRBRIDGE_ASSIGN_OR_RETURN(integer, get_integer(o, "valueInteger", path));
+  if (integer) content.numberValue = static_cast<double>(*integer), has_content = true;
+  FHIRBRIDGE_ASSIGN_OR_RETURN(date_time, get_string(o, "valueDateTime", path));
+  if (date_time) {
+    FHIRBRIDGE_ASSIGN_OR_RETURN(v, icure_date_time(*date_time, child(path, "valueDateTime")));
+    content.fuzzyDateValue = v;
+    has_content = true;
+  }
+  FHIRBRIDGE_ASSIGN_OR_RETURN(range, get_object(o, "valueRange", path));
+  if (range) {
+    FHIRBRIDGE_ASSIGN_OR_RETURN(m, range_to_measure(*range, child(path, "valueRange")));
+    content.range = std::vector<icure::Measure>{std::move(m)};
+    has_content = true;
+  }
+  FHIRBRIDGE_ASSIGN_OR_RETURN(ratio, get_object(o, "valueRatio", path));
+  if (ratio) {
+    const std::string rpath = child(path, "valueRatio");
+    FHIRBRIDGE_ASSIGN_OR_RETURN(num, get_object(*ratio, "numerator", rpath));
+    FHIRBRIDGE_ASSIGN_OR_RETURN(den, get_object(*ratio, "denominator", rpath));
+    std::vector<icure::Measure> parts;
+    for (auto [q, name] : {std::pair{num, "numerator"}, std::pair{den, "denominator"}}) {
+      icure::Measure m;
+      if (q) {
+        FHIRBRIDGE_ASSIGN_OR_RETURN(qm, quantity_to_measure(*q, child(rpath, name)));
+        m = std::move(qm);
+      }
+      parts.push_back(std::move(m));
+    }
+    content.ratio = std::move(parts);
+    has_content = true;
+  }
+  FHIRBRIDGE_ASSIGN_OR_RETURN(value_cc, get_object(o, "valueCodeableConcept", path));
+  if (value_cc) {
+    FHIRBRIDGE_ASSIGN_OR_RETURN(
+        stubs, codeable_concept_to_code_stubs(value_cc, child(path, "valueCodeableConcept"), ctx));
+    add_tags(s, std::move(stubs), kValueContext);
+  }
+
+  // interpretation and referenceRange belong to the measure (iCure has no
+  // home for them without one: then they stay in the residual).
+  if (content.measureValue) {
+    icure::Measure& m = *content.measureValue;
+    FHIRBRIDGE_ASSIGN_OR_RETURN(interpretations, get_objects(o, "interpretation", path));
+    if (!interpretations.empty()) {
+      FHIRBRIDGE_ASSIGN_OR_RETURN(
+          stubs, codeable_concept_to_code_stubs(interpretations.front(), path + ".interpretation[0]", ctx));
+      if (!stubs.empty()) m.severityCode = stubs.front().code;
+    }
+    FHIRBRIDGE_ASSIGN_OR_RETURN(ranges, get_objects(o, "referenceRange", path));
+    if (!ranges.empty()) {
+      FHIRBRIDGE_ASSIGN_OR_RETURN(r, range_to_measure(*ranges.front(), path + ".referenceRange[0]"));
+      m.min = r.min;
+      m.max = r.max;
+    }
+  }
+  if (has_content) {
+    if (!s.content) s.content.emplace();
+    (*s.content)[lang] = std::move(content);
+  }
+  return {};
+}
+
+void coded_value_to_fhir(const icure::Service& s, json::object& out, const MappingContext& ctx,
+                         bool top_level) {
+  json::object code;
+  json::array codings;
+  for (const auto& c : s.codes.value_or(std::vector<icure::CodeStub>{}))
+    codings.push_back(code_stub_to_coding(c, ctx));
+  if (!codings.empty()) code["coding"] = std::move(codings);
+  if (s.label) code["text"] = *s.label;
+  if (code.empty()) code["text"] = "unknown";  // FHIR requires a code
+  out["code"] = std::move(code);
+  if (top_level) return;  // the caller writes subject/effective/issued first
+}
+
+void value_to_fhir(const icure::Service& s, json::object& out, const MappingContext& ctx) {
+  const icure::Content* content = nullptr;
+  if (s.content) {
+    auto it = s.content->find(ctx.settings.content_language);
+    if (it != s.content->end()) content = &it->second;
+  }
+  const icure::Measure* measure = nullptr;
+  if (content) {
+    if (content->measureValue) {
+      measure = &*content->measureValue;
+      out["valueQuantity"] = measure_to_quantity(*measure, measure->value);
+    }
+    if (content->stringValue) out["valueString"] = *content->stringValue;
+    if (content->booleanValue) out["valueBoolean"] = *content->booleanValue;
+    if (content->numberValue) {
+      double v = *content->numberValue;
+      if (v == std::trunc(v) && std::fabs(v) < 2147483648.0)
+        out["valueInteger"] = static_cast<std::int64_t>(v);
+      else if (!out.contains("valueQuantity"))
+        out["valueQuantity"] = json::object{{"value", v}};
+    }
+    if (content->fuzzyDateValue)
+      if (auto d = fhir_date_time(*content->fuzzyDateValue)) out["valueDateTime"] = *d;
+    if (content->instantValue && !out.contains("valueDateTime"))
+      out["valueDateTime"] = fhir_instant(*content->instantValue);
+    if (content->range && !content->range->empty())
+      out["valueRange"] = measure_to_range(content->range->front());
+    if (content->ratio && content->ratio->size() == 2) {
+      json::object ratio;
+      const auto& r = *content->ratio;
+      if (r[0].value || r[0].unit) ratio["numerator"] = measure_to_quantity(r[0], r[0].value);
+      if (r[1].value || r[1].unit) ratio["denominator"] = measure_to_quantity(r[1], r[1].value);
+      out["valueRatio"] = std::move(ratio);
+    }
+  }
+  json::array value_codings;
+  for (const auto& t : s.tags.value_or(std::vector<icure::CodeStub>{}))
+    if (t.context == kValueContext) value_codings.push_back(code_stub_to_coding(t, ctx));
+  if (!value_codings.empty())
+    out["valueCodeableConcept"] = json::object{{"coding", std::move(value_codings)}};
+  if (measure && measure->severityCode) {
+    json::object coding{{"system", kInterpretationSystem}, {"code", *measure->severityCode}};
+    out["interpretation"] = json::array{json::object{{"coding", json::array{std::move(coding)}}}};
+  }
+  if (measure && (measure->min || measure->max))
+    out["referenceRange"] = json::array{measure_to_range(*measure)};
+}
+
+// The iCure fields as FHIR, without the residual.
+json::object observation_fields_to_fhir(const icure::Contact& contact, const icure::Service& s,
+                                        const std::optional<std::string>& patient_id,
+                                        const MappingContext& ctx) {
+  json::object out;
+  out["resourceType"] = "Observation";
+  if (contact.id) out["id"] = *contact.id;
+  json::object meta;
+  if (contact.rev) meta["versionId"] = *contact.rev;
+  if (contact.modified) meta["lastUpdated"] = fhir_instant(*contact.modified);
+  json::array meta_tags, categories;
+  std::optional<std::string> status;
+  for (const auto& t : s.tags.value_or(std::vector<icure::CodeStub>{})) {
+    if (t.type == kObservationStatusTagType && t.code) status = t.code;
+    else if (t.context == kMetaTagContext) meta_tags.push_back(code_stub_to_coding(t, ctx));
+    else if (t.context == kCategoryContext)
+      categories.push_back(json::object{{"coding", json::array{code_stub_to_coding(t, ctx)}}});
+  }
+  if (!meta_tags.empty()) meta["tag"] = std::move(meta_tags);
+  if (!meta.empty()) out["meta"] = std::move(meta);
+  if (s.identifier) {
+    json::array ids;
+    for (const auto& id : *s.identifier)
+      if (id.system != ctx.settings.fhir_id_system) ids.push_back(identifier_to_fhir(id, ctx));
+    if (!ids.empty()) out["identifier"] = std::move(ids);
+  }
+  out["status"] = status.value_or("final");  // required; an iCure service is final
+  if (!categories.empty()) out["category"] = std::move(categories);
+  coded_value_to_fhir(s, out, ctx, true);
+  if (patient_id) out["subject"] = json::object{{"reference", "Patient/" + *patient_id}};
+  if (s.valueDate) {
+    if (auto d = fhir_date_time(*s.valueDate)) out["effectiveDateTime"] = *d;
+  } else if (s.openingDate || s.closingDate) {
+    json::object period;
+    if (s.openingDate)
+      if (auto d = fhir_date_time(*s.openingDate)) period["start"] = *d;
+    if (s.closingDate)
+      if (auto d = fhir_date_time(*s.closingDate)) period["end"] = *d;
+    out["effectivePeriod"] = std::move(period);
+  }
+  if (s.created) out["issued"] = fhir_instant(*s.created);
+  value_to_fhir(s, out, ctx);
+  if (s.comment) out["note"] = json::array{json::object{{"text", *s.comment}}};
+  const icure::Content* content = nullptr;
+  if (s.content) {
+    auto it = s.content->find(ctx.settings.content_language);
+    if (it != s.content->end()) content = &it->second;
+  }
+  if (content && content->compoundValue && !content->compoundValue->empty()) {
+    json::array components;
+    for (const auto& part : *content->compoundValue) {
+      json::object component;
+      coded_value_to_fhir(part, component, ctx, false);
+      value_to_fhir(part, component, ctx);
+      components.push_back(std::move(component));
+    }
+    out["component"] = std::move(components);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<MappedObservation> fhir_observation_to_icure(const json::value& fhir,
+                                                    const MappingContext& ctx) {
+  if (!fhir.is_object()) return wrong_type(kPath, "a JSON object", fhir);
+  const json::object& o = fhir.get_object();
+  FHIRBRIDGE_ASSIGN_OR_RETURN(resource_type, get_string(o, "resourceType", kPath));
+  if (resource_type != "Observation")
+    return Status::Invalid(kPath + ".resourceType",
+                           resource_type ? "expected 'Observation', got '" + *resource_type + "'"
+                                         : "is required");
+  FHIRBRIDGE_ASSIGN_OR_RETURN(fhir_id, get_string(o, "id", kPath));
+  if (fhir_id && !valid_fhir_id(*fhir_id))
+    return Status::Invalid(kPath + ".id", "'" + *fhir_id + "' is not a FHIR id");
+
+  MappedObservation mapped;
+  icure::Contact& c = mapped.contact;
+  c.id = ctx.new_id();
+  c._type = icure::kContactType;
+  c.created = ctx.now_ms();
+  c.modified = c.created;
+  icure::Service s;
+  s.id = ctx.new_id();
+  s._type = icure::kServiceType;
+  s.contactId = c.id;
+  s.modified = c.created;
+
+  // identifier (+ the FHIR id, kept as an identifier of settings.fhir_id_system)
+  FHIRBRIDGE_ASSIGN_OR_RETURN(identifiers, get_objects(o, "identifier", kPath));
+  std::vector<icure::Identifier> ids;
+  for (std::size_t i = 0; i < identifiers.size(); ++i) {
+    FHIRBRIDGE_ASSIGN_OR_RETURN(id, identifier_to_icure(*identifiers[i], item(kPath + ".identifier", i), ctx));
+    ids.push_back(std::move(id));
+  }
+  if (fhir_id) {
+    icure::Identifier id;
+    id.system = ctx.settings.fhir_id_system;
+    id.value = *fhir_id;
+    ids.push_back(std::move(id));
+  }
+  if (!ids.empty()) s.identifier = std::move(ids);
+
+  // status, category, meta.tag -> Service.tags
+  FHIRBRIDGE_ASSIGN_OR_RETURN(status, get_string(o, "status", kPath));
+  if (!status) return Status::Invalid(kPath + ".status", "is required");
+  if (!is_observation_status(*status))
+    return Status::Invalid(kPath + ".status", "'" + *status + "' is not an observation status");
+  {
+    icure::CodeStub tag;
+    tag.type = kObservationStatusTagType;
+    tag.code = *status;
+    tag.id = code_stub_id(tag);
+    s.tags = std::vector<icure::CodeStub>{std::move(tag)};
+  }
+  FHIRBRIDGE_ASSIGN_OR_RETURN(categories, get_objects(o, "category", kPath));
+  for (std::size_t i = 0; i < categories.size(); ++i) {
+    FHIRBRIDGE_ASSIGN_OR_RETURN(
+        stubs, codeable_concept_to_code_stubs(categories[i], item(kPath + ".category", i), ctx));
+    add_tags(s, std::move(stubs), kCategoryContext);
+  }
+  FHIRBRIDGE_ASSIGN_OR_RETURN(meta, get_object(o, "meta", kPath));
+  if (meta) {
+    FHIRBRIDGE_ASSIGN_OR_RETURN(tags, get_objects(*meta, "tag", kPath + ".meta"));
+    std::vector<icure::CodeStub> stubs;
+    for (std::size_t i = 0; i < tags.size(); ++i) {
+      FHIRBRIDGE_ASSIGN_OR_RETURN(stub, coding_to_code_stub(*tags[i], item(kPath + ".meta.tag", i), ctx));
+      stubs.push_back(std::move(stub));
+    }
+    add_tags(s, std::move(stubs), kMetaTagContext);
+  }
+
+  // subject: reported verbatim, resolved by the caller
+  FHIRBRIDGE_ASSIGN_OR_RETURN(subject, get_object(o, "subject", kPath));
+  if (subject) {
+    FHIRBRIDGE_ASSIGN_OR_RETURN(ref, get_string(*subject, "reference", kPath + ".subject"));
+    mapped.subject_reference = ref;
+  }
+
+  // effective[x]
+  FHIRBRIDGE_ASSIGN_OR_RETURN(effective_dt, get_string(o, "effectiveDateTime", kPath));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(effective_instant, get_string(o, "effectiveInstant", kPath));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(effective_period, get_object(o, "effectivePeriod", kPath));
+  if (effective_dt || effective_instant) {
+    const bool dt = effective_dt.has_value();
+    FHIRBRIDGE_ASSIGN_OR_RETURN(
+        v, icure_date_time(dt ? *effective_dt : *effective_instant,
+                           kPath + (dt ? ".effectiveDateTime" : ".effectiveInstant")));
+    s.valueDate = v;
+    c.openingDate = v;
+  } else if (effective_period) {
+    const std::string ppath = kPath + ".effectivePeriod";
+    FHIRBRIDGE_ASSIGN_OR_RETURN(start, get_string(*effective_period, "start", ppath));
+    FHIRBRIDGE_ASSIGN_OR_RETURN(end, get_string(*effective_period, "end", ppath));
+    if (start) {
+      FHIRBRIDGE_ASSIGN_OR_RETURN(v, icure_date_time(*start, ppath + ".start"));
+      s.openingDate = c.openingDate = v;
+    }
+    if (end) {
+      FHIRBRIDGE_ASSIGN_OR_RETURN(v, icure_date_time(*end, ppath + ".end"));
+      s.closingDate = c.closingDate = v;
+    }
+  }
+  FHIRBRIDGE_ASSIGN_OR_RETURN(issued, get_string(o, "issued", kPath));
+  if (issued) {
+    FHIRBRIDGE_ASSIGN_OR_RETURN(v, epoch_ms(*issued, kPath + ".issued"));
+    s.created = v;
+  }
+
+  FHIRBRIDGE_RETURN_IF_ERROR(map_coded_value(o, kPath, s, ctx));
+
+  FHIRBRIDGE_ASSIGN_OR_RETURN(notes, get_objects(o, "note", kPath));
+  if (!notes.empty()) {
+    FHIRBRIDGE_ASSIGN_OR_RETURN(text, get_string(*notes.front(), "text", kPath + ".note[0]"));
+    s.comment = text;
+  }
+
+  FHIRBRIDGE_ASSIGN_OR_RETURN(components, get_objects(o, "component", kPath));
+  if (!components.empty()) {
+    std::vector<icure::Service> parts;
+    for (std::size_t i = 0; i < components.size(); ++i) {
+      icure::Service part;
+      part.id = ctx.new_id();
+      part._type = icure::kServiceType;
+      FHIRBRIDGE_RETURN_IF_ERROR(map_coded_value(*components[i], item(kPath + ".component", i), part, ctx));
+      parts.push_back(std::move(part));
+    }
+    if (!s.content) s.content.emplace();
+    (*s.content)[ctx.settings.content_language].compoundValue = std::move(parts);
+  }
+
+  // Whatever the iCure fields do not give back is kept in the residual.
+  json::object original = o;
+  json::object regenerated = observation_fields_to_fhir(c, s, std::nullopt, ctx);
+  strip_server_fields(original);
+  strip_server_fields(regenerated);
+  // subject.reference is the caller's to resolve; it comes back as Patient/<iCure id>.
+  own_reference(original, regenerated, "subject");
+  json::value patch = make_patch(original, regenerated);
+  if (!patch.is_null()) set_service_residual(s, patch);
+
+  c.services = std::vector<icure::Service>{std::move(s)};
+  return mapped;
+}
+
+Result<json::object> icure_observation_to_fhir(const icure::Contact& contact,
+                                               const std::optional<std::string>& patient_id,
+                                               const MappingContext& ctx) {
+  if (!contact.services || contact.services->size() != 1)
+    return Status::Invalid("Contact.services", "an Observation is a Contact with exactly one Service");
+  const icure::Service& s = contact.services->front();
+  json::object out = observation_fields_to_fhir(contact, s, patient_id, ctx);
+  FHIRBRIDGE_ASSIGN_OR_RETURN(patch, service_residual(s));
+  if (!patch.is_null()) {
+    json::value v = std::move(out);
+    apply_patch(v, patch);
+    if (!v.is_object())
+      return Status::Internal("Contact.services[0].content: the FHIR residual is not an object patch");
+    out = std::move(v.get_object());
+  }
+  return out;
+}
+
+}  // namespace fhirbridge::mapping

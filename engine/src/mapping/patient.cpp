@@ -1,0 +1,419 @@
+// FHIR R4 Patient <-> iCure Patient (docs/mapping.md has the field table).
+//
+// Forward: every FHIR element with an iCure home is mapped explicitly; then the
+// iCure patient is mapped back and whatever differs from the input (narrative,
+// extensions, displays, exact strings...) is kept as the FHIR residual, a JSON
+// patch stored in a sealed PropertyStub. Backward: map the iCure fields, then
+// apply the residual.
+#include "fhirbridge/mapping/patient.hpp"
+
+#include <algorithm>
+
+#include "datatypes.hpp"
+#include "fhirbridge/mapping/code_systems.hpp"
+#include "fhirbridge/mapping/code_tables.hpp"
+#include "fhirbridge/mapping/fhir_dates.hpp"
+#include "fhirbridge/mapping/residual.hpp"
+
+namespace fhirbridge::mapping {
+
+using namespace detail;
+
+namespace {
+
+const std::string kPath = "Patient";
+
+// healthcare party link types of patientHealthCareParties
+constexpr const char* kGeneralPractitioner = "doctor";
+constexpr const char* kManagingOrganization = "managingorganization";
+
+bool valid_fhir_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.';
+  });
+}
+
+std::string join(const std::vector<std::string>& parts, std::string_view sep) {
+  std::string out;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (i) out += sep;
+    out += parts[i];
+  }
+  return out;
+}
+
+std::vector<std::string> split(const std::string& text, char sep) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (;;) {
+    auto pos = text.find(sep, start);
+    out.push_back(text.substr(start, pos - start));
+    if (pos == std::string::npos) return out;
+    start = pos + 1;
+  }
+}
+
+// A reference to a resource we only know by id ("Practitioner/<id>"); ids that
+// are URIs (urn:uuid:...) are written back as they came.
+std::string make_reference(std::string_view type, const std::string& id) {
+  if (id.find(':') != std::string::npos || id.find('/') != std::string::npos) return id;
+  return std::string(type) + "/" + id;
+}
+
+Status map_addresses(const json::object& o, icure::Patient& p) {
+  FHIRBRIDGE_ASSIGN_OR_RETURN(addresses, get_objects(o, "address", kPath));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(telecoms, get_objects(o, "telecom", kPath));
+  if (addresses.empty() && telecoms.empty()) return {};
+  std::vector<icure::Address> out;
+  for (std::size_t i = 0; i < addresses.size(); ++i) {
+    const json::object& a = *addresses[i];
+    const std::string path = item(kPath + ".address", i);
+    icure::Address address;
+    FHIRBRIDGE_ASSIGN_OR_RETURN(use, get_string(a, "use", path));
+    FHIRBRIDGE_ASSIGN_OR_RETURN(text, get_string(a, "text", path));
+    FHIRBRIDGE_ASSIGN_OR_RETURN(lines, get_strings(a, "line", path));
+    FHIRBRIDGE_ASSIGN_OR_RETURN(city, get_string(a, "city", path));
+    FHIRBRIDGE_ASSIGN_OR_RETURN(state, get_string(a, "state", path));
+    FHIRBRIDGE_ASSIGN_OR_RETURN(postal_code, get_string(a, "postalCode", path));
+    FHIRBRIDGE_ASSIGN_OR_RETURN(country, get_string(a, "country", path));
+    if (use) address.addressType = icure_address_type(*use);  // `old`: residual
+    address.descr = text;
+    if (lines && !lines->empty()) address.street = join(*lines, "\n");
+    address.city = city;
+    address.state = state;
+    address.postalCode = postal_code;
+    address.country = country;
+    out.push_back(std::move(address));
+  }
+  // iCure keeps telecoms inside addresses: each goes to the first address of
+  // its use (created when there is none).
+  for (std::size_t i = 0; i < telecoms.size(); ++i) {
+    const json::object& t = *telecoms[i];
+    const std::string path = item(kPath + ".telecom", i);
+    FHIRBRIDGE_ASSIGN_OR_RETURN(system, get_string(t, "system", path));
+    FHIRBRIDGE_ASSIGN_OR_RETURN(value, get_string(t, "value", path));
+    FHIRBRIDGE_ASSIGN_OR_RETURN(use, get_string(t, "use", path));
+    icure::Telecom telecom;
+    if (system) {
+      telecom.telecomType = icure_telecom_type(*system);
+      if (!telecom.telecomType)
+        return Status::Invalid(child(path, "system"), "'" + *system + "' is not a ContactPoint system");
+    }
+    std::optional<std::string> address_type;
+    if (use == "mobile") {
+      if (!system || system == "phone" || system == "sms") telecom.telecomType = "mobile";
+      address_type = "home";
+    } else if (use) {
+      address_type = icure_address_type(*use);
+    }
+    telecom.telecomNumber = value;
+    auto it = std::find_if(out.begin(), out.end(),
+                           [&](const icure::Address& a) { return a.addressType == address_type; });
+    if (it == out.end()) {
+      icure::Address address;
+      address.addressType = address_type;
+      out.push_back(std::move(address));
+      it = std::prev(out.end());
+    }
+    if (!it->telecoms) it->telecoms.emplace();
+    it->telecoms->push_back(std::move(telecom));
+  }
+  p.addresses = std::move(out);
+  return {};
+}
+
+Status map_links(const json::object& o, icure::Patient& p) {
+  FHIRBRIDGE_ASSIGN_OR_RETURN(gps, get_objects(o, "generalPractitioner", kPath));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(org, get_object(o, "managingOrganization", kPath));
+  std::vector<icure::PatientHealthCareParty> hcps;
+  for (std::size_t i = 0; i < gps.size(); ++i) {
+    FHIRBRIDGE_ASSIGN_OR_RETURN(
+        ref, get_string(*gps[i], "reference", item(kPath + ".generalPractitioner", i)));
+    if (!ref) continue;  // display-only references live in the residual
+    icure::PatientHealthCareParty hcp;
+    hcp.type = kGeneralPractitioner;
+    hcp.healthcarePartyId = reference_id(*ref);
+    hcps.push_back(std::move(hcp));
+  }
+  if (org) {
+    FHIRBRIDGE_ASSIGN_OR_RETURN(ref, get_string(*org, "reference", kPath + ".managingOrganization"));
+    if (ref) {
+      icure::PatientHealthCareParty hcp;
+      hcp.type = kManagingOrganization;
+      hcp.healthcarePartyId = reference_id(*ref);
+      hcps.push_back(std::move(hcp));
+    }
+  }
+  if (!hcps.empty()) p.patientHealthCareParties = std::move(hcps);
+
+  FHIRBRIDGE_ASSIGN_OR_RETURN(links, get_objects(o, "link", kPath));
+  std::vector<icure::Partnership> partners;
+  for (std::size_t i = 0; i < links.size(); ++i) {
+    const std::string path = item(kPath + ".link", i);
+    FHIRBRIDGE_ASSIGN_OR_RETURN(other, get_object(*links[i], "other", path));
+    FHIRBRIDGE_ASSIGN_OR_RETURN(type, get_string(*links[i], "type", path));
+    if (!other) return Status::Invalid(child(path, "other"), "is required");
+    FHIRBRIDGE_ASSIGN_OR_RETURN(ref, get_string(*other, "reference", child(path, "other")));
+    icure::Partnership partner;
+    if (ref) partner.partnerId = reference_id(*ref);
+    // iCure's Partnership.type is a family-relation enum: the FHIR link type
+    // (seealso, refer, replaces, replaced-by) goes to the free-text description.
+    partner.meToOtherRelationshipDescription = type;
+    partners.push_back(std::move(partner));
+  }
+  if (!partners.empty()) p.partnerships = std::move(partners);
+  return {};
+}
+
+}  // namespace
+
+// The iCure fields as FHIR, without the residual.
+static json::object patient_fields_to_fhir(const icure::Patient& p, const MappingContext& ctx) {
+  json::object out;
+  out["resourceType"] = "Patient";
+  if (p.id) out["id"] = *p.id;
+  json::object meta;
+  if (p.rev) meta["versionId"] = *p.rev;
+  if (p.modified) meta["lastUpdated"] = fhir_instant(*p.modified);
+  if (p.tags && !p.tags->empty()) {
+    json::array tags;
+    for (const auto& t : *p.tags) tags.push_back(code_stub_to_coding(t, ctx));
+    meta["tag"] = std::move(tags);
+  }
+  if (!meta.empty()) out["meta"] = std::move(meta);
+  if (p.identifier) {
+    json::array ids;
+    for (const auto& id : *p.identifier)
+      if (id.system != ctx.settings.fhir_id_system) ids.push_back(identifier_to_fhir(id, ctx));
+    if (!ids.empty()) out["identifier"] = std::move(ids);
+  }
+  if (p.active) out["active"] = *p.active;
+  if (p.names && !p.names->empty()) {
+    json::array names;
+    for (const auto& n : *p.names) names.push_back(person_name_to_fhir(n));
+    out["name"] = std::move(names);
+  } else if (p.firstName || p.lastName) {  // an iCure patient without names[]
+    json::object name;
+    if (p.lastName) name["family"] = *p.lastName;
+    if (p.firstName) name["given"] = json::array{json::value(*p.firstName)};
+    out["name"] = json::array{std::move(name)};
+  }
+  if (p.addresses) {
+    json::array telecoms, addresses;
+    for (const auto& a : *p.addresses) {
+      std::optional<std::string> use;
+      if (a.addressType) use = fhir_address_use(*a.addressType);
+      for (const auto& t : a.telecoms.value_or(std::vector<icure::Telecom>{})) {
+        json::object cp;
+        if (t.telecomType)
+          if (auto system = fhir_telecom_system(*t.telecomType)) cp["system"] = *system;
+        if (t.telecomNumber) cp["value"] = *t.telecomNumber;
+        if (t.telecomType == "mobile") cp["use"] = "mobile";
+        else if (use) cp["use"] = *use;
+        telecoms.push_back(std::move(cp));
+      }
+      if (!(a.descr || a.street || a.houseNumber || a.postboxNumber || a.city || a.state ||
+            a.postalCode || a.country))
+        continue;  // an address that only holds telecoms
+      json::object address;
+      if (use) address["use"] = *use;
+      if (a.descr) address["text"] = *a.descr;
+      if (a.street || a.houseNumber || a.postboxNumber) {
+        std::vector<std::string> lines = a.street ? split(*a.street, '\n') : std::vector<std::string>{""};
+        if (a.houseNumber) lines.front() += (lines.front().empty() ? "" : " ") + *a.houseNumber;
+        if (a.postboxNumber) lines.front() += " box " + *a.postboxNumber;
+        json::array line;
+        for (auto& l : lines) line.emplace_back(l);
+        address["line"] = std::move(line);
+      }
+      if (a.city) address["city"] = *a.city;
+      if (a.state) address["state"] = *a.state;
+      if (a.postalCode) address["postalCode"] = *a.postalCode;
+      if (a.country) address["country"] = *a.country;
+      addresses.push_back(std::move(address));
+    }
+    if (!telecoms.empty()) out["telecom"] = std::move(telecoms);
+    if (!addresses.empty()) out["address"] = std::move(addresses);
+  }
+  if (p.gender)
+    if (auto g = fhir_gender(*p.gender)) out["gender"] = *g;
+  if (p.dateOfBirth)
+    if (auto d = fuzzy_date_to_fhir(*p.dateOfBirth)) out["birthDate"] = *d;
+  if (p.dateOfDeath) {
+    if (auto d = fuzzy_date_to_fhir(*p.dateOfDeath)) out["deceasedDateTime"] = *d;
+  } else if (p.deceased) {
+    out["deceasedBoolean"] = *p.deceased;
+  }
+  if (p.picture) out["photo"] = json::array{json::object{{"data", *p.picture}}};
+  if (p.languages && !p.languages->empty()) {
+    json::array communication;
+    for (const auto& l : *p.languages) {
+      json::object coding{{"system", "urn:ietf:bcp:47"}, {"code", l}};
+      json::object language{{"coding", json::array{std::move(coding)}}};
+      communication.push_back(json::object{{"language", std::move(language)}});
+    }
+    out["communication"] = std::move(communication);
+  }
+  if (p.patientHealthCareParties) {
+    json::array gps;
+    for (const auto& h : *p.patientHealthCareParties) {
+      if (!h.healthcarePartyId) continue;
+      if (h.type == kManagingOrganization && !out.contains("managingOrganization"))
+        out["managingOrganization"] =
+            json::object{{"reference", make_reference("Organization", *h.healthcarePartyId)}};
+      else if (h.type == kGeneralPractitioner)
+        gps.push_back(
+            json::object{{"reference", make_reference("Practitioner", *h.healthcarePartyId)}});
+    }
+    if (!gps.empty()) out["generalPractitioner"] = std::move(gps);
+  }
+  if (p.partnerships) {
+    json::array links;
+    for (const auto& partner : *p.partnerships) {
+      if (!partner.partnerId) continue;
+      links.push_back(json::object{
+          {"other", json::object{{"reference", make_reference("Patient", *partner.partnerId)}}},
+          {"type", partner.meToOtherRelationshipDescription.value_or("seealso")}});
+    }
+    if (!links.empty()) out["link"] = std::move(links);
+  }
+  return out;
+}
+
+Result<icure::Patient> fhir_patient_to_icure(const json::value& fhir, const MappingContext& ctx) {
+  if (!fhir.is_object()) return wrong_type(kPath, "a JSON object", fhir);
+  const json::object& o = fhir.get_object();
+  FHIRBRIDGE_ASSIGN_OR_RETURN(resource_type, get_string(o, "resourceType", kPath));
+  if (resource_type != "Patient")
+    return Status::Invalid(kPath + ".resourceType",
+                           resource_type ? "expected 'Patient', got '" + *resource_type + "'"
+                                         : "is required");
+  FHIRBRIDGE_ASSIGN_OR_RETURN(fhir_id, get_string(o, "id", kPath));
+  if (fhir_id && !valid_fhir_id(*fhir_id))
+    return Status::Invalid(kPath + ".id", "'" + *fhir_id + "' is not a FHIR id");
+
+  icure::Patient p;
+  p.id = ctx.new_id();
+  p._type = icure::kPatientType;
+  p.created = ctx.now_ms();
+  p.modified = p.created;
+
+  // meta.tag -> tags
+  FHIRBRIDGE_ASSIGN_OR_RETURN(meta, get_object(o, "meta", kPath));
+  if (meta) {
+    FHIRBRIDGE_ASSIGN_OR_RETURN(tags, get_objects(*meta, "tag", kPath + ".meta"));
+    std::vector<icure::CodeStub> stubs;
+    for (std::size_t i = 0; i < tags.size(); ++i) {
+      FHIRBRIDGE_ASSIGN_OR_RETURN(stub, coding_to_code_stub(*tags[i], item(kPath + ".meta.tag", i), ctx));
+      stubs.push_back(std::move(stub));
+    }
+    if (!stubs.empty()) p.tags = std::move(stubs);
+  }
+
+  // identifier (+ the FHIR id, kept as an identifier of settings.fhir_id_system)
+  FHIRBRIDGE_ASSIGN_OR_RETURN(identifiers, get_objects(o, "identifier", kPath));
+  std::vector<icure::Identifier> ids;
+  for (std::size_t i = 0; i < identifiers.size(); ++i) {
+    FHIRBRIDGE_ASSIGN_OR_RETURN(id, identifier_to_icure(*identifiers[i], item(kPath + ".identifier", i), ctx));
+    ids.push_back(std::move(id));
+  }
+  if (fhir_id) {
+    icure::Identifier id;
+    id.system = ctx.settings.fhir_id_system;
+    id.value = *fhir_id;
+    ids.push_back(std::move(id));
+  }
+  if (!ids.empty()) p.identifier = std::move(ids);
+
+  FHIRBRIDGE_ASSIGN_OR_RETURN(active, get_bool(o, "active", kPath));
+  p.active = active;
+
+  // name -> names[], and firstName/lastName from the first official (else first) name
+  FHIRBRIDGE_ASSIGN_OR_RETURN(names, get_objects(o, "name", kPath));
+  if (!names.empty()) {
+    std::vector<icure::PersonName> out;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      FHIRBRIDGE_ASSIGN_OR_RETURN(n, human_name_to_icure(*names[i], item(kPath + ".name", i)));
+      out.push_back(std::move(n));
+    }
+    auto main = std::find_if(out.begin(), out.end(),
+                             [](const icure::PersonName& n) { return n.use == "official"; });
+    if (main == out.end()) main = out.begin();
+    p.lastName = main->lastName;
+    if (main->firstNames && !main->firstNames->empty()) p.firstName = join(*main->firstNames, " ");
+    p.names = std::move(out);
+  }
+
+  FHIRBRIDGE_RETURN_IF_ERROR(map_addresses(o, p));
+
+  FHIRBRIDGE_ASSIGN_OR_RETURN(gender, get_string(o, "gender", kPath));
+  if (gender) {
+    p.gender = icure_gender(*gender);
+    if (!p.gender)
+      return Status::Invalid(kPath + ".gender", "'" + *gender + "' is not an administrative gender");
+  }
+  FHIRBRIDGE_ASSIGN_OR_RETURN(birth_date, get_string(o, "birthDate", kPath));
+  if (birth_date) {
+    FHIRBRIDGE_ASSIGN_OR_RETURN(d, parse_fhir_date_time(*birth_date, kPath + ".birthDate"));
+    if (d.precision > DatePrecision::day)
+      return Status::Invalid(kPath + ".birthDate", "'" + *birth_date + "' is not a date");
+    p.dateOfBirth = to_icure_fuzzy_date(d);
+  }
+  FHIRBRIDGE_ASSIGN_OR_RETURN(deceased, get_bool(o, "deceasedBoolean", kPath));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(deceased_at, get_string(o, "deceasedDateTime", kPath));
+  p.deceased = deceased;
+  if (deceased_at) {
+    FHIRBRIDGE_ASSIGN_OR_RETURN(d, fuzzy_date(*deceased_at, kPath + ".deceasedDateTime"));
+    p.dateOfDeath = d;
+    p.deceased = true;
+  }
+
+  // photo -> picture (the first one's data; the rest stays in the residual)
+  FHIRBRIDGE_ASSIGN_OR_RETURN(photos, get_objects(o, "photo", kPath));
+  if (!photos.empty()) {
+    FHIRBRIDGE_ASSIGN_OR_RETURN(data, get_string(*photos.front(), "data", kPath + ".photo[0]"));
+    p.picture = data;
+  }
+
+  // communication -> languages (the first coding's code)
+  FHIRBRIDGE_ASSIGN_OR_RETURN(communication, get_objects(o, "communication", kPath));
+  std::vector<std::string> languages;
+  for (std::size_t i = 0; i < communication.size(); ++i) {
+    const std::string path = item(kPath + ".communication", i);
+    FHIRBRIDGE_ASSIGN_OR_RETURN(language, get_object(*communication[i], "language", path));
+    if (!language) return Status::Invalid(child(path, "language"), "is required");
+    FHIRBRIDGE_ASSIGN_OR_RETURN(codes, codeable_concept_to_code_stubs(language, child(path, "language"), ctx));
+    if (!codes.empty() && codes.front().code) languages.push_back(*codes.front().code);
+  }
+  if (!languages.empty()) p.languages = std::move(languages);
+
+  FHIRBRIDGE_RETURN_IF_ERROR(map_links(o, p));
+
+  // Whatever the iCure fields do not give back is kept in the residual.
+  json::object original = o;
+  json::object regenerated = patient_fields_to_fhir(p, ctx);
+  strip_server_fields(original);
+  strip_server_fields(regenerated);
+  // Patient.link[].other.reference belongs to the iCure partnership (the
+  // server may resolve it to a stored patient): never restore it from the residual.
+  own_references(original, regenerated, "link", "other");
+  json::value patch = make_patch(original, regenerated);
+  if (!patch.is_null()) set_patient_residual(p, patch);
+  return p;
+}
+
+Result<json::object> icure_patient_to_fhir(const icure::Patient& patient, const MappingContext& ctx) {
+  json::object out = patient_fields_to_fhir(patient, ctx);
+  FHIRBRIDGE_ASSIGN_OR_RETURN(patch, patient_residual(patient));
+  if (!patch.is_null()) {
+    json::value v = std::move(out);
+    apply_patch(v, patch);
+    if (!v.is_object()) return Status::Internal("Patient.properties: the FHIR residual is not an object patch");
+    out = std::move(v.get_object());
+  }
+  return out;
+}
+
+}  // namespace fhirbridge::mapping

@@ -1,0 +1,165 @@
+// fhirbridge import [--db F] --login L --password-file P --key-file K
+//                   [--on-error skip|stop] [--batch-size N] FILE...
+// Streams FHIR NDJSON / Bundle files into the encrypted store (docs/bulk.md).
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "commands.hpp"
+#include "fhirbridge/server/bulk.hpp"
+#include "fhirbridge/server/server_context.hpp"
+#include "fhirbridge/storage/sqlite_store.hpp"
+
+namespace fhirbridge::cli {
+
+namespace po = boost::program_options;
+using namespace std::chrono;
+
+namespace {
+
+bool read_whole_file(const std::string& path, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  out = buf.str();
+  return true;
+}
+
+std::string human_duration(double seconds) {
+  char buf[32];
+  const long s = static_cast<long>(seconds + 0.5);
+  if (s >= 3600)
+    std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, (s / 60) % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
+  return buf;
+}
+
+// A one-line bar redrawn in place on a terminal; a plain line every few
+// seconds otherwise (logs, CI).
+class ProgressDisplay {
+ public:
+  explicit ProgressDisplay(bool enabled) : enabled_(enabled), tty_(isatty(2) != 0) {}
+
+  void update(const server::bulk::ImportProgress& p, bool final = false) {
+    if (!enabled_) return;
+    const auto now = steady_clock::now();
+    const double min_gap = tty_ ? 0.2 : 5.0;
+    if (!final && duration<double>(now - last_).count() < min_gap) return;
+    last_ = now;
+    const double elapsed = std::max(1e-3, duration<double>(now - start_).count());
+    const double rate = static_cast<double>(p.resources_read) / elapsed;
+    const double done =
+        p.bytes_total ? std::min(1.0, static_cast<double>(p.bytes_read) / p.bytes_total) : 0.0;
+    std::string eta = "?";
+    if (done > 0 && !final) eta = human_duration(elapsed / done - elapsed);
+    char line[200];
+    if (tty_) {
+      constexpr int kWidth = 30;
+      const int filled = static_cast<int>(done * kWidth);
+      std::string bar(filled, '#');
+      bar.resize(kWidth, '.');
+      std::snprintf(line, sizeof line, "\r[%s] %3.0f%%  %zu read, %zu stored  %.0f resources/s  ETA %s\033[K",
+                    bar.c_str(), done * 100, p.resources_read, p.resources_stored, rate,
+                    final ? "0m00s" : eta.c_str());
+      std::cerr << line << (final ? "\n" : "") << std::flush;
+    } else {
+      std::snprintf(line, sizeof line,
+                    "import: %.0f%% %zu read, %zu stored, %.0f resources/s, ETA %s\n",
+                    done * 100, p.resources_read, p.resources_stored, rate, eta.c_str());
+      std::cerr << line << std::flush;
+    }
+  }
+
+ private:
+  bool enabled_, tty_;
+  steady_clock::time_point start_ = steady_clock::now(), last_{};
+};
+
+}  // namespace
+
+int import_command(const std::vector<std::string>& args) {
+  std::string db = "fhirbridge.db", login, password_file, key_file, on_error = "skip";
+  std::size_t batch_size = 2000;
+  std::vector<std::string> files;
+  po::options_description opts("fhirbridge import [options] FILE...  (NDJSON or Bundle; - = stdin)");
+  opts.add_options()("help,h", "this help")(
+      "db", po::value(&db)->default_value(db), "SQLite store file")(
+      "login", po::value(&login)->required(), "user whose healthcare party will own the data")(
+      "password-file", po::value(&password_file)->required(), "file holding the password")(
+      "key-file", po::value(&key_file)->required(),
+      "the healthcare party's private key (PKCS#8, hex or DER)")(
+      "on-error", po::value(&on_error)->default_value(on_error),
+      "skip: report bad lines and go on; stop: stop at the first bad line")(
+      "batch-size", po::value(&batch_size)->default_value(batch_size),
+      "resources per transaction")("quiet,q", "no progress display")(
+      "file", po::value(&files), "input files");
+  po::positional_options_description positional;
+  positional.add("file", -1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(opts).positional(positional).run(), vm);
+    if (vm.count("help")) {
+      std::cout << opts << "\n";
+      return 0;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << "fhirbridge import: " << e.what() << "\n" << opts << "\n";
+    return 2;
+  }
+  if (files.empty() || (on_error != "skip" && on_error != "stop")) {
+    std::cerr << "fhirbridge import: "
+              << (files.empty() ? "no input file" : "--on-error must be skip or stop") << "\n";
+    return 2;
+  }
+
+  std::string password, key;
+  if (!read_whole_file(password_file, password) || !read_whole_file(key_file, key)) {
+    std::cerr << "fhirbridge import: cannot read the password or key file\n";
+    return 2;
+  }
+  while (!password.empty() && (password.back() == '\n' || password.back() == '\r'))
+    password.pop_back();
+
+  crypto::Keychain keychain;
+  auto store = storage::SqliteStore::open(db, keychain);
+  if (!store.ok()) {
+    std::cerr << "fhirbridge import: " << store.status().to_string() << "\n";
+    return 1;
+  }
+  auto who = server::bulk::unlock_principal(**store, keychain, login, password, key);
+  if (!who.ok()) {
+    std::cerr << "fhirbridge import: " << who.status().to_string() << "\n";
+    return 1;
+  }
+
+  ProgressDisplay progress(!vm.count("quiet"));
+  server::bulk::ImportOptions options;
+  options.on_error = on_error == "stop" ? server::bulk::OnError::stop : server::bulk::OnError::skip;
+  options.batch_size = batch_size;
+  options.on_issue = [&](const server::bulk::ImportIssue& issue) {
+    std::cerr << (isatty(2) ? "\r\033[K" : "") << issue.to_string() << "\n";
+  };
+  options.on_progress = [&](const server::bulk::ImportProgress& p) { progress.update(p); };
+  const auto start = steady_clock::now();
+  std::vector<std::filesystem::path> paths(files.begin(), files.end());
+  const auto summary = server::bulk::import_files(**store, *who, server::make_system_mapping_context(),
+                                                  paths, options);
+  progress.update({1, 1, summary.resources_read, summary.stored()}, true);
+  const double seconds = duration<double>(steady_clock::now() - start).count();
+  std::cerr << "fhirbridge import: " << summary.to_string() << " in " << human_duration(seconds)
+            << " (" << static_cast<long>(summary.resources_read / std::max(seconds, 1e-3))
+            << " resources/s)\n";
+  if (!summary.status.ok()) return 1;
+  return summary.failed ? 3 : 0;
+}
+
+}  // namespace fhirbridge::cli

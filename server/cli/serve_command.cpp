@@ -1,0 +1,166 @@
+// fhirbridge serve [--db FILE] [--listen HOST:PORT] [--threads N] [--body-limit BYTES]
+//                  [--demo] [--key-ttl SECONDS] [--public-url URL] [--strict]
+// Runs the FHIR server on an embedded SQLite store until SIGINT/SIGTERM.
+#include <botan/auto_rng.h>
+
+#include <boost/program_options.hpp>
+
+#include <iostream>
+#include <thread>
+
+#include "commands.hpp"
+#include "fhirbridge/crypto/keychain.hpp"
+#include "fhirbridge/server/accounts.hpp"
+#include "fhirbridge/server/http_server.hpp"
+#include "fhirbridge/server/server_context.hpp"
+#include "fhirbridge/storage/sqlite_store.hpp"
+
+namespace fhirbridge::cli {
+
+namespace po = boost::program_options;
+
+namespace {
+
+constexpr const char* kDemoLogin = "demo";
+
+bool split_listen(const std::string& listen, std::string& host, unsigned short& port) {
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return false;
+  host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  try {
+    const unsigned long p = std::stoul(listen.substr(colon + 1));
+    if (p > 65535) return false;
+    port = static_cast<unsigned short>(p);
+  } catch (const std::exception&) {
+    return false;
+  }
+  return !host.empty();
+}
+
+// Creates the demo account once per database and prints how to use it.
+int ensure_demo_account(storage::Store& store, const std::string& base_url) {
+  auto existing = store.get_user_by_login(kDemoLogin);
+  if (existing.ok()) {
+    std::cout << "demo user exists: login '" << kDemoLogin << "', healthcare party "
+              << existing->healthcarePartyId.value_or("?") << "\n"
+              << "  (its password and private key were printed when this database was first started"
+                 " with --demo; they are not stored in clear)\n";
+    return 0;
+  }
+  if (existing.status().code() != StatusCode::not_found) {
+    std::cerr << "fhirbridge serve: " << existing.status().to_string() << "\n";
+    return 1;
+  }
+  Botan::AutoSeeded_RNG rng;
+  const std::string password = server::random_password(rng);
+  auto account = server::create_account(store, kDemoLogin, password, rng, "Demo Doctor");
+  if (!account.ok()) {
+    std::cerr << "fhirbridge serve: cannot create the demo user: " << account.status().to_string() << "\n";
+    return 1;
+  }
+  const std::string hcp_id = account->hcp.id.value_or("");
+  std::cout << "demo account created (printed once: keep it)\n"
+            << "  login:       " << kDemoLogin << "\n"
+            << "  password:    " << password << "\n"
+            << "  hcp id:      " << hcp_id << "\n"
+            << "  private key: " << account->private_key_hex << "\n"
+            << "post the key first (it stays in memory only):\n"
+            << "  curl -u " << kDemoLogin << ":" << password
+            << " -H 'Content-Type: application/json' -d '{\"key\": \"" << account->private_key_hex << "\"}' "
+            << base_url << "/rest/icdx/v1/keychain/" << hcp_id << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int serve_command(const std::vector<std::string>& args) {
+  po::options_description desc("fhirbridge serve options");
+  std::string db, listen, public_url;
+  unsigned threads = 0;
+  std::size_t body_limit = 0;
+  long key_ttl = 0, read_timeout = 0;
+  desc.add_options()("help,h", "this help")
+      ("db", po::value(&db)->default_value("fhirbridge.db"), "SQLite database file (created if missing)")
+      ("listen", po::value(&listen)->default_value("127.0.0.1:8080"), "HOST:PORT to listen on (port 0: any free port)")
+      ("threads", po::value(&threads)->default_value(std::max(2u, std::thread::hardware_concurrency())),
+       "I/O threads")
+      ("body-limit", po::value(&body_limit)->default_value(8 * 1024 * 1024), "largest request body, in bytes (413 above)")
+      ("key-ttl", po::value(&key_ttl)->default_value(12 * 3600), "seconds a posted private key stays in memory")
+      ("read-timeout", po::value(&read_timeout)->default_value(30), "seconds before an idle connection is closed")
+      ("public-url", po::value(&public_url), "base URL for Location/fullUrl (default: from the Host header)")
+      ("strict", "reject unknown search parameters (400) unless Prefer: handling=lenient")
+      ("no-access-log", "do not log one line per request on stderr")
+      ("demo", "create a demo user on first start and print its credentials and private key");
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(desc).run(), vm);
+    po::notify(vm);
+  } catch (const std::exception& e) {
+    std::cerr << "fhirbridge serve: " << e.what() << "\n" << desc;
+    return 2;
+  }
+  if (vm.count("help")) {
+    std::cout << "usage: fhirbridge serve [options]\n" << desc;
+    return 0;
+  }
+  std::string host;
+  unsigned short port = 0;
+  if (!split_listen(listen, host, port)) {
+    std::cerr << "fhirbridge serve: --listen must be HOST:PORT, not '" << listen << "'\n";
+    return 2;
+  }
+  if (key_ttl <= 0 || read_timeout <= 0 || body_limit == 0) {
+    std::cerr << "fhirbridge serve: --key-ttl, --read-timeout and --body-limit must be positive\n";
+    return 2;
+  }
+
+  crypto::Keychain keychain{std::chrono::seconds(key_ttl)};
+  auto opened = storage::SqliteStore::open(db, keychain);
+  if (!opened.ok()) {
+    std::cerr << "fhirbridge serve: cannot open " << db << ": " << opened.status().to_string() << "\n";
+    return 1;
+  }
+  std::unique_ptr<storage::SqliteStore> store = std::move(*opened);
+
+  server::ServerSettings settings;
+  settings.body_limit = body_limit;
+  settings.public_base_url = public_url;
+  settings.strict_by_default = vm.count("strict") > 0;
+  server::ServerContext ctx(*store, keychain, settings);
+
+  server::HttpServerOptions options;
+  options.address = host;
+  options.port = port;
+  options.threads = threads;
+  options.read_timeout = std::chrono::seconds(read_timeout);
+  options.access_log = vm.count("no-access-log") == 0;
+  int rc = 0;
+  {
+    server::HttpServer http(ctx, options);
+    http.stop_on_signals();
+    if (Status started = http.start(); !started.ok()) {
+      std::cerr << "fhirbridge serve: " << started.to_string() << "\n";
+      return 1;
+    }
+    const std::string shown_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    const std::string base_url = "http://" + shown_host + ":" + std::to_string(http.port());
+    if (vm.count("demo")) {
+      auto lock = ctx.lock_store();
+      rc = ensure_demo_account(*store, public_url.empty() ? base_url : public_url);
+    }
+    if (rc != 0) {
+      http.stop();
+      http.wait();
+      return rc;
+    }
+    std::cout << "FHIR R4 API at " << base_url << "/rest/fhir/r4 (database " << db << ")\n"
+              << "listening on " << base_url << std::endl;
+    http.wait();  // until SIGINT/SIGTERM and the requests in flight are answered
+  }
+  store.reset();  // closes the database cleanly
+  std::cerr << "fhirbridge: stopped\n";
+  return rc;
+}
+
+}  // namespace fhirbridge::cli

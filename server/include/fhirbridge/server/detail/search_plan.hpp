@@ -1,0 +1,92 @@
+// The pure half of FHIR search: decoded query parameters -> a search plan
+// (store queries plus the lookups that must run first: FHIR-id resolution,
+// chaining, _has) and the paging/sort/summary controls. No store access here,
+// so every translation rule is unit-testable; search.cpp executes plans.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fhirbridge/server/search.hpp"
+#include "fhirbridge/status.hpp"
+#include "fhirbridge/storage/store.hpp"
+
+namespace fhirbridge::server::detail {
+
+// value-quantity: `[prefix]number[|system[|code]]`, checked on the mapped FHIR
+// Observation.valueQuantity after decryption (content is encrypted, so the
+// store cannot index it).
+enum class Comparator { eq, ne, lt, gt, le, ge, sa, eb, ap };
+struct QuantityCondition {
+  Comparator comparator = Comparator::eq;
+  double value = 0;
+  double half_precision = 0;          // eq/ne tolerance implied by the digits written
+  std::optional<std::string> system;  // FHIR system as written (absent = any)
+  std::optional<std::string> code;    // matches valueQuantity.code or .unit (absent = any)
+};
+using QuantityAnyOf = std::vector<QuantityCondition>;  // OR (commas)
+
+struct ContactPlan;
+
+// Everything the outer PatientQuery needs. `query.ids` is left empty: the
+// executor fills it with the intersection of the id constraints below.
+struct PatientPlan {
+  storage::PatientQuery query;
+  // Each element: OR of values matching either the store id or the FHIR id
+  // (Identifier with the fhir-id system). Elements are ANDed.
+  std::vector<std::vector<std::string>> id_or_fhir_id;
+  // _has:Observation:patient:<param>: each plan must match at least one
+  // contact of the patient. ANDed.
+  std::vector<ContactPlan> has_observations;
+};
+
+struct ContactPlan {
+  storage::ContactQuery query;  // ids / patient_ids filled by the executor
+  std::vector<std::vector<std::string>> id_or_fhir_id;      // contact id or Service FHIR id
+  std::vector<std::vector<std::string>> subject_id_or_fhir_id;  // patient store id or FHIR id
+  std::vector<PatientPlan> subject_chains;  // subject:Patient.name=..., subject:identifier=...
+  std::vector<QuantityAnyOf> value_quantity;  // post-filter, ANDed
+  bool needs_post_filter() const { return !value_quantity.empty(); }
+};
+
+enum class TotalMode { accurate, none };
+
+struct SearchControls {
+  std::size_t count = 50;             // page size; 0 = count only
+  bool count_only = false;            // _summary=count or _count=0
+  std::optional<std::string> cursor;  // _cursor from a previous `next` link
+  std::vector<storage::SortKey> sort;
+  TotalMode total = TotalMode::accurate;
+  std::vector<std::string> elements;  // _elements (top-level names), empty = all
+};
+
+template <typename Plan>
+struct TranslatedSearch {
+  Plan plan;
+  SearchControls controls;
+  std::vector<std::string> warnings;
+  std::vector<std::string> warning_paths;  // the parameter each warning is about
+  // The parameters to echo in self/next links (everything but _cursor).
+  std::vector<QueryParam> echoed;
+};
+
+// Translates a Patient / Observation search. invalid (path = parameter name)
+// on malformed values, unknown modifiers, or (options.strict) unknown names.
+Result<TranslatedSearch<PatientPlan>> translate_patient_search(const std::vector<QueryParam>& params,
+                                                               const SearchOptions& options);
+Result<TranslatedSearch<ContactPlan>> translate_observation_search(
+    const std::vector<QueryParam>& params, const SearchOptions& options);
+
+// Splits a value on unescaped commas ("a,b\,c" -> {"a", "b,c"}); FHIR's `\,`
+// escapes a literal comma. Empty pieces are dropped.
+std::vector<std::string> split_or(const std::string& value);
+
+// Re-encodes parameters as a query string (for self/next links).
+std::string encode_query(const std::vector<QueryParam>& params);
+
+// The value-quantity test on a mapped FHIR Observation (valueQuantity only).
+bool quantity_matches(const QuantityCondition& condition, const boost::json::object& observation);
+
+}  // namespace fhirbridge::server::detail

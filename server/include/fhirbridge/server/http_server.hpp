@@ -1,0 +1,63 @@
+// The network side: Boost.Beast async HTTP/1.1 over an io_context run by a
+// thread pool. Keep-alive, read timeout, body limit, graceful shutdown and one
+// access-log line per request. All API logic is in handle_request.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fhirbridge/server/server_context.hpp"
+#include "fhirbridge/status.hpp"
+
+namespace fhirbridge::server {
+
+struct HttpServerOptions {
+  std::string address = "127.0.0.1";
+  unsigned short port = 8080;  // 0 = an ephemeral port (see HttpServer::port())
+  unsigned threads = 2;
+  std::chrono::seconds read_timeout{30};  // idle keep-alive connections close after it
+  bool access_log = true;                 // "METHOD /path STATUS Nms" on stderr
+};
+
+class HttpServer {
+ public:
+  HttpServer(ServerContext& ctx, HttpServerOptions options);
+  ~HttpServer();  // stops and joins
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and listens (errors: address in use, bad address), starts
+  // accepting, and starts the worker threads. Returns at once.
+  Status start();
+  // The bound port (useful with port 0).
+  unsigned short port() const { return port_; }
+  // Stop on SIGINT/SIGTERM (call before start or after; once).
+  void stop_on_signals();
+  // Graceful stop: no new connections, idle connections closed, requests in
+  // flight answered. Thread-safe; returns at once.
+  void stop();
+  // Blocks until every worker thread has finished (after stop()).
+  void wait();
+
+  struct Impl;  // sessions reach back into it
+
+ private:
+  std::shared_ptr<Impl> impl_;
+  unsigned short port_ = 0;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace fhirbridge::server

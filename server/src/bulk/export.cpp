@@ -1,0 +1,76 @@
+// Bulk NDJSON export: see fhirbridge/server/bulk.hpp and docs/bulk.md.
+#include <ostream>
+
+#include "fhirbridge/mapping/observation.hpp"
+#include "fhirbridge/mapping/patient.hpp"
+#include "fhirbridge/server/bulk.hpp"
+
+namespace fhirbridge::server::bulk {
+
+namespace json = boost::json;
+
+namespace {
+
+void write_line(std::ostream& out, const json::object& resource) {
+  out << json::serialize(resource) << '\n';
+}
+
+// Pages through find_patients / find_contacts with the store's cursor.
+template <typename Query, typename Find, typename Each>
+Status for_each_page(Query query, std::size_t page_size, Find find, Each each) {
+  query.page.limit = page_size == 0 ? 1000 : page_size;
+  for (;;) {
+    auto page = find(query);
+    if (!page.ok()) return page.status();
+    for (const auto& item : page->items) FHIRBRIDGE_RETURN_IF_ERROR(each(item));
+    if (!page->next_cursor || page->items.empty()) return {};
+    query.page.cursor = *page->next_cursor;
+  }
+}
+
+}  // namespace
+
+Result<ExportSummary> export_ndjson(storage::Store& store, const storage::Principal& who,
+                                    const mapping::MappingContext& mapping, std::ostream& out,
+                                    const ExportOptions& options) {
+  for (const auto& type : options.types)
+    if (type != "Patient" && type != "Observation")
+      return Status(StatusCode::not_supported,
+                    "cannot export '" + type + "' (supported: Patient, Observation)", "--type");
+  ExportSummary summary;
+  try {
+    for (const auto& type : options.types) {
+      if (type == "Patient") {
+        FHIRBRIDGE_RETURN_IF_ERROR(for_each_page(
+            storage::PatientQuery{}, options.page_size,
+            [&](const storage::PatientQuery& q) { return store.find_patients(who, q); },
+            [&](const icure::Patient& patient) -> Status {
+              auto fhir = mapping::icure_patient_to_fhir(patient, mapping);
+              if (!fhir.ok()) return fhir.status();
+              write_line(out, *fhir);
+              ++summary.patients;
+              return {};
+            }));
+      } else {
+        FHIRBRIDGE_RETURN_IF_ERROR(for_each_page(
+            storage::ContactQuery{}, options.page_size,
+            [&](const storage::ContactQuery& q) { return store.find_contacts(who, q); },
+            [&](const storage::ContactRecord& record) -> Status {
+              auto fhir = mapping::icure_observation_to_fhir(record.contact, record.patient_id,
+                                                             mapping);
+              if (!fhir.ok()) return fhir.status();
+              write_line(out, *fhir);
+              ++summary.observations;
+              return {};
+            }));
+      }
+      if (!out) return Status::Internal("cannot write the export (disk full or closed pipe?)");
+    }
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("export failed: ") + e.what());
+  }
+  out.flush();
+  return summary;
+}
+
+}  // namespace fhirbridge::server::bulk

@@ -1,0 +1,542 @@
+// Bulk NDJSON / Bundle import: see fhirbridge/server/bulk.hpp and docs/bulk.md.
+#include <algorithm>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "fhirbridge/mapping/bundle.hpp"
+#include "fhirbridge/mapping/observation.hpp"
+#include "fhirbridge/mapping/patient.hpp"
+#include "fhirbridge/server/bulk.hpp"
+
+namespace fhirbridge::server::bulk {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+using storage::AnyOf;
+using storage::TokenFilter;
+
+std::string ImportIssue::to_string() const {
+  return source + " " + where + ": " + status.to_string();
+}
+
+std::string ImportSummary::to_string() const {
+  std::ostringstream out;
+  out << "read " << resources_read << " resources; stored " << patients_stored << " patients and "
+      << observations_stored << " observations; skipped " << skipped_existing
+      << " already stored";
+  if (skipped_unsupported) out << " and " << skipped_unsupported << " of unsupported types";
+  out << "; " << failed << " failed";
+  if (stopped) out << "; stopped at the first error (--on-error stop)";
+  if (!status.ok()) out << "; " << status.to_string();
+  return out.str();
+}
+
+namespace {
+
+// Queries with more OR-ed tokens than this are split (SQLite variable limits).
+constexpr std::size_t kLookupChunk = 200;
+// The FHIR id -> store id map of patients is dropped when it grows past this,
+// so memory does not grow with the file; lookups then go to the store.
+constexpr std::size_t kMaxRememberedPatients = 500000;
+
+// A resource read but not yet written.
+struct Pending {
+  enum class Kind { patient, observation } kind;
+  std::size_t source = 0;  // index in Importer::sources_
+  std::size_t line = 0;
+  std::string where;
+  std::optional<std::string> fhir_id;
+  std::optional<std::string> alias;  // Bundle fullUrl, e.g. urn:uuid:...
+  icure::Patient patient;            // kind == patient
+  icure::Contact contact;            // kind == observation
+  std::string subject_key;           // kind == observation: the store id once resolved
+};
+
+// "Patient/123", "http://x/fhir/Patient/123/_history/2", "123" -> "123";
+// "urn:uuid:x" stays as is (a Bundle fullUrl).
+std::optional<std::string> subject_key(const std::string& reference) {
+  if (reference.rfind("urn:", 0) == 0) return reference;
+  auto pos = reference.rfind("Patient/");
+  if (pos == std::string::npos) {
+    // A bare id (as the tutorial's Observation sends) is a patient id.
+    if (!reference.empty() && reference.find('/') == std::string::npos) return reference;
+    return std::nullopt;
+  }
+  std::string rest = reference.substr(pos + 8);
+  rest = rest.substr(0, rest.find('/'));
+  if (rest.empty()) return std::nullopt;
+  return rest;
+}
+
+std::optional<std::string> fhir_id_of(const std::vector<icure::Identifier>* ids,
+                                      const std::string& system) {
+  if (!ids) return std::nullopt;
+  for (const auto& id : *ids)
+    if (id.system == system && id.value) return *id.value;
+  return std::nullopt;
+}
+
+class Importer {
+ public:
+  Importer(storage::Store& store, const storage::Principal& who,
+           const mapping::MappingContext& mapping, const ImportOptions& options)
+      : store_(store), who_(who), mapping_(mapping), options_(options) {
+    if (options_.batch_size == 0) options_.batch_size = 1;
+  }
+
+  void add_source(std::string name, std::istream* in, std::uint64_t size) {
+    sources_.push_back({std::move(name)});
+    bytes_total_ += size;
+    streams_.push_back(in);
+  }
+
+  ImportSummary run() {
+    for (std::size_t i = 0; i < streams_.size() && !done(); ++i) read_source(i);
+    // Even after a stop, what was read before the bad line is stored.
+    flush();
+    // Observations whose patient came later (or never): one more try, in order.
+    deferred_pass_ = true;
+    auto deferred = std::move(deferred_);
+    for (auto& p : deferred) {
+      if (done()) break;  // after a stop, forward references are not retried
+      pending_.push_back(std::move(p));
+      if (pending_.size() >= options_.batch_size) flush();
+    }
+    flush();
+    report_progress();
+    if (summary_.stopped && summary_.status.ok()) summary_.status = stop_status_;
+    return std::move(summary_);
+  }
+
+ private:
+  struct Source {
+    std::string name;
+  };
+
+  // Reading stops at a stop-worthy issue or a store failure; writing only at the latter.
+  bool done() const { return summary_.stopped || !summary_.status.ok(); }
+
+  void issue(std::size_t source, std::size_t line, std::string where, Status status) {
+    const StatusCode code = status.code();
+    ImportIssue is{sources_[source].name, line, std::move(where), std::move(status)};
+    ++summary_.failed;
+    if (options_.on_issue) options_.on_issue(is);
+    if (summary_.issues.size() < options_.max_kept_issues) summary_.issues.push_back(std::move(is));
+    if (options_.on_error == OnError::stop && !summary_.stopped) {
+      summary_.stopped = true;
+      stop_status_ = Status(code, "import stopped at " + sources_[source].name + " line " +
+                                      std::to_string(line) + " (--on-error stop)");
+    }
+  }
+
+  void read_source(std::size_t index) {
+    std::istream& in = *streams_[index];
+    std::string line;
+    std::size_t line_no = 0;
+    // A pretty-printed Bundle spans lines: when the first non-blank line is
+    // not a complete JSON value, the whole file is parsed as one document.
+    bool first = true;
+    while (!done() && std::getline(in, line)) {
+      ++line_no;
+      bytes_read_ += line.size() + 1;
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      json::error_code ec;
+      json::value v = json::parse(line, ec);
+      if (ec && first) {
+        std::string rest((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        bytes_read_ += rest.size();
+        json::error_code whole_ec;
+        json::value whole = json::parse(line + "\n" + rest, whole_ec);
+        if (!whole_ec) {
+          handle_value(index, line_no, "", whole);
+          break;
+        }
+      }
+      first = false;
+      if (ec) {
+        issue(index, line_no, "line " + std::to_string(line_no),
+              Status(StatusCode::structure, "not a JSON value: " + ec.message()));
+        continue;
+      }
+      handle_value(index, line_no, "", v);
+    }
+    if (!done() && in.bad())
+      summary_.status = Status::Internal("cannot read " + sources_[index].name);
+  }
+
+  // One parsed line (or a whole Bundle file when prefix == "" and line_no is its first line).
+  void handle_value(std::size_t source, std::size_t line_no, const std::string& entry,
+                    json::value& v) {
+    const std::string where =
+        "line " + std::to_string(line_no) + (entry.empty() ? "" : ", " + entry);
+    const json::object* obj = v.if_object();
+    const json::string* type = obj ? (obj->if_contains("resourceType")
+                                          ? obj->at("resourceType").if_string()
+                                          : nullptr)
+                                   : nullptr;
+    if (!type) {
+      issue(source, line_no, where, Status::Invalid("resourceType", "not a FHIR resource (no resourceType)"));
+      return;
+    }
+    ++summary_.resources_read;
+    if (*type == "Bundle") {
+      --summary_.resources_read;  // its entries count, not the Bundle
+      auto parsed = mapping::parse_bundle(v);
+      if (!parsed.ok()) {
+        issue(source, line_no, where, parsed.status());
+        return;
+      }
+      for (auto& e : parsed->entries) {
+        if (done()) return;
+        if (e.resource.is_null()) continue;  // DELETE / GET entries: nothing to import
+        const std::string entry_where = "entry[" + std::to_string(e.index) + "]";
+        handle_resource(source, line_no, entry_where, e.resource, e.full_url);
+      }
+      return;
+    }
+    handle_resource(source, line_no, entry, v, std::nullopt);
+  }
+
+  void handle_resource(std::size_t source, std::size_t line_no, const std::string& entry,
+                       json::value& v, const std::optional<std::string>& full_url) {
+    const std::string where =
+        "line " + std::to_string(line_no) + (entry.empty() ? "" : ", " + entry);
+    if (!entry.empty()) ++summary_.resources_read;
+    const json::object& obj = v.as_object();
+    const json::string* type =
+        obj.if_contains("resourceType") ? obj.at("resourceType").if_string() : nullptr;
+    if (!type) {
+      issue(source, line_no, where, Status::Invalid("resourceType", "missing resourceType"));
+      return;
+    }
+    Pending p;
+    p.source = source;
+    p.line = line_no;
+    p.where = where;
+    p.alias = full_url;
+    if (const auto* id = obj.if_contains("id"); id && id->is_string())
+      p.fhir_id = std::string(id->get_string());
+    if (*type == "Patient") {
+      auto mapped = mapping::fhir_patient_to_icure(v, mapping_);
+      if (!mapped.ok()) {
+        issue(source, line_no, where, mapped.status());
+        return;
+      }
+      p.kind = Pending::Kind::patient;
+      p.patient = std::move(*mapped);
+    } else if (*type == "Observation") {
+      if (!prepare_observation(p, v)) return;
+    } else {
+      ++summary_.skipped_unsupported;
+      if (unsupported_reported_.insert(std::string(*type)).second && options_.on_issue)
+        options_.on_issue({sources_[source].name, line_no, where,
+                           Status(StatusCode::not_supported,
+                                  std::string(*type) + " resources are not imported (only "
+                                                       "Patient and Observation); skipping them")});
+      return;
+    }
+    pending_.push_back(std::move(p));
+    if (pending_.size() >= options_.batch_size) flush();
+  }
+
+  bool prepare_observation(Pending& p, json::value& v) {
+    auto mapped = mapping::fhir_observation_to_icure(v, mapping_);
+    if (!mapped.ok()) {
+      issue(p.source, p.line, p.where, mapped.status());
+      return false;
+    }
+    std::optional<std::string> key;
+    if (mapped->subject_reference) key = subject_key(*mapped->subject_reference);
+    if (!key) {
+      issue(p.source, p.line, p.where,
+            Status::Invalid("Observation.subject",
+                            mapped->subject_reference
+                                ? "'" + *mapped->subject_reference + "' is not a Patient reference"
+                                : "an Observation needs a Patient subject to be stored"));
+      return false;
+    }
+    p.kind = Pending::Kind::observation;
+    p.contact = std::move(mapped->contact);
+    p.subject_key = *key;
+    return true;
+  }
+
+  // ---- lookups ---------------------------------------------------------------
+
+  void remember_patient(const std::string& key, const std::string& store_id) {
+    if (known_patients_.size() >= kMaxRememberedPatients) known_patients_.clear();
+    known_patients_[key] = store_id;
+  }
+
+  // FHIR ids (and store ids) of `keys` already in the store -> store id.
+  Status lookup_patients(std::vector<std::string> keys,
+                         std::unordered_map<std::string, std::string>& found) {
+    const std::string& system = mapping_.settings.fhir_id_system;
+    for (std::size_t i = 0; i < keys.size(); i += kLookupChunk) {
+      const std::size_t end = std::min(keys.size(), i + kLookupChunk);
+      storage::PatientQuery q;
+      AnyOf any;
+      for (std::size_t k = i; k < end; ++k) any.push_back(TokenFilter{system, keys[k]});
+      q.identifiers.push_back(std::move(any));
+      q.page.limit = end - i;
+      auto page = store_.find_patients(who_, q);
+      if (!page.ok()) return page.status();
+      for (const auto& patient : page->items)
+        if (auto fid = fhir_id_of(patient.identifier ? &*patient.identifier : nullptr, system);
+            fid && patient.id)
+          found[*fid] = *patient.id;
+    }
+    // References to store ids (e.g. an export of this store re-imported).
+    std::vector<std::string> rest;
+    for (const auto& k : keys)
+      if (!found.count(k) && k.rfind("urn:", 0) != 0) rest.push_back(k);
+    for (std::size_t i = 0; i < rest.size(); i += kLookupChunk) {
+      storage::PatientQuery q;
+      q.ids = std::vector<std::string>(rest.begin() + i,
+                                       rest.begin() + std::min(rest.size(), i + kLookupChunk));
+      q.page.limit = q.ids->size();
+      auto page = store_.find_patients(who_, q);
+      if (!page.ok()) return page.status();
+      for (const auto& patient : page->items)
+        if (patient.id) found[*patient.id] = *patient.id;
+    }
+    return {};
+  }
+
+  // FHIR ids of observations already stored (service identifiers).
+  Status lookup_observations(const std::vector<std::string>& ids,
+                             std::unordered_set<std::string>& found) {
+    const std::string& system = mapping_.settings.fhir_id_system;
+    for (std::size_t i = 0; i < ids.size(); i += kLookupChunk) {
+      const std::size_t end = std::min(ids.size(), i + kLookupChunk);
+      storage::ContactQuery q;
+      AnyOf any;
+      for (std::size_t k = i; k < end; ++k) any.push_back(TokenFilter{system, ids[k]});
+      q.identifiers.push_back(std::move(any));
+      q.page.limit = end - i;
+      auto page = store_.find_contacts(who_, q);
+      if (!page.ok()) return page.status();
+      for (const auto& record : page->items)
+        for (const auto& service : record.contact.services.value_or(std::vector<icure::Service>{}))
+          if (auto fid = fhir_id_of(service.identifier ? &*service.identifier : nullptr, system))
+            found.insert(*fid);
+    }
+    return {};
+  }
+
+  // ---- writing ---------------------------------------------------------------
+
+  void flush() {
+    if (pending_.empty() || !summary_.status.ok()) {
+      pending_.clear();
+      return;
+    }
+    std::vector<Pending> items = std::move(pending_);
+    pending_.clear();
+
+    // 1. Which patients are already stored (re-runs), and which are repeated in this batch.
+    std::vector<std::string> patient_ids;
+    for (const auto& p : items)
+      if (p.kind == Pending::Kind::patient && p.fhir_id) patient_ids.push_back(*p.fhir_id);
+    std::unordered_map<std::string, std::string> existing;
+    if (Status s = lookup_patients(patient_ids, existing); !s.ok()) return fail(s);
+
+    std::vector<Pending*> writes;  // patients first, then observations
+    for (auto& p : items) {
+      if (p.kind != Pending::Kind::patient) continue;
+      std::optional<std::string> stored;
+      if (p.fhir_id) {
+        if (auto it = existing.find(*p.fhir_id); it != existing.end()) stored = it->second;
+        else if (auto known = known_patients_.find(*p.fhir_id); known != known_patients_.end())
+          stored = known->second;  // the same id twice in the input
+      }
+      if (stored) {
+        ++summary_.skipped_existing;
+        if (p.fhir_id) remember_patient(*p.fhir_id, *stored);
+        if (p.alias) remember_patient(*p.alias, *stored);
+        continue;
+      }
+      if (!p.patient.id || p.patient.id->empty()) p.patient.id = mapping_.new_id();
+      if (p.fhir_id) remember_patient(*p.fhir_id, *p.patient.id);
+      if (p.alias) remember_patient(*p.alias, *p.patient.id);
+      writes.push_back(&p);
+    }
+
+    // 2. Subjects of observations, and observations already stored.
+    std::vector<std::string> unknown_subjects, observation_ids;
+    std::unordered_set<std::string> seen;
+    for (const auto& p : items) {
+      if (p.kind != Pending::Kind::observation) continue;
+      if (!known_patients_.count(p.subject_key) && seen.insert(p.subject_key).second)
+        unknown_subjects.push_back(p.subject_key);
+      if (p.fhir_id) observation_ids.push_back(*p.fhir_id);
+    }
+    std::unordered_map<std::string, std::string> subjects;
+    if (Status s = lookup_patients(unknown_subjects, subjects); !s.ok()) return fail(s);
+    for (const auto& [key, id] : subjects) remember_patient(key, id);
+    std::unordered_set<std::string> stored_observations;
+    if (Status s = lookup_observations(observation_ids, stored_observations); !s.ok())
+      return fail(s);
+
+    std::vector<std::string> patient_of;  // store patient id per write, observations only
+    for (auto& p : items) {
+      if (p.kind != Pending::Kind::observation) continue;
+      if (p.fhir_id && !stored_observations.insert(*p.fhir_id).second) {
+        ++summary_.skipped_existing;  // stored earlier, or twice in the input
+        continue;
+      }
+      auto it = known_patients_.find(p.subject_key);
+      if (it == known_patients_.end()) {
+        if (!deferred_pass_) {
+          deferred_.push_back(std::move(p));  // its patient may come later
+        } else {
+          issue(p.source, p.line, p.where,
+                Status::NotFound("Patient '" + p.subject_key + "' is neither stored nor in the input",
+                                 "Observation.subject"));
+        }
+        continue;
+      }
+      p.subject_key = it->second;  // now the store id
+      writes.push_back(&p);
+    }
+    write(writes);
+    report_progress();
+  }
+
+  // Applies `writes` in one transaction; a failing op is reported and dropped
+  // (on_error=skip) and the rest retried.
+  void write(std::vector<Pending*> writes) {
+    while (!writes.empty() && summary_.status.ok()) {
+      storage::WriteBatch batch;
+      batch.ops.reserve(writes.size());
+      for (const Pending* p : writes) {
+        if (p->kind == Pending::Kind::patient)
+          batch.ops.emplace_back(storage::CreatePatient{p->patient});
+        else
+          batch.ops.emplace_back(storage::CreateContact{p->contact, p->subject_key});
+      }
+      auto result = store_.apply(who_, batch);
+      if (result.ok()) {
+        for (const Pending* p : writes)
+          ++(p->kind == Pending::Kind::patient ? summary_.patients_stored
+                                               : summary_.observations_stored);
+        return;
+      }
+      const Status status = result.status();
+      const auto bad = op_index(status.path());
+      if (!bad || *bad >= writes.size() || status.code() == StatusCode::internal ||
+          status.code() == StatusCode::unavailable || status.code() == StatusCode::key_missing)
+        return fail(status);  // not about one resource: nothing more can be written
+      Pending* p = writes[*bad];
+      issue(p->source, p->line, p->where, Status(status.code(), status.message()));
+      if (p->kind == Pending::Kind::patient) {
+        // Observations of this patient in the batch would now fail too: they will be
+        // reported by name on the retry (patient not found).
+        if (p->fhir_id) known_patients_.erase(*p->fhir_id);
+        if (p->alias) known_patients_.erase(*p->alias);
+      }
+      writes.erase(writes.begin() + static_cast<std::ptrdiff_t>(*bad));
+      if (options_.on_error == OnError::stop) return;  // all-or-nothing batch: none written
+    }
+  }
+
+  static std::optional<std::size_t> op_index(const std::string& path) {
+    if (path.rfind("ops[", 0) != 0) return std::nullopt;
+    try {
+      return static_cast<std::size_t>(std::stoul(path.substr(4)));
+    } catch (...) {
+      return std::nullopt;
+    }
+  }
+
+  void fail(const Status& status) {
+    summary_.status = status;
+    pending_.clear();
+  }
+
+  void report_progress() {
+    if (!options_.on_progress) return;
+    options_.on_progress(ImportProgress{bytes_read_, bytes_total_, summary_.resources_read,
+                                        summary_.stored()});
+  }
+
+  storage::Store& store_;
+  const storage::Principal& who_;
+  const mapping::MappingContext& mapping_;
+  ImportOptions options_;
+  std::vector<Source> sources_;
+  std::vector<std::istream*> streams_;
+  std::uint64_t bytes_read_ = 0, bytes_total_ = 0;
+  std::vector<Pending> pending_, deferred_;
+  bool deferred_pass_ = false;
+  std::unordered_map<std::string, std::string> known_patients_;  // FHIR id / fullUrl -> store id
+  std::unordered_set<std::string> unsupported_reported_;
+  ImportSummary summary_;
+  Status stop_status_;
+};
+
+// The resourceType of the first line, to read Patient files first.
+bool starts_with_patient(const fs::path& file) {
+  std::ifstream in(file);
+  std::string line;
+  if (!std::getline(in, line)) return false;
+  return line.find("\"resourceType\":\"Patient\"") != std::string::npos ||
+         line.find("\"resourceType\": \"Patient\"") != std::string::npos;
+}
+
+}  // namespace
+
+ImportSummary import_files(storage::Store& store, const storage::Principal& who,
+                           const mapping::MappingContext& mapping,
+                           const std::vector<fs::path>& files, const ImportOptions& options) {
+  try {
+    std::vector<fs::path> ordered = files;
+    std::stable_partition(ordered.begin(), ordered.end(), [](const fs::path& f) {
+      return f != "-" && starts_with_patient(f);
+    });
+    Importer importer(store, who, mapping, options);
+    std::vector<std::unique_ptr<std::ifstream>> streams;
+    for (const auto& file : ordered) {
+      if (file == "-") {
+        importer.add_source("-", &std::cin, 0);
+        continue;
+      }
+      auto in = std::make_unique<std::ifstream>(file, std::ios::binary);
+      if (!*in) {
+        ImportSummary summary;
+        summary.status = Status(StatusCode::not_found, "cannot open " + file.string());
+        return summary;
+      }
+      std::error_code ec;
+      const auto size = fs::file_size(file, ec);
+      importer.add_source(file.string(), in.get(), ec ? 0 : size);
+      streams.push_back(std::move(in));
+    }
+    return importer.run();
+  } catch (const std::exception& e) {  // bad_alloc and the like: never out of the API
+    ImportSummary summary;
+    summary.status = Status::Internal(std::string("import failed: ") + e.what());
+    return summary;
+  }
+}
+
+ImportSummary import_stream(storage::Store& store, const storage::Principal& who,
+                            const mapping::MappingContext& mapping, std::istream& in,
+                            const std::string& name, const ImportOptions& options) {
+  try {
+    Importer importer(store, who, mapping, options);
+    importer.add_source(name, &in, 0);
+    return importer.run();
+  } catch (const std::exception& e) {
+    ImportSummary summary;
+    summary.status = Status::Internal(std::string("import failed: ") + e.what());
+    return summary;
+  }
+}
+
+}  // namespace fhirbridge::server::bulk

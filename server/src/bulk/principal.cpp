@@ -1,0 +1,44 @@
+// unlock_principal: log in a command-line user and load their key (bulk.hpp).
+#include <algorithm>
+#include <cctype>
+
+#include "fhirbridge/crypto/password.hpp"
+#include "fhirbridge/crypto/primitives.hpp"
+#include "fhirbridge/server/bulk.hpp"
+
+namespace fhirbridge::server::bulk {
+
+Result<storage::Principal> unlock_principal(storage::Store& store, crypto::Keychain& keychain,
+                                            const std::string& login, const std::string& password,
+                                            const std::string& key_file_content) {
+  const Status wrong(StatusCode::unauthorized, "wrong login or password");
+  auto user = store.get_user_by_login(login);
+  if (!user.ok()) return user.status().code() == StatusCode::not_found ? wrong : user.status();
+  if (!user->passwordHash || !crypto::check_password(password, *user->passwordHash)) return wrong;
+  if (!user->healthcarePartyId)
+    return Status(StatusCode::forbidden, "user '" + login + "' is not a healthcare party");
+  auto hcp = store.get_healthcare_party(*user->healthcarePartyId);
+  if (!hcp.ok()) return hcp.status();
+  if (!hcp->publicKey)
+    return Status(StatusCode::key_missing, "healthcare party " + *hcp->id + " has no public key");
+
+  // Hex text (what `user add` prints, whitespace ignored) or the raw DER bytes.
+  std::string hex;
+  std::copy_if(key_file_content.begin(), key_file_content.end(), std::back_inserter(hex),
+               [](unsigned char c) { return !std::isspace(c); });
+  const bool is_hex = !hex.empty() && std::all_of(hex.begin(), hex.end(), [](unsigned char c) {
+    return std::isxdigit(c) != 0;
+  });
+  crypto::SecureBytes key;
+  if (is_hex) {
+    auto bytes = crypto::from_hex(hex);
+    if (!bytes.ok()) return Status::Invalid("--key-file", "not a hex PKCS#8 key");
+    key.assign(bytes->begin(), bytes->end());
+  } else {
+    key.assign(key_file_content.begin(), key_file_content.end());
+  }
+  FHIRBRIDGE_RETURN_IF_ERROR(keychain.put(*user->healthcarePartyId, std::move(key), *hcp->publicKey));
+  return storage::Principal{*user->healthcarePartyId, user->id.value_or("")};
+}
+
+}  // namespace fhirbridge::server::bulk

@@ -1,0 +1,115 @@
+// Internal to the server library: the FHIR interactions below the HTTP layer,
+// shared by handle_request (one request) and Bundle processing (many).
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fhirbridge/server/search.hpp"
+#include "fhirbridge/server/server_context.hpp"
+#include "fhirbridge/status.hpp"
+#include "fhirbridge/storage/store.hpp"
+
+namespace fhirbridge::server::detail {
+
+enum class PreferReturn { representation, minimal, outcome };
+
+struct CallContext {
+  ServerContext& server;
+  storage::Principal who;
+  std::string base_url;  // absolute FHIR base, e.g. "http://127.0.0.1:8080/rest/fhir/r4"
+  PreferReturn prefer = PreferReturn::representation;
+  bool strict = false;
+};
+
+// A FHIR interaction, independent of how it arrived (HTTP request or Bundle entry).
+struct FhirCall {
+  std::string method;                 // GET POST PUT DELETE
+  std::vector<std::string> segments;  // path after the base: [Type], [Type, id], ...
+  std::vector<QueryParam> params;
+  boost::json::value body;            // null when none
+  std::optional<std::string> if_match;
+};
+
+struct FhirAnswer {
+  unsigned status = 200;
+  boost::json::value body;    // null = no body
+  std::string location;       // absolute URL
+  std::string etag;           // W/"<generation>"
+  std::string last_modified;  // FHIR instant
+  std::vector<std::string> warnings;
+  std::string allow;  // set with 405: the methods the route accepts
+};
+
+// Routes and runs one interaction. Caller holds no store lock; this takes it.
+Result<FhirAnswer> dispatch(CallContext& call, const FhirCall& request);
+// POST of a Bundle at the base (transaction or batch).
+Result<FhirAnswer> process_bundle(CallContext& call, const boost::json::value& bundle);
+// GET /metadata.
+boost::json::object capability_statement(const ServerContext& ctx, const std::string& base_url);
+
+// ---- helpers shared by interactions and bundles (store lock held) ----------
+
+// "3" from rev "3-abcdef"; "" without a rev.
+std::string generation_of(const std::optional<std::string>& rev);
+// FHIR instant (UTC, milliseconds) from epoch milliseconds.
+std::string fhir_instant(std::int64_t epoch_ms);
+
+// Splits "Patient/123?name=x" into segments and decoded params.
+Result<FhirCall> call_from_url(const std::string& method, const std::string& url);
+
+// A stored entity as FHIR, with meta.versionId = generation and meta.lastUpdated.
+Result<boost::json::object> patient_view(const icure::Patient& patient, const ServerContext& ctx);
+Result<boost::json::object> observation_view(const storage::ContactRecord& record,
+                                             const ServerContext& ctx);
+
+// Store id or FHIR id (identifier with the FHIR-id system) -> stored entity.
+Result<icure::Patient> resolve_patient(ServerContext& ctx, const storage::Principal& who,
+                                       const std::string& id);
+Result<storage::ContactRecord> resolve_observation(ServerContext& ctx,
+                                                   const storage::Principal& who,
+                                                   const std::string& id);
+
+// Patient references created earlier in the same transaction:
+// "urn:uuid:...", "Patient/<fhirId>", "<fhirId>", "Patient/<storeId>" -> store id.
+using PendingPatients = std::map<std::string, std::string>;
+
+// Observation.subject.reference -> store id of a visible patient, or invalid
+// with path Observation.subject.
+Result<std::string> resolve_subject(ServerContext& ctx, const storage::Principal& who,
+                                    const std::optional<std::string>& reference,
+                                    const PendingPatients* pending);
+
+// FHIR resource -> entity ready to create (resourceType checked, FHIR id
+// checked for duplicates: conflict with path <Type>.id).
+Result<icure::Patient> patient_for_create(ServerContext& ctx, const storage::Principal& who,
+                                          const boost::json::value& resource);
+struct ObservationForCreate {
+  icure::Contact contact;
+  std::string patient_id;
+};
+Result<ObservationForCreate> observation_for_create(ServerContext& ctx,
+                                                    const storage::Principal& who,
+                                                    const boost::json::value& resource,
+                                                    const PendingPatients* pending);
+// FHIR resource -> replacement of `existing` (same id, rev, keys). `url_id`
+// is the id in the URL, which the body's id must equal (or the store id).
+Result<icure::Patient> patient_for_update(ServerContext& ctx, const icure::Patient& existing,
+                                          const std::string& url_id,
+                                          const boost::json::value& resource);
+Result<icure::Contact> observation_for_update(ServerContext& ctx, const storage::Principal& who,
+                                              const storage::ContactRecord& existing,
+                                              const std::string& url_id,
+                                              const boost::json::value& resource);
+// If-Match "W/\"3\"" / "3" against a rev: version_conflict (412) on mismatch.
+Status check_if_match(const std::optional<std::string>& if_match,
+                      const std::optional<std::string>& rev);
+
+// Adds the keychain call to a key_missing message.
+Status explain(Status status, const ServerContext& ctx, const storage::Principal& who);
+
+}  // namespace fhirbridge::server::detail

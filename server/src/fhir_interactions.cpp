@@ -1,0 +1,617 @@
+// FHIR interactions on Patient and Observation: create, read, vread, update,
+// delete, conditional delete and search, below the HTTP layer.
+#include <boost/beast/http/status.hpp>
+
+#include <algorithm>
+#include <ctime>
+#include <mutex>
+
+#include "fhir_api.hpp"
+#include "fhirbridge/mapping/observation.hpp"
+#include "fhirbridge/mapping/patient.hpp"
+#include "fhirbridge/server/operation_outcome.hpp"
+
+namespace fhirbridge::server::detail {
+
+namespace json = boost::json;
+
+// ---- small helpers ----------------------------------------------------------
+
+std::string generation_of(const std::optional<std::string>& rev) {
+  if (!rev || rev->empty()) return {};
+  return rev->substr(0, rev->find('-'));
+}
+
+std::string fhir_instant(std::int64_t epoch_ms) {
+  std::time_t seconds = static_cast<std::time_t>(epoch_ms / 1000);
+  int millis = static_cast<int>(epoch_ms % 1000);
+  if (millis < 0) {
+    millis += 1000;
+    --seconds;
+  }
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, millis);
+  return out;
+}
+
+namespace {
+
+bool is_supported_type(const std::string& type) { return type == "Patient" || type == "Observation"; }
+
+Status check_resource_type(const json::value& resource, std::string_view expected) {
+  const json::object* obj = resource.if_object();
+  if (!obj) return {StatusCode::structure, "the body must be a JSON object (a FHIR resource)"};
+  const json::value* type = obj->if_contains("resourceType");
+  if (!type || !type->is_string())
+    return Status::Invalid("resourceType", "missing resourceType (expected '" + std::string(expected) + "')");
+  if (type->get_string() != expected)
+    return Status::Invalid("resourceType", "resourceType '" + std::string(type->get_string()) +
+                                               "' is not accepted here (expected '" +
+                                               std::string(expected) + "')");
+  return {};
+}
+
+std::optional<std::string> string_member(const json::value& v, std::string_view key) {
+  if (const json::object* o = v.if_object())
+    if (const json::value* m = o->if_contains(key); m && m->is_string())
+      return std::string(m->get_string());
+  return std::nullopt;
+}
+
+void set_meta(json::object& resource, const std::optional<std::string>& rev,
+              const std::optional<std::int64_t>& modified) {
+  json::value& meta_value = resource["meta"];
+  if (!meta_value.is_object()) meta_value = json::object{};
+  json::object& meta = meta_value.get_object();
+  if (std::string gen = generation_of(rev); !gen.empty()) meta["versionId"] = gen;
+  if (modified) meta["lastUpdated"] = fhir_instant(*modified);
+}
+
+// Server-managed meta fields must not end up stored as client content.
+json::value without_server_meta(json::value resource) {
+  if (json::object* obj = resource.if_object()) {
+    if (json::value* meta = obj->if_contains("meta"); meta && meta->is_object()) {
+      meta->get_object().erase("versionId");
+      meta->get_object().erase("lastUpdated");
+      if (meta->get_object().empty()) obj->erase("meta");
+    }
+  }
+  return resource;
+}
+
+bool same_identifier(const icure::Identifier& a, const icure::Identifier& b) {
+  return a.system == b.system && a.value == b.value;
+}
+
+// Keeps the FHIR-id identifiers of `existing` (the id sent at create) when an
+// update body does not repeat them, and drops duplicates.
+void merge_identifiers(std::optional<std::vector<icure::Identifier>>& updated,
+                       const std::optional<std::vector<icure::Identifier>>& existing,
+                       const std::string& fhir_id_system) {
+  std::vector<icure::Identifier> merged;
+  if (updated)
+    for (auto& id : *updated)
+      if (std::none_of(merged.begin(), merged.end(), [&](auto& m) { return same_identifier(m, id); }))
+        merged.push_back(id);
+  if (existing)
+    for (const auto& id : *existing)
+      if (id.system == fhir_id_system &&
+          std::none_of(merged.begin(), merged.end(), [&](auto& m) { return same_identifier(m, id); }))
+        merged.push_back(id);
+  if (merged.empty() && !updated) return;
+  updated = std::move(merged);
+}
+
+std::string reference_id(const std::string& reference) {
+  // "Patient/x", "http://host/base/Patient/x", "Patient/x/_history/2" -> x
+  auto pos = reference.rfind("Patient/");
+  if (pos == std::string::npos) return reference;
+  std::string rest = reference.substr(pos + 8);
+  return rest.substr(0, rest.find('/'));
+}
+
+}  // namespace
+
+Status explain(Status status, const ServerContext& ctx, const storage::Principal& who) {
+  if (status.code() != StatusCode::key_missing) return status;
+  if (status.message().find("keychain") != std::string::npos) return status;
+  return {StatusCode::key_missing,
+          status.message() + " (post the private key of healthcare party " + who.hcp_id +
+              " first: POST " + ctx.settings().keychain_path + "/" + who.hcp_id +
+              " with body {\"key\": \"<PKCS#8 hex>\"})",
+          status.path()};
+}
+
+Status check_if_match(const std::optional<std::string>& if_match, const std::optional<std::string>& rev) {
+  if (!if_match) return {};
+  std::string tag = *if_match;
+  auto trim = [](std::string& s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.erase(s.begin());
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.pop_back();
+  };
+  trim(tag);
+  if (tag == "*") return {};
+  if (tag.rfind("W/", 0) == 0) tag = tag.substr(2);
+  if (tag.size() >= 2 && tag.front() == '"' && tag.back() == '"') tag = tag.substr(1, tag.size() - 2);
+  const std::string current = generation_of(rev);
+  if (tag == current || (rev && tag == *rev)) return {};
+  return {StatusCode::version_conflict,
+          "If-Match " + *if_match + " does not match the current version W/\"" + current + "\""};
+}
+
+Result<FhirCall> call_from_url(const std::string& method, const std::string& url) {
+  FhirCall call;
+  call.method = method;
+  std::string path = url;
+  std::string query;
+  if (auto q = path.find('?'); q != std::string::npos) {
+    query = path.substr(q + 1);
+    path = path.substr(0, q);
+  }
+  if (path.rfind("http://", 0) == 0 || path.rfind("https://", 0) == 0) {
+    // Absolute URL: keep what follows the resource type.
+    auto p = path.find("/Patient");
+    if (p == std::string::npos) p = path.find("/Observation");
+    path = p == std::string::npos ? std::string{} : path.substr(p);
+  }
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    auto end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    if (end > start) call.segments.push_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  auto params = parse_query(query);
+  if (!params.ok()) return params.status();
+  call.params = std::move(*params);
+  return call;
+}
+
+// ---- views -----------------------------------------------------------------
+
+Result<json::object> patient_view(const icure::Patient& patient, const ServerContext& ctx) {
+  auto fhir = mapping::icure_patient_to_fhir(patient, ctx.mapping());
+  if (!fhir.ok()) return fhir.status();
+  if (patient.id) (*fhir)["id"] = *patient.id;
+  set_meta(*fhir, patient.rev, patient.modified);
+  return fhir;
+}
+
+Result<json::object> observation_view(const storage::ContactRecord& record, const ServerContext& ctx) {
+  auto fhir = mapping::icure_observation_to_fhir(record.contact, record.patient_id, ctx.mapping());
+  if (!fhir.ok()) return fhir.status();
+  if (record.contact.id) (*fhir)["id"] = *record.contact.id;
+  set_meta(*fhir, record.contact.rev, record.contact.modified);
+  return fhir;
+}
+
+// ---- resolution -------------------------------------------------------------
+
+Result<icure::Patient> resolve_patient(ServerContext& ctx, const storage::Principal& who,
+                                       const std::string& id) {
+  const Status missing = Status::NotFound("Patient/" + id + " not found");
+  if (id.empty()) return missing;
+  auto direct = ctx.store().get_patient(who, id);
+  if (direct.ok() || direct.status().code() != StatusCode::not_found) return direct;
+  storage::PatientQuery query;
+  query.identifiers.push_back({storage::TokenFilter{ctx.mapping().settings.fhir_id_system, id}});
+  query.page.limit = 1;
+  auto found = ctx.store().find_patients(who, query);
+  if (!found.ok()) return found.status();
+  if (found->items.empty()) return missing;
+  return std::move(found->items.front());
+}
+
+Result<storage::ContactRecord> resolve_observation(ServerContext& ctx, const storage::Principal& who,
+                                                   const std::string& id) {
+  const Status missing = Status::NotFound("Observation/" + id + " not found");
+  if (id.empty()) return missing;
+  auto direct = ctx.store().get_contact(who, id);
+  if (direct.ok() || direct.status().code() != StatusCode::not_found) return direct;
+  storage::ContactQuery query;
+  query.identifiers.push_back({storage::TokenFilter{ctx.mapping().settings.fhir_id_system, id}});
+  query.page.limit = 1;
+  auto found = ctx.store().find_contacts(who, query);
+  if (!found.ok()) return found.status();
+  if (found->items.empty()) return missing;
+  return std::move(found->items.front());
+}
+
+Result<std::string> resolve_subject(ServerContext& ctx, const storage::Principal& who,
+                                    const std::optional<std::string>& reference,
+                                    const PendingPatients* pending) {
+  if (!reference || reference->empty())
+    return Status::Invalid("Observation.subject",
+                           "Observation.subject.reference is required: an observation belongs to a patient");
+  if (pending) {
+    if (auto it = pending->find(*reference); it != pending->end()) return it->second;
+  }
+  if (reference->rfind("urn:uuid:", 0) == 0)
+    return Status::Invalid("Observation.subject", "Observation.subject '" + *reference +
+                                                      "' names no entry of this transaction");
+  if (reference->find('/') != std::string::npos && reference->find("Patient/") == std::string::npos)
+    return Status::Invalid("Observation.subject",
+                           "Observation.subject '" + *reference + "' must reference a Patient");
+  const std::string id = reference_id(*reference);
+  if (pending) {
+    if (auto it = pending->find(id); it != pending->end()) return it->second;
+  }
+  auto patient = resolve_patient(ctx, who, id);
+  if (patient.ok()) return *patient->id;
+  if (patient.status().code() == StatusCode::not_found)
+    return Status::Invalid("Observation.subject",
+                           "Observation.subject '" + *reference +
+                               "' does not resolve to a stored patient (use its id, its FHIR id, "
+                               "or Patient/<id>)");
+  return patient.status();
+}
+
+// ---- create / update preparation --------------------------------------------
+
+Result<icure::Patient> patient_for_create(ServerContext& ctx, const storage::Principal& who,
+                                          const json::value& resource) {
+  FHIRBRIDGE_RETURN_IF_ERROR(check_resource_type(resource, "Patient"));
+  if (auto fhir_id = string_member(resource, "id")) {
+    auto existing = resolve_patient(ctx, who, *fhir_id);
+    if (existing.ok())
+      return Status::Conflict("a Patient with id '" + *fhir_id + "' already exists", "Patient.id");
+    // A deleted patient's FHIR id may be reused.
+    if (existing.status().code() != StatusCode::not_found && existing.status().code() != StatusCode::deleted)
+      return existing.status();
+  }
+  auto mapped = mapping::fhir_patient_to_icure(without_server_meta(resource), ctx.mapping());
+  if (!mapped.ok()) return mapped.status();
+  if (!mapped->id || mapped->id->empty()) mapped->id = ctx.mapping().new_id();
+  return mapped;
+}
+
+Result<ObservationForCreate> observation_for_create(ServerContext& ctx, const storage::Principal& who,
+                                                    const json::value& resource,
+                                                    const PendingPatients* pending) {
+  FHIRBRIDGE_RETURN_IF_ERROR(check_resource_type(resource, "Observation"));
+  if (auto fhir_id = string_member(resource, "id")) {
+    auto existing = resolve_observation(ctx, who, *fhir_id);
+    if (existing.ok())
+      return Status::Conflict("an Observation with id '" + *fhir_id + "' already exists",
+                              "Observation.id");
+    if (existing.status().code() != StatusCode::not_found && existing.status().code() != StatusCode::deleted)
+      return existing.status();
+  }
+  auto mapped = mapping::fhir_observation_to_icure(without_server_meta(resource), ctx.mapping());
+  if (!mapped.ok()) return mapped.status();
+  auto patient_id = resolve_subject(ctx, who, mapped->subject_reference, pending);
+  if (!patient_id.ok()) return patient_id.status();
+  if (!mapped->contact.id || mapped->contact.id->empty()) mapped->contact.id = ctx.mapping().new_id();
+  return ObservationForCreate{std::move(mapped->contact), std::move(*patient_id)};
+}
+
+namespace {
+// The update body's id must name the URL's resource; a store id in the body is
+// removed before mapping so it does not become a FHIR-id identifier.
+Result<json::value> body_for_update(const json::value& resource, std::string_view type,
+                                    const std::string& url_id, const std::string& store_id) {
+  FHIRBRIDGE_RETURN_IF_ERROR(check_resource_type(resource, type));
+  const std::string path = std::string(type) + ".id";
+  auto body_id = string_member(resource, "id");
+  if (!body_id)
+    return Status::Invalid(path, "an update must carry the resource id (" + url_id + ")");
+  if (*body_id != url_id && *body_id != store_id)
+    return Status::Invalid(path, "id '" + *body_id + "' does not match the URL id '" + url_id + "'");
+  json::value copy = without_server_meta(resource);
+  if (*body_id == store_id) copy.get_object().erase("id");
+  return copy;
+}
+}  // namespace
+
+Result<icure::Patient> patient_for_update(ServerContext& ctx, const icure::Patient& existing,
+                                          const std::string& url_id, const json::value& resource) {
+  auto body = body_for_update(resource, "Patient", url_id, existing.id.value_or(""));
+  if (!body.ok()) return body.status();
+  auto mapped = mapping::fhir_patient_to_icure(*body, ctx.mapping());
+  if (!mapped.ok()) return mapped.status();
+  icure::Patient& p = *mapped;
+  merge_identifiers(p.identifier, existing.identifier, ctx.mapping().settings.fhir_id_system);
+  p.id = existing.id;
+  p.rev = existing.rev;
+  p.created = existing.created;
+  p.author = existing.author;
+  p.responsible = existing.responsible;
+  // Keys and delegations stay those of the stored patient.
+  p.delegations = existing.delegations;
+  p.encryptionKeys = existing.encryptionKeys;
+  p.cryptedForeignKeys = existing.cryptedForeignKeys;
+  p.secretForeignKeys = existing.secretForeignKeys;
+  return mapped;
+}
+
+Result<icure::Contact> observation_for_update(ServerContext& ctx, const storage::Principal& who,
+                                              const storage::ContactRecord& existing,
+                                              const std::string& url_id, const json::value& resource) {
+  auto body = body_for_update(resource, "Observation", url_id, existing.contact.id.value_or(""));
+  if (!body.ok()) return body.status();
+  auto mapped = mapping::fhir_observation_to_icure(*body, ctx.mapping());
+  if (!mapped.ok()) return mapped.status();
+  if (mapped->subject_reference) {
+    auto patient_id = resolve_subject(ctx, who, mapped->subject_reference, nullptr);
+    if (!patient_id.ok()) return patient_id.status();
+    if (*patient_id != existing.patient_id)
+      return Status(StatusCode::not_supported,
+                    "moving an observation to another patient is not supported", "Observation.subject");
+  }
+  icure::Contact& c = mapped->contact;
+  const icure::Contact& old = existing.contact;
+  c.id = old.id;
+  c.rev = old.rev;
+  c.created = old.created;
+  c.author = old.author;
+  c.responsible = old.responsible;
+  c.healthcarePartyId = old.healthcarePartyId;
+  c.delegations = old.delegations;
+  c.encryptionKeys = old.encryptionKeys;
+  c.cryptedForeignKeys = old.cryptedForeignKeys;
+  c.secretForeignKeys = old.secretForeignKeys;
+  if (c.services && !c.services->empty() && old.services && !old.services->empty()) {
+    icure::Service& service = c.services->front();
+    const icure::Service& old_service = old.services->front();
+    service.id = old_service.id;
+    service.created = old_service.created;
+    merge_identifiers(service.identifier, old_service.identifier, ctx.mapping().settings.fhir_id_system);
+  }
+  return c;
+}
+
+// ---- interactions -----------------------------------------------------------
+
+namespace {
+
+std::string location_of(const CallContext& call, std::string_view type, const std::string& id,
+                        const std::string& generation) {
+  std::string url = call.base_url + "/" + std::string(type) + "/" + id;
+  if (!generation.empty()) url += "/_history/" + generation;
+  return url;
+}
+
+FhirAnswer resource_answer(const CallContext& call, unsigned status, std::string_view type,
+                           json::object resource, const std::string& verb, bool for_write) {
+  FhirAnswer answer;
+  answer.status = status;
+  const std::string id = string_member(resource, "id").value_or("");
+  std::string version;
+  if (const json::value* meta = resource.if_contains("meta"))
+    version = string_member(*meta, "versionId").value_or("");
+  if (!version.empty()) answer.etag = "W/\"" + version + "\"";
+  if (const json::value* meta = resource.if_contains("meta"))
+    answer.last_modified = string_member(*meta, "lastUpdated").value_or("");
+  if (for_write || status == 201) answer.location = location_of(call, type, id, version);
+  if (!for_write || call.prefer == PreferReturn::representation)
+    answer.body = std::move(resource);
+  else if (call.prefer == PreferReturn::outcome)
+    answer.body = informational_outcome(verb + " " + std::string(type) + "/" + id +
+                                        (version.empty() ? "" : " version " + version));
+  return answer;
+}
+
+FhirAnswer not_allowed(const std::string& allow, const std::string& method) {
+  FhirAnswer answer;
+  answer.status = 405;
+  answer.allow = allow;
+  answer.body = operation_outcome(
+      Status(StatusCode::not_supported, "method " + method + " is not allowed here (allowed: " + allow + ")"));
+  return answer;
+}
+
+Result<FhirAnswer> view_answer(CallContext& call, std::string_view type, unsigned status,
+                               const storage::WriteResult& written, const std::string& verb, bool for_write) {
+  if (const auto* patient = std::get_if<icure::Patient>(&written)) {
+    auto view = patient_view(*patient, call.server);
+    if (!view.ok()) return view.status();
+    return resource_answer(call, status, type, std::move(*view), verb, for_write);
+  }
+  if (const auto* record = std::get_if<storage::ContactRecord>(&written)) {
+    auto view = observation_view(*record, call.server);
+    if (!view.ok()) return view.status();
+    return resource_answer(call, status, type, std::move(*view), verb, for_write);
+  }
+  return Status::Internal("unexpected write result");
+}
+
+std::vector<QueryParam> search_params_only(const std::vector<QueryParam>& params) {
+  // Format/pretty-printing are handled by the HTTP layer, not search.
+  std::vector<QueryParam> out;
+  for (const auto& p : params)
+    if (p.name != "_format" && p.name != "_pretty") out.push_back(p);
+  return out;
+}
+
+SearchOptions search_options(const CallContext& call) {
+  SearchOptions options;
+  options.base_url = call.base_url;
+  options.strict = call.strict;
+  options.default_count = call.server.settings().default_page_size;
+  options.max_count = call.server.settings().max_page_size;
+  return options;
+}
+
+Result<FhirAnswer> do_search(CallContext& call, const std::string& type, const FhirCall& request) {
+  auto lock = call.server.lock_store();
+  auto outcome = search(call.server.store(), call.who, type, search_params_only(request.params),
+                        search_options(call), call.server.mapping());
+  if (!outcome.ok()) return outcome.status();
+  FhirAnswer answer;
+  answer.body = std::move(outcome->bundle);
+  answer.warnings = std::move(outcome->warnings);
+  return answer;
+}
+
+Result<FhirAnswer> do_create(CallContext& call, const std::string& type, const FhirCall& request) {
+  if (request.body.is_null())
+    return Status(StatusCode::structure, "a " + type + " resource is required in the body");
+  auto lock = call.server.lock_store();
+  ServerContext& ctx = call.server;
+  if (type == "Patient") {
+    auto patient = patient_for_create(ctx, call.who, request.body);
+    if (!patient.ok()) return patient.status();
+    auto stored = ctx.store().create_patient(call.who, std::move(*patient));
+    if (!stored.ok()) return stored.status();
+    return view_answer(call, type, 201, storage::WriteResult{std::move(*stored)}, "created", true);
+  }
+  auto observation = observation_for_create(ctx, call.who, request.body, nullptr);
+  if (!observation.ok()) return observation.status();
+  auto stored = ctx.store().create_contact(call.who, std::move(observation->contact), observation->patient_id);
+  if (!stored.ok()) return stored.status();
+  return view_answer(call, type, 201, storage::WriteResult{std::move(*stored)}, "created", true);
+}
+
+Result<FhirAnswer> do_read(CallContext& call, const std::string& type, const std::string& id,
+                           const std::optional<std::string>& version) {
+  auto lock = call.server.lock_store();
+  storage::WriteResult found;
+  if (type == "Patient") {
+    auto patient = resolve_patient(call.server, call.who, id);
+    if (!patient.ok()) return patient.status();
+    found = std::move(*patient);
+  } else {
+    auto record = resolve_observation(call.server, call.who, id);
+    if (!record.ok()) return record.status();
+    found = std::move(*record);
+  }
+  if (version) {
+    const auto& rev = std::holds_alternative<icure::Patient>(found)
+                          ? std::get<icure::Patient>(found).rev
+                          : std::get<storage::ContactRecord>(found).contact.rev;
+    if (generation_of(rev) != *version)
+      return Status::NotFound(type + "/" + id + "/_history/" + *version +
+                              " not found (only the current version is kept)");
+  }
+  return view_answer(call, type, 200, found, "read", false);
+}
+
+Result<FhirAnswer> do_update(CallContext& call, const std::string& type, const std::string& id,
+                             const FhirCall& request) {
+  if (request.body.is_null())
+    return Status(StatusCode::structure, "a " + type + " resource is required in the body");
+  auto lock = call.server.lock_store();
+  ServerContext& ctx = call.server;
+  if (type == "Patient") {
+    auto existing = resolve_patient(ctx, call.who, id);
+    if (!existing.ok()) return existing.status();
+    FHIRBRIDGE_RETURN_IF_ERROR(check_if_match(request.if_match, existing->rev));
+    auto patient = patient_for_update(ctx, *existing, id, request.body);
+    if (!patient.ok()) return patient.status();
+    auto stored = ctx.store().update_patient(call.who, std::move(*patient));
+    if (!stored.ok()) return stored.status();
+    return view_answer(call, type, 200, storage::WriteResult{std::move(*stored)}, "updated", true);
+  }
+  auto existing = resolve_observation(ctx, call.who, id);
+  if (!existing.ok()) return existing.status();
+  FHIRBRIDGE_RETURN_IF_ERROR(check_if_match(request.if_match, existing->contact.rev));
+  auto contact = observation_for_update(ctx, call.who, *existing, id, request.body);
+  if (!contact.ok()) return contact.status();
+  auto stored = ctx.store().update_contact(call.who, std::move(*contact));
+  if (!stored.ok()) return stored.status();
+  return view_answer(call, type, 200, storage::WriteResult{std::move(*stored)}, "updated", true);
+}
+
+FhirAnswer deleted_answer(std::string diagnostics) {
+  FhirAnswer answer;
+  answer.status = 200;  // with a body: clients that call response.json() keep working
+  answer.body = informational_outcome(diagnostics);
+  return answer;
+}
+
+Result<FhirAnswer> do_delete(CallContext& call, const std::string& type, const std::string& id,
+                             const FhirCall& request) {
+  auto lock = call.server.lock_store();
+  ServerContext& ctx = call.server;
+  if (type == "Patient") {
+    auto existing = resolve_patient(ctx, call.who, id);
+    if (!existing.ok()) return existing.status();
+    FHIRBRIDGE_RETURN_IF_ERROR(check_if_match(request.if_match, existing->rev));
+    auto deleted = ctx.store().delete_patient(call.who, *existing->id, existing->rev);
+    if (!deleted.ok()) return deleted.status();
+    return deleted_answer("deleted Patient/" + deleted->id);
+  }
+  auto existing = resolve_observation(ctx, call.who, id);
+  if (!existing.ok()) return existing.status();
+  FHIRBRIDGE_RETURN_IF_ERROR(check_if_match(request.if_match, existing->contact.rev));
+  auto deleted = ctx.store().delete_contact(call.who, *existing->contact.id, existing->contact.rev);
+  if (!deleted.ok()) return deleted.status();
+  return deleted_answer("deleted Observation/" + deleted->id);
+}
+
+Result<FhirAnswer> do_conditional_delete(CallContext& call, const std::string& type,
+                                         const FhirCall& request) {
+  auto params = search_params_only(request.params);
+  if (params.empty())
+    return Status::Invalid("query", "a conditional delete needs search parameters (e.g. ?name=Donald)");
+  auto lock = call.server.lock_store();
+  auto ids = search_ids(call.server.store(), call.who, type, params, search_options(call), call.server.mapping());
+  if (!ids.ok()) return ids.status();
+  if (ids->empty()) return deleted_answer("no " + type + " matched: nothing deleted");
+  storage::WriteBatch batch;
+  for (const auto& id : *ids) {
+    if (type == "Patient")
+      batch.ops.emplace_back(storage::DeletePatient{id, std::nullopt});
+    else
+      batch.ops.emplace_back(storage::DeleteContact{id, std::nullopt});
+  }
+  auto applied = call.server.store().apply(call.who, batch);
+  if (!applied.ok()) return applied.status();
+  std::string list;
+  for (const auto& id : *ids) list += (list.empty() ? "" : ", ") + type + "/" + id;
+  return deleted_answer("deleted " + std::to_string(ids->size()) + " " + type +
+                        (ids->size() == 1 ? "" : "s") + ": " + list);
+}
+
+}  // namespace
+
+Result<FhirAnswer> dispatch(CallContext& call, const FhirCall& request) {
+  const auto& seg = request.segments;
+  const std::string& method = request.method;
+  if (seg.empty()) {
+    if (method == "POST") return process_bundle(call, request.body);
+    return not_allowed("POST", method);
+  }
+  if (seg.size() == 1 && seg[0] == "metadata") {
+    if (method != "GET") return not_allowed("GET", method);
+    FhirAnswer answer;
+    answer.body = capability_statement(call.server, call.base_url);
+    return answer;
+  }
+  const std::string& type = seg[0];
+  if (!is_supported_type(type))
+    return Status::NotFound("resource type '" + type + "' is not supported (Patient and Observation are)");
+  auto result = [&]() -> Result<FhirAnswer> {
+    if (seg.size() == 1) {
+      if (method == "GET") return do_search(call, type, request);
+      if (method == "POST") return do_create(call, type, request);
+      if (method == "DELETE") return do_conditional_delete(call, type, request);
+      return not_allowed("GET, POST, DELETE", method);
+    }
+    if (seg.size() == 2 && seg[1] == "_search") {
+      if (method == "POST") return do_search(call, type, request);
+      return not_allowed("POST", method);
+    }
+    if (seg.size() == 2) {
+      if (method == "GET") return do_read(call, type, seg[1], std::nullopt);
+      if (method == "PUT") return do_update(call, type, seg[1], request);
+      if (method == "DELETE") return do_delete(call, type, seg[1], request);
+      return not_allowed("GET, PUT, DELETE", method);
+    }
+    if (seg.size() == 4 && seg[2] == "_history") {
+      if (method == "GET") return do_read(call, type, seg[1], seg[3]);
+      return not_allowed("GET", method);
+    }
+    if (seg.size() == 3 && seg[2] == "_history")
+      return Status(StatusCode::not_supported, "the history interaction is not supported");
+    return Status::NotFound("no route for " + method + " " + type + "/" + seg[1] + "/...");
+  }();
+  if (!result.ok()) return explain(result.status(), call.server, call.who);
+  return result;
+}
+
+}  // namespace fhirbridge::server::detail

@@ -1,0 +1,490 @@
+// Executes search plans against a Store and builds the searchset Bundle.
+//
+// Order of work: resolve everything the outer query depends on (FHIR ids ->
+// store ids, chained patient searches, _has contact searches), intersect the
+// resulting id sets, then run ONE paged store query; the store pages and
+// counts. Only value-quantity needs decrypted content, so such searches fetch
+// all candidates, filter after mapping, and page in memory (cursor "mem:<n>").
+#include <algorithm>
+#include <charconv>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "fhirbridge/mapping/observation.hpp"
+#include "fhirbridge/mapping/patient.hpp"
+#include "fhirbridge/server/detail/search_plan.hpp"
+#include "fhirbridge/server/search.hpp"
+
+namespace fhirbridge::server {
+namespace {
+
+namespace json = boost::json;
+using detail::ContactPlan;
+using detail::PatientPlan;
+using detail::SearchControls;
+using detail::TotalMode;
+using IdSet = std::optional<std::set<std::string>>;  // nullopt = unconstrained
+
+constexpr std::size_t kChunk = 500;  // page size for internal "fetch everything" loops
+constexpr std::string_view kMemCursorPrefix = "mem:";
+
+void intersect(IdSet& acc, std::set<std::string> more) {
+  if (!acc) {
+    acc = std::move(more);
+    return;
+  }
+  std::set<std::string> both;
+  std::set_intersection(acc->begin(), acc->end(), more.begin(), more.end(),
+                        std::inserter(both, both.end()));
+  acc = std::move(both);
+}
+
+struct Executor {
+  storage::Store& store;
+  const storage::Principal& who;
+  const mapping::MappingContext& ctx;
+
+  const std::string& fhir_id_system() const { return ctx.settings.fhir_id_system; }
+
+  storage::AnyOf fhir_id_tokens(const std::vector<std::string>& values) const {
+    storage::AnyOf any;
+    for (const auto& v : values) any.push_back(storage::TokenFilter{fhir_id_system(), v});
+    return any;
+  }
+
+  // ---- fetch-all loops -------------------------------------------------------
+
+  Result<std::vector<icure::Patient>> all_patients(storage::PatientQuery q) {
+    std::vector<icure::Patient> out;
+    q.page.limit = kChunk;
+    q.page.cursor.reset();
+    while (true) {
+      auto page = store.find_patients(who, q);
+      if (!page) return page.status();
+      for (auto& p : page->items) out.push_back(std::move(p));
+      if (!page->next_cursor || page->items.empty()) break;
+      q.page.cursor = page->next_cursor;
+    }
+    return out;
+  }
+
+  Result<std::vector<storage::ContactRecord>> all_contacts(storage::ContactQuery q) {
+    std::vector<storage::ContactRecord> out;
+    q.page.limit = kChunk;
+    q.page.cursor.reset();
+    while (true) {
+      auto page = store.find_contacts(who, q);
+      if (!page) return page.status();
+      for (auto& c : page->items) out.push_back(std::move(c));
+      if (!page->next_cursor || page->items.empty()) break;
+      q.page.cursor = page->next_cursor;
+    }
+    return out;
+  }
+
+  Result<std::set<std::string>> patient_ids_of(storage::PatientQuery q) {
+    auto all = all_patients(std::move(q));
+    if (!all) return all.status();
+    std::set<std::string> ids;
+    for (const auto& p : *all)
+      if (p.id) ids.insert(*p.id);
+    return ids;
+  }
+
+  // Values that are a patient's store id or its FHIR id -> store ids.
+  Result<std::set<std::string>> resolve_patient_ids(const std::vector<std::string>& values) {
+    std::set<std::string> ids(values.begin(), values.end());
+    if (values.empty()) return ids;
+    storage::PatientQuery q;
+    q.identifiers.push_back(fhir_id_tokens(values));
+    auto found = patient_ids_of(std::move(q));
+    if (!found) return found.status();
+    ids.insert(found->begin(), found->end());
+    return ids;
+  }
+
+  Result<std::set<std::string>> resolve_contact_ids(const std::vector<std::string>& values) {
+    std::set<std::string> ids(values.begin(), values.end());
+    if (values.empty()) return ids;
+    storage::ContactQuery q;
+    q.identifiers.push_back(fhir_id_tokens(values));
+    auto found = all_contacts(std::move(q));
+    if (!found) return found.status();
+    for (const auto& r : *found)
+      if (r.contact.id) ids.insert(*r.contact.id);
+    return ids;
+  }
+
+  // ---- plan preparation: fill query.ids / patient_ids; false = provably empty
+
+  Result<bool> prepare(PatientPlan& plan) {
+    IdSet ids;
+    for (const auto& values : plan.id_or_fhir_id) {
+      auto resolved = resolve_patient_ids(values);
+      if (!resolved) return resolved.status();
+      intersect(ids, std::move(*resolved));
+      if (ids->empty()) return false;
+    }
+    for (auto& has : plan.has_observations) {
+      auto records = matching_contacts(has);
+      if (!records) return records.status();
+      std::set<std::string> patients;
+      for (const auto& r : *records) patients.insert(r.patient_id);
+      intersect(ids, std::move(patients));
+      if (ids->empty()) return false;
+    }
+    if (ids) plan.query.ids = std::vector<std::string>(ids->begin(), ids->end());
+    return true;
+  }
+
+  Result<bool> prepare(ContactPlan& plan) {
+    IdSet ids;
+    for (const auto& values : plan.id_or_fhir_id) {
+      auto resolved = resolve_contact_ids(values);
+      if (!resolved) return resolved.status();
+      intersect(ids, std::move(*resolved));
+      if (ids->empty()) return false;
+    }
+    if (ids) plan.query.ids = std::vector<std::string>(ids->begin(), ids->end());
+    IdSet patients;
+    for (const auto& values : plan.subject_id_or_fhir_id) {
+      auto resolved = resolve_patient_ids(values);
+      if (!resolved) return resolved.status();
+      intersect(patients, std::move(*resolved));
+      if (patients->empty()) return false;
+    }
+    for (auto& chain : plan.subject_chains) {
+      auto ready = prepare(chain);
+      if (!ready) return ready.status();
+      if (!*ready) return false;
+      auto found = patient_ids_of(chain.query);
+      if (!found) return found.status();
+      intersect(patients, std::move(*found));
+      if (patients->empty()) return false;
+    }
+    if (patients) plan.query.patient_ids = std::vector<std::string>(patients->begin(), patients->end());
+    return true;
+  }
+
+  // Every contact matching a plan, post-filters applied (for _has and search_ids).
+  Result<std::vector<storage::ContactRecord>> matching_contacts(ContactPlan& plan) {
+    auto ready = prepare(plan);
+    if (!ready) return ready.status();
+    if (!*ready) return std::vector<storage::ContactRecord>{};
+    auto all = all_contacts(plan.query);
+    if (!all || !plan.needs_post_filter()) return all;
+    std::vector<storage::ContactRecord> kept;
+    for (auto& r : *all) {
+      auto fhir = mapping::icure_observation_to_fhir(r.contact, r.patient_id, ctx);
+      if (fhir && passes(plan, *fhir)) kept.push_back(std::move(r));
+    }
+    return kept;
+  }
+
+  static bool passes(const ContactPlan& plan, const json::object& observation) {
+    for (const auto& any : plan.value_quantity) {
+      bool one = std::any_of(any.begin(), any.end(), [&](const auto& c) {
+        return detail::quantity_matches(c, observation);
+      });
+      if (!one) return false;
+    }
+    return true;
+  }
+};
+
+// ---- Bundle building ---------------------------------------------------------
+
+struct BundleBuilder {
+  std::string resource_type;
+  const SearchOptions& options;
+  const SearchControls& controls;
+  const std::vector<QueryParam>& echoed;
+  json::array entries;
+  json::array issues;
+
+  std::string link(const std::optional<std::string>& cursor) const {
+    std::vector<QueryParam> params = echoed;
+    if (cursor) params.push_back(QueryParam{"_cursor", "", *cursor});
+    std::string query = detail::encode_query(params);
+    std::string url = options.base_url + "/" + resource_type;
+    return query.empty() ? url : url + "?" + query;
+  }
+
+  void warn(const std::string& path, const std::string& message) {
+    json::object issue{{"severity", "warning"}, {"code", "not-supported"}, {"diagnostics", message}};
+    if (!path.empty()) issue["expression"] = json::array{json::string(path)};
+    issues.push_back(std::move(issue));
+  }
+
+  // _elements: keep the mandatory elements and the requested ones, mark SUBSETTED.
+  json::object subset(json::object resource) const {
+    if (controls.elements.empty()) return resource;
+    json::object kept;
+    for (auto& [key, value] : resource) {
+      bool wanted = key == "resourceType" || key == "id" || key == "meta" ||
+                    std::find(controls.elements.begin(), controls.elements.end(),
+                              std::string_view(key)) != controls.elements.end();
+      if (wanted) kept[key] = value;
+    }
+    json::object& meta = kept["meta"].emplace_object();
+    if (auto* old = resource.if_contains("meta"); old && old->is_object()) meta = old->get_object();
+    json::array& tags = meta["tag"].is_array() ? meta["tag"].get_array() : meta["tag"].emplace_array();
+    tags.push_back(json::object{{"system", "http://terminology.hl7.org/CodeSystem/v3-ObservationValue"},
+                                {"code", "SUBSETTED"}});
+    return kept;
+  }
+
+  void add(const std::string& id, json::object resource) {
+    entries.push_back(json::object{{"fullUrl", options.base_url + "/" + resource_type + "/" + id},
+                                   {"resource", subset(std::move(resource))},
+                                   {"search", json::object{{"mode", "match"}}}});
+  }
+
+  json::object finish(std::int64_t total, const std::optional<std::string>& next_cursor,
+                      const mapping::MappingContext& ctx) {
+    json::object bundle{{"resourceType", "Bundle"}};
+    if (ctx.new_id) bundle["id"] = ctx.new_id();
+    bundle["type"] = "searchset";
+    if (controls.total != TotalMode::none || controls.count_only) bundle["total"] = total;
+    json::array links{json::object{{"relation", "self"}, {"url", link(controls.cursor)}}};
+    if (next_cursor && !controls.count_only) {
+      links.push_back(json::object{{"relation", "next"}, {"url", link(next_cursor)}});
+    }
+    bundle["link"] = std::move(links);
+    if (!issues.empty()) {
+      entries.insert(entries.begin(),
+                     json::object{{"resource", json::object{{"resourceType", "OperationOutcome"},
+                                                            {"issue", std::move(issues)}}},
+                                  {"search", json::object{{"mode", "outcome"}}}});
+    }
+    if (!entries.empty()) bundle["entry"] = std::move(entries);
+    return bundle;
+  }
+};
+
+template <typename Plan>
+SearchOutcome empty_outcome(const std::string& type, const detail::TranslatedSearch<Plan>& t,
+                            const SearchOptions& options, const mapping::MappingContext& ctx) {
+  BundleBuilder b{type, options, t.controls, t.echoed, {}, {}};
+  for (std::size_t i = 0; i < t.warnings.size(); ++i) b.warn(t.warning_paths[i], t.warnings[i]);
+  return SearchOutcome{b.finish(0, std::nullopt, ctx), t.warnings};
+}
+
+Result<SearchOutcome> search_patients(Executor& ex, const std::vector<QueryParam>& params,
+                                      const SearchOptions& options) {
+  auto t = detail::translate_patient_search(params, options);
+  if (!t) return t.status();
+  auto ready = ex.prepare(t->plan);
+  if (!ready) return ready.status();
+  if (!*ready) return empty_outcome("Patient", *t, options, ex.ctx);
+
+  storage::PatientQuery& q = t->plan.query;
+  q.page.limit = t->controls.count;
+  q.page.cursor = t->controls.cursor;
+  q.page.sort = t->controls.sort;
+  auto page = ex.store.find_patients(ex.who, q);
+  if (!page) return page.status().code() == StatusCode::invalid && t->controls.cursor
+                        ? Status::Invalid("_cursor", page.status().message())
+                        : page.status();
+
+  BundleBuilder b{"Patient", options, t->controls, t->echoed, {}, {}};
+  std::vector<std::string> warnings = t->warnings;
+  for (std::size_t i = 0; i < t->warnings.size(); ++i) b.warn(t->warning_paths[i], t->warnings[i]);
+  for (const auto& patient : page->items) {
+    auto fhir = mapping::icure_patient_to_fhir(patient, ex.ctx);
+    std::string id = patient.id.value_or("");
+    if (!fhir) {
+      warnings.push_back("patient " + id + " could not be mapped: " + fhir.status().to_string());
+      b.warn("Patient", warnings.back());
+      continue;
+    }
+    b.add(id, std::move(*fhir));
+  }
+  return SearchOutcome{b.finish(page->total, page->next_cursor, ex.ctx), std::move(warnings)};
+}
+
+Result<std::size_t> parse_mem_cursor(const std::optional<std::string>& cursor) {
+  if (!cursor) return std::size_t{0};
+  std::string_view c = *cursor;
+  std::size_t offset = 0;
+  if (c.substr(0, kMemCursorPrefix.size()) == kMemCursorPrefix) {
+    c.remove_prefix(kMemCursorPrefix.size());
+    auto [end, ec] = std::from_chars(c.data(), c.data() + c.size(), offset);
+    if (ec == std::errc{} && end == c.data() + c.size() && !c.empty()) return offset;
+  }
+  return Status::Invalid("_cursor", "not a cursor of this search");
+}
+
+Result<SearchOutcome> search_observations(Executor& ex, const std::vector<QueryParam>& params,
+                                          const SearchOptions& options) {
+  auto t = detail::translate_observation_search(params, options);
+  if (!t) return t.status();
+  auto ready = ex.prepare(t->plan);
+  if (!ready) return ready.status();
+  if (!*ready) return empty_outcome("Observation", *t, options, ex.ctx);
+
+  BundleBuilder b{"Observation", options, t->controls, t->echoed, {}, {}};
+  std::vector<std::string> warnings = t->warnings;
+  for (std::size_t i = 0; i < t->warnings.size(); ++i) b.warn(t->warning_paths[i], t->warnings[i]);
+  auto map_failed = [&](const std::string& id, const Status& s) {
+    warnings.push_back("observation " + id + " could not be mapped: " + s.to_string());
+    b.warn("Observation", warnings.back());
+  };
+
+  storage::ContactQuery& q = t->plan.query;
+  q.page.sort = t->controls.sort;
+  if (!t->plan.needs_post_filter()) {
+    q.page.limit = t->controls.count;
+    q.page.cursor = t->controls.cursor;
+    auto page = ex.store.find_contacts(ex.who, q);
+    if (!page) return page.status().code() == StatusCode::invalid && t->controls.cursor
+                          ? Status::Invalid("_cursor", page.status().message())
+                          : page.status();
+    for (const auto& record : page->items) {
+      std::string id = record.contact.id.value_or("");
+      auto fhir = mapping::icure_observation_to_fhir(record.contact, record.patient_id, ex.ctx);
+      if (!fhir) {
+        map_failed(id, fhir.status());
+        continue;
+      }
+      b.add(id, std::move(*fhir));
+    }
+    return SearchOutcome{b.finish(page->total, page->next_cursor, ex.ctx), std::move(warnings)};
+  }
+
+  // Post-filtered: everything, in the requested order, filtered, paged here.
+  auto offset = parse_mem_cursor(t->controls.cursor);
+  if (!offset) return offset.status();
+  auto all = ex.all_contacts(q);
+  if (!all) return all.status();
+  std::vector<std::pair<std::string, json::object>> matches;
+  for (const auto& record : *all) {
+    std::string id = record.contact.id.value_or("");
+    auto fhir = mapping::icure_observation_to_fhir(record.contact, record.patient_id, ex.ctx);
+    if (!fhir) {
+      map_failed(id, fhir.status());
+      continue;
+    }
+    if (Executor::passes(t->plan, *fhir)) matches.emplace_back(id, std::move(*fhir));
+  }
+  std::size_t begin = std::min(*offset, matches.size());
+  std::size_t end = std::min(begin + t->controls.count, matches.size());
+  for (std::size_t i = begin; i < end; ++i) b.add(matches[i].first, std::move(matches[i].second));
+  std::optional<std::string> next;
+  if (end < matches.size()) next = std::string(kMemCursorPrefix) + std::to_string(end);
+  return SearchOutcome{b.finish(static_cast<std::int64_t>(matches.size()), next, ex.ctx),
+                       std::move(warnings)};
+}
+
+mapping::MappingContext default_context() {
+  mapping::MappingContext ctx;
+  ctx.new_id = [] { return std::string(); };
+  ctx.now_ms = [] { return std::int64_t{0}; };
+  return ctx;
+}
+
+json::object param(std::string_view name, std::string_view type, std::string_view doc) {
+  return json::object{{"name", name}, {"type", type}, {"documentation", doc}};
+}
+
+}  // namespace
+
+Result<SearchOutcome> search(storage::Store& store, const storage::Principal& who,
+                             std::string_view resource_type, const std::vector<QueryParam>& params,
+                             const SearchOptions& options, const mapping::MappingContext& ctx) {
+  Executor ex{store, who, ctx};
+  if (resource_type == "Patient") return search_patients(ex, params, options);
+  if (resource_type == "Observation") return search_observations(ex, params, options);
+  return Status{StatusCode::not_supported,
+                "search on '" + std::string(resource_type.substr(0, 64)) + "' is not supported",
+                "resourceType"};
+}
+
+Result<std::vector<std::string>> search_ids(storage::Store& store, const storage::Principal& who,
+                                            std::string_view resource_type,
+                                            const std::vector<QueryParam>& params,
+                                            const SearchOptions& options,
+                                            const mapping::MappingContext& ctx) {
+  // A conditional delete/update must never widen because a parameter was
+  // ignored: unknown parameters are always errors here.
+  SearchOptions strict = options;
+  strict.strict = true;
+  Executor ex{store, who, ctx};
+  std::vector<std::string> ids;
+  if (resource_type == "Patient") {
+    auto t = detail::translate_patient_search(params, strict);
+    if (!t) return t.status();
+    auto ready = ex.prepare(t->plan);
+    if (!ready) return ready.status();
+    if (!*ready) return ids;
+    t->plan.query.page.sort = t->controls.sort;
+    auto all = ex.all_patients(t->plan.query);
+    if (!all) return all.status();
+    for (const auto& p : *all)
+      if (p.id) ids.push_back(*p.id);
+    return ids;
+  }
+  if (resource_type == "Observation") {
+    auto t = detail::translate_observation_search(params, strict);
+    if (!t) return t.status();
+    t->plan.query.page.sort = t->controls.sort;
+    auto records = ex.matching_contacts(t->plan);
+    if (!records) return records.status();
+    for (const auto& r : *records)
+      if (r.contact.id) ids.push_back(*r.contact.id);
+    return ids;
+  }
+  return Status{StatusCode::not_supported,
+                "search on '" + std::string(resource_type.substr(0, 64)) + "' is not supported",
+                "resourceType"};
+}
+
+Result<std::vector<std::string>> search_ids(storage::Store& store, const storage::Principal& who,
+                                            std::string_view resource_type,
+                                            const std::vector<QueryParam>& params,
+                                            const SearchOptions& options) {
+  return search_ids(store, who, resource_type, params, options, default_context());
+}
+
+boost::json::array capability_search_params(std::string_view resource_type) {
+  if (resource_type == "Patient") {
+    return json::array{
+        param("_id", "token", "Store id or the FHIR id given on create"),
+        param("identifier", "token", "system|value, value, system| or |value"),
+        param("name", "string",
+              "Any name part (family, given, prefix, suffix, text); starts-with, :exact, :contains; "
+              "case- and accent-insensitive"),
+        param("family", "string", "Family name; starts-with, :exact, :contains"),
+        param("given", "string", "Given name; starts-with, :exact, :contains"),
+        param("gender", "token", "male | female | other | unknown; :not"),
+        param("birthdate", "date",
+              "Partial dates (YYYY, YYYY-MM, YYYY-MM-DD) with eq ne lt gt le ge sa eb ap"),
+        param("active", "token", "true | false"),
+        param("_has", "special",
+              "_has:Observation:patient:<param> (also :subject:, and the short form "
+              "_has:Observation:<param>) with any Observation parameter"),
+    };
+  }
+  if (resource_type == "Observation") {
+    return json::array{
+        param("_id", "token", "Store id or the FHIR id given on create"),
+        param("identifier", "token", "system|value, value, system| or |value"),
+        param("code", "token", "system|code, code, system| or |code"),
+        param("_tag", "token", "meta.tag (and category/status tags): system|code, code, system|"),
+        param("category", "token", "system|code, code, system|"),
+        param("status", "token", "Observation status; :not"),
+        param("subject", "reference",
+              "Patient/<id>, <id> (store or FHIR id), :identifier, chained subject:Patient.<param> "
+              "and subject.<param>"),
+        param("patient", "reference", "As subject"),
+        param("date", "date", "effective[x]; eq ne lt gt le ge sa eb ap, partial dates"),
+        param("value-quantity", "quantity",
+              "[prefix]number|system|code on valueQuantity (filtered after decryption)"),
+    };
+  }
+  return {};
+}
+
+}  // namespace fhirbridge::server

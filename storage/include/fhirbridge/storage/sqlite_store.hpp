@@ -1,0 +1,95 @@
+// The local, embedded Store: one SQLite file holding iCure JSON documents
+// sealed exactly as iCure seals them, plus clear index tables for search
+// (see docs/storage.md for the schema, the cursor and the trade-offs).
+//
+// Thread model: one connection guarded by one mutex; every public method
+// runs inside its own SQLite transaction while holding it, so calls from
+// several server threads are serialised and each sees a consistent snapshot.
+#pragma once
+
+#include <botan/rng.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "fhirbridge/crypto/entity_sealer.hpp"
+#include "fhirbridge/crypto/keychain.hpp"
+#include "fhirbridge/storage/store.hpp"
+
+namespace fhirbridge::storage {
+
+struct SqliteStoreOptions {
+  // Which fields are sealed into encryptedSelf. SealingPolicy::strict() also
+  // seals names/addresses: those are then not indexed, so not searchable.
+  crypto::SealingPolicy sealing;
+  // How long a writer waits for another process's lock before `unavailable`.
+  std::chrono::milliseconds busy_timeout{5000};
+  // Injectable for tests; defaults: random UUID v4, system clock (epoch ms),
+  // a Botan AutoSeeded_RNG owned by the store.
+  std::function<std::string()> new_id;
+  std::function<std::int64_t()> now_ms;
+  Botan::RandomNumberGenerator* rng = nullptr;  // not owned; must outlive the store
+};
+
+class SqliteStore final : public Store {
+ public:
+  // Opens or creates `file` and migrates its schema to the current version.
+  // internal when the file is not a database or is newer than this build.
+  static Result<std::unique_ptr<SqliteStore>> open(const std::filesystem::path& file,
+                                                   crypto::Keychain& keychain,
+                                                   SqliteStoreOptions options = {});
+  ~SqliteStore() override;
+
+  // The schema version this build writes (PRAGMA user_version).
+  static int schema_version();
+
+  Result<icure::HealthcareParty> get_healthcare_party(const std::string& id) override;
+  Result<icure::HealthcareParty> put_healthcare_party(icure::HealthcareParty hcp) override;
+  Result<icure::User> get_user_by_login(const std::string& login) override;
+  Result<icure::User> put_user(icure::User user) override;
+
+  // get_patient accepts the store id or the FHIR id (identifier with system
+  // https://dxm.icure.dev). A deleted patient the caller could read answers
+  // `deleted` (410 Gone) instead of not_found.
+  Result<icure::Patient> create_patient(const Principal& who, icure::Patient patient) override;
+  Result<icure::Patient> get_patient(const Principal& who, const std::string& id) override;
+  Result<icure::Patient> update_patient(const Principal& who, icure::Patient patient) override;
+  Result<Deleted> delete_patient(const Principal& who, const std::string& id,
+                                 const std::optional<std::string>& rev) override;
+  Result<Page<icure::Patient>> find_patients(const Principal& who,
+                                             const PatientQuery& query) override;
+  Status share_patient(const Principal& who, const std::string& patient_id,
+                       const std::string& delegate_hcp_id) override;
+
+  // get_contact accepts a contact id, the id of one of its services, or a
+  // service's FHIR id (identifier with system https://dxm.icure.dev).
+  Result<ContactRecord> create_contact(const Principal& who, icure::Contact contact,
+                                       const std::string& patient_id) override;
+  Result<ContactRecord> get_contact(const Principal& who, const std::string& id) override;
+  Result<ContactRecord> update_contact(const Principal& who, icure::Contact contact) override;
+  Result<Deleted> delete_contact(const Principal& who, const std::string& id,
+                                 const std::optional<std::string>& rev) override;
+  Result<Page<ContactRecord>> find_contacts(const Principal& who,
+                                            const ContactQuery& query) override;
+
+  Result<std::vector<WriteResult>> apply(const Principal& who, const WriteBatch& batch) override;
+
+  // SQLite's EXPLAIN QUERY PLAN lines for the page query of find_patients
+  // (tests use it to prove that searches stay indexed).
+  Result<std::vector<std::string>> explain_patient_query(const Principal& who,
+                                                         const PatientQuery& query);
+
+  struct Impl;
+
+ private:
+  explicit SqliteStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fhirbridge::storage

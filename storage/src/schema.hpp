@@ -1,0 +1,106 @@
+// The SQLite schema as an ordered list of migrations: migration i takes a
+// database from PRAGMA user_version i to i + 1. Never edit a shipped
+// migration; append a new one.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace fhirbridge::storage::schema {
+
+// Documents are sealed iCure JSON; every other column is a clear index of a
+// field that iCure itself keeps in clear (see docs/storage.md).
+inline const std::vector<std::string>& migrations() {
+  static const std::vector<std::string> list{
+      // 1: the initial schema
+      R"sql(
+CREATE TABLE healthcare_party(
+  id TEXT PRIMARY KEY, rev TEXT NOT NULL, doc TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE app_user(
+  id TEXT PRIMARY KEY, login TEXT NOT NULL UNIQUE, rev TEXT NOT NULL, doc TEXT NOT NULL);
+
+CREATE TABLE patient(
+  id TEXT PRIMARY KEY, rev TEXT NOT NULL, doc TEXT NOT NULL,
+  modified INTEGER NOT NULL, gender TEXT, birth_date INTEGER, active INTEGER NOT NULL,
+  family_sort TEXT NOT NULL, given_sort TEXT NOT NULL);
+CREATE INDEX patient_modified ON patient(modified, id);
+CREATE INDEX patient_birth_date ON patient(birth_date);
+CREATE INDEX patient_family ON patient(family_sort, id);
+
+-- Who may read a patient: the keys of its `delegations`.
+CREATE TABLE patient_reader(
+  hcp_id TEXT NOT NULL,
+  patient_id TEXT NOT NULL REFERENCES patient(id) ON DELETE CASCADE,
+  PRIMARY KEY(hcp_id, patient_id)) WITHOUT ROWID;
+CREATE INDEX patient_reader_patient ON patient_reader(patient_id);
+
+CREATE TABLE patient_identifier(
+  patient_id TEXT NOT NULL REFERENCES patient(id) ON DELETE CASCADE,
+  system TEXT NOT NULL, value TEXT NOT NULL);
+CREATE INDEX patient_identifier_value ON patient_identifier(value, system);
+CREATE INDEX patient_identifier_patient ON patient_identifier(patient_id);
+
+-- Folded name parts (whole = 1) and their words (whole = 0);
+-- field is 'family', 'given' or 'other' (prefix, suffix, text).
+CREATE TABLE patient_name(
+  patient_id TEXT NOT NULL REFERENCES patient(id) ON DELETE CASCADE,
+  field TEXT NOT NULL, token TEXT NOT NULL, whole INTEGER NOT NULL);
+CREATE INDEX patient_name_token ON patient_name(token, field, whole, patient_id);
+CREATE INDEX patient_name_patient ON patient_name(patient_id);
+
+-- patient_id: the patient the writer resolved (iCure links the two through
+-- secretForeignKeys, kept below as iCure keeps them, in clear).
+CREATE TABLE contact(
+  id TEXT PRIMARY KEY, rev TEXT NOT NULL, doc TEXT NOT NULL, patient_id TEXT NOT NULL,
+  modified INTEGER NOT NULL, sort_date INTEGER, sort_code TEXT NOT NULL, sort_status INTEGER);
+CREATE INDEX contact_patient ON contact(patient_id);
+CREATE INDEX contact_modified ON contact(modified, id);
+
+CREATE TABLE contact_reader(
+  hcp_id TEXT NOT NULL,
+  contact_id TEXT NOT NULL REFERENCES contact(id) ON DELETE CASCADE,
+  PRIMARY KEY(hcp_id, contact_id)) WITHOUT ROWID;
+CREATE INDEX contact_reader_contact ON contact_reader(contact_id);
+
+CREATE TABLE contact_secret_fk(
+  contact_id TEXT NOT NULL REFERENCES contact(id) ON DELETE CASCADE, secret_fk TEXT NOT NULL);
+CREATE INDEX contact_secret_fk_key ON contact_secret_fk(secret_fk);
+CREATE INDEX contact_secret_fk_contact ON contact_secret_fk(contact_id);
+
+CREATE TABLE service(
+  contact_id TEXT NOT NULL REFERENCES contact(id) ON DELETE CASCADE,
+  service_id TEXT NOT NULL, status INTEGER);
+CREATE INDEX service_id ON service(service_id);
+CREATE INDEX service_contact ON service(contact_id);
+
+CREATE TABLE service_identifier(
+  contact_id TEXT NOT NULL REFERENCES contact(id) ON DELETE CASCADE,
+  service_id TEXT NOT NULL, system TEXT NOT NULL, value TEXT NOT NULL);
+CREATE INDEX service_identifier_value ON service_identifier(value, system);
+CREATE INDEX service_identifier_contact ON service_identifier(contact_id);
+
+-- kind: 'code' or 'tag' (CodeStub type|code).
+CREATE TABLE service_code(
+  contact_id TEXT NOT NULL REFERENCES contact(id) ON DELETE CASCADE,
+  service_id TEXT NOT NULL, kind TEXT NOT NULL, type TEXT NOT NULL, code TEXT NOT NULL);
+CREATE INDEX service_code_code ON service_code(code, type, kind);
+CREATE INDEX service_code_contact ON service_code(contact_id);
+
+-- Each service's valueDate (else its openingDate, else the contact's openingDate),
+-- as YYYYMMDDhhmmss; the contact's openingDate when it has no service.
+CREATE TABLE contact_date(
+  contact_id TEXT NOT NULL REFERENCES contact(id) ON DELETE CASCADE, date INTEGER NOT NULL);
+CREATE INDEX contact_date_date ON contact_date(date);
+CREATE INDEX contact_date_contact ON contact_date(contact_id);
+
+-- Deleted entities: their last rev (a re-create continues the generation) and
+-- who could read them (only they learn "deleted" rather than "not found").
+CREATE TABLE tombstone(
+  kind TEXT NOT NULL, id TEXT NOT NULL, rev TEXT NOT NULL, deleted INTEGER NOT NULL,
+  readers TEXT NOT NULL, PRIMARY KEY(kind, id)) WITHOUT ROWID;
+)sql",
+  };
+  return list;
+}
+
+}  // namespace fhirbridge::storage::schema

@@ -1,0 +1,456 @@
+// find_patients / find_contacts: every condition is SQL over the index tables,
+// visibility is a join on the reader table, paging is keyset-based.
+//
+// Cursor: hex of {"s": "<sort spec>", "k": [sort key values of the last row]}.
+// The next page is "rows strictly after that key" in ORDER BY <sort keys>, id,
+// so inserts and deletes between two calls never shift or repeat rows that
+// were already returned (unlike an OFFSET).
+#include <boost/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "fhirbridge/crypto/primitives.hpp"
+#include "fhirbridge/json_io.hpp"
+#include "fhirbridge/storage/text_fold.hpp"
+#include "sqlite_store_impl.hpp"
+
+namespace fhirbridge::storage {
+
+namespace json = boost::json;
+using sqlite::Statement;
+using sqlite::Value;
+
+namespace {
+
+// A sort field's SQL expression: never NULL, so that keyset comparisons work.
+struct SortColumn {
+  const char* field;
+  const char* expr;
+};
+constexpr SortColumn kPatientSort[] = {
+    {"family", "p.family_sort"},
+    {"given", "p.given_sort"},
+    {"birthdate", "COALESCE(p.birth_date, 0)"},
+    {"gender", "COALESCE(p.gender, '')"},
+    {"_lastUpdated", "p.modified"},
+    {"_id", "p.id"},
+};
+constexpr SortColumn kContactSort[] = {
+    {"date", "COALESCE(c.sort_date, 0)"},
+    {"code", "c.sort_code"},
+    {"status", "COALESCE(c.sort_status, 0)"},
+    {"_lastUpdated", "c.modified"},
+    {"_id", "c.id"},
+};
+
+struct ResolvedSort {
+  std::vector<std::pair<std::string, bool>> keys;  // SQL expression, descending
+  std::string spec;                                // identifies the sort in a cursor
+};
+
+template <std::size_t N>
+Result<ResolvedSort> resolve_sort(const std::vector<SortKey>& requested,
+                                  const SortColumn (&columns)[N], const char* id_expr) {
+  std::vector<SortKey> sort = requested;
+  if (sort.empty()) sort = {{"_lastUpdated", false}};
+  ResolvedSort out;
+  bool has_id = false;
+  for (const auto& key : sort) {
+    const SortColumn* column = nullptr;
+    for (const auto& c : columns)
+      if (key.field == c.field) column = &c;
+    if (!column)
+      return Status(StatusCode::invalid, "cannot sort on '" + key.field + "'", "page.sort");
+    out.keys.emplace_back(column->expr, key.descending);
+    out.spec += key.field + (key.descending ? ":desc," : ":asc,");
+    if (std::string(column->expr) == id_expr) {
+      has_id = true;
+      break;  // the id is unique: later keys cannot matter
+    }
+  }
+  if (!has_id) {  // the tiebreaker that makes the order total
+    out.keys.emplace_back(id_expr, false);
+    out.spec += "_id:asc";
+  }
+  return out;
+}
+
+std::string encode_cursor(const ResolvedSort& sort, const std::vector<Value>& key) {
+  json::array values;
+  for (const auto& v : key) {
+    if (const auto* i = std::get_if<std::int64_t>(&v))
+      values.emplace_back(*i);
+    else if (const auto* s = std::get_if<std::string>(&v))
+      values.emplace_back(json::string(*s));
+    else
+      values.emplace_back(nullptr);
+  }
+  std::string text = json::serialize(json::object{{"s", sort.spec}, {"k", values}});
+  return crypto::to_hex(reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
+}
+
+Result<std::vector<Value>> decode_cursor(const ResolvedSort& sort, const std::string& cursor) {
+  const Status bad(StatusCode::invalid, "the paging cursor is not valid for this search",
+                   "page.cursor");
+  auto bytes = crypto::from_hex(cursor);
+  if (!bytes.ok()) return bad;
+  boost::system::error_code ec;
+  json::value jv = json::parse(
+      json::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size()), ec);
+  if (ec || !jv.is_object()) return bad;
+  const auto& o = jv.get_object();
+  const auto* spec = o.if_contains("s");
+  const auto* keys = o.if_contains("k");
+  if (!spec || !spec->is_string() || spec->get_string() != sort.spec || !keys ||
+      !keys->is_array() || keys->get_array().size() != sort.keys.size())
+    return bad;
+  std::vector<Value> values;
+  for (const auto& k : keys->get_array()) {
+    if (k.is_int64())
+      values.emplace_back(k.get_int64());
+    else if (k.is_string())
+      values.emplace_back(std::string(k.get_string()));
+    else
+      return bad;
+  }
+  return values;
+}
+
+// WHERE fragments and their `?` values, in order.
+struct Conditions {
+  std::string sql;
+  std::vector<Value> params;
+  void add(const std::string& condition) { sql += " AND (" + condition + ")"; }
+};
+
+std::string placeholders(std::size_t n) {
+  std::string out;
+  for (std::size_t i = 0; i < n; ++i) out += i ? ", ?" : "?";
+  return out;
+}
+
+// "(system = ? AND value = ?) OR ..." over columns `system_col`/`value_col`.
+std::string token_or(const AnyOf& tokens, const char* system_col, const char* value_col,
+                     std::vector<Value>& params) {
+  if (tokens.empty()) return "0";
+  std::string sql;
+  for (const auto& t : tokens) {
+    std::string one;
+    if (t.value) {
+      one = std::string(value_col) + " = ?";
+      params.emplace_back(*t.value);
+    }
+    if (t.system) {
+      one += std::string(one.empty() ? "" : " AND ") + system_col + " = ?";
+      params.emplace_back(*t.system);
+    }
+    if (one.empty()) one = "1";
+    sql += (sql.empty() ? "(" : " OR (") + one + ")";
+  }
+  return sql;
+}
+
+std::string date_condition(const DateCondition& d, const char* column, bool contact_dates,
+                           std::vector<Value>& params) {
+  std::string range;
+  auto bound = [&](std::int64_t v, bool high) {
+    // Contact dates are indexed as YYYYMMDDhhmmss; accept YYYYMMDD bounds too.
+    if (contact_dates && v < 100000000) v = v * 1000000 + (high ? 235959 : 0);
+    return v;
+  };
+  if (d.lo) {
+    range = std::string(column) + " >= ?";
+    params.emplace_back(bound(*d.lo, false));
+  }
+  if (d.hi) {
+    range += std::string(range.empty() ? "" : " AND ") + column + " <= ?";
+    params.emplace_back(bound(*d.hi, true));
+  }
+  if (range.empty()) range = "1";
+  // A missing date matches neither the range nor its negation.
+  return std::string(column) + " IS NOT NULL AND " + (d.negate ? "NOT (" + range + ")" : range);
+}
+
+// One TextCondition over patient_name, restricted to `field` (nullptr = any).
+std::string name_condition(const TextCondition& c, const char* field, std::vector<Value>& params) {
+  if (c.any_of.empty()) return "0";
+  std::string alternatives;
+  for (const auto& text : c.any_of) {
+    std::string folded = fold_text(text);
+    std::string one;
+    switch (c.match) {
+      case TextMatch::prefix:
+        // A range on the token index; 0xFF never occurs in UTF-8.
+        one = "n.token >= ? AND n.token < ?";
+        params.emplace_back(folded);
+        params.emplace_back(folded + "\xff");
+        break;
+      case TextMatch::exact:
+        one = "n.token = ? AND n.whole = 1";
+        params.emplace_back(folded);
+        break;
+      case TextMatch::contains:
+        one = "n.whole = 1 AND instr(n.token, ?) > 0";
+        params.emplace_back(folded);
+        break;
+    }
+    alternatives += (alternatives.empty() ? "(" : " OR (") + one + ")";
+  }
+  std::string sql = "p.id IN (SELECT n.patient_id FROM patient_name n WHERE (" + alternatives + ")";
+  if (field) {
+    sql += " AND n.field = ?";
+    params.emplace_back(std::string(field));
+  }
+  return sql + ")";
+}
+
+Conditions patient_conditions(const PatientQuery& q) {
+  Conditions c;
+  if (q.ids) {
+    const auto n = q.ids->size();
+    c.add(
+        "p.id IN (" + placeholders(n) +
+        ") OR p.id IN (SELECT patient_id FROM patient_identifier WHERE system = ? AND value IN (" +
+        placeholders(n) + "))");
+    for (const auto& id : *q.ids) c.params.emplace_back(id);
+    c.params.emplace_back(std::string(kFhirIdSystem));
+    for (const auto& id : *q.ids) c.params.emplace_back(id);
+  }
+  for (const auto& any : q.identifiers) {
+    std::vector<Value> params;
+    std::string ors = token_or(any, "i.system", "i.value", params);
+    c.add("p.id IN (SELECT i.patient_id FROM patient_identifier i WHERE " + ors + ")");
+    c.params.insert(c.params.end(), params.begin(), params.end());
+  }
+  for (const auto& t : q.names) c.add(name_condition(t, nullptr, c.params));
+  for (const auto& t : q.family) c.add(name_condition(t, "family", c.params));
+  for (const auto& t : q.given) c.add(name_condition(t, "given", c.params));
+  for (const auto& genders : q.genders) {
+    c.add("p.gender IN (" + (genders.empty() ? std::string("NULL") : placeholders(genders.size())) +
+          ")");
+    for (const auto& g : genders) c.params.emplace_back(g);
+  }
+  for (const auto& d : q.birth_dates) c.add(date_condition(d, "p.birth_date", false, c.params));
+  if (q.active) {
+    c.add("p.active = ?");
+    c.params.emplace_back(std::int64_t{*q.active ? 1 : 0});
+  }
+  return c;
+}
+
+Conditions contact_conditions(const ContactQuery& q) {
+  Conditions c;
+  if (q.ids) {
+    // A contact id, one of its service ids, or a service's FHIR id.
+    const auto n = q.ids->size();
+    c.add("c.id IN (" + placeholders(n) +
+          ") OR c.id IN (SELECT contact_id FROM service WHERE service_id IN (" + placeholders(n) +
+          ")) OR c.id IN (SELECT contact_id FROM service_identifier WHERE system = ? AND value "
+          "IN (" +
+          placeholders(n) + "))");
+    for (int pass = 0; pass < 2; ++pass)
+      for (const auto& id : *q.ids) c.params.emplace_back(id);
+    c.params.emplace_back(std::string(kFhirIdSystem));
+    for (const auto& id : *q.ids) c.params.emplace_back(id);
+  }
+  if (q.patient_ids) {
+    // The patient's store id, or its FHIR id.
+    const auto n = q.patient_ids->size();
+    c.add("c.patient_id IN (" + placeholders(n) +
+          ") OR c.patient_id IN (SELECT patient_id FROM patient_identifier WHERE system = ? AND "
+          "value IN (" +
+          placeholders(n) + "))");
+    for (const auto& id : *q.patient_ids) c.params.emplace_back(id);
+    c.params.emplace_back(std::string(kFhirIdSystem));
+    for (const auto& id : *q.patient_ids) c.params.emplace_back(id);
+  }
+  for (const auto& any : q.identifiers) {
+    std::vector<Value> params;
+    std::string ors = token_or(any, "i.system", "i.value", params);
+    c.add("c.id IN (SELECT i.contact_id FROM service_identifier i WHERE " + ors + ")");
+    c.params.insert(c.params.end(), params.begin(), params.end());
+  }
+  for (const auto& [list, kind] : {std::pair{&q.codes, "code"}, std::pair{&q.tags, "tag"}}) {
+    for (const auto& any : *list) {
+      std::vector<Value> params;
+      std::string ors = token_or(any, "s.type", "s.code", params);
+      c.add("c.id IN (SELECT s.contact_id FROM service_code s WHERE s.kind = ? AND (" + ors + "))");
+      c.params.emplace_back(std::string(kind));
+      c.params.insert(c.params.end(), params.begin(), params.end());
+    }
+  }
+  for (const auto& d : q.dates) {
+    std::vector<Value> params;
+    std::string cond = date_condition(d, "d.date", true, params);
+    c.add("c.id IN (SELECT d.contact_id FROM contact_date d WHERE " + cond + ")");
+    c.params.insert(c.params.end(), params.begin(), params.end());
+  }
+  return c;
+}
+
+// "(k1 > ?) OR (k1 = ? AND k2 < ?) OR ..." for rows after `after` in the order.
+std::string keyset_condition(const ResolvedSort& sort, const std::vector<Value>& after,
+                             std::vector<Value>& params) {
+  std::string sql;
+  for (std::size_t i = 0; i < sort.keys.size(); ++i) {
+    std::string one;
+    for (std::size_t j = 0; j < i; ++j) {
+      one += sort.keys[j].first + " = ? AND ";
+      params.push_back(after[j]);
+    }
+    one += sort.keys[i].first + (sort.keys[i].second ? " < ?" : " > ?");
+    params.push_back(after[i]);
+    sql += (sql.empty() ? "(" : " OR (") + one + ")";
+  }
+  return sql;
+}
+
+// The SQL of one search: FROM/JOIN/WHERE shared by the count and page queries.
+struct SearchSql {
+  std::string from_where;  // "FROM ... WHERE ..."
+  std::vector<Value> params;
+};
+
+struct PageSql {
+  std::string sql;
+  std::vector<Value> params;
+};
+
+PageSql page_query(const SearchSql& search, const ResolvedSort& sort, const char* select,
+                   const std::vector<Value>* after, std::size_t limit) {
+  PageSql page{std::string("SELECT ") + select, search.params};
+  for (const auto& key : sort.keys) page.sql += ", " + key.first;
+  page.sql += " " + search.from_where;
+  if (after) page.sql += " AND (" + keyset_condition(sort, *after, page.params) + ")";
+  page.sql += " ORDER BY ";
+  for (std::size_t i = 0; i < sort.keys.size(); ++i)
+    page.sql += (i ? ", " : "") + sort.keys[i].first + (sort.keys[i].second ? " DESC" : "");
+  page.sql += " LIMIT ?";
+  page.params.emplace_back(static_cast<std::int64_t>(limit + 1));  // one more: is there a next?
+  return page;
+}
+
+SearchSql patient_search(const Principal& who, const PatientQuery& query) {
+  Conditions c = patient_conditions(query);
+  SearchSql s{
+      "FROM patient p JOIN patient_reader r ON r.patient_id = p.id AND r.hcp_id = ? "
+      "WHERE 1" +
+          c.sql,
+      {who.hcp_id}};
+  s.params.insert(s.params.end(), c.params.begin(), c.params.end());
+  return s;
+}
+
+SearchSql contact_search(const Principal& who, const ContactQuery& query) {
+  Conditions c = contact_conditions(query);
+  SearchSql s{
+      "FROM contact c JOIN contact_reader r ON r.contact_id = c.id AND r.hcp_id = ? "
+      "WHERE 1" +
+          c.sql,
+      {who.hcp_id}};
+  s.params.insert(s.params.end(), c.params.begin(), c.params.end());
+  return s;
+}
+
+// Runs the count and the page; `unseal(stmt)` turns a row into an item.
+template <typename Item, typename Unseal>
+Result<Page<Item>> run_search(sqlite::Database& db, const SearchSql& search,
+                              const ResolvedSort& sort, const char* select, int first_key_column,
+                              const PageRequest& request, Unseal&& unseal) {
+  Page<Item> page;
+  {
+    auto count = db.prepare("SELECT COUNT(*) " + search.from_where);
+    if (!count.ok()) return count.status();
+    count->bind_all(search.params);
+    auto row = count->step();
+    if (!row.ok()) return row.status();
+    page.total = *row ? count->int64(0) : 0;
+  }
+  if (request.limit == 0) return page;
+  std::optional<std::vector<Value>> after;
+  if (request.cursor) {
+    auto decoded = decode_cursor(sort, *request.cursor);
+    if (!decoded.ok()) return decoded.status();
+    after = std::move(*decoded);
+  }
+  PageSql sql = page_query(search, sort, select, after ? &*after : nullptr, request.limit);
+  auto stmt = db.prepare(sql.sql);
+  if (!stmt.ok()) return stmt.status();
+  stmt->bind_all(sql.params);
+  std::vector<Value> last_key;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    if (page.items.size() == request.limit) {  // the extra row: there is a next page
+      page.next_cursor = encode_cursor(sort, last_key);
+      break;
+    }
+    auto item = unseal(*stmt);
+    if (!item.ok()) return item.status();
+    page.items.push_back(std::move(*item));
+    last_key.clear();
+    for (std::size_t k = 0; k < sort.keys.size(); ++k)
+      last_key.push_back(stmt->value(first_key_column + static_cast<int>(k)));
+  }
+  return page;
+}
+
+}  // namespace
+
+Result<Page<icure::Patient>> SqliteStore::find_patients(const Principal& who,
+                                                        const PatientQuery& query) {
+  return impl_->read([&]() -> Result<Page<icure::Patient>> {
+    auto sort = resolve_sort(query.page.sort, kPatientSort, "p.id");
+    if (!sort.ok()) return sort.status();
+    return run_search<icure::Patient>(
+        impl_->db, patient_search(who, query), *sort, "p.doc", 1, query.page,
+        [&](const Statement& row) -> Result<icure::Patient> {
+          auto sealed = json_io::parse<icure::Patient>(row.text(0), "Patient");
+          if (!sealed.ok())
+            return Status::Internal("stored patient: " + sealed.status().to_string());
+          return impl_->sealer.unseal_patient(*impl_, who.hcp_id, *sealed);
+        });
+  });
+}
+
+Result<Page<ContactRecord>> SqliteStore::find_contacts(const Principal& who,
+                                                       const ContactQuery& query) {
+  return impl_->read([&]() -> Result<Page<ContactRecord>> {
+    auto sort = resolve_sort(query.page.sort, kContactSort, "c.id");
+    if (!sort.ok()) return sort.status();
+    return run_search<ContactRecord>(
+        impl_->db, contact_search(who, query), *sort, "c.doc, c.patient_id", 2, query.page,
+        [&](const Statement& row) -> Result<ContactRecord> {
+          auto sealed = json_io::parse<icure::Contact>(row.text(0), "Contact");
+          if (!sealed.ok())
+            return Status::Internal("stored contact: " + sealed.status().to_string());
+          auto contact = impl_->sealer.unseal_contact(*impl_, who.hcp_id, *sealed);
+          if (!contact.ok()) return contact.status();
+          return ContactRecord{std::move(*contact), row.text(1)};
+        });
+  });
+}
+
+Result<std::vector<std::string>> SqliteStore::explain_patient_query(const Principal& who,
+                                                                    const PatientQuery& query) {
+  return impl_->read([&]() -> Result<std::vector<std::string>> {
+    auto sort = resolve_sort(query.page.sort, kPatientSort, "p.id");
+    if (!sort.ok()) return sort.status();
+    PageSql sql = page_query(patient_search(who, query), *sort, "p.doc", nullptr, query.page.limit);
+    auto stmt = impl_->db.prepare("EXPLAIN QUERY PLAN " + sql.sql);
+    if (!stmt.ok()) return stmt.status();
+    stmt->bind_all(sql.params);
+    std::vector<std::string> lines;
+    for (;;) {
+      auto row = stmt->step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      lines.push_back(stmt->text(3));
+    }
+    return lines;
+  });
+}
+
+}  // namespace fhirbridge::storage

@@ -1,0 +1,97 @@
+#include <boost/test/unit_test.hpp>
+
+#include <botan/auto_rng.h>
+
+#include "crypto/crypto_test_support.hpp"
+#include "fhirbridge/crypto/primitives.hpp"
+
+using namespace fhirbridge;
+using namespace fhirbridge::crypto;
+
+namespace {
+SecureBytes secure_from_hex(const std::string& hex) {
+  auto b = from_hex(hex);
+  BOOST_REQUIRE(b.ok());
+  return SecureBytes(b->begin(), b->end());
+}
+std::string text_of(const SecureBytes& b) {
+  return std::string(b.begin(), b.end());
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(crypto_primitives)
+
+BOOST_AUTO_TEST_CASE(hex_and_base64_round_trip_and_reject_garbage) {
+  Bytes data{0x00, 0x01, 0xab, 0xff};
+  BOOST_TEST(to_hex(data) == "0001abff");
+  BOOST_TEST((*from_hex("0001ABff") == data));
+  BOOST_TEST(!from_hex("abc").ok());
+  BOOST_TEST(!from_hex("zz").ok());
+  BOOST_TEST((*from_base64(to_base64(data.data(), data.size())) == data));
+  BOOST_TEST(!from_base64("***").ok());
+}
+
+BOOST_AUTO_TEST_CASE(public_key_derived_from_the_sdk_private_keys_is_byte_identical) {
+  for (const char* hcp : {"hcp1", "hcp2"}) {
+    auto derived = public_key_hex_of(
+        secure_from_hex(test::sdk_string((std::string(hcp) + "PrivateKeyPkcs8Hex").c_str())));
+    BOOST_REQUIRE(derived.ok());
+    BOOST_TEST(*derived == test::sdk_string((std::string(hcp) + "PublicKeySpkiHex").c_str()));
+  }
+  BOOST_TEST(fingerprint(test::sdk_string("hcp1PublicKeySpkiHex")) ==
+             "d4436165d10c48f865ecf30203010001");
+}
+
+BOOST_AUTO_TEST_CASE(generated_keys_have_the_sdk_shape_and_round_trip) {
+  Botan::AutoSeeded_RNG rng;
+  RsaKeyPair pair = generate_rsa_key_pair(rng);
+  BOOST_TEST(pair.public_key_hex.size() == 294u * 2);
+  BOOST_TEST(pair.public_key_hex.rfind("30820122300d0609", 0) == 0u);
+  BOOST_TEST(to_hex(pair.private_key_pkcs8.data(), 4).rfind("308204b", 0) == 0u);
+  BOOST_TEST(*public_key_hex_of(pair.private_key_pkcs8) == pair.public_key_hex);
+
+  const std::string secret = "0123456789abcdef0123456789abcdef";
+  auto ct = rsa_encrypt(pair.public_key_hex, reinterpret_cast<const std::uint8_t*>(secret.data()),
+                        secret.size(), rng);
+  BOOST_REQUIRE(ct.ok());
+  BOOST_TEST(ct->size() == 256u);
+  auto pt = rsa_decrypt(pair.private_key_pkcs8, *ct);
+  BOOST_REQUIRE(pt.ok());
+  BOOST_TEST(text_of(*pt) == secret);
+
+  Bytes tampered = *ct;
+  tampered[100] ^= 1;
+  BOOST_TEST(!rsa_decrypt(pair.private_key_pkcs8, tampered).ok());
+  BOOST_TEST(!public_key_hex_of(SecureBytes{0x30, 0x03, 0x02, 0x01, 0x00}).ok());
+  BOOST_TEST(!rsa_encrypt("nothex", ct->data(), 4, rng).ok());
+}
+
+BOOST_AUTO_TEST_CASE(aes_cbc_prefixes_a_random_iv_and_detects_bad_padding) {
+  Botan::AutoSeeded_RNG rng;
+  for (std::size_t key_size : {16u, 32u}) {
+    SecureBytes key(key_size);
+    rng.randomize(key.data(), key.size());
+    const std::string text = "{\"note\":\"Secret note é\"}";
+    Bytes ct =
+        aes_encrypt(key, reinterpret_cast<const std::uint8_t*>(text.data()), text.size(), rng);
+    BOOST_TEST(ct.size() == 16u + 32u);
+    Bytes ct2 =
+        aes_encrypt(key, reinterpret_cast<const std::uint8_t*>(text.data()), text.size(), rng);
+    BOOST_TEST((ct != ct2));  // fresh IV each time
+    auto pt = aes_decrypt(key, ct);
+    BOOST_REQUIRE(pt.ok());
+    BOOST_TEST(text_of(*pt) == text);
+    BOOST_TEST(!aes_decrypt(key, Bytes(ct.begin(), ct.begin() + 20)).ok());
+  }
+  BOOST_TEST(!aes_decrypt(SecureBytes(5), Bytes(32)).ok());
+}
+
+BOOST_AUTO_TEST_CASE(random_uuids_are_version_4) {
+  Botan::AutoSeeded_RNG rng;
+  std::string a = random_uuid(rng), b = random_uuid(rng);
+  BOOST_TEST(a.size() == 36u);
+  BOOST_TEST(a[14] == '4');
+  BOOST_TEST(a != b);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

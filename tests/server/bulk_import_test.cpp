@@ -1,0 +1,196 @@
+// Bulk NDJSON / Bundle import into a real encrypted SqliteStore.
+#include <boost/test/unit_test.hpp>
+
+#include "bulk_fixture.hpp"
+
+using namespace fhirbridge;
+using namespace fhirbridge::test;
+namespace bulk = fhirbridge::server::bulk;
+
+BOOST_AUTO_TEST_SUITE(bulk_import)
+
+BOOST_AUTO_TEST_CASE(imports_a_generated_file) {
+  BulkStore s;
+  const auto summary = s.import_text(generated_ndjson(25, 4), {.batch_size = 16});
+  BOOST_TEST_INFO(summary.to_string());
+  BOOST_TEST(summary.status.ok());
+  BOOST_TEST(summary.resources_read == 125u);
+  BOOST_TEST(summary.patients_stored == 25u);
+  BOOST_TEST(summary.observations_stored == 100u);
+  BOOST_TEST(summary.failed == 0u);
+  BOOST_TEST(s.patient_count() == 25);
+  BOOST_TEST(s.contact_count() == 100);
+}
+
+BOOST_AUTO_TEST_CASE(re_importing_stores_nothing_twice) {
+  BulkStore s;
+  const std::string file = generated_ndjson(10, 3);
+  BOOST_TEST(s.import_text(file).stored() == 40u);
+  const auto again = s.import_text(file, {.batch_size = 7});
+  BOOST_TEST_INFO(again.to_string());
+  BOOST_TEST(again.status.ok());
+  BOOST_TEST(again.stored() == 0u);
+  BOOST_TEST(again.skipped_existing == 40u);
+  BOOST_TEST(s.patient_count() == 10);
+  BOOST_TEST(s.contact_count() == 30);
+}
+
+BOOST_AUTO_TEST_CASE(the_same_resource_twice_in_one_file_is_stored_once) {
+  BulkStore s;
+  const std::string file = generated_ndjson(3, 2);
+  const auto summary = s.import_text(file + file);
+  BOOST_TEST(summary.stored() == 9u);
+  BOOST_TEST(summary.skipped_existing == 9u);
+  BOOST_TEST(s.patient_count() == 3);
+}
+
+BOOST_AUTO_TEST_CASE(an_observation_before_its_patient_is_stored) {
+  BulkStore s;
+  const std::string observation =
+      R"({"resourceType":"Observation","id":"obs-early","status":"final",)"
+      R"("code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]},)"
+      R"("subject":{"reference":"Patient/late"},"effectiveDateTime":"2024-01-02T10:00:00Z",)"
+      R"("valueQuantity":{"value":72,"unit":"/min","system":"http://unitsofmeasure.org","code":"/min"}})";
+  const std::string patient =
+      R"({"resourceType":"Patient","id":"late","name":[{"family":"Lefèvre","given":["Zoë"]}]})";
+  // Batches of one: the observation's batch is committed before the patient is read.
+  const auto summary = s.import_text(observation + "\n" + patient + "\n", {.batch_size = 1});
+  BOOST_TEST_INFO(summary.to_string());
+  BOOST_TEST(summary.failed == 0u);
+  BOOST_TEST(summary.patients_stored == 1u);
+  BOOST_TEST(summary.observations_stored == 1u);
+  storage::ContactQuery q;
+  auto contacts = s.store->find_contacts(s.who, q);
+  BOOST_REQUIRE(contacts.ok());
+  BOOST_REQUIRE(contacts->items.size() == 1u);
+  auto patient_stored = s.store->get_patient(s.who, contacts->items[0].patient_id);
+  BOOST_REQUIRE(patient_stored.ok());
+  BOOST_TEST(*patient_stored->identifier->at(0).value == "late");
+}
+
+namespace {
+// Line 1 good, 2 not JSON, 3 bad birthDate, 4 observation of an unknown patient,
+// 5 not a resource, 6 good, 7 observation of line 6's patient.
+std::string file_with_bad_lines() {
+  return R"({"resourceType":"Patient","id":"p1","name":[{"family":"Dupont"}]})"
+         "\n{not json\n"
+         R"({"resourceType":"Patient","id":"p2","birthDate":"1974-13-40"})"
+         "\n"
+         R"({"resourceType":"Observation","id":"o1","status":"final","code":{"text":"x"},)"
+         R"("subject":{"reference":"Patient/nobody"},"valueQuantity":{"value":1}})"
+         "\n[1,2]\n"
+         R"({"resourceType":"Patient","id":"p3","name":[{"family":"Müller"}]})"
+         "\n"
+         R"({"resourceType":"Observation","id":"o2","status":"final",)"
+         R"("code":{"coding":[{"system":"http://loinc.org","code":"718-7"}]},)"
+         R"("subject":{"reference":"Patient/p3"},"valueQuantity":{"value":13.5,"unit":"g/dL",)"
+         R"("system":"http://unitsofmeasure.org","code":"g/dL"}})"
+         "\n";
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(bad_lines_are_reported_with_their_line_and_skipped) {
+  BulkStore s;
+  std::vector<bulk::ImportIssue> reported;
+  const auto summary = s.import_text(
+      file_with_bad_lines(), {.on_issue = [&](const bulk::ImportIssue& i) { reported.push_back(i); }});
+  BOOST_TEST_INFO(summary.to_string());
+  BOOST_TEST(summary.status.ok());
+  BOOST_TEST(summary.patients_stored == 2u);
+  BOOST_TEST(summary.observations_stored == 1u);
+  BOOST_TEST(summary.failed == 4u);
+  std::vector<std::size_t> lines;
+  for (const auto& i : summary.issues) lines.push_back(i.line);
+  std::sort(lines.begin(), lines.end());
+  BOOST_TEST(lines == (std::vector<std::size_t>{2, 3, 4, 5}), boost::test_tools::per_element());
+  BOOST_TEST(reported.size() == 4u);
+  for (const auto& i : summary.issues) {
+    BOOST_TEST_MESSAGE(i.to_string());
+    if (i.line == 3) BOOST_TEST(i.status.path().find("birthDate") != std::string::npos);
+    if (i.line == 4) BOOST_TEST(i.to_string().find("nobody") != std::string::npos);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(on_error_stop_stops_at_the_first_bad_line) {
+  BulkStore s;
+  const auto summary = s.import_text(file_with_bad_lines(), {.on_error = bulk::OnError::stop});
+  BOOST_TEST_INFO(summary.to_string());
+  BOOST_TEST(summary.stopped);
+  BOOST_TEST(!summary.status.ok());
+  BOOST_TEST(summary.status.message().find("line 2") != std::string::npos);
+  BOOST_TEST(summary.failed == 1u);
+  BOOST_TEST(summary.patients_stored == 1u);  // line 1, read before the bad line
+  BOOST_TEST(s.patient_count() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(imports_a_pretty_printed_transaction_bundle_file) {
+  BulkStore s;
+  const std::string bundle = R"({
+  "resourceType": "Bundle", "type": "transaction",
+  "entry": [
+    {"fullUrl": "urn:uuid:0b7f3c66-4a27-4b8f-9f0e-7d1c2b9f1a01",
+     "resource": {"resourceType": "Observation", "status": "final",
+                  "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
+                  "subject": {"reference": "urn:uuid:0b7f3c66-4a27-4b8f-9f0e-7d1c2b9f1a00"},
+                  "valueQuantity": {"value": 71.5, "unit": "kg",
+                                    "system": "http://unitsofmeasure.org", "code": "kg"}},
+     "request": {"method": "POST", "url": "Observation"}},
+    {"fullUrl": "urn:uuid:0b7f3c66-4a27-4b8f-9f0e-7d1c2b9f1a00",
+     "resource": {"resourceType": "Patient", "name": [{"family": "Ørsted", "given": ["Élodie"]}]},
+     "request": {"method": "POST", "url": "Patient"}}
+  ]
+})";
+  const auto file = s.dir.path() / "bundle.json";
+  write_file(file, bundle);
+  const auto summary = bulk::import_files(*s.store, s.who, s.mapping, {file});
+  BOOST_TEST_INFO(summary.to_string());
+  BOOST_TEST(summary.status.ok());
+  BOOST_TEST(summary.failed == 0u);
+  BOOST_TEST(summary.patients_stored == 1u);
+  BOOST_TEST(summary.observations_stored == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(patient_files_are_read_before_observation_files) {
+  BulkStore s;
+  const std::string all = generated_ndjson(5, 2);
+  std::string patients, observations;
+  std::istringstream in(all);
+  for (std::string line; std::getline(in, line);)
+    (line.rfind(R"({"resourceType":"Patient")", 0) == 0 ? patients : observations) += line + "\n";
+  write_file(s.dir.path() / "Observation.ndjson", observations);
+  write_file(s.dir.path() / "Patient.ndjson", patients);
+  const auto summary = bulk::import_files(
+      *s.store, s.who, s.mapping, {s.dir.path() / "Observation.ndjson", s.dir.path() / "Patient.ndjson"});
+  BOOST_TEST_INFO(summary.to_string());
+  BOOST_TEST(summary.failed == 0u);
+  BOOST_TEST(summary.stored() == 15u);
+}
+
+BOOST_AUTO_TEST_CASE(a_missing_file_is_an_error_not_a_crash) {
+  BulkStore s;
+  const auto summary = bulk::import_files(*s.store, s.who, s.mapping, {s.dir.path() / "nope.ndjson"});
+  BOOST_TEST(!summary.status.ok());
+  BOOST_TEST(summary.stored() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(unlock_principal_checks_password_and_key) {
+  BulkStore s;
+  icure::User user;
+  user.id = "user-bulk";
+  user.login = "bulk@example.org";
+  user.healthcarePartyId = "hcp-bulk";
+  user.passwordHash = crypto::hash_password("s3cret", s.rng);
+  BOOST_REQUIRE(s.store->put_user(user).ok());
+  const auto& keys = bulk_test_key_pair();
+  const std::string key_hex =
+      crypto::to_hex(keys.private_key_pkcs8.data(), keys.private_key_pkcs8.size()) + "\n";
+  crypto::Keychain fresh;
+  auto wrong = bulk::unlock_principal(*s.store, fresh, "bulk@example.org", "nope", key_hex);
+  BOOST_TEST(wrong.status().code() == StatusCode::unauthorized);
+  auto ok = bulk::unlock_principal(*s.store, fresh, "bulk@example.org", "s3cret", key_hex);
+  BOOST_REQUIRE(ok.ok());
+  BOOST_TEST(ok->hcp_id == "hcp-bulk");
+  BOOST_TEST(fresh.contains("hcp-bulk"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,58 @@
+// FHIR search end to end through the mappings and a Store: every parameter,
+// modifiers, prefixes, OR/AND, chaining, _has, paging, sorting, strict vs
+// lenient. The checks are written once (SearchWorld) and run against the
+// in-memory fake store here; search_sqlite_test.cpp runs them on SqliteStore.
+#include "search_world.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include "search_fake_store.hpp"
+
+namespace fhirbridge::test {
+
+struct FakeWorld : SearchWorld {
+  FakeSearchStore fake;
+  FakeWorld() : SearchWorld(fake) { populate(); }
+};
+
+BOOST_AUTO_TEST_SUITE(search_execute_fake)
+
+BOOST_FIXTURE_TEST_CASE(patient_parameters, FakeWorld) { check_patient_parameters(); }
+BOOST_FIXTURE_TEST_CASE(patient_has_observation, FakeWorld) { check_patient_has(); }
+BOOST_FIXTURE_TEST_CASE(patient_paging_and_sort, FakeWorld) { check_patient_paging(); }
+BOOST_FIXTURE_TEST_CASE(observation_parameters, FakeWorld) { check_observation_parameters(); }
+BOOST_FIXTURE_TEST_CASE(observation_subject_and_chaining, FakeWorld) { check_observation_subject(); }
+BOOST_FIXTURE_TEST_CASE(observation_value_quantity_paging, FakeWorld) { check_value_quantity(); }
+BOOST_FIXTURE_TEST_CASE(bundle_shape_and_controls, FakeWorld) { check_bundle_shape(); }
+BOOST_FIXTURE_TEST_CASE(lenient_strict_and_errors, FakeWorld) { check_errors(); }
+BOOST_FIXTURE_TEST_CASE(conditional_ids, FakeWorld) { check_search_ids(); }
+
+BOOST_FIXTURE_TEST_CASE(empty_inner_result_short_circuits, FakeWorld) {
+  fake.find_calls = 0;
+  BOOST_TEST(fhir_ids("Patient", "_has:Observation:patient:code=nothing").empty());
+  // One call for the inner search, none for the outer one.
+  BOOST_TEST(fake.find_calls == 1);
+}
+
+BOOST_AUTO_TEST_CASE(capability_lists_every_parameter) {
+  auto names = [](std::string_view type) {
+    std::set<std::string> out;
+    for (const auto& p : server::capability_search_params(type)) {
+      const auto& o = p.as_object();
+      BOOST_TEST(o.contains("type"));
+      BOOST_TEST(o.contains("documentation"));
+      out.insert(std::string(o.at("name").as_string()));
+    }
+    return out;
+  };
+  BOOST_TEST(names("Patient") == (std::set<std::string>{"_id", "identifier", "name", "family", "given",
+                                                        "gender", "birthdate", "active", "_has"}));
+  BOOST_TEST(names("Observation") ==
+             (std::set<std::string>{"_id", "identifier", "code", "_tag", "category", "status",
+                                    "subject", "patient", "date", "value-quantity"}));
+  BOOST_TEST(server::capability_search_params("Encounter").empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace fhirbridge::test

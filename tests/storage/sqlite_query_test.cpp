@@ -1,0 +1,329 @@
+// Every PatientQuery / ContactQuery condition, totals, sorting and keyset paging.
+#include <boost/test/unit_test.hpp>
+
+#include <set>
+
+#include "store_fixture.hpp"
+
+using namespace fhirbridge;
+using namespace fhirbridge::storage;
+using fhirbridge::test::make_contact;
+using fhirbridge::test::make_patient;
+using fhirbridge::test::StoreFixture;
+
+namespace {
+
+struct PeopleFixture : StoreFixture {
+  std::map<std::string, std::string> ids;  // given name -> store id
+
+  PeopleFixture() {
+    add(make_patient("Dupont", "Élodie", "female", 19740312, "f-elodie"));
+    add(make_patient("Dupond", "Jean-Pierre", "male", 19600101));
+    add(make_patient("Van der Berg", "Anna", "female", 19991231));
+    add(make_patient("Müller", "Jürgen", "male", 19740000));  // fuzzy date
+    auto inactive = make_patient("Zoé", "Chloé", "female", 20100615);
+    inactive.active = false;
+    add(inactive);
+    auto with_ssin = make_patient("Martin", "Paul", "unknown", 19450508);
+    icure::Identifier ssin;
+    ssin.system = "urn:be:ssin";
+    ssin.value = "45050812345";
+    with_ssin.identifier = std::vector<icure::Identifier>{ssin};
+    add(with_ssin);
+    add(make_patient("Adam", "Eve", "female", 19000101));
+    // Someone else's patient never shows up.
+    REQUIRE_OK(store->create_patient(hcp2, make_patient("Dupont", "Hidden", "male", 19740312)));
+  }
+  void add(icure::Patient p) {
+    auto given = *p.firstName;
+    auto created = store->create_patient(hcp1, std::move(p));
+    REQUIRE_OK(created);
+    ids[given] = *created->id;
+  }
+  std::set<std::string> givens(const PatientQuery& q) {
+    auto page = store->find_patients(hcp1, q);
+    BOOST_REQUIRE_MESSAGE(page.ok(), page.status().to_string());
+    std::set<std::string> out;
+    for (const auto& p : page->items) out.insert(*p.firstName);
+    BOOST_TEST(page->total == static_cast<std::int64_t>(out.size()));
+    return out;
+  }
+};
+
+TextCondition text(std::vector<std::string> any_of, TextMatch match = TextMatch::prefix) {
+  return TextCondition{std::move(any_of), match};
+}
+
+using Names = std::set<std::string>;
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(sqlite_query)
+
+BOOST_FIXTURE_TEST_CASE(patient_conditions, PeopleFixture) {
+  PatientQuery all;
+  BOOST_TEST(givens(all).size() == 7u);
+
+  PatientQuery by_id;
+  by_id.ids = std::vector<std::string>{ids["Anna"], "f-elodie", "unknown"};
+  BOOST_TEST((givens(by_id) == Names{"Anna", "Élodie"}));
+  PatientQuery no_ids;
+  no_ids.ids = std::vector<std::string>{};
+  BOOST_TEST(givens(no_ids).empty());
+
+  PatientQuery by_identifier;
+  by_identifier.identifiers = {{{std::string("urn:be:ssin"), std::string("45050812345")}}};
+  BOOST_TEST((givens(by_identifier) == Names{"Paul"}));
+  PatientQuery by_value_only;
+  by_value_only.identifiers = {{{std::nullopt, std::string("f-elodie")}}};
+  BOOST_TEST((givens(by_value_only) == Names{"Élodie"}));
+  PatientQuery wrong_system;
+  wrong_system.identifiers = {{{std::string("other"), std::string("45050812345")}}};
+  BOOST_TEST(givens(wrong_system).empty());
+
+  // Names: prefix (default), accent and case blind, on any part and any word.
+  PatientQuery dup;
+  dup.names = {text({"DUP"})};
+  BOOST_TEST((givens(dup) == Names{"Élodie", "Jean-Pierre"}));
+  PatientQuery elo;
+  elo.names = {text({"elo"})};
+  BOOST_TEST((givens(elo) == Names{"Élodie"}));
+  PatientQuery accented_query;
+  accented_query.names = {text({"MÜLL"})};
+  BOOST_TEST((givens(accented_query) == Names{"Jürgen"}));
+  PatientQuery word;
+  word.names = {text({"berg"})};
+  BOOST_TEST((givens(word) == Names{"Anna"}));
+  PatientQuery pierre;
+  pierre.names = {text({"pierre"})};
+  BOOST_TEST((givens(pierre) == Names{"Jean-Pierre"}));
+  PatientQuery contains;
+  contains.names = {text({"ont"}, TextMatch::contains)};
+  BOOST_TEST((givens(contains) == Names{"Élodie"}));
+  PatientQuery exact;
+  exact.names = {text({"dupon"}, TextMatch::exact)};
+  BOOST_TEST(givens(exact).empty());
+  exact.names = {text({"DUPONT"}, TextMatch::exact)};
+  BOOST_TEST((givens(exact) == Names{"Élodie"}));
+  PatientQuery either;
+  either.names = {text({"zoe", "adam"})};
+  BOOST_TEST((givens(either) == Names{"Chloé", "Eve"}));
+  PatientQuery both;  // AND of two conditions
+  both.names = {text({"dup"}), text({"jean"})};
+  BOOST_TEST((givens(both) == Names{"Jean-Pierre"}));
+
+  PatientQuery family;
+  family.family = {text({"eve"})};
+  BOOST_TEST(givens(family).empty());
+  family.family = {text({"adam"})};
+  BOOST_TEST((givens(family) == Names{"Eve"}));
+  PatientQuery given;
+  given.given = {text({"chlo"})};
+  BOOST_TEST((givens(given) == Names{"Chloé"}));
+  given.given = {text({"zoe"})};
+  BOOST_TEST(givens(given).empty());
+
+  PatientQuery gender;
+  gender.genders = {{"male", "unknown"}};
+  BOOST_TEST((givens(gender) == Names{"Jean-Pierre", "Jürgen", "Paul"}));
+
+  PatientQuery born_1974;
+  born_1974.birth_dates = {{19740000, 19741231, false}};
+  BOOST_TEST((givens(born_1974) == Names{"Élodie", "Jürgen"}));
+  PatientQuery not_1974 = born_1974;
+  not_1974.birth_dates[0].negate = true;
+  BOOST_TEST((givens(not_1974) == Names{"Jean-Pierre", "Anna", "Chloé", "Paul", "Eve"}));
+  PatientQuery after_2000;
+  after_2000.birth_dates = {{20000101, std::nullopt, false}};
+  BOOST_TEST((givens(after_2000) == Names{"Chloé"}));
+  PatientQuery before_1950;
+  before_1950.birth_dates = {{std::nullopt, 19491231, false}};
+  BOOST_TEST((givens(before_1950) == Names{"Paul", "Eve"}));
+
+  PatientQuery inactive;
+  inactive.active = false;
+  BOOST_TEST((givens(inactive) == Names{"Chloé"}));
+  PatientQuery active;
+  active.active = true;
+  BOOST_TEST(givens(active).size() == 6u);
+
+  PatientQuery combined;
+  combined.genders = {{"female"}};
+  combined.birth_dates = {{19700101, 20001231, false}};
+  combined.names = {text({"du"})};  // "d" would also match the word "der"
+  BOOST_TEST((givens(combined) == Names{"Élodie"}));
+}
+
+BOOST_FIXTURE_TEST_CASE(patient_sorting_and_stable_paging, PeopleFixture) {
+  PatientQuery q;
+  q.page.limit = 3;
+  q.page.sort = {{"family", false}};
+  std::vector<std::string> seen;
+  std::optional<std::string> cursor;
+  int pages = 0;
+  do {
+    q.page.cursor = cursor;
+    auto page = store->find_patients(hcp1, q);
+    REQUIRE_OK(page);
+    BOOST_TEST(page->total == (pages == 0 ? 7 : 8));  // "Aaron" counts, but is not returned
+    for (const auto& p : page->items) seen.push_back(*p.lastName);
+    cursor = page->next_cursor;
+    ++pages;
+    if (pages == 1) {
+      // A patient inserted before the cursor does not shift later pages.
+      REQUIRE_OK(store->create_patient(hcp1, make_patient("Aaron", "New", "male", 19500101)));
+    }
+  } while (cursor && pages < 10);
+  BOOST_TEST(pages == 3);
+  const std::vector<std::string> expected{"Adam",   "Dupond",       "Dupont", "Martin",
+                                          "Müller", "Van der Berg", "Zoé"};
+  BOOST_TEST(seen == expected, boost::test_tools::per_element());
+
+  // Descending birth date, two keys.
+  PatientQuery by_birth;
+  by_birth.page.limit = 2;
+  by_birth.page.sort = {{"birthdate", true}, {"given", false}};
+  std::vector<std::int64_t> dates;
+  cursor.reset();
+  do {
+    by_birth.page.cursor = cursor;
+    auto page = store->find_patients(hcp1, by_birth);
+    REQUIRE_OK(page);
+    for (const auto& p : page->items) dates.push_back(*p.dateOfBirth);
+    cursor = page->next_cursor;
+  } while (cursor);
+  BOOST_TEST(dates.size() == 8u);
+  BOOST_TEST(std::is_sorted(dates.rbegin(), dates.rend()));
+
+  // A cursor from another sort, garbage, an unknown sort field: invalid.
+  PatientQuery first;
+  first.page.limit = 1;
+  auto first_page = store->find_patients(hcp1, first);
+  REQUIRE_OK(first_page);
+  BOOST_REQUIRE(first_page->next_cursor);
+  PatientQuery other_sort = q;
+  other_sort.page.cursor = first_page->next_cursor;
+  BOOST_TEST((store->find_patients(hcp1, other_sort).status().code() == StatusCode::invalid));
+  other_sort.page.cursor = "zz-not-hex";
+  BOOST_TEST((store->find_patients(hcp1, other_sort).status().code() == StatusCode::invalid));
+  PatientQuery bad_sort;
+  bad_sort.page.sort = {{"shoe-size", false}};
+  BOOST_TEST((store->find_patients(hcp1, bad_sort).status().code() == StatusCode::invalid));
+
+  // Count only.
+  PatientQuery count;
+  count.page.limit = 0;
+  auto counted = store->find_patients(hcp1, count);
+  REQUIRE_OK(counted);
+  BOOST_TEST(counted->total == 8);
+  BOOST_TEST(counted->items.empty());
+  BOOST_TEST(!counted->next_cursor);
+}
+
+BOOST_FIXTURE_TEST_CASE(name_search_uses_the_token_index, PeopleFixture) {
+  PatientQuery q;
+  q.names = {text({"dup"})};
+  auto plan = store->explain_patient_query(hcp1, q);
+  REQUIRE_OK(plan);
+  std::string all;
+  for (const auto& line : *plan) all += line + "\n";
+  BOOST_TEST_MESSAGE(all);
+  BOOST_TEST(all.find("patient_name_token") != std::string::npos, all);
+  BOOST_TEST(all.find("SCAN patient_name") == std::string::npos, all);
+}
+
+BOOST_FIXTURE_TEST_CASE(contact_conditions_and_paging, StoreFixture) {
+  auto anne = store->create_patient(hcp1, make_patient("Lefèvre", "Anne", "female", 1990, "anne"));
+  auto bob = store->create_patient(hcp1, make_patient("Leroy", "Bob", "male", 1980));
+  REQUIRE_OK(anne);
+  REQUIRE_OK(bob);
+  std::vector<std::string> contact_ids;
+  // 5 heart rates for Anne on 5 days, 2 weights for Bob.
+  for (int day = 1; day <= 5; ++day) {
+    auto c = store->create_contact(
+        hcp1,
+        make_contact(60 + day, "8867-4", 20240100000000 + day * 1000000 + 83000,
+                     "hr-" + std::to_string(day)),
+        *anne->id);
+    REQUIRE_OK(c);
+    contact_ids.push_back(*c->contact.id);
+  }
+  for (int i = 0; i < 2; ++i)
+    REQUIRE_OK(store->create_contact(
+        hcp1, make_contact(80 + i, "29463-7", 20230601 + i, "", "weight"), *bob->id));
+  REQUIRE_OK(
+      store->create_contact(hcp2, make_contact(1, "8867-4", 20240101),
+                            *store->create_patient(hcp2, make_patient("X", "Y", "male", 1))->id));
+
+  auto count = [&](const ContactQuery& q) {
+    auto page = store->find_contacts(hcp1, q);
+    BOOST_REQUIRE_MESSAGE(page.ok(), page.status().to_string());
+    return page->total;
+  };
+  BOOST_TEST(count({}) == 7);
+
+  ContactQuery by_patient;
+  by_patient.patient_ids = std::vector<std::string>{"anne"};  // FHIR id works too
+  BOOST_TEST(count(by_patient) == 5);
+  by_patient.patient_ids = std::vector<std::string>{*anne->id, *bob->id};
+  BOOST_TEST(count(by_patient) == 7);
+
+  ContactQuery by_ids;
+  by_ids.ids = std::vector<std::string>{contact_ids[0], "hr-2"};
+  BOOST_TEST(count(by_ids) == 2);
+
+  ContactQuery by_code;
+  by_code.codes = {{{std::string("LOINC"), std::string("29463-7")}}};
+  BOOST_TEST(count(by_code) == 2);
+  by_code.codes = {{{std::nullopt, std::string("8867-4")}, {std::nullopt, std::string("29463-7")}}};
+  BOOST_TEST(count(by_code) == 7);
+  by_code.codes = {{{std::string("SNOMED"), std::string("8867-4")}}};
+  BOOST_TEST(count(by_code) == 0);
+
+  ContactQuery by_tag;
+  by_tag.tags = {{{std::string("CD-ITEM"), std::string("weight")}}};
+  BOOST_TEST(count(by_tag) == 2);
+
+  ContactQuery by_identifier;
+  by_identifier.identifiers = {{{std::string("https://dxm.icure.dev"), std::string("hr-3")}}};
+  BOOST_TEST(count(by_identifier) == 1);
+
+  ContactQuery by_date;  // YYYYMMDD bounds are widened to whole days
+  by_date.dates = {{20240102, 20240104, false}};
+  BOOST_TEST(count(by_date) == 3);
+  by_date.dates = {{20240102000000, 20240102235959, true}};
+  BOOST_TEST(count(by_date) == 6);
+  by_date.dates = {{std::nullopt, 20231231, false}};
+  BOOST_TEST(count(by_date) == 2);  // Bob's YYYYMMDD value dates
+
+  ContactQuery combined;
+  combined.patient_ids = std::vector<std::string>{*anne->id};
+  combined.codes = {{{std::string("LOINC"), std::string("8867-4")}}};
+  combined.dates = {{20240103, std::nullopt, false}};
+  BOOST_TEST(count(combined) == 3);
+
+  // Paging by date descending: 3 pages of 2, 2, 1 for Anne.
+  ContactQuery paged;
+  paged.patient_ids = std::vector<std::string>{*anne->id};
+  paged.page.limit = 2;
+  paged.page.sort = {{"date", true}};
+  std::vector<double> values;
+  std::optional<std::string> cursor;
+  int pages = 0;
+  do {
+    paged.page.cursor = cursor;
+    auto page = store->find_contacts(hcp1, paged);
+    REQUIRE_OK(page);
+    BOOST_TEST(page->total == 5);
+    for (const auto& r : page->items) {
+      BOOST_TEST(r.patient_id == *anne->id);
+      values.push_back(*r.contact.services->front().content->at("en").measureValue->value);
+    }
+    cursor = page->next_cursor;
+    ++pages;
+  } while (cursor && pages < 10);
+  BOOST_TEST(pages == 3);
+  BOOST_TEST((values == std::vector<double>{65, 64, 63, 62, 61}));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,334 @@
+// SqliteStore against real files: CRUD, revisions, conflicts, reopening,
+// sharing/visibility, missing keys and all-or-nothing batches.
+#include <boost/test/unit_test.hpp>
+
+#include <sqlite3.h>
+
+#include <atomic>
+#include <thread>
+
+#include "fhirbridge/storage/text_fold.hpp"
+#include "store_fixture.hpp"
+
+using namespace fhirbridge;
+using namespace fhirbridge::storage;
+using fhirbridge::test::make_contact;
+using fhirbridge::test::make_patient;
+using fhirbridge::test::StoreFixture;
+
+BOOST_AUTO_TEST_SUITE(sqlite_store)
+
+BOOST_AUTO_TEST_CASE(fold_text_folds_case_and_latin_accents) {
+  BOOST_TEST(fold_text("Élodie") == "elodie");
+  BOOST_TEST(fold_text("ØSTERGÅRD") == "ostergard");
+  BOOST_TEST(fold_text("Straße") == "strasse");
+  BOOST_TEST(fold_text("Œuvre Łukasz Čapek") == "oeuvre lukasz capek");
+  BOOST_TEST(fold_text("e\xcc\x81") == "e");      // decomposed é
+  BOOST_TEST(fold_text("Иван") == "Иван");        // outside the table: unchanged
+  BOOST_TEST(fold_text("bad\xff") == "bad\xff");  // invalid UTF-8 kept
+  BOOST_TEST((fold_words("van der berg-smith") ==
+              std::vector<std::string>{"van", "der", "berg", "smith"}));
+}
+
+BOOST_FIXTURE_TEST_CASE(patient_crud_and_revisions, StoreFixture) {
+  auto created = store->create_patient(hcp1, make_patient("Dupont", "Élodie", "female", 19740312));
+  REQUIRE_OK(created);
+  BOOST_REQUIRE(created->id && created->rev);
+  BOOST_TEST(created->rev->rfind("1-", 0) == 0);
+  BOOST_TEST(*created->note == "note of Élodie Dupont");
+  BOOST_TEST(created->delegations->count(hcp1.hcp_id) == 1);
+
+  auto read = store->get_patient(hcp1, *created->id);
+  REQUIRE_OK(read);
+  BOOST_TEST(*read->note == "note of Élodie Dupont");
+  BOOST_TEST(*read->rev == *created->rev);
+  BOOST_TEST(*read->lastName == "Dupont");
+
+  icure::Patient changed = *read;
+  changed.note = "changed note";
+  auto updated = store->update_patient(hcp1, changed);
+  REQUIRE_OK(updated);
+  BOOST_TEST(updated->rev->rfind("2-", 0) == 0);
+  BOOST_TEST(*updated->created == *created->created);
+  BOOST_TEST(*store->get_patient(hcp1, *created->id)->note == "changed note");
+
+  // The rev we read first is stale now.
+  auto stale = store->update_patient(hcp1, changed);
+  BOOST_TEST((stale.status().code() == StatusCode::version_conflict));
+  auto stale_delete = store->delete_patient(hcp1, *created->id, *created->rev);
+  BOOST_TEST((stale_delete.status().code() == StatusCode::version_conflict));
+
+  auto deleted = store->delete_patient(hcp1, *created->id, *updated->rev);
+  REQUIRE_OK(deleted);
+  BOOST_TEST(deleted->rev.rfind("3-", 0) == 0);
+  BOOST_TEST((store->get_patient(hcp1, *created->id).status().code() == StatusCode::deleted));
+  // Those who could never read it learn nothing.
+  BOOST_TEST((store->get_patient(hcp2, *created->id).status().code() == StatusCode::not_found));
+  BOOST_TEST((store->update_patient(hcp1, *updated).status().code() == StatusCode::not_found));
+  BOOST_TEST(
+      (store->delete_patient(hcp1, *created->id, {}).status().code() == StatusCode::not_found));
+  BOOST_TEST(store->find_patients(hcp1, {})->total == 0);
+
+  // Re-creating the id continues the generation after the tombstone.
+  icure::Patient again = make_patient("Dupont", "Élodie", "female", 19740312);
+  again.id = created->id;
+  auto recreated = store->create_patient(hcp1, again);
+  REQUIRE_OK(recreated);
+  BOOST_TEST(recreated->rev->rfind("4-", 0) == 0);
+}
+
+BOOST_FIXTURE_TEST_CASE(create_conflicts_on_id_and_fhir_id, StoreFixture) {
+  auto first =
+      store->create_patient(hcp1, make_patient("Martin", "Paul", "male", 19800101, "pat-1"));
+  REQUIRE_OK(first);
+  icure::Patient same_id = make_patient("Other", "One", "male", 19800101);
+  same_id.id = first->id;
+  BOOST_TEST((store->create_patient(hcp1, same_id).status().code() == StatusCode::conflict));
+  auto same_fhir_id =
+      store->create_patient(hcp1, make_patient("Other", "Two", "male", 19800101, "pat-1"));
+  BOOST_TEST((same_fhir_id.status().code() == StatusCode::conflict));
+  BOOST_TEST(same_fhir_id.status().path() == "Patient.identifier[0]");
+
+  // Reads accept the FHIR id.
+  auto by_fhir_id = store->get_patient(hcp1, "pat-1");
+  REQUIRE_OK(by_fhir_id);
+  BOOST_TEST(*by_fhir_id->id == *first->id);
+  // Another HCP does not see pat-1, so for it the FHIR id is free.
+  REQUIRE_OK(store->create_patient(hcp2, make_patient("Other", "Three", "male", 1980, "pat-1")));
+}
+
+BOOST_FIXTURE_TEST_CASE(contact_crud_and_lookup_by_service_ids, StoreFixture) {
+  auto patient =
+      store->create_patient(hcp1, make_patient("Lefèvre", "Anne", "female", 19900505, "p-anne"));
+  REQUIRE_OK(patient);
+  // The patient may be named by its FHIR id.
+  auto created =
+      store->create_contact(hcp1, make_contact(72, "8867-4", 20240102103000, "obs-1"), "p-anne");
+  REQUIRE_OK(created);
+  BOOST_TEST(created->patient_id == *patient->id);
+  BOOST_TEST(created->contact.secretForeignKeys->size() == 1);
+  const std::string service_id = *created->contact.services->front().id;
+
+  for (const std::string& id : {*created->contact.id, service_id, std::string("obs-1")}) {
+    auto read = store->get_contact(hcp1, id);
+    REQUIRE_OK(read);
+    BOOST_TEST(*read->contact.id == *created->contact.id);
+    BOOST_TEST(read->patient_id == *patient->id);
+    BOOST_TEST(*read->contact.descr == "contact descr 8867-4");
+    BOOST_TEST(*read->contact.services->front().content->at("en").measureValue->value == 72.0);
+  }
+
+  icure::Contact changed = store->get_contact(hcp1, *created->contact.id)->contact;
+  (*changed.services)[0].content->at("en").measureValue->value = 80;
+  auto updated = store->update_contact(hcp1, changed);
+  REQUIRE_OK(updated);
+  BOOST_TEST(updated->contact.rev->rfind("2-", 0) == 0);
+  BOOST_TEST(*store->get_contact(hcp1, service_id)
+                  ->contact.services->front()
+                  .content->at("en")
+                  .measureValue->value == 80.0);
+  BOOST_TEST(
+      (store->update_contact(hcp1, changed).status().code() == StatusCode::version_conflict));
+  // Same observation FHIR id again: conflict.
+  BOOST_TEST((store->create_contact(hcp1, make_contact(1, "8867-4", 20240102, "obs-1"), "p-anne")
+                  .status()
+                  .code() == StatusCode::conflict));
+  // Unknown patient.
+  auto orphan = store->create_contact(hcp1, make_contact(1, "x", 20240102), "nobody");
+  BOOST_TEST((orphan.status().code() == StatusCode::not_found));
+  BOOST_TEST(orphan.status().path() == "patient_id");
+
+  REQUIRE_OK(store->delete_contact(hcp1, *created->contact.id, *updated->contact.rev));
+  BOOST_TEST(
+      (store->get_contact(hcp1, *created->contact.id).status().code() == StatusCode::deleted));
+  BOOST_TEST((store->get_contact(hcp1, service_id).status().code() == StatusCode::not_found));
+}
+
+BOOST_FIXTURE_TEST_CASE(reopening_the_file_finds_everything, StoreFixture) {
+  auto patient = store->create_patient(hcp1, make_patient("Durand", "Luc", "male", 19601231));
+  REQUIRE_OK(patient);
+  auto contact = store->create_contact(hcp1, make_contact(64, "8867-4", 20230101), *patient->id);
+  REQUIRE_OK(contact);
+  open();  // closes, then opens the same file
+  auto p = store->get_patient(hcp1, *patient->id);
+  REQUIRE_OK(p);
+  BOOST_TEST(*p->note == "note of Luc Durand");
+  BOOST_TEST(*p->rev == *patient->rev);
+  auto c = store->get_contact(hcp1, *contact->contact.id);
+  REQUIRE_OK(c);
+  BOOST_TEST(*c->contact.services->front().content->at("en").measureValue->value == 64.0);
+  BOOST_TEST(store->find_patients(hcp1, {})->total == 1);
+  REQUIRE_OK(store->get_healthcare_party(hcp1.hcp_id));
+
+  // Schema version recorded, WAL on.
+  sqlite3* db = nullptr;
+  BOOST_REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr);
+  BOOST_REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+  BOOST_TEST(sqlite3_column_int(stmt, 0) == SqliteStore::schema_version());
+  sqlite3_finalize(stmt);
+  sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr);
+  BOOST_REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+  BOOST_TEST(std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))) == "wal");
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_file_newer_than_the_build_is_refused, StoreFixture) {
+  store.reset();
+  sqlite3* db = nullptr;
+  BOOST_REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+  sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  auto opened = SqliteStore::open(file, keychain, {});
+  BOOST_TEST(!opened.ok());
+  BOOST_TEST(opened.status().message().find("newer") != std::string::npos);
+}
+
+BOOST_FIXTURE_TEST_CASE(sharing_makes_a_patient_and_its_contacts_visible, StoreFixture) {
+  auto patient = store->create_patient(hcp1, make_patient("Bernard", "Julie", "female", 19851111));
+  REQUIRE_OK(patient);
+  auto contact = store->create_contact(hcp1, make_contact(70, "8867-4", 20240101), *patient->id);
+  REQUIRE_OK(contact);
+
+  BOOST_TEST((store->get_patient(hcp2, *patient->id).status().code() == StatusCode::not_found));
+  BOOST_TEST(
+      (store->get_contact(hcp2, *contact->contact.id).status().code() == StatusCode::not_found));
+  BOOST_TEST(store->find_patients(hcp2, {})->total == 0);
+  BOOST_TEST((store->share_patient(hcp2, *patient->id, hcp3.hcp_id).code() ==
+              StatusCode::not_found));  // hcp2 cannot share what it cannot see
+  BOOST_TEST(
+      (store->share_patient(hcp1, *patient->id, "no-such-hcp").code() == StatusCode::not_found));
+
+  auto shared = store->share_patient(hcp1, *patient->id, hcp2.hcp_id);
+  BOOST_REQUIRE_MESSAGE(shared.ok(), shared.to_string());
+  REQUIRE_OK(store->share_patient(hcp1, *patient->id, hcp2.hcp_id));  // idempotent
+
+  auto seen = store->get_patient(hcp2, *patient->id);
+  REQUIRE_OK(seen);
+  BOOST_TEST(*seen->note == "note of Julie Bernard");
+  auto seen_contact = store->get_contact(hcp2, *contact->contact.id);
+  REQUIRE_OK(seen_contact);
+  BOOST_TEST(*seen_contact->contact.descr == "contact descr 8867-4");
+  BOOST_TEST(store->find_patients(hcp2, {})->total == 1);
+  ContactQuery by_patient;
+  by_patient.patient_ids = std::vector<std::string>{*patient->id};
+  BOOST_TEST(store->find_contacts(hcp2, by_patient)->total == 1);
+
+  BOOST_TEST((store->get_patient(hcp3, *patient->id).status().code() == StatusCode::not_found));
+  BOOST_TEST(
+      (store->get_contact(hcp3, *contact->contact.id).status().code() == StatusCode::not_found));
+  BOOST_TEST(store->find_patients(hcp3, {})->total == 0);
+
+  // hcp2 edits; hcp1 still reads the result.
+  icure::Patient edited = *seen;
+  edited.note = "edited by hcp2";
+  REQUIRE_OK(store->update_patient(hcp2, edited));
+  BOOST_TEST(*store->get_patient(hcp1, *patient->id)->note == "edited by hcp2");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_missing_key_is_reported_as_key_missing, StoreFixture) {
+  auto patient = store->create_patient(hcp1, make_patient("Petit", "Marc", "male", 19700101));
+  REQUIRE_OK(patient);
+  keychain.drop(hcp1.hcp_id);
+  BOOST_TEST((store->get_patient(hcp1, *patient->id).status().code() == StatusCode::key_missing));
+  BOOST_TEST((store->find_patients(hcp1, {}).status().code() == StatusCode::key_missing));
+  BOOST_TEST((store->create_patient(hcp1, make_patient("A", "B", "male", 1)).status().code() ==
+              StatusCode::key_missing));
+  // Counting needs no key.
+  PatientQuery count_only;
+  count_only.page.limit = 0;
+  BOOST_TEST(store->find_patients(hcp1, count_only)->total == 1);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_batch_is_all_or_nothing, StoreFixture) {
+  auto hcp_before = store->get_healthcare_party(hcp1.hcp_id);
+  REQUIRE_OK(hcp_before);
+
+  WriteBatch failing;
+  failing.ops.push_back(CreatePatient{make_patient("Roux", "Lea", "female", 20000101, "lea")});
+  failing.ops.push_back(CreateContact{make_contact(88, "8867-4", 20240301), "lea"});
+  failing.ops.push_back(CreateContact{make_contact(90, "8867-4", 20240302), "unknown-patient"});
+  auto failed = store->apply(hcp1, failing);
+  BOOST_REQUIRE(!failed.ok());
+  BOOST_TEST((failed.status().code() == StatusCode::not_found));
+  BOOST_TEST(failed.status().path() == "ops[2]");
+  BOOST_TEST(store->find_patients(hcp1, {})->total == 0);
+  BOOST_TEST(store->find_contacts(hcp1, {})->total == 0);
+  BOOST_TEST((store->get_patient(hcp1, "lea").status().code() == StatusCode::not_found));
+  // Not even the exchange key the first op created on the HCP survived.
+  BOOST_TEST(*store->get_healthcare_party(hcp1.hcp_id)->rev == *hcp_before->rev);
+
+  WriteBatch good;
+  good.ops.push_back(CreatePatient{make_patient("Roux", "Lea", "female", 20000101, "lea")});
+  good.ops.push_back(CreateContact{make_contact(88, "8867-4", 20240301), "lea"});
+  auto applied = store->apply(hcp1, good);
+  REQUIRE_OK(applied);
+  BOOST_REQUIRE(applied->size() == 2);
+  const auto& p = std::get<icure::Patient>((*applied)[0]);
+  const auto& c = std::get<ContactRecord>((*applied)[1]);
+  BOOST_TEST(c.patient_id == *p.id);
+
+  WriteBatch update_and_fail;
+  icure::Patient changed = p;
+  changed.note = "should not stick";
+  update_and_fail.ops.push_back(UpdatePatient{changed});
+  update_and_fail.ops.push_back(DeleteContact{*c.contact.id, std::string("1-stale")});
+  auto failed2 = store->apply(hcp1, update_and_fail);
+  BOOST_TEST((failed2.status().code() == StatusCode::version_conflict));
+  BOOST_TEST(failed2.status().path() == "ops[1]");
+  BOOST_TEST(*store->get_patient(hcp1, *p.id)->note == "note of Lea Roux");
+  REQUIRE_OK(store->get_contact(hcp1, *c.contact.id));
+}
+
+BOOST_FIXTURE_TEST_CASE(healthcare_parties_and_users, StoreFixture) {
+  auto hcp = store->get_healthcare_party(hcp1.hcp_id);
+  REQUIRE_OK(hcp);
+  icure::HealthcareParty duplicate;
+  duplicate.id = hcp1.hcp_id;
+  BOOST_TEST((store->put_healthcare_party(duplicate).status().code() == StatusCode::conflict));
+  icure::HealthcareParty stale = *hcp;
+  stale.rev = "1-0000";
+  BOOST_TEST((store->put_healthcare_party(stale).status().code() == StatusCode::version_conflict));
+  hcp->speciality = "cardiology";
+  auto updated = store->put_healthcare_party(*hcp);
+  REQUIRE_OK(updated);
+  BOOST_TEST(*updated->speciality == "cardiology");
+  BOOST_TEST((store->get_healthcare_party("nope").status().code() == StatusCode::not_found));
+
+  icure::User user;
+  user.login = "alice";
+  user.healthcarePartyId = hcp1.hcp_id;
+  user.passwordHash = "$argon2id$fake";
+  auto created = store->put_user(user);
+  REQUIRE_OK(created);
+  BOOST_TEST(*store->get_user_by_login("alice")->id == *created->id);
+  BOOST_TEST((store->put_user(user).status().code() == StatusCode::conflict));
+  BOOST_TEST((store->get_user_by_login("bob").status().code() == StatusCode::not_found));
+  icure::User renamed = *created;
+  renamed.email = "alice@example.org";
+  REQUIRE_OK(store->put_user(renamed));
+  BOOST_TEST((store->put_user(renamed).status().code() == StatusCode::version_conflict));
+}
+
+BOOST_FIXTURE_TEST_CASE(calls_from_several_threads_are_serialised, StoreFixture) {
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 5; ++i) {
+        auto p = store->create_patient(
+            hcp1, make_patient("Thread" + std::to_string(t), "P" + std::to_string(i), "male",
+                               19800101, "t" + std::to_string(t) + "-" + std::to_string(i)));
+        if (!p.ok() || !store->get_patient(hcp1, *p->id).ok() ||
+            !store->find_patients(hcp1, {}).ok())
+          ++failures;
+      }
+    });
+  for (auto& t : threads) t.join();
+  BOOST_TEST(failures.load() == 0);
+  BOOST_TEST(store->find_patients(hcp1, {})->total == 20);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
