@@ -83,9 +83,12 @@ inline void print_machine() {
 // "12.3k" style counts for rates.
 inline std::string rate(double per_second) {
   char buf[32];
-  if (per_second >= 1e6) std::snprintf(buf, sizeof buf, "%.2fM", per_second / 1e6);
-  else if (per_second >= 1e3) std::snprintf(buf, sizeof buf, "%.1fk", per_second / 1e3);
-  else std::snprintf(buf, sizeof buf, "%.0f", per_second);
+  if (per_second >= 1e6)
+    std::snprintf(buf, sizeof buf, "%.2fM", per_second / 1e6);
+  else if (per_second >= 1e3)
+    std::snprintf(buf, sizeof buf, "%.1fk", per_second / 1e3);
+  else
+    std::snprintf(buf, sizeof buf, "%.0f", per_second);
   return buf;
 }
 

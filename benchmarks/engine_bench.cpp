@@ -85,8 +85,10 @@ int main(int argc, char** argv) {
   ctx.now_ms = [] { return std::int64_t{1700000000000}; };
 
   print_machine();
-  std::printf("corpus: %zu resources (%zu Patients, %zu Observations), %.1f MB, %zu rounds, best of each\n\n",
-              corpus.size(), patients, patients * per_patient, corpus_bytes / 1e6, rounds);
+  std::printf(
+      "corpus: %zu resources (%zu Patients, %zu Observations), %.1f MB, %zu rounds, best of "
+      "each\n\n",
+      corpus.size(), patients, patients * per_patient, corpus_bytes / 1e6, rounds);
 
   struct Row {
     const char* name;

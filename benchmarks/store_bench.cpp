@@ -95,7 +95,8 @@ FillResult fill(Bench& b, synthetic::Generator& gen, std::size_t count, std::siz
       }
       batch.ops.emplace_back(storage::CreatePatient{std::move(*patient)});
       for (std::size_t k = 0; k < per_patient; ++k) {
-        auto o = mapping::fhir_observation_to_icure(gen.observation(std::string(fhir.at("id").as_string())), b.ctx);
+        auto o = mapping::fhir_observation_to_icure(
+            gen.observation(std::string(fhir.at("id").as_string())), b.ctx);
         if (!o.ok()) die("map observation", o.status());
         batch.ops.emplace_back(storage::CreateContact{std::move(o->contact), id});
       }
@@ -174,7 +175,8 @@ int main(int argc, char** argv) {
       const auto start = Clock::now();
       const auto s = server::bulk::import_stream(*b.store, b.who, b.ctx, in, "bench.ndjson");
       const double secs = seconds_since(start);
-      if (!s.status.ok() || s.failed) die("import", s.status.ok() ? Status::Internal(s.to_string()) : s.status);
+      if (!s.status.ok() || s.failed)
+        die("import", s.status.ok() ? Status::Internal(s.to_string()) : s.status);
       std::printf("%-22s %8zu resources %7.2f s %10s resources/s (stored %zu)\n", run,
                   s.resources_read, secs, rate(s.resources_read / secs).c_str(), s.stored());
     }
@@ -231,8 +233,10 @@ int main(int argc, char** argv) {
       char med[32], p95[32], growth[32] = "";
       std::snprintf(med, sizeof med, "%.2f ms", l.median_ms);
       std::snprintf(p95, sizeof p95, "%.2f ms", l.p95_ms);
-      if (!first_latency.count(what)) first_latency[what] = l.median_ms;
-      else std::snprintf(growth, sizeof growth, "x%.2f", l.median_ms / first_latency[what]);
+      if (!first_latency.count(what))
+        first_latency[what] = l.median_ms;
+      else
+        std::snprintf(growth, sizeof growth, "x%.2f", l.median_ms / first_latency[what]);
       row(what + " [~" + std::to_string(l.matches) + " hits]", med, p95, growth);
     };
     latency_row("name prefix, 20/page", measure(queries, [&](std::size_t) {

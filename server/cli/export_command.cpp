@@ -30,8 +30,8 @@ bool slurp(const std::string& path, std::string& out) {
 int export_command(const std::vector<std::string>& args) {
   std::string db = "fhirbridge.db", login, password_file, key_file, types = "Patient,Observation";
   po::options_description opts("fhirbridge export [options] > out.ndjson");
-  opts.add_options()("help,h", "this help")(
-      "db", po::value(&db)->default_value(db), "SQLite store file")(
+  opts.add_options()("help,h", "this help")("db", po::value(&db)->default_value(db),
+                                            "SQLite store file")(
       "login", po::value(&login)->required(), "user whose data is exported")(
       "password-file", po::value(&password_file)->required(), "file holding the password")(
       "key-file", po::value(&key_file)->required(),
@@ -80,8 +80,8 @@ int export_command(const std::vector<std::string>& args) {
     std::cerr << "fhirbridge export: " << summary.status().to_string() << "\n";
     return 1;
   }
-  std::cerr << "fhirbridge export: " << summary->patients << " patients, "
-            << summary->observations << " observations\n";
+  std::cerr << "fhirbridge export: " << summary->patients << " patients, " << summary->observations
+            << " observations\n";
   return 0;
 }
 

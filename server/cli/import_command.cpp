@@ -66,14 +66,15 @@ class ProgressDisplay {
       const int filled = static_cast<int>(done * kWidth);
       std::string bar(filled, '#');
       bar.resize(kWidth, '.');
-      std::snprintf(line, sizeof line, "\r[%s] %3.0f%%  %zu read, %zu stored  %.0f resources/s  ETA %s\033[K",
+      std::snprintf(line, sizeof line,
+                    "\r[%s] %3.0f%%  %zu read, %zu stored  %.0f resources/s  ETA %s\033[K",
                     bar.c_str(), done * 100, p.resources_read, p.resources_stored, rate,
                     final ? "0m00s" : eta.c_str());
       std::cerr << line << (final ? "\n" : "") << std::flush;
     } else {
       std::snprintf(line, sizeof line,
-                    "import: %.0f%% %zu read, %zu stored, %.0f resources/s, ETA %s\n",
-                    done * 100, p.resources_read, p.resources_stored, rate, eta.c_str());
+                    "import: %.0f%% %zu read, %zu stored, %.0f resources/s, ETA %s\n", done * 100,
+                    p.resources_read, p.resources_stored, rate, eta.c_str());
       std::cerr << line << std::flush;
     }
   }
@@ -89,18 +90,18 @@ int import_command(const std::vector<std::string>& args) {
   std::string db = "fhirbridge.db", login, password_file, key_file, on_error = "skip";
   std::size_t batch_size = 2000;
   std::vector<std::string> files;
-  po::options_description opts("fhirbridge import [options] FILE...  (NDJSON or Bundle; - = stdin)");
-  opts.add_options()("help,h", "this help")(
-      "db", po::value(&db)->default_value(db), "SQLite store file")(
+  po::options_description opts(
+      "fhirbridge import [options] FILE...  (NDJSON or Bundle; - = stdin)");
+  opts.add_options()("help,h", "this help")("db", po::value(&db)->default_value(db),
+                                            "SQLite store file")(
       "login", po::value(&login)->required(), "user whose healthcare party will own the data")(
       "password-file", po::value(&password_file)->required(), "file holding the password")(
       "key-file", po::value(&key_file)->required(),
       "the healthcare party's private key (PKCS#8, hex or DER)")(
       "on-error", po::value(&on_error)->default_value(on_error),
       "skip: report bad lines and go on; stop: stop at the first bad line")(
-      "batch-size", po::value(&batch_size)->default_value(batch_size),
-      "resources per transaction")("quiet,q", "no progress display")(
-      "file", po::value(&files), "input files");
+      "batch-size", po::value(&batch_size)->default_value(batch_size), "resources per transaction")(
+      "quiet,q", "no progress display")("file", po::value(&files), "input files");
   po::positional_options_description positional;
   positional.add("file", -1);
   po::variables_map vm;
@@ -151,8 +152,8 @@ int import_command(const std::vector<std::string>& args) {
   options.on_progress = [&](const server::bulk::ImportProgress& p) { progress.update(p); };
   const auto start = steady_clock::now();
   std::vector<std::filesystem::path> paths(files.begin(), files.end());
-  const auto summary = server::bulk::import_files(**store, *who, server::make_system_mapping_context(),
-                                                  paths, options);
+  const auto summary = server::bulk::import_files(
+      **store, *who, server::make_system_mapping_context(), paths, options);
   progress.update({1, 1, summary.resources_read, summary.stored()}, true);
   const double seconds = duration<double>(steady_clock::now() - start).count();
   std::cerr << "fhirbridge import: " << summary.to_string() << " in " << human_duration(seconds)

@@ -8,14 +8,15 @@
 // Exit 0 on success; 1 with "<path>: <message>" on stderr for bad input.
 #include <boost/json.hpp>
 
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <memory>
-#include <cstdio>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -116,8 +117,7 @@ void write_pretty(std::ostream& os, const json::value& v, int indent) {
       os << std::string_view(buf, static_cast<std::size_t>(res.ptr - buf));
       return;
     }
-    default:
-      os << json::serialize(v);
+    default: os << json::serialize(v);
   }
 }
 
@@ -167,7 +167,8 @@ struct MappedResource {
 };
 
 Result<MappedResource> fhir_to_icure(const json::value& resource, const MappingContext& ctx) {
-  const json::value* rt = resource.is_object() ? resource.get_object().if_contains("resourceType") : nullptr;
+  const json::value* rt =
+      resource.is_object() ? resource.get_object().if_contains("resourceType") : nullptr;
   if (rt && *rt == "Patient") {
     auto p = fhir_patient_to_icure(resource, ctx);
     if (!p.ok()) return p.status();
@@ -184,10 +185,25 @@ Result<MappedResource> fhir_to_icure(const json::value& resource, const MappingC
 }
 
 // Prefixes an entry's errors with its position in the Bundle.
+// "Patient.birthDate" -> "Bundle.entry[3].resource.birthDate".
 Status in_entry(const Status& s, std::size_t index) {
-  return Status(s.code(), s.message(),
-                "Bundle.entry[" + std::to_string(index) + "].resource" +
-                    (s.path().empty() ? "" : "(" + s.path() + ")"));
+  std::string path = "Bundle.entry[" + std::to_string(index) + "].resource";
+  const std::string& inner = s.path();
+  auto dot = inner.find('.');
+  if (!inner.empty() && std::isupper(static_cast<unsigned char>(inner[0])))
+    path += dot == std::string::npos ? "" : inner.substr(dot);
+  else if (!inner.empty())
+    path += "." + inner;
+  return Status(s.code(), s.message(), path);
+}
+
+// The patient an Observation mapped back names: --patient, else the id in the
+// input's subject reference.
+std::optional<std::string> subject_patient(const std::optional<std::string>& patient_id,
+                                           const std::optional<std::string>& reference) {
+  if (patient_id || !reference) return patient_id;
+  auto slash = reference->rfind('/');
+  return slash == std::string::npos ? *reference : reference->substr(slash + 1);
 }
 
 }  // namespace
@@ -247,8 +263,9 @@ int map_command(const std::vector<std::string>& args) {
       }
       out = std::move(results);
     } else {
-      auto r = icure_to_fhir(doc, doc.is_object() && is_icure_contact(doc.get_object()) ? "Contact" : "Patient",
-                             patient_id, ctx);
+      auto r = icure_to_fhir(
+          doc, doc.is_object() && is_icure_contact(doc.get_object()) ? "Contact" : "Patient",
+          patient_id, ctx);
       if (!r.ok()) return fail(r.status().to_string());
       out = std::move(*r);
     }
@@ -263,7 +280,8 @@ int map_command(const std::vector<std::string>& args) {
         auto mapped = fhir_to_icure(entry.resource, ctx);
         if (!mapped.ok()) return fail(in_entry(mapped.status(), entry.index).to_string());
         if (to == "fhir") {
-          auto back = icure_to_fhir(mapped->icure, "icure", patient_id, ctx);
+          auto back = icure_to_fhir(mapped->icure, "icure",
+                                    subject_patient(patient_id, mapped->subject_reference), ctx);
           if (!back.ok()) return fail(in_entry(back.status(), entry.index).to_string());
           item["fhir"] = std::move(*back);
         } else {
@@ -278,7 +296,8 @@ int map_command(const std::vector<std::string>& args) {
     auto mapped = fhir_to_icure(doc, ctx);
     if (!mapped.ok()) return fail(mapped.status().to_string());
     if (to == "fhir") {
-      auto back = icure_to_fhir(mapped->icure, "icure", patient_id, ctx);
+      auto back = icure_to_fhir(mapped->icure, "icure",
+                                subject_patient(patient_id, mapped->subject_reference), ctx);
       if (!back.ok()) return fail(back.status().to_string());
       out = std::move(*back);
     } else {

@@ -49,10 +49,10 @@ std::vector<Fixture> all_fixtures() {
         auto bundle = parse_bundle(v);
         BOOST_REQUIRE_MESSAGE(bundle.ok(), bundle.status().to_string());
         for (const auto& entry : bundle->entries)
-          if (entry.resource.is_object() &&
-              (entry.resource.at("resourceType") == "Patient" ||
-               entry.resource.at("resourceType") == "Observation"))
-            out.push_back({name + "-entry" + std::to_string(entry.index), entry.resource.get_object()});
+          if (entry.resource.is_object() && (entry.resource.at("resourceType") == "Patient" ||
+                                             entry.resource.at("resourceType") == "Observation"))
+            out.push_back(
+                {name + "-entry" + std::to_string(entry.index), entry.resource.get_object()});
       } else {
         out.push_back({name, v.get_object()});
       }
@@ -66,8 +66,12 @@ bool update_golden() {
   return env && std::string(env) == "1";
 }
 
-fs::path golden_dir(const std::string& name) { return test::source_dir() / "tests" / "golden" / name; }
-fs::path emitted_dir() { return test::binary_dir() / "tests" / "emitted-fhir"; }
+fs::path golden_dir(const std::string& name) {
+  return test::source_dir() / "tests" / "golden" / name;
+}
+fs::path emitted_dir() {
+  return test::binary_dir() / "tests" / "emitted-fhir";
+}
 
 // The subject's id as the store would resolve it (for the fixtures: the last
 // path segment of the reference).
@@ -143,7 +147,8 @@ BOOST_AUTO_TEST_CASE(goldens_match) {
       BOOST_REQUIRE_MESSAGE(fs::exists(dir / "expected-icure.json"),
                             dir.string() + " missing: run with FHIRBRIDGE_UPDATE_GOLDEN=1");
       std::string diff;
-      BOOST_TEST(test::json_equivalent(test::read_json(dir / "input.json"), f.resource, diff), diff);
+      BOOST_TEST(test::json_equivalent(test::read_json(dir / "input.json"), f.resource, diff),
+                 diff);
       BOOST_TEST(test::json_equivalent(test::read_json(dir / "expected-icure.json"), m.icure, diff),
                  "expected-icure.json: " << diff);
       BOOST_TEST(test::json_equivalent(test::read_json(dir / "expected-fhir.json"), m.fhir, diff),

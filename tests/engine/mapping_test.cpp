@@ -16,11 +16,14 @@ using namespace fhirbridge::mapping;
 
 namespace {
 
-json::object parse(std::string_view text) { return json::parse(text).as_object(); }
+json::object parse(std::string_view text) {
+  return json::parse(text).as_object();
+}
 
 std::string error_of(const json::value& fhir) {
   auto ctx = make_fixed_context();
-  const json::value* rt = fhir.is_object() ? fhir.get_object().if_contains("resourceType") : nullptr;
+  const json::value* rt =
+      fhir.is_object() ? fhir.get_object().if_contains("resourceType") : nullptr;
   if (rt && *rt == "Observation") {
     auto r = fhir_observation_to_icure(fhir, ctx);
     return r.ok() ? "ok" : r.status().to_string();
@@ -145,8 +148,9 @@ BOOST_AUTO_TEST_CASE(errors_name_the_fhir_path) {
              "Patient.gender: 'M' is not an administrative gender");
   BOOST_TEST(error_of(parse(R"({"resourceType":"Patient","id":"a b"})")) ==
              "Patient.id: 'a b' is not a FHIR id");
-  BOOST_TEST(error_of(parse(R"({"resourceType":"Patient","identifier":[{"period":{"start":"x"}}]})")) ==
-             "Patient.identifier[0].period.start: 'x' is not a date");
+  BOOST_TEST(
+      error_of(parse(R"({"resourceType":"Patient","identifier":[{"period":{"start":"x"}}]})")) ==
+      "Patient.identifier[0].period.start: 'x' is not a date");
   BOOST_TEST(error_of(parse(R"({"resourceType":"Patient","telecom":[{"system":"pigeon"}]})")) ==
              "Patient.telecom[0].system: 'pigeon' is not a ContactPoint system");
   BOOST_TEST(error_of(parse(R"({"resourceType":"Patient","active":"yes"})")) ==
@@ -211,17 +215,19 @@ BOOST_AUTO_TEST_CASE(codes_status_category_effective_value) {
 }
 
 BOOST_AUTO_TEST_CASE(every_value_type_round_trips) {
-  for (const char* value : {
-           R"("valueString":"positive")", R"("valueBoolean":true)", R"("valueInteger":3)",
-           R"("valueDateTime":"2020-01-02T03:04:05+02:00")",
-           R"("valueRange":{"low":{"value":1,"unit":"mg"},"high":{"value":5,"unit":"mg"}})",
-           R"("valueRatio":{"numerator":{"value":1},"denominator":{"value":128}})",
-           R"("valuePeriod":{"start":"2020-01-01"})",
-           R"("valueCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"260385009"}],"text":"Negative"})",
-           R"("valueSampledData":{"origin":{"value":0},"period":10,"dimensions":1,"data":"1 2"})"}) {
+  for (
+      const char* value :
+      {R"("valueString":"positive")", R"("valueBoolean":true)", R"("valueInteger":3)",
+       R"("valueDateTime":"2020-01-02T03:04:05+02:00")",
+       R"("valueRange":{"low":{"value":1,"unit":"mg"},"high":{"value":5,"unit":"mg"}})",
+       R"("valueRatio":{"numerator":{"value":1},"denominator":{"value":128}})",
+       R"("valuePeriod":{"start":"2020-01-01"})",
+       R"("valueCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"260385009"}],"text":"Negative"})",
+       R"("valueSampledData":{"origin":{"value":0},"period":10,"dimensions":1,"data":"1 2"})"}) {
     BOOST_TEST_CONTEXT(value) {
       auto in = parse(std::string(R"({"resourceType":"Observation","status":"final",
-        "code":{"text":"x"},"subject":{"reference":"Patient/p1"},)") + value + "}");
+        "code":{"text":"x"},"subject":{"reference":"Patient/p1"},)") +
+                      value + "}");
       std::string diff;
       json::object back = round_trip_observation(in);
       back.erase("id");
@@ -264,8 +270,7 @@ BOOST_AUTO_TEST_CASE(icure_contact_from_the_sdk_maps_to_fhir) {
   BOOST_TEST(fhir->at("code").at("text") == "Heart rate");
   BOOST_TEST(fhir->at("effectiveDateTime") == "2024-01-01T12:00:00Z");
   BOOST_TEST(fhir->at("valueQuantity").at("value").to_number<double>() == 72);
-  BOOST_TEST(fhir->at("subject").at("reference") ==
-             "Patient/520152f7-c6d3-4a3d-8140-56c2b270e4cb");
+  BOOST_TEST(fhir->at("subject").at("reference") == "Patient/520152f7-c6d3-4a3d-8140-56c2b270e4cb");
   test::write_file(test::binary_dir() / "tests" / "emitted-fhir" / "sdk-decryptedContact.json",
                    test::pretty(*fhir));
 }
@@ -277,8 +282,10 @@ BOOST_AUTO_TEST_CASE(errors_name_the_fhir_path) {
              "Observation.status: 'done' is not an observation status");
   BOOST_TEST(error_of(parse(R"({"resourceType":"Observation","status":"final"})")) ==
              "Observation.code: is required");
-  BOOST_TEST(error_of(parse(R"({"resourceType":"Observation","status":"final","code":{"coding":[{"code":7}]}})")) ==
-             "Observation.code.coding[0].code: expected a string, got 7");
+  BOOST_TEST(
+      error_of(parse(
+          R"({"resourceType":"Observation","status":"final","code":{"coding":[{"code":7}]}})")) ==
+      "Observation.code.coding[0].code: expected a string, got 7");
   BOOST_TEST(error_of(parse(R"({"resourceType":"Observation","status":"final","code":{},
       "effectivePeriod":{"start":"2013-02-30T10:00:00Z"}})")) ==
              "Observation.effectivePeriod.start: '2013-02-30T10:00:00Z' is not a date");
@@ -299,8 +306,9 @@ BOOST_AUTO_TEST_CASE(errors_name_the_fhir_path) {
 // Replace every top-level field of every fixture by values of each JSON kind:
 // the mappings must return (a value or an error naming the resource), never throw.
 BOOST_AUTO_TEST_CASE(wrong_json_types_never_throw) {
-  const json::value kinds[] = {json::value(42), json::value("x"), json::array{json::value(1)},
-                               json::object{{"a", 1}}, json::value(true), json::value(1.5)};
+  const json::value kinds[] = {
+      json::value(42),        json::value("x"),  json::array{json::value(1)},
+      json::object{{"a", 1}}, json::value(true), json::value(1.5)};
   std::size_t runs = 0;
   for (const char* f : {"hl7/Patient-example.json", "hl7/Patient-f201.json",
                         "hl7/Observation-blood-pressure.json", "seed/observation-f001.json"}) {
@@ -312,7 +320,8 @@ BOOST_AUTO_TEST_CASE(wrong_json_types_never_throw) {
         mutated[kv.key()] = k;
         std::string result;
         BOOST_CHECK_NO_THROW(result = error_of(mutated));
-        BOOST_TEST((result == "ok" || result.rfind(std::string(base.at("resourceType").as_string()), 0) == 0),
+        BOOST_TEST((result == "ok" ||
+                    result.rfind(std::string(base.at("resourceType").as_string()), 0) == 0),
                    result);
         ++runs;
       }
@@ -338,7 +347,8 @@ BOOST_AUTO_TEST_CASE(the_tutorial_bundle) {
 }
 
 BOOST_AUTO_TEST_CASE(the_hl7_bundle) {
-  auto v = test::read_json(test::shared_dir() / "fixtures" / "hl7" / "Bundle-bundle-transaction.json");
+  auto v =
+      test::read_json(test::shared_dir() / "fixtures" / "hl7" / "Bundle-bundle-transaction.json");
   auto b = parse_bundle(v);
   BOOST_REQUIRE_MESSAGE(b.ok(), b.status().to_string());
   BOOST_REQUIRE(b->entries.size() == 10u);
@@ -356,16 +366,19 @@ BOOST_AUTO_TEST_CASE(bad_bundles) {
     auto r = parse_bundle(json::parse(text));
     return r.ok() ? std::string("ok") : r.status().to_string();
   };
-  BOOST_TEST(err(R"({"resourceType":"Patient"})") == "Bundle.resourceType: expected 'Bundle', got 'Patient'");
+  BOOST_TEST(err(R"({"resourceType":"Patient"})") ==
+             "Bundle.resourceType: expected 'Bundle', got 'Patient'");
   BOOST_TEST(err(R"({"resourceType":"Bundle"})") == "Bundle.type: is required");
   BOOST_TEST(err(R"({"resourceType":"Bundle","type":"searchset"})") ==
              "Bundle.type: 'searchset': only transaction and batch bundles are processed");
   BOOST_TEST(err(R"({"resourceType":"Bundle","type":"batch","entry":{}})") ==
              "Bundle.entry: expected an array, got {}");
-  BOOST_TEST(err(R"({"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"FETCH","url":"x"}}]})") ==
-             "Bundle.entry[0].request.method: 'FETCH' is not an HTTP verb");
-  BOOST_TEST(err(R"({"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"PUT","url":"Patient/1"}}]})") ==
-             "Bundle.entry[0].resource: is required for PUT");
+  BOOST_TEST(
+      err(R"({"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"FETCH","url":"x"}}]})") ==
+      "Bundle.entry[0].request.method: 'FETCH' is not an HTTP verb");
+  BOOST_TEST(
+      err(R"({"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"PUT","url":"Patient/1"}}]})") ==
+      "Bundle.entry[0].resource: is required for PUT");
   BOOST_TEST(err(R"({"resourceType":"Bundle","type":"batch","entry":[{}]})") ==
              "Bundle.entry[0]: an entry needs a resource or a request");
   BOOST_TEST(err(R"({"resourceType":"Bundle","type":"batch","entry":[{"resource":{"id":"x"}}]})") ==

@@ -35,8 +35,10 @@ std::vector<std::string> normalised(const std::string& ndjson, const std::string
         if (!id.is_object() || !id.as_object().contains("system") ||
             id.as_object().at("system") != json::value(fhir_id_system))
           kept.push_back(id);
-      if (kept.empty()) r.erase("identifier");
-      else r["identifier"] = std::move(kept);
+      if (kept.empty())
+        r.erase("identifier");
+      else
+        r["identifier"] = std::move(kept);
     }
     return r;
   };
@@ -49,12 +51,24 @@ std::vector<std::string> normalised(const std::string& ndjson, const std::string
     json::object n = strip(r);
     if (n.at("resourceType") == "Observation" && n.contains("subject")) {
       const std::string ref(n["subject"].as_object()["reference"].as_string());
-      n["subject"].as_object()["reference"] = patient_by_id.count(ref) ? patient_by_id[ref] : "?" + ref;
+      n["subject"].as_object()["reference"] =
+          patient_by_id.count(ref) ? patient_by_id[ref] : "?" + ref;
     }
     out.push_back(json::serialize(n));
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+bulk::ExportOptions page_size(std::size_t n) {
+  bulk::ExportOptions o;
+  o.page_size = n;
+  return o;
+}
+bulk::ExportOptions types(std::vector<std::string> t) {
+  bulk::ExportOptions o;
+  o.types = std::move(t);
+  return o;
 }
 
 }  // namespace
@@ -64,18 +78,18 @@ BOOST_AUTO_TEST_SUITE(bulk_export)
 BOOST_AUTO_TEST_CASE(exports_patients_then_observations_as_ndjson) {
   BulkStore s;
   BOOST_REQUIRE(s.import_text(generated_ndjson(6, 2)).stored() == 18u);
-  const auto lines = parse_lines(s.export_text({.page_size = 4}));  // several pages
+  const auto lines = parse_lines(s.export_text(page_size(4)));  // several pages
   BOOST_REQUIRE(lines.size() == 18u);
   for (std::size_t i = 0; i < lines.size(); ++i)
     BOOST_TEST(lines[i].at("resourceType") == (i < 6 ? "Patient" : "Observation"));
-  const auto only_patients = parse_lines(s.export_text({.types = {"Patient"}}));
+  const auto only_patients = parse_lines(s.export_text(types({"Patient"})));
   BOOST_TEST(only_patients.size() == 6u);
 }
 
 BOOST_AUTO_TEST_CASE(an_unknown_type_is_refused) {
   BulkStore s;
   std::ostringstream out;
-  auto r = bulk::export_ndjson(*s.store, s.who, s.mapping, out, {.types = {"Encounter"}});
+  auto r = bulk::export_ndjson(*s.store, s.who, s.mapping, out, types({"Encounter"}));
   BOOST_TEST(!r.ok());
 }
 
@@ -122,7 +136,8 @@ BOOST_AUTO_TEST_CASE(observations_are_loinc_with_ucum_units_and_reference_their_
     BOOST_TEST(o.at("subject").at("reference") == json::value("Patient/" + id));
     const auto& coding = o.at("code").at("coding").at(0);
     BOOST_TEST(coding.at("system") == "http://loinc.org");
-    BOOST_TEST(std::count(codes.begin(), codes.end(), std::string(coding.at("code").as_string())) == 1);
+    BOOST_TEST(std::count(codes.begin(), codes.end(), std::string(coding.at("code").as_string())) ==
+               1);
     const json::value* q = o.if_contains("valueQuantity");
     if (!q) q = &o.at("component").at(0).at("valueQuantity");
     BOOST_TEST(q->at("system") == "http://unitsofmeasure.org");

@@ -9,9 +9,22 @@ namespace bulk = fhirbridge::server::bulk;
 
 BOOST_AUTO_TEST_SUITE(bulk_import)
 
+namespace {
+bulk::ImportOptions batch(std::size_t size) {
+  bulk::ImportOptions o;
+  o.batch_size = size;
+  return o;
+}
+bulk::ImportOptions stop_on_error() {
+  bulk::ImportOptions o;
+  o.on_error = bulk::OnError::stop;
+  return o;
+}
+}  // namespace
+
 BOOST_AUTO_TEST_CASE(imports_a_generated_file) {
   BulkStore s;
-  const auto summary = s.import_text(generated_ndjson(25, 4), {.batch_size = 16});
+  const auto summary = s.import_text(generated_ndjson(25, 4), batch(16));
   BOOST_TEST_INFO(summary.to_string());
   BOOST_TEST(summary.status.ok());
   BOOST_TEST(summary.resources_read == 125u);
@@ -26,7 +39,7 @@ BOOST_AUTO_TEST_CASE(re_importing_stores_nothing_twice) {
   BulkStore s;
   const std::string file = generated_ndjson(10, 3);
   BOOST_TEST(s.import_text(file).stored() == 40u);
-  const auto again = s.import_text(file, {.batch_size = 7});
+  const auto again = s.import_text(file, batch(7));
   BOOST_TEST_INFO(again.to_string());
   BOOST_TEST(again.status.ok());
   BOOST_TEST(again.stored() == 0u);
@@ -54,7 +67,7 @@ BOOST_AUTO_TEST_CASE(an_observation_before_its_patient_is_stored) {
   const std::string patient =
       R"({"resourceType":"Patient","id":"late","name":[{"family":"Lefèvre","given":["Zoë"]}]})";
   // Batches of one: the observation's batch is committed before the patient is read.
-  const auto summary = s.import_text(observation + "\n" + patient + "\n", {.batch_size = 1});
+  const auto summary = s.import_text(observation + "\n" + patient + "\n", batch(1));
   BOOST_TEST_INFO(summary.to_string());
   BOOST_TEST(summary.failed == 0u);
   BOOST_TEST(summary.patients_stored == 1u);
@@ -92,8 +105,11 @@ std::string file_with_bad_lines() {
 BOOST_AUTO_TEST_CASE(bad_lines_are_reported_with_their_line_and_skipped) {
   BulkStore s;
   std::vector<bulk::ImportIssue> reported;
-  const auto summary = s.import_text(
-      file_with_bad_lines(), {.on_issue = [&](const bulk::ImportIssue& i) { reported.push_back(i); }});
+  const auto summary = s.import_text(file_with_bad_lines(), [&] {
+    bulk::ImportOptions o;
+    o.on_issue = [&](const bulk::ImportIssue& i) { reported.push_back(i); };
+    return o;
+  }());
   BOOST_TEST_INFO(summary.to_string());
   BOOST_TEST(summary.status.ok());
   BOOST_TEST(summary.patients_stored == 2u);
@@ -113,7 +129,7 @@ BOOST_AUTO_TEST_CASE(bad_lines_are_reported_with_their_line_and_skipped) {
 
 BOOST_AUTO_TEST_CASE(on_error_stop_stops_at_the_first_bad_line) {
   BulkStore s;
-  const auto summary = s.import_text(file_with_bad_lines(), {.on_error = bulk::OnError::stop});
+  const auto summary = s.import_text(file_with_bad_lines(), stop_on_error());
   BOOST_TEST_INFO(summary.to_string());
   BOOST_TEST(summary.stopped);
   BOOST_TEST(!summary.status.ok());
@@ -159,8 +175,9 @@ BOOST_AUTO_TEST_CASE(patient_files_are_read_before_observation_files) {
     (line.rfind(R"({"resourceType":"Patient")", 0) == 0 ? patients : observations) += line + "\n";
   write_file(s.dir.path() / "Observation.ndjson", observations);
   write_file(s.dir.path() / "Patient.ndjson", patients);
-  const auto summary = bulk::import_files(
-      *s.store, s.who, s.mapping, {s.dir.path() / "Observation.ndjson", s.dir.path() / "Patient.ndjson"});
+  const auto summary =
+      bulk::import_files(*s.store, s.who, s.mapping,
+                         {s.dir.path() / "Observation.ndjson", s.dir.path() / "Patient.ndjson"});
   BOOST_TEST_INFO(summary.to_string());
   BOOST_TEST(summary.failed == 0u);
   BOOST_TEST(summary.stored() == 15u);
@@ -168,7 +185,8 @@ BOOST_AUTO_TEST_CASE(patient_files_are_read_before_observation_files) {
 
 BOOST_AUTO_TEST_CASE(a_missing_file_is_an_error_not_a_crash) {
   BulkStore s;
-  const auto summary = bulk::import_files(*s.store, s.who, s.mapping, {s.dir.path() / "nope.ndjson"});
+  const auto summary =
+      bulk::import_files(*s.store, s.who, s.mapping, {s.dir.path() / "nope.ndjson"});
   BOOST_TEST(!summary.status.ok());
   BOOST_TEST(summary.stored() == 0u);
 }
@@ -186,7 +204,7 @@ BOOST_AUTO_TEST_CASE(unlock_principal_checks_password_and_key) {
       crypto::to_hex(keys.private_key_pkcs8.data(), keys.private_key_pkcs8.size()) + "\n";
   crypto::Keychain fresh;
   auto wrong = bulk::unlock_principal(*s.store, fresh, "bulk@example.org", "nope", key_hex);
-  BOOST_TEST(wrong.status().code() == StatusCode::unauthorized);
+  BOOST_TEST((wrong.status().code() == StatusCode::unauthorized));
   auto ok = bulk::unlock_principal(*s.store, fresh, "bulk@example.org", "s3cret", key_hex);
   BOOST_REQUIRE(ok.ok());
   BOOST_TEST(ok->hcp_id == "hcp-bulk");

@@ -34,6 +34,48 @@ BOOST_FIXTURE_TEST_CASE(empty_inner_result_short_circuits, FakeWorld) {
   BOOST_TEST(fake.find_calls == 1);
 }
 
+BOOST_FIXTURE_TEST_CASE(entries_use_the_servers_view, FakeWorld) {
+  options.patient_view = [](const icure::Patient& p) -> Result<boost::json::object> {
+    return boost::json::object{{"resourceType", "Patient"}, {"id", *p.id}, {"view", true}};
+  };
+  options.observation_view = [](const storage::ContactRecord&) -> Result<boost::json::object> {
+    return Status::Internal("cannot show this one");
+  };
+  auto b = bundle("Patient", "_id=pat1");
+  BOOST_TEST(b.at("entry").as_array().at(0).at("resource").at("view").as_bool());
+  // A record that cannot be shown is reported, not fatal.
+  auto o = run("Observation", "_id=f001");
+  BOOST_REQUIRE(o.ok());
+  BOOST_TEST(o->warnings.size() == 1u);
+  BOOST_TEST(ordered(o->bundle).empty());
+  BOOST_TEST(total(o->bundle) == 1);
+}
+
+// Odd input never throws or crashes: it is a result or an error value.
+BOOST_FIXTURE_TEST_CASE(odd_input_is_an_error_value, FakeWorld) {
+  const std::vector<std::string> pieces{
+      "name", "=", "&", "%", "%2", "%ZZ", "%00", "%FF", "+", ",", "|", "\\", ":", ".", "_has",
+      ":Observation", ":patient", ":code", "subject", ":Patient", ".name", "birthdate", "ge",
+      "1974", "-13", "value-quantity", "gt", "1e999", "_count", "99999999999999999999", "_sort",
+      "-", "_cursor", "mem:", "-1", "status", ":not", "\xC3", "date", "T25:00"};
+  std::uint32_t seed = 12345;
+  auto next = [&] { return seed = seed * 1664525u + 1013904223u; };
+  for (int round = 0; round < 3000; ++round) {
+    std::string query;
+    int n = static_cast<int>(next() % 8) + 1;
+    for (int i = 0; i < n; ++i) query += pieces[next() % pieces.size()];
+    auto params = server::parse_query(query);
+    if (!params.ok()) continue;
+    for (std::string_view type : {"Patient", "Observation"}) {
+      BOOST_CHECK_NO_THROW({
+        auto r = server::search(store, who, type, *params, options, ctx);
+        if (r.ok()) (void)boost::json::serialize(r->bundle);
+        (void)server::search_ids(store, who, type, *params, options, ctx);
+      });
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(capability_lists_every_parameter) {
   auto names = [](std::string_view type) {
     std::set<std::string> out;

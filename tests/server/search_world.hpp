@@ -64,7 +64,7 @@ struct SearchWorld {
       "name":[{"family":"Duck","given":["Daisy"]}]})"));
     add_patient(parse(R"({"resourceType":"Patient","id":"pat3","active":false,"gender":"male",
       "birthDate":"1928","name":[{"family":"Mouse","given":["Mickey"]}]})"));
-    add_patient(parse(R"({"resourceType":"Patient","id":"pat4","gender":"other",
+    add_patient(parse(R"({"resourceType":"Patient","id":"pat4","gender":"other","active":true,
       "name":[{"family":"Goofy"}]})"));
 
     add_observation(parse(R"({"resourceType":"Observation","id":"f001","status":"final",
@@ -206,7 +206,7 @@ struct SearchWorld {
     check("Patient", "birthdate=eb1974", {"pat3"});
     check("Patient", "birthdate=ge1970&birthdate=lt1980", {"pat1"});
     // active
-    check("Patient", "active=true", {"pat1", "pat2"});
+    check("Patient", "active=true", {"pat1", "pat2", "pat4"});
     check("Patient", "active=false", {"pat3"});
     check("Patient", "active=true&gender=female", {"pat2"});
   }

@@ -19,9 +19,9 @@ Result<ParsedBundle> parse_bundle(const json::value& bundle) {
   const json::object& o = bundle.get_object();
   FHIRBRIDGE_ASSIGN_OR_RETURN(resource_type, get_string(o, "resourceType", path));
   if (resource_type != "Bundle")
-    return Status::Invalid(path + ".resourceType",
-                           resource_type ? "expected 'Bundle', got '" + *resource_type + "'"
-                                         : "is required");
+    return Status::Invalid(
+        path + ".resourceType",
+        resource_type ? "expected 'Bundle', got '" + *resource_type + "'" : "is required");
   FHIRBRIDGE_ASSIGN_OR_RETURN(type, get_string(o, "type", path));
   if (!type) return Status::Invalid(path + ".type", "is required");
   if (*type != "transaction" && *type != "batch")
@@ -42,7 +42,8 @@ Result<ParsedBundle> parse_bundle(const json::value& bundle) {
     std::optional<std::string> resource_type_of_entry;
     if (resource) {
       entry.resource = *resource;
-      FHIRBRIDGE_ASSIGN_OR_RETURN(rt, get_string(*resource, "resourceType", child(epath, "resource")));
+      FHIRBRIDGE_ASSIGN_OR_RETURN(rt,
+                                  get_string(*resource, "resourceType", child(epath, "resource")));
       if (!rt) return Status::Invalid(child(epath, "resource.resourceType"), "is required");
       resource_type_of_entry = rt;
     }

@@ -82,8 +82,8 @@ constexpr std::array<CodePair, 9> kIcureOnlyTelecoms{{
 
 // FHIR observation-status (stored verbatim as a Service tag).
 constexpr std::array<std::string_view, 8> kObservationStatuses{
-    "registered", "preliminary", "final",           "amended",
-    "corrected",  "cancelled",   "entered-in-error", "unknown"};
+    "registered", "preliminary",      "final",  "amended", "corrected",
+    "cancelled",  "entered-in-error", "unknown"};
 
 template <std::size_t N>
 std::optional<std::string> find_icure(const std::array<CodePair, N>& table, std::string_view fhir) {
@@ -115,8 +115,12 @@ std::optional<std::string> fhir_gender(std::string_view icure_gender) {
   return find_fhir(kIcureOnlyGenders, icure_gender);
 }
 
-std::optional<std::string> icure_name_use(std::string_view v) { return find_icure(kNameUses, v); }
-std::optional<std::string> fhir_name_use(std::string_view v) { return find_fhir(kNameUses, v); }
+std::optional<std::string> icure_name_use(std::string_view v) {
+  return find_icure(kNameUses, v);
+}
+std::optional<std::string> fhir_name_use(std::string_view v) {
+  return find_fhir(kNameUses, v);
+}
 std::optional<std::string> icure_address_type(std::string_view v) {
   return find_icure(kAddressUses, v);
 }

@@ -192,7 +192,8 @@ Result<icure::CodeStub> coding_to_code_stub(const json::object& coding, const st
   stub.code = code;
   stub.version = version;
   stub.id = code_stub_id(stub);
-  if (display) stub.label = std::map<std::string, std::string>{{ctx.settings.content_language, *display}};
+  if (display)
+    stub.label = std::map<std::string, std::string>{{ctx.settings.content_language, *display}};
   return stub;
 }
 
@@ -215,8 +216,8 @@ Result<std::vector<icure::CodeStub>> codeable_concept_to_code_stubs(const json::
   if (!cc) return out;
   FHIRBRIDGE_ASSIGN_OR_RETURN(codings, get_objects(*cc, "coding", path));
   for (std::size_t i = 0; i < codings.size(); ++i) {
-    FHIRBRIDGE_ASSIGN_OR_RETURN(stub,
-                                coding_to_code_stub(*codings[i], item(child(path, "coding"), i), ctx));
+    FHIRBRIDGE_ASSIGN_OR_RETURN(
+        stub, coding_to_code_stub(*codings[i], item(child(path, "coding"), i), ctx));
     out.push_back(std::move(stub));
   }
   return out;
@@ -235,13 +236,15 @@ Result<icure::Identifier> identifier_to_icure(const json::object& id, const std:
   out.system = system;
   out.value = value;
   // iCure has one CodeStub for the type: the first coding (others: residual).
-  FHIRBRIDGE_ASSIGN_OR_RETURN(types, codeable_concept_to_code_stubs(type, child(path, "type"), ctx));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(types,
+                              codeable_concept_to_code_stubs(type, child(path, "type"), ctx));
   if (!types.empty()) out.type = types.front();
   if (period) {
     // iCure keeps the period bounds as strings: the FHIR text verbatim.
     FHIRBRIDGE_ASSIGN_OR_RETURN(start, get_string(*period, "start", child(path, "period")));
     FHIRBRIDGE_ASSIGN_OR_RETURN(end, get_string(*period, "end", child(path, "period")));
-    if (start) FHIRBRIDGE_RETURN_IF_ERROR(parse_fhir_date_time(*start, child(path, "period.start")));
+    if (start)
+      FHIRBRIDGE_RETURN_IF_ERROR(parse_fhir_date_time(*start, child(path, "period.start")));
     if (end) FHIRBRIDGE_RETURN_IF_ERROR(parse_fhir_date_time(*end, child(path, "period.end")));
     out.start = start;
     out.end = end;
@@ -256,7 +259,8 @@ Result<icure::Identifier> identifier_to_icure(const json::object& id, const std:
 json::object identifier_to_fhir(const icure::Identifier& id, const MappingContext& ctx) {
   json::object out;
   if (id.use) out["use"] = *id.use;
-  if (id.type) out["type"] = json::object{{"coding", json::array{code_stub_to_coding(*id.type, ctx)}}};
+  if (id.type)
+    out["type"] = json::object{{"coding", json::array{code_stub_to_coding(*id.type, ctx)}}};
   if (id.system) out["system"] = *id.system;
   if (id.value) out["value"] = *id.value;
   if (id.start || id.end) {
@@ -383,7 +387,8 @@ json::value make_patch(const json::value& original, const json::value& regenerat
     const auto& r = regenerated.get_object();
     for (const auto& kv : o) {
       auto it = r.find(kv.key());
-      if (it == r.end()) patch[kv.key()] = kv.value();
+      if (it == r.end())
+        patch[kv.key()] = kv.value();
       else if (!json_io::equivalent(kv.value(), it->value()))
         patch[kv.key()] = make_patch(kv.value(), it->value());
     }
@@ -455,7 +460,8 @@ namespace {
 Result<json::value> parse_patch(const std::string& text, const std::string& path) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
-  if (ec) return Status(StatusCode::internal, "the FHIR residual is not JSON: " + ec.message(), path);
+  if (ec)
+    return Status(StatusCode::internal, "the FHIR residual is not JSON: " + ec.message(), path);
   return v;
 }
 }  // namespace
@@ -520,8 +526,10 @@ void own_reference(json::object& original, const json::object& regenerated,
   const json::value* regen_ref = nullptr;
   if (auto r = regenerated.find(object_key); r != regenerated.end() && r->value().is_object())
     regen_ref = r->value().get_object().if_contains("reference");
-  if (regen_ref) target["reference"] = *regen_ref;
-  else target.erase("reference");
+  if (regen_ref)
+    target["reference"] = *regen_ref;
+  else
+    target.erase("reference");
   if (target.empty()) original.erase(object_key);
 }
 

@@ -21,8 +21,8 @@ namespace fhirbridge::mapping::detail {
 namespace json = boost::json;
 
 // Assigns the value of a Result expression to a new variable, or returns its error.
-#define FHIRBRIDGE_ASSIGN_OR_RETURN(var, expr)        \
-  auto var##_result__ = (expr);                       \
+#define FHIRBRIDGE_ASSIGN_OR_RETURN(var, expr)              \
+  auto var##_result__ = (expr);                             \
   if (!var##_result__.ok()) return var##_result__.status(); \
   auto var = std::move(*var##_result__)
 

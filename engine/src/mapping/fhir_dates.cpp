@@ -7,7 +7,9 @@
 namespace fhirbridge::mapping {
 namespace {
 
-bool is_leap(int year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
+bool is_leap(int year) {
+  return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+}
 
 int days_in_month(int year, int month) {
   static constexpr std::array<int, 12> kDays{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -87,8 +89,8 @@ Result<FhirDateTime> parse_fhir_date_time(std::string_view text, const std::stri
     int sign = text[pos] == '-' ? -1 : 1;
     ++pos;
     int hh = 0, mm = 0;
-    if (!read_digits(text, pos, 2, hh) || !expect(text, pos, ':') || !read_digits(text, pos, 2, mm) ||
-        hh > 14 || mm > 59)
+    if (!read_digits(text, pos, 2, hh) || !expect(text, pos, ':') ||
+        !read_digits(text, pos, 2, mm) || hh > 14 || mm > 59)
       return bad();
     d.tz_offset_minutes = sign * (hh * 60 + mm);
   } else {
@@ -124,8 +126,13 @@ std::pair<std::int64_t, std::int64_t> icure_range(const FhirDateTime& d, int dig
   switch (d.precision) {
     case DatePrecision::year:
     case DatePrecision::month:
-    case DatePrecision::day: low = low_date * 1000000; high = high_date * 1000000 + 235959; break;
-    case DatePrecision::minute: high = low_date * 1000000 + d.hour * 10000 + d.minute * 100 + 59; break;
+    case DatePrecision::day:
+      low = low_date * 1000000;
+      high = high_date * 1000000 + 235959;
+      break;
+    case DatePrecision::minute:
+      high = low_date * 1000000 + d.hour * 10000 + d.minute * 100 + 59;
+      break;
     default: high = low; break;
   }
   return {low, high};
@@ -141,9 +148,12 @@ std::optional<std::string> fuzzy_date_to_fhir(std::int64_t yyyymmdd) {
   if (year < 1 || year > 9999 || month > 12 || (month == 0 && day != 0)) return std::nullopt;
   if (day > days_in_month(year, month)) return std::nullopt;
   char buf[16];
-  if (month == 0) std::snprintf(buf, sizeof buf, "%04d", year);
-  else if (day == 0) std::snprintf(buf, sizeof buf, "%04d-%02d", year, month);
-  else std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", year, month, day);
+  if (month == 0)
+    std::snprintf(buf, sizeof buf, "%04d", year);
+  else if (day == 0)
+    std::snprintf(buf, sizeof buf, "%04d-%02d", year, month);
+  else
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", year, month, day);
   return std::string(buf);
 }
 

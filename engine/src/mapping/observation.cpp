@@ -84,7 +84,8 @@ Status map_coded_value(const json::object& o, const std::string& path, icure::Se
   const std::string& lang = ctx.settings.content_language;
   FHIRBRIDGE_ASSIGN_OR_RETURN(code, get_object(o, "code", path));
   if (!code) return Status::Invalid(child(path, "code"), "is required");
-  FHIRBRIDGE_ASSIGN_OR_RETURN(codes, codeable_concept_to_code_stubs(code, child(path, "code"), ctx));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(codes,
+                              codeable_concept_to_code_stubs(code, child(path, "code"), ctx));
   if (!codes.empty()) s.codes = std::move(codes);
   FHIRBRIDGE_ASSIGN_OR_RETURN(code_text, get_string(*code, "text", child(path, "code")));
   s.label = code_text;
@@ -145,13 +146,15 @@ Status map_coded_value(const json::object& o, const std::string& path, icure::Se
     icure::Measure& m = *content.measureValue;
     FHIRBRIDGE_ASSIGN_OR_RETURN(interpretations, get_objects(o, "interpretation", path));
     if (!interpretations.empty()) {
-      FHIRBRIDGE_ASSIGN_OR_RETURN(
-          stubs, codeable_concept_to_code_stubs(interpretations.front(), path + ".interpretation[0]", ctx));
+      FHIRBRIDGE_ASSIGN_OR_RETURN(stubs,
+                                  codeable_concept_to_code_stubs(interpretations.front(),
+                                                                 path + ".interpretation[0]", ctx));
       if (!stubs.empty()) m.severityCode = stubs.front().code;
     }
     FHIRBRIDGE_ASSIGN_OR_RETURN(ranges, get_objects(o, "referenceRange", path));
     if (!ranges.empty()) {
-      FHIRBRIDGE_ASSIGN_OR_RETURN(r, range_to_measure(*ranges.front(), path + ".referenceRange[0]"));
+      FHIRBRIDGE_ASSIGN_OR_RETURN(r,
+                                  range_to_measure(*ranges.front(), path + ".referenceRange[0]"));
       m.min = r.min;
       m.max = r.max;
     }
@@ -237,8 +240,10 @@ json::object observation_fields_to_fhir(const icure::Contact& contact, const icu
   json::array meta_tags, categories;
   std::optional<std::string> status;
   for (const auto& t : s.tags.value_or(std::vector<icure::CodeStub>{})) {
-    if (t.type == kObservationStatusTagType && t.code) status = t.code;
-    else if (t.context == kMetaTagContext) meta_tags.push_back(code_stub_to_coding(t, ctx));
+    if (t.type == kObservationStatusTagType && t.code)
+      status = t.code;
+    else if (t.context == kMetaTagContext)
+      meta_tags.push_back(code_stub_to_coding(t, ctx));
     else if (t.context == kCategoryContext)
       categories.push_back(json::object{{"coding", json::array{code_stub_to_coding(t, ctx)}}});
   }
@@ -293,9 +298,9 @@ Result<MappedObservation> fhir_observation_to_icure(const json::value& fhir,
   const json::object& o = fhir.get_object();
   FHIRBRIDGE_ASSIGN_OR_RETURN(resource_type, get_string(o, "resourceType", kPath));
   if (resource_type != "Observation")
-    return Status::Invalid(kPath + ".resourceType",
-                           resource_type ? "expected 'Observation', got '" + *resource_type + "'"
-                                         : "is required");
+    return Status::Invalid(
+        kPath + ".resourceType",
+        resource_type ? "expected 'Observation', got '" + *resource_type + "'" : "is required");
   FHIRBRIDGE_ASSIGN_OR_RETURN(fhir_id, get_string(o, "id", kPath));
   if (fhir_id && !valid_fhir_id(*fhir_id))
     return Status::Invalid(kPath + ".id", "'" + *fhir_id + "' is not a FHIR id");
@@ -316,7 +321,8 @@ Result<MappedObservation> fhir_observation_to_icure(const json::value& fhir,
   FHIRBRIDGE_ASSIGN_OR_RETURN(identifiers, get_objects(o, "identifier", kPath));
   std::vector<icure::Identifier> ids;
   for (std::size_t i = 0; i < identifiers.size(); ++i) {
-    FHIRBRIDGE_ASSIGN_OR_RETURN(id, identifier_to_icure(*identifiers[i], item(kPath + ".identifier", i), ctx));
+    FHIRBRIDGE_ASSIGN_OR_RETURN(
+        id, identifier_to_icure(*identifiers[i], item(kPath + ".identifier", i), ctx));
     ids.push_back(std::move(id));
   }
   if (fhir_id) {
@@ -350,7 +356,8 @@ Result<MappedObservation> fhir_observation_to_icure(const json::value& fhir,
     FHIRBRIDGE_ASSIGN_OR_RETURN(tags, get_objects(*meta, "tag", kPath + ".meta"));
     std::vector<icure::CodeStub> stubs;
     for (std::size_t i = 0; i < tags.size(); ++i) {
-      FHIRBRIDGE_ASSIGN_OR_RETURN(stub, coding_to_code_stub(*tags[i], item(kPath + ".meta.tag", i), ctx));
+      FHIRBRIDGE_ASSIGN_OR_RETURN(stub,
+                                  coding_to_code_stub(*tags[i], item(kPath + ".meta.tag", i), ctx));
       stubs.push_back(std::move(stub));
     }
     add_tags(s, std::move(stubs), kMetaTagContext);
@@ -408,7 +415,8 @@ Result<MappedObservation> fhir_observation_to_icure(const json::value& fhir,
       icure::Service part;
       part.id = ctx.new_id();
       part._type = icure::kServiceType;
-      FHIRBRIDGE_RETURN_IF_ERROR(map_coded_value(*components[i], item(kPath + ".component", i), part, ctx));
+      FHIRBRIDGE_RETURN_IF_ERROR(
+          map_coded_value(*components[i], item(kPath + ".component", i), part, ctx));
       parts.push_back(std::move(part));
     }
     if (!s.content) s.content.emplace();
@@ -433,7 +441,8 @@ Result<json::object> icure_observation_to_fhir(const icure::Contact& contact,
                                                const std::optional<std::string>& patient_id,
                                                const MappingContext& ctx) {
   if (!contact.services || contact.services->size() != 1)
-    return Status::Invalid("Contact.services", "an Observation is a Contact with exactly one Service");
+    return Status::Invalid("Contact.services",
+                           "an Observation is a Contact with exactly one Service");
   const icure::Service& s = contact.services->front();
   json::object out = observation_fields_to_fhir(contact, s, patient_id, ctx);
   FHIRBRIDGE_ASSIGN_OR_RETURN(patch, service_residual(s));
@@ -441,7 +450,8 @@ Result<json::object> icure_observation_to_fhir(const icure::Contact& contact,
     json::value v = std::move(out);
     apply_patch(v, patch);
     if (!v.is_object())
-      return Status::Internal("Contact.services[0].content: the FHIR residual is not an object patch");
+      return Status::Internal(
+          "Contact.services[0].content: the FHIR residual is not an object patch");
     out = std::move(v.get_object());
   }
   return out;

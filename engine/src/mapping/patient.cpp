@@ -99,7 +99,8 @@ Status map_addresses(const json::object& o, icure::Patient& p) {
     if (system) {
       telecom.telecomType = icure_telecom_type(*system);
       if (!telecom.telecomType)
-        return Status::Invalid(child(path, "system"), "'" + *system + "' is not a ContactPoint system");
+        return Status::Invalid(child(path, "system"),
+                               "'" + *system + "' is not a ContactPoint system");
     }
     std::optional<std::string> address_type;
     if (use == "mobile") {
@@ -138,7 +139,8 @@ Status map_links(const json::object& o, icure::Patient& p) {
     hcps.push_back(std::move(hcp));
   }
   if (org) {
-    FHIRBRIDGE_ASSIGN_OR_RETURN(ref, get_string(*org, "reference", kPath + ".managingOrganization"));
+    FHIRBRIDGE_ASSIGN_OR_RETURN(ref,
+                                get_string(*org, "reference", kPath + ".managingOrganization"));
     if (ref) {
       icure::PatientHealthCareParty hcp;
       hcp.type = kManagingOrganization;
@@ -210,8 +212,10 @@ static json::object patient_fields_to_fhir(const icure::Patient& p, const Mappin
         if (t.telecomType)
           if (auto system = fhir_telecom_system(*t.telecomType)) cp["system"] = *system;
         if (t.telecomNumber) cp["value"] = *t.telecomNumber;
-        if (t.telecomType == "mobile") cp["use"] = "mobile";
-        else if (use) cp["use"] = *use;
+        if (t.telecomType == "mobile")
+          cp["use"] = "mobile";
+        else if (use)
+          cp["use"] = *use;
         telecoms.push_back(std::move(cp));
       }
       if (!(a.descr || a.street || a.houseNumber || a.postboxNumber || a.city || a.state ||
@@ -221,7 +225,8 @@ static json::object patient_fields_to_fhir(const icure::Patient& p, const Mappin
       if (use) address["use"] = *use;
       if (a.descr) address["text"] = *a.descr;
       if (a.street || a.houseNumber || a.postboxNumber) {
-        std::vector<std::string> lines = a.street ? split(*a.street, '\n') : std::vector<std::string>{""};
+        std::vector<std::string> lines =
+            a.street ? split(*a.street, '\n') : std::vector<std::string>{""};
         if (a.houseNumber) lines.front() += (lines.front().empty() ? "" : " ") + *a.houseNumber;
         if (a.postboxNumber) lines.front() += " box " + *a.postboxNumber;
         json::array line;
@@ -287,9 +292,9 @@ Result<icure::Patient> fhir_patient_to_icure(const json::value& fhir, const Mapp
   const json::object& o = fhir.get_object();
   FHIRBRIDGE_ASSIGN_OR_RETURN(resource_type, get_string(o, "resourceType", kPath));
   if (resource_type != "Patient")
-    return Status::Invalid(kPath + ".resourceType",
-                           resource_type ? "expected 'Patient', got '" + *resource_type + "'"
-                                         : "is required");
+    return Status::Invalid(
+        kPath + ".resourceType",
+        resource_type ? "expected 'Patient', got '" + *resource_type + "'" : "is required");
   FHIRBRIDGE_ASSIGN_OR_RETURN(fhir_id, get_string(o, "id", kPath));
   if (fhir_id && !valid_fhir_id(*fhir_id))
     return Status::Invalid(kPath + ".id", "'" + *fhir_id + "' is not a FHIR id");
@@ -306,7 +311,8 @@ Result<icure::Patient> fhir_patient_to_icure(const json::value& fhir, const Mapp
     FHIRBRIDGE_ASSIGN_OR_RETURN(tags, get_objects(*meta, "tag", kPath + ".meta"));
     std::vector<icure::CodeStub> stubs;
     for (std::size_t i = 0; i < tags.size(); ++i) {
-      FHIRBRIDGE_ASSIGN_OR_RETURN(stub, coding_to_code_stub(*tags[i], item(kPath + ".meta.tag", i), ctx));
+      FHIRBRIDGE_ASSIGN_OR_RETURN(stub,
+                                  coding_to_code_stub(*tags[i], item(kPath + ".meta.tag", i), ctx));
       stubs.push_back(std::move(stub));
     }
     if (!stubs.empty()) p.tags = std::move(stubs);
@@ -316,7 +322,8 @@ Result<icure::Patient> fhir_patient_to_icure(const json::value& fhir, const Mapp
   FHIRBRIDGE_ASSIGN_OR_RETURN(identifiers, get_objects(o, "identifier", kPath));
   std::vector<icure::Identifier> ids;
   for (std::size_t i = 0; i < identifiers.size(); ++i) {
-    FHIRBRIDGE_ASSIGN_OR_RETURN(id, identifier_to_icure(*identifiers[i], item(kPath + ".identifier", i), ctx));
+    FHIRBRIDGE_ASSIGN_OR_RETURN(
+        id, identifier_to_icure(*identifiers[i], item(kPath + ".identifier", i), ctx));
     ids.push_back(std::move(id));
   }
   if (fhir_id) {
@@ -352,7 +359,8 @@ Result<icure::Patient> fhir_patient_to_icure(const json::value& fhir, const Mapp
   if (gender) {
     p.gender = icure_gender(*gender);
     if (!p.gender)
-      return Status::Invalid(kPath + ".gender", "'" + *gender + "' is not an administrative gender");
+      return Status::Invalid(kPath + ".gender",
+                             "'" + *gender + "' is not an administrative gender");
   }
   FHIRBRIDGE_ASSIGN_OR_RETURN(birth_date, get_string(o, "birthDate", kPath));
   if (birth_date) {
@@ -384,7 +392,8 @@ Result<icure::Patient> fhir_patient_to_icure(const json::value& fhir, const Mapp
     const std::string path = item(kPath + ".communication", i);
     FHIRBRIDGE_ASSIGN_OR_RETURN(language, get_object(*communication[i], "language", path));
     if (!language) return Status::Invalid(child(path, "language"), "is required");
-    FHIRBRIDGE_ASSIGN_OR_RETURN(codes, codeable_concept_to_code_stubs(language, child(path, "language"), ctx));
+    FHIRBRIDGE_ASSIGN_OR_RETURN(
+        codes, codeable_concept_to_code_stubs(language, child(path, "language"), ctx));
     if (!codes.empty() && codes.front().code) languages.push_back(*codes.front().code);
   }
   if (!languages.empty()) p.languages = std::move(languages);
@@ -404,13 +413,15 @@ Result<icure::Patient> fhir_patient_to_icure(const json::value& fhir, const Mapp
   return p;
 }
 
-Result<json::object> icure_patient_to_fhir(const icure::Patient& patient, const MappingContext& ctx) {
+Result<json::object> icure_patient_to_fhir(const icure::Patient& patient,
+                                           const MappingContext& ctx) {
   json::object out = patient_fields_to_fhir(patient, ctx);
   FHIRBRIDGE_ASSIGN_OR_RETURN(patch, patient_residual(patient));
   if (!patch.is_null()) {
     json::value v = std::move(out);
     apply_patch(v, patch);
-    if (!v.is_object()) return Status::Internal("Patient.properties: the FHIR residual is not an object patch");
+    if (!v.is_object())
+      return Status::Internal("Patient.properties: the FHIR residual is not an object patch");
     out = std::move(v.get_object());
   }
   return out;

@@ -56,8 +56,8 @@ Result<ExportSummary> export_ndjson(storage::Store& store, const storage::Princi
             storage::ContactQuery{}, options.page_size,
             [&](const storage::ContactQuery& q) { return store.find_contacts(who, q); },
             [&](const storage::ContactRecord& record) -> Status {
-              auto fhir = mapping::icure_observation_to_fhir(record.contact, record.patient_id,
-                                                             mapping);
+              auto fhir =
+                  mapping::icure_observation_to_fhir(record.contact, record.patient_id, mapping);
               if (!fhir.ok()) return fhir.status();
               write_line(out, *fhir);
               ++summary.observations;

@@ -27,8 +27,7 @@ std::string ImportIssue::to_string() const {
 std::string ImportSummary::to_string() const {
   std::ostringstream out;
   out << "read " << resources_read << " resources; stored " << patients_stored << " patients and "
-      << observations_stored << " observations; skipped " << skipped_existing
-      << " already stored";
+      << observations_stored << " observations; skipped " << skipped_existing << " already stored";
   if (skipped_unsupported) out << " and " << skipped_unsupported << " of unsupported types";
   out << "; " << failed << " failed";
   if (stopped) out << "; stopped at the first error (--on-error stop)";
@@ -175,12 +174,12 @@ class Importer {
     const std::string where =
         "line " + std::to_string(line_no) + (entry.empty() ? "" : ", " + entry);
     const json::object* obj = v.if_object();
-    const json::string* type = obj ? (obj->if_contains("resourceType")
-                                          ? obj->at("resourceType").if_string()
-                                          : nullptr)
-                                   : nullptr;
+    const json::string* type =
+        obj ? (obj->if_contains("resourceType") ? obj->at("resourceType").if_string() : nullptr)
+            : nullptr;
     if (!type) {
-      issue(source, line_no, where, Status::Invalid("resourceType", "not a FHIR resource (no resourceType)"));
+      issue(source, line_no, where,
+            Status::Invalid("resourceType", "not a FHIR resource (no resourceType)"));
       return;
     }
     ++summary_.resources_read;
@@ -351,7 +350,8 @@ class Importer {
       if (p.kind != Pending::Kind::patient) continue;
       std::optional<std::string> stored;
       if (p.fhir_id) {
-        if (auto it = existing.find(*p.fhir_id); it != existing.end()) stored = it->second;
+        if (auto it = existing.find(*p.fhir_id); it != existing.end())
+          stored = it->second;
         else if (auto known = known_patients_.find(*p.fhir_id); known != known_patients_.end())
           stored = known->second;  // the same id twice in the input
       }
@@ -395,9 +395,10 @@ class Importer {
         if (!deferred_pass_) {
           deferred_.push_back(std::move(p));  // its patient may come later
         } else {
-          issue(p.source, p.line, p.where,
-                Status::NotFound("Patient '" + p.subject_key + "' is neither stored nor in the input",
-                                 "Observation.subject"));
+          issue(
+              p.source, p.line, p.where,
+              Status::NotFound("Patient '" + p.subject_key + "' is neither stored nor in the input",
+                               "Observation.subject"));
         }
         continue;
       }
@@ -461,8 +462,8 @@ class Importer {
 
   void report_progress() {
     if (!options_.on_progress) return;
-    options_.on_progress(ImportProgress{bytes_read_, bytes_total_, summary_.resources_read,
-                                        summary_.stored()});
+    options_.on_progress(
+        ImportProgress{bytes_read_, bytes_total_, summary_.resources_read, summary_.stored()});
   }
 
   storage::Store& store_;
@@ -496,9 +497,8 @@ ImportSummary import_files(storage::Store& store, const storage::Principal& who,
                            const std::vector<fs::path>& files, const ImportOptions& options) {
   try {
     std::vector<fs::path> ordered = files;
-    std::stable_partition(ordered.begin(), ordered.end(), [](const fs::path& f) {
-      return f != "-" && starts_with_patient(f);
-    });
+    std::stable_partition(ordered.begin(), ordered.end(),
+                          [](const fs::path& f) { return f != "-" && starts_with_patient(f); });
     Importer importer(store, who, mapping, options);
     std::vector<std::unique_ptr<std::ifstream>> streams;
     for (const auto& file : ordered) {

@@ -37,7 +37,8 @@ Result<storage::Principal> unlock_principal(storage::Store& store, crypto::Keych
   } else {
     key.assign(key_file_content.begin(), key_file_content.end());
   }
-  FHIRBRIDGE_RETURN_IF_ERROR(keychain.put(*user->healthcarePartyId, std::move(key), *hcp->publicKey));
+  FHIRBRIDGE_RETURN_IF_ERROR(
+      keychain.put(*user->healthcarePartyId, std::move(key), *hcp->publicKey));
   return storage::Principal{*user->healthcarePartyId, user->id.value_or("")};
 }
 

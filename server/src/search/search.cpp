@@ -45,6 +45,16 @@ struct Executor {
   storage::Store& store;
   const storage::Principal& who;
   const mapping::MappingContext& ctx;
+  const SearchOptions& options;
+
+  Result<json::object> view(const icure::Patient& patient) const {
+    if (options.patient_view) return options.patient_view(patient);
+    return mapping::icure_patient_to_fhir(patient, ctx);
+  }
+  Result<json::object> view(const storage::ContactRecord& record) const {
+    if (options.observation_view) return options.observation_view(record);
+    return mapping::icure_observation_to_fhir(record.contact, record.patient_id, ctx);
+  }
 
   const std::string& fhir_id_system() const { return ctx.settings.fhir_id_system; }
 
@@ -177,7 +187,7 @@ struct Executor {
     if (!all || !plan.needs_post_filter()) return all;
     std::vector<storage::ContactRecord> kept;
     for (auto& r : *all) {
-      auto fhir = mapping::icure_observation_to_fhir(r.contact, r.patient_id, ctx);
+      auto fhir = view(r);
       if (fhir && passes(plan, *fhir)) kept.push_back(std::move(r));
     }
     return kept;
@@ -293,7 +303,7 @@ Result<SearchOutcome> search_patients(Executor& ex, const std::vector<QueryParam
   std::vector<std::string> warnings = t->warnings;
   for (std::size_t i = 0; i < t->warnings.size(); ++i) b.warn(t->warning_paths[i], t->warnings[i]);
   for (const auto& patient : page->items) {
-    auto fhir = mapping::icure_patient_to_fhir(patient, ex.ctx);
+    auto fhir = ex.view(patient);
     std::string id = patient.id.value_or("");
     if (!fhir) {
       warnings.push_back("patient " + id + " could not be mapped: " + fhir.status().to_string());
@@ -344,7 +354,7 @@ Result<SearchOutcome> search_observations(Executor& ex, const std::vector<QueryP
                           : page.status();
     for (const auto& record : page->items) {
       std::string id = record.contact.id.value_or("");
-      auto fhir = mapping::icure_observation_to_fhir(record.contact, record.patient_id, ex.ctx);
+      auto fhir = ex.view(record);
       if (!fhir) {
         map_failed(id, fhir.status());
         continue;
@@ -362,7 +372,7 @@ Result<SearchOutcome> search_observations(Executor& ex, const std::vector<QueryP
   std::vector<std::pair<std::string, json::object>> matches;
   for (const auto& record : *all) {
     std::string id = record.contact.id.value_or("");
-    auto fhir = mapping::icure_observation_to_fhir(record.contact, record.patient_id, ex.ctx);
+    auto fhir = ex.view(record);
     if (!fhir) {
       map_failed(id, fhir.status());
       continue;
@@ -394,7 +404,7 @@ json::object param(std::string_view name, std::string_view type, std::string_vie
 Result<SearchOutcome> search(storage::Store& store, const storage::Principal& who,
                              std::string_view resource_type, const std::vector<QueryParam>& params,
                              const SearchOptions& options, const mapping::MappingContext& ctx) {
-  Executor ex{store, who, ctx};
+  Executor ex{store, who, ctx, options};
   if (resource_type == "Patient") return search_patients(ex, params, options);
   if (resource_type == "Observation") return search_observations(ex, params, options);
   return Status{StatusCode::not_supported,
@@ -411,7 +421,7 @@ Result<std::vector<std::string>> search_ids(storage::Store& store, const storage
   // ignored: unknown parameters are always errors here.
   SearchOptions strict = options;
   strict.strict = true;
-  Executor ex{store, who, ctx};
+  Executor ex{store, who, ctx, options};
   std::vector<std::string> ids;
   if (resource_type == "Patient") {
     auto t = detail::translate_patient_search(params, strict);

@@ -151,7 +151,8 @@ struct Translator {
       text.remove_prefix(2);
     }
     auto parsed = mapping::parse_fhir_date_time(text, path);
-    if (!parsed) return parsed.status();
+    // Our own message: the engine's echoes the raw bytes, which may not be UTF-8.
+    if (!parsed) return Status::Invalid(path, "'" + printable(text) + "' is not a date");
     auto [lo, hi] = mapping::icure_range(*parsed, digits);
     DateCondition c;
     if (prefix == "eq" || prefix == "ap") {

@@ -51,9 +51,9 @@ struct ImportProgress {
 
 struct ImportOptions {
   OnError on_error = OnError::skip;
-  std::size_t batch_size = 2000;        // resources per Store::apply transaction
-  std::size_t max_kept_issues = 1000;   // ImportSummary::issues keeps the first ones
-  std::function<void(const ImportIssue&)> on_issue;        // every issue, as it happens
+  std::size_t batch_size = 2000;                     // resources per Store::apply transaction
+  std::size_t max_kept_issues = 1000;                // ImportSummary::issues keeps the first ones
+  std::function<void(const ImportIssue&)> on_issue;  // every issue, as it happens
   std::function<void(const ImportProgress&)> on_progress;  // after each batch
 };
 
