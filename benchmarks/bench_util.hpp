@@ -5,6 +5,8 @@
 
 #include <boost/json.hpp>
 
+#include <time.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -24,6 +26,23 @@ using Clock = std::chrono::steady_clock;
 inline double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
+
+// CPU seconds of this process: on a shared machine, a single-threaded
+// benchmark's CPU time is much steadier than wall time (other jobs steal the
+// core, not the work).
+inline double cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// Wall and CPU time of one measured stretch.
+struct Stopwatch {
+  Clock::time_point wall_start = Clock::now();
+  double cpu_start = cpu_seconds();
+  double wall() const { return seconds_since(wall_start); }
+  double cpu() const { return cpu_seconds() - cpu_start; }
+};
 
 // --name value / --flag parsing; unknown options are an error (exit 2).
 struct Args {

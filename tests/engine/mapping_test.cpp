@@ -115,6 +115,46 @@ BOOST_AUTO_TEST_CASE(telecoms_go_into_addresses_of_their_use) {
   BOOST_TEST(test::json_equivalent(in, round_trip_patient(in), diff), diff);
 }
 
+// The server resolves references the iCure side owns; the residual must not
+// bring the client's original reference back.
+BOOST_AUTO_TEST_CASE(resolved_links_win_over_the_residual) {
+  auto in = parse(R"({"resourceType":"Patient",
+    "link":[{"other":{"reference":"urn:uuid:6e1c","display":"twin"},"type":"seealso"}]})");
+  auto ctx = make_fixed_context();
+  auto p = fhir_patient_to_icure(in, ctx);
+  BOOST_REQUIRE(p.ok());
+  BOOST_TEST(*p->partnerships->at(0).partnerId == "urn:uuid:6e1c");
+  p->partnerships->at(0).partnerId = "stored-id";
+  auto back = icure_patient_to_fhir(*p, ctx);
+  BOOST_REQUIRE(back.ok());
+  BOOST_TEST(back->at("link").at(0).at("other").at("reference") == "Patient/stored-id");
+  BOOST_TEST(back->at("link").at(0).at("other").at("display") == "twin");  // from the residual
+}
+
+// Edited through iCure after the FHIR create: the iCure fields win, element
+// patches that no longer fit are dropped, nothing throws.
+BOOST_AUTO_TEST_CASE(the_icure_fields_win_after_an_icure_edit) {
+  json::object in =
+      test::read_json(test::shared_dir() / "fixtures" / "hl7" / "Patient-example.json").as_object();
+  auto ctx = make_fixed_context();
+  auto p = fhir_patient_to_icure(in, ctx);
+  BOOST_REQUIRE(p.ok());
+  p->gender = "female";
+  p->dateOfBirth = 19800000;
+  p->addresses->front().city = "Gent";
+  icure::PersonName extra;
+  extra.lastName = "New";
+  p->names->push_back(extra);
+  auto back = icure_patient_to_fhir(*p, ctx);
+  BOOST_REQUIRE(back.ok());
+  BOOST_TEST(back->at("gender") == "female");
+  BOOST_TEST(back->at("birthDate") == "1980");
+  BOOST_TEST(back->at("address").at(0).at("city") == "Gent");
+  BOOST_TEST(back->at("address").at(0).at("district") == "Rainbow");  // residual still applies
+  BOOST_TEST(back->at("name").as_array().size() == 4u);
+  BOOST_TEST(back->contains("_birthDate"));  // the birth-time extension stays
+}
+
 BOOST_AUTO_TEST_CASE(icure_patient_from_the_sdk_maps_to_fhir) {
   auto vectors = test::read_json(test::shared_dir() / "icure" / "sdk-test-vectors.json");
   icure::Patient p;
@@ -215,6 +255,7 @@ BOOST_AUTO_TEST_CASE(codes_status_category_effective_value) {
 }
 
 BOOST_AUTO_TEST_CASE(every_value_type_round_trips) {
+  int index = 0;
   for (
       const char* value :
       {R"("valueString":"positive")", R"("valueBoolean":true)", R"("valueInteger":3)",
@@ -233,6 +274,15 @@ BOOST_AUTO_TEST_CASE(every_value_type_round_trips) {
       back.erase("id");
       back.erase("meta");
       BOOST_TEST(test::json_equivalent(in, back, diff), diff);
+      // what the iCure fields alone give, for the R4 schema check
+      auto ctx = make_fixed_context();
+      icure::Contact c = fhir_observation_to_icure(in, ctx)->contact;
+      if (c.services->front().content) c.services->front().content->erase(kFhirResidualContentKey);
+      auto bare = icure_observation_to_fhir(c, std::string("p1"), ctx);
+      BOOST_REQUIRE(bare.ok());
+      test::write_file(test::binary_dir() / "tests" / "emitted-fhir" /
+                           ("value-type-" + std::to_string(++index) + ".json"),
+                       test::pretty(*bare));
     }
   }
 }
@@ -294,7 +344,7 @@ BOOST_AUTO_TEST_CASE(errors_name_the_fhir_path) {
              "Observation.valueQuantity.value: expected a number, got \"7\"");
   BOOST_TEST(error_of(parse(R"({"resourceType":"Observation","status":"final","code":{},
       "component":[{"code":{},"valueInteger":1.5}]})")) ==
-             "Observation.component[0].valueInteger: expected an integer, got 1.5E0");
+             "Observation.component[0].valueInteger: expected an integer, got 1.5");
   BOOST_TEST(error_of(parse(R"({"resourceType":"Observation","status":"final","code":{},
       "subject":"Patient/1"})")) == "Observation.subject: expected an object, got \"Patient/1\"");
   icure::Contact empty;

@@ -17,15 +17,33 @@ struct FakeWorld : SearchWorld {
 
 BOOST_AUTO_TEST_SUITE(search_execute_fake)
 
-BOOST_FIXTURE_TEST_CASE(patient_parameters, FakeWorld) { check_patient_parameters(); }
-BOOST_FIXTURE_TEST_CASE(patient_has_observation, FakeWorld) { check_patient_has(); }
-BOOST_FIXTURE_TEST_CASE(patient_paging_and_sort, FakeWorld) { check_patient_paging(); }
-BOOST_FIXTURE_TEST_CASE(observation_parameters, FakeWorld) { check_observation_parameters(); }
-BOOST_FIXTURE_TEST_CASE(observation_subject_and_chaining, FakeWorld) { check_observation_subject(); }
-BOOST_FIXTURE_TEST_CASE(observation_value_quantity_paging, FakeWorld) { check_value_quantity(); }
-BOOST_FIXTURE_TEST_CASE(bundle_shape_and_controls, FakeWorld) { check_bundle_shape(); }
-BOOST_FIXTURE_TEST_CASE(lenient_strict_and_errors, FakeWorld) { check_errors(); }
-BOOST_FIXTURE_TEST_CASE(conditional_ids, FakeWorld) { check_search_ids(); }
+BOOST_FIXTURE_TEST_CASE(patient_parameters, FakeWorld) {
+  check_patient_parameters();
+}
+BOOST_FIXTURE_TEST_CASE(patient_has_observation, FakeWorld) {
+  check_patient_has();
+}
+BOOST_FIXTURE_TEST_CASE(patient_paging_and_sort, FakeWorld) {
+  check_patient_paging();
+}
+BOOST_FIXTURE_TEST_CASE(observation_parameters, FakeWorld) {
+  check_observation_parameters();
+}
+BOOST_FIXTURE_TEST_CASE(observation_subject_and_chaining, FakeWorld) {
+  check_observation_subject();
+}
+BOOST_FIXTURE_TEST_CASE(observation_value_quantity_paging, FakeWorld) {
+  check_value_quantity();
+}
+BOOST_FIXTURE_TEST_CASE(bundle_shape_and_controls, FakeWorld) {
+  check_bundle_shape();
+}
+BOOST_FIXTURE_TEST_CASE(lenient_strict_and_errors, FakeWorld) {
+  check_errors();
+}
+BOOST_FIXTURE_TEST_CASE(conditional_ids, FakeWorld) {
+  check_search_ids();
+}
 
 BOOST_FIXTURE_TEST_CASE(empty_inner_result_short_circuits, FakeWorld) {
   fake.find_calls = 0;
@@ -53,11 +71,26 @@ BOOST_FIXTURE_TEST_CASE(entries_use_the_servers_view, FakeWorld) {
 
 // Odd input never throws or crashes: it is a result or an error value.
 BOOST_FIXTURE_TEST_CASE(odd_input_is_an_error_value, FakeWorld) {
-  const std::vector<std::string> pieces{
-      "name", "=", "&", "%", "%2", "%ZZ", "%00", "%FF", "+", ",", "|", "\\", ":", ".", "_has",
-      ":Observation", ":patient", ":code", "subject", ":Patient", ".name", "birthdate", "ge",
-      "1974", "-13", "value-quantity", "gt", "1e999", "_count", "99999999999999999999", "_sort",
-      "-", "_cursor", "mem:", "-1", "status", ":not", "\xC3", "date", "T25:00"};
+  const std::vector<std::string> pieces{"name",     "=",
+                                        "&",        "%",
+                                        "%2",       "%ZZ",
+                                        "%00",      "%FF",
+                                        "+",        ",",
+                                        "|",        "\\",
+                                        ":",        ".",
+                                        "_has",     ":Observation",
+                                        ":patient", ":code",
+                                        "subject",  ":Patient",
+                                        ".name",    "birthdate",
+                                        "ge",       "1974",
+                                        "-13",      "value-quantity",
+                                        "gt",       "1e999",
+                                        "_count",   "99999999999999999999",
+                                        "_sort",    "-",
+                                        "_cursor",  "mem:",
+                                        "-1",       "status",
+                                        ":not",     "\xC3",
+                                        "date",     "T25:00"};
   std::uint32_t seed = 12345;
   auto next = [&] { return seed = seed * 1664525u + 1013904223u; };
   for (int round = 0; round < 3000; ++round) {
@@ -87,8 +120,9 @@ BOOST_AUTO_TEST_CASE(capability_lists_every_parameter) {
     }
     return out;
   };
-  BOOST_TEST(names("Patient") == (std::set<std::string>{"_id", "identifier", "name", "family", "given",
-                                                        "gender", "birthdate", "active", "_has"}));
+  BOOST_TEST(names("Patient") ==
+             (std::set<std::string>{"_id", "identifier", "name", "family", "given", "gender",
+                                    "birthdate", "active", "_has"}));
   BOOST_TEST(names("Observation") ==
              (std::set<std::string>{"_id", "identifier", "code", "_tag", "category", "status",
                                     "subject", "patient", "date", "value-quantity"}));

@@ -17,8 +17,12 @@ class FakeSearchStore final : public storage::Store {
  public:
   int find_calls = 0;
 
-  Result<icure::HealthcareParty> get_healthcare_party(const std::string&) override { return nope(); }
-  Result<icure::HealthcareParty> put_healthcare_party(icure::HealthcareParty) override { return nope(); }
+  Result<icure::HealthcareParty> get_healthcare_party(const std::string&) override {
+    return nope();
+  }
+  Result<icure::HealthcareParty> put_healthcare_party(icure::HealthcareParty) override {
+    return nope();
+  }
   Result<icure::User> get_user_by_login(const std::string&) override { return nope(); }
   Result<icure::User> put_user(icure::User) override { return nope(); }
 
@@ -34,7 +38,9 @@ class FakeSearchStore final : public storage::Store {
       if (p.id == id) return p;
     return Status::NotFound("no patient");
   }
-  Result<icure::Patient> update_patient(const storage::Principal&, icure::Patient) override { return nope(); }
+  Result<icure::Patient> update_patient(const storage::Principal&, icure::Patient) override {
+    return nope();
+  }
   Result<storage::Deleted> delete_patient(const storage::Principal&, const std::string&,
                                           const std::optional<std::string>&) override {
     return nope();
@@ -50,10 +56,12 @@ class FakeSearchStore final : public storage::Store {
     contacts_.push_back(storage::ContactRecord{c, patient_id});
     return contacts_.back();
   }
-  Result<storage::ContactRecord> get_contact(const storage::Principal&, const std::string&) override {
+  Result<storage::ContactRecord> get_contact(const storage::Principal&,
+                                             const std::string&) override {
     return nope();
   }
-  Result<storage::ContactRecord> update_contact(const storage::Principal&, icure::Contact) override {
+  Result<storage::ContactRecord> update_contact(const storage::Principal&,
+                                                icure::Contact) override {
     return nope();
   }
   Result<storage::Deleted> delete_contact(const storage::Principal&, const std::string&,
@@ -82,19 +90,21 @@ class FakeSearchStore final : public storage::Store {
     return page(std::move(hits), q.page);
   }
 
-  Result<storage::Page<storage::ContactRecord>> find_contacts(const storage::Principal&,
-                                                              const storage::ContactQuery& q) override {
+  Result<storage::Page<storage::ContactRecord>> find_contacts(
+      const storage::Principal&, const storage::ContactQuery& q) override {
     ++find_calls;
     std::vector<storage::ContactRecord> hits;
     for (const auto& r : contacts_)
       if (matches(r, q)) hits.push_back(r);
-    sort(hits, q.page.sort, [](const storage::ContactRecord& r, const std::string& f) -> std::string {
-      const icure::Service& s = r.contact.services->front();
-      if (f == "date") return pad(s.valueDate.value_or(s.openingDate.value_or(0)));
-      if (f == "code") return s.codes && !s.codes->empty() ? s.codes->front().code.value_or("") : "";
-      if (f == "_id") return r.contact.id.value_or("");
-      return pad(r.contact.modified.value_or(0));
-    });
+    sort(hits, q.page.sort,
+         [](const storage::ContactRecord& r, const std::string& f) -> std::string {
+           const icure::Service& s = r.contact.services->front();
+           if (f == "date") return pad(s.valueDate.value_or(s.openingDate.value_or(0)));
+           if (f == "code")
+             return s.codes && !s.codes->empty() ? s.codes->front().code.value_or("") : "";
+           if (f == "_id") return r.contact.id.value_or("");
+           return pad(r.contact.modified.value_or(0));
+         });
     return page(std::move(hits), q.page);
   }
 
@@ -147,10 +157,12 @@ class FakeSearchStore final : public storage::Store {
       return (!t.system || *t.system == system.value_or("")) && (!t.value || t.value == value);
     });
   }
-  static bool any_identifier(const storage::AnyOf& any, const std::optional<std::vector<icure::Identifier>>& ids) {
+  static bool any_identifier(const storage::AnyOf& any,
+                             const std::optional<std::vector<icure::Identifier>>& ids) {
     if (!ids) return false;
-    return std::any_of(ids->begin(), ids->end(),
-                       [&](const icure::Identifier& i) { return token_hit(any, i.system, i.value); });
+    return std::any_of(ids->begin(), ids->end(), [&](const icure::Identifier& i) {
+      return token_hit(any, i.system, i.value);
+    });
   }
   static bool any_code(const storage::AnyOf& any, const icure::CodeStubs& codes) {
     if (!codes) return false;
@@ -177,7 +189,8 @@ class FakeSearchStore final : public storage::Store {
   }
 
   static bool matches(const icure::Patient& p, const storage::PatientQuery& q) {
-    if (q.ids && std::find(q.ids->begin(), q.ids->end(), p.id.value_or("")) == q.ids->end()) return false;
+    if (q.ids && std::find(q.ids->begin(), q.ids->end(), p.id.value_or("")) == q.ids->end())
+      return false;
     for (const auto& any : q.identifiers)
       if (!any_identifier(any, p.identifier)) return false;
     std::vector<std::string> family, given, all;
@@ -208,8 +221,8 @@ class FakeSearchStore final : public storage::Store {
   static bool matches(const storage::ContactRecord& r, const storage::ContactQuery& q) {
     if (q.ids && std::find(q.ids->begin(), q.ids->end(), r.contact.id.value_or("")) == q.ids->end())
       return false;
-    if (q.patient_ids &&
-        std::find(q.patient_ids->begin(), q.patient_ids->end(), r.patient_id) == q.patient_ids->end())
+    if (q.patient_ids && std::find(q.patient_ids->begin(), q.patient_ids->end(), r.patient_id) ==
+                             q.patient_ids->end())
       return false;
     if (!r.contact.services || r.contact.services->empty()) return false;
     const icure::Service& s = r.contact.services->front();

@@ -33,7 +33,8 @@ struct SqliteHolder {
   SqliteHolder() {
     storage::SqliteStoreOptions options;
     options.now_ms = [this] { return clock++; };
-    auto opened = storage::SqliteStore::open(dir.path() / "search.db", keychain, std::move(options));
+    auto opened =
+        storage::SqliteStore::open(dir.path() / "search.db", keychain, std::move(options));
     BOOST_REQUIRE_MESSAGE(opened.ok(), opened.status().to_string());
     sqlite = std::move(*opened);
     add_hcp("hcp-1", 0);
@@ -48,7 +49,8 @@ struct SqliteHolder {
     auto put = sqlite->put_healthcare_party(hcp);
     BOOST_REQUIRE_MESSAGE(put.ok(), put.status().to_string());
     const auto& pk = search_key(key).private_key_pkcs8;
-    auto status = keychain.put(id, crypto::to_hex(pk.data(), pk.size()), search_key(key).public_key_hex);
+    auto status =
+        keychain.put(id, crypto::to_hex(pk.data(), pk.size()), search_key(key).public_key_hex);
     BOOST_REQUIRE_MESSAGE(status.ok(), status.to_string());
   }
 };
@@ -61,20 +63,37 @@ struct SqliteWorld : SqliteHolder, SearchWorld {
 
 BOOST_AUTO_TEST_SUITE(search_execute_sqlite)
 
-BOOST_FIXTURE_TEST_CASE(patient_parameters, SqliteWorld) { check_patient_parameters(); }
-BOOST_FIXTURE_TEST_CASE(patient_has_observation, SqliteWorld) { check_patient_has(); }
-BOOST_FIXTURE_TEST_CASE(patient_paging_and_sort, SqliteWorld) { check_patient_paging(); }
-BOOST_FIXTURE_TEST_CASE(observation_parameters, SqliteWorld) { check_observation_parameters(); }
+BOOST_FIXTURE_TEST_CASE(patient_parameters, SqliteWorld) {
+  check_patient_parameters();
+}
+BOOST_FIXTURE_TEST_CASE(patient_has_observation, SqliteWorld) {
+  check_patient_has();
+}
+BOOST_FIXTURE_TEST_CASE(patient_paging_and_sort, SqliteWorld) {
+  check_patient_paging();
+}
+BOOST_FIXTURE_TEST_CASE(observation_parameters, SqliteWorld) {
+  check_observation_parameters();
+}
 BOOST_FIXTURE_TEST_CASE(observation_subject_and_chaining, SqliteWorld) {
   check_observation_subject();
 }
-BOOST_FIXTURE_TEST_CASE(observation_value_quantity_paging, SqliteWorld) { check_value_quantity(); }
-BOOST_FIXTURE_TEST_CASE(bundle_shape_and_controls, SqliteWorld) { check_bundle_shape(); }
-BOOST_FIXTURE_TEST_CASE(lenient_strict_and_errors, SqliteWorld) { check_errors(); }
-BOOST_FIXTURE_TEST_CASE(conditional_ids, SqliteWorld) { check_search_ids(); }
+BOOST_FIXTURE_TEST_CASE(observation_value_quantity_paging, SqliteWorld) {
+  check_value_quantity();
+}
+BOOST_FIXTURE_TEST_CASE(bundle_shape_and_controls, SqliteWorld) {
+  check_bundle_shape();
+}
+BOOST_FIXTURE_TEST_CASE(lenient_strict_and_errors, SqliteWorld) {
+  check_errors();
+}
+BOOST_FIXTURE_TEST_CASE(conditional_ids, SqliteWorld) {
+  check_search_ids();
+}
 
 BOOST_FIXTURE_TEST_CASE(accents_and_case_are_folded, SqliteWorld) {
-  add_patient(parse(R"({"resourceType":"Patient","id":"pat5","name":[{"family":"Dupré","given":["Élodie"]}]})"));
+  add_patient(parse(
+      R"({"resourceType":"Patient","id":"pat5","name":[{"family":"Dupré","given":["Élodie"]}]})"));
   check("Patient", "given=elodie", {"pat5"});
   check("Patient", "name=DUPRE", {"pat5"});
   check("Patient", "family:exact=dupre", {"pat5"});
@@ -93,9 +112,11 @@ BOOST_FIXTURE_TEST_CASE(another_user_sees_nothing, SqliteWorld) {
 BOOST_FIXTURE_TEST_CASE(paging_walks_many_pages_once, SqliteWorld) {
   for (int i = 0; i < 23; ++i) {
     add_patient(parse(R"({"resourceType":"Patient","id":"many)" + std::to_string(i) +
-                      R"(","name":[{"family":"Many","given":["N)" + std::to_string(i) + R"("]}]})"));
+                      R"(","name":[{"family":"Many","given":["N)" + std::to_string(i) +
+                      R"("]}]})"));
   }
-  for (std::string_view sort : {"", "&_sort=given", "&_sort=-given", "&_sort=_id", "&_sort=-_lastUpdated"}) {
+  for (std::string_view sort :
+       {"", "&_sort=given", "&_sort=-given", "&_sort=_id", "&_sort=-_lastUpdated"}) {
     auto pages = all_pages("Patient", "family=Many&_count=5" + std::string(sort));
     BOOST_TEST(pages.size() == 5u);
     std::set<std::string> seen;

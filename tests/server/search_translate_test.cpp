@@ -48,8 +48,9 @@ Status observation_error(std::string_view raw) {
 BOOST_AUTO_TEST_SUITE(search_query_string)
 
 BOOST_AUTO_TEST_CASE(decodes_plus_percent_and_modifiers) {
-  auto params = q("?name=Donald+Duck&_has%3AObservation%3Apatient%3Acode=15074-8&family:exact=D%C3%BCck&"
-                  "subject:Patient.name=x&&flag");
+  auto params =
+      q("?name=Donald+Duck&_has%3AObservation%3Apatient%3Acode=15074-8&family:exact=D%C3%BCck&"
+        "subject:Patient.name=x&&flag");
   BOOST_REQUIRE_EQUAL(params.size(), 5u);
   BOOST_TEST(params[0].name == "name");
   BOOST_TEST(params[0].value == "Donald Duck");
@@ -57,7 +58,9 @@ BOOST_AUTO_TEST_CASE(decodes_plus_percent_and_modifiers) {
   BOOST_TEST(params[1].modifier == "");
   BOOST_TEST(params[2].name == "family");
   BOOST_TEST(params[2].modifier == "exact");
-  BOOST_TEST(params[2].value == "D\xC3\xBC" "ck");
+  BOOST_TEST(params[2].value ==
+             "D\xC3\xBC"
+             "ck");
   BOOST_TEST(params[3].name == "subject");
   BOOST_TEST(params[3].modifier == "Patient.name");
   BOOST_TEST(params[4].name == "flag");
@@ -88,7 +91,8 @@ BOOST_AUTO_TEST_CASE(split_or_honours_escaped_commas) {
 }
 
 BOOST_AUTO_TEST_CASE(encode_round_trips) {
-  std::vector<QueryParam> params{{"name", "exact", "Donald Duck&Co"}, {"code", "", "http://loinc.org|1,2"}};
+  std::vector<QueryParam> params{{"name", "exact", "Donald Duck&Co"},
+                                 {"code", "", "http://loinc.org|1,2"}};
   auto back = q(detail::encode_query(params));
   BOOST_REQUIRE_EQUAL(back.size(), 2u);
   BOOST_TEST(back[0].modifier == "exact");
@@ -188,8 +192,9 @@ BOOST_AUTO_TEST_CASE(malformed_values_name_the_parameter) {
 }
 
 BOOST_AUTO_TEST_CASE(active_and_controls) {
-  auto t = patients("active=true&_count=10&_sort=family,-birthdate&_format=json&_total=none&"
-                    "_elements=name,gender&_cursor=abc");
+  auto t = patients(
+      "active=true&_count=10&_sort=family,-birthdate&_format=json&_total=none&"
+      "_elements=name,gender&_cursor=abc");
   BOOST_TEST(*t.plan.query.active == true);
   BOOST_TEST(t.controls.count == 10u);
   BOOST_REQUIRE_EQUAL(t.controls.sort.size(), 2u);
@@ -266,8 +271,9 @@ BOOST_AUTO_TEST_CASE(code_tokens_use_the_shared_code_table) {
 }
 
 BOOST_AUTO_TEST_CASE(status_category_and_tag_are_service_tags) {
-  auto t = observations("status=final,amended&category=http://terminology.hl7.org/CodeSystem/"
-                        "observation-category|laboratory&_tag=urn:t|x");
+  auto t = observations(
+      "status=final,amended&category=http://terminology.hl7.org/CodeSystem/"
+      "observation-category|laboratory&_tag=urn:t|x");
   const auto& tags = t.plan.query.tags;
   BOOST_REQUIRE_EQUAL(tags.size(), 3u);
   BOOST_TEST(tags[0].size() == 2u);
@@ -328,9 +334,11 @@ BOOST_AUTO_TEST_CASE(value_quantity) {
   BOOST_TEST(observation_error("value-quantity=abc").path() == "value-quantity");
   BOOST_TEST(observation_error("value-quantity=zz5").path() == "value-quantity");
 
-  boost::json::object obs{{"valueQuantity", {{"value", 6.3}, {"unit", "mmol/l"},
-                                             {"system", "http://unitsofmeasure.org"},
-                                             {"code", "mmol/L"}}}};
+  boost::json::object obs{{"valueQuantity",
+                           {{"value", 6.3},
+                            {"unit", "mmol/l"},
+                            {"system", "http://unitsofmeasure.org"},
+                            {"code", "mmol/L"}}}};
   BOOST_TEST(detail::quantity_matches(any[0], obs));
   BOOST_TEST(detail::quantity_matches(any[1], obs));  // unit matches when no system
   auto cond = [](std::string_view v) {
@@ -338,7 +346,8 @@ BOOST_AUTO_TEST_CASE(value_quantity) {
   };
   BOOST_TEST(detail::quantity_matches(cond("6.3"), obs));
   BOOST_TEST(detail::quantity_matches(cond("6"), obs));  // 6 stands for [5.5, 6.5)
-  BOOST_TEST(!detail::quantity_matches(cond("6.30"), boost::json::object{{"valueQuantity", {{"value", 6.31}}}}));
+  BOOST_TEST(!detail::quantity_matches(cond("6.30"),
+                                       boost::json::object{{"valueQuantity", {{"value", 6.31}}}}));
   BOOST_TEST(detail::quantity_matches(cond("ne7"), obs));
   BOOST_TEST(detail::quantity_matches(cond("le6.3"), obs));
   BOOST_TEST(!detail::quantity_matches(cond("lt6.3"), obs));

@@ -1,5 +1,6 @@
 #include "datatypes.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -12,7 +13,14 @@
 namespace fhirbridge::mapping::detail {
 
 Status wrong_type(const std::string& path, const char* expected, const json::value& got) {
-  std::string text = json::serialize(got);
+  std::string text;
+  if (got.is_double()) {  // 1.5, not Boost.JSON's 1.5E0
+    char buf[32];
+    auto end = std::to_chars(buf, buf + sizeof buf, got.get_double()).ptr;
+    text.assign(buf, end);
+  } else {
+    text = json::serialize(got);
+  }
   if (text.size() > 40) text = text.substr(0, 40) + "...";
   return Status(StatusCode::structure, std::string("expected ") + expected + ", got " + text, path);
 }

@@ -166,8 +166,7 @@ Status map_coded_value(const json::object& o, const std::string& path, icure::Se
   return {};
 }
 
-void coded_value_to_fhir(const icure::Service& s, json::object& out, const MappingContext& ctx,
-                         bool top_level) {
+void code_to_fhir(const icure::Service& s, json::object& out, const MappingContext& ctx) {
   json::object code;
   json::array codings;
   for (const auto& c : s.codes.value_or(std::vector<icure::CodeStub>{}))
@@ -176,7 +175,6 @@ void coded_value_to_fhir(const icure::Service& s, json::object& out, const Mappi
   if (s.label) code["text"] = *s.label;
   if (code.empty()) code["text"] = "unknown";  // FHIR requires a code
   out["code"] = std::move(code);
-  if (top_level) return;  // the caller writes subject/effective/issued first
 }
 
 void value_to_fhir(const icure::Service& s, json::object& out, const MappingContext& ctx) {
@@ -257,7 +255,7 @@ json::object observation_fields_to_fhir(const icure::Contact& contact, const icu
   }
   out["status"] = status.value_or("final");  // required; an iCure service is final
   if (!categories.empty()) out["category"] = std::move(categories);
-  coded_value_to_fhir(s, out, ctx, true);
+  code_to_fhir(s, out, ctx);
   if (patient_id) out["subject"] = json::object{{"reference", "Patient/" + *patient_id}};
   if (s.valueDate) {
     if (auto d = fhir_date_time(*s.valueDate)) out["effectiveDateTime"] = *d;
@@ -268,6 +266,8 @@ json::object observation_fields_to_fhir(const icure::Contact& contact, const icu
     if (s.closingDate)
       if (auto d = fhir_date_time(*s.closingDate)) period["end"] = *d;
     out["effectivePeriod"] = std::move(period);
+  } else if (contact.openingDate) {  // an iCure service dated by its contact only
+    if (auto d = fhir_date_time(*contact.openingDate)) out["effectiveDateTime"] = *d;
   }
   if (s.created) out["issued"] = fhir_instant(*s.created);
   value_to_fhir(s, out, ctx);
@@ -281,7 +281,7 @@ json::object observation_fields_to_fhir(const icure::Contact& contact, const icu
     json::array components;
     for (const auto& part : *content->compoundValue) {
       json::object component;
-      coded_value_to_fhir(part, component, ctx, false);
+      code_to_fhir(part, component, ctx);
       value_to_fhir(part, component, ctx);
       components.push_back(std::move(component));
     }

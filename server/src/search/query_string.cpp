@@ -58,7 +58,8 @@ Result<std::vector<QueryParam>> parse_query(std::string_view raw) {
     if (pair.empty()) continue;  // "a=1&&b=2", trailing '&' (the tutorial sends one)
     std::size_t eq = pair.find('=');
     std::string_view raw_name = pair.substr(0, eq);
-    std::string_view raw_value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    std::string_view raw_value =
+        eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
     if (!decode_component(raw_name, name) || !decode_component(raw_value, value)) {
       return Status::Invalid("query", "bad percent-encoding in '" + printable(pair) + "'");
     }
@@ -87,7 +88,8 @@ std::vector<std::string> split_or(const std::string& value) {
   for (std::size_t i = 0; i < value.size(); ++i) {
     char c = value[i];
     if (c == '\\' && i + 1 < value.size() &&
-        (value[i + 1] == ',' || value[i + 1] == '|' || value[i + 1] == '$' || value[i + 1] == '\\')) {
+        (value[i + 1] == ',' || value[i + 1] == '|' || value[i + 1] == '$' ||
+         value[i + 1] == '\\')) {
       current.push_back(value[++i]);
     } else if (c == ',') {
       if (!current.empty()) parts.push_back(std::move(current));

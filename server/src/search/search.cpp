@@ -174,7 +174,8 @@ struct Executor {
       intersect(patients, std::move(*found));
       if (patients->empty()) return false;
     }
-    if (patients) plan.query.patient_ids = std::vector<std::string>(patients->begin(), patients->end());
+    if (patients)
+      plan.query.patient_ids = std::vector<std::string>(patients->begin(), patients->end());
     return true;
   }
 
@@ -223,7 +224,8 @@ struct BundleBuilder {
   }
 
   void warn(const std::string& path, const std::string& message) {
-    json::object issue{{"severity", "warning"}, {"code", "not-supported"}, {"diagnostics", message}};
+    json::object issue{
+        {"severity", "warning"}, {"code", "not-supported"}, {"diagnostics", message}};
     if (!path.empty()) issue["expression"] = json::array{json::string(path)};
     issues.push_back(std::move(issue));
   }
@@ -240,9 +242,11 @@ struct BundleBuilder {
     }
     json::object& meta = kept["meta"].emplace_object();
     if (auto* old = resource.if_contains("meta"); old && old->is_object()) meta = old->get_object();
-    json::array& tags = meta["tag"].is_array() ? meta["tag"].get_array() : meta["tag"].emplace_array();
-    tags.push_back(json::object{{"system", "http://terminology.hl7.org/CodeSystem/v3-ObservationValue"},
-                                {"code", "SUBSETTED"}});
+    json::array& tags =
+        meta["tag"].is_array() ? meta["tag"].get_array() : meta["tag"].emplace_array();
+    tags.push_back(
+        json::object{{"system", "http://terminology.hl7.org/CodeSystem/v3-ObservationValue"},
+                     {"code", "SUBSETTED"}});
     return kept;
   }
 
@@ -295,9 +299,10 @@ Result<SearchOutcome> search_patients(Executor& ex, const std::vector<QueryParam
   q.page.cursor = t->controls.cursor;
   q.page.sort = t->controls.sort;
   auto page = ex.store.find_patients(ex.who, q);
-  if (!page) return page.status().code() == StatusCode::invalid && t->controls.cursor
-                        ? Status::Invalid("_cursor", page.status().message())
-                        : page.status();
+  if (!page)
+    return page.status().code() == StatusCode::invalid && t->controls.cursor
+               ? Status::Invalid("_cursor", page.status().message())
+               : page.status();
 
   BundleBuilder b{"Patient", options, t->controls, t->echoed, {}, {}};
   std::vector<std::string> warnings = t->warnings;
@@ -349,9 +354,10 @@ Result<SearchOutcome> search_observations(Executor& ex, const std::vector<QueryP
     q.page.limit = t->controls.count;
     q.page.cursor = t->controls.cursor;
     auto page = ex.store.find_contacts(ex.who, q);
-    if (!page) return page.status().code() == StatusCode::invalid && t->controls.cursor
-                          ? Status::Invalid("_cursor", page.status().message())
-                          : page.status();
+    if (!page)
+      return page.status().code() == StatusCode::invalid && t->controls.cursor
+                 ? Status::Invalid("_cursor", page.status().message())
+                 : page.status();
     for (const auto& record : page->items) {
       std::string id = record.contact.id.value_or("");
       auto fhir = ex.view(record);
@@ -463,9 +469,10 @@ boost::json::array capability_search_params(std::string_view resource_type) {
     return json::array{
         param("_id", "token", "Store id or the FHIR id given on create"),
         param("identifier", "token", "system|value, value, system| or |value"),
-        param("name", "string",
-              "Any name part (family, given, prefix, suffix, text); starts-with, :exact, :contains; "
-              "case- and accent-insensitive"),
+        param(
+            "name", "string",
+            "Any name part (family, given, prefix, suffix, text); starts-with, :exact, :contains; "
+            "case- and accent-insensitive"),
         param("family", "string", "Family name; starts-with, :exact, :contains"),
         param("given", "string", "Given name; starts-with, :exact, :contains"),
         param("gender", "token", "male | female | other | unknown; :not"),

@@ -38,11 +38,11 @@ constexpr std::array<std::string_view, 7> kIcureGenders{
     "male", "female", "indeterminate", "changed", "changedToMale", "changedToFemale", "unknown"};
 constexpr std::array<std::string_view, 4> kFhirGenders{"male", "female", "other", "unknown"};
 constexpr std::array<std::string_view, 8> kObservationStatuses{
-    "registered", "preliminary", "final",           "amended",
-    "corrected",  "cancelled",   "entered-in-error", "unknown"};
+    "registered", "preliminary",      "final",  "amended", "corrected",
+    "cancelled",  "entered-in-error", "unknown"};
 constexpr std::string_view kGenderSystem = "http://hl7.org/fhir/administrative-gender";
 
-constexpr std::array<std::string_view, 6> kPatientSorts{"family", "given", "birthdate",
+constexpr std::array<std::string_view, 6> kPatientSorts{"family", "given",        "birthdate",
                                                         "gender", "_lastUpdated", "_id"};
 constexpr std::array<std::string_view, 5> kObservationSorts{"date", "code", "status",
                                                             "_lastUpdated", "_id"};
@@ -68,7 +68,8 @@ struct Translator {
   }
 
   Status unknown(const std::string& name) {
-    if (options.strict) return Status::Invalid(name, "unknown search parameter '" + printable(name) + "'");
+    if (options.strict)
+      return Status::Invalid(name, "unknown search parameter '" + printable(name) + "'");
     warn(name, "unknown search parameter '" + printable(name) + "' ignored");
     return Status::Ok();
   }
@@ -88,8 +89,14 @@ struct Translator {
     Token t;
     std::size_t bar = std::string::npos;
     for (std::size_t i = 0; i < text.size(); ++i) {
-      if (text[i] == '\\') { ++i; continue; }
-      if (text[i] == '|') { bar = i; break; }
+      if (text[i] == '\\') {
+        ++i;
+        continue;
+      }
+      if (text[i] == '|') {
+        bar = i;
+        break;
+      }
     }
     auto unescape = [](std::string_view s) {
       std::string out;
@@ -105,8 +112,10 @@ struct Translator {
     }
     std::string system = unescape(std::string_view(text).substr(0, bar));
     std::string code = unescape(std::string_view(text).substr(bar + 1));
-    if (system.empty()) t.no_system = true;
-    else t.system = system;
+    if (system.empty())
+      t.no_system = true;
+    else
+      t.system = system;
     if (!code.empty()) t.code = code;
     return t;
   }
@@ -129,8 +138,10 @@ struct Translator {
     for (const auto& part : split_or(value)) {
       Token t = parse_token(part);
       std::optional<std::string> type;
-      if (t.no_system) type = mapping::icure_code_type("");
-      else if (t.system) type = mapping::icure_code_type(*t.system);
+      if (t.no_system)
+        type = mapping::icure_code_type("");
+      else if (t.system)
+        type = mapping::icure_code_type(*t.system);
       any.push_back(TokenFilter{type, t.code});
     }
     return any;
@@ -175,10 +186,14 @@ struct Translator {
 
   static Result<TextCondition> text_condition(const std::string& path, const QueryParam& p) {
     TextCondition c;
-    if (p.modifier.empty()) c.match = TextMatch::prefix;
-    else if (p.modifier == "exact") c.match = TextMatch::exact;
-    else if (p.modifier == "contains") c.match = TextMatch::contains;
-    else return bad_modifier(path, p.modifier);
+    if (p.modifier.empty())
+      c.match = TextMatch::prefix;
+    else if (p.modifier == "exact")
+      c.match = TextMatch::exact;
+    else if (p.modifier == "contains")
+      c.match = TextMatch::contains;
+    else
+      return bad_modifier(path, p.modifier);
     c.any_of = split_or(p.value);
     return c;
   }
@@ -223,7 +238,8 @@ struct Translator {
       std::set<std::string> wanted;  // iCure values
       for (const auto& part : split_or(p.value)) {
         Token t = parse_token(part);
-        if ((t.system && *t.system != kGenderSystem) || !t.code || !mapping::icure_gender(*t.code)) {
+        if ((t.system && *t.system != kGenderSystem) || !t.code ||
+            !mapping::icure_gender(*t.code)) {
           return Status::Invalid(path, "'" + printable(part) + "' is not an administrative gender");
         }
         // Every iCure gender that reads back as this FHIR gender ("other" has several).
@@ -284,7 +300,8 @@ struct Translator {
 
   // ---- Observation ---------------------------------------------------------
 
-  Result<Handled> observation_param(ContactPlan& plan, const QueryParam& p, const std::string& path) {
+  Result<Handled> observation_param(ContactPlan& plan, const QueryParam& p,
+                                    const std::string& path) {
     auto& q = plan.query;
     const std::string& n = p.name;
     if (n == "_id") {
@@ -318,11 +335,14 @@ struct Translator {
           if (!wanted.count(std::string(s)))
             any.push_back(TokenFilter{mapping::kObservationStatusTagType, std::string(s)});
       } else {
-        for (const auto& s : wanted) any.push_back(TokenFilter{mapping::kObservationStatusTagType, s});
+        for (const auto& s : wanted)
+          any.push_back(TokenFilter{mapping::kObservationStatusTagType, s});
         for (auto& t : other_systems) any.push_back(std::move(t));
       }
-      if (any.empty()) plan.id_or_fhir_id.push_back({});  // status:not=<all>: nothing matches
-      else q.tags.push_back(std::move(any));
+      if (any.empty())
+        plan.id_or_fhir_id.push_back({});  // status:not=<all>: nothing matches
+      else
+        q.tags.push_back(std::move(any));
     } else if (n == "date") {
       if (!p.modifier.empty()) return bad_modifier(path, p.modifier);
       auto c = date_condition(path, p.value, 14);
@@ -393,16 +413,23 @@ struct Translator {
     return Handled::yes;
   }
 
-  static Result<QuantityAnyOf> quantity_conditions(const std::string& path, const std::string& value) {
+  static Result<QuantityAnyOf> quantity_conditions(const std::string& path,
+                                                   const std::string& value) {
     QuantityAnyOf any;
     for (const auto& part : split_or(value)) {
       QuantityCondition c;
       std::string_view text = part;
       std::string_view number = text.substr(0, text.find('|'));
-      static constexpr std::array<std::pair<std::string_view, Comparator>, 9> kPrefixes{{
-          {"eq", Comparator::eq}, {"ne", Comparator::ne}, {"lt", Comparator::lt},
-          {"gt", Comparator::gt}, {"le", Comparator::le}, {"ge", Comparator::ge},
-          {"sa", Comparator::sa}, {"eb", Comparator::eb}, {"ap", Comparator::ap}}};
+      static constexpr std::array<std::pair<std::string_view, Comparator>, 9> kPrefixes{
+          {{"eq", Comparator::eq},
+           {"ne", Comparator::ne},
+           {"lt", Comparator::lt},
+           {"gt", Comparator::gt},
+           {"le", Comparator::le},
+           {"ge", Comparator::ge},
+           {"sa", Comparator::sa},
+           {"eb", Comparator::eb},
+           {"ap", Comparator::ap}}};
       if (number.size() >= 2 && std::isalpha(static_cast<unsigned char>(number[0]))) {
         auto it = std::find_if(kPrefixes.begin(), kPrefixes.end(),
                                [&](const auto& e) { return e.first == number.substr(0, 2); });
@@ -422,7 +449,8 @@ struct Translator {
       int decimals = 0;
       if (auto dot = number.find('.'); dot != std::string_view::npos) {
         std::size_t stop = number.find_first_of("eE", dot);
-        decimals = static_cast<int>((stop == std::string_view::npos ? number.size() : stop) - dot - 1);
+        decimals =
+            static_cast<int>((stop == std::string_view::npos ? number.size() : stop) - dot - 1);
       }
       int exponent = 0;
       if (auto e = number.find_first_of("eE"); e != std::string_view::npos) {
@@ -454,7 +482,8 @@ struct Translator {
       std::size_t count = 0;
       auto [end, ec] = std::from_chars(p.value.data(), p.value.data() + p.value.size(), count);
       if (ec != std::errc{} || end != p.value.data() + p.value.size()) {
-        return Status::Invalid("_count", "'" + printable(p.value) + "' is not a non-negative integer");
+        return Status::Invalid("_count",
+                               "'" + printable(p.value) + "' is not a non-negative integer");
       }
       controls.count = std::min(count, options.max_count);
       controls.count_only = count == 0;
@@ -473,14 +502,18 @@ struct Translator {
         controls.sort.push_back(storage::SortKey{name, descending});
       }
     } else if (n == "_summary") {
-      if (p.value == "count") controls.count_only = true;
+      if (p.value == "count")
+        controls.count_only = true;
       else if (p.value != "false" && p.value != "true" && p.value != "data" && p.value != "text")
         return Status::Invalid("_summary", "'" + printable(p.value) + "' is not a _summary value");
       // true/data/text: we return full resources, which the spec allows.
     } else if (n == "_total") {
-      if (p.value == "none") controls.total = TotalMode::none;
-      else if (p.value == "estimate" || p.value == "accurate") controls.total = TotalMode::accurate;
-      else return Status::Invalid("_total", "'" + printable(p.value) + "' is not a _total value");
+      if (p.value == "none")
+        controls.total = TotalMode::none;
+      else if (p.value == "estimate" || p.value == "accurate")
+        controls.total = TotalMode::accurate;
+      else
+        return Status::Invalid("_total", "'" + printable(p.value) + "' is not a _total value");
     } else if (n == "_elements") {
       controls.elements = split_or(p.value);
     } else if (n == "_cursor") {
@@ -505,16 +538,30 @@ Result<TranslatedSearch<Plan>> translate(const std::vector<QueryParam>& params,
   for (const auto& p : params) {
     // FHIR: a parameter with an empty value is ignored.
     if (p.value.empty() || p.name.empty()) continue;
-    if (p.name != "_cursor") out.echoed.push_back(p);
     const std::string path = written_name(p);
     auto control = tr.control_param(out.controls, p, sorts);
     if (!control) return control.status();
-    if (*control == Handled::yes) continue;
+    if (*control == Handled::yes) {
+      // The self link shows what was used (FHIR): _sort without ignored fields.
+      if (p.name == "_sort") {
+        QueryParam used{p.name, p.modifier, {}};
+        for (const auto& key : out.controls.sort) {
+          if (!used.value.empty()) used.value += ',';
+          used.value += (key.descending ? "-" : "") + key.field;
+        }
+        if (!used.value.empty()) out.echoed.push_back(std::move(used));
+      } else if (p.name != "_cursor") {
+        out.echoed.push_back(p);
+      }
+      continue;
+    }
     auto handled = resource_param(tr, out.plan, p, path);
     if (!handled) return handled.status();
     if (*handled == Handled::unknown) {
       if (auto s = tr.unknown(path); !s.ok()) return s;
+      continue;  // ignored: not in the self link
     }
+    out.echoed.push_back(p);
   }
   if (out.controls.count_only) out.controls.count = 0;
   out.warnings = std::move(tr.warnings);
@@ -524,8 +571,8 @@ Result<TranslatedSearch<Plan>> translate(const std::vector<QueryParam>& params,
 
 }  // namespace
 
-Result<TranslatedSearch<PatientPlan>> translate_patient_search(const std::vector<QueryParam>& params,
-                                                               const SearchOptions& options) {
+Result<TranslatedSearch<PatientPlan>> translate_patient_search(
+    const std::vector<QueryParam>& params, const SearchOptions& options) {
   return translate<PatientPlan>(
       params, options, kPatientSorts,
       [](Translator& tr, PatientPlan& plan, const QueryParam& p, const std::string& path) {

@@ -20,9 +20,10 @@ namespace fhirbridge::server {
 // One decoded `name[:modifier]=value` pair, in request order. Repeated names
 // are separate pairs (AND); commas inside `value` are ORs (kept raw here).
 struct QueryParam {
-  std::string name;      // "birthdate", "_has:Observation:patient:code", "subject"
-  std::string modifier;  // after the first ':' of a non-chained, non-_has name ("exact", "Patient.name"...)
-  std::string value;     // percent- and '+'-decoded
+  std::string name;  // "birthdate", "_has:Observation:patient:code", "subject"
+  // After the first ':' of a non-_has name ("exact", "not", "Patient.name"...).
+  std::string modifier;
+  std::string value;  // percent- and '+'-decoded
 };
 
 // Decodes an application/x-www-form-urlencoded query or form body

@@ -43,10 +43,10 @@ struct PatientPlan {
 };
 
 struct ContactPlan {
-  storage::ContactQuery query;  // ids / patient_ids filled by the executor
-  std::vector<std::vector<std::string>> id_or_fhir_id;      // contact id or Service FHIR id
+  storage::ContactQuery query;                          // ids / patient_ids filled by the executor
+  std::vector<std::vector<std::string>> id_or_fhir_id;  // contact id or Service FHIR id
   std::vector<std::vector<std::string>> subject_id_or_fhir_id;  // patient store id or FHIR id
-  std::vector<PatientPlan> subject_chains;  // subject:Patient.name=..., subject:identifier=...
+  std::vector<PatientPlan> subject_chains;    // subject:Patient.name=..., subject:identifier=...
   std::vector<QuantityAnyOf> value_quantity;  // post-filter, ANDed
   bool needs_post_filter() const { return !value_quantity.empty(); }
 };
@@ -68,14 +68,15 @@ struct TranslatedSearch {
   SearchControls controls;
   std::vector<std::string> warnings;
   std::vector<std::string> warning_paths;  // the parameter each warning is about
-  // The parameters to echo in self/next links (everything but _cursor).
+  // The parameters actually used, for self/next links (no _cursor, no
+  // ignored parameters, _sort without ignored fields).
   std::vector<QueryParam> echoed;
 };
 
 // Translates a Patient / Observation search. invalid (path = parameter name)
 // on malformed values, unknown modifiers, or (options.strict) unknown names.
-Result<TranslatedSearch<PatientPlan>> translate_patient_search(const std::vector<QueryParam>& params,
-                                                               const SearchOptions& options);
+Result<TranslatedSearch<PatientPlan>> translate_patient_search(
+    const std::vector<QueryParam>& params, const SearchOptions& options);
 Result<TranslatedSearch<ContactPlan>> translate_observation_search(
     const std::vector<QueryParam>& params, const SearchOptions& options);
 

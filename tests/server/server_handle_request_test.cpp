@@ -1,0 +1,317 @@
+// handle_request called directly (no sockets): routing, auth, errors,
+// versioning, Prefer, transactions and batches against a real SqliteStore.
+#include <boost/test/unit_test.hpp>
+
+#include "server_fixture.hpp"
+
+using namespace fhirbridge;
+using namespace fhirbridge::test;
+namespace json = boost::json;
+using http::verb;
+
+namespace {
+const std::string kBase = "/rest/fhir/r4";
+
+std::string create_pat1(ServerFixture& f, const Account* who = nullptr) {
+  auto res = f.post(kBase + "/Patient", seed("patient-pat1.json"), who);
+  BOOST_REQUIRE_EQUAL(res.result_int(), 201u);
+  return str(body_json(res), {"id"});
+}
+
+json::object patient_search(ServerFixture& f, const std::string& query, const Account* who = nullptr) {
+  auto res = f.get(kBase + "/Patient?" + query, who);
+  BOOST_REQUIRE_EQUAL(res.result_int(), 200u);
+  return body_json(res).as_object();
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(server_handle_request)
+
+BOOST_AUTO_TEST_CASE(metadata_is_public_and_lists_what_is_supported) {
+  ServerFixture f;
+  auto res = f.call(verb::get, kBase + "/metadata", nullptr);
+  BOOST_TEST(res.result_int() == 200u);
+  BOOST_TEST(std::string(res[http::field::content_type]).starts_with("application/fhir+json"));
+  auto cs = body_json(res);
+  BOOST_TEST(str(cs, {"resourceType"}) == "CapabilityStatement");
+  BOOST_TEST(str(cs, {"fhirVersion"}) == "4.0.1");
+  const auto& resources = cs.at("rest").at(0).at("resource").as_array();
+  BOOST_REQUIRE_EQUAL(resources.size(), 2u);
+  BOOST_TEST(resources[0].at("type").as_string() == "Patient");
+  BOOST_TEST(resources[1].at("type").as_string() == "Observation");
+  BOOST_TEST(!resources[0].at("searchParam").as_array().empty());
+  // Also under /fhir/r4 and with a trailing slash.
+  BOOST_TEST(f.call(verb::get, "/fhir/r4/metadata", nullptr).result_int() == 200u);
+  BOOST_TEST(f.call(verb::get, "/fhir/r4/metadata/", nullptr).result_int() == 200u);
+}
+
+BOOST_AUTO_TEST_CASE(missing_or_wrong_credentials_are_401_with_a_challenge) {
+  ServerFixture f;
+  auto none = f.call(verb::get, kBase + "/Patient/x", nullptr);
+  BOOST_TEST(none.result_int() == 401u);
+  BOOST_TEST(none[http::field::www_authenticate] == "Basic realm=\"fhirbridge\"");
+  BOOST_TEST(issue_field(none, "code") == "login");
+  Account wrong = f.alice;
+  wrong.password = "nope";
+  BOOST_TEST(f.call(verb::get, kBase + "/Patient/x", &wrong).result_int() == 401u);
+  Account unknown = f.alice;
+  unknown.login = "mallory";
+  BOOST_TEST(f.call(verb::get, kBase + "/Patient/x", &unknown).result_int() == 401u);
+  // Garbage in the header is 401 too, not a crash.
+  auto garbage = f.call(verb::get, kBase + "/Patient/x", nullptr, {}, {}, {{http::field::authorization, "Basic %%%"}});
+  BOOST_TEST(garbage.result_int() == 401u);
+  BOOST_TEST(f.call(verb::get, kBase + "/Patient/x", &f.alice).result_int() == 404u);
+}
+
+BOOST_AUTO_TEST_CASE(routing_errors_are_operation_outcomes) {
+  ServerFixture f;
+  auto unknown = f.get("/nowhere");
+  BOOST_TEST(unknown.result_int() == 404u);
+  BOOST_TEST(issue_field(unknown, "code") == "not-found");
+  BOOST_TEST(f.get(kBase + "/Encounter/1").result_int() == 404u);
+  auto patch = f.call(verb::patch, kBase + "/Patient/x", &f.alice, "{}");
+  BOOST_TEST(patch.result_int() == 405u);
+  BOOST_TEST(patch[http::field::allow] == "GET, PUT, DELETE");
+  auto put_type = f.call(verb::put, kBase + "/Patient", &f.alice, "{}");
+  BOOST_TEST(put_type.result_int() == 405u);
+  BOOST_TEST(put_type[http::field::allow] == "GET, POST, DELETE");
+}
+
+BOOST_AUTO_TEST_CASE(bad_bodies_are_4xx_with_the_offending_path) {
+  server::ServerSettings small;
+  small.body_limit = 4096;
+  ServerFixture f(small);
+  auto text = f.call(verb::post, kBase + "/Patient", &f.alice, "hello", "text/plain");
+  BOOST_TEST(text.result_int() == 415u);
+  auto malformed = f.call(verb::post, kBase + "/Patient", &f.alice, "{\"resourceType\": ");
+  BOOST_TEST(malformed.result_int() == 400u);
+  BOOST_TEST(issue_field(malformed, "code") == "structure");
+  auto wrong_type = f.post(kBase + "/Patient", seed("observation-f001.json"));
+  BOOST_TEST(wrong_type.result_int() == 400u);
+  BOOST_TEST(issue_field(wrong_type, "expression") == "resourceType");
+  auto too_big = f.post(kBase + "/Patient", seed("patient-pat1.json"));  // the photo makes it > 4 KiB
+  BOOST_TEST(too_big.result_int() == 413u);
+  json::value bad_date = seed("patient-pat1.json");
+  bad_date.as_object().erase("photo");
+  bad_date.as_object()["birthDate"] = "1974-13";
+  auto invalid = f.post(kBase + "/Patient", bad_date);
+  BOOST_TEST(invalid.result_int() == 400u);
+  BOOST_TEST(issue_field(invalid, "expression") == "Patient.birthDate");
+  BOOST_TEST(f.call(verb::get, kBase + "/Patient?_format=xml", &f.alice).result_int() == 406u);
+}
+
+BOOST_AUTO_TEST_CASE(create_read_update_delete_with_versions) {
+  ServerFixture f;
+  const std::string id = create_pat1(f);
+  BOOST_TEST(id != "pat1");
+  auto by_fhir_id = f.get(kBase + "/Patient/pat1");
+  BOOST_TEST(by_fhir_id.result_int() == 200u);
+  BOOST_TEST(by_fhir_id[http::field::etag] == "W/\"1\"");
+  BOOST_TEST(str(body_json(by_fhir_id), {"id"}) == id);
+  BOOST_TEST(str(body_json(by_fhir_id), {"meta", "versionId"}) == "1");
+  BOOST_TEST(f.get(kBase + "/Patient/" + id).result_int() == 200u);
+  BOOST_TEST(f.get(kBase + "/Patient/" + id + "/_history/1").result_int() == 200u);
+  BOOST_TEST(f.get(kBase + "/Patient/" + id + "/_history/7").result_int() == 404u);
+
+  // Duplicate FHIR id.
+  auto dup = f.post(kBase + "/Patient", seed("patient-pat1.json"));
+  BOOST_TEST(dup.result_int() == 409u);
+  BOOST_TEST(issue_field(dup, "expression") == "Patient.id");
+
+  json::value update = body_json(by_fhir_id);
+  update.as_object()["gender"] = "female";
+  const std::string body = json::serialize(update);
+  auto stale = f.call(verb::put, kBase + "/Patient/" + id, &f.alice, body, "application/fhir+json",
+                      {{http::field::if_match, "W/\"9\""}});
+  BOOST_TEST(stale.result_int() == 412u);
+  auto updated = f.call(verb::put, kBase + "/Patient/" + id, &f.alice, body, "application/fhir+json",
+                        {{http::field::if_match, "W/\"1\""}});
+  BOOST_REQUIRE_EQUAL(updated.result_int(), 200u);
+  BOOST_TEST(updated[http::field::etag] == "W/\"2\"");
+  BOOST_TEST(str(body_json(updated), {"gender"}) == "female");
+  BOOST_TEST(str(body_json(updated), {"meta", "versionId"}) == "2");
+  // The FHIR id survives the update.
+  BOOST_TEST(str(body_json(f.get(kBase + "/Patient/pat1")), {"gender"}) == "female");
+
+  update.as_object()["id"] = "someone-else";
+  auto mismatch = f.call(verb::put, kBase + "/Patient/" + id, &f.alice, json::serialize(update));
+  BOOST_TEST(mismatch.result_int() == 400u);
+  BOOST_TEST(issue_field(mismatch, "expression") == "Patient.id");
+
+  auto deleted = f.call(verb::delete_, kBase + "/Patient/pat1", &f.alice);
+  BOOST_TEST(deleted.result_int() == 200u);
+  const unsigned after = f.get(kBase + "/Patient/" + id).result_int();
+  BOOST_TEST((after == 404u || after == 410u));
+  BOOST_TEST(f.get(kBase + "/Patient/pat1").result_int() == 404u);
+}
+
+BOOST_AUTO_TEST_CASE(prefer_return_is_honoured) {
+  ServerFixture f;
+  auto minimal = f.call(verb::post, kBase + "/Patient", &f.alice, json::serialize(seed("patient-pat1.json")),
+                        "application/json", {{http::field::prefer, "return=minimal"}});
+  BOOST_TEST(minimal.result_int() == 201u);
+  BOOST_TEST(minimal.body().empty());
+  BOOST_TEST(std::string(minimal[http::field::location]).starts_with("http://fhir.test/rest/fhir/r4/Patient/"));
+  BOOST_TEST(std::string(minimal[http::field::location]).ends_with("/_history/1"));
+  json::value pat = seed("patient-pat1.json");
+  pat.as_object()["id"] = "pat9";
+  auto outcome = f.call(verb::post, kBase + "/Patient", &f.alice, json::serialize(pat), "application/json",
+                        {{http::field::prefer, "return=OperationOutcome"}});
+  BOOST_TEST(outcome.result_int() == 201u);
+  BOOST_TEST(issue_field(outcome, "severity") == "information");
+}
+
+BOOST_AUTO_TEST_CASE(observation_subject_must_resolve) {
+  ServerFixture f;
+  const std::string patient_id = create_pat1(f);
+  auto unknown = f.post(kBase + "/Observation", seed("observation-f001.json"));  // bare unknown id
+  BOOST_TEST(unknown.result_int() == 400u);
+  BOOST_TEST(issue_field(unknown, "expression") == "Observation.subject");
+  for (const std::string ref : {std::string("Patient/pat1"), patient_id, "Patient/" + patient_id, std::string("pat1")}) {
+    json::value obs = with_subject(seed("observation-f001.json"), ref);
+    obs.as_object().erase("id");
+    auto created = f.post(kBase + "/Observation", obs);
+    BOOST_TEST_INFO(ref);
+    BOOST_TEST(created.result_int() == 201u);
+    BOOST_TEST(str(body_json(created), {"subject", "reference"}) == "Patient/" + patient_id);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(another_users_patient_is_not_found) {
+  ServerFixture f;
+  const std::string id = create_pat1(f, &f.alice);
+  BOOST_TEST(f.get(kBase + "/Patient/" + id, &f.bob).result_int() == 404u);
+  BOOST_TEST(f.get(kBase + "/Patient/pat1", &f.bob).result_int() == 404u);
+  BOOST_TEST(f.call(verb::delete_, kBase + "/Patient/" + id, &f.bob).result_int() == 404u);
+  auto bobs = patient_search(f, "name=Donald", &f.bob);
+  BOOST_TEST(bobs.at("total").as_int64() == 0);
+  // Bob may create his own pat1.
+  BOOST_TEST(f.post(kBase + "/Patient", seed("patient-pat1.json"), &f.bob).result_int() == 201u);
+  BOOST_TEST(f.get(kBase + "/Patient/" + id, &f.alice).result_int() == 200u);
+}
+
+BOOST_AUTO_TEST_CASE(keychain_endpoint) {
+  ServerFixture f({}, /*post_keys=*/false);
+  const std::string path = "/rest/icdx/v1/keychain/";
+  auto wrong_owner = f.call(verb::post, path + f.bob.hcp_id, &f.alice,
+                            json::serialize(json::object{{"key", f.bob.private_key_hex}}), "application/json");
+  BOOST_TEST(wrong_owner.result_int() == 403u);
+  auto mismatch = f.call(verb::post, path + f.alice.hcp_id, &f.alice,
+                         json::serialize(json::object{{"key", f.bob.private_key_hex}}), "application/json");
+  BOOST_TEST(mismatch.result_int() == 400u);
+  auto no_key = f.call(verb::post, path + f.alice.hcp_id, &f.alice, "{}", "application/json");
+  BOOST_TEST(no_key.result_int() == 400u);
+  BOOST_TEST(issue_field(no_key, "expression") == "key");
+  BOOST_TEST(f.call(verb::post, path + f.alice.hcp_id, nullptr, "{}", "application/json").result_int() == 401u);
+
+  // Before the key is posted, reading needs it: the error says which call to make.
+  const auto create = f.post(kBase + "/Patient", seed("patient-pat1.json"));
+  if (create.result_int() == 201u) {
+    auto read = f.get(kBase + "/Patient/" + str(body_json(create), {"id"}));
+    BOOST_TEST(read.result_int() == 403u);
+    BOOST_TEST(issue_field(read, "diagnostics").find("/rest/icdx/v1/keychain/" + f.alice.hcp_id) != std::string::npos);
+  } else {
+    BOOST_TEST(create.result_int() == 403u);
+    BOOST_TEST(issue_field(create, "diagnostics").find("/rest/icdx/v1/keychain/" + f.alice.hcp_id) != std::string::npos);
+  }
+
+  auto ok = f.call(verb::post, path + f.alice.hcp_id, &f.alice,
+                   json::serialize(json::object{{"key", f.alice.private_key_hex}}), "application/json");
+  BOOST_TEST(ok.result_int() == 200u);
+  BOOST_TEST(ok.body() == "true");
+  BOOST_TEST(f.keychain.contains(f.alice.hcp_id));
+}
+
+BOOST_AUTO_TEST_CASE(a_transaction_is_all_or_nothing) {
+  ServerFixture f;
+  json::value bundle = seed("bundle-transaction.json");
+  auto& entries = bundle.as_object()["entry"].as_array();
+  // Last entry invalid: its subject names nobody.
+  auto res = f.post(kBase, bundle);
+  BOOST_TEST(res.result_int() == 400u);
+  BOOST_TEST(issue_field(res, "expression") == "Observation.subject");
+  BOOST_TEST(issue_field(res, "diagnostics").find("Bundle.entry[1]") != std::string::npos);
+  BOOST_TEST(patient_search(f, "name=Donald").at("total").as_int64() == 0);
+
+  // Last entry invalid in its content: same.
+  entries[1] = json::object{{"resource", with_subject(entries[1].at("resource"), "Patient/pat2")}};
+  json::value broken = bundle;
+  broken.at("entry").at(1).at("resource").as_object()["status"] = 42;
+  BOOST_TEST(f.post(kBase, broken).result_int() == 400u);
+  BOOST_TEST(patient_search(f, "name=Donald").at("total").as_int64() == 0);
+
+  // Fixed: both stored, observation linked to the new patient.
+  auto ok = f.post(kBase + "/", bundle);
+  BOOST_REQUIRE_EQUAL(ok.result_int(), 200u);
+  auto out = body_json(ok);
+  BOOST_TEST(str(out, {"type"}) == "transaction-response");
+  const auto& rentries = out.at("entry").as_array();
+  BOOST_REQUIRE_EQUAL(rentries.size(), 2u);
+  BOOST_TEST(str(rentries[0], {"response", "status"}) == "201 Created");
+  BOOST_TEST(str(rentries[1], {"response", "status"}) == "201 Created");
+  BOOST_TEST(str(rentries[0], {"response", "etag"}) == "W/\"1\"");
+  const std::string pat2 = str(rentries[0], {"resource", "id"});
+  BOOST_TEST(str(rentries[0], {"response", "location"}) == "Patient/" + pat2 + "/_history/1");
+  BOOST_TEST(str(rentries[1], {"resource", "subject", "reference"}) == "Patient/" + pat2);
+  BOOST_TEST(patient_search(f, "name=Donald").at("total").as_int64() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(transaction_resolves_urn_uuid_references_whatever_the_order) {
+  ServerFixture f;
+  json::value obs = with_subject(seed("observation-f001.json"), "urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a");
+  json::value pat = seed("patient-pat1.json");
+  json::object bundle{{"resourceType", "Bundle"},
+                      {"type", "transaction"},
+                      {"entry", json::array{
+                                    json::object{{"resource", obs}, {"request", {{"method", "POST"}, {"url", "Observation"}}}},
+                                    json::object{{"fullUrl", "urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a"},
+                                                 {"resource", pat},
+                                                 {"request", {{"method", "POST"}, {"url", "Patient"}}}}}}};
+  auto res = f.post(kBase, bundle);
+  BOOST_REQUIRE_EQUAL(res.result_int(), 200u);
+  auto out = body_json(res);
+  const auto& e = out.at("entry").as_array();
+  // Response entries keep the request order.
+  BOOST_TEST(str(e[0], {"resource", "resourceType"}) == "Observation");
+  BOOST_TEST(str(e[1], {"fullUrl"}) == "urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a");
+  BOOST_TEST(str(e[0], {"resource", "subject", "reference"}) == "Patient/" + str(e[1], {"resource", "id"}));
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_answers_each_entry) {
+  ServerFixture f;
+  json::object bundle{{"resourceType", "Bundle"},
+                      {"type", "batch"},
+                      {"entry", json::array{
+                                    json::object{{"resource", seed("patient-pat1.json")},
+                                                 {"request", {{"method", "POST"}, {"url", "Patient"}}}},
+                                    json::object{{"resource", seed("observation-f001.json")},
+                                                 {"request", {{"method", "POST"}, {"url", "Observation"}}}},
+                                    json::object{{"request", {{"method", "GET"}, {"url", "Patient/pat1"}}}}}}};
+  auto res = f.post(kBase, bundle);
+  BOOST_REQUIRE_EQUAL(res.result_int(), 200u);
+  auto out = body_json(res);
+  BOOST_TEST(str(out, {"type"}) == "batch-response");
+  const auto& e = out.at("entry").as_array();
+  BOOST_TEST(str(e[0], {"response", "status"}) == "201 Created");
+  BOOST_TEST(str(e[1], {"response", "status"}) == "400 Bad Request");
+  BOOST_TEST(str(e[1], {"response", "outcome", "resourceType"}) == "OperationOutcome");
+  BOOST_TEST(str(e[2], {"response", "status"}) == "200 OK");
+  BOOST_TEST(str(e[2], {"resource", "id"}) == str(e[0], {"resource", "id"}));
+}
+
+BOOST_AUTO_TEST_CASE(conditional_delete_and_form_search) {
+  ServerFixture f;
+  create_pat1(f);
+  auto form = f.call(verb::post, kBase + "/Patient/_search", &f.alice, "name=Donald",
+                     "application/x-www-form-urlencoded");
+  BOOST_TEST(form.result_int() == 200u);
+  BOOST_TEST(body_json(form).at("total").as_int64() == 1);
+  // The tutorial's "delete" is a GET: served as a search.
+  BOOST_TEST(patient_search(f, "name=Donald").at("total").as_int64() == 1);
+  BOOST_TEST(f.call(verb::delete_, kBase + "/Patient", &f.alice).result_int() == 400u);  // no criteria
+  auto del = f.call(verb::delete_, kBase + "/Patient?name=Donald", &f.alice);
+  BOOST_TEST(del.result_int() == 200u);
+  BOOST_TEST(patient_search(f, "name=Donald").at("total").as_int64() == 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
