@@ -38,13 +38,15 @@ BOOST_AUTO_TEST_CASE(sdk_request_bodies_round_trip) {
     std::string path(req.at("path").as_string());
     if (path == "/patient") check_round_trip<fb::icure::Patient>(req.at("body"), "POST /patient");
     if (path == "/contact") check_round_trip<fb::icure::Contact>(req.at("body"), "POST /contact");
-    if (path == "/hcparty") check_round_trip<fb::icure::HealthcareParty>(req.at("body"), "PUT /hcparty");
+    if (path == "/hcparty")
+      check_round_trip<fb::icure::HealthcareParty>(req.at("body"), "PUT /hcparty");
   }
 }
 
 BOOST_AUTO_TEST_CASE(wrong_json_type_names_the_path) {
   fb::icure::Patient p;
-  auto status = fb::json_io::from_json(json::parse(R"({"names":[{"firstNames":"x"}]})"), p, "Patient");
+  auto status =
+      fb::json_io::from_json(json::parse(R"({"names":[{"firstNames":"x"}]})"), p, "Patient");
   BOOST_TEST(!status.ok());
   BOOST_TEST(status.path() == "Patient.names[0].firstNames");
 }

@@ -26,7 +26,7 @@ Result<ParsedBundle> parse_bundle(const json::value& bundle) {
   if (!type) return Status::Invalid(path + ".type", "is required");
   if (*type != "transaction" && *type != "batch")
     return Status(StatusCode::not_supported,
-                  "'" + *type + "': only transaction and batch bundles are processed",
+                  quoted(*type) + ": only transaction and batch bundles are processed",
                   path + ".type");
   ParsedBundle out;
   out.type = *type;
@@ -58,7 +58,7 @@ Result<ParsedBundle> parse_bundle(const json::value& bundle) {
       bool known = false;
       for (auto m : kMethods) known = known || m == *method;
       if (!known)
-        return Status::Invalid(child(rpath, "method"), "'" + *method + "' is not an HTTP verb");
+        return Status::Invalid(child(rpath, "method"), quoted(*method) + " is not an HTTP verb");
       entry.method = *method;
       entry.url = url.value_or("");
       entry.if_match = if_match;

@@ -1,5 +1,6 @@
 #include "datatypes.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -21,8 +22,30 @@ Status wrong_type(const std::string& path, const char* expected, const json::val
   } else {
     text = json::serialize(got);
   }
-  if (text.size() > 40) text = text.substr(0, 40) + "...";
+  if (text.size() > 40) {
+    std::size_t cut = 40;  // on a UTF-8 code point boundary
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    text = text.substr(0, cut) + "...";
+  }
   return Status(StatusCode::structure, std::string("expected ") + expected + ", got " + text, path);
+}
+
+bool valid_fhir_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.';
+  });
+}
+
+std::string quoted(std::string_view value) {
+  std::size_t cut = std::min<std::size_t>(value.size(), 64);
+  while (cut < value.size() && cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xC0) == 0x80)
+    --cut;
+  std::string out = "'";
+  for (char c : value.substr(0, cut)) out += static_cast<unsigned char>(c) < 0x20 ? '?' : c;
+  out += cut < value.size() ? "...'" : "'";
+  return out;
 }
 
 namespace {
@@ -293,7 +316,7 @@ Result<icure::PersonName> human_name_to_icure(const json::object& name, const st
   if (use) {
     out.use = icure_name_use(*use);
     if (!out.use)
-      return Status::Invalid(child(path, "use"), "'" + *use + "' is not a HumanName use");
+      return Status::Invalid(child(path, "use"), quoted(*use) + " is not a HumanName use");
   }
   out.text = text;
   out.lastName = family;

@@ -34,6 +34,11 @@ inline std::string item(const std::string& path, std::size_t i) {
 }
 
 Status wrong_type(const std::string& path, const char* expected, const json::value& got);
+// FHIR id syntax: [A-Za-z0-9-.]{1,64}.
+bool valid_fhir_id(std::string_view id);
+// A client's value for an error message: 'value', clipped to 64 bytes on a
+// UTF-8 boundary, control characters replaced by '?'.
+std::string quoted(std::string_view value);
 
 // Checked accessors: absent (or null) -> nullopt/nullptr; wrong kind -> a
 // `structure` error at `path.key`.

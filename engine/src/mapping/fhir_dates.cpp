@@ -37,12 +37,22 @@ bool expect(std::string_view s, std::size_t& pos, char c) {
   return true;
 }
 
+// The offending text for an error message: at most 64 bytes, ASCII only (a
+// date is ASCII; anything else, e.g. bytes that are not UTF-8, becomes '?').
+std::string printable(std::string_view text) {
+  std::string out;
+  for (char c : text.substr(0, 64)) {
+    auto u = static_cast<unsigned char>(c);
+    out += (u >= 0x20 && u < 0x7f) ? c : '?';
+  }
+  if (text.size() > 64) out += "...";
+  return out;
+}
+
 }  // namespace
 
 Result<FhirDateTime> parse_fhir_date_time(std::string_view text, const std::string& path) {
-  const auto bad = [&] {
-    return Status::Invalid(path, "'" + std::string(text.substr(0, 64)) + "' is not a date");
-  };
+  const auto bad = [&] { return Status::Invalid(path, "'" + printable(text) + "' is not a date"); };
   FhirDateTime d;
   std::size_t pos = 0;
   if (!read_digits(text, pos, 4, d.year) || d.year < 1) return bad();

@@ -30,14 +30,6 @@ constexpr const char* kCategoryContext = "category";
 constexpr const char* kMetaTagContext = "meta.tag";
 constexpr const char* kValueContext = "valueCodeableConcept";
 
-bool valid_fhir_id(std::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.';
-  });
-}
-
 void add_tags(icure::Service& s, std::vector<icure::CodeStub> stubs, const char* context) {
   if (stubs.empty()) return;
   if (!s.tags) s.tags.emplace();
@@ -303,7 +295,7 @@ Result<MappedObservation> fhir_observation_to_icure(const json::value& fhir,
         resource_type ? "expected 'Observation', got '" + *resource_type + "'" : "is required");
   FHIRBRIDGE_ASSIGN_OR_RETURN(fhir_id, get_string(o, "id", kPath));
   if (fhir_id && !valid_fhir_id(*fhir_id))
-    return Status::Invalid(kPath + ".id", "'" + *fhir_id + "' is not a FHIR id");
+    return Status::Invalid(kPath + ".id", quoted(*fhir_id) + " is not a FHIR id");
 
   MappedObservation mapped;
   icure::Contact& c = mapped.contact;
@@ -337,7 +329,7 @@ Result<MappedObservation> fhir_observation_to_icure(const json::value& fhir,
   FHIRBRIDGE_ASSIGN_OR_RETURN(status, get_string(o, "status", kPath));
   if (!status) return Status::Invalid(kPath + ".status", "is required");
   if (!is_observation_status(*status))
-    return Status::Invalid(kPath + ".status", "'" + *status + "' is not an observation status");
+    return Status::Invalid(kPath + ".status", quoted(*status) + " is not an observation status");
   {
     icure::CodeStub tag;
     tag.type = kObservationStatusTagType;

@@ -27,14 +27,6 @@ const std::string kPath = "Patient";
 constexpr const char* kGeneralPractitioner = "doctor";
 constexpr const char* kManagingOrganization = "managingorganization";
 
-bool valid_fhir_id(std::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.';
-  });
-}
-
 std::string join(const std::vector<std::string>& parts, std::string_view sep) {
   std::string out;
   for (std::size_t i = 0; i < parts.size(); ++i) {
@@ -100,7 +92,7 @@ Status map_addresses(const json::object& o, icure::Patient& p) {
       telecom.telecomType = icure_telecom_type(*system);
       if (!telecom.telecomType)
         return Status::Invalid(child(path, "system"),
-                               "'" + *system + "' is not a ContactPoint system");
+                               quoted(*system) + " is not a ContactPoint system");
     }
     std::optional<std::string> address_type;
     if (use == "mobile") {
@@ -297,7 +289,7 @@ Result<icure::Patient> fhir_patient_to_icure(const json::value& fhir, const Mapp
         resource_type ? "expected 'Patient', got '" + *resource_type + "'" : "is required");
   FHIRBRIDGE_ASSIGN_OR_RETURN(fhir_id, get_string(o, "id", kPath));
   if (fhir_id && !valid_fhir_id(*fhir_id))
-    return Status::Invalid(kPath + ".id", "'" + *fhir_id + "' is not a FHIR id");
+    return Status::Invalid(kPath + ".id", quoted(*fhir_id) + " is not a FHIR id");
 
   icure::Patient p;
   p.id = ctx.new_id();
@@ -360,13 +352,13 @@ Result<icure::Patient> fhir_patient_to_icure(const json::value& fhir, const Mapp
     p.gender = icure_gender(*gender);
     if (!p.gender)
       return Status::Invalid(kPath + ".gender",
-                             "'" + *gender + "' is not an administrative gender");
+                             quoted(*gender) + " is not an administrative gender");
   }
   FHIRBRIDGE_ASSIGN_OR_RETURN(birth_date, get_string(o, "birthDate", kPath));
   if (birth_date) {
     FHIRBRIDGE_ASSIGN_OR_RETURN(d, parse_fhir_date_time(*birth_date, kPath + ".birthDate"));
     if (d.precision > DatePrecision::day)
-      return Status::Invalid(kPath + ".birthDate", "'" + *birth_date + "' is not a date");
+      return Status::Invalid(kPath + ".birthDate", quoted(*birth_date) + " is not a date");
     p.dateOfBirth = to_icure_fuzzy_date(d);
   }
   FHIRBRIDGE_ASSIGN_OR_RETURN(deceased, get_bool(o, "deceasedBoolean", kPath));

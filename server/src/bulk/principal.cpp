@@ -1,6 +1,7 @@
 // unlock_principal: log in a command-line user and load their key (bulk.hpp).
 #include <algorithm>
 #include <cctype>
+#include <string_view>
 
 #include "fhirbridge/crypto/password.hpp"
 #include "fhirbridge/crypto/primitives.hpp"
@@ -22,9 +23,15 @@ Result<storage::Principal> unlock_principal(storage::Store& store, crypto::Keych
   if (!hcp->publicKey)
     return Status(StatusCode::key_missing, "healthcare party " + *hcp->id + " has no public key");
 
-  // Hex text (what `user add` prints, whitespace ignored) or the raw DER bytes.
+  // Hex text (whitespace ignored), the saved output of `user add` (its
+  // "private-key <hex>" line), or the raw DER bytes.
+  std::string_view text = key_file_content;
+  if (auto pos = text.find("private-key "); pos != std::string_view::npos) {
+    text = text.substr(pos + 12);
+    text = text.substr(0, text.find('\n'));
+  }
   std::string hex;
-  std::copy_if(key_file_content.begin(), key_file_content.end(), std::back_inserter(hex),
+  std::copy_if(text.begin(), text.end(), std::back_inserter(hex),
                [](unsigned char c) { return !std::isspace(c); });
   const bool is_hex = !hex.empty() && std::all_of(hex.begin(), hex.end(), [](unsigned char c) {
     return std::isxdigit(c) != 0;

@@ -9,7 +9,10 @@
 //   not_found        the entity does not exist, was deleted, or is not shared
 //                    with the caller (the two are indistinguishable on purpose)
 //   conflict         create with an id (or FHIR-id identifier) that exists
-//   version_conflict update/delete whose `rev` is not the stored one
+//   version_conflict update/delete whose `rev` is not the stored one (an absent
+//                    rev means "no check": the server enforces If-Match)
+//   deleted          get_* of an entity the caller could read and that was
+//                    deleted (HTTP 410); everyone else gets not_found
 //   key_missing      the caller's private key is not in the keychain
 //   internal         I/O or database failure; nothing was written
 #pragma once
