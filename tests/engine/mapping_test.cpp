@@ -202,6 +202,14 @@ BOOST_AUTO_TEST_CASE(errors_name_the_fhir_path) {
   BOOST_TEST(error_of(json::array{}) == "Patient: expected a JSON object, got []");
 }
 
+BOOST_AUTO_TEST_CASE(an_empty_context_is_an_error_not_a_crash) {
+  MappingContext empty;
+  auto p = fhir_patient_to_icure(parse(R"({"resourceType":"Patient"})"), empty);
+  BOOST_TEST(!p.ok());
+  auto o = fhir_observation_to_icure(parse(R"({"resourceType":"Observation"})"), empty);
+  BOOST_TEST(!o.ok());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(observation_mapping)

@@ -59,9 +59,39 @@ struct SqliteWorld : SqliteHolder, SearchWorld {
   SqliteWorld() : SearchWorld(*sqlite) { populate(); }
 };
 
+// The tutorial's own resources (../shared/fixtures/seed), nothing else.
+struct TutorialWorld : SqliteHolder, SearchWorld {
+  TutorialWorld() : SearchWorld(*sqlite) {
+    const auto seed = shared_dir() / "fixtures" / "seed";
+    add_patient(read_json(seed / "patient-pat1.json").as_object());
+    boost::json::object pat2, f005;
+    for (const auto& e : read_json(seed / "bundle-transaction.json").at("entry").as_array()) {
+      const auto& resource = e.at("resource").as_object();
+      (resource.at("resourceType") == "Patient" ? pat2 : f005) = resource;
+    }
+    add_patient(pat2);
+    add_observation(read_json(seed / "observation-f001.json").as_object(), "pat1");
+    add_observation(f005, "pat2");
+  }
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(search_execute_sqlite)
+
+BOOST_FIXTURE_TEST_CASE(tutorial_searches, TutorialWorld) {
+  check("Patient", "_id=pat2&name=Donald&", {"pat2"});
+  check("Patient", "name=Donald", {"pat1", "pat2"});  // the conditional delete's target
+  check("Patient", "identifier=urn:oid:0.1.2.3.4.5.6.7|654321", {"pat1"});
+  check("Observation", "", {"f001", "f005"});
+  check("Observation", "code=http://loinc.org|15074-8", {"f001"});
+  check("Observation", "subject:Patient.name=Donald", {"f001", "f005"});
+  check("Observation", "subject=pat2", {"f005"});
+  check("Observation", "date=2013-04-02", {"f001"});
+  check("Observation", "value-quantity=6.3|http://unitsofmeasure.org|mmol/L", {"f001"});
+  check("Patient", "_has:Observation:code=http://loinc.org|718-7", {"pat2"});
+  check("Patient", "_has:Observation:patient:code=15074-8", {"pat1"});
+}
 
 BOOST_FIXTURE_TEST_CASE(patient_parameters, SqliteWorld) {
   check_patient_parameters();

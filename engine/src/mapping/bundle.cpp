@@ -13,7 +13,7 @@ namespace {
 constexpr std::array<std::string_view, 6> kMethods{"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"};
 }
 
-Result<ParsedBundle> parse_bundle(const json::value& bundle) {
+static Result<ParsedBundle> parse(const json::value& bundle) {
   const std::string path = "Bundle";
   if (!bundle.is_object()) return wrong_type(path, "a JSON object", bundle);
   const json::object& o = bundle.get_object();
@@ -75,6 +75,14 @@ Result<ParsedBundle> parse_bundle(const json::value& bundle) {
     out.entries.push_back(std::move(entry));
   }
   return out;
+}
+
+Result<ParsedBundle> parse_bundle(const json::value& bundle) {
+  try {
+    return parse(bundle);
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("Bundle parsing failed: ") + e.what());
+  }
 }
 
 }  // namespace fhirbridge::mapping

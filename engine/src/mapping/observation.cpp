@@ -284,8 +284,8 @@ json::object observation_fields_to_fhir(const icure::Contact& contact, const icu
 
 }  // namespace
 
-Result<MappedObservation> fhir_observation_to_icure(const json::value& fhir,
-                                                    const MappingContext& ctx) {
+static Result<MappedObservation> observation_to_icure(const json::value& fhir,
+                                                      const MappingContext& ctx) {
   if (!fhir.is_object()) return wrong_type(kPath, "a JSON object", fhir);
   const json::object& o = fhir.get_object();
   FHIRBRIDGE_ASSIGN_OR_RETURN(resource_type, get_string(o, "resourceType", kPath));
@@ -429,9 +429,9 @@ Result<MappedObservation> fhir_observation_to_icure(const json::value& fhir,
   return mapped;
 }
 
-Result<json::object> icure_observation_to_fhir(const icure::Contact& contact,
-                                               const std::optional<std::string>& patient_id,
-                                               const MappingContext& ctx) {
+static Result<json::object> observation_to_fhir(const icure::Contact& contact,
+                                                const std::optional<std::string>& patient_id,
+                                                const MappingContext& ctx) {
   if (!contact.services || contact.services->size() != 1)
     return Status::Invalid("Contact.services",
                            "an Observation is a Contact with exactly one Service");
@@ -447,6 +447,28 @@ Result<json::object> icure_observation_to_fhir(const icure::Contact& contact,
     out = std::move(v.get_object());
   }
   return out;
+}
+
+// The public entry points: a missing id generator/clock or an unexpected
+// exception (allocation failure...) becomes an `internal` Status.
+Result<MappedObservation> fhir_observation_to_icure(const json::value& fhir,
+                                                    const MappingContext& ctx) {
+  if (!ctx.new_id || !ctx.now_ms) return Status::Internal("MappingContext has no new_id/now_ms");
+  try {
+    return observation_to_icure(fhir, ctx);
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("Observation mapping failed: ") + e.what());
+  }
+}
+
+Result<json::object> icure_observation_to_fhir(const icure::Contact& contact,
+                                               const std::optional<std::string>& patient_id,
+                                               const MappingContext& ctx) {
+  try {
+    return observation_to_fhir(contact, patient_id, ctx);
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("Observation mapping failed: ") + e.what());
+  }
 }
 
 }  // namespace fhirbridge::mapping

@@ -279,7 +279,7 @@ static json::object patient_fields_to_fhir(const icure::Patient& p, const Mappin
   return out;
 }
 
-Result<icure::Patient> fhir_patient_to_icure(const json::value& fhir, const MappingContext& ctx) {
+static Result<icure::Patient> patient_to_icure(const json::value& fhir, const MappingContext& ctx) {
   if (!fhir.is_object()) return wrong_type(kPath, "a JSON object", fhir);
   const json::object& o = fhir.get_object();
   FHIRBRIDGE_ASSIGN_OR_RETURN(resource_type, get_string(o, "resourceType", kPath));
@@ -417,6 +417,26 @@ Result<json::object> icure_patient_to_fhir(const icure::Patient& patient,
     out = std::move(v.get_object());
   }
   return out;
+}
+
+// The public entry points: a missing id generator/clock or an unexpected
+// exception (allocation failure...) becomes an `internal` Status.
+Result<icure::Patient> fhir_patient_to_icure(const json::value& fhir, const MappingContext& ctx) {
+  if (!ctx.new_id || !ctx.now_ms) return Status::Internal("MappingContext has no new_id/now_ms");
+  try {
+    return patient_to_icure(fhir, ctx);
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("Patient mapping failed: ") + e.what());
+  }
+}
+
+Result<json::object> icure_patient_to_fhir(const icure::Patient& patient,
+                                           const MappingContext& ctx) {
+  try {
+    return patient_to_fhir(patient, ctx);
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("Patient mapping failed: ") + e.what());
+  }
 }
 
 }  // namespace fhirbridge::mapping

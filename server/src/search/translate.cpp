@@ -538,7 +538,8 @@ Result<TranslatedSearch<Plan>> translate(const std::vector<QueryParam>& params,
   for (const auto& p : params) {
     // FHIR: a parameter with an empty value is ignored.
     if (p.value.empty() || p.name.empty()) continue;
-    const std::string path = written_name(p);
+    // The error path names the parameter as written (ASCII-safe for OperationOutcome).
+    const std::string path = printable(written_name(p));
     auto control = tr.control_param(out.controls, p, sorts);
     if (!control) return control.status();
     if (*control == Handled::yes) {

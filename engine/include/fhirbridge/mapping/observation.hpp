@@ -21,6 +21,8 @@ struct MappedObservation {
   std::optional<std::string> subject_reference;  // Observation.subject.reference verbatim
 };
 
+// FHIR content with no iCure home is kept as the FHIR residual in the sealed
+// Service.content[kFhirResidualContentKey] (fhirbridge/mapping/residual.hpp).
 // Never throws; errors name the FHIR path.
 Result<MappedObservation> fhir_observation_to_icure(const boost::json::value& fhir,
                                                     const MappingContext& ctx);

@@ -12,7 +12,8 @@ namespace fhirbridge::mapping {
 // Maps a FHIR Patient resource (JSON object) to a new iCure Patient.
 // The FHIR `id`, if any, becomes an Identifier {system: settings.fhir_id_system,
 // value: id}; the iCure id is ctx.new_id(); created/modified are ctx.now_ms().
-// FHIR content with no iCure home is kept (see docs/mapping.md), so
+// FHIR content with no iCure home is kept as the FHIR residual, a sealed
+// PropertyStub (fhirbridge/mapping/residual.hpp, docs/mapping.md), so
 // icure_patient_to_fhir(fhir_patient_to_icure(x)) == x apart from id/meta.
 // Errors name the FHIR path ("Patient.birthDate: '1974-13' is not a date").
 // Never throws.
