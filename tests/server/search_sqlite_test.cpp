@@ -65,7 +65,8 @@ struct TutorialWorld : SqliteHolder, SearchWorld {
     const auto seed = shared_dir() / "fixtures" / "seed";
     add_patient(read_json(seed / "patient-pat1.json").as_object());
     boost::json::object pat2, f005;
-    for (const auto& e : read_json(seed / "bundle-transaction.json").at("entry").as_array()) {
+    const auto transaction = read_json(seed / "bundle-transaction.json");
+    for (const auto& e : transaction.at("entry").as_array()) {
       const auto& resource = e.at("resource").as_object();
       (resource.at("resourceType") == "Patient" ? pat2 : f005) = resource;
     }

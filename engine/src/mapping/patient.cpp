@@ -405,8 +405,8 @@ static Result<icure::Patient> patient_to_icure(const json::value& fhir, const Ma
   return p;
 }
 
-Result<json::object> icure_patient_to_fhir(const icure::Patient& patient,
-                                           const MappingContext& ctx) {
+static Result<json::object> patient_to_fhir(const icure::Patient& patient,
+                                            const MappingContext& ctx) {
   json::object out = patient_fields_to_fhir(patient, ctx);
   FHIRBRIDGE_ASSIGN_OR_RETURN(patch, patient_residual(patient));
   if (!patch.is_null()) {
