@@ -1,6 +1,77 @@
 #include "fhirbridge/json_io.hpp"
 
+#include <charconv>
+
 namespace fhirbridge::json_io {
+
+namespace {
+
+void write_value(std::string& out, const json::value& v, bool pretty, std::size_t indent) {
+  auto newline = [&](std::size_t level) {
+    if (!pretty) return;
+    out += '\n';
+    out.append(level * 2, ' ');
+  };
+  switch (v.kind()) {
+    case json::kind::object: {
+      const auto& o = v.get_object();
+      if (o.empty()) {
+        out += "{}";
+        return;
+      }
+      out += '{';
+      bool first = true;
+      for (const auto& kv : o) {
+        if (!first) out += ',';
+        first = false;
+        newline(indent + 1);
+        out += json::serialize(kv.key());
+        out += pretty ? ": " : ":";
+        write_value(out, kv.value(), pretty, indent + 1);
+      }
+      newline(indent);
+      out += '}';
+      return;
+    }
+    case json::kind::array: {
+      const auto& a = v.get_array();
+      if (a.empty()) {
+        out += "[]";
+        return;
+      }
+      out += '[';
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        if (i) out += ',';
+        newline(indent + 1);
+        write_value(out, a[i], pretty, indent + 1);
+      }
+      newline(indent);
+      out += ']';
+      return;
+    }
+    case json::kind::double_: {
+      double d = v.get_double();
+      if (!std::isfinite(d)) {
+        out += "null";
+        return;
+      }
+      char buf[64];
+      auto res = std::to_chars(buf, buf + sizeof buf, d);  // shortest round-trip form
+      out.append(buf, res.ptr);
+      return;
+    }
+    default: out += json::serialize(v);
+  }
+}
+
+}  // namespace
+
+std::string serialize(const json::value& v, bool pretty) {
+  std::string out;
+  write_value(out, v, pretty, 0);
+  if (pretty) out += '\n';
+  return out;
+}
 
 bool equivalent(const json::value& a, const json::value& b, std::string* where,
                 const std::string& path) {
@@ -18,9 +89,11 @@ bool equivalent(const json::value& a, const json::value& b, std::string* where,
     const auto& ob = b.get_object();
     if (oa.size() != ob.size()) {
       for (const auto& kv : oa)
-        if (!ob.contains(kv.key())) return differ(path + "." + std::string(kv.key()) + " (missing on right)");
+        if (!ob.contains(kv.key()))
+          return differ(path + "." + std::string(kv.key()) + " (missing on right)");
       for (const auto& kv : ob)
-        if (!oa.contains(kv.key())) return differ(path + "." + std::string(kv.key()) + " (missing on left)");
+        if (!oa.contains(kv.key()))
+          return differ(path + "." + std::string(kv.key()) + " (missing on left)");
     }
     for (const auto& kv : oa) {
       auto it = ob.find(kv.key());

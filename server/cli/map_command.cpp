@@ -9,7 +9,6 @@
 #include <boost/json.hpp>
 
 #include <cctype>
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -18,7 +17,6 @@
 #include <iterator>
 #include <memory>
 #include <optional>
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -29,6 +27,7 @@
 #include "fhirbridge/mapping/context.hpp"
 #include "fhirbridge/mapping/observation.hpp"
 #include "fhirbridge/mapping/patient.hpp"
+#include "fhirbridge/server/server_context.hpp"
 
 namespace fhirbridge::cli {
 
@@ -44,82 +43,6 @@ constexpr const char* kUsage =
     "  --to fhir on FHIR input maps to iCure and back.\n"
     "  --patient ID   the patient id for an Observation's subject (iCure -> FHIR)\n"
     "  --fixed        deterministic ids and clock (for tests)\n";
-
-// The real world for the engine: random UUID v4 ids and the system clock.
-MappingContext live_context() {
-  auto rng = std::make_shared<std::mt19937_64>(std::random_device{}());
-  MappingContext ctx;
-  ctx.new_id = [rng] {
-    std::uint64_t hi = (*rng)(), lo = (*rng)();
-    hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
-    lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // RFC 4122 variant
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%08llx-%04llx-%04llx-%04llx-%012llx",
-                  static_cast<unsigned long long>(hi >> 32),
-                  static_cast<unsigned long long>((hi >> 16) & 0xffff),
-                  static_cast<unsigned long long>(hi & 0xffff),
-                  static_cast<unsigned long long>(lo >> 48),
-                  static_cast<unsigned long long>(lo & 0xffffffffffffULL));
-    return std::string(buf);
-  };
-  ctx.now_ms = [] {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  };
-  return ctx;
-}
-
-// Pretty JSON with numbers written as JavaScript does (7.2, not 7.2E0).
-void write_pretty(std::ostream& os, const json::value& v, int indent) {
-  const std::string pad(static_cast<std::size_t>(indent) * 2, ' ');
-  switch (v.kind()) {
-    case json::kind::object: {
-      const auto& o = v.get_object();
-      if (o.empty()) {
-        os << "{}";
-        return;
-      }
-      os << "{\n";
-      bool first = true;
-      for (const auto& kv : o) {
-        if (!first) os << ",\n";
-        first = false;
-        os << pad << "  " << json::serialize(json::value(kv.key())) << ": ";
-        write_pretty(os, kv.value(), indent + 1);
-      }
-      os << "\n" << pad << "}";
-      return;
-    }
-    case json::kind::array: {
-      const auto& a = v.get_array();
-      if (a.empty()) {
-        os << "[]";
-        return;
-      }
-      os << "[\n";
-      for (std::size_t i = 0; i < a.size(); ++i) {
-        if (i) os << ",\n";
-        os << pad << "  ";
-        write_pretty(os, a[i], indent + 1);
-      }
-      os << "\n" << pad << "]";
-      return;
-    }
-    case json::kind::double_: {
-      double d = v.get_double();
-      if (!std::isfinite(d)) {
-        os << "null";
-        return;
-      }
-      char buf[64];
-      auto res = std::to_chars(buf, buf + sizeof buf, d);  // shortest round-trip form
-      os << std::string_view(buf, static_cast<std::size_t>(res.ptr - buf));
-      return;
-    }
-    default: os << json::serialize(v);
-  }
-}
 
 int fail(const std::string& message) {
   std::cerr << "fhirbridge map: " << message << "\n";
@@ -248,7 +171,8 @@ int map_command(const std::vector<std::string>& args) {
   json::value doc = json::parse(text, ec);
   if (ec) return fail(*input + ": malformed JSON: " + ec.message());
 
-  const MappingContext ctx = fixed ? make_fixed_context() : live_context();
+  const MappingContext ctx =
+      fixed ? make_fixed_context() : fhirbridge::server::make_system_mapping_context();
   const bool is_fhir = doc.is_object() && doc.get_object().contains("resourceType");
   json::value out;
 
@@ -304,8 +228,7 @@ int map_command(const std::vector<std::string>& args) {
       out = std::move(mapped->icure);
     }
   }
-  write_pretty(std::cout, out, 0);
-  std::cout << "\n";
+  std::cout << json_io::serialize(out, /*pretty=*/true);
   return 0;
 }
 

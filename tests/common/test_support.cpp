@@ -9,9 +9,15 @@
 
 namespace fhirbridge::test {
 
-std::filesystem::path source_dir() { return FHIRBRIDGE_SOURCE_DIR; }
-std::filesystem::path shared_dir() { return FHIRBRIDGE_SHARED_DIR; }
-std::filesystem::path binary_dir() { return FHIRBRIDGE_BINARY_DIR; }
+std::filesystem::path source_dir() {
+  return FHIRBRIDGE_SOURCE_DIR;
+}
+std::filesystem::path shared_dir() {
+  return FHIRBRIDGE_SHARED_DIR;
+}
+std::filesystem::path binary_dir() {
+  return FHIRBRIDGE_BINARY_DIR;
+}
 
 std::string read_file(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -21,7 +27,9 @@ std::string read_file(const std::filesystem::path& p) {
   return ss.str();
 }
 
-boost::json::value read_json(const std::filesystem::path& p) { return boost::json::parse(read_file(p)); }
+boost::json::value read_json(const std::filesystem::path& p) {
+  return boost::json::parse(read_file(p));
+}
 
 void write_file(const std::filesystem::path& p, const std::string& text) {
   std::filesystem::create_directories(p.parent_path());
@@ -29,54 +37,8 @@ void write_file(const std::filesystem::path& p, const std::string& text) {
   out << text;
 }
 
-namespace {
-void pretty_into(std::string& os, const boost::json::value& jv, std::string& indent) {
-  switch (jv.kind()) {
-    case boost::json::kind::object: {
-      const auto& obj = jv.get_object();
-      if (obj.empty()) { os += "{}"; break; }
-      os += "{\n";
-      indent.append(2, ' ');
-      bool first = true;
-      for (const auto& kv : obj) {
-        if (!first) os += ",\n";
-        first = false;
-        os += indent;
-        os += boost::json::serialize(boost::json::value(kv.key()));
-        os += ": ";
-        pretty_into(os, kv.value(), indent);
-      }
-      indent.resize(indent.size() - 2);
-      os += "\n" + indent + "}";
-      break;
-    }
-    case boost::json::kind::array: {
-      const auto& arr = jv.get_array();
-      if (arr.empty()) { os += "[]"; break; }
-      os += "[\n";
-      indent.append(2, ' ');
-      bool first = true;
-      for (const auto& e : arr) {
-        if (!first) os += ",\n";
-        first = false;
-        os += indent;
-        pretty_into(os, e, indent);
-      }
-      indent.resize(indent.size() - 2);
-      os += "\n" + indent + "]";
-      break;
-    }
-    default:
-      os += boost::json::serialize(jv);
-  }
-}
-}  // namespace
-
 std::string pretty(const boost::json::value& v) {
-  std::string out, indent;
-  pretty_into(out, v, indent);
-  out += "\n";
-  return out;
+  return json_io::serialize(v, true);
 }
 
 TempDir::TempDir() {

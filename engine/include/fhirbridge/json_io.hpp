@@ -26,12 +26,18 @@ namespace fhirbridge::json_io {
 namespace json = boost::json;
 
 namespace detail {
-template <typename T> struct is_optional : std::false_type {};
-template <typename T> struct is_optional<std::optional<T>> : std::true_type {};
-template <typename T> struct is_vector : std::false_type {};
-template <typename T> struct is_vector<std::vector<T>> : std::true_type {};
-template <typename T> struct is_string_map : std::false_type {};
-template <typename T> struct is_string_map<std::map<std::string, T>> : std::true_type {};
+template <typename T>
+struct is_optional : std::false_type {};
+template <typename T>
+struct is_optional<std::optional<T>> : std::true_type {};
+template <typename T>
+struct is_vector : std::false_type {};
+template <typename T>
+struct is_vector<std::vector<T>> : std::true_type {};
+template <typename T>
+struct is_string_map : std::false_type {};
+template <typename T>
+struct is_string_map<std::map<std::string, T>> : std::true_type {};
 
 template <typename T>
 constexpr bool is_described_v = boost::describe::has_describe_members<T>::value;
@@ -142,8 +148,9 @@ Status read_members(const json::object& obj, T& out, const std::string& path) {
 template <typename T>
 Status from_json(const json::value& jv, T& out, const std::string& path) {
   auto wrong = [&](const char* expected) {
-    return Status(StatusCode::structure, std::string("expected ") + expected + ", got " +
-                                             std::string(json::serialize(jv)).substr(0, 60),
+    return Status(StatusCode::structure,
+                  std::string("expected ") + expected + ", got " +
+                      std::string(json::serialize(jv)).substr(0, 60),
                   path);
   };
   if constexpr (std::is_same_v<T, json::value>) {
@@ -161,12 +168,15 @@ Status from_json(const json::value& jv, T& out, const std::string& path) {
     if (!jv.is_bool()) return wrong("a boolean");
     out = jv.get_bool();
   } else if constexpr (std::is_integral_v<T>) {
-    if (jv.is_int64()) out = static_cast<T>(jv.get_int64());
-    else if (jv.is_uint64()) out = static_cast<T>(jv.get_uint64());
+    if (jv.is_int64())
+      out = static_cast<T>(jv.get_int64());
+    else if (jv.is_uint64())
+      out = static_cast<T>(jv.get_uint64());
     else if (jv.is_double() && jv.get_double() == std::trunc(jv.get_double()) &&
              std::fabs(jv.get_double()) < 9.2e18)
       out = static_cast<T>(jv.get_double());
-    else return wrong("an integer");
+    else
+      return wrong("an integer");
   } else if constexpr (std::is_floating_point_v<T>) {
     if (!jv.is_number()) return wrong("a number");
     out = static_cast<T>(jv.to_number<double>());
@@ -214,6 +224,11 @@ Result<T> parse(std::string_view text, const std::string& path) {
   if (!s.ok()) return s;
   return out;
 }
+
+// JSON text as JavaScript would write it: doubles in their shortest
+// round-trip form (7.2, not Boost.JSON's 7.2E0); compact, or pretty with a
+// 2-space indent. Non-finite numbers become null.
+std::string serialize(const json::value& v, bool pretty = false);
 
 // Semantic JSON equality: object key order is ignored and numbers compare by
 // value (72 == 72.0). Returns the first differing path in `where` when given.
