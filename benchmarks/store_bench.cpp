@@ -296,6 +296,16 @@ int main(int argc, char** argv) {
                 }));
     std::fflush(stdout);
   }
+  if (args.flag("--explain") && !samples.empty()) {  // why a search grows: SQLite's plan
+    storage::PatientQuery q;
+    q.family.push_back({{samples[0].family}, storage::TextMatch::exact});
+    q.given.push_back({{samples[0].given}, storage::TextMatch::exact});
+    q.page.limit = 20;
+    auto plan = b.store->explain_patient_query(b.who, q);
+    std::printf("\nEXPLAIN QUERY PLAN, family+given exact:\n");
+    if (plan.ok())
+      for (const auto& line : *plan) std::printf("  %s\n", line.c_str());
+  }
   std::error_code ec;
   fs::remove_all(dir, ec);
   return 0;

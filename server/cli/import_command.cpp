@@ -49,7 +49,7 @@ class ProgressDisplay {
   explicit ProgressDisplay(bool enabled) : enabled_(enabled), tty_(isatty(2) != 0) {}
 
   void update(const server::bulk::ImportProgress& p, bool final = false) {
-    if (!enabled_) return;
+    if (!enabled_ || (final && !tty_)) return;  // off a TTY the summary line says it all
     const auto now = steady_clock::now();
     const double min_gap = tty_ ? 0.2 : 5.0;
     if (!final && duration<double>(now - last_).count() < min_gap) return;

@@ -27,7 +27,8 @@ bool split_listen(const std::string& listen, std::string& host, unsigned short& 
   const auto colon = listen.rfind(':');
   if (colon == std::string::npos) return false;
   host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   try {
     const unsigned long p = std::stoul(listen.substr(colon + 1));
     if (p > 65535) return false;
@@ -56,7 +57,8 @@ int ensure_demo_account(storage::Store& store, const std::string& base_url) {
   const std::string password = server::random_password(rng);
   auto account = server::create_account(store, kDemoLogin, password, rng, "Demo Doctor");
   if (!account.ok()) {
-    std::cerr << "fhirbridge serve: cannot create the demo user: " << account.status().to_string() << "\n";
+    std::cerr << "fhirbridge serve: cannot create the demo user: " << account.status().to_string()
+              << "\n";
     return 1;
   }
   const std::string hcp_id = account->hcp.id.value_or("");
@@ -67,8 +69,8 @@ int ensure_demo_account(storage::Store& store, const std::string& base_url) {
             << "  private key: " << account->private_key_hex << "\n"
             << "post the key first (it stays in memory only):\n"
             << "  curl -u " << kDemoLogin << ":" << password
-            << " -H 'Content-Type: application/json' -d '{\"key\": \"" << account->private_key_hex << "\"}' "
-            << base_url << "/rest/icdx/v1/keychain/" << hcp_id << "\n";
+            << " -H 'Content-Type: application/json' -d '{\"key\": \"" << account->private_key_hex
+            << "\"}' " << base_url << "/rest/icdx/v1/keychain/" << hcp_id << "\n";
   return 0;
 }
 
@@ -80,18 +82,23 @@ int serve_command(const std::vector<std::string>& args) {
   unsigned threads = 0;
   std::size_t body_limit = 0;
   long key_ttl = 0, read_timeout = 0;
-  desc.add_options()("help,h", "this help")
-      ("db", po::value(&db)->default_value("fhirbridge.db"), "SQLite database file (created if missing)")
-      ("listen", po::value(&listen)->default_value("127.0.0.1:8080"), "HOST:PORT to listen on (port 0: any free port)")
-      ("threads", po::value(&threads)->default_value(std::max(2u, std::thread::hardware_concurrency())),
-       "I/O threads")
-      ("body-limit", po::value(&body_limit)->default_value(8 * 1024 * 1024), "largest request body, in bytes (413 above)")
-      ("key-ttl", po::value(&key_ttl)->default_value(12 * 3600), "seconds a posted private key stays in memory")
-      ("read-timeout", po::value(&read_timeout)->default_value(30), "seconds before an idle connection is closed")
-      ("public-url", po::value(&public_url), "base URL for Location/fullUrl (default: from the Host header)")
-      ("strict", "reject unknown search parameters (400) unless Prefer: handling=lenient")
-      ("no-access-log", "do not log one line per request on stderr")
-      ("demo", "create a demo user on first start and print its credentials and private key");
+  desc.add_options()("help,h", "this help")("db", po::value(&db)->default_value("fhirbridge.db"),
+                                            "SQLite database file (created if missing)")(
+      "listen", po::value(&listen)->default_value("127.0.0.1:8080"),
+      "HOST:PORT to listen on (port 0: any free port)")(
+      "threads",
+      po::value(&threads)->default_value(std::max(2u, std::thread::hardware_concurrency())),
+      "I/O threads")("body-limit", po::value(&body_limit)->default_value(8 * 1024 * 1024),
+                     "largest request body, in bytes (413 above)")(
+      "key-ttl", po::value(&key_ttl)->default_value(12 * 3600),
+      "seconds a posted private key stays in memory")(
+      "read-timeout", po::value(&read_timeout)->default_value(30),
+      "seconds before an idle connection is closed")(
+      "public-url", po::value(&public_url),
+      "base URL for Location/fullUrl (default: from the Host header)")(
+      "strict", "reject unknown search parameters (400) unless Prefer: handling=lenient")(
+      "no-access-log", "do not log one line per request on stderr")(
+      "demo", "create a demo user on first start and print its credentials and private key");
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(args).options(desc).run(), vm);
@@ -118,7 +125,8 @@ int serve_command(const std::vector<std::string>& args) {
   crypto::Keychain keychain{std::chrono::seconds(key_ttl)};
   auto opened = storage::SqliteStore::open(db, keychain);
   if (!opened.ok()) {
-    std::cerr << "fhirbridge serve: cannot open " << db << ": " << opened.status().to_string() << "\n";
+    std::cerr << "fhirbridge serve: cannot open " << db << ": " << opened.status().to_string()
+              << "\n";
     return 1;
   }
   std::unique_ptr<storage::SqliteStore> store = std::move(*opened);

@@ -13,17 +13,18 @@ json::array interactions(std::initializer_list<const char*> codes) {
 }
 
 json::object resource_entry(const char* type, const char* profile) {
-  return {{"type", type},
-          {"profile", profile},
-          {"interaction", interactions({"read", "vread", "update", "delete", "create", "search-type"})},
-          {"versioning", "versioned-update"},
-          {"readHistory", false},
-          {"updateCreate", false},
-          {"conditionalCreate", false},
-          {"conditionalRead", "not-supported"},
-          {"conditionalUpdate", false},
-          {"conditionalDelete", "multiple"},
-          {"searchParam", capability_search_params(type)}};
+  return {
+      {"type", type},
+      {"profile", profile},
+      {"interaction", interactions({"read", "vread", "update", "delete", "create", "search-type"})},
+      {"versioning", "versioned-update"},
+      {"readHistory", false},
+      {"updateCreate", false},
+      {"conditionalCreate", false},
+      {"conditionalRead", "not-supported"},
+      {"conditionalUpdate", false},
+      {"conditionalDelete", "multiple"},
+      {"searchParam", capability_search_params(type)}};
 }
 }  // namespace
 
@@ -36,20 +37,24 @@ json::object capability_statement(const ServerContext& ctx, const std::string& b
       {"kind", "instance"},
       {"software", {{"name", "fhirbridge"}, {"version", "0.1.0"}}},
       {"implementation",
-       {{"description", "FHIR R4 facade over an end-to-end encrypted iCure-style store"}, {"url", base_url}}},
+       {{"description", "FHIR R4 facade over an end-to-end encrypted iCure-style store"},
+        {"url", base_url}}},
       {"fhirVersion", "4.0.1"},
       {"format", json::array{"application/fhir+json", "json"}},
       {"rest",
        json::array{json::object{
            {"mode", "server"},
            {"documentation",
-            "HTTP Basic authentication on every request except /metadata. Post your private key first: "
-            "POST " + ctx.settings().keychain_path + "/{hcpId} with {\"key\": \"<PKCS#8 hex>\"}."},
-           {"security",
-            {{"description", "HTTP Basic (login/password of the fhirbridge user)"}}},
-           {"resource", json::array{resource_entry("Patient", "http://hl7.org/fhir/StructureDefinition/Patient"),
-                                    resource_entry("Observation",
-                                                   "http://hl7.org/fhir/StructureDefinition/Observation")}},
+            "HTTP Basic authentication on every request except /metadata. Post your private key "
+            "first: "
+            "POST " +
+                ctx.settings().keychain_path + "/{hcpId} with {\"key\": \"<PKCS#8 hex>\"}."},
+           {"security", {{"description", "HTTP Basic (login/password of the fhirbridge user)"}}},
+           {"resource",
+            json::array{
+                resource_entry("Patient", "http://hl7.org/fhir/StructureDefinition/Patient"),
+                resource_entry("Observation",
+                               "http://hl7.org/fhir/StructureDefinition/Observation")}},
            {"interaction", interactions({"transaction", "batch"})}}}}};
 }
 

@@ -31,7 +31,7 @@ struct FhirCall {
   std::string method;                 // GET POST PUT DELETE
   std::vector<std::string> segments;  // path after the base: [Type], [Type, id], ...
   std::vector<QueryParam> params;
-  boost::json::value body;            // null when none
+  boost::json::value body;  // null when none
   std::optional<std::string> if_match;
 };
 

@@ -35,9 +35,11 @@ std::string relative_location(const std::string& absolute, const std::string& ba
   return absolute;
 }
 
-json::object entry_for(const CallContext& call, const FhirAnswer& answer, std::optional<std::string> full_url) {
+json::object entry_for(const CallContext& call, const FhirAnswer& answer,
+                       std::optional<std::string> full_url) {
   json::object response{{"status", status_text(answer.status)}};
-  if (!answer.location.empty()) response["location"] = relative_location(answer.location, call.base_url);
+  if (!answer.location.empty())
+    response["location"] = relative_location(answer.location, call.base_url);
   if (!answer.etag.empty()) response["etag"] = answer.etag;
   if (!answer.last_modified.empty()) response["lastModified"] = answer.last_modified;
   json::object entry;
@@ -53,14 +55,17 @@ json::object entry_for(const CallContext& call, const FhirAnswer& answer, std::o
 
 json::object error_entry(const Status& status) {
   return {{"response",
-           {{"status", status_text(http_status_for(status.code()))}, {"outcome", operation_outcome(status)}}}};
+           {{"status", status_text(http_status_for(status.code()))},
+            {"outcome", operation_outcome(status)}}}};
 }
 
 Status at_entry(const Status& status, std::size_t index) {
-  return {status.code(), "Bundle.entry[" + std::to_string(index) + "]: " + status.message(), status.path()};
+  return {status.code(), "Bundle.entry[" + std::to_string(index) + "]: " + status.message(),
+          status.path()};
 }
 
-json::object response_bundle(const std::string& type, json::array entries, const ServerContext& ctx) {
+json::object response_bundle(const std::string& type, json::array entries,
+                             const ServerContext& ctx) {
   return {{"resourceType", "Bundle"},
           {"id", ctx.mapping().new_id()},
           {"type", type},
@@ -87,7 +92,8 @@ Result<FhirAnswer> process_batch(CallContext& call, const mapping::ParsedBundle&
     }
     if (request->segments.empty()) {
       entries.push_back(error_entry(at_entry(
-          Status::Invalid("Bundle.entry.request.url", "a batch entry must name a resource type"), entry.index)));
+          Status::Invalid("Bundle.entry.request.url", "a batch entry must name a resource type"),
+          entry.index)));
       continue;
     }
     request->body = entry.resource;
@@ -130,7 +136,8 @@ Result<FhirAnswer> process_transaction(CallContext& call, const mapping::ParsedB
   for (const auto& entry : bundle.entries) {
     auto request = call_from_url(entry.method, entry_url(entry));
     if (!request.ok()) return at_entry(request.status(), entry.index);
-    if (request->segments.empty() || (request->segments[0] != "Patient" && request->segments[0] != "Observation"))
+    if (request->segments.empty() ||
+        (request->segments[0] != "Patient" && request->segments[0] != "Observation"))
       return at_entry(Status(StatusCode::not_supported,
                              "only Patient and Observation entries are supported in a transaction",
                              "Bundle.entry.request.url"),
@@ -150,7 +157,7 @@ Result<FhirAnswer> process_transaction(CallContext& call, const mapping::ParsedB
 
   storage::WriteBatch batch;
   std::vector<OpOrigin> origins;
-  std::vector<std::size_t> reads;  // GET entries, run after the writes
+  std::vector<std::size_t> reads;               // GET entries, run after the writes
   std::map<std::size_t, FhirAnswer> immediate;  // entries answered without a write
   PendingPatients pending;
   std::set<std::string> fhir_ids_in_bundle;
@@ -169,7 +176,8 @@ Result<FhirAnswer> process_transaction(CallContext& call, const mapping::ParsedB
     }
     if (method == "POST" && seg.size() == 1) {
       if (entry->resource.is_null())
-        return fail(Status(StatusCode::structure, "a POST entry needs a resource", "Bundle.entry.resource"));
+        return fail(Status(StatusCode::structure, "a POST entry needs a resource",
+                           "Bundle.entry.resource"));
       const std::string fhir_id = [&] {
         if (const json::object* o = entry->resource.if_object())
           if (const json::value* id = o->if_contains("id"); id && id->is_string())
@@ -177,7 +185,8 @@ Result<FhirAnswer> process_transaction(CallContext& call, const mapping::ParsedB
         return std::string{};
       }();
       if (!fhir_id.empty() && !fhir_ids_in_bundle.insert(type + "/" + fhir_id).second)
-        return fail(Status::Conflict("two entries create " + type + " with id '" + fhir_id + "'", type + ".id"));
+        return fail(Status::Conflict("two entries create " + type + " with id '" + fhir_id + "'",
+                                     type + ".id"));
       if (type == "Patient") {
         auto patient = patient_for_create(ctx, call.who, entry->resource);
         if (!patient.ok()) return fail(patient.status());
@@ -193,8 +202,8 @@ Result<FhirAnswer> process_transaction(CallContext& call, const mapping::ParsedB
       } else {
         auto observation = observation_for_create(ctx, call.who, entry->resource, &pending);
         if (!observation.ok()) return fail(observation.status());
-        batch.ops.emplace_back(
-            storage::CreateContact{std::move(observation->contact), std::move(observation->patient_id)});
+        batch.ops.emplace_back(storage::CreateContact{std::move(observation->contact),
+                                                      std::move(observation->patient_id)});
       }
       origins.push_back({entry->index, type, 201});
       continue;
@@ -210,7 +219,8 @@ Result<FhirAnswer> process_transaction(CallContext& call, const mapping::ParsedB
       } else {
         auto existing = resolve_observation(ctx, call.who, seg[1]);
         if (!existing.ok()) return fail(existing.status());
-        if (auto s = check_if_match(request.if_match, existing->contact.rev); !s.ok()) return fail(s);
+        if (auto s = check_if_match(request.if_match, existing->contact.rev); !s.ok())
+          return fail(s);
         auto contact = observation_for_update(ctx, call.who, *existing, seg[1], entry->resource);
         if (!contact.ok()) return fail(contact.status());
         batch.ops.emplace_back(storage::UpdateContact{std::move(*contact)});
@@ -234,11 +244,13 @@ Result<FhirAnswer> process_transaction(CallContext& call, const mapping::ParsedB
         SearchOptions options;
         options.base_url = call.base_url;
         options.strict = call.strict;
-        auto found = search_ids(ctx.store(), call.who, type, request.params, options, ctx.mapping());
+        auto found =
+            search_ids(ctx.store(), call.who, type, request.params, options, ctx.mapping());
         if (!found.ok()) return fail(found.status());
         ids = std::move(*found);
       } else {
-        return fail(Status::Invalid("Bundle.entry.request.url", "DELETE needs Type/id or Type?search"));
+        return fail(
+            Status::Invalid("Bundle.entry.request.url", "DELETE needs Type/id or Type?search"));
       }
       if (ids.empty()) {
         FhirAnswer none;
@@ -254,7 +266,8 @@ Result<FhirAnswer> process_transaction(CallContext& call, const mapping::ParsedB
       }
       continue;
     }
-    return fail(Status(StatusCode::not_supported, method + " " + entry_url(*entry) + " is not supported in a transaction",
+    return fail(Status(StatusCode::not_supported,
+                       method + " " + entry_url(*entry) + " is not supported in a transaction",
                        "Bundle.entry.request"));
   }
 
@@ -265,7 +278,8 @@ Result<FhirAnswer> process_transaction(CallContext& call, const mapping::ParsedB
     const std::string& path = s.path();
     if (path.rfind("ops[", 0) == 0) {
       std::size_t op = std::strtoul(path.c_str() + 4, nullptr, 10);
-      if (op < origins.size()) return at_entry(Status(s.code(), s.message(), origins[op].type), origins[op].entry);
+      if (op < origins.size())
+        return at_entry(Status(s.code(), s.message(), origins[op].type), origins[op].entry);
     }
     return explain(s, ctx, call.who);
   }
@@ -282,9 +296,10 @@ Result<FhirAnswer> process_transaction(CallContext& call, const mapping::ParsedB
       (void)deleted;
       continue;
     }
-    Result<json::object> view = std::holds_alternative<icure::Patient>(written)
-                                    ? patient_view(std::get<icure::Patient>(written), ctx)
-                                    : observation_view(std::get<storage::ContactRecord>(written), ctx);
+    Result<json::object> view =
+        std::holds_alternative<icure::Patient>(written)
+            ? patient_view(std::get<icure::Patient>(written), ctx)
+            : observation_view(std::get<storage::ContactRecord>(written), ctx);
     if (!view.ok()) return view.status();
     FhirAnswer a;
     a.status = origin.status;
@@ -297,7 +312,8 @@ Result<FhirAnswer> process_transaction(CallContext& call, const mapping::ParsedB
     if (const json::value* meta = view->if_contains("meta"))
       if (const json::value* v = meta->as_object().if_contains("lastUpdated"); v && v->is_string())
         a.last_modified = v->as_string().c_str();
-    a.location = call.base_url + "/" + origin.type + "/" + id + (version.empty() ? "" : "/_history/" + version);
+    a.location = call.base_url + "/" + origin.type + "/" + id +
+                 (version.empty() ? "" : "/_history/" + version);
     if (call.prefer != PreferReturn::minimal) a.body = std::move(*view);
     answers[origin.entry] = std::move(a);
   }
@@ -312,7 +328,8 @@ Result<FhirAnswer> process_transaction(CallContext& call, const mapping::ParsedB
   }
 
   json::array entries;
-  for (const auto& entry : bundle.entries) entries.push_back(entry_for(call, answers[entry.index], entry.full_url));
+  for (const auto& entry : bundle.entries)
+    entries.push_back(entry_for(call, answers[entry.index], entry.full_url));
   FhirAnswer answer;
   answer.body = response_bundle("transaction-response", std::move(entries), ctx);
   return answer;
@@ -329,12 +346,14 @@ Result<FhirAnswer> process_bundle(CallContext& call, const json::value& body) {
       return Status::Invalid("resourceType", "only a Bundle can be posted to the base URL");
   }
   json::value bundle = body;
-  if (json::object* o = bundle.if_object(); o && !o->contains("resourceType")) (*o)["resourceType"] = "Bundle";
+  if (json::object* o = bundle.if_object(); o && !o->contains("resourceType"))
+    (*o)["resourceType"] = "Bundle";
   auto parsed = mapping::parse_bundle(bundle);
   if (!parsed.ok()) return parsed.status();
   if (parsed->type == "batch") return process_batch(call, *parsed);
   if (parsed->type == "transaction") return process_transaction(call, *parsed);
-  return Status::Invalid("Bundle.type", "Bundle.type must be 'transaction' or 'batch', not '" + parsed->type + "'");
+  return Status::Invalid(
+      "Bundle.type", "Bundle.type must be 'transaction' or 'batch', not '" + parsed->type + "'");
 }
 
 }  // namespace fhirbridge::server::detail

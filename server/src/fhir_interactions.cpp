@@ -40,14 +40,17 @@ std::string fhir_instant(std::int64_t epoch_ms) {
 
 namespace {
 
-bool is_supported_type(const std::string& type) { return type == "Patient" || type == "Observation"; }
+bool is_supported_type(const std::string& type) {
+  return type == "Patient" || type == "Observation";
+}
 
 Status check_resource_type(const json::value& resource, std::string_view expected) {
   const json::object* obj = resource.if_object();
   if (!obj) return {StatusCode::structure, "the body must be a JSON object (a FHIR resource)"};
   const json::value* type = obj->if_contains("resourceType");
   if (!type || !type->is_string())
-    return Status::Invalid("resourceType", "missing resourceType (expected '" + std::string(expected) + "')");
+    return Status::Invalid("resourceType",
+                           "missing resourceType (expected '" + std::string(expected) + "')");
   if (type->get_string() != expected)
     return Status::Invalid("resourceType", "resourceType '" + std::string(type->get_string()) +
                                                "' is not accepted here (expected '" +
@@ -95,12 +98,14 @@ void merge_identifiers(std::optional<std::vector<icure::Identifier>>& updated,
   std::vector<icure::Identifier> merged;
   if (updated)
     for (auto& id : *updated)
-      if (std::none_of(merged.begin(), merged.end(), [&](auto& m) { return same_identifier(m, id); }))
+      if (std::none_of(merged.begin(), merged.end(),
+                       [&](auto& m) { return same_identifier(m, id); }))
         merged.push_back(id);
   if (existing)
     for (const auto& id : *existing)
-      if (id.system == fhir_id_system &&
-          std::none_of(merged.begin(), merged.end(), [&](auto& m) { return same_identifier(m, id); }))
+      if (id.system == fhir_id_system && std::none_of(merged.begin(), merged.end(), [&](auto& m) {
+            return same_identifier(m, id);
+          }))
         merged.push_back(id);
   if (merged.empty() && !updated) return;
   updated = std::move(merged);
@@ -126,7 +131,8 @@ Status explain(Status status, const ServerContext& ctx, const storage::Principal
           status.path()};
 }
 
-Status check_if_match(const std::optional<std::string>& if_match, const std::optional<std::string>& rev) {
+Status check_if_match(const std::optional<std::string>& if_match,
+                      const std::optional<std::string>& rev) {
   if (!if_match) return {};
   std::string tag = *if_match;
   auto trim = [](std::string& s) {
@@ -136,7 +142,8 @@ Status check_if_match(const std::optional<std::string>& if_match, const std::opt
   trim(tag);
   if (tag == "*") return {};
   if (tag.rfind("W/", 0) == 0) tag = tag.substr(2);
-  if (tag.size() >= 2 && tag.front() == '"' && tag.back() == '"') tag = tag.substr(1, tag.size() - 2);
+  if (tag.size() >= 2 && tag.front() == '"' && tag.back() == '"')
+    tag = tag.substr(1, tag.size() - 2);
   const std::string current = generation_of(rev);
   if (tag == current || (rev && tag == *rev)) return {};
   return {StatusCode::version_conflict,
@@ -181,7 +188,8 @@ Result<json::object> patient_view(const icure::Patient& patient, const ServerCon
   return fhir;
 }
 
-Result<json::object> observation_view(const storage::ContactRecord& record, const ServerContext& ctx) {
+Result<json::object> observation_view(const storage::ContactRecord& record,
+                                      const ServerContext& ctx) {
   auto fhir = mapping::icure_observation_to_fhir(record.contact, record.patient_id, ctx.mapping());
   if (!fhir.ok()) return fhir.status();
   if (record.contact.id) (*fhir)["id"] = *record.contact.id;
@@ -206,7 +214,8 @@ Result<icure::Patient> resolve_patient(ServerContext& ctx, const storage::Princi
   return std::move(found->items.front());
 }
 
-Result<storage::ContactRecord> resolve_observation(ServerContext& ctx, const storage::Principal& who,
+Result<storage::ContactRecord> resolve_observation(ServerContext& ctx,
+                                                   const storage::Principal& who,
                                                    const std::string& id) {
   const Status missing = Status::NotFound("Observation/" + id + " not found");
   if (id.empty()) return missing;
@@ -225,8 +234,9 @@ Result<std::string> resolve_subject(ServerContext& ctx, const storage::Principal
                                     const std::optional<std::string>& reference,
                                     const PendingPatients* pending) {
   if (!reference || reference->empty())
-    return Status::Invalid("Observation.subject",
-                           "Observation.subject.reference is required: an observation belongs to a patient");
+    return Status::Invalid(
+        "Observation.subject",
+        "Observation.subject.reference is required: an observation belongs to a patient");
   if (pending) {
     if (auto it = pending->find(*reference); it != pending->end()) return it->second;
   }
@@ -260,7 +270,8 @@ Result<icure::Patient> patient_for_create(ServerContext& ctx, const storage::Pri
     if (existing.ok())
       return Status::Conflict("a Patient with id '" + *fhir_id + "' already exists", "Patient.id");
     // A deleted patient's FHIR id may be reused.
-    if (existing.status().code() != StatusCode::not_found && existing.status().code() != StatusCode::deleted)
+    if (existing.status().code() != StatusCode::not_found &&
+        existing.status().code() != StatusCode::deleted)
       return existing.status();
   }
   auto mapped = mapping::fhir_patient_to_icure(without_server_meta(resource), ctx.mapping());
@@ -269,7 +280,8 @@ Result<icure::Patient> patient_for_create(ServerContext& ctx, const storage::Pri
   return mapped;
 }
 
-Result<ObservationForCreate> observation_for_create(ServerContext& ctx, const storage::Principal& who,
+Result<ObservationForCreate> observation_for_create(ServerContext& ctx,
+                                                    const storage::Principal& who,
                                                     const json::value& resource,
                                                     const PendingPatients* pending) {
   FHIRBRIDGE_RETURN_IF_ERROR(check_resource_type(resource, "Observation"));
@@ -278,14 +290,16 @@ Result<ObservationForCreate> observation_for_create(ServerContext& ctx, const st
     if (existing.ok())
       return Status::Conflict("an Observation with id '" + *fhir_id + "' already exists",
                               "Observation.id");
-    if (existing.status().code() != StatusCode::not_found && existing.status().code() != StatusCode::deleted)
+    if (existing.status().code() != StatusCode::not_found &&
+        existing.status().code() != StatusCode::deleted)
       return existing.status();
   }
   auto mapped = mapping::fhir_observation_to_icure(without_server_meta(resource), ctx.mapping());
   if (!mapped.ok()) return mapped.status();
   auto patient_id = resolve_subject(ctx, who, mapped->subject_reference, pending);
   if (!patient_id.ok()) return patient_id.status();
-  if (!mapped->contact.id || mapped->contact.id->empty()) mapped->contact.id = ctx.mapping().new_id();
+  if (!mapped->contact.id || mapped->contact.id->empty())
+    mapped->contact.id = ctx.mapping().new_id();
   return ObservationForCreate{std::move(mapped->contact), std::move(*patient_id)};
 }
 
@@ -300,7 +314,8 @@ Result<json::value> body_for_update(const json::value& resource, std::string_vie
   if (!body_id)
     return Status::Invalid(path, "an update must carry the resource id (" + url_id + ")");
   if (*body_id != url_id && *body_id != store_id)
-    return Status::Invalid(path, "id '" + *body_id + "' does not match the URL id '" + url_id + "'");
+    return Status::Invalid(path,
+                           "id '" + *body_id + "' does not match the URL id '" + url_id + "'");
   json::value copy = without_server_meta(resource);
   if (*body_id == store_id) copy.get_object().erase("id");
   return copy;
@@ -330,7 +345,8 @@ Result<icure::Patient> patient_for_update(ServerContext& ctx, const icure::Patie
 
 Result<icure::Contact> observation_for_update(ServerContext& ctx, const storage::Principal& who,
                                               const storage::ContactRecord& existing,
-                                              const std::string& url_id, const json::value& resource) {
+                                              const std::string& url_id,
+                                              const json::value& resource) {
   auto body = body_for_update(resource, "Observation", url_id, existing.contact.id.value_or(""));
   if (!body.ok()) return body.status();
   auto mapped = mapping::fhir_observation_to_icure(*body, ctx.mapping());
@@ -340,7 +356,8 @@ Result<icure::Contact> observation_for_update(ServerContext& ctx, const storage:
     if (!patient_id.ok()) return patient_id.status();
     if (*patient_id != existing.patient_id)
       return Status(StatusCode::not_supported,
-                    "moving an observation to another patient is not supported", "Observation.subject");
+                    "moving an observation to another patient is not supported",
+                    "Observation.subject");
   }
   icure::Contact& c = mapped->contact;
   const icure::Contact& old = existing.contact;
@@ -359,7 +376,8 @@ Result<icure::Contact> observation_for_update(ServerContext& ctx, const storage:
     const icure::Service& old_service = old.services->front();
     service.id = old_service.id;
     service.created = old_service.created;
-    merge_identifiers(service.identifier, old_service.identifier, ctx.mapping().settings.fhir_id_system);
+    merge_identifiers(service.identifier, old_service.identifier,
+                      ctx.mapping().settings.fhir_id_system);
   }
   return c;
 }
@@ -400,12 +418,14 @@ FhirAnswer not_allowed(const std::string& allow, const std::string& method) {
   answer.status = 405;
   answer.allow = allow;
   answer.body = operation_outcome(
-      Status(StatusCode::not_supported, "method " + method + " is not allowed here (allowed: " + allow + ")"));
+      Status(StatusCode::not_supported,
+             "method " + method + " is not allowed here (allowed: " + allow + ")"));
   return answer;
 }
 
 Result<FhirAnswer> view_answer(CallContext& call, std::string_view type, unsigned status,
-                               const storage::WriteResult& written, const std::string& verb, bool for_write) {
+                               const storage::WriteResult& written, const std::string& verb,
+                               bool for_write) {
   if (const auto* patient = std::get_if<icure::Patient>(&written)) {
     auto view = patient_view(*patient, call.server);
     if (!view.ok()) return view.status();
@@ -461,7 +481,8 @@ Result<FhirAnswer> do_create(CallContext& call, const std::string& type, const F
   }
   auto observation = observation_for_create(ctx, call.who, request.body, nullptr);
   if (!observation.ok()) return observation.status();
-  auto stored = ctx.store().create_contact(call.who, std::move(observation->contact), observation->patient_id);
+  auto stored = ctx.store().create_contact(call.who, std::move(observation->contact),
+                                           observation->patient_id);
   if (!stored.ok()) return stored.status();
   return view_answer(call, type, 201, storage::WriteResult{std::move(*stored)}, "created", true);
 }
@@ -547,9 +568,11 @@ Result<FhirAnswer> do_conditional_delete(CallContext& call, const std::string& t
                                          const FhirCall& request) {
   auto params = search_params_only(request.params);
   if (params.empty())
-    return Status::Invalid("query", "a conditional delete needs search parameters (e.g. ?name=Donald)");
+    return Status::Invalid("query",
+                           "a conditional delete needs search parameters (e.g. ?name=Donald)");
   auto lock = call.server.lock_store();
-  auto ids = search_ids(call.server.store(), call.who, type, params, search_options(call), call.server.mapping());
+  auto ids = search_ids(call.server.store(), call.who, type, params, search_options(call),
+                        call.server.mapping());
   if (!ids.ok()) return ids.status();
   if (ids->empty()) return deleted_answer("no " + type + " matched: nothing deleted");
   storage::WriteBatch batch;
@@ -584,7 +607,8 @@ Result<FhirAnswer> dispatch(CallContext& call, const FhirCall& request) {
   }
   const std::string& type = seg[0];
   if (!is_supported_type(type))
-    return Status::NotFound("resource type '" + type + "' is not supported (Patient and Observation are)");
+    return Status::NotFound("resource type '" + type +
+                            "' is not supported (Patient and Observation are)");
   auto result = [&]() -> Result<FhirAnswer> {
     if (seg.size() == 1) {
       if (method == "GET") return do_search(call, type, request);

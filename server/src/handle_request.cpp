@@ -27,7 +27,8 @@ constexpr std::string_view kJson = "application/json; charset=utf-8";
 
 std::string lower(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return out;
 }
 
@@ -83,8 +84,9 @@ std::string http_date(const std::string& instant) {
 
 Result<storage::Principal> authenticate(const Request& req, ServerContext& ctx) {
   const std::string_view header = req[http::field::authorization];
-  const Status missing(StatusCode::unauthorized,
-                       "authentication required: HTTP Basic with your fhirbridge login and password");
+  const Status missing(
+      StatusCode::unauthorized,
+      "authentication required: HTTP Basic with your fhirbridge login and password");
   if (header.empty()) return missing;
   if (header.size() < 6 || lower(header.substr(0, 6)) != "basic ") return missing;
   std::string_view encoded = header.substr(6);
@@ -107,8 +109,8 @@ BodyKind body_kind(const Request& req) {
   const std::string type = lower(req[http::field::content_type]);
   // A body without a Content-Type is read as JSON (curl -d without -H does
   // send one; some scripts do not).
-  if (type.empty() || type.rfind("application/fhir+json", 0) == 0 || type.rfind("application/json", 0) == 0 ||
-      type.rfind("text/json", 0) == 0)
+  if (type.empty() || type.rfind("application/fhir+json", 0) == 0 ||
+      type.rfind("application/json", 0) == 0 || type.rfind("text/json", 0) == 0)
     return BodyKind::json;
   if (type.rfind("application/x-www-form-urlencoded", 0) == 0) return BodyKind::form;
   return BodyKind::other;
@@ -134,29 +136,35 @@ Response handle_keychain(const Request& req, ServerContext& ctx, std::string_vie
   auto who = authenticate(req, ctx);
   if (!who.ok())
     return who.status().code() == StatusCode::unauthorized ? unauthorized(req, who.status())
-                                                            : status_response(req, who.status());
+                                                           : status_response(req, who.status());
   const std::string hcp_id(rest);
   if (hcp_id.empty() || hcp_id.find('/') != std::string::npos)
     return status_response(req, Status::NotFound("use POST /rest/icdx/v1/keychain/{hcpId}"));
   if (hcp_id != who->hcp_id)
-    return status_response(req, Status(StatusCode::forbidden, "you may only post the key of your own healthcare party (" +
-                                                                  who->hcp_id + ")"));
+    return status_response(req, Status(StatusCode::forbidden,
+                                       "you may only post the key of your own healthcare party (" +
+                                           who->hcp_id + ")"));
   if (body_kind(req) != BodyKind::json)
-    return status_response(req, Status(StatusCode::not_supported, "the key must be sent as application/json"), 415);
+    return status_response(
+        req, Status(StatusCode::not_supported, "the key must be sent as application/json"), 415);
   auto body = parse_json_body(req.body());
   if (!body.ok()) return status_response(req, body.status());
   const json::value* key = body->is_object() ? body->as_object().if_contains("key") : nullptr;
   if (!key || !key->is_string())
-    return status_response(req, Status::Invalid("key", "expected {\"key\": \"<PKCS#8 private key hex>\"}"));
+    return status_response(
+        req, Status::Invalid("key", "expected {\"key\": \"<PKCS#8 private key hex>\"}"));
   Result<icure::HealthcareParty> hcp = [&] {
     auto lock = ctx.lock_store();
     return ctx.store().get_healthcare_party(hcp_id);
   }();
   if (!hcp.ok()) return status_response(req, hcp.status());
   if (!hcp->publicKey || hcp->publicKey->empty())
-    return status_response(req, Status(StatusCode::key_mismatch, "healthcare party " + hcp_id + " has no public key"));
+    return status_response(
+        req, Status(StatusCode::key_mismatch, "healthcare party " + hcp_id + " has no public key"));
   Status put = ctx.keychain().put(hcp_id, std::string(key->as_string()), *hcp->publicKey);
-  if (!put.ok()) return status_response(req, Status(put.code(), put.message(), put.path().empty() ? "key" : put.path()));
+  if (!put.ok())
+    return status_response(
+        req, Status(put.code(), put.message(), put.path().empty() ? "key" : put.path()));
   // iCure answers a JSON boolean; the tutorial's client prints it.
   return make_response(req, 200, json::value(true), kJson);
 }
@@ -174,8 +182,9 @@ void parse_prefer(const Request& req, detail::CallContext& call, const ServerSet
 
 bool format_is_json(std::string_view format) {
   const std::string f = lower(format);
-  return f == "json" || f == "application/json" || f == "application/fhir+json" || f == "fhir+json" ||
-         f.rfind("application/fhir+json;", 0) == 0 || f.rfind("application/json;", 0) == 0;
+  return f == "json" || f == "application/json" || f == "application/fhir+json" ||
+         f == "fhir+json" || f.rfind("application/fhir+json;", 0) == 0 ||
+         f.rfind("application/json;", 0) == 0;
 }
 
 std::vector<std::string> split_path(std::string_view path) {
@@ -198,11 +207,13 @@ Response answer_response(const Request& req, const detail::FhirAnswer& answer) {
   }
   if (!answer.etag.empty()) res.set(http::field::etag, answer.etag);
   if (!answer.last_modified.empty())
-    if (auto date = http_date(answer.last_modified); !date.empty()) res.set(http::field::last_modified, date);
+    if (auto date = http_date(answer.last_modified); !date.empty())
+      res.set(http::field::last_modified, date);
   if (!answer.allow.empty()) res.set(http::field::allow, answer.allow);
   for (const auto& warning : answer.warnings) {
     std::string text = warning;
-    std::replace_if(text.begin(), text.end(), [](char c) { return c == '"' || c == '\r' || c == '\n'; }, '\'');
+    std::replace_if(
+        text.begin(), text.end(), [](char c) { return c == '"' || c == '\r' || c == '\n'; }, '\'');
     res.insert(http::field::warning, "299 fhirbridge \"" + text + "\"");
   }
   return res;
@@ -219,12 +230,17 @@ Response handle_fhir(Request& req, ServerContext& ctx, std::string_view base, st
 
   for (const auto& p : call.params)
     if (p.name == "_format" && !format_is_json(p.value))
-      return status_response(req, Status(StatusCode::not_supported, "only JSON is supported (_format=json)", "_format"),
-                             406);
+      return status_response(
+          req,
+          Status(StatusCode::not_supported, "only JSON is supported (_format=json)", "_format"),
+          406);
   const std::string accept = lower(req[http::field::accept]);
-  if (!accept.empty() && contains(accept, "xml") && !contains(accept, "json") && !contains(accept, "*/*"))
-    return status_response(req, Status(StatusCode::not_supported, "only JSON is supported (Accept: application/fhir+json)"),
-                           406);
+  if (!accept.empty() && contains(accept, "xml") && !contains(accept, "json") &&
+      !contains(accept, "*/*"))
+    return status_response(
+        req,
+        Status(StatusCode::not_supported, "only JSON is supported (Accept: application/fhir+json)"),
+        406);
 
   // Everything below needs the base URL for links and locations.
   std::string base_url = ctx.settings().public_base_url;
@@ -241,15 +257,17 @@ Response handle_fhir(Request& req, ServerContext& ctx, std::string_view base, st
   if (!is_metadata) {
     auto principal = authenticate(req, ctx);
     if (!principal.ok())
-      return principal.status().code() == StatusCode::unauthorized ? unauthorized(req, principal.status())
-                                                                      : status_response(req, principal.status());
+      return principal.status().code() == StatusCode::unauthorized
+                 ? unauthorized(req, principal.status())
+                 : status_response(req, principal.status());
     who = std::move(*principal);
   }
 
   if (req.method() == http::verb::post || req.method() == http::verb::put) {
     if (req.body().size() > ctx.settings().body_limit)
-      return status_response(req, Status(StatusCode::too_large, "body over the limit of " +
-                                                                    std::to_string(ctx.settings().body_limit) + " bytes"));
+      return status_response(req, Status(StatusCode::too_large,
+                                         "body over the limit of " +
+                                             std::to_string(ctx.settings().body_limit) + " bytes"));
     const bool is_search = call.segments.size() == 2 && call.segments[1] == "_search";
     const BodyKind kind = body_kind(req);
     if (is_search && kind == BodyKind::form) {
@@ -259,7 +277,8 @@ Response handle_fhir(Request& req, ServerContext& ctx, std::string_view base, st
     } else if (kind != BodyKind::json) {
       return status_response(
           req,
-          Status(StatusCode::not_supported, "unsupported Content-Type '" + std::string(req[http::field::content_type]) +
+          Status(StatusCode::not_supported, "unsupported Content-Type '" +
+                                                std::string(req[http::field::content_type]) +
                                                 "': use application/fhir+json or application/json"),
           415);
     } else if (!req.body().empty()) {
@@ -268,7 +287,8 @@ Response handle_fhir(Request& req, ServerContext& ctx, std::string_view base, st
       call.body = std::move(*body);
     }
   }
-  if (auto if_match = req[http::field::if_match]; !if_match.empty()) call.if_match = std::string(if_match);
+  if (auto if_match = req[http::field::if_match]; !if_match.empty())
+    call.if_match = std::string(if_match);
 
   detail::CallContext context{ctx, std::move(who), std::move(base_url)};
   parse_prefer(req, context, ctx.settings());
@@ -281,8 +301,10 @@ Response handle(Request& req, ServerContext& ctx) {
   const std::string_view target = req.target();
   const auto qmark = target.find('?');
   std::string_view path = target.substr(0, qmark);
-  const std::string_view query = qmark == std::string_view::npos ? std::string_view{} : target.substr(qmark + 1);
-  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);  // "/rest/fhir/r4/" == "/rest/fhir/r4"
+  const std::string_view query =
+      qmark == std::string_view::npos ? std::string_view{} : target.substr(qmark + 1);
+  while (path.size() > 1 && path.back() == '/')
+    path.remove_suffix(1);  // "/rest/fhir/r4/" == "/rest/fhir/r4"
 
   auto under = [&](std::string_view prefix) {
     return path.size() >= prefix.size() && path.substr(0, prefix.size()) == prefix &&
@@ -318,7 +340,8 @@ Response handle_request(Request&& request, ServerContext& ctx) {
   } catch (const std::exception& e) {
     // Never crash on input: log the cause (no body, no credentials) and answer 500.
     std::cerr << "fhirbridge: internal error on " << request.method_string() << " "
-              << std::string_view(request.target()).substr(0, std::string_view(request.target()).find('?'))
+              << std::string_view(request.target())
+                     .substr(0, std::string_view(request.target()).find('?'))
               << ": " << e.what() << "\n";
   } catch (...) {
     std::cerr << "fhirbridge: unknown internal error\n";

@@ -44,10 +44,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     // Path only: query strings may hold search values (names, birth dates).
     std::string_view path = target.substr(0, target.find('?'));
     char line[512];
-    int n = std::snprintf(line, sizeof line, "%.*s %.*s %u %.1fms\n", static_cast<int>(method.size()),
-                          method.data(), static_cast<int>(std::min<std::size_t>(path.size(), 300)), path.data(),
-                          status, ms);
-    if (n > 0) std::fwrite(line, 1, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof line - 1), stderr);
+    int n = std::snprintf(
+        line, sizeof line, "%.*s %.*s %u %.1fms\n", static_cast<int>(method.size()), method.data(),
+        static_cast<int>(std::min<std::size_t>(path.size(), 300)), path.data(), status, ms);
+    if (n > 0)
+      std::fwrite(line, 1, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof line - 1),
+                  stderr);
   }
 };
 
@@ -57,7 +59,8 @@ class Session : public std::enable_shared_from_this<Session> {
       : stream_(std::move(socket)), server_(std::move(server)) {}
 
   void run() {
-    asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this()));
+    asio::dispatch(stream_.get_executor(),
+                   beast::bind_front_handler(&Session::do_read, shared_from_this()));
   }
 
   // Called (on this session's strand) when the server stops: an idle
@@ -86,22 +89,25 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_read(beast::error_code ec, std::size_t) {
     reading_ = false;
     if (ec == beast::http::error::end_of_stream || ec == beast::error::timeout ||
-        ec == asio::error::operation_aborted || ec == asio::error::connection_reset || ec == asio::error::eof)
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == asio::error::eof)
       return do_close();
     started_ = std::chrono::steady_clock::now();
     if (ec == beast::http::error::body_limit) {
       method_ = std::string(parser_->get().method_string());
       target_ = std::string(parser_->get().target());
-      return send(error_response(Status(StatusCode::too_large, "body over the limit of " +
-                                                                    std::to_string(server_->ctx.settings().body_limit) +
-                                                                    " bytes"),
-                                 parser_->get().version(), false));
+      return send(error_response(
+          Status(StatusCode::too_large, "body over the limit of " +
+                                            std::to_string(server_->ctx.settings().body_limit) +
+                                            " bytes"),
+          parser_->get().version(), false));
     }
     if (ec) {
       if (!parser_->got_some()) return do_close();
       method_ = "-";
       target_ = "-";
-      return send(error_response(Status(StatusCode::structure, "malformed HTTP request: " + ec.message()), 11, false));
+      return send(error_response(
+          Status(StatusCode::structure, "malformed HTTP request: " + ec.message()), 11, false));
     }
     Request request = parser_->release();
     method_ = std::string(request.method_string());
@@ -114,12 +120,14 @@ class Session : public std::enable_shared_from_this<Session> {
   void send(Response&& response) {
     response_.emplace(std::move(response));
     stream_.expires_after(server_->options.read_timeout);
-    beast::http::async_write(stream_, *response_, beast::bind_front_handler(&Session::on_write, shared_from_this()));
+    beast::http::async_write(stream_, *response_,
+                             beast::bind_front_handler(&Session::on_write, shared_from_this()));
   }
 
   void on_write(beast::error_code ec, std::size_t) {
     const double ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count();
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_)
+            .count();
     const bool keep_alive = response_->keep_alive();
     server_->log(method_, target_, response_->result_int(), ms);
     response_.reset();
@@ -198,7 +206,8 @@ Status HttpServer::start() {
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec)
     return Status(StatusCode::unavailable, "cannot listen on " + impl_->options.address + ":" +
-                                               std::to_string(impl_->options.port) + ": " + ec.message());
+                                               std::to_string(impl_->options.port) + ": " +
+                                               ec.message());
   port_ = acceptor.local_endpoint().port();
   asio::post(impl_->strand, [impl = impl_] { impl->do_accept(); });
   const unsigned n = std::max(1u, impl_->options.threads);
@@ -208,7 +217,8 @@ Status HttpServer::start() {
         try {
           impl->ioc.run();
           return;
-        } catch (const std::exception& e) {  // keep serving: one bad handler must not stop the server
+        } catch (
+            const std::exception& e) {  // keep serving: one bad handler must not stop the server
           std::cerr << "fhirbridge: io error: " << e.what() << "\n";
         }
       }
@@ -229,7 +239,9 @@ void HttpServer::stop_on_signals() {
   });
 }
 
-void HttpServer::stop() { impl_->stop(); }
+void HttpServer::stop() {
+  impl_->stop();
+}
 
 void HttpServer::wait() {
   for (auto& t : threads_)

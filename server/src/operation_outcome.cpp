@@ -49,17 +49,18 @@ const char* fhir_issue_code(StatusCode code) noexcept {
 
 boost::json::object operation_outcome(const Status& status) {
   boost::json::object issue;
-  issue["severity"] = status.ok() ? "information" : (status.code() == StatusCode::internal ? "fatal" : "error");
+  issue["severity"] =
+      status.ok() ? "information" : (status.code() == StatusCode::internal ? "fatal" : "error");
   issue["code"] = fhir_issue_code(status.code());
   issue["diagnostics"] = status.message().empty() ? to_string(status.code()) : status.message();
-  if (!status.path().empty()) issue["expression"] = boost::json::array{boost::json::string(status.path())};
+  if (!status.path().empty())
+    issue["expression"] = boost::json::array{boost::json::string(status.path())};
   return {{"resourceType", "OperationOutcome"}, {"issue", boost::json::array{std::move(issue)}}};
 }
 
 boost::json::object informational_outcome(const std::string& diagnostics) {
-  boost::json::object issue{{"severity", "information"},
-                            {"code", "informational"},
-                            {"diagnostics", diagnostics}};
+  boost::json::object issue{
+      {"severity", "information"}, {"code", "informational"}, {"diagnostics", diagnostics}};
   return {{"resourceType", "OperationOutcome"}, {"issue", boost::json::array{std::move(issue)}}};
 }
 

@@ -26,7 +26,10 @@ mapping::MappingContext make_system_mapping_context(mapping::MappingSettings set
 
 ServerContext::ServerContext(storage::Store& store, crypto::Keychain& keychain,
                              ServerSettings settings, mapping::MappingContext mapping)
-    : store_(store), keychain_(keychain), settings_(std::move(settings)), mapping_(std::move(mapping)) {}
+    : store_(store),
+      keychain_(keychain),
+      settings_(std::move(settings)),
+      mapping_(std::move(mapping)) {}
 
 namespace {
 std::string credentials_digest(const std::string& login, const std::string& password) {

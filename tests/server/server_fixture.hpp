@@ -47,14 +47,16 @@ struct ServerFixture {
   Account make_account(const std::string& login, bool post_key) {
     auto account = server::create_account(*store, login, login + "-password", rng);
     if (!account.ok()) throw std::runtime_error(account.status().to_string());
-    Account a{login, login + "-password", *account->hcp.id, account->private_key_hex, *account->hcp.publicKey};
+    Account a{login, login + "-password", *account->hcp.id, account->private_key_hex,
+              *account->hcp.publicKey};
     if (post_key && !keychain.put(a.hcp_id, a.private_key_hex, a.public_key_hex).ok())
       throw std::runtime_error("keychain put failed");
     return a;
   }
 
   server::Response call(http::verb method, const std::string& target, const Account* who,
-                        const std::string& body = {}, const std::string& content_type = "application/fhir+json",
+                        const std::string& body = {},
+                        const std::string& content_type = "application/fhir+json",
                         std::initializer_list<std::pair<http::field, std::string>> headers = {}) {
     server::Request req{method, target, 11};
     req.set(http::field::host, "fhir.test");
@@ -70,7 +72,8 @@ struct ServerFixture {
   server::Response get(const std::string& target, const Account* who = nullptr) {
     return call(http::verb::get, target, who ? who : &alice);
   }
-  server::Response post(const std::string& target, const boost::json::value& body, const Account* who = nullptr) {
+  server::Response post(const std::string& target, const boost::json::value& body,
+                        const Account* who = nullptr) {
     return call(http::verb::post, target, who ? who : &alice, boost::json::serialize(body));
   }
 
@@ -89,8 +92,11 @@ inline boost::json::value body_json(const server::Response& res) {
 }
 
 // The FHIR seed resources with their subject replaced.
-inline boost::json::value seed(const std::string& name) { return read_json(shared_dir() / "fixtures/seed" / name); }
-inline boost::json::value with_subject(boost::json::value observation, const std::string& reference) {
+inline boost::json::value seed(const std::string& name) {
+  return read_json(shared_dir() / "fixtures/seed" / name);
+}
+inline boost::json::value with_subject(boost::json::value observation,
+                                       const std::string& reference) {
   observation.as_object()["subject"].as_object()["reference"] = reference;
   return observation;
 }
@@ -107,7 +113,8 @@ inline std::string str(const boost::json::value& v, std::initializer_list<std::s
 
 inline std::string issue_field(const server::Response& res, std::string_view field) {
   auto v = body_json(res);
-  if (!v.is_object() || str(v, {"resourceType"}) != "OperationOutcome") return "<not an OperationOutcome>";
+  if (!v.is_object() || str(v, {"resourceType"}) != "OperationOutcome")
+    return "<not an OperationOutcome>";
   const auto& issue = v.at("issue").at(0).as_object();
   if (field == "expression") {
     auto* e = issue.if_contains("expression");

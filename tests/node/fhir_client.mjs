@@ -1,0 +1,140 @@
+// fhir-kit-client (a third-party FHIR client) against a real `fhirbridge serve`
+// started here with a temp database and --demo; every response is validated
+// against the FHIR R4 JSON schema.
+// usage: node fhir_client.mjs <path to the fhirbridge binary> <shared dir>
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { Client } from 'fhir-kit-client';
+
+const require = createRequire(import.meta.url);
+const JSONSchemaValidator = require('@asymmetrik/fhir-json-schema-validator');
+
+const [binary, sharedDir] = process.argv.slice(2);
+if (!binary || !sharedDir) {
+  console.error('usage: node fhir_client.mjs <fhirbridge binary> <shared dir>');
+  process.exit(2);
+}
+const seed = (name) => JSON.parse(fs.readFileSync(path.join(sharedDir, 'fixtures/seed', name), 'utf8'));
+const validator = new JSONSchemaValidator();
+let failures = 0;
+function check(condition, what) {
+  if (condition) console.log(`ok   ${what}`);
+  else {
+    failures++;
+    console.log(`FAIL ${what}`);
+  }
+}
+function valid(resource, what) {
+  const errors = validator.validate(resource);
+  check(errors.length === 0, `${what} is valid R4${errors.length ? ': ' + JSON.stringify(errors.slice(0, 3)) : ''}`);
+}
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fhirbridge-node-'));
+const server = spawn(binary, ['serve', '--db', path.join(tmp, 'db.sqlite'), '--listen', '127.0.0.1:0', '--demo',
+                              '--threads', '2'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const killServer = () => { try { server.kill('SIGTERM'); } catch { /* already gone */ } };
+process.on('exit', () => { killServer(); fs.rmSync(tmp, { recursive: true, force: true }); });
+
+// Read the demo credentials and the URL from the server's stdout.
+const banner = await new Promise((resolve, reject) => {
+  let out = '';
+  const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 60000);
+  server.stdout.on('data', (chunk) => {
+    out += chunk;
+    if (/listening on (http:\/\/\S+)/.test(out)) {
+      clearTimeout(timer);
+      resolve(out);
+    }
+  });
+  server.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${out}`)));
+});
+const field = (name) => banner.match(new RegExp(`${name}:\\s+(\\S+)`))[1];
+const url = banner.match(/listening on (http:\/\/\S+)/)[1];
+const [login, password, hcpId, key] = [field('login'), field('password'), field('hcp id'), field('private key')];
+const authorization = `Basic ${Buffer.from(`${login}:${password}`).toString('base64')}`;
+
+try {
+  // The tutorial's keychain call, verbatim in spirit.
+  const keyPutInCache = await fetch(`${url}/rest/icdx/v1/keychain/${hcpId}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: authorization },
+    body: JSON.stringify({ key }),
+  }).then((r) => r.json());
+  check(keyPutInCache === true, 'keychain answers true');
+
+  const client = new Client({ baseUrl: `${url}/rest/fhir/r4`, customHeaders: { Authorization: authorization } });
+
+  const cs = await client.capabilityStatement();
+  check(cs.resourceType === 'CapabilityStatement' && cs.fhirVersion === '4.0.1', 'capabilityStatement');
+  check(cs.rest[0].resource.map((r) => r.type).join() === 'Patient,Observation', 'capabilityStatement lists Patient, Observation');
+  // The schema package predates R4's final 4.0.1: its fhirVersion enum stops at 4.0.0.
+  valid({ ...cs, fhirVersion: '4.0.0' }, 'CapabilityStatement (fhirVersion checked above)');
+
+  const pat1 = await client.create({ resourceType: 'Patient', body: seed('patient-pat1.json') });
+  check(pat1.resourceType === 'Patient' && pat1.id && pat1.id !== 'pat1', `create Patient -> ${pat1.id}`);
+  check(pat1.meta?.versionId === '1', 'created Patient has meta.versionId 1');
+  valid(pat1, 'created Patient');
+
+  const read = await client.read({ resourceType: 'Patient', id: 'pat1' });
+  check(read.id === pat1.id && read.name[0].family === 'Donald', 'read Patient by FHIR id');
+  const readById = await client.read({ resourceType: 'Patient', id: pat1.id });
+  check(readById.id === pat1.id, 'read Patient by store id');
+  valid(read, 'read Patient');
+
+  const observation = seed('observation-f001.json');
+  observation.subject.reference = `Patient/${pat1.id}`;
+  const obs = await client.create({ resourceType: 'Observation', body: observation });
+  check(obs.subject.reference === `Patient/${pat1.id}`, 'create Observation with the patient as subject');
+  valid(obs, 'created Observation');
+
+  const found = await client.search({ resourceType: 'Patient', searchParams: { name: 'Donald' } });
+  check(found.type === 'searchset' && found.total === 1 && found.entry[0].resource.id === pat1.id, 'search Patient?name=Donald');
+  valid(found, 'searchset Bundle');
+  const observations = await client.search({ resourceType: 'Observation', searchParams: { subject: `Patient/${pat1.id}` } });
+  check(observations.total === 1, 'search Observation?subject=');
+
+  // A transaction whose observation references its patient by urn:uuid.
+  const patientUrn = 'urn:uuid:0c3a0b6e-3c1c-4d37-9d5b-5f0f8b3f3a11';
+  const bundle = seed('bundle-transaction.json');
+  bundle.entry[0].fullUrl = patientUrn;
+  bundle.entry[0].request = { method: 'POST', url: 'Patient' };
+  bundle.entry[1].resource.subject.reference = patientUrn;
+  bundle.entry[1].request = { method: 'POST', url: 'Observation' };
+  const tx = await client.transaction({ body: bundle });
+  check(tx.type === 'transaction-response' && tx.entry.length === 2, 'transaction-response');
+  check(tx.entry.every((e) => e.response.status.startsWith('201')), 'transaction entries 201');
+  const pat2 = tx.entry[0].resource.id;
+  check(tx.entry[1].resource.subject.reference === `Patient/${pat2}`, 'urn:uuid reference rewritten to the store id');
+  valid(tx, 'transaction-response Bundle');
+
+  const deleted = await client.delete({ resourceType: 'Patient', id: pat2 });
+  check(deleted.resourceType === 'OperationOutcome', 'delete Patient');
+  let status = 0;
+  try {
+    await client.read({ resourceType: 'Patient', id: pat2 });
+  } catch (e) {
+    status = e.response?.status;
+    valid(e.response?.data, 'OperationOutcome of a read after delete');
+  }
+  check(status === 404 || status === 410, `read after delete -> ${status}`);
+
+  let unauthorized = 0;
+  try {
+    await new Client({ baseUrl: `${url}/rest/fhir/r4` }).read({ resourceType: 'Patient', id: pat1.id });
+  } catch (e) {
+    unauthorized = e.response?.status;
+  }
+  check(unauthorized === 401, 'no credentials -> 401');
+} catch (e) {
+  failures++;
+  console.log(`FAIL unexpected error: ${e.stack}\n${JSON.stringify(e.response?.data ?? '')}`);
+}
+
+killServer();
+await new Promise((resolve) => { if (server.exitCode !== null) resolve(); else server.on('exit', resolve); });
+check(server.exitCode === 0, `server stopped cleanly on SIGTERM (exit ${server.exitCode})`);
+console.log(failures ? `${failures} failure(s)` : 'all passed');
+process.exit(failures ? 1 : 0);

@@ -1,0 +1,191 @@
+// A real HttpServer on 127.0.0.1 (ephemeral port) driven by a Beast client
+// over one keep-alive connection: the tutorial's whole flow, field by field.
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include "fhirbridge/server/http_server.hpp"
+#include "server_fixture.hpp"
+
+using namespace fhirbridge;
+using namespace fhirbridge::test;
+namespace json = boost::json;
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using http::verb;
+
+namespace {
+
+class Client {
+ public:
+  explicit Client(unsigned short port) : stream_(ioc_) {
+    stream_.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  }
+  server::Response send(verb method, const std::string& target, const std::string& auth,
+                        const std::string& body = {},
+                        const std::string& content_type = "application/json") {
+    server::Request req{method, target, 11};
+    req.set(http::field::host, "127.0.0.1");
+    req.set(http::field::accept, "application/json");
+    if (!auth.empty()) req.set(http::field::authorization, auth);
+    if (!body.empty()) {
+      req.set(http::field::content_type, content_type);
+      req.body() = body;
+    }
+    req.keep_alive(true);
+    req.prepare_payload();
+    http::write(stream_, req);
+    server::Response res;
+    http::read(stream_, buffer_, res);
+    return res;
+  }
+
+ private:
+  asio::io_context ioc_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+};
+
+struct RunningServer {
+  explicit RunningServer(ServerFixture& f) : http(*f.ctx, options()) {
+    BOOST_REQUIRE(http.start().ok());
+  }
+  static server::HttpServerOptions options() {
+    server::HttpServerOptions o;
+    o.port = 0;
+    o.threads = 2;
+    o.access_log = false;
+    return o;
+  }
+  server::HttpServer http;
+};
+
+const std::string kBase = "/rest/fhir/r4";
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(server_socket)
+
+BOOST_AUTO_TEST_CASE(the_tutorial_flow_over_http) {
+  ServerFixture f({}, /*post_keys=*/false);
+  RunningServer server(f);
+  Client client(server.http.port());
+  const std::string auth = f.alice.auth();
+
+  // 1. keychain
+  auto key = client.send(verb::post, "/rest/icdx/v1/keychain/" + f.alice.hcp_id, auth,
+                         json::serialize(json::object{{"key", f.alice.private_key_hex}}));
+  BOOST_TEST(key.result_int() == 200u);
+  BOOST_TEST(json::parse(key.body()) == json::value(true));
+
+  // 2. create pat1
+  auto created =
+      client.send(verb::post, kBase + "/Patient", auth, json::serialize(seed("patient-pat1.json")));
+  BOOST_REQUIRE_EQUAL(created.result_int(), 201u);
+  auto patient = body_json(created);
+  const std::string pat1 = str(patient, {"id"});
+  BOOST_TEST(pat1.size() == 36u);  // a store UUID, not "pat1"
+  BOOST_TEST(str(patient, {"resourceType"}) == "Patient");
+  BOOST_TEST(str(patient, {"meta", "versionId"}) == "1");
+  BOOST_TEST(!str(patient, {"meta", "lastUpdated"}).empty());
+  BOOST_TEST(str(patient, {"gender"}) == "male");
+  BOOST_TEST(patient.at("name").at(0).at("family").as_string() == "Donald");
+  BOOST_TEST(patient.at("name").at(0).at("given").at(0).as_string() == "Duck");
+  BOOST_TEST(patient.at("active").as_bool());
+  BOOST_TEST(created[http::field::etag] == "W/\"1\"");
+  BOOST_TEST(created[http::field::location] ==
+             "http://fhir.test/rest/fhir/r4/Patient/" + pat1 + "/_history/1");
+
+  // 3. read it by FHIR id and by store id
+  for (const std::string id : {std::string("pat1"), pat1}) {
+    auto read = client.send(verb::get, kBase + "/Patient/" + id, auth);
+    BOOST_TEST_INFO(id);
+    BOOST_REQUIRE_EQUAL(read.result_int(), 200u);
+    BOOST_TEST(std::string(read[http::field::content_type]).starts_with("application/json"));
+    auto fetched = body_json(read);
+    BOOST_TEST(str(fetched, {"id"}) == pat1);
+    BOOST_TEST(fetched.at("identifier") == patient.at("identifier"));
+    BOOST_TEST(fetched.at("photo") == patient.at("photo"));
+  }
+
+  // 4. create the observation with the new patient as subject, read it
+  auto obs_res = client.send(verb::post, kBase + "/Observation", auth,
+                             json::serialize(with_subject(seed("observation-f001.json"), pat1)));
+  BOOST_REQUIRE_EQUAL(obs_res.result_int(), 201u);
+  auto obs = body_json(obs_res);
+  const std::string f001 = str(obs, {"id"});
+  BOOST_TEST(str(obs, {"subject", "reference"}) == "Patient/" + pat1);
+  BOOST_TEST(str(obs, {"status"}) == "final");
+  BOOST_TEST(obs.at("code").at("coding").at(0).at("code").as_string() == "15074-8");
+  BOOST_TEST(obs.at("valueQuantity").at("value").to_number<double>() == 6.3);
+  auto obs_read = client.send(verb::get, kBase + "/Observation/f001", auth);
+  BOOST_REQUIRE_EQUAL(obs_read.result_int(), 200u);
+  BOOST_TEST(str(body_json(obs_read), {"id"}) == f001);
+  BOOST_TEST(body_json(obs_read).at("valueQuantity") == obs.at("valueQuantity"));
+
+  // 5. the tutorial's bundle (its observation's subject: the bundle's patient)
+  json::value bundle = seed("bundle-transaction.json");
+  auto& entries = bundle.as_object()["entry"].as_array();
+  entries[1].as_object()["resource"] = with_subject(entries[1].at("resource"), "Patient/pat2");
+  auto tx = client.send(verb::post, kBase, auth, json::serialize(bundle));
+  BOOST_REQUIRE_EQUAL(tx.result_int(), 200u);
+  auto txb = body_json(tx);
+  BOOST_TEST(str(txb, {"type"}) == "transaction-response");
+  const auto& te = txb.at("entry").as_array();
+  BOOST_REQUIRE_EQUAL(te.size(), 2u);
+  const std::string pat2 = str(te[0], {"resource", "id"});
+  BOOST_TEST(str(te[0], {"response", "status"}) == "201 Created");
+  BOOST_TEST(str(te[1], {"response", "status"}) == "201 Created");
+  BOOST_TEST(str(te[1], {"resource", "subject", "reference"}) == "Patient/" + pat2);
+  BOOST_TEST(str(te[0], {"resource", "gender"}) == "other");
+
+  // 6. search both ways (the tutorial's query, and a form POST)
+  auto searched = client.send(verb::get, kBase + "/Patient?_id=pat2&name=Donald&", auth);
+  BOOST_REQUIRE_EQUAL(searched.result_int(), 200u);
+  auto sb = body_json(searched);
+  BOOST_TEST(str(sb, {"type"}) == "searchset");
+  BOOST_TEST(sb.at("total").as_int64() == 1);
+  auto form = client.send(verb::post, kBase + "/Patient/_search", auth, "name=Donald",
+                          "application/x-www-form-urlencoded");
+  BOOST_TEST(body_json(form).at("total").as_int64() == 2);
+  auto observations = client.send(verb::get, kBase + "/Observation?", auth);
+  BOOST_TEST(body_json(observations).at("total").as_int64() == 2);
+
+  // 7. the tutorial's "delete" (a GET) is a search; a real conditional delete
+  BOOST_TEST(client.send(verb::get, kBase + "/Patient?name=Donald", auth).result_int() == 200u);
+  auto del = client.send(verb::delete_, kBase + "/Patient?name=Donald", auth);
+  BOOST_TEST(del.result_int() == 200u);
+  BOOST_TEST(issue_field(del, "severity") == "information");
+  auto gone = client.send(verb::get, kBase + "/Patient/" + pat1, auth);
+  BOOST_TEST((gone.result_int() == 404u || gone.result_int() == 410u));
+  BOOST_TEST(body_json(client.send(verb::get, kBase + "/Patient?name=Donald", auth))
+                 .at("total")
+                 .as_int64() == 0);
+
+  // Auth over the wire.
+  auto anonymous = client.send(verb::get, kBase + "/Patient/pat1", "");
+  BOOST_TEST(anonymous.result_int() == 401u);
+  BOOST_TEST(anonymous[http::field::www_authenticate] == "Basic realm=\"fhirbridge\"");
+  server.http.stop();
+  server.http.wait();
+}
+
+BOOST_AUTO_TEST_CASE(body_over_the_limit_is_413_and_stop_is_graceful) {
+  server::ServerSettings small;
+  small.body_limit = 512;
+  ServerFixture f(small);
+  RunningServer server(f);
+  Client client(server.http.port());
+  auto res =
+      client.send(verb::post, kBase + "/Patient", f.alice.auth(), std::string(2000, ' ') + "{}");
+  BOOST_TEST(res.result_int() == 413u);
+  BOOST_TEST(issue_field(res, "code") == "too-costly");
+  Client idle(server.http.port());  // an idle keep-alive connection must not block the stop
+  BOOST_TEST(idle.send(verb::get, kBase + "/metadata", "").result_int() == 200u);
+  server.http.stop();
+  server.http.wait();
+}
+
+BOOST_AUTO_TEST_SUITE_END()
