@@ -1,7 +1,7 @@
 // SqliteStore: sealed iCure documents + clear index tables in one SQLite file.
 #include "fhirbridge/storage/sqlite_store.hpp"
 
-#include <botan/auto_rng.h>
+#include <botan/system_rng.h>  // the OS CSPRNG: thread-safe, and cheaper per call than AutoSeeded_RNG
 
 #include <algorithm>
 #include <chrono>
@@ -98,7 +98,7 @@ int SqliteStore::schema_version() {
 }
 
 SqliteStore::Impl::Impl(crypto::Keychain& keychain, SqliteStoreOptions& options)
-    : owned_rng(options.rng ? nullptr : std::make_unique<Botan::AutoSeeded_RNG>()),
+    : owned_rng(options.rng ? nullptr : std::make_unique<Botan::System_RNG>()),
       rng(options.rng ? *options.rng : *owned_rng),
       sealer(keychain, rng, options.sealing),
       new_id(options.new_id),

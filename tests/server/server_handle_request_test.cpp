@@ -175,7 +175,7 @@ BOOST_AUTO_TEST_CASE(observation_subject_must_resolve) {
   auto unknown = f.post(kBase + "/Observation", seed("observation-f001.json"));  // bare unknown id
   BOOST_TEST(unknown.result_int() == 400u);
   BOOST_TEST(issue_field(unknown, "expression") == "Observation.subject");
-  for (const std::string ref :
+  for (const std::string& ref :
        {std::string("Patient/pat1"), patient_id, "Patient/" + patient_id, std::string("pat1")}) {
     json::value obs = with_subject(seed("observation-f001.json"), ref);
     obs.as_object().erase("id");

@@ -99,7 +99,7 @@ BOOST_AUTO_TEST_CASE(the_tutorial_flow_over_http) {
              "http://fhir.test/rest/fhir/r4/Patient/" + pat1 + "/_history/1");
 
   // 3. read it by FHIR id and by store id
-  for (const std::string id : {std::string("pat1"), pat1}) {
+  for (const std::string& id : {std::string("pat1"), pat1}) {
     auto read = client.send(verb::get, kBase + "/Patient/" + id, auth);
     BOOST_TEST_INFO(id);
     BOOST_REQUIRE_EQUAL(read.result_int(), 200u);

@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""Builds the seed corpora for the fuzz targets from ../shared (FHIR fixtures,
+the tutorial's requests, the SDK's iCure entities) plus a few hand-written
+edge cases. Usage: make_corpora.py <shared_dir> <out_dir>"""
+import json, pathlib, sys
+
+shared, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+AUTH = "Authorization: Basic YWxpY2U6YWxpY2UtcGFzc3dvcmQ="  # alice:alice-password (fuzz_http_request)
+
+def put(target, name, data):
+    d = out / target
+    d.mkdir(parents=True, exist_ok=True)
+    (d / name).write_bytes(data if isinstance(data, bytes) else data.encode())
+
+fixtures = sorted((shared / "fixtures/hl7").glob("*.json")) + sorted((shared / "fixtures/seed").glob("*.json"))
+by_type = {}
+for f in fixtures:
+    doc = json.loads(f.read_text())
+    by_type.setdefault(doc.get("resourceType"), []).append((f.stem, doc))
+    text = json.dumps(doc, separators=(",", ":"))
+    target = {"Patient": "fhir_patient", "Observation": "fhir_observation", "Bundle": "fhir_bundle"}.get(doc.get("resourceType"))
+    if target:
+        put(target, f.stem, text)
+
+vectors = json.loads((shared / "icure/sdk-test-vectors.json").read_text())
+put("icure_json", "decrypted-patient", b"\x00" + json.dumps(vectors["decryptedPatient"]).encode())
+put("icure_json", "decrypted-contact", b"\x01" + json.dumps(vectors["decryptedContact"]).encode())
+for i, req in enumerate(vectors.get("requests", [])):
+    body = req.get("body") if isinstance(req, dict) else None
+    if isinstance(body, dict):
+        kind = b"\x01" if "services" in body else b"\x00"
+        put("icure_json", f"request-{i}", kind + json.dumps(body).encode())
+
+queries = ["name=Chalmers", "family:exact=Chalmers&given=Peter", "birthdate=ge1974-12-25&birthdate=lt2000",
+           "gender=male,female", "identifier=http://ns|12345", "_id=a,b\\,c", "_count=10&_sort=-birthdate,name",
+           "_has:Observation:patient:code=http://loinc.org|29463-7", "subject:Patient.name=Peter&code=15074-8",
+           "value-quantity=gt5.4|http://unitsofmeasure.org|mmol/L", "value-quantity=ap100", "date=2013-04-02T09:30:10%2B01:00",
+           "_summary=count", "_elements=id,name&_total=none", "_cursor=abc", "patient=Patient/123&status=final",
+           "subject:identifier=urn:oid:1|x", "name:contains=a%20b+c", "%zz=1", "a&&b==c"]
+for i, q in enumerate(queries):
+    put("query_string", f"q{i}", q)
+
+def req(method, target, body=None, extra=""):
+    head = f"{method} {target} HTTP/1.1\r\nHost: fuzz.test\r\n{AUTH}\r\n{extra}"
+    if body is not None:
+        head += f"Content-Type: application/fhir+json\r\nContent-Length: {len(body.encode())}\r\n"
+    return head + "\r\n" + (body or "")
+
+for stem, doc in by_type.get("Patient", [])[:3]:
+    put("http_request", "post-" + stem, req("POST", "/fhir/r4/Patient", json.dumps(doc)))
+for stem, doc in by_type.get("Observation", [])[:3]:
+    put("http_request", "post-" + stem, req("POST", "/fhir/r4/Observation", json.dumps(doc)))
+for stem, doc in by_type.get("Bundle", []):
+    put("http_request", "post-" + stem, req("POST", "/fhir/r4", json.dumps(doc)))
+for i, q in enumerate(queries[:8]):
+    put("http_request", f"search-patient-{i}", req("GET", "/fhir/r4/Patient?" + q))
+    put("http_request", f"search-obs-{i}", req("GET", "/rest/fhir/r4/Observation?" + q))
+put("http_request", "metadata", "GET /fhir/r4/metadata HTTP/1.1\r\nHost: fuzz.test\r\n\r\n")
+put("http_request", "read", req("GET", "/fhir/r4/Patient/123"))
+put("http_request", "delete", req("DELETE", "/fhir/r4/Patient?name=x"))
+put("http_request", "put", req("PUT", "/fhir/r4/Patient/123", '{"resourceType":"Patient","id":"123"}', "If-Match: W/\"1\"\r\n"))
+put("http_request", "keychain", req("POST", "/rest/icdx/v1/keychain/@HCP@", '{"key":"@KEY@"}').replace("fhir+json", "json"))
+put("http_request", "search-post", "POST /fhir/r4/Patient/_search HTTP/1.1\r\nHost: fuzz.test\r\n" + AUTH +
+    "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 12\r\n\r\nname=Chalmer")
+put("http_request", "chunked", "POST /fhir/r4/Patient HTTP/1.1\r\nHost: fuzz.test\r\n" + AUTH +
+    "\r\nTransfer-Encoding: chunked\r\nContent-Type: application/fhir+json\r\n\r\n1a\r\n{\"resourceType\":\"Patient\"}\r\n0\r\n\r\n")
