@@ -34,10 +34,10 @@ for target in "${TARGETS[@]}"; do
   mkdir -p "$corpus" "$artifacts" "$regressions" "$SEEDS/$target"
   rm -f "$artifacts"/*
   echo "== fuzz_$target: ${SECONDS_PER_TARGET}s"
-  # -timeout: one input taking >10 s is a bug (hangs); rss limit keeps the
+  # -timeout: one input taking >30 s is a hang (generous: the machine is shared); rss limit keeps the
   # shared machine alive; max_len lets http_request carry a bundle.
   "$BUILD/fuzz_$target" "$corpus" "$SEEDS/$target" "$regressions" \
-    -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+    -max_total_time="$SECONDS_PER_TARGET" -timeout=30 -rss_limit_mb=2048 -max_len=65536 \
     -print_final_stats=1 -artifact_prefix="$artifacts" >"$BUILD/fuzz-$target.log" 2>&1
   rc=$?
   tail -n 12 "$BUILD/fuzz-$target.log" | grep -E 'stat::number_of_executed_units|stat::new_units_added|ERROR|SUMMARY' || true

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "commands.hpp"
+#include "fhirbridge/storage/user_admin.hpp"
 #include "fhirbridge/crypto/keychain.hpp"
 #include "fhirbridge/server/accounts.hpp"
 #include "fhirbridge/server/http_server.hpp"
@@ -55,7 +56,7 @@ int ensure_demo_account(storage::Store& store, const std::string& base_url) {
   }
   Botan::AutoSeeded_RNG rng;
   const std::string password = server::random_password(rng);
-  auto account = server::create_account(store, kDemoLogin, password, rng, "Demo Doctor");
+  auto account = storage::create_user(store, {kDemoLogin, password, "Demo Doctor"}, rng);
   if (!account.ok()) {
     std::cerr << "fhirbridge serve: cannot create the demo user: " << account.status().to_string()
               << "\n";

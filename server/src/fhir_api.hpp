@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "fhirbridge/mapping/fhir_dates.hpp"
 #include "fhirbridge/server/search.hpp"
 #include "fhirbridge/server/server_context.hpp"
 #include "fhirbridge/status.hpp"
@@ -54,10 +55,11 @@ boost::json::object capability_statement(const ServerContext& ctx, const std::st
 
 // ---- helpers shared by interactions and bundles (store lock held) ----------
 
-// "3" from rev "3-abcdef"; "" without a rev.
-std::string generation_of(const std::optional<std::string>& rev);
-// FHIR instant (UTC, milliseconds) from epoch milliseconds.
-std::string fhir_instant(std::int64_t epoch_ms);
+// "3" from rev "3-abcdef"; "" without a rev (mapping::version_id).
+inline std::string generation_of(const std::optional<std::string>& rev) {
+  return rev ? mapping::version_id(*rev) : std::string();
+}
+using mapping::fhir_instant;
 
 // Splits "Patient/123?name=x" into segments and decoded params.
 Result<FhirCall> call_from_url(const std::string& method, const std::string& url);

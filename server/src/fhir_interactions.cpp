@@ -17,27 +17,6 @@ namespace json = boost::json;
 
 // ---- small helpers ----------------------------------------------------------
 
-std::string generation_of(const std::optional<std::string>& rev) {
-  if (!rev || rev->empty()) return {};
-  return rev->substr(0, rev->find('-'));
-}
-
-std::string fhir_instant(std::int64_t epoch_ms) {
-  std::time_t seconds = static_cast<std::time_t>(epoch_ms / 1000);
-  int millis = static_cast<int>(epoch_ms % 1000);
-  if (millis < 0) {
-    millis += 1000;
-    --seconds;
-  }
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, millis);
-  return out;
-}
-
 namespace {
 
 bool is_supported_type(const std::string& type) {
@@ -63,15 +42,6 @@ std::optional<std::string> string_member(const json::value& v, std::string_view 
     if (const json::value* m = o->if_contains(key); m && m->is_string())
       return std::string(m->get_string());
   return std::nullopt;
-}
-
-void set_meta(json::object& resource, const std::optional<std::string>& rev,
-              const std::optional<std::int64_t>& modified) {
-  json::value& meta_value = resource["meta"];
-  if (!meta_value.is_object()) meta_value = json::object{};
-  json::object& meta = meta_value.get_object();
-  if (std::string gen = generation_of(rev); !gen.empty()) meta["versionId"] = gen;
-  if (modified) meta["lastUpdated"] = fhir_instant(*modified);
 }
 
 // Server-managed meta fields must not end up stored as client content.
@@ -184,7 +154,6 @@ Result<json::object> patient_view(const icure::Patient& patient, const ServerCon
   auto fhir = mapping::icure_patient_to_fhir(patient, ctx.mapping());
   if (!fhir.ok()) return fhir.status();
   if (patient.id) (*fhir)["id"] = *patient.id;
-  set_meta(*fhir, patient.rev, patient.modified);
   return fhir;
 }
 
@@ -193,7 +162,6 @@ Result<json::object> observation_view(const storage::ContactRecord& record,
   auto fhir = mapping::icure_observation_to_fhir(record.contact, record.patient_id, ctx.mapping());
   if (!fhir.ok()) return fhir.status();
   if (record.contact.id) (*fhir)["id"] = *record.contact.id;
-  set_meta(*fhir, record.contact.rev, record.contact.modified);
   return fhir;
 }
 

@@ -1,5 +1,7 @@
 #include "fhirbridge/server/operation_outcome.hpp"
 
+#include "fhirbridge/json_io.hpp"
+
 namespace fhirbridge::server {
 
 unsigned http_status_for(StatusCode code) noexcept {
@@ -52,15 +54,19 @@ boost::json::object operation_outcome(const Status& status) {
   issue["severity"] =
       status.ok() ? "information" : (status.code() == StatusCode::internal ? "fatal" : "error");
   issue["code"] = fhir_issue_code(status.code());
-  issue["diagnostics"] = status.message().empty() ? to_string(status.code()) : status.message();
+  // Messages may echo client bytes (ids, paths): keep the JSON valid UTF-8.
+  issue["diagnostics"] = status.message().empty() ? std::string(to_string(status.code()))
+                                                  : json_io::valid_utf8(status.message());
   if (!status.path().empty())
-    issue["expression"] = boost::json::array{boost::json::string(status.path())};
+    issue["expression"] =
+        boost::json::array{boost::json::string(json_io::valid_utf8(status.path()))};
   return {{"resourceType", "OperationOutcome"}, {"issue", boost::json::array{std::move(issue)}}};
 }
 
 boost::json::object informational_outcome(const std::string& diagnostics) {
-  boost::json::object issue{
-      {"severity", "information"}, {"code", "informational"}, {"diagnostics", diagnostics}};
+  boost::json::object issue{{"severity", "information"},
+                            {"code", "informational"},
+                            {"diagnostics", json_io::valid_utf8(diagnostics)}};
   return {{"resourceType", "OperationOutcome"}, {"issue", boost::json::array{std::move(issue)}}};
 }
 

@@ -20,7 +20,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (p.ok()) (void)mapping::icure_patient_to_fhir(*p, fuzz::fixed_context());
     } else if (*type == "Observation") {
       auto o = mapping::fhir_observation_to_icure(entry.resource, fuzz::fixed_context());
-      if (o.ok()) (void)mapping::icure_observation_to_fhir(o->contact, o->subject_reference, fuzz::fixed_context());
+      if (o.ok())
+        (void)mapping::icure_observation_to_fhir(o->contact, o->subject_reference,
+                                                 fuzz::fixed_context());
     }
   }
   return 0;

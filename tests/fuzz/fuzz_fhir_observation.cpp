@@ -10,9 +10,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto mapped = mapping::fhir_observation_to_icure(*json, fuzz::fixed_context());
   if (!mapped.ok()) return 0;
   auto wire = json_io::to_json(mapped->contact);
+  fuzz::require_reparsable(wire);
   icure::Contact reread;
-  if (!json_io::from_json(wire, reread, "Contact").ok()) __builtin_trap();  // our own output must parse
-  auto back = mapping::icure_observation_to_fhir(reread, std::string("patient-1"), fuzz::fixed_context());
+  if (!json_io::from_json(wire, reread, "Contact").ok())
+    __builtin_trap();  // our own output must parse
+  auto back =
+      mapping::icure_observation_to_fhir(reread, std::string("patient-1"), fuzz::fixed_context());
   if (back.ok()) (void)boost::json::serialize(*back);
   return 0;
 }

@@ -19,6 +19,7 @@
 #include "fhirbridge/server/handle_request.hpp"
 #include "fhirbridge/server/server_context.hpp"
 #include "fhirbridge/storage/sqlite_store.hpp"
+#include "fhirbridge/storage/user_admin.hpp"
 #include "fuzz_support.hpp"
 
 namespace {
@@ -40,12 +41,15 @@ struct World {
     settings.body_limit = 1 << 20;
     ctx = std::make_unique<server::ServerContext>(*store, keychain, settings);
     Botan::AutoSeeded_RNG rng;
-    auto account = server::create_account(*store, "alice", "alice-password", rng);
+    auto account = storage::create_user(*store, {"alice", "alice-password", "alice"}, rng);
     if (!account.ok()) std::abort();
     hcp_id = account->hcp.id.value_or("");
     key_hex = account->private_key_hex;
     if (!keychain.put(hcp_id, key_hex, account->hcp.publicKey.value_or("")).ok()) std::abort();
-    std::atexit([] { std::error_code ec; std::filesystem::remove_all(instance().dir, ec); });
+    std::atexit([] {
+      std::error_code ec;
+      std::filesystem::remove_all(instance().dir, ec);
+    });
   }
   static World& instance() {
     static World world;
@@ -59,7 +63,8 @@ struct World {
 };
 
 void replace_all(std::string& text, std::string_view from, const std::string& to) {
-  for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+  for (std::size_t at = text.find(from); at != std::string::npos;
+       at = text.find(from, at + to.size()))
     text.replace(at, from.size(), to);
 }
 
@@ -77,7 +82,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   boost::system::error_code ec;
   std::size_t offset = 0;
   while (!parser.is_done() && offset < raw.size()) {
-    const std::size_t used = parser.put(boost::asio::buffer(raw.data() + offset, raw.size() - offset), ec);
+    const std::size_t used =
+        parser.put(boost::asio::buffer(raw.data() + offset, raw.size() - offset), ec);
     if (ec == http::error::need_more) break;
     if (ec) return 0;
     if (used == 0) break;

@@ -20,7 +20,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (observations.ok()) {
       (void)server::detail::encode_query(observations->echoed);
       boost::json::object obs{{"resourceType", "Observation"},
-                              {"valueQuantity", {{"value", 72.5}, {"unit", "kg"}, {"system", "http://unitsofmeasure.org"}, {"code", "kg"}}}};
+                              {"valueQuantity",
+                               {{"value", 72.5},
+                                {"unit", "kg"},
+                                {"system", "http://unitsofmeasure.org"},
+                                {"code", "kg"}}}};
       for (const auto& any_of : observations->plan.value_quantity)
         for (const auto& condition : any_of) (void)server::detail::quantity_matches(condition, obs);
     }

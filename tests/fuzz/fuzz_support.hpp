@@ -28,6 +28,15 @@ inline std::optional<boost::json::value> parse_json(std::string_view text) {
   return value;
 }
 
+// What the sealer does with an entity's fields: serialize, later parse back.
+// Output that cannot be read back (e.g. a non-finite number, which Boost.JSON
+// writes as `Infinity`) would be stored and then lost: treat it as a crash.
+inline void require_reparsable(const boost::json::value& v) {
+  boost::system::error_code ec;
+  (void)boost::json::parse(boost::json::serialize(v), ec);
+  if (ec) __builtin_trap();
+}
+
 inline const mapping::MappingContext& fixed_context() {
   static const mapping::MappingContext ctx = mapping::make_fixed_context();
   return ctx;

@@ -52,23 +52,6 @@ BOOST_FIXTURE_TEST_CASE(empty_inner_result_short_circuits, FakeWorld) {
   BOOST_TEST(fake.find_calls == 1);
 }
 
-BOOST_FIXTURE_TEST_CASE(entries_use_the_servers_view, FakeWorld) {
-  options.patient_view = [](const icure::Patient& p) -> Result<boost::json::object> {
-    return boost::json::object{{"resourceType", "Patient"}, {"id", *p.id}, {"view", true}};
-  };
-  options.observation_view = [](const storage::ContactRecord&) -> Result<boost::json::object> {
-    return Status::Internal("cannot show this one");
-  };
-  auto b = bundle("Patient", "_id=pat1");
-  BOOST_TEST(b.at("entry").as_array().at(0).at("resource").at("view").as_bool());
-  // A record that cannot be shown is reported, not fatal.
-  auto o = run("Observation", "_id=f001");
-  BOOST_REQUIRE(o.ok());
-  BOOST_TEST(o->warnings.size() == 1u);
-  BOOST_TEST(ordered(o->bundle).empty());
-  BOOST_TEST(total(o->bundle) == 1);
-}
-
 // Odd input never throws or crashes: it is a result or an error value.
 BOOST_FIXTURE_TEST_CASE(odd_input_is_an_error_value, FakeWorld) {
   const std::vector<std::string> pieces{"name",     "=",

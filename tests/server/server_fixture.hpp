@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/test_support.hpp"
+#include "fhirbridge/storage/user_admin.hpp"
 #include "fhirbridge/crypto/keychain.hpp"
 #include "fhirbridge/server/accounts.hpp"
 #include "fhirbridge/server/handle_request.hpp"
@@ -45,7 +46,7 @@ struct ServerFixture {
   }
 
   Account make_account(const std::string& login, bool post_key) {
-    auto account = server::create_account(*store, login, login + "-password", rng);
+    auto account = storage::create_user(*store, {login, login + "-password", login}, rng);
     if (!account.ok()) throw std::runtime_error(account.status().to_string());
     Account a{login, login + "-password", *account->hcp.id, account->private_key_hex,
               *account->hcp.publicKey};

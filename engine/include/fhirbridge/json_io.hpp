@@ -179,7 +179,9 @@ Status from_json(const json::value& jv, T& out, const std::string& path) {
       return wrong("an integer");
   } else if constexpr (std::is_floating_point_v<T>) {
     if (!jv.is_number()) return wrong("a number");
-    out = static_cast<T>(jv.to_number<double>());
+    const double d = jv.to_number<double>();
+    if (!std::isfinite(d)) return wrong("a finite number");
+    out = static_cast<T>(d);
   } else if constexpr (detail::is_optional<T>::value) {
     typename T::value_type v{};
     Status s = from_json(jv, v, path);
@@ -224,6 +226,10 @@ Result<T> parse(std::string_view text, const std::string& path) {
   if (!s.ok()) return s;
   return out;
 }
+
+// `text` with every invalid UTF-8 sequence replaced by U+FFFD, so that echoing
+// client bytes (ids, paths) into a JSON answer still gives valid JSON.
+std::string valid_utf8(std::string_view text);
 
 // JSON text as JavaScript would write it: doubles in their shortest
 // round-trip form (7.2, not Boost.JSON's 7.2E0); compact, or pretty with a

@@ -93,7 +93,11 @@ Result<std::optional<double>> get_number(const json::object& o, std::string_view
   const json::value* v = find(o, key);
   if (!v) return std::optional<double>{};
   if (!v->is_number()) return wrong_type(child(path, key), "a number", *v);
-  return std::optional<double>(v->to_number<double>());
+  const double d = v->to_number<double>();
+  // JSON has no infinity: 1e400 parses to inf and could not be written back.
+  if (!std::isfinite(d))
+    return Status::Invalid(child(path, key), "number is out of range (not a finite double)");
+  return std::optional<double>(d);
 }
 
 Result<std::optional<std::int64_t>> get_integer(const json::object& o, std::string_view key,
@@ -191,19 +195,6 @@ std::optional<std::string> fhir_date_time(std::int64_t icure_date) {
   char buf[16];
   std::snprintf(buf, sizeof buf, "T%02d:%02d:%02dZ", h, mi, s);
   return *date + buf;
-}
-
-std::string fhir_instant(std::int64_t ms) {
-  std::int64_t seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
-  int millis = static_cast<int>(ms - seconds * 1000);
-  std::int64_t days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400;
-  int secs_of_day = static_cast<int>(seconds - days * 86400);
-  int y = 0, m = 0, d = 0;
-  civil_from_days(days, y, m, d);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, d, secs_of_day / 3600,
-                secs_of_day / 60 % 60, secs_of_day % 60, millis);
-  return buf;
 }
 
 // ---- datatypes -----------------------------------------------------------------
@@ -565,3 +556,24 @@ void own_reference(json::object& original, const json::object& regenerated,
 }
 
 }  // namespace fhirbridge::mapping::detail
+
+namespace fhirbridge::mapping {
+
+std::string fhir_instant(std::int64_t ms) {
+  std::int64_t seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+  int millis = static_cast<int>(ms - seconds * 1000);
+  std::int64_t days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400;
+  int secs_of_day = static_cast<int>(seconds - days * 86400);
+  int y = 0, m = 0, d = 0;
+  detail::civil_from_days(days, y, m, d);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, d, secs_of_day / 3600,
+                secs_of_day / 60 % 60, secs_of_day % 60, millis);
+  return buf;
+}
+
+std::string version_id(std::string_view rev) {
+  return std::string(rev.substr(0, rev.find('-')));
+}
+
+}  // namespace fhirbridge::mapping

@@ -16,6 +16,8 @@
 #include "fhirbridge/mapping/context.hpp"
 #include "fhirbridge/status.hpp"
 
+#include "fhirbridge/mapping/fhir_dates.hpp"
+
 namespace fhirbridge::mapping::detail {
 
 namespace json = boost::json;
@@ -73,7 +75,7 @@ Result<std::int64_t> epoch_ms(std::string_view text, const std::string& path);
 // time is written as UTC ("Z"), midnight as a plain date. nullopt when the integer is not a date.
 std::optional<std::string> fhir_date_time(std::int64_t icure_date);
 // Epoch milliseconds -> FHIR instant "2023-11-14T22:13:20.000Z".
-std::string fhir_instant(std::int64_t epoch_ms);
+using mapping::fhir_instant;
 
 // ---- datatypes -------------------------------------------------------------
 // "type|code|version" (an absent version leaves the last part empty).

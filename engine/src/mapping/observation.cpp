@@ -225,7 +225,7 @@ json::object observation_fields_to_fhir(const icure::Contact& contact, const icu
   out["resourceType"] = "Observation";
   if (contact.id) out["id"] = *contact.id;
   json::object meta;
-  if (contact.rev) meta["versionId"] = *contact.rev;
+  if (contact.rev) meta["versionId"] = version_id(*contact.rev);
   if (contact.modified) meta["lastUpdated"] = fhir_instant(*contact.modified);
   json::array meta_tags, categories;
   std::optional<std::string> status;

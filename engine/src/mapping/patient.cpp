@@ -169,7 +169,7 @@ static json::object patient_fields_to_fhir(const icure::Patient& p, const Mappin
   out["resourceType"] = "Patient";
   if (p.id) out["id"] = *p.id;
   json::object meta;
-  if (p.rev) meta["versionId"] = *p.rev;
+  if (p.rev) meta["versionId"] = version_id(*p.rev);
   if (p.modified) meta["lastUpdated"] = fhir_instant(*p.modified);
   if (p.tags && !p.tags->empty()) {
     json::array tags;

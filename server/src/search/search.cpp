@@ -48,11 +48,9 @@ struct Executor {
   const SearchOptions& options;
 
   Result<json::object> view(const icure::Patient& patient) const {
-    if (options.patient_view) return options.patient_view(patient);
     return mapping::icure_patient_to_fhir(patient, ctx);
   }
   Result<json::object> view(const storage::ContactRecord& record) const {
-    if (options.observation_view) return options.observation_view(record);
     return mapping::icure_observation_to_fhir(record.contact, record.patient_id, ctx);
   }
 

@@ -39,4 +39,11 @@ std::pair<std::int64_t, std::int64_t> icure_range(const FhirDateTime& d, int dig
 // iCure fuzzy date (YYYYMMDD, 00 = absent) back to a FHIR date ("1974", "1974-12").
 std::optional<std::string> fuzzy_date_to_fhir(std::int64_t yyyymmdd);
 
+// Epoch milliseconds as a FHIR instant in UTC: "2013-04-03T14:30:10.000Z".
+std::string fhir_instant(std::int64_t epoch_ms);
+
+// FHIR meta.versionId of an iCure rev "<generation>-<hash>": the generation
+// ("3"), which is what ETag / If-Match carry. "" for an absent rev.
+std::string version_id(std::string_view rev);
+
 }  // namespace fhirbridge::mapping

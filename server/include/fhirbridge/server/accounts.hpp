@@ -1,32 +1,17 @@
-// Creating a login: a User (Argon2 password hash) linked to a new healthcare
-// party with a fresh RSA-2048 key pair, as iCure registration does. Used by
-// `serve --demo`, and by tests.
+// Helpers for creating logins from the server side. The account itself is
+// created by storage::create_user (storage/user_admin.hpp), shared with
+// `fhirbridge user add`.
 #pragma once
 
 #include <botan/rng.h>
 
+#include <cstddef>
 #include <string>
-
-#include "fhirbridge/crypto/primitives.hpp"
-#include "fhirbridge/icure/entities.hpp"
-#include "fhirbridge/status.hpp"
-#include "fhirbridge/storage/store.hpp"
 
 namespace fhirbridge::server {
 
-struct NewAccount {
-  icure::User user;
-  icure::HealthcareParty hcp;
-  std::string private_key_hex;  // PKCS#8 DER, hex: shown once, never stored
-};
-
-// conflict when the login exists. The private key is only returned: the
-// caller hands it to the user (who posts it to the keychain endpoint).
-Result<NewAccount> create_account(storage::Store& store, const std::string& login,
-                                  const std::string& password, Botan::RandomNumberGenerator& rng,
-                                  const std::string& display_name = {});
-
-// A random password of `length` characters from an unambiguous alphabet.
+// A random password of `length` characters from an unambiguous alphabet
+// (for `serve --demo`).
 std::string random_password(Botan::RandomNumberGenerator& rng, std::size_t length = 20);
 
 }  // namespace fhirbridge::server

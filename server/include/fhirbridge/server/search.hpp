@@ -6,7 +6,6 @@
 #include <boost/json.hpp>
 
 #include <cstddef>
-#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,11 +34,6 @@ struct SearchOptions {
   bool strict = false;             // Prefer: handling=strict -> unknown params are 400
   std::size_t default_count = 50;  // _count when absent
   std::size_t max_count = 1000;
-  // How a stored entity is shown in an entry: the server's read view (id,
-  // meta.versionId/lastUpdated as GET returns them), so search and read agree.
-  // Unset: the engine mappings as they are.
-  std::function<Result<boost::json::object>(const icure::Patient&)> patient_view;
-  std::function<Result<boost::json::object>(const storage::ContactRecord&)> observation_view;
 };
 
 struct SearchOutcome {

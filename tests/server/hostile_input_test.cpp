@@ -1,0 +1,470 @@
+// Hostile input against handle_request and against a real HttpServer on
+// 127.0.0.1: every bad request gets a 4xx OperationOutcome (never a 5xx, a
+// crash or a hang), and the server still answers afterwards.
+#include <boost/test/unit_test.hpp>
+
+#include <string>
+#include <vector>
+
+#include "fhirbridge/server/http_server.hpp"
+#include "hostile_support.hpp"
+
+using namespace fhirbridge;
+using namespace fhirbridge::test;
+namespace json = boost::json;
+using http::verb;
+
+namespace {
+
+const std::string kBase = "/rest/fhir/r4";
+
+// The tutorial's patient without its FHIR id (a second create with "pat1" is a 409).
+std::string patient_text() {
+  json::value p = seed("patient-pat1.json");
+  p.as_object().erase("id");
+  return json::serialize(p);
+}
+
+// The server still works: metadata answers and a valid create succeeds.
+void expect_still_serving(ServerFixture& f) {
+  BOOST_TEST(f.call(verb::get, kBase + "/metadata", nullptr).result_int() == 200u);
+  BOOST_TEST(f.call(verb::post, kBase + "/Patient", &f.alice, patient_text()).result_int() == 201u);
+}
+
+std::size_t count_patients(ServerFixture& f, const std::string& query) {
+  auto res = f.get(kBase + "/Patient?_summary=count&" + query);
+  BOOST_REQUIRE_EQUAL(res.result_int(), 200u);
+  return static_cast<std::size_t>(body_json(res).at("total").to_number<double>());
+}
+
+// Every JSON path of `v` (objects and arrays), for type-swapping.
+void collect_paths(const json::value& v, std::vector<std::vector<json::string>>& out,
+                   std::vector<json::string>& path) {
+  if (!path.empty()) out.push_back(path);
+  if (v.is_object()) {
+    for (const auto& kv : v.as_object()) {
+      path.emplace_back(kv.key());
+      collect_paths(kv.value(), out, path);
+      path.pop_back();
+    }
+  } else if (v.is_array()) {
+    for (std::size_t i = 0; i < v.as_array().size(); ++i) {
+      path.emplace_back(std::to_string(i));
+      collect_paths(v.as_array()[i], out, path);
+      path.pop_back();
+    }
+  }
+}
+json::value* at_path(json::value& v, const std::vector<json::string>& path) {
+  json::value* cur = &v;
+  for (const auto& key : path)
+    cur =
+        cur->is_object() ? &cur->as_object()[key] : &cur->as_array()[std::stoul(std::string(key))];
+  return cur;
+}
+std::string path_text(const std::vector<json::string>& path) {
+  std::string out;
+  for (const auto& k : path) out += "/" + std::string(k);
+  return out;
+}
+
+struct RunningServer {
+  explicit RunningServer(ServerFixture& f,
+                         std::chrono::seconds read_timeout = std::chrono::seconds(30))
+      : http(*f.ctx, options(read_timeout)) {
+    BOOST_REQUIRE(http.start().ok());
+  }
+  static server::HttpServerOptions options(std::chrono::seconds read_timeout) {
+    server::HttpServerOptions o;
+    o.port = 0;
+    o.threads = 2;
+    o.access_log = false;
+    o.read_timeout = read_timeout;
+    return o;
+  }
+  server::HttpServer http;
+};
+
+void expect_socket_still_serving(ServerFixture& f, unsigned short port) {
+  RawClient client(port);
+  auto res =
+      client.exchange(raw_request("POST", kBase + "/Patient", f.alice.auth(), patient_text()));
+  BOOST_REQUIRE(res.has_value());
+  BOOST_TEST(res->result_int() == 201u);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(hostile_input)
+
+BOOST_AUTO_TEST_CASE(malformed_and_truncated_json) {
+  ServerFixture f;
+  std::vector<std::string> bodies = {"{",
+                                     "}",
+                                     "[",
+                                     "nul",
+                                     "{\"resourceType\":\"Patient\"",
+                                     "{\"a\":}",
+                                     "{\"resourceType\":\"Patient\",}",
+                                     "'single'",
+                                     "{\"resourceType\":Patient}",
+                                     "{\"resourceType\":\"Patient\"} trailing",
+                                     "\x01\x02\x03",
+                                     " "};
+  const std::string full = patient_text();
+  for (std::size_t cut = 1; cut < full.size(); cut += 41) bodies.push_back(full.substr(0, cut));
+  for (const auto& body : bodies) {
+    expect_4xx_outcome(f.call(verb::post, kBase + "/Patient", &f.alice, body),
+                       "Patient <- " + body.substr(0, 60));
+    expect_4xx_outcome(f.call(verb::post, kBase, &f.alice, body),
+                       "transaction <- " + body.substr(0, 60));
+  }
+  expect_still_serving(f);
+}
+
+BOOST_AUTO_TEST_CASE(wrong_json_types_everywhere) {
+  ServerFixture f;
+  for (const std::string& name : std::vector<std::string>{
+           "patient-pat1.json", "observation-f001.json", "bundle-transaction.json"}) {
+    const json::value original = seed(name);
+    std::vector<std::vector<json::string>> paths;
+    std::vector<json::string> scratch;
+    collect_paths(original, paths, scratch);
+    const std::string target = name.starts_with("patient")       ? kBase + "/Patient"
+                               : name.starts_with("observation") ? kBase + "/Observation"
+                                                                 : kBase;
+    for (const auto& path : paths) {
+      for (const json::value& replacement :
+           {json::value(42.5), json::value("x"), json::value(json::object{}),
+            json::value(json::array{json::value(true)})}) {
+        json::value mutated = original;
+        *at_path(mutated, path) = replacement;
+        expect_not_5xx(f.call(verb::post, target, &f.alice, json::serialize(mutated)),
+                       name + path_text(path) + " := " + json::serialize(replacement));
+      }
+    }
+  }
+  // Whole-body type errors are always 4xx.
+  for (const std::string& body :
+       std::vector<std::string>{"42", "\"Patient\"", "[]", "null", "true", "{\"resourceType\":42}"})
+    expect_4xx_outcome(f.call(verb::post, kBase + "/Patient", &f.alice, body), body);
+  expect_still_serving(f);
+}
+
+BOOST_AUTO_TEST_CASE(ten_thousand_deep_nesting) {
+  ServerFixture f;
+  const std::string arrays = std::string(10000, '[') + std::string(10000, ']');
+  std::string objects;
+  for (int i = 0; i < 10000; ++i) objects += "{\"a\":";
+  objects += "1" + std::string(10000, '}');
+  for (const auto& deep : {arrays, objects}) {
+    expect_4xx_outcome(f.call(verb::post, kBase + "/Patient", &f.alice, deep), "deep body");
+    expect_4xx_outcome(f.call(verb::post, kBase + "/Patient", &f.alice,
+                              "{\"resourceType\":\"Patient\",\"extension\":" + deep + "}"),
+                       "deep extension");
+    expect_4xx_outcome(
+        f.call(verb::post, kBase, &f.alice, "{\"resourceType\":\"Bundle\",\"entry\":" + deep + "}"),
+        "deep bundle");
+  }
+  expect_still_serving(f);
+}
+
+BOOST_AUTO_TEST_CASE(body_over_the_limit_is_413) {
+  server::ServerSettings settings;
+  settings.body_limit = 64 * 1024;
+  ServerFixture f(settings);
+  const std::string big =
+      "{\"resourceType\":\"Patient\",\"gender\":\"" + std::string(100 * 1024, 'm') + "\"}";
+  auto direct = f.call(verb::post, kBase + "/Patient", &f.alice, big);
+  BOOST_TEST(direct.result_int() == 413u);
+  BOOST_TEST(str(body_json(direct), {"resourceType"}) == "OperationOutcome");
+
+  RunningServer server(f);
+  {
+    RawClient client(server.http.port());
+    auto res = client.exchange(raw_request("POST", kBase + "/Patient", f.alice.auth(), big));
+    BOOST_REQUIRE(res.has_value());
+    BOOST_TEST(res->result_int() == 413u);
+    BOOST_TEST(str(body_json(*res), {"resourceType"}) == "OperationOutcome");
+  }
+  {  // a Content-Length far over the limit, body never sent: answered at once
+    RawClient client(server.http.port());
+    auto res = client.exchange(
+        "POST " + kBase + "/Patient HTTP/1.1\r\nHost: x\r\nAuthorization: " + f.alice.auth() +
+        "\r\nContent-Type: application/fhir+json\r\nContent-Length: 99999999999\r\n\r\n{");
+    BOOST_REQUIRE(res.has_value());
+    BOOST_TEST(res->result_int() == 413u);
+  }
+  expect_socket_still_serving(f, server.http.port());
+}
+
+BOOST_AUTO_TEST_CASE(huge_strings_and_arrays) {
+  ServerFixture f;
+  json::value huge_name = seed("patient-pat1.json");
+  huge_name.as_object()["name"].as_array()[0].as_object()["family"] =
+      std::string(3 * 1024 * 1024, 'x');
+  expect_not_5xx(f.call(verb::post, kBase + "/Patient", &f.alice, json::serialize(huge_name)),
+                 "3 MB family");
+
+  json::array many_given;
+  for (int i = 0; i < 200000; ++i) many_given.emplace_back("g");
+  json::value huge_array = seed("patient-pat1.json");
+  huge_array.as_object()["name"].as_array()[0].as_object()["given"] = many_given;
+  expect_not_5xx(f.call(verb::post, kBase + "/Patient", &f.alice, json::serialize(huge_array)),
+                 "200k given");
+
+  json::array many_numbers;
+  for (int i = 0; i < 200000; ++i) many_numbers.emplace_back(i);
+  json::value wrong_array = seed("patient-pat1.json");
+  wrong_array.as_object()["identifier"] = many_numbers;
+  expect_4xx_outcome(f.call(verb::post, kBase + "/Patient", &f.alice, json::serialize(wrong_array)),
+                     "200k numbers as identifier");
+  expect_4xx_outcome(f.get(kBase + "/Patient?name=" + std::string(200000, 'a') + "&_count=abc"),
+                     "huge query");
+  expect_still_serving(f);
+}
+
+BOOST_AUTO_TEST_CASE(invalid_utf8) {
+  ServerFixture f;
+  for (const std::string& bad : std::vector<std::string>{"\xff\xfe", "\xc3\x28", "\xed\xa0\x80",
+                                                         "\xf4\x90\x80\x80", "abc\xc3"}) {
+    std::string body = "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"" + bad + "\"}]}";
+    expect_4xx_outcome(f.call(verb::post, kBase + "/Patient", &f.alice, body), "utf8 in value");
+    body = "{\"resourceType\":\"Patient\",\"" + bad + "\":1}";
+    expect_4xx_outcome(f.call(verb::post, kBase + "/Patient", &f.alice, body), "utf8 in key");
+    expect_not_5xx(f.get(kBase + "/Patient?name=" + bad), "utf8 in query");
+    // (invalid UTF-8 in the path: hostile_regressions/invalid_utf8_in_the_path_gives_valid_json)
+  }
+  expect_still_serving(f);
+}
+
+BOOST_AUTO_TEST_CASE(invalid_dates_and_numbers) {
+  ServerFixture f;
+  for (const json::value& date : std::vector<json::value>{
+           json::value("1974-13-01"), json::value("2020-02-30"), json::value("abc"),
+           json::value("1974-12-25T25:00:00Z"), json::value(1974), json::value("")}) {
+    json::value p = seed("patient-pat1.json");
+    p.as_object()["birthDate"] = date;
+    expect_4xx_outcome(f.call(verb::post, kBase + "/Patient", &f.alice, json::serialize(p)),
+                       "birthDate " + json::serialize(date));
+  }
+  auto pat = f.call(verb::post, kBase + "/Patient", &f.alice, patient_text());
+  BOOST_REQUIRE_EQUAL(pat.result_int(), 201u);
+  const std::string pat_id = str(body_json(pat), {"id"});
+  for (const std::string& value : std::vector<std::string>{"\"12\"", "true", "{}", "[]"}) {
+    json::value o = with_subject(seed("observation-f001.json"), "Patient/" + pat_id);
+    o.as_object()["valueQuantity"].as_object()["value"] = 987654321;  // a marker, swapped as text
+    std::string body = json::serialize(o);
+    const auto at = body.find("987654321");
+    BOOST_REQUIRE(at != std::string::npos);
+    body.replace(at, std::string("987654321").size(), value);
+    expect_4xx_outcome(f.call(verb::post, kBase + "/Observation", &f.alice, body),
+                       "valueQuantity.value " + value);
+  }
+  for (const std::string& q : std::vector<std::string>{
+           "birthdate=1974-13", "birthdate=gt", "birthdate=xx2000", "_count=-1", "_count=1e99",
+           "value-quantity=abc", "value-quantity=gt1e999", "date=2013-02-30"})
+    expect_4xx_outcome(
+        f.get(kBase +
+              (q.starts_with("value") || q.starts_with("date") ? "/Observation?" : "/Patient?") +
+              q),
+        q);
+  expect_still_serving(f);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_resource_type) {
+  ServerFixture f;
+  expect_4xx_outcome(
+      f.call(verb::post, kBase + "/Patient", &f.alice, "{\"resourceType\":\"Hacker\"}"),
+      "Hacker body");
+  expect_4xx_outcome(
+      f.call(verb::post, kBase + "/Patient", &f.alice, "{\"resourceType\":\"Observation\"}"),
+      "Observation body to /Patient");
+  expect_4xx_outcome(
+      f.call(verb::post, kBase + "/Hacker", &f.alice, "{\"resourceType\":\"Hacker\"}"),
+      "POST /Hacker");
+  expect_4xx_outcome(f.get(kBase + "/Hacker/1"), "GET /Hacker/1");
+  expect_4xx_outcome(f.get(kBase + "/Hacker?name=x"), "search /Hacker");
+  expect_4xx_outcome(
+      f.call(
+          verb::post, kBase, &f.alice,
+          "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":[{\"resource\":"
+          "{\"resourceType\":\"Hacker\"},\"request\":{\"method\":\"POST\",\"url\":\"Hacker\"}}]}"),
+      "Hacker in a transaction");
+  expect_still_serving(f);
+}
+
+BOOST_AUTO_TEST_CASE(references_to_missing_or_foreign_patients) {
+  ServerFixture f;
+  auto bobs = f.call(verb::post, kBase + "/Patient", &f.bob, patient_text());
+  BOOST_REQUIRE_EQUAL(bobs.result_int(), 201u);
+  const std::string bob_patient = str(body_json(bobs), {"id"});
+  for (const std::string& ref : std::vector<std::string>{
+           std::string("Patient/does-not-exist"), std::string("Patient/"), std::string("Patient"),
+           std::string("Organization/1"), std::string("urn:uuid:nowhere"), "Patient/" + bob_patient,
+           bob_patient, std::string("Patient/../Patient/x"),
+           std::string("http://evil/Patient/1")}) {
+    expect_4xx_outcome(f.call(verb::post, kBase + "/Observation", &f.alice,
+                              json::serialize(with_subject(seed("observation-f001.json"), ref))),
+                       "subject " + ref);
+  }
+  // Bob's patient does not exist for Alice.
+  expect_4xx_outcome(f.get(kBase + "/Patient/" + bob_patient), "read foreign patient");
+  BOOST_TEST(count_patients(f, "_id=" + bob_patient) == 0u);
+  expect_4xx_outcome(f.call(verb::put, kBase + "/Patient/" + bob_patient, &f.alice, patient_text()),
+                     "update foreign patient");
+  expect_4xx_outcome(f.call(verb::delete_, kBase + "/Patient/" + bob_patient, &f.alice),
+                     "delete foreign patient");
+  BOOST_TEST(f.get(kBase + "/Patient/" + bob_patient, &f.bob).result_int() == 200u);
+  expect_still_serving(f);
+}
+
+BOOST_AUTO_TEST_CASE(transaction_with_ten_thousand_entries_is_atomic) {
+  ServerFixture f;
+  auto bundle_of = [](const std::string& family, std::size_t n, bool poison_last) {
+    json::array entries;
+    for (std::size_t i = 0; i < n; ++i) {
+      json::object patient{
+          {"resourceType", "Patient"},
+          {"name", json::array{json::object{{"family", family},
+                                            {"given", json::array{std::to_string(i)}}}}}};
+      if (poison_last && i + 1 == n) patient["birthDate"] = "not-a-date";
+      entries.push_back(json::object{
+          {"fullUrl", "urn:uuid:00000000-0000-4000-8000-" + std::to_string(100000000000 + i)},
+          {"resource", patient},
+          {"request", json::object{{"method", "POST"}, {"url", "Patient"}}}});
+    }
+    return json::serialize(
+        json::object{{"resourceType", "Bundle"}, {"type", "transaction"}, {"entry", entries}});
+  };
+  // The last entry is bad: nothing of the other 9,999 may be visible.
+  expect_4xx_outcome(f.call(verb::post, kBase, &f.alice, bundle_of("Poisoned", 10000, true)),
+                     "poisoned transaction");
+  BOOST_TEST(count_patients(f, "family=Poisoned") == 0u);
+  // All good: all 10,000 are there, in one answer.
+  auto ok = f.call(verb::post, kBase, &f.alice, bundle_of("Tenthousand", 10000, false));
+  BOOST_REQUIRE_EQUAL(ok.result_int(), 200u);
+  BOOST_TEST(body_json(ok).at("entry").as_array().size() == 10000u);
+  BOOST_TEST(count_patients(f, "family=Tenthousand") == 10000u);
+  expect_still_serving(f);
+}
+
+BOOST_AUTO_TEST_CASE(keychain_keys_that_are_not_pkcs8_or_not_yours) {
+  ServerFixture f({}, /*post_keys=*/false);
+  const std::string url = "/rest/icdx/v1/keychain/" + f.alice.hcp_id;
+  auto post_key = [&](const std::string& body, const Account* who) {
+    return f.call(verb::post, url, who, body, "application/json");
+  };
+  for (const std::string& body : std::vector<std::string>{
+           "{\"key\":\"\"}", "{\"key\":\"zz\"}", "{\"key\":\"abc\"}", "{\"key\":\"00ff00ff\"}",
+           "{\"key\":42}", "{\"key\":null}", "{}", "[]", "\"key\"",
+           "{\"key\":\"" + std::string(4096, 'a') + "\"}",
+           // a valid public key (SPKI), not a private key
+           "{\"key\":\"" + f.alice.public_key_hex + "\"}",
+           // a truncated real key
+           "{\"key\":\"" + f.alice.private_key_hex.substr(0, f.alice.private_key_hex.size() / 2) +
+               "\"}"})
+    expect_4xx_outcome(post_key(body, &f.alice), "keychain <- " + body.substr(0, 60));
+  // Bob's (valid PKCS#8) key for Alice's party: it does not match her public key.
+  expect_4xx_outcome(post_key("{\"key\":\"" + f.bob.private_key_hex + "\"}", &f.alice),
+                     "someone else's key");
+  // Bob posting to Alice's party, even with Alice's key.
+  expect_4xx_outcome(post_key("{\"key\":\"" + f.alice.private_key_hex + "\"}", &f.bob),
+                     "other party's url");
+  expect_4xx_outcome(post_key("{\"key\":\"" + f.alice.private_key_hex + "\"}", nullptr),
+                     "no credentials");
+  // No key accepted: Alice still cannot create.
+  BOOST_TEST(f.call(verb::post, kBase + "/Patient", &f.alice, patient_text()).result_int() >= 400u);
+  BOOST_TEST(post_key("{\"key\":\"" + f.alice.private_key_hex + "\"}", &f.alice).result_int() ==
+             200u);
+  expect_still_serving(f);
+}
+
+BOOST_AUTO_TEST_CASE(path_and_header_tricks_direct) {
+  ServerFixture f;
+  for (const std::string& target : std::vector<std::string>{
+           kBase + "/../../etc/passwd", kBase + "/Patient/../../../etc/passwd",
+           kBase + "/Patient/..%2F..%2Fetc", kBase + "/Patient/%00", kBase + "/Patient/abc%00def",
+           kBase + "/Patient/%2e%2e", kBase + "/Patient/%", kBase + "/Patient/%zz",
+           kBase + "/Patient?name=%00", kBase + "//Patient", kBase + "/Patient/1/2/3/4/5",
+           kBase + "/Patient/" + std::string(100000, 'a'),
+           kBase + "/Patient?" + std::string(100000, '&'),
+           std::string("/rest/icdx/v1/keychain/../../fhir/r4/Patient"), std::string("*"),
+           std::string("")})
+    expect_not_5xx(f.call(verb::get, target, &f.alice), "GET " + target.substr(0, 80));
+  expect_4xx_outcome(f.get(kBase + "/Patient/%00"), "%00 id");
+  expect_4xx_outcome(f.get(kBase + "/Patient/" + std::string(100000, 'a')), "100k id");
+
+  // Two Authorization headers (Alice's, then Bob's): never someone's data by accident.
+  server::Request req{verb::get, kBase + "/Patient", 11};
+  req.set(http::field::host, "fhir.test");
+  req.insert(http::field::authorization, f.alice.auth());
+  req.insert(http::field::authorization, f.bob.auth());
+  auto res = server::handle_request(std::move(req), *f.ctx);
+  expect_not_5xx(res, "duplicate Authorization");
+  // Garbage credentials.
+  for (const std::string& auth : std::vector<std::string>{
+           "Basic", "Basic !!!", "Basic " + std::string(10000, 'A'), "Bearer x",
+           "Basic Og==", basic_auth("alice", ""), basic_auth("", "alice-password"),
+           basic_auth(std::string("alice\0x", 7), "alice-password")}) {
+    server::Request r{verb::get, kBase + "/Patient", 11};
+    r.set(http::field::authorization, auth);
+    auto answer = server::handle_request(std::move(r), *f.ctx);
+    BOOST_TEST_INFO(auth.substr(0, 40));
+    BOOST_TEST(answer.result_int() == 401u);
+  }
+  expect_still_serving(f);
+}
+
+BOOST_AUTO_TEST_CASE(path_and_header_tricks_over_a_socket) {
+  ServerFixture f;
+  RunningServer server(f);
+  const auto port = server.http.port();
+  const std::string auth = f.alice.auth();
+  const std::vector<std::string> hostile = {
+      "GET " + kBase + "/Patient/" + std::string(64 * 1024, 'a') +
+          " HTTP/1.1\r\nHost: x\r\n\r\n",  // very long URL
+      "GET " + kBase + "/Patient/%00 HTTP/1.1\r\nHost: x\r\nAuthorization: " + auth + "\r\n\r\n",
+      "GET /../../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n",
+      "POST " + kBase + "/Patient HTTP/1.1\r\nHost: x\r\nAuthorization: " + auth +
+          "\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\n{}{}{}{",  // duplicate, conflicting
+                                                                        // lengths
+      "POST " + kBase +
+          "/Patient HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: "
+          "chunked\r\n\r\n{}",
+      "GET " + kBase + "/Patient HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(64 * 1024, 'h') +
+          "\r\n\r\n",
+      "GET " + kBase + "/Patient HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+      "GARBAGE\r\n\r\n",
+      "GET / HTTP/9.9\r\n\r\n",
+      "POST " + kBase + "/Patient HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+      std::string("\0\0\0\0\r\n\r\n", 8),
+  };
+  for (const auto& bytes : hostile) {
+    RawClient client(port);
+    boost::system::error_code ec;
+    client.write(bytes);
+    auto res = client.read(ec);
+    BOOST_TEST_INFO(bytes.substr(0, 60));
+    // A 4xx answer, or the connection closed on us: both fine, no 5xx, no hang.
+    if (res) BOOST_TEST((res->result_int() >= 400 && res->result_int() < 500));
+  }
+  expect_socket_still_serving(f, port);
+}
+
+BOOST_AUTO_TEST_CASE(slow_client_is_dropped_and_others_are_served) {
+  ServerFixture f;
+  RunningServer server(f, std::chrono::seconds(1));
+  const auto port = server.http.port();
+  RawClient slow(port);
+  BOOST_REQUIRE(!slow.write("GET " + kBase + "/metadata HTTP/1.1\r\nHo"));  // and then nothing
+  expect_socket_still_serving(f, port);  // others are served meanwhile
+  boost::system::error_code ec;
+  auto res =
+      slow.read(ec);  // the server's read timeout closes it (the client's own deadline is 60 s)
+  BOOST_TEST(!res.has_value());
+  BOOST_TEST((ec != beast::error::timeout));  // closed by the server, not by our deadline
+  expect_socket_still_serving(f, port);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
