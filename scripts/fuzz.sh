@@ -16,6 +16,10 @@ SHARED="${FHIRBRIDGE_SHARED_DIR:-$ROOT/../shared}"
 ALL_TARGETS=(fhir_patient fhir_observation fhir_bundle icure_json query_string http_request)
 TARGETS=("${@:-${ALL_TARGETS[@]}}")
 
+if ! command -v clang++-14 >/dev/null || [ ! -d /usr/lib/llvm-14/lib/clang ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq clang-14 libclang-rt-14-dev || exit 2
+fi
 if [[ ! -f "$BUILD/build.ninja" && ! -f "$BUILD/Makefile" ]]; then
   cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 -DFHIRBRIDGE_FUZZ=ON \
     -DFHIRBRIDGE_BUILD_TESTS=OFF -DFHIRBRIDGE_BUILD_BENCHMARKS=OFF || exit 2
