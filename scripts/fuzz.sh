@@ -16,7 +16,7 @@ SHARED="${FHIRBRIDGE_SHARED_DIR:-$ROOT/../shared}"
 ALL_TARGETS=(fhir_patient fhir_observation fhir_bundle icure_json query_string http_request)
 TARGETS=("${@:-${ALL_TARGETS[@]}}")
 
-if ! command -v clang++-14 >/dev/null || [ ! -d /usr/lib/llvm-14/lib/clang ]; then
+if ! command -v clang++-14 >/dev/null || ! dpkg-query -W libclang-rt-14-dev >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq clang-14 libclang-rt-14-dev || exit 2
 fi

@@ -14,8 +14,10 @@ void usage(std::ostream& out) {
          "  serve [--db FILE] [--listen 127.0.0.1:8080] [--demo] ...  run the FHIR server\n"
          "  map [--to icure|--to fhir] FILE|-                         map one resource\n"
          "  user add --login L --password-file F [--db FILE]          create a user\n"
-         "  import [--db FILE] --login L --password-file P --key-file K FILE...  bulk NDJSON/Bundle import\n"
-         "  export [--db FILE] --login L --password-file P --key-file K [--type Patient,Observation]\n"
+         "  import [--db FILE] --login L --password-file P --key-file K FILE...  bulk "
+         "NDJSON/Bundle import\n"
+         "  export [--db FILE] --login L --password-file P --key-file K [--type "
+         "Patient,Observation]\n"
          "  generate --patients N --observations-per-patient M [--seed S]  synthetic NDJSON\n"
          "Run `fhirbridge <command> --help` for a command's options.\n";
 }
@@ -25,12 +27,9 @@ void usage(std::ostream& out) {
 int main(int argc, char** argv) {
   using Command = int (*)(const std::vector<std::string>&);
   const std::map<std::string, Command> commands{
-      {"serve", fhirbridge::cli::serve_command},
-      {"map", fhirbridge::cli::map_command},
-      {"user", fhirbridge::cli::user_command},
-      {"import", fhirbridge::cli::import_command},
-      {"export", fhirbridge::cli::export_command},
-      {"generate", fhirbridge::cli::generate_command},
+      {"serve", fhirbridge::cli::serve_command},   {"map", fhirbridge::cli::map_command},
+      {"user", fhirbridge::cli::user_command},     {"import", fhirbridge::cli::import_command},
+      {"export", fhirbridge::cli::export_command}, {"generate", fhirbridge::cli::generate_command},
   };
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
     usage(argc < 2 ? std::cerr : std::cout);

@@ -9,12 +9,12 @@
 #include <thread>
 
 #include "commands.hpp"
-#include "fhirbridge/storage/user_admin.hpp"
 #include "fhirbridge/crypto/keychain.hpp"
 #include "fhirbridge/server/accounts.hpp"
 #include "fhirbridge/server/http_server.hpp"
 #include "fhirbridge/server/server_context.hpp"
 #include "fhirbridge/storage/sqlite_store.hpp"
+#include "fhirbridge/storage/user_admin.hpp"
 
 namespace fhirbridge::cli {
 

@@ -11,12 +11,12 @@
 #include <string>
 
 #include "common/test_support.hpp"
-#include "fhirbridge/storage/user_admin.hpp"
 #include "fhirbridge/crypto/keychain.hpp"
 #include "fhirbridge/server/accounts.hpp"
 #include "fhirbridge/server/handle_request.hpp"
 #include "fhirbridge/server/server_context.hpp"
 #include "fhirbridge/storage/sqlite_store.hpp"
+#include "fhirbridge/storage/user_admin.hpp"
 
 namespace fhirbridge::test {
 

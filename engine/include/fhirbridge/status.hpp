@@ -15,20 +15,20 @@ namespace fhirbridge {
 // the server has exactly one table to translate.
 enum class StatusCode {
   ok,
-  invalid,        // bad input value / structure (400 / 422)
-  structure,      // malformed JSON or wrong JSON type (400)
-  not_found,      // entity does not exist or is not visible to the caller (404)
-  conflict,       // duplicate id / identifier (409)
+  invalid,           // bad input value / structure (400 / 422)
+  structure,         // malformed JSON or wrong JSON type (400)
+  not_found,         // entity does not exist or is not visible to the caller (404)
+  conflict,          // duplicate id / identifier (409)
   version_conflict,  // stale rev / If-Match mismatch (409 or 412)
-  deleted,        // entity existed and was deleted (410)
-  forbidden,      // authenticated but not allowed (403)
-  unauthorized,   // missing/wrong credentials (401)
-  key_missing,    // decryption needs a private key not in the keychain (4xx)
-  key_mismatch,   // private key does not match the public key on record
-  not_supported,  // valid FHIR we do not implement (400/501)
-  too_large,      // body/entity over a limit (413)
-  internal,       // bug or I/O failure (500)
-  unavailable,    // remote backend down / timeout (503)
+  deleted,           // entity existed and was deleted (410)
+  forbidden,         // authenticated but not allowed (403)
+  unauthorized,      // missing/wrong credentials (401)
+  key_missing,       // decryption needs a private key not in the keychain (4xx)
+  key_mismatch,      // private key does not match the public key on record
+  not_supported,     // valid FHIR we do not implement (400/501)
+  too_large,         // body/entity over a limit (413)
+  internal,          // bug or I/O failure (500)
+  unavailable,       // remote backend down / timeout (503)
 };
 
 const char* to_string(StatusCode code) noexcept;
@@ -72,7 +72,7 @@ class Status {
 template <typename T>
 class Result {
  public:
-  Result(T value) : data_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : data_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : data_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(data_).ok());
   }
@@ -98,8 +98,8 @@ class Result {
 }  // namespace fhirbridge
 
 // Propagate a non-ok Status / Result from the current function.
-#define FHIRBRIDGE_RETURN_IF_ERROR(expr)      \
-  do {                                        \
-    auto fhirbridge_status__ = (expr);        \
+#define FHIRBRIDGE_RETURN_IF_ERROR(expr)                                \
+  do {                                                                  \
+    auto fhirbridge_status__ = (expr);                                  \
     if (!fhirbridge_status__.ok()) return fhirbridge_status__.status(); \
   } while (0)

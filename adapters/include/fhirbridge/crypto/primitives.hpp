@@ -18,14 +18,16 @@ using Bytes = std::vector<std::uint8_t>;
 using SecureBytes = Botan::secure_vector<std::uint8_t>;
 
 std::string to_hex(const std::uint8_t* data, std::size_t size);  // lowercase
-inline std::string to_hex(const Bytes& b) { return to_hex(b.data(), b.size()); }
+inline std::string to_hex(const Bytes& b) {
+  return to_hex(b.data(), b.size());
+}
 Result<Bytes> from_hex(std::string_view hex);
 std::string to_base64(const std::uint8_t* data, std::size_t size);
 Result<Bytes> from_base64(std::string_view b64);
 
 struct RsaKeyPair {
-  std::string public_key_hex;    // X.509 SubjectPublicKeyInfo DER, hex
-  SecureBytes private_key_pkcs8; // PKCS#8 DER
+  std::string public_key_hex;     // X.509 SubjectPublicKeyInfo DER, hex
+  SecureBytes private_key_pkcs8;  // PKCS#8 DER
 };
 // 2048-bit, e = 65537.
 RsaKeyPair generate_rsa_key_pair(Botan::RandomNumberGenerator& rng);

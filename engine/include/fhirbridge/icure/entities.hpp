@@ -17,7 +17,8 @@
 namespace fhirbridge::icure {
 
 namespace json = boost::json;
-template <typename T> using Opt = std::optional<T>;
+template <typename T>
+using Opt = std::optional<T>;
 using Str = std::optional<std::string>;
 using Strings = std::optional<std::vector<std::string>>;
 using Int = std::optional<std::int64_t>;

@@ -17,7 +17,7 @@ namespace fhirbridge::mapping {
 // layer's crypto (secretForeignKeys), so the engine only reports the subject
 // reference as the client wrote it; the caller resolves it to a stored patient.
 struct MappedObservation {
-  icure::Contact contact;                 // contact.services has exactly one Service
+  icure::Contact contact;                        // contact.services has exactly one Service
   std::optional<std::string> subject_reference;  // Observation.subject.reference verbatim
 };
 

@@ -82,9 +82,9 @@ struct Page {
 struct PatientQuery {
   std::optional<std::vector<std::string>> ids;  // OR; any id of the store
   std::vector<AnyOf> identifiers;
-  std::vector<TextCondition> names;   // any of family, given, prefix, suffix, text
-  std::vector<TextCondition> family;  // lastName / names[].lastName
-  std::vector<TextCondition> given;   // firstName / names[].firstNames
+  std::vector<TextCondition> names;               // any of family, given, prefix, suffix, text
+  std::vector<TextCondition> family;              // lastName / names[].lastName
+  std::vector<TextCondition> given;               // firstName / names[].firstNames
   std::vector<std::vector<std::string>> genders;  // iCure gender values, OR inside
   std::vector<DateCondition> birth_dates;         // on dateOfBirth
   std::optional<bool> active;
@@ -97,7 +97,7 @@ struct ContactQuery {
   std::vector<AnyOf> identifiers;                       // on service identifiers
   std::vector<AnyOf> codes;                             // on service codes
   std::vector<AnyOf> tags;                              // on service tags
-  std::vector<DateCondition> dates;  // on service valueDate, else openingDate
+  std::vector<DateCondition> dates;                     // on service valueDate, else openingDate
   PageRequest page;
 };
 
@@ -109,12 +109,27 @@ struct ContactRecord {
 
 // ---- atomic multi-entity writes (Bundles) ---------------------------------
 
-struct CreatePatient { icure::Patient patient; };
-struct UpdatePatient { icure::Patient patient; };  // patient.rev must be current
-struct DeletePatient { std::string id; std::optional<std::string> rev; };
-struct CreateContact { icure::Contact contact; std::string patient_id; };
-struct UpdateContact { icure::Contact contact; };
-struct DeleteContact { std::string id; std::optional<std::string> rev; };
+struct CreatePatient {
+  icure::Patient patient;
+};
+struct UpdatePatient {
+  icure::Patient patient;
+};  // patient.rev must be current
+struct DeletePatient {
+  std::string id;
+  std::optional<std::string> rev;
+};
+struct CreateContact {
+  icure::Contact contact;
+  std::string patient_id;
+};
+struct UpdateContact {
+  icure::Contact contact;
+};
+struct DeleteContact {
+  std::string id;
+  std::optional<std::string> rev;
+};
 using WriteOp = std::variant<CreatePatient, UpdatePatient, DeletePatient, CreateContact,
                              UpdateContact, DeleteContact>;
 
@@ -124,7 +139,10 @@ struct WriteBatch {
 
 // One result per op, in order: the stored entity (with its new rev) or, for
 // deletes, the id and the rev of the tombstone.
-struct Deleted { std::string id; std::string rev; };
+struct Deleted {
+  std::string id;
+  std::string rev;
+};
 using WriteResult = std::variant<icure::Patient, ContactRecord, Deleted>;
 
 // ---- the interface ---------------------------------------------------------
