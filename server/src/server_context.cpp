@@ -39,6 +39,14 @@ std::string credentials_digest(const std::string& login, const std::string& pass
   sha->update(password);
   return Botan::hex_encode(sha->final());
 }
+
+// An unknown login pays for one Argon2 check too, so response time does not
+// tell which logins exist.
+void spend_a_password_check(const std::string& password) {
+  static const std::string dummy_hash =
+      crypto::hash_password("fhirbridge-dummy-password", Botan::system_rng());
+  (void)crypto::check_password(password, dummy_hash);
+}
 }  // namespace
 
 Result<storage::Principal> ServerContext::authenticate(const std::string& login,
@@ -59,8 +67,9 @@ Result<storage::Principal> ServerContext::authenticate(const std::string& login,
     return store_.get_user_by_login(login);
   }();
   if (!user.ok()) {
-    if (user.status().code() == StatusCode::not_found) return denied;
-    return user.status();
+    if (user.status().code() != StatusCode::not_found) return user.status();
+    spend_a_password_check(password);
+    return denied;
   }
   // Argon2 runs outside every lock: it is the slow part.
   if (!user->passwordHash || !crypto::check_password(password, *user->passwordHash)) return denied;
