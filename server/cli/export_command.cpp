@@ -3,7 +3,6 @@
 // Streams every resource the user can read as FHIR NDJSON (docs/bulk.md).
 #include <boost/program_options.hpp>
 
-#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -11,21 +10,11 @@
 #include "fhirbridge/server/bulk.hpp"
 #include "fhirbridge/server/server_context.hpp"
 #include "fhirbridge/storage/sqlite_store.hpp"
+#include "unlocked_store.hpp"
 
 namespace fhirbridge::cli {
 
 namespace po = boost::program_options;
-
-namespace {
-bool slurp(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  out = buf.str();
-  return true;
-}
-}  // namespace
 
 int export_command(const std::vector<std::string>& args) {
   std::string db = "fhirbridge.db", login, password_file, key_file, types = "Patient,Observation";
@@ -55,27 +44,12 @@ int export_command(const std::vector<std::string>& args) {
   for (std::string t; std::getline(list, t, ',');)
     if (!t.empty()) options.types.push_back(t);
 
-  std::string password, key;
-  if (!slurp(password_file, password) || !slurp(key_file, key)) {
-    std::cerr << "fhirbridge export: cannot read the password or key file\n";
-    return 2;
-  }
-  while (!password.empty() && (password.back() == '\n' || password.back() == '\r'))
-    password.pop_back();
-  crypto::Keychain keychain;
-  auto store = storage::SqliteStore::open(db, keychain);
-  if (!store.ok()) {
-    std::cerr << "fhirbridge export: " << store.status().to_string() << "\n";
-    return 1;
-  }
-  auto who = server::bulk::unlock_principal(**store, keychain, login, password, key);
-  if (!who.ok()) {
-    std::cerr << "fhirbridge export: " << who.status().to_string() << "\n";
-    return 1;
-  }
+  int exit_code = 0;
+  auto unlocked = open_unlocked_store("export", db, login, password_file, key_file, exit_code);
+  if (!unlocked) return exit_code;
   std::ios::sync_with_stdio(false);
-  auto summary = server::bulk::export_ndjson(**store, *who, server::make_system_mapping_context(),
-                                             std::cout, options);
+  auto summary = server::bulk::export_ndjson(
+      *unlocked->store, unlocked->who, server::make_system_mapping_context(), std::cout, options);
   if (!summary.ok()) {
     std::cerr << "fhirbridge export: " << summary.status().to_string() << "\n";
     return 1;

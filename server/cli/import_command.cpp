@@ -7,14 +7,13 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "commands.hpp"
 #include "fhirbridge/server/bulk.hpp"
 #include "fhirbridge/server/server_context.hpp"
 #include "fhirbridge/storage/sqlite_store.hpp"
+#include "unlocked_store.hpp"
 
 namespace fhirbridge::cli {
 
@@ -22,15 +21,6 @@ namespace po = boost::program_options;
 using namespace std::chrono;
 
 namespace {
-
-bool read_whole_file(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  out = buf.str();
-  return true;
-}
 
 std::string human_duration(double seconds) {
   char buf[32];
@@ -122,25 +112,9 @@ int import_command(const std::vector<std::string>& args) {
     return 2;
   }
 
-  std::string password, key;
-  if (!read_whole_file(password_file, password) || !read_whole_file(key_file, key)) {
-    std::cerr << "fhirbridge import: cannot read the password or key file\n";
-    return 2;
-  }
-  while (!password.empty() && (password.back() == '\n' || password.back() == '\r'))
-    password.pop_back();
-
-  crypto::Keychain keychain;
-  auto store = storage::SqliteStore::open(db, keychain);
-  if (!store.ok()) {
-    std::cerr << "fhirbridge import: " << store.status().to_string() << "\n";
-    return 1;
-  }
-  auto who = server::bulk::unlock_principal(**store, keychain, login, password, key);
-  if (!who.ok()) {
-    std::cerr << "fhirbridge import: " << who.status().to_string() << "\n";
-    return 1;
-  }
+  int exit_code = 0;
+  auto unlocked = open_unlocked_store("import", db, login, password_file, key_file, exit_code);
+  if (!unlocked) return exit_code;
 
   ProgressDisplay progress(!vm.count("quiet"));
   server::bulk::ImportOptions options;
@@ -153,7 +127,7 @@ int import_command(const std::vector<std::string>& args) {
   const auto start = steady_clock::now();
   std::vector<std::filesystem::path> paths(files.begin(), files.end());
   const auto summary = server::bulk::import_files(
-      **store, *who, server::make_system_mapping_context(), paths, options);
+      *unlocked->store, unlocked->who, server::make_system_mapping_context(), paths, options);
   progress.update({1, 1, summary.resources_read, summary.stored()}, true);
   const double seconds = duration<double>(steady_clock::now() - start).count();
   std::cerr << "fhirbridge import: " << summary.to_string() << " in " << human_duration(seconds)
