@@ -18,5 +18,7 @@ int import_command(const std::vector<std::string>& args);  // import [--db F] --
 int export_command(
     const std::vector<std::string>& args);  // export [--db F] --login L ... [--type T,U]
 int generate_command(const std::vector<std::string>& args);  // generate --patients N ... [--seed S]
+// Offline-first (docs/sync.md): push a local store to a remote iCure and pull back.
+int sync_command(const std::vector<std::string>& args);  // sync [--db F] --icure-url URL ...
 
 }  // namespace fhirbridge::cli

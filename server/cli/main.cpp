@@ -19,6 +19,8 @@ void usage(std::ostream& out) {
          "  export [--db FILE] --login L --password-file P --key-file K [--type "
          "Patient,Observation]\n"
          "  generate --patients N --observations-per-patient M [--seed S]  synthetic NDJSON\n"
+         "  sync [--db FILE] --icure-url URL --login L ...            reconcile with a remote "
+         "iCure\n"
          "Run `fhirbridge <command> --help` for a command's options.\n";
 }
 
@@ -30,6 +32,7 @@ int main(int argc, char** argv) {
       {"serve", fhirbridge::cli::serve_command},   {"map", fhirbridge::cli::map_command},
       {"user", fhirbridge::cli::user_command},     {"import", fhirbridge::cli::import_command},
       {"export", fhirbridge::cli::export_command}, {"generate", fhirbridge::cli::generate_command},
+      {"sync", fhirbridge::cli::sync_command},
   };
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
     usage(argc < 2 ? std::cerr : std::cout);

@@ -137,6 +137,9 @@ int serve_command(const std::vector<std::string>& args) {
   settings.public_base_url = public_url;
   settings.strict_by_default = vm.count("strict") > 0;
   server::ServerContext ctx(*store, keychain, settings);
+  // The iCure REST subset (/rest/v1) for the official SDK, over the same rows.
+  if (auto* sealed = dynamic_cast<storage::SealedStore*>(store.get()))
+    ctx.attach_sealed_store(sealed);
 
   server::HttpServerOptions options;
   options.address = host;

@@ -15,6 +15,8 @@
 #include "fhirbridge/crypto/primitives.hpp"
 #include "fhirbridge/server/operation_outcome.hpp"
 #include "fhirbridge/server/search.hpp"
+#include "http_auth.hpp"
+#include "icure_rest/icure_rest.hpp"
 
 namespace fhirbridge::server {
 
@@ -82,25 +84,6 @@ std::string http_date(const std::string& instant) {
 
 // ---- auth ------------------------------------------------------------------
 
-Result<storage::Principal> authenticate(const Request& req, ServerContext& ctx) {
-  const std::string_view header = req[http::field::authorization];
-  const Status missing(
-      StatusCode::unauthorized,
-      "authentication required: HTTP Basic with your fhirbridge login and password");
-  if (header.empty()) return missing;
-  if (header.size() < 6 || lower(header.substr(0, 6)) != "basic ") return missing;
-  std::string_view encoded = header.substr(6);
-  while (!encoded.empty() && encoded.front() == ' ') encoded.remove_prefix(1);
-  while (!encoded.empty() && encoded.back() == ' ') encoded.remove_suffix(1);
-  auto decoded = crypto::from_base64(encoded);
-  const Status malformed(StatusCode::unauthorized, "malformed Basic credentials");
-  if (!decoded.ok()) return malformed;
-  std::string credentials(decoded->begin(), decoded->end());
-  const auto colon = credentials.find(':');
-  if (colon == std::string::npos) return malformed;
-  return ctx.authenticate(credentials.substr(0, colon), credentials.substr(colon + 1));
-}
-
 // ---- request body ----------------------------------------------------------
 
 enum class BodyKind { json, form, other };
@@ -133,7 +116,7 @@ Response handle_keychain(const Request& req, ServerContext& ctx, std::string_vie
     res.set(http::field::allow, "POST");
     return res;
   }
-  auto who = authenticate(req, ctx);
+  auto who = detail::authenticate_basic(req, ctx);
   if (!who.ok())
     return who.status().code() == StatusCode::unauthorized ? unauthorized(req, who.status())
                                                            : status_response(req, who.status());
@@ -255,7 +238,7 @@ Response handle_fhir(Request& req, ServerContext& ctx, std::string_view base, st
   const bool is_metadata = call.segments.size() == 1 && call.segments[0] == "metadata";
   storage::Principal who;
   if (!is_metadata) {
-    auto principal = authenticate(req, ctx);
+    auto principal = detail::authenticate_basic(req, ctx);
     if (!principal.ok())
       return principal.status().code() == StatusCode::unauthorized
                  ? unauthorized(req, principal.status())
@@ -315,6 +298,11 @@ Response handle(Request& req, ServerContext& ctx) {
     std::string_view rest = path.substr(keychain.size());
     if (!rest.empty()) rest.remove_prefix(1);
     return handle_keychain(req, ctx, rest);
+  }
+  if (ctx.sealed_store() && under(ctx.settings().icure_rest_base)) {
+    std::string_view rest = path.substr(ctx.settings().icure_rest_base.size());
+    if (!rest.empty()) rest.remove_prefix(1);
+    return detail::handle_icure_rest(req, ctx, rest, query);
   }
   for (const auto& base : ctx.settings().fhir_base_paths)
     if (under(base)) return handle_fhir(req, ctx, base, path.substr(base.size()), query);

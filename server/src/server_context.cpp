@@ -6,7 +6,6 @@
 
 #include <chrono>
 
-#include "fhirbridge/crypto/password.hpp"
 #include "fhirbridge/crypto/primitives.hpp"
 
 namespace fhirbridge::server {
@@ -40,13 +39,6 @@ std::string credentials_digest(const std::string& login, const std::string& pass
   return Botan::hex_encode(sha->final());
 }
 
-// An unknown login pays for one Argon2 check too, so response time does not
-// tell which logins exist.
-void spend_a_password_check(const std::string& password) {
-  static const std::string dummy_hash =
-      crypto::hash_password("fhirbridge-dummy-password", Botan::system_rng());
-  (void)crypto::check_password(password, dummy_hash);
-}
 }  // namespace
 
 Result<storage::Principal> ServerContext::authenticate(const std::string& login,
@@ -62,20 +54,11 @@ Result<storage::Principal> ServerContext::authenticate(const std::string& login,
       logins_.erase(it);
     }
   }
-  Result<icure::User> user = [&] {
-    auto store_lock = lock_store();
-    return store_.get_user_by_login(login);
-  }();
-  if (!user.ok()) {
-    if (user.status().code() != StatusCode::not_found) return user.status();
-    spend_a_password_check(password);
-    return denied;
-  }
-  // Argon2 runs outside every lock: it is the slow part.
-  if (!user->passwordHash || !crypto::check_password(password, *user->passwordHash)) return denied;
-  if (!user->healthcarePartyId || user->healthcarePartyId->empty())
-    return Status(StatusCode::forbidden, "user '" + login + "' has no healthcare party");
-  storage::Principal principal{*user->healthcarePartyId, user->id.value_or(login)};
+  // The store decides (Argon2id locally, the remote for a remote backend);
+  // it runs outside the store lock: it is the slow part.
+  Result<storage::Principal> checked = store_.authenticate(login, password);
+  if (!checked.ok()) return checked.status();
+  storage::Principal principal = std::move(*checked);
   if (settings_.login_cache_ttl.count() > 0) {
     std::lock_guard lock(login_mutex_);
     if (logins_.size() >= settings_.login_cache_max_entries) {

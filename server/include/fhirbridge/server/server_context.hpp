@@ -15,6 +15,7 @@
 #include "fhirbridge/crypto/keychain.hpp"
 #include "fhirbridge/mapping/context.hpp"
 #include "fhirbridge/status.hpp"
+#include "fhirbridge/storage/sealed_store.hpp"
 #include "fhirbridge/storage/store.hpp"
 
 namespace fhirbridge::server {
@@ -23,6 +24,9 @@ struct ServerSettings {
   // FHIR base paths served (the tutorial's and the common short one).
   std::vector<std::string> fhir_base_paths{"/rest/fhir/r4", "/fhir/r4"};
   std::string keychain_path = "/rest/icdx/v1/keychain";
+  // The iCure-compatible REST subset (for the official iCure SDK and for a
+  // remote fhirbridge backend); served only when a SealedStore is attached.
+  std::string icure_rest_base = "/rest/v1";
   // Larger bodies are answered 413 (the Beast server enforces it while reading).
   std::size_t body_limit = 8 * 1024 * 1024;
   // "http://host:port" used in Location, fullUrl and links; empty = taken
@@ -48,6 +52,10 @@ class ServerContext {
                 mapping::MappingContext mapping = make_system_mapping_context());
 
   storage::Store& store() { return store_; }
+  // The same data as sealed entities (the SQLite backend); null when the
+  // backend has none (a remote store): the iCure REST subset then answers 404.
+  storage::SealedStore* sealed_store() { return sealed_store_; }
+  void attach_sealed_store(storage::SealedStore* sealed) { sealed_store_ = sealed; }
   crypto::Keychain& keychain() { return keychain_; }
   const ServerSettings& settings() const { return settings_; }
   const mapping::MappingContext& mapping() const { return mapping_; }
@@ -68,6 +76,7 @@ class ServerContext {
     std::chrono::steady_clock::time_point expires;
   };
   storage::Store& store_;
+  storage::SealedStore* sealed_store_ = nullptr;
   crypto::Keychain& keychain_;
   ServerSettings settings_;
   mapping::MappingContext mapping_;

@@ -165,6 +165,13 @@ class Store {
   virtual Result<icure::User> get_user_by_login(const std::string& login) = 0;
   // Creates (no rev; conflict when the login exists) or updates a user.
   virtual Result<icure::User> put_user(icure::User user) = 0;
+  // Checks a login's password and returns the Principal it acts as.
+  // unauthorized for an unknown login or a wrong password (indistinguishable,
+  // also in time); forbidden for a user without a healthcare party.
+  // This default checks the user's Argon2id hash (get_user_by_login); a remote
+  // backend overrides it to let the remote decide, and then acts with these
+  // credentials on that principal's behalf.
+  virtual Result<Principal> authenticate(const std::string& login, const std::string& password);
 
   // -- patients --
 
