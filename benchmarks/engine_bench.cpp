@@ -9,6 +9,7 @@
 #include "bench_util.hpp"
 #include "fhirbridge/json_io.hpp"
 #include "fhirbridge/mapping/context.hpp"
+#include "fhirbridge/mapping/json_writer.hpp"
 #include "fhirbridge/mapping/observation.hpp"
 #include "fhirbridge/mapping/patient.hpp"
 
@@ -48,14 +49,14 @@ Totals mapped(const std::vector<CorpusItem>& corpus, const mapping::MappingConte
         ++t.errors;
         continue;
       }
-      t.bytes_out += json::serialize(json_io::to_json(*p)).size();
+      t.bytes_out += json_writer::to_string(*p).size();
     } else {
       auto o = mapping::fhir_observation_to_icure(v, ctx);
       if (!o.ok()) {
         ++t.errors;
         continue;
       }
-      t.bytes_out += json::serialize(json_io::to_json(o->contact)).size();
+      t.bytes_out += json_writer::to_string(o->contact).size();
     }
     t.bytes_in += item.json.size();
     ++t.resources;

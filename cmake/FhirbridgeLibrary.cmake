@@ -1,3 +1,7 @@
+# TLS (the server's HTTPS, the remote backend's client): Debian's OpenSSL,
+# used through Boost.Asio's ssl:: wrappers. Targets OpenSSL::SSL / ::Crypto.
+find_package(OpenSSL REQUIRED)
+
 # fhirbridge_add_library(<name> EXPORT_NAME <n> DEPS <targets...>)
 # One library per top-level folder: sources are src/*.cpp (globbed so that new
 # files need no CMake edit), public headers under include/.

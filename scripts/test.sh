@@ -1,7 +1,66 @@
 #!/usr/bin/env bash
-# README command (2): set up, build, run the whole test suite.
+# README command (2): set up, build, run the whole test suite -- then the whole
+# suite again under AddressSanitizer + UndefinedBehaviorSanitizer (a separate
+# build tree), then a short bounded libFuzzer pass over every fuzz target.
+#
+# Env:
+#   BUILD_DIR        normal build tree (build)
+#   ASAN_BUILD_DIR   ASan+UBSan build tree (build-asan)
+#   FUZZ_BUILD_DIR   clang/libFuzzer build tree (build-fuzz, see scripts/fuzz.sh)
+#   FUZZ_SECONDS     seconds per fuzz target (20)
+#   FHIRBRIDGE_CI_SANITIZE=0 / FHIRBRIDGE_CI_FUZZ=0   skip that stage (local runs)
+#   FHIRBRIDGE_CI_TSAN=1   also build test_server under ThreadSanitizer (build-tsan) and run
+#                          the threaded server tests (concurrency, sockets, TLS); off by default
+# Cost on 2 cores, measured in docs/security.md ("CI"): the sanitizer and fuzz
+# stages add roughly half an hour to the ~7 minute normal run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+stage_start=$SECONDS
+stage() {  # prints how long the previous stage took, then the new stage's name
+  echo "== [$(date -u +%H:%M:%S)] $1 (previous stage: $((SECONDS - stage_start)) s)"
+  stage_start=$SECONDS
+}
+
+stage "set-up, normal build"
 scripts/setup.sh
 scripts/build.sh
+stage "test suite"
 ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure -j"$(nproc)"
+
+if [ "${FHIRBRIDGE_CI_SANITIZE:-1}" != 0 ]; then
+  ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-build-asan}
+  stage "ASan+UBSan build ($ASAN_BUILD_DIR)"
+  # -O1 -g1: ASan's recommended optimisation, line tables for the reports,
+  # a much shorter compile than -O2 -g. Benchmarks are not built.
+  BUILD_DIR=$ASAN_BUILD_DIR BUILD_TYPE=RelWithDebInfo scripts/build.sh \
+    -DFHIRBRIDGE_SANITIZE=ON -DFHIRBRIDGE_BUILD_BENCHMARKS=OFF \
+    "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1"
+  stage "test suite under ASan+UBSan"
+  # Any report fails the test that triggered it: UBSan halts (the build also
+  # uses -fno-sanitize-recover), ASan aborts, LeakSanitizer runs at exit.
+  # CXXFLAGS/LDFLAGS reach the install_consumer test's own CMake project,
+  # which links our instrumented static libraries.
+  ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0:strict_string_checks=1} \
+  UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+  CXXFLAGS="-fsanitize=address,undefined" LDFLAGS="-fsanitize=address,undefined" \
+    ctest --test-dir "$ASAN_BUILD_DIR" --output-on-failure -j"$(nproc)"
+fi
+
+if [ "${FHIRBRIDGE_CI_FUZZ:-1}" != 0 ]; then
+  stage "fuzz pass (${FUZZ_SECONDS:-20} s per target)"
+  # Replays tests/fuzz/regressions first; a new crash is saved there and fails CI.
+  scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
+fi
+if [ "${FHIRBRIDGE_CI_TSAN:-0}" = 1 ]; then
+  TSAN_BUILD_DIR=${TSAN_BUILD_DIR:-build-tsan}
+  stage "TSan build of test_server ($TSAN_BUILD_DIR)"
+  cmake -S . -B "$TSAN_BUILD_DIR" -G Ninja -DFHIRBRIDGE_TSAN=ON -DFHIRBRIDGE_BUILD_BENCHMARKS=OFF \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" >/dev/null
+  cmake --build "$TSAN_BUILD_DIR" -j"$(nproc)" --target test_server
+  stage "threaded server tests under TSan"
+  TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1} \
+    "$TSAN_BUILD_DIR/tests/test_server" --report_level=short \
+    --run_test=concurrency,server_socket,tls,login_throttling
+fi
+stage "done"

@@ -92,6 +92,41 @@ void append_unique(std::vector<std::string>& v, std::string s) {
   if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(std::move(s));
 }
 
+// Moves the policy's `fields` out of a typed entity into a JSON object (keys in
+// the policy's order, as seal_fields does on JSON): the same result as
+// to_json -> seal_fields -> from_json without converting the whole entity
+// twice, which cost more than the encryption.
+template <typename Entity>
+json::object take_fields(Entity& entity, const std::set<std::string>& fields) {
+  std::map<std::string, json::value, std::less<>> taken;
+  using Members = boost::describe::describe_members<Entity, boost::describe::mod_public>;
+  boost::mp11::mp_for_each<Members>([&](auto D) {
+    using M = std::remove_cvref_t<decltype(entity.*D.pointer)>;
+    M& member = entity.*D.pointer;
+    if constexpr (std::is_same_v<M, json::object>) {  // `extra`: unknown keys named by the policy
+      for (auto it = member.begin(); it != member.end();) {
+        if (fields.count(std::string(it->key()))) {
+          taken.emplace(std::string(it->key()), it->value());
+          it = member.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    } else if (fields.count(D.name)) {
+      if constexpr (json_io::detail::is_optional<M>::value) {
+        if (member) taken.emplace(D.name, json_io::to_json(*member));
+      } else {
+        taken.emplace(D.name, json_io::to_json(member));
+      }
+      member = M{};
+    }
+  });
+  json::object secret;
+  for (const auto& f : fields)
+    if (auto it = taken.find(f); it != taken.end()) secret.emplace(f, std::move(it->second));
+  return secret;
+}
+
 }  // namespace
 
 EntitySealer::EntitySealer(Keychain& keychain, Botan::RandomNumberGenerator& rng,
@@ -114,19 +149,21 @@ Result<SecureBytes> EntitySealer::exchange_key(HcpDirectory& dir, const std::str
   auto private_key = keychain_.get(reader_hcp_id);
   if (!private_key.ok()) return private_key.status();
 
-  auto owner = dir.get(owner_hcp_id);
-  if (!owner.ok())
+  auto owner_shared = dir.get_shared(owner_hcp_id);
+  if (!owner_shared.ok())
     return Status::NotFound("healthcare party " + owner_hcp_id +
-                            " not found: " + owner.status().message());
+                            " not found: " + owner_shared.status().message());
+  const icure::HealthcareParty* owner = owner_shared->get();
   if (!owner->publicKey || owner->publicKey->empty())
     return Status::Invalid("HealthcareParty.publicKey",
                            "healthcare party " + owner_hcp_id + " has no public key");
   std::string reader_public_key = *owner->publicKey;
   if (reader_hcp_id != owner_hcp_id) {
-    auto reader = dir.get(reader_hcp_id);
-    if (!reader.ok())
+    auto reader_shared = dir.get_shared(reader_hcp_id);
+    if (!reader_shared.ok())
       return Status::NotFound("healthcare party " + reader_hcp_id +
-                              " not found: " + reader.status().message());
+                              " not found: " + reader_shared.status().message());
+    const icure::HealthcareParty* reader = reader_shared->get();
     if (!reader->publicKey || reader->publicKey->empty())
       return Status::Invalid("HealthcareParty.publicKey",
                              "healthcare party " + reader_hcp_id + " has no public key");
@@ -309,6 +346,17 @@ Status EntitySealer::add_delegation_entries(HcpDirectory& dir, const std::string
 
 // ---- encryptedSelf -----------------------------------------------------------------
 
+template <typename Entity>
+void EntitySealer::seal_entity(Entity& entity, const std::set<std::string>& fields,
+                               const SecureBytes& content_key) {
+  json::object secret = take_fields(entity, fields);
+  std::string text = json::serialize(secret);
+  Bytes ct = aes_encrypt(content_key, reinterpret_cast<const std::uint8_t*>(text.data()),
+                         text.size(), rng_);
+  std::fill(text.begin(), text.end(), '\0');
+  entity.encryptedSelf = to_base64(ct.data(), ct.size());
+}
+
 void EntitySealer::seal_fields(json::object& entity, const std::set<std::string>& fields,
                                const SecureBytes& content_key) {
   json::object secret;
@@ -369,14 +417,10 @@ Status EntitySealer::seal_new_patient(HcpDirectory& dir, const std::string& owne
   auto content_key = content_key_of(encryption_key);
   if (!content_key.ok()) return content_key.status();
 
-  json::object obj = entity_json(patient);
-  seal_fields(obj, policy_.patient_fields, *content_key);
-  auto sealed = entity_from<icure::Patient>(obj, "Patient");
-  if (!sealed.ok()) return sealed.status();
-  sealed->delegations = std::move(delegations);
-  sealed->encryptionKeys = std::move(encryption_keys);
-  if (!sealed->cryptedForeignKeys) sealed->cryptedForeignKeys.emplace();  // as the SDK sends
-  patient = std::move(*sealed);
+  seal_entity(patient, policy_.patient_fields, *content_key);
+  patient.delegations = std::move(delegations);
+  patient.encryptionKeys = std::move(encryption_keys);
+  if (!patient.cryptedForeignKeys) patient.cryptedForeignKeys.emplace();  // as the SDK sends
   return {};
 }
 
@@ -395,15 +439,11 @@ Status EntitySealer::reseal_patient(HcpDirectory& dir, const std::string& hcp_id
   auto keys = content_keys(dir, hcp_id, key_map_of(previous), *previous.id);
   if (!keys.ok()) return keys.status();
 
-  json::object obj = entity_json(patient);
-  seal_fields(obj, policy_.patient_fields, keys->front());
-  auto sealed = entity_from<icure::Patient>(obj, "Patient");
-  if (!sealed.ok()) return sealed.status();
-  sealed->delegations = previous.delegations;
-  sealed->encryptionKeys = previous.encryptionKeys;
-  sealed->cryptedForeignKeys = previous.cryptedForeignKeys;
-  sealed->secretForeignKeys = previous.secretForeignKeys;
-  patient = std::move(*sealed);
+  seal_entity(patient, policy_.patient_fields, keys->front());
+  patient.delegations = previous.delegations;
+  patient.encryptionKeys = previous.encryptionKeys;
+  patient.cryptedForeignKeys = previous.cryptedForeignKeys;
+  patient.secretForeignKeys = previous.secretForeignKeys;
   return {};
 }
 
@@ -476,6 +516,15 @@ Status EntitySealer::seal_new_contact(HcpDirectory& dir, const std::string& owne
   if (!sealed_patient.id) return Status::Invalid("Patient.id", "the contact's patient has no id");
   auto patient_secrets = patient_secret_ids(dir, owner_hcp_id, sealed_patient);
   if (!patient_secrets.ok()) return patient_secrets.status();
+  return seal_new_contact_of(dir, owner_hcp_id, contact, *sealed_patient.id,
+                             std::move(*patient_secrets), delegates);
+}
+
+Status EntitySealer::seal_new_contact_of(HcpDirectory& dir, const std::string& owner_hcp_id,
+                                         icure::Contact& contact, const std::string& patient_id,
+                                         std::vector<std::string> patient_secret_ids,
+                                         const std::vector<std::string>& delegates) {
+  FHIRBRIDGE_RETURN_IF_ERROR(keychain_.get(owner_hcp_id));
   if (!contact.id || contact.id->empty()) contact.id = random_uuid(rng_);
   const std::string secret_id = random_uuid(rng_);
   const std::string encryption_key = random_uuid(rng_);
@@ -489,22 +538,19 @@ Status EntitySealer::seal_new_contact(HcpDirectory& dir, const std::string& owne
     FHIRBRIDGE_RETURN_IF_ERROR(add_delegation_entries(dir, owner_hcp_id, party, *contact.id,
                                                       {encryption_key}, encryption_keys));
     FHIRBRIDGE_RETURN_IF_ERROR(add_delegation_entries(dir, owner_hcp_id, party, *contact.id,
-                                                      {*sealed_patient.id}, crypted_foreign_keys));
+                                                      {patient_id}, crypted_foreign_keys));
   }
   auto content_key = content_key_of(encryption_key);
   if (!content_key.ok()) return content_key.status();
 
-  json::object obj = entity_json(contact);
-  for_each_service(obj,
-                   [&](json::object& s) { seal_fields(s, policy_.service_fields, *content_key); });
-  seal_fields(obj, policy_.contact_fields, *content_key);
-  auto sealed = entity_from<icure::Contact>(obj, "Contact");
-  if (!sealed.ok()) return sealed.status();
-  sealed->delegations = std::move(delegations);
-  sealed->encryptionKeys = std::move(encryption_keys);
-  sealed->cryptedForeignKeys = std::move(crypted_foreign_keys);
-  sealed->secretForeignKeys = std::move(*patient_secrets);
-  contact = std::move(*sealed);
+  if (contact.services)
+    for (auto& service : *contact.services)
+      seal_entity(service, policy_.service_fields, *content_key);
+  seal_entity(contact, policy_.contact_fields, *content_key);
+  contact.delegations = std::move(delegations);
+  contact.encryptionKeys = std::move(encryption_keys);
+  contact.cryptedForeignKeys = std::move(crypted_foreign_keys);
+  contact.secretForeignKeys = std::move(patient_secret_ids);
   return {};
 }
 
@@ -516,17 +562,14 @@ Status EntitySealer::reseal_contact(HcpDirectory& dir, const std::string& hcp_id
   contact.id = previous.id;
   auto keys = content_keys(dir, hcp_id, key_map_of(previous), *previous.id);
   if (!keys.ok()) return keys.status();
-  json::object obj = entity_json(contact);
-  for_each_service(obj,
-                   [&](json::object& s) { seal_fields(s, policy_.service_fields, keys->front()); });
-  seal_fields(obj, policy_.contact_fields, keys->front());
-  auto sealed = entity_from<icure::Contact>(obj, "Contact");
-  if (!sealed.ok()) return sealed.status();
-  sealed->delegations = previous.delegations;
-  sealed->encryptionKeys = previous.encryptionKeys;
-  sealed->cryptedForeignKeys = previous.cryptedForeignKeys;
-  sealed->secretForeignKeys = previous.secretForeignKeys;
-  contact = std::move(*sealed);
+  if (contact.services)
+    for (auto& service : *contact.services)
+      seal_entity(service, policy_.service_fields, keys->front());
+  seal_entity(contact, policy_.contact_fields, keys->front());
+  contact.delegations = previous.delegations;
+  contact.encryptionKeys = previous.encryptionKeys;
+  contact.cryptedForeignKeys = previous.cryptedForeignKeys;
+  contact.secretForeignKeys = previous.secretForeignKeys;
   return {};
 }
 

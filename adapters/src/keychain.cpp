@@ -2,7 +2,10 @@
 // Botan::secure_vector (zeroed on free) and never appear in a Status message.
 #include "fhirbridge/crypto/keychain.hpp"
 
+#include <botan/hex.h>
+
 #include <algorithm>
+#include <cctype>
 #include <utility>
 
 namespace fhirbridge::crypto {
@@ -21,13 +24,21 @@ std::chrono::steady_clock::time_point Keychain::now() const {
   return clock_ ? clock_() : std::chrono::steady_clock::now();
 }
 
-Status Keychain::put(const std::string& hcp_id, const std::string& private_key_pkcs8_hex,
+Status Keychain::put(const std::string& hcp_id, std::string_view private_key_pkcs8_hex,
                      const std::string& expected_public_key_hex) {
-  auto der = from_hex(private_key_pkcs8_hex);
-  if (!der.ok()) return Status::Invalid("key", "the private key must be PKCS#8 DER in hex");
-  SecureBytes key(der->begin(), der->end());
-  // Wipe the transient plain copy: only the secure_vector survives.
-  std::fill(der->begin(), der->end(), std::uint8_t{0});
+  const bool hex = private_key_pkcs8_hex.size() % 2 == 0 &&
+                   std::all_of(private_key_pkcs8_hex.begin(), private_key_pkcs8_hex.end(),
+                               [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+  if (!hex || private_key_pkcs8_hex.empty())
+    return Status::Invalid("key", "the private key must be PKCS#8 DER in hex");
+  SecureBytes key;
+  try {
+    // Decoded straight into locked, zero-on-free memory: no plain copy.
+    key = Botan::hex_decode_locked(private_key_pkcs8_hex.data(), private_key_pkcs8_hex.size(),
+                                   /*ignore_ws=*/false);
+  } catch (const std::exception&) {
+    return Status::Invalid("key", "the private key must be PKCS#8 DER in hex");
+  }
   return put(hcp_id, std::move(key), expected_public_key_hex);
 }
 

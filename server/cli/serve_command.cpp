@@ -1,6 +1,8 @@
 // fhirbridge serve [--db FILE] [--listen HOST:PORT] [--threads N] [--body-limit BYTES]
 //                  [--demo] [--key-ttl SECONDS] [--public-url URL] [--strict]
-// Runs the FHIR server on an embedded SQLite store until SIGINT/SIGTERM.
+//                  [--store sqlite|icure --icure-url URL [--icure-ca-file F] [--icure-insecure]]
+// Runs the FHIR server until SIGINT/SIGTERM, on an embedded SQLite store or
+// on a remote iCure REST API (docs/remote.md).
 #include <botan/auto_rng.h>
 
 #include <boost/program_options.hpp>
@@ -13,6 +15,7 @@
 #include "fhirbridge/server/accounts.hpp"
 #include "fhirbridge/server/http_server.hpp"
 #include "fhirbridge/server/server_context.hpp"
+#include "fhirbridge/storage/remote_store.hpp"
 #include "fhirbridge/storage/sqlite_store.hpp"
 #include "fhirbridge/storage/user_admin.hpp"
 
@@ -79,7 +82,7 @@ int ensure_demo_account(storage::Store& store, const std::string& base_url) {
 
 int serve_command(const std::vector<std::string>& args) {
   po::options_description desc("fhirbridge serve options");
-  std::string db, listen, public_url;
+  std::string db, listen, public_url, store_kind, icure_url, icure_ca_file;
   unsigned threads = 0;
   std::size_t body_limit = 0;
   long key_ttl = 0, read_timeout = 0;
@@ -99,7 +102,20 @@ int serve_command(const std::vector<std::string>& args) {
       "base URL for Location/fullUrl (default: from the Host header)")(
       "strict", "reject unknown search parameters (400) unless Prefer: handling=lenient")(
       "no-access-log", "do not log one line per request on stderr")(
-      "demo", "create a demo user on first start and print its credentials and private key");
+      "demo", "create a demo user on first start and print its credentials and private key")(
+      "store", po::value(&store_kind)->default_value("sqlite"),
+      "sqlite (the --db file) or icure (a remote iCure REST API, see --icure-url)")(
+      "icure-url", po::value(&icure_url),
+      "with --store icure: the remote's base URL, http(s)://host:port (/rest/v1 is added)")(
+      "icure-ca-file", po::value(&icure_ca_file),
+      "with --store icure: PEM CA certificates to verify the remote (default: the system's)")(
+      "icure-insecure",
+      "with --store icure: do not verify the remote's TLS certificate (tests only)");
+  // HTTPS (docs/server.md, "HTTPS (TLS)"): both or neither.
+  std::string tls_cert, tls_key;
+  desc.add_options()("tls-cert", po::value(&tls_cert),
+                     "serve HTTPS: PEM certificate (chain) file; needs --tls-key")(
+      "tls-key", po::value(&tls_key), "serve HTTPS: PEM private key file of --tls-cert");
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(args).options(desc).run(), vm);
@@ -123,14 +139,48 @@ int serve_command(const std::vector<std::string>& args) {
     return 2;
   }
 
-  crypto::Keychain keychain{std::chrono::seconds(key_ttl)};
-  auto opened = storage::SqliteStore::open(db, keychain);
-  if (!opened.ok()) {
-    std::cerr << "fhirbridge serve: cannot open " << db << ": " << opened.status().to_string()
-              << "\n";
-    return 1;
+  if (store_kind != "sqlite" && store_kind != "icure") {
+    std::cerr << "fhirbridge serve: --store must be sqlite or icure, not '" << store_kind << "'\n";
+    return 2;
   }
-  std::unique_ptr<storage::SqliteStore> store = std::move(*opened);
+  const bool remote = store_kind == "icure";
+  if (remote && icure_url.empty()) {
+    std::cerr << "fhirbridge serve: --store icure needs --icure-url URL\n";
+    return 2;
+  }
+  if (remote && vm.count("demo")) {
+    std::cerr << "fhirbridge serve: --demo creates a local user; with --store icure users live on "
+                 "the remote\n";
+    return 2;
+  }
+
+  crypto::Keychain keychain{std::chrono::seconds(key_ttl)};
+  std::unique_ptr<storage::Store> store;
+  storage::SqliteStore* sqlite = nullptr;
+  if (remote) {
+    // Logins are checked by the remote (GET /user/current); entities are
+    // sealed here with the keys posted to our keychain endpoint.
+    storage::RemoteStoreOptions remote_options;
+    remote_options.base_url = icure_url;
+    remote_options.ca_file = icure_ca_file;
+    remote_options.verify_tls = vm.count("icure-insecure") == 0;
+    auto opened = storage::open_remote_store(std::move(remote_options), keychain);
+    if (!opened.ok()) {
+      std::cerr << "fhirbridge serve: --icure-url " << icure_url << ": "
+                << opened.status().to_string() << "\n";
+      return 1;
+    }
+    store = std::move(*opened);
+  } else {
+    auto opened = storage::SqliteStore::open(db, keychain);
+    if (!opened.ok()) {
+      std::cerr << "fhirbridge serve: cannot open " << db << ": " << opened.status().to_string()
+                << "\n";
+      return 1;
+    }
+    sqlite = opened->get();
+    store = std::move(*opened);
+  }
 
   server::ServerSettings settings;
   settings.body_limit = body_limit;
@@ -138,8 +188,7 @@ int serve_command(const std::vector<std::string>& args) {
   settings.strict_by_default = vm.count("strict") > 0;
   server::ServerContext ctx(*store, keychain, settings);
   // The iCure REST subset (/rest/v1) for the official SDK, over the same rows.
-  if (auto* sealed = dynamic_cast<storage::SealedStore*>(store.get()))
-    ctx.attach_sealed_store(sealed);
+  if (auto* sealed = dynamic_cast<storage::SealedStore*>(sqlite)) ctx.attach_sealed_store(sealed);
 
   server::HttpServerOptions options;
   options.address = host;
@@ -147,6 +196,8 @@ int serve_command(const std::vector<std::string>& args) {
   options.threads = threads;
   options.read_timeout = std::chrono::seconds(read_timeout);
   options.access_log = vm.count("no-access-log") == 0;
+  options.tls_cert_file = tls_cert;
+  options.tls_key_file = tls_key;
   int rc = 0;
   {
     server::HttpServer http(ctx, options);
@@ -156,7 +207,8 @@ int serve_command(const std::vector<std::string>& args) {
       return 1;
     }
     const std::string shown_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-    const std::string base_url = "http://" + shown_host + ":" + std::to_string(http.port());
+    const std::string base_url =
+        std::string(http.scheme()) + "://" + shown_host + ":" + std::to_string(http.port());
     if (vm.count("demo")) {
       auto lock = ctx.lock_store();
       rc = ensure_demo_account(*store, public_url.empty() ? base_url : public_url);
@@ -166,7 +218,8 @@ int serve_command(const std::vector<std::string>& args) {
       http.wait();
       return rc;
     }
-    std::cout << "FHIR R4 API at " << base_url << "/rest/fhir/r4 (database " << db << ")\n"
+    std::cout << "FHIR R4 API at " << base_url << "/rest/fhir/r4 ("
+              << (remote ? "remote iCure " + icure_url : "database " + db) << ")\n"
               << "listening on " << base_url << std::endl;
     http.wait();  // until SIGINT/SIGTERM and the requests in flight are answered
   }

@@ -1,9 +1,12 @@
 #include "unlocked_store.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
+#include "fhirbridge/crypto/primitives.hpp"
 #include "fhirbridge/server/bulk.hpp"
 
 namespace fhirbridge::cli {
@@ -16,6 +19,27 @@ bool read_whole_file(const std::string& path, std::string& out) {
   buf << in.rdbuf();
   out = buf.str();
   return true;
+}
+
+// The key file as unlock_principal reads it: hex text (whitespace ignored),
+// the saved output of `user add` (its "private-key <hex>" line) or raw DER.
+crypto::SecureBytes private_key_bytes(const std::string& content) {
+  std::string_view text = content;
+  if (auto pos = text.find("private-key "); pos != std::string_view::npos) {
+    text = text.substr(pos + 12);
+    text = text.substr(0, text.find('\n'));
+  }
+  std::string hex;
+  std::copy_if(text.begin(), text.end(), std::back_inserter(hex),
+               [](unsigned char c) { return !std::isspace(c); });
+  const bool is_hex = !hex.empty() && std::all_of(hex.begin(), hex.end(), [](unsigned char c) {
+    return std::isxdigit(c) != 0;
+  });
+  if (is_hex) {
+    if (auto bytes = crypto::from_hex(hex); bytes.ok())
+      return crypto::SecureBytes(bytes->begin(), bytes->end());
+  }
+  return crypto::SecureBytes(content.begin(), content.end());
 }
 }  // namespace
 
@@ -49,6 +73,42 @@ std::optional<UnlockedStore> open_unlocked_store(const std::string& command, con
     exit_code = 1;
     return std::nullopt;
   }
+  unlocked.who = std::move(*who);
+  return unlocked;
+}
+
+std::optional<UnlockedRemoteStore> open_unlocked_remote_store(
+    const std::string& command, storage::RemoteStoreOptions options, const std::string& login,
+    const std::string& password_file, const std::string& key_file, int& exit_code) {
+  const std::string prefix = "fhirbridge " + command + ": remote: ";
+  std::string password, key;
+  if (!read_whole_file(password_file, password) || !read_whole_file(key_file, key)) {
+    std::cerr << prefix << "cannot read the password or key file\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  while (!password.empty() && (password.back() == '\n' || password.back() == '\r'))
+    password.pop_back();
+
+  const auto fail = [&](const Status& status) {
+    std::cerr << prefix << status.to_string() << "\n";
+    exit_code = 1;
+    return std::nullopt;
+  };
+  UnlockedRemoteStore unlocked;
+  unlocked.keychain = std::make_unique<crypto::Keychain>();
+  auto store = storage::open_remote_store(std::move(options), *unlocked.keychain);
+  if (!store.ok()) return fail(store.status());
+  unlocked.store = std::move(*store);
+  auto who = unlocked.store->authenticate(login, password);
+  if (!who.ok()) return fail(who.status());
+  auto hcp = unlocked.store->get_healthcare_party(who->hcp_id);
+  if (!hcp.ok()) return fail(hcp.status());
+  if (!hcp->publicKey)
+    return fail(
+        Status(StatusCode::key_missing, "healthcare party " + who->hcp_id + " has no public key"));
+  auto put = unlocked.keychain->put(who->hcp_id, private_key_bytes(key), *hcp->publicKey);
+  if (!put.ok()) return fail(put);
   unlocked.who = std::move(*who);
   return unlocked;
 }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "fhirbridge/crypto/keychain.hpp"
+#include "fhirbridge/storage/remote_store.hpp"
 #include "fhirbridge/storage/sqlite_store.hpp"
 
 namespace fhirbridge::cli {
@@ -23,5 +24,18 @@ std::optional<UnlockedStore> open_unlocked_store(const std::string& command, con
                                                  const std::string& login,
                                                  const std::string& password_file,
                                                  const std::string& key_file, int& exit_code);
+
+// The remote side of `sync`: a remote iCure Store logged in with the remote's
+// own check (Store::authenticate), its healthcare party's private key put in
+// a keychain of its own. Same error conventions as open_unlocked_store.
+struct UnlockedRemoteStore {
+  std::unique_ptr<crypto::Keychain> keychain;  // declared first: outlives the store
+  std::unique_ptr<storage::Store> store;
+  storage::Principal who;
+};
+
+std::optional<UnlockedRemoteStore> open_unlocked_remote_store(
+    const std::string& command, storage::RemoteStoreOptions options, const std::string& login,
+    const std::string& password_file, const std::string& key_file, int& exit_code);
 
 }  // namespace fhirbridge::cli

@@ -46,14 +46,16 @@ struct FhirAnswer {
   std::string allow;  // set with 405: the methods the route accepts
 };
 
-// Routes and runs one interaction. Caller holds no store lock; this takes it.
+// Routes and runs one interaction. No server-wide lock: the Store is
+// thread-safe (store.hpp) and a write that raced with another fails there
+// (version_conflict on a stale rev, conflict on a duplicate FHIR id).
 Result<FhirAnswer> dispatch(CallContext& call, const FhirCall& request);
 // POST of a Bundle at the base (transaction or batch).
 Result<FhirAnswer> process_bundle(CallContext& call, const boost::json::value& bundle);
 // GET /metadata.
 boost::json::object capability_statement(const ServerContext& ctx, const std::string& base_url);
 
-// ---- helpers shared by interactions and bundles (store lock held) ----------
+// ---- helpers shared by interactions and bundles ---------------------------
 
 // "3" from rev "3-abcdef"; "" without a rev (mapping::version_id).
 inline std::string generation_of(const std::optional<std::string>& rev) {
@@ -69,7 +71,8 @@ Result<boost::json::object> patient_view(const icure::Patient& patient, const Se
 Result<boost::json::object> observation_view(const storage::ContactRecord& record,
                                              const ServerContext& ctx);
 
-// Store id or FHIR id (identifier with the FHIR-id system) -> stored entity.
+// Store id or FHIR id (identifier with the FHIR-id system) -> stored entity;
+// the Store resolves both (store.hpp), the server only words the 404.
 Result<icure::Patient> resolve_patient(ServerContext& ctx, const storage::Principal& who,
                                        const std::string& id);
 Result<storage::ContactRecord> resolve_observation(ServerContext& ctx,

@@ -4,6 +4,7 @@
 #include <boost/beast/http/status.hpp>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "fhir_api.hpp"
@@ -35,7 +36,7 @@ std::string relative_location(const std::string& absolute, const std::string& ba
   return absolute;
 }
 
-json::object entry_for(const CallContext& call, const FhirAnswer& answer,
+json::object entry_for(const CallContext& call, FhirAnswer&& answer,
                        std::optional<std::string> full_url) {
   json::object response{{"status", status_text(answer.status)}};
   if (!answer.location.empty())
@@ -46,9 +47,9 @@ json::object entry_for(const CallContext& call, const FhirAnswer& answer,
   if (full_url) entry["fullUrl"] = *full_url;
   const bool is_outcome = resource_type_of(answer.body) == "OperationOutcome";
   if (answer.status >= 400 && is_outcome)
-    response["outcome"] = answer.body;
+    response["outcome"] = std::move(answer.body);
   else if (!answer.body.is_null())
-    entry["resource"] = answer.body;
+    entry["resource"] = std::move(answer.body);
   entry["response"] = std::move(response);
   return entry;
 }
@@ -103,7 +104,7 @@ Result<FhirAnswer> process_batch(CallContext& call, const mapping::ParsedBundle&
       entries.push_back(error_entry(at_entry(answer.status(), entry.index)));
       continue;
     }
-    entries.push_back(entry_for(call, *answer, entry.full_url));
+    entries.push_back(entry_for(call, std::move(*answer), entry.full_url));
   }
   FhirAnswer answer;
   answer.body = response_bundle("batch-response", std::move(entries), call.server);
@@ -142,7 +143,7 @@ Result<FhirAnswer> process_transaction(CallContext& call, const mapping::ParsedB
                              "only Patient and Observation entries are supported in a transaction",
                              "Bundle.entry.request.url"),
                       entry.index);
-    request->body = entry.resource;
+    // No copy of the resource: writes read it from the entry, reads need none.
     request->if_match = entry.if_match;
     calls[entry.index] = std::move(*request);
   }
@@ -162,7 +163,6 @@ Result<FhirAnswer> process_transaction(CallContext& call, const mapping::ParsedB
   PendingPatients pending;
   std::set<std::string> fhir_ids_in_bundle;
 
-  auto lock = ctx.lock_store();
   for (const auto* entry : order) {
     const FhirCall& request = calls[entry->index];
     const std::string& type = request.segments[0];
@@ -283,7 +283,6 @@ Result<FhirAnswer> process_transaction(CallContext& call, const mapping::ParsedB
     }
     return explain(s, ctx, call.who);
   }
-  lock.unlock();
 
   std::map<std::size_t, FhirAnswer> answers = std::move(immediate);
   for (std::size_t k = 0; k < applied->size() && k < origins.size(); ++k) {
@@ -329,7 +328,7 @@ Result<FhirAnswer> process_transaction(CallContext& call, const mapping::ParsedB
 
   json::array entries;
   for (const auto& entry : bundle.entries)
-    entries.push_back(entry_for(call, answers[entry.index], entry.full_url));
+    entries.push_back(entry_for(call, std::move(answers[entry.index]), entry.full_url));
   FhirAnswer answer;
   answer.body = response_bundle("transaction-response", std::move(entries), ctx);
   return answer;
@@ -345,10 +344,13 @@ Result<FhirAnswer> process_bundle(CallContext& call, const json::value& body) {
     if (type && (!type->is_string() || type->get_string() != "Bundle"))
       return Status::Invalid("resourceType", "only a Bundle can be posted to the base URL");
   }
-  json::value bundle = body;
-  if (json::object* o = bundle.if_object(); o && !o->contains("resourceType"))
-    (*o)["resourceType"] = "Bundle";
-  auto parsed = mapping::parse_bundle(bundle);
+  // Copy the Bundle only when resourceType must be added (the tutorial's case).
+  std::optional<json::value> completed;
+  if (const json::object* o = body.if_object(); o && !o->contains("resourceType")) {
+    completed = body;
+    completed->get_object()["resourceType"] = "Bundle";
+  }
+  auto parsed = mapping::parse_bundle(completed ? *completed : body);
   if (!parsed.ok()) return parsed.status();
   if (parsed->type == "batch") return process_batch(call, *parsed);
   if (parsed->type == "transaction") return process_transaction(call, *parsed);

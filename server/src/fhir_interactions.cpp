@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <ctime>
-#include <mutex>
 
 #include "fhir_api.hpp"
 #include "fhirbridge/mapping/observation.hpp"
@@ -167,35 +166,30 @@ Result<json::object> observation_view(const storage::ContactRecord& record,
 
 // ---- resolution -------------------------------------------------------------
 
+// Store::get_patient / get_contact accept FHIR ids themselves (store.hpp), in
+// one indexed lookup: no second search here. Only the message is the server's.
+namespace {
+Status missing_resource(const Status& status, std::string_view type, const std::string& id) {
+  if (status.code() != StatusCode::not_found) return status;
+  return Status::NotFound(std::string(type) + "/" + id + " not found");
+}
+}  // namespace
+
 Result<icure::Patient> resolve_patient(ServerContext& ctx, const storage::Principal& who,
                                        const std::string& id) {
-  const Status missing = Status::NotFound("Patient/" + id + " not found");
-  if (id.empty()) return missing;
-  auto direct = ctx.store().get_patient(who, id);
-  if (direct.ok() || direct.status().code() != StatusCode::not_found) return direct;
-  storage::PatientQuery query;
-  query.identifiers.push_back({storage::TokenFilter{ctx.mapping().settings.fhir_id_system, id}});
-  query.page.limit = 1;
-  auto found = ctx.store().find_patients(who, query);
-  if (!found.ok()) return found.status();
-  if (found->items.empty()) return missing;
-  return std::move(found->items.front());
+  if (id.empty()) return Status::NotFound("Patient/ not found");
+  auto found = ctx.store().get_patient(who, id);
+  if (!found.ok()) return missing_resource(found.status(), "Patient", id);
+  return found;
 }
 
 Result<storage::ContactRecord> resolve_observation(ServerContext& ctx,
                                                    const storage::Principal& who,
                                                    const std::string& id) {
-  const Status missing = Status::NotFound("Observation/" + id + " not found");
-  if (id.empty()) return missing;
-  auto direct = ctx.store().get_contact(who, id);
-  if (direct.ok() || direct.status().code() != StatusCode::not_found) return direct;
-  storage::ContactQuery query;
-  query.identifiers.push_back({storage::TokenFilter{ctx.mapping().settings.fhir_id_system, id}});
-  query.page.limit = 1;
-  auto found = ctx.store().find_contacts(who, query);
-  if (!found.ok()) return found.status();
-  if (found->items.empty()) return missing;
-  return std::move(found->items.front());
+  if (id.empty()) return Status::NotFound("Observation/ not found");
+  auto found = ctx.store().get_contact(who, id);
+  if (!found.ok()) return missing_resource(found.status(), "Observation", id);
+  return found;
 }
 
 Result<std::string> resolve_subject(ServerContext& ctx, const storage::Principal& who,
@@ -425,7 +419,6 @@ SearchOptions search_options(const CallContext& call) {
 }
 
 Result<FhirAnswer> do_search(CallContext& call, const std::string& type, const FhirCall& request) {
-  auto lock = call.server.lock_store();
   auto outcome = search(call.server.store(), call.who, type, search_params_only(request.params),
                         search_options(call), call.server.mapping());
   if (!outcome.ok()) return outcome.status();
@@ -438,7 +431,6 @@ Result<FhirAnswer> do_search(CallContext& call, const std::string& type, const F
 Result<FhirAnswer> do_create(CallContext& call, const std::string& type, const FhirCall& request) {
   if (request.body.is_null())
     return Status(StatusCode::structure, "a " + type + " resource is required in the body");
-  auto lock = call.server.lock_store();
   ServerContext& ctx = call.server;
   if (type == "Patient") {
     auto patient = patient_for_create(ctx, call.who, request.body);
@@ -457,7 +449,6 @@ Result<FhirAnswer> do_create(CallContext& call, const std::string& type, const F
 
 Result<FhirAnswer> do_read(CallContext& call, const std::string& type, const std::string& id,
                            const std::optional<std::string>& version) {
-  auto lock = call.server.lock_store();
   storage::WriteResult found;
   if (type == "Patient") {
     auto patient = resolve_patient(call.server, call.who, id);
@@ -483,7 +474,6 @@ Result<FhirAnswer> do_update(CallContext& call, const std::string& type, const s
                              const FhirCall& request) {
   if (request.body.is_null())
     return Status(StatusCode::structure, "a " + type + " resource is required in the body");
-  auto lock = call.server.lock_store();
   ServerContext& ctx = call.server;
   if (type == "Patient") {
     auto existing = resolve_patient(ctx, call.who, id);
@@ -514,7 +504,6 @@ FhirAnswer deleted_answer(std::string diagnostics) {
 
 Result<FhirAnswer> do_delete(CallContext& call, const std::string& type, const std::string& id,
                              const FhirCall& request) {
-  auto lock = call.server.lock_store();
   ServerContext& ctx = call.server;
   if (type == "Patient") {
     auto existing = resolve_patient(ctx, call.who, id);
@@ -538,7 +527,6 @@ Result<FhirAnswer> do_conditional_delete(CallContext& call, const std::string& t
   if (params.empty())
     return Status::Invalid("query",
                            "a conditional delete needs search parameters (e.g. ?name=Donald)");
-  auto lock = call.server.lock_store();
   auto ids = search_ids(call.server.store(), call.who, type, params, search_options(call),
                         call.server.mapping());
   if (!ids.ok()) return ids.status();

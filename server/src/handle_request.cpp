@@ -132,7 +132,17 @@ Response handle_keychain(const Request& req, ServerContext& ctx, std::string_vie
         req, Status(StatusCode::not_supported, "the key must be sent as application/json"), 415);
   auto body = parse_json_body(req.body());
   if (!body.ok()) return status_response(req, body.status());
-  const json::value* key = body->is_object() ? body->as_object().if_contains("key") : nullptr;
+  json::value* key = body->is_object() ? body->as_object().if_contains("key") : nullptr;
+  // The parsed copy of the key is overwritten on every way out (the HTTP
+  // server wipes the request body itself; docs/security.md).
+  struct WipeKey {
+    json::value* key;
+    ~WipeKey() {
+      if (!key || !key->is_string()) return;
+      volatile char* p = key->as_string().data();
+      for (std::size_t i = 0; i < key->as_string().size(); ++i) p[i] = 0;
+    }
+  } wipe_key{key};
   if (!key || !key->is_string())
     return status_response(
         req, Status::Invalid("key", "expected {\"key\": \"<PKCS#8 private key hex>\"}"));
@@ -144,7 +154,7 @@ Response handle_keychain(const Request& req, ServerContext& ctx, std::string_vie
   if (!hcp->publicKey || hcp->publicKey->empty())
     return status_response(
         req, Status(StatusCode::key_mismatch, "healthcare party " + hcp_id + " has no public key"));
-  Status put = ctx.keychain().put(hcp_id, std::string(key->as_string()), *hcp->publicKey);
+  Status put = ctx.keychain().put(hcp_id, std::string_view(key->as_string()), *hcp->publicKey);
   if (!put.ok())
     return status_response(
         req, Status(put.code(), put.message(), put.path().empty() ? "key" : put.path()));

@@ -1,16 +1,21 @@
-// Modelled on Boost.Beast's advanced_server example: one strand per
-// connection, tcp_stream timeouts, request_parser body limit.
+// Modelled on Boost.Beast's advanced_server(_flex) examples: one strand per
+// connection, tcp_stream timeouts, request_parser body limit. One Session
+// template serves both plain TCP and TLS (ssl_stream over tcp_stream).
 #include "fhirbridge/server/http_server.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <type_traits>
 
 #include "fhirbridge/server/handle_request.hpp"
 
@@ -18,9 +23,15 @@ namespace fhirbridge::server {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
-class Session;
+// What the server needs to reach every live session on stop().
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  virtual void on_server_stop() = 0;
+};
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   Impl(ServerContext& c, HttpServerOptions o)
@@ -31,10 +42,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   asio::io_context ioc;
   asio::strand<asio::io_context::executor_type> strand;  // acceptor + signals
   tcp::acceptor acceptor;
+  std::optional<ssl::context> tls;  // set by start() when TLS is configured
   std::optional<asio::signal_set> signals;
   std::atomic<bool> stopping{false};
   std::mutex sessions_mutex;
-  std::vector<std::weak_ptr<Session>> sessions;
+  std::vector<std::weak_ptr<SessionBase>> sessions;
 
   void do_accept();
   void on_accept(beast::error_code ec, tcp::socket socket);
@@ -53,49 +65,99 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   }
 };
 
-class Session : public std::enable_shared_from_this<Session> {
+namespace {
+
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+template <class Stream>
+constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
+
+// Overwrites a string's bytes before it is freed: request bodies may carry
+// private keys and Basic credentials (std::string has no secure allocator).
+void wipe(std::string& s) {
+  volatile char* p = s.data();
+  for (std::size_t i = 0; i < s.size(); ++i) p[i] = 0;
+  s.clear();
+}
+
+template <class Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
  public:
   Session(tcp::socket&& socket, std::shared_ptr<HttpServer::Impl> server)
-      : stream_(std::move(socket)), server_(std::move(server)) {}
+      : stream_(make_stream(std::move(socket), *server)), server_(std::move(server)) {
+    beast::error_code ec;
+    auto endpoint = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+    if (!ec) client_address_ = endpoint.address().to_string();
+  }
 
   void run() {
     asio::dispatch(stream_.get_executor(),
-                   beast::bind_front_handler(&Session::do_read, shared_from_this()));
+                   beast::bind_front_handler(&Session::on_start, this->shared_from_this()));
   }
 
   // Called (on this session's strand) when the server stops: an idle
   // keep-alive connection is closed now; a request in progress finishes.
-  void on_server_stop() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+  void on_server_stop() override {
+    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
       if (self->reading_ && self->parser_ && !self->parser_->got_some()) {
         beast::error_code ignored;
-        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-        self->stream_.cancel();
+        auto& lowest = beast::get_lowest_layer(self->stream_);
+        lowest.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        lowest.cancel();
       }
     });
   }
 
  private:
+  static Stream make_stream(tcp::socket&& socket, HttpServer::Impl& server) {
+    if constexpr (kIsTls<Stream>)
+      return Stream(std::move(socket), *server.tls);
+    else
+      return Stream(std::move(socket));
+  }
+
+  void on_start() {
+    if constexpr (kIsTls<Stream>) {
+      // The handshake shares the read timeout: a client that connects and
+      // sends nothing (or plain HTTP) is dropped.
+      beast::get_lowest_layer(stream_).expires_after(server_->options.read_timeout);
+      stream_.async_handshake(
+          ssl::stream_base::server,
+          beast::bind_front_handler(&Session::on_handshake, this->shared_from_this()));
+    } else {
+      do_read();
+    }
+  }
+
+  void on_handshake(beast::error_code ec) {
+    // Not TLS (plain HTTP to the HTTPS port), a bad client hello or a
+    // timeout: close the TCP connection; nothing was read, nothing answered.
+    if (ec) return close_socket();
+    do_read();
+  }
+
   void do_read() {
     if (server_->stopping) return do_close();
     parser_.emplace();
     parser_->body_limit(server_->ctx.settings().body_limit);
-    stream_.expires_after(server_->options.read_timeout);
+    beast::get_lowest_layer(stream_).expires_after(server_->options.read_timeout);
     reading_ = true;
     beast::http::async_read(stream_, buffer_, *parser_,
-                            beast::bind_front_handler(&Session::on_read, shared_from_this()));
+                            beast::bind_front_handler(&Session::on_read, this->shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
     reading_ = false;
     if (ec == beast::http::error::end_of_stream || ec == beast::error::timeout ||
         ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
-        ec == asio::error::eof)
+        ec == asio::error::eof || ec == ssl::error::stream_truncated)
       return do_close();
     started_ = std::chrono::steady_clock::now();
     if (ec == beast::http::error::body_limit) {
       method_ = std::string(parser_->get().method_string());
       target_ = std::string(parser_->get().target());
+      wipe(parser_->get().body());
       return send(error_response(
           Status(StatusCode::too_large, "body over the limit of " +
                                             std::to_string(server_->ctx.settings().body_limit) +
@@ -112,16 +174,38 @@ class Session : public std::enable_shared_from_this<Session> {
     Request request = parser_->release();
     method_ = std::string(request.method_string());
     target_ = std::string(request.target());
-    Response response = handle_request(std::move(request), server_->ctx);
+    RequestClient client{client_address_};
+    Response response = [&] {
+      RequestClientScope scope(client);
+      return handle_request(std::move(request), server_->ctx);
+    }();
+    // The body may hold a private key (keychain endpoint) or credentials:
+    // overwrite it and the raw bytes left in the read buffer. (handle_request
+    // takes an rvalue reference: `request` still owns its body here.)
+    wipe(request.body());
+    wipe_read_buffer();
+    if (response.result_int() == 429 && client.retry_after.count() > 0)
+      response.set(beast::http::field::retry_after, std::to_string(client.retry_after.count()));
     if (server_->stopping) response.keep_alive(false);
     send(std::move(response));
   }
 
+  // Zeroes the read buffer's storage once everything in it was parsed (the
+  // usual case: no pipelined request waiting).
+  void wipe_read_buffer() {
+    if (buffer_.size() != 0 || buffer_.capacity() == 0) return;
+    auto storage = buffer_.prepare(buffer_.capacity());
+    volatile unsigned char* p = static_cast<unsigned char*>(storage.data());
+    for (std::size_t i = 0; i < storage.size(); ++i) p[i] = 0;
+    buffer_.commit(0);
+  }
+
   void send(Response&& response) {
     response_.emplace(std::move(response));
-    stream_.expires_after(server_->options.read_timeout);
-    beast::http::async_write(stream_, *response_,
-                             beast::bind_front_handler(&Session::on_write, shared_from_this()));
+    beast::get_lowest_layer(stream_).expires_after(server_->options.read_timeout);
+    beast::http::async_write(
+        stream_, *response_,
+        beast::bind_front_handler(&Session::on_write, this->shared_from_this()));
   }
 
   void on_write(beast::error_code ec, std::size_t) {
@@ -136,12 +220,24 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void do_close() {
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.socket().close(ignored);
+    if constexpr (kIsTls<Stream>) {
+      // close_notify, bounded by the timeout; the peer may already be gone.
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+      stream_.async_shutdown(
+          [self = this->shared_from_this()](beast::error_code) { self->close_socket(); });
+    } else {
+      close_socket();
+    }
   }
 
-  beast::tcp_stream stream_;
+  void close_socket() {
+    beast::error_code ignored;
+    auto& socket = beast::get_lowest_layer(stream_).socket();
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
+    socket.close(ignored);
+  }
+
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::shared_ptr<HttpServer::Impl> server_;
   std::optional<beast::http::request_parser<beast::http::string_body>> parser_;
@@ -149,7 +245,51 @@ class Session : public std::enable_shared_from_this<Session> {
   bool reading_ = false;
   std::chrono::steady_clock::time_point started_;
   std::string method_, target_;
+  std::string client_address_;
 };
+
+// Reads a whole (small) file; empty on error.
+std::optional<std::string> read_small_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return std::nullopt;
+  return out;
+}
+
+Result<ssl::context> make_tls_context(const HttpServerOptions& options) {
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty())
+    return Status::Invalid(options.tls_cert_file.empty() ? "tls_cert_file" : "tls_key_file",
+                           "TLS needs both a certificate file and a key file");
+  ssl::context tls(ssl::context::tls_server);
+  beast::error_code ec;
+  // TLS 1.2 and 1.3 only; no compression; fresh (EC)DHE keys per handshake.
+  tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                      ssl::context::no_compression | ssl::context::single_dh_use,
+                  ec);
+  if (ec) return Status::Internal("TLS options: " + ec.message());
+  tls.use_certificate_chain_file(options.tls_cert_file, ec);
+  if (ec)
+    return Status::Invalid("tls_cert_file", "cannot load the TLS certificate (PEM) from '" +
+                                                options.tls_cert_file + "': " + ec.message());
+  // The key is read by us and handed to OpenSSL from memory so that our copy
+  // can be wiped (OpenSSL keeps its own, freed with the context).
+  std::optional<std::string> key = read_small_file(options.tls_key_file);
+  if (!key)
+    return Status::Invalid("tls_key_file",
+                           "cannot read the TLS key file '" + options.tls_key_file + "'");
+  tls.use_private_key(asio::buffer(*key), ssl::context::pem, ec);
+  wipe(*key);
+  if (ec)
+    return Status::Invalid("tls_key_file", "cannot load the TLS private key (PEM) from '" +
+                                               options.tls_key_file + "': " + ec.message());
+  if (SSL_CTX_check_private_key(tls.native_handle()) != 1)
+    return Status::Invalid("tls_key_file", "the TLS private key does not match the certificate");
+  return tls;
+}
+
+}  // namespace
 
 void HttpServer::Impl::do_accept() {
   acceptor.async_accept(asio::make_strand(ioc),
@@ -159,13 +299,19 @@ void HttpServer::Impl::do_accept() {
 void HttpServer::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
   if (stopping || !acceptor.is_open()) return;
   if (!ec) {
-    auto session = std::make_shared<Session>(std::move(socket), shared_from_this());
-    {
-      std::lock_guard lock(sessions_mutex);
-      std::erase_if(sessions, [](const auto& w) { return w.expired(); });
-      sessions.push_back(session);
+    std::shared_ptr<SessionBase> session;
+    if (tls) {
+      auto s = std::make_shared<Session<TlsStream>>(std::move(socket), shared_from_this());
+      s->run();
+      session = std::move(s);
+    } else {
+      auto s = std::make_shared<Session<PlainStream>>(std::move(socket), shared_from_this());
+      s->run();
+      session = std::move(s);
     }
-    session->run();
+    std::lock_guard lock(sessions_mutex);
+    std::erase_if(sessions, [](const auto& w) { return w.expired(); });
+    sessions.push_back(session);
   }
   do_accept();
 }
@@ -176,7 +322,7 @@ void HttpServer::Impl::stop() {
     beast::error_code ignored;
     self->acceptor.close(ignored);
     if (self->signals) self->signals->cancel(ignored);
-    std::vector<std::shared_ptr<Session>> live;
+    std::vector<std::shared_ptr<SessionBase>> live;
     {
       std::lock_guard lock(self->sessions_mutex);
       for (auto& w : self->sessions)
@@ -194,7 +340,16 @@ HttpServer::~HttpServer() {
   wait();
 }
 
+const char* HttpServer::scheme() const {
+  return impl_->options.tls_cert_file.empty() ? "http" : "https";
+}
+
 Status HttpServer::start() {
+  if (!impl_->options.tls_cert_file.empty() || !impl_->options.tls_key_file.empty()) {
+    auto tls = make_tls_context(impl_->options);
+    if (!tls.ok()) return tls.status();
+    impl_->tls.emplace(std::move(*tls));
+  }
   beast::error_code ec;
   auto address = asio::ip::make_address(impl_->options.address, ec);
   if (ec) return Status::Invalid("listen", "bad listen address '" + impl_->options.address + "'");

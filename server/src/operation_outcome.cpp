@@ -24,6 +24,8 @@ unsigned http_status_for(StatusCode code) noexcept {
     case StatusCode::too_large: return 413;
     case StatusCode::internal: return 500;
     case StatusCode::unavailable: return 503;
+    // Login throttling; the HTTP server adds Retry-After.
+    case StatusCode::throttled: return 429;
   }
   return 500;
 }
@@ -45,6 +47,7 @@ const char* fhir_issue_code(StatusCode code) noexcept {
     case StatusCode::too_large: return "too-costly";
     case StatusCode::internal: return "exception";
     case StatusCode::unavailable: return "transient";
+    case StatusCode::throttled: return "throttled";
   }
   return "exception";
 }

@@ -1,9 +1,10 @@
 #include "fhirbridge/server/server_context.hpp"
 
 #include <botan/hash.h>
-#include <botan/hex.h>
+#include <botan/mem_ops.h>
 #include <botan/system_rng.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "fhirbridge/crypto/primitives.hpp"
@@ -31,42 +32,123 @@ ServerContext::ServerContext(storage::Store& store, crypto::Keychain& keychain,
       mapping_(std::move(mapping)) {}
 
 namespace {
-std::string credentials_digest(const std::string& login, const std::string& password) {
+
+thread_local RequestClient* current_client = nullptr;
+
+std::array<std::uint8_t, 32> credentials_digest(const std::string& login,
+                                                const std::string& password) {
   auto sha = Botan::HashFunction::create_or_throw("SHA-256");
   sha->update(login);
   sha->update(std::uint8_t{0});  // separator that cannot occur in a login
   sha->update(password);
-  return Botan::hex_encode(sha->final());
+  std::array<std::uint8_t, 32> out{};
+  sha->final(out.data());
+  return out;
+}
+
+// Bounds a table's memory: forget stale entries, then (an attacker spraying
+// logins) the entries with the oldest last failure.
+template <class Table, class IsStale, class LastUsed>
+void make_room(Table& table, std::size_t max_entries, IsStale is_stale, LastUsed last_used) {
+  if (table.size() < max_entries) return;
+  std::erase_if(table, [&](const auto& kv) { return is_stale(kv.second); });
+  while (!table.empty() && table.size() >= max_entries) {
+    auto oldest = table.begin();
+    for (auto it = table.begin(); it != table.end(); ++it)
+      if (last_used(it->second) < last_used(oldest->second)) oldest = it;
+    table.erase(oldest);
+  }
 }
 
 }  // namespace
+
+RequestClientScope::RequestClientScope(RequestClient& client) : previous_(current_client) {
+  current_client = &client;
+}
+RequestClientScope::~RequestClientScope() {
+  current_client = previous_;
+}
+RequestClient* RequestClientScope::current() {
+  return current_client;
+}
+
+std::chrono::seconds ServerContext::throttled_for(const FailureTable& table, const std::string& key,
+                                                  std::size_t limit, Clock::time_point now) const {
+  if (limit == 0) return std::chrono::seconds(0);
+  auto it = table.find(key);
+  if (it == table.end() || it->second.count < limit) return std::chrono::seconds(0);
+  const auto until = it->second.last + settings_.login_lockout;
+  if (until <= now) return std::chrono::seconds(0);
+  // Round up: "Retry-After: 0" would invite an immediate retry.
+  return std::chrono::ceil<std::chrono::seconds>(until - now);
+}
+
+void ServerContext::record_failure(FailureTable& table, const std::string& key,
+                                   Clock::time_point now) {
+  const auto window = settings_.failed_login_window;
+  make_room(
+      table, settings_.failed_login_max_entries,
+      [&](const Failures& f) { return f.last + std::max(window, settings_.login_lockout) <= now; },
+      [](const Failures& f) { return f.last; });
+  Failures& f = table[key];
+  if (f.count == 0 || f.first + window <= now) f = Failures{0, now, now};  // a new window
+  ++f.count;
+  f.last = now;
+}
 
 Result<storage::Principal> ServerContext::authenticate(const std::string& login,
                                                        const std::string& password) {
   const Status denied(StatusCode::unauthorized, "wrong login or password");
   if (login.empty()) return denied;
-  const std::string key = credentials_digest(login, password);
-  const auto now = std::chrono::steady_clock::now();
+  const auto digest = credentials_digest(login, password);
+  const auto now = Clock::now();
+  RequestClient* client = RequestClientScope::current();
+  const std::string client_key = client ? client->address : std::string();
   {
     std::lock_guard lock(login_mutex_);
-    if (auto it = logins_.find(key); it != logins_.end()) {
-      if (it->second.expires > now) return it->second.principal;
-      logins_.erase(it);
+    // A remembered success first: exactly these credentials were right a
+    // moment ago, so an attacker locking the login out cannot lock out the
+    // user's running client (and learns nothing: they lack the password).
+    if (auto it = logins_.find(login); it != logins_.end()) {
+      if (it->second.expires > now &&
+          Botan::constant_time_compare(it->second.digest.data(), digest.data(), digest.size()))
+        return it->second.principal;
+      if (it->second.expires <= now) logins_.erase(it);
+    }
+    // Throttled: refuse without checking the password (the check is what an
+    // attacker wants), with the same answer for known and unknown logins.
+    auto wait =
+        std::max(throttled_for(failures_by_login_, login, settings_.max_failed_logins, now),
+                 client_key.empty() ? std::chrono::seconds(0)
+                                    : throttled_for(failures_by_client_, client_key,
+                                                    settings_.max_failed_logins_per_client, now));
+    if (wait.count() > 0) {
+      if (client) client->retry_after = wait;
+      return Status(StatusCode::throttled,
+                    "too many failed logins; try again in " + std::to_string(wait.count()) + " s");
     }
   }
   // The store decides (Argon2id locally, the remote for a remote backend);
   // it runs outside the store lock: it is the slow part.
   Result<storage::Principal> checked = store_.authenticate(login, password);
-  if (!checked.ok()) return checked.status();
-  storage::Principal principal = std::move(*checked);
-  if (settings_.login_cache_ttl.count() > 0) {
-    std::lock_guard lock(login_mutex_);
-    if (logins_.size() >= settings_.login_cache_max_entries) {
-      // Drop expired entries; if still full, start over (simple and bounded).
-      std::erase_if(logins_, [&](const auto& kv) { return kv.second.expires <= now; });
-      if (logins_.size() >= settings_.login_cache_max_entries) logins_.clear();
+  if (!checked.ok()) {
+    if (checked.status().code() == StatusCode::unauthorized) {
+      std::lock_guard lock(login_mutex_);
+      const auto failed_at = Clock::now();
+      record_failure(failures_by_login_, login, failed_at);
+      if (!client_key.empty()) record_failure(failures_by_client_, client_key, failed_at);
     }
-    logins_[key] = CachedLogin{principal, now + settings_.login_cache_ttl};
+    return checked.status();
+  }
+  storage::Principal principal = std::move(*checked);
+  std::lock_guard lock(login_mutex_);
+  failures_by_login_.erase(login);  // the per-client count stays: it spans logins
+  if (settings_.login_cache_ttl.count() > 0) {
+    make_room(
+        logins_, settings_.login_cache_max_entries,
+        [&](const CachedLogin& c) { return c.expires <= now; },
+        [](const CachedLogin& c) { return c.expires; });
+    logins_[login] = CachedLogin{digest, principal, now + settings_.login_cache_ttl};
   }
   return principal;
 }
@@ -74,6 +156,8 @@ Result<storage::Principal> ServerContext::authenticate(const std::string& login,
 void ServerContext::forget_logins() {
   std::lock_guard lock(login_mutex_);
   logins_.clear();
+  failures_by_login_.clear();
+  failures_by_client_.clear();
 }
 
 }  // namespace fhirbridge::server

@@ -99,6 +99,22 @@ CREATE TABLE tombstone(
   kind TEXT NOT NULL, id TEXT NOT NULL, rev TEXT NOT NULL, deleted INTEGER NOT NULL,
   readers TEXT NOT NULL, PRIMARY KEY(kind, id)) WITHOUT ROWID;
 )sql",
+      // 2: patient_name rows carry the patient's `modified`, and the token index
+      // ends with it, so one exact token (or a family+given pair, field 'pair':
+      // "<family>\x1f<given>", folded) yields its matches already in the default
+      // order (_lastUpdated, id): such searches read one page, not every match.
+      R"sql(
+ALTER TABLE patient_name ADD COLUMN modified INTEGER NOT NULL DEFAULT 0;
+UPDATE patient_name SET modified =
+  (SELECT p.modified FROM patient p WHERE p.id = patient_name.patient_id);
+DROP INDEX patient_name_token;
+CREATE INDEX patient_name_token ON patient_name(token, field, whole, modified, patient_id);
+INSERT INTO patient_name(patient_id, field, token, whole, modified)
+  SELECT f.patient_id, 'pair', f.token || char(31) || g.token, 1, f.modified
+  FROM patient_name f JOIN patient_name g
+    ON g.patient_id = f.patient_id AND g.field = 'given' AND g.whole = 1
+  WHERE f.field = 'family' AND f.whole = 1;
+)sql",
   };
   return list;
 }

@@ -124,10 +124,39 @@ struct Conditions {
   void add(const std::string& condition) { sql += " AND (" + condition + ")"; }
 };
 
+// "<outer> is one of the <column>s of <table> rows matching <where>", in one of
+// two shapes. Uncorrelated (`outer IN (SELECT ...)`) lets SQLite drive the
+// search from the index table: best when few rows match. Correlated
+// (`EXISTS (... WHERE fk = outer ...)`) checks one row at a time: what a scan
+// in the sort order needs when many rows match (see run_search).
+// The correlated shape names the per-entity index ("<table>_<entity>"):
+// otherwise SQLite may prefer the value index (e.g. service_code_code) and
+// re-read every row of that value for each outer row.
+std::string member(bool correlated, const char* outer, const char* table, const char* alias,
+                   const char* column, const std::string& where) {
+  const std::string ref = std::string(alias) + "." + column;
+  if (correlated) {
+    const std::string index =
+        std::string(table) + (std::string(column) == "patient_id" ? "_patient" : "_contact");
+    return std::string("EXISTS (SELECT 1 FROM ") + table + " " + alias + " INDEXED BY " + index +
+           " WHERE " + ref + " = " + outer + " AND (" + where + "))";
+  }
+  return std::string(outer) + " IN (SELECT " + ref + " FROM " + table + " " + alias + " WHERE " +
+         where + ")";
+}
+
 std::string placeholders(std::size_t n) {
   std::string out;
   for (std::size_t i = 0; i < n; ++i) out += i ? ", ?" : "?";
   return out;
+}
+
+// A SELECT of n bound values (a one-column VALUES table; no rows when n = 0).
+std::string values_select(std::size_t n) {
+  if (n == 0) return "SELECT NULL WHERE 0";
+  std::string out = "SELECT column1 FROM (VALUES ";
+  for (std::size_t i = 0; i < n; ++i) out += i ? ", (?)" : "(?)";
+  return out + ")";
 }
 
 // "(system = ? AND value = ?) OR ..." over columns `system_col`/`value_col`.
@@ -173,7 +202,8 @@ std::string date_condition(const DateCondition& d, const char* column, bool cont
 }
 
 // One TextCondition over patient_name, restricted to `field` (nullptr = any).
-std::string name_condition(const TextCondition& c, const char* field, std::vector<Value>& params) {
+std::string name_condition(const TextCondition& c, const char* field, std::vector<Value>& params,
+                           bool correlated) {
   if (c.any_of.empty()) return "0";
   std::string alternatives;
   for (const auto& text : c.any_of) {
@@ -197,22 +227,23 @@ std::string name_condition(const TextCondition& c, const char* field, std::vecto
     }
     alternatives += (alternatives.empty() ? "(" : " OR (") + one + ")";
   }
-  std::string sql = "p.id IN (SELECT n.patient_id FROM patient_name n WHERE (" + alternatives + ")";
+  std::string where = "(" + alternatives + ")";
   if (field) {
-    sql += " AND n.field = ?";
+    where += " AND n.field = ?";
     params.emplace_back(std::string(field));
   }
-  return sql + ")";
+  return member(correlated, "p.id", "patient_name", "n", "patient_id", where);
 }
 
-Conditions patient_conditions(const PatientQuery& q) {
+Conditions patient_conditions(const PatientQuery& q, bool correlated) {
   Conditions c;
   if (q.ids) {
+    // One IN over a UNION (not "IN (...) OR IN (...)": an OR of two lists
+    // defeats the primary-key lookup and scans the whole table).
     const auto n = q.ids->size();
-    c.add(
-        "p.id IN (" + placeholders(n) +
-        ") OR p.id IN (SELECT patient_id FROM patient_identifier WHERE system = ? AND value IN (" +
-        placeholders(n) + "))");
+    c.add("p.id IN (" + values_select(n) +
+          " UNION ALL SELECT patient_id FROM patient_identifier WHERE system = ? AND value IN (" +
+          placeholders(n) + "))");
     for (const auto& id : *q.ids) c.params.emplace_back(id);
     c.params.emplace_back(std::string(kFhirIdSystem));
     for (const auto& id : *q.ids) c.params.emplace_back(id);
@@ -220,12 +251,12 @@ Conditions patient_conditions(const PatientQuery& q) {
   for (const auto& any : q.identifiers) {
     std::vector<Value> params;
     std::string ors = token_or(any, "i.system", "i.value", params);
-    c.add("p.id IN (SELECT i.patient_id FROM patient_identifier i WHERE " + ors + ")");
+    c.add(member(correlated, "p.id", "patient_identifier", "i", "patient_id", ors));
     c.params.insert(c.params.end(), params.begin(), params.end());
   }
-  for (const auto& t : q.names) c.add(name_condition(t, nullptr, c.params));
-  for (const auto& t : q.family) c.add(name_condition(t, "family", c.params));
-  for (const auto& t : q.given) c.add(name_condition(t, "given", c.params));
+  for (const auto& t : q.names) c.add(name_condition(t, nullptr, c.params, correlated));
+  for (const auto& t : q.family) c.add(name_condition(t, "family", c.params, correlated));
+  for (const auto& t : q.given) c.add(name_condition(t, "given", c.params, correlated));
   for (const auto& genders : q.genders) {
     c.add("p.gender IN (" + (genders.empty() ? std::string("NULL") : placeholders(genders.size())) +
           ")");
@@ -239,14 +270,14 @@ Conditions patient_conditions(const PatientQuery& q) {
   return c;
 }
 
-Conditions contact_conditions(const ContactQuery& q) {
+Conditions contact_conditions(const ContactQuery& q, bool correlated) {
   Conditions c;
   if (q.ids) {
     // A contact id, one of its service ids, or a service's FHIR id.
     const auto n = q.ids->size();
-    c.add("c.id IN (" + placeholders(n) +
-          ") OR c.id IN (SELECT contact_id FROM service WHERE service_id IN (" + placeholders(n) +
-          ")) OR c.id IN (SELECT contact_id FROM service_identifier WHERE system = ? AND value "
+    c.add("c.id IN (" + values_select(n) +
+          " UNION ALL SELECT contact_id FROM service WHERE service_id IN (" + placeholders(n) +
+          ") UNION ALL SELECT contact_id FROM service_identifier WHERE system = ? AND value "
           "IN (" +
           placeholders(n) + "))");
     for (int pass = 0; pass < 2; ++pass)
@@ -257,8 +288,8 @@ Conditions contact_conditions(const ContactQuery& q) {
   if (q.patient_ids) {
     // The patient's store id, or its FHIR id.
     const auto n = q.patient_ids->size();
-    c.add("c.patient_id IN (" + placeholders(n) +
-          ") OR c.patient_id IN (SELECT patient_id FROM patient_identifier WHERE system = ? AND "
+    c.add("c.patient_id IN (" + values_select(n) +
+          " UNION ALL SELECT patient_id FROM patient_identifier WHERE system = ? AND "
           "value IN (" +
           placeholders(n) + "))");
     for (const auto& id : *q.patient_ids) c.params.emplace_back(id);
@@ -268,14 +299,15 @@ Conditions contact_conditions(const ContactQuery& q) {
   for (const auto& any : q.identifiers) {
     std::vector<Value> params;
     std::string ors = token_or(any, "i.system", "i.value", params);
-    c.add("c.id IN (SELECT i.contact_id FROM service_identifier i WHERE " + ors + ")");
+    c.add(member(correlated, "c.id", "service_identifier", "i", "contact_id", ors));
     c.params.insert(c.params.end(), params.begin(), params.end());
   }
   for (const auto& [list, kind] : {std::pair{&q.codes, "code"}, std::pair{&q.tags, "tag"}}) {
     for (const auto& any : *list) {
       std::vector<Value> params;
       std::string ors = token_or(any, "s.type", "s.code", params);
-      c.add("c.id IN (SELECT s.contact_id FROM service_code s WHERE s.kind = ? AND (" + ors + "))");
+      c.add(member(correlated, "c.id", "service_code", "s", "contact_id",
+                   "s.kind = ? AND (" + ors + ")"));
       c.params.emplace_back(std::string(kind));
       c.params.insert(c.params.end(), params.begin(), params.end());
     }
@@ -283,7 +315,7 @@ Conditions contact_conditions(const ContactQuery& q) {
   for (const auto& d : q.dates) {
     std::vector<Value> params;
     std::string cond = date_condition(d, "d.date", true, params);
-    c.add("c.id IN (SELECT d.contact_id FROM contact_date d WHERE " + cond + ")");
+    c.add(member(correlated, "c.id", "contact_date", "d", "contact_id", cond));
     c.params.insert(c.params.end(), params.begin(), params.end());
   }
   return c;
@@ -331,50 +363,103 @@ PageSql page_query(const SearchSql& search, const ResolvedSort& sort, const char
   return page;
 }
 
-SearchSql patient_search(const Principal& who, const PatientQuery& query) {
-  Conditions c = patient_conditions(query);
-  SearchSql s{
-      "FROM patient p JOIN patient_reader r ON r.patient_id = p.id AND r.hcp_id = ? "
-      "WHERE 1" +
-          c.sql,
-      {who.hcp_id}};
+// `ordered_index`: scan the entity table in that index's order (it must be
+// the sort's order), checking each row's conditions, and stop after the page;
+// nullptr: let SQLite drive from the most selective index table, then sort.
+SearchSql patient_search(const Principal& who, const PatientQuery& query,
+                         const char* ordered_index = nullptr) {
+  // With a list of ids, those drive: every other condition is checked per row.
+  Conditions c = patient_conditions(query, ordered_index != nullptr || query.ids.has_value());
+  const std::string from =
+      ordered_index ? std::string("FROM patient p INDEXED BY ") + ordered_index +
+                          " CROSS JOIN patient_reader r ON r.patient_id = p.id AND r.hcp_id = ? "
+                    : std::string(
+                          "FROM patient p JOIN patient_reader r ON r.patient_id = p.id "
+                          "AND r.hcp_id = ? ");
+  SearchSql s{from + "WHERE 1" + c.sql, {who.hcp_id}};
   s.params.insert(s.params.end(), c.params.begin(), c.params.end());
   return s;
 }
 
-SearchSql contact_search(const Principal& who, const ContactQuery& query) {
-  Conditions c = contact_conditions(query);
-  SearchSql s{
-      "FROM contact c JOIN contact_reader r ON r.contact_id = c.id AND r.hcp_id = ? "
-      "WHERE 1" +
-          c.sql,
-      {who.hcp_id}};
+SearchSql contact_search(const Principal& who, const ContactQuery& query,
+                         const char* ordered_index = nullptr) {
+  Conditions c = contact_conditions(
+      query, ordered_index != nullptr || query.ids.has_value() || query.patient_ids.has_value());
+  // A patient's contacts: drive from contact_patient (SQLite, without
+  // statistics, may otherwise scan contact_modified to save the sort).
+  const char* index = ordered_index                     ? ordered_index
+                      : query.patient_ids && !query.ids ? "contact_patient"
+                                                        : nullptr;
+  const std::string from =
+      index ? std::string("FROM contact c INDEXED BY ") + index +
+                  " CROSS JOIN contact_reader r ON r.contact_id = c.id AND r.hcp_id = ? "
+            : std::string(
+                  "FROM contact c JOIN contact_reader r ON r.contact_id = c.id "
+                  "AND r.hcp_id = ? ");
+  SearchSql s{from + "WHERE 1" + c.sql, {who.hcp_id}};
   s.params.insert(s.params.end(), c.params.begin(), c.params.end());
   return s;
+}
+
+// The index whose order is exactly `sort` (all keys in one direction), if any.
+struct OrderedIndex {
+  const char* name;
+  std::vector<const char*> keys;
+};
+const char* index_for(const ResolvedSort& sort, std::initializer_list<OrderedIndex> indexes) {
+  for (const auto& index : indexes) {
+    if (index.keys.size() != sort.keys.size()) continue;
+    bool same = true;
+    for (std::size_t i = 0; i < sort.keys.size() && same; ++i)
+      same = sort.keys[i].first == index.keys[i] && sort.keys[i].second == sort.keys[0].second;
+    if (same) return index.name;
+  }
+  return nullptr;
+}
+
+// Above this many matches a search scans in sort order (when an index has
+// it) instead of collecting and sorting every match: the scan reads about
+// page size / selectivity rows, which does not grow with the store.
+constexpr std::int64_t kSortedScanThreshold = 500;
+
+// Counts the matches (at most `up_to` when >= 0: then "more" is up_to + 1).
+Result<std::int64_t> count_matches(sqlite::Database& db, const SearchSql& search,
+                                   std::int64_t up_to) {
+  auto count = db.prepare(up_to < 0 ? "SELECT COUNT(*) " + search.from_where
+                                    : "SELECT COUNT(*) FROM (SELECT 1 " + search.from_where +
+                                          " LIMIT " + std::to_string(up_to + 1) + ")");
+  if (!count.ok()) return count.status();
+  count->bind_all(search.params);
+  auto row = count->step();
+  if (!row.ok()) return row.status();
+  return *row ? count->int64(0) : 0;
 }
 
 // Runs the count and the page; `unseal(stmt)` turns a row into an item.
+// `sorted_scan`: the same search as a scan in sort order (nullopt when no
+// index has the sort's order, or the query names its ids).
 template <typename Item, typename Unseal>
 Result<Page<Item>> run_search(sqlite::Database& db, const SearchSql& search,
-                              const ResolvedSort& sort, const char* select, int first_key_column,
-                              const PageRequest& request, Unseal&& unseal) {
+                              const std::optional<SearchSql>& sorted_scan, const ResolvedSort& sort,
+                              const char* select, int first_key_column, const PageRequest& request,
+                              Unseal&& unseal) {
   Page<Item> page;
-  {
-    auto count = db.prepare("SELECT COUNT(*) " + search.from_where);
-    if (!count.ok()) return count.status();
-    count->bind_all(search.params);
-    auto row = count->step();
-    if (!row.ok()) return row.status();
-    page.total = *row ? count->int64(0) : 0;
-  }
+  // One bounded count serves both Page::total and the choice of plan; only
+  // an accurate total (count_up_to < 0) counts every match.
+  const std::int64_t bound =
+      request.count_up_to < 0 ? -1 : std::max(request.count_up_to, kSortedScanThreshold);
+  auto matches = count_matches(db, search, bound);
+  if (!matches.ok()) return matches.status();
+  page.total = request.count_up_to < 0 || *matches <= request.count_up_to ? *matches : -1;
   if (request.limit == 0) return page;
+  const SearchSql& chosen = sorted_scan && *matches > kSortedScanThreshold ? *sorted_scan : search;
   std::optional<std::vector<Value>> after;
   if (request.cursor) {
     auto decoded = decode_cursor(sort, *request.cursor);
     if (!decoded.ok()) return decoded.status();
     after = std::move(*decoded);
   }
-  PageSql sql = page_query(search, sort, select, after ? &*after : nullptr, request.limit);
+  PageSql sql = page_query(chosen, sort, select, after ? &*after : nullptr, request.limit);
   auto stmt = db.prepare(sql.sql);
   if (!stmt.ok()) return stmt.status();
   stmt->bind_all(sql.params);
@@ -397,6 +482,53 @@ Result<Page<Item>> run_search(sqlite::Database& db, const SearchSql& search,
   return page;
 }
 
+std::optional<SearchSql> patient_sorted_scan(const Principal& who, const PatientQuery& query,
+                                             const ResolvedSort& sort) {
+  if (query.ids) return std::nullopt;  // a handful of rows by primary key
+  const char* index = index_for(sort, {{"patient_modified", {"p.modified", "p.id"}},
+                                       {"patient_family", {"p.family_sort", "p.id"}}});
+  if (!index) return std::nullopt;
+  return patient_search(who, query, index);
+}
+
+// family:exact=F & given:exact=G in the default order: the (F, G) pair rows of
+// patient_name come out of patient_name_token already ordered by (modified,
+// id), so the page is the first rows of one index range (schema migration 2).
+// `sort` is then rewritten onto the pair row's copies of the keys.
+std::optional<SearchSql> patient_pair_search(const Principal& who, const PatientQuery& query,
+                                             ResolvedSort& sort) {
+  if (query.ids || !index_for(sort, {{"patient_modified", {"p.modified", "p.id"}}}))
+    return std::nullopt;
+  auto single_exact = [](const std::vector<TextCondition>& conditions) -> const std::string* {
+    for (const auto& c : conditions)
+      if (c.match == TextMatch::exact && c.any_of.size() == 1) return &c.any_of.front();
+    return nullptr;
+  };
+  const std::string* family = single_exact(query.family);
+  const std::string* given = single_exact(query.given);
+  if (!family || !given) return std::nullopt;
+  Conditions c = patient_conditions(query, /*correlated=*/true);
+  SearchSql s{
+      "FROM patient_name d INDEXED BY patient_name_token "
+      "CROSS JOIN patient p ON p.id = d.patient_id "
+      "CROSS JOIN patient_reader r ON r.patient_id = p.id AND r.hcp_id = ? "
+      "WHERE d.token = ? AND d.field = 'pair' AND d.whole = 1" +
+          c.sql,
+      {who.hcp_id, fold_text(*family) + '\x1f' + fold_text(*given)}};
+  s.params.insert(s.params.end(), c.params.begin(), c.params.end());
+  sort.keys[0].first = "d.modified";
+  sort.keys[1].first = "d.patient_id";
+  return s;
+}
+
+std::optional<SearchSql> contact_sorted_scan(const Principal& who, const ContactQuery& query,
+                                             const ResolvedSort& sort) {
+  if (query.ids || query.patient_ids) return std::nullopt;  // few rows, by index
+  const char* index = index_for(sort, {{"contact_modified", {"c.modified", "c.id"}}});
+  if (!index) return std::nullopt;
+  return contact_search(who, query, index);
+}
+
 }  // namespace
 
 Result<Page<icure::Patient>> SqliteStore::find_patients(const Principal& who,
@@ -404,14 +536,18 @@ Result<Page<icure::Patient>> SqliteStore::find_patients(const Principal& who,
   return impl_->read([&]() -> Result<Page<icure::Patient>> {
     auto sort = resolve_sort(query.page.sort, kPatientSort, "p.id");
     if (!sort.ok()) return sort.status();
-    return run_search<icure::Patient>(
-        impl_->db, patient_search(who, query), *sort, "p.doc", 1, query.page,
-        [&](const Statement& row) -> Result<icure::Patient> {
-          auto sealed = json_io::parse<icure::Patient>(row.text(0), "Patient");
-          if (!sealed.ok())
-            return Status::Internal("stored patient: " + sealed.status().to_string());
-          return impl_->sealer.unseal_patient(*impl_, who.hcp_id, *sealed);
-        });
+    auto unseal = [&](const Statement& row) -> Result<icure::Patient> {
+      auto sealed = json_io::parse<icure::Patient>(row.text(0), "Patient");
+      if (!sealed.ok()) return Status::Internal("stored patient: " + sealed.status().to_string());
+      return impl_->sealer.unseal_patient(*impl_, who.hcp_id, *sealed);
+    };
+    ResolvedSort pair_sort = *sort;
+    if (auto pair = patient_pair_search(who, query, pair_sort))
+      return run_search<icure::Patient>(impl_->db, *pair, std::nullopt, pair_sort, "p.doc", 1,
+                                        query.page, unseal);
+    return run_search<icure::Patient>(impl_->db, patient_search(who, query),
+                                      patient_sorted_scan(who, query, *sort), *sort, "p.doc", 1,
+                                      query.page, unseal);
   });
 }
 
@@ -421,8 +557,8 @@ Result<Page<ContactRecord>> SqliteStore::find_contacts(const Principal& who,
     auto sort = resolve_sort(query.page.sort, kContactSort, "c.id");
     if (!sort.ok()) return sort.status();
     return run_search<ContactRecord>(
-        impl_->db, contact_search(who, query), *sort, "c.doc, c.patient_id", 2, query.page,
-        [&](const Statement& row) -> Result<ContactRecord> {
+        impl_->db, contact_search(who, query), contact_sorted_scan(who, query, *sort), *sort,
+        "c.doc, c.patient_id", 2, query.page, [&](const Statement& row) -> Result<ContactRecord> {
           auto sealed = json_io::parse<icure::Contact>(row.text(0), "Contact");
           if (!sealed.ok())
             return Status::Internal("stored contact: " + sealed.status().to_string());

@@ -1,7 +1,8 @@
 // SqliteStore: sealed iCure documents + clear index tables in one SQLite file.
 #include "fhirbridge/storage/sqlite_store.hpp"
 
-#include <botan/system_rng.h>  // the OS CSPRNG: thread-safe, and cheaper per call than AutoSeeded_RNG
+#include <botan/chacha_rng.h>
+#include <botan/system_rng.h>
 
 #include <algorithm>
 #include <chrono>
@@ -11,6 +12,7 @@
 
 #include "fhirbridge/crypto/primitives.hpp"
 #include "fhirbridge/json_io.hpp"
+#include "fhirbridge/mapping/json_writer.hpp"
 #include "fhirbridge/storage/detail/sqlite.hpp"
 #include "fhirbridge/storage/text_fold.hpp"
 #include "schema.hpp"
@@ -27,9 +29,10 @@ namespace {
 
 constexpr const char* kHcpType = "org.taktik.icure.entities.HealthcareParty";
 
+// Straight to text (the same bytes as json::serialize(json_io::to_json(entity))).
 template <typename Entity>
 std::string serialize(const Entity& entity) {
-  return json::serialize(json_io::to_json(entity));
+  return json_writer::to_string(entity);
 }
 
 // The generation of "<generation>-<hex>" (0 for anything else).
@@ -98,7 +101,11 @@ int SqliteStore::schema_version() {
 }
 
 SqliteStore::Impl::Impl(crypto::Keychain& keychain, SqliteStoreOptions& options)
-    : owned_rng(options.rng ? nullptr : std::make_unique<Botan::System_RNG>()),
+    // The default RNG: ChaCha20 keyed from the OS CSPRNG (getrandom) and rekeyed
+    // from it every 1024 requests and after a fork. Calling the OS for every
+    // IV, key and UUID cost a system call each (a tenth of an insert's time).
+    : owned_rng(options.rng ? nullptr
+                            : std::make_unique<Botan::ChaCha_RNG>(Botan::system_rng(), 1024)),
       rng(options.rng ? *options.rng : *owned_rng),
       sealer(keychain, rng, options.sealing),
       new_id(options.new_id),
@@ -141,7 +148,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
     // foreign_keys: index rows die with their entity. secure_delete: freed
     // pages are zeroed (sealed data only, but old revisions need not linger).
     FHIRBRIDGE_RETURN_IF_ERROR(impl->db.exec(
-        "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA synchronous = NORMAL;"));
+        "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA synchronous = NORMAL; "
+        "PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;"));
     auto mode = impl->db.prepare("PRAGMA journal_mode = WAL");
     if (!mode.ok()) return mode.status();
     auto row = mode->step();
@@ -222,10 +230,42 @@ Status SqliteStore::Impl::drop_tombstone(const char* kind, const std::string& id
 // ---- healthcare parties (also the sealer's HcpDirectory) ---------------------------
 
 Result<icure::HealthcareParty> SqliteStore::Impl::get(const std::string& hcp_id) {
+  auto hcp = get_shared(hcp_id);
+  if (!hcp.ok()) return hcp.status();
+  return **hcp;
+}
+
+Result<std::shared_ptr<const icure::HealthcareParty>> SqliteStore::Impl::get_shared(
+    const std::string& hcp_id) {
+  // The rev alone is a cheap primary-key lookup; the document (public key,
+  // exchange keys) is only parsed again when the rev changed.
+  auto rev = db.cached("SELECT rev FROM healthcare_party WHERE id = ?");
+  if (!rev.ok()) return rev.status();
+  rev->bind(1, hcp_id);
+  auto row = rev->step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::NotFound("healthcare party " + hcp_id + " not found");
+  const std::string current = rev->text(0);
+  rev = sqlite::Statement();
+  if (auto hit = hcp_cache.find(hcp_id); hit != hcp_cache.end() && hit->second.rev == current)
+    return hit->second.hcp;
   auto doc = load_doc("healthcare_party", hcp_id);
   if (!doc.ok()) return doc.status();
   if (!*doc) return Status::NotFound("healthcare party " + hcp_id + " not found");
-  return json_io::parse<icure::HealthcareParty>((*doc)->second, "HealthcareParty");
+  auto parsed = json_io::parse<icure::HealthcareParty>((*doc)->second, "HealthcareParty");
+  if (!parsed.ok()) return parsed.status();
+  auto shared = std::make_shared<const icure::HealthcareParty>(std::move(*parsed));
+  if (hcp_cache.size() > 1000) hcp_cache.clear();
+  hcp_cache[hcp_id] = CachedHcp{(*doc)->first, shared};
+  return shared;
+}
+
+void SqliteStore::Impl::remember_patient_secrets(const std::string& hcp_id,
+                                                 const std::string& patient_id,
+                                                 const std::string& rev,
+                                                 std::vector<std::string> secret_ids) {
+  if (patient_secrets_cache.size() >= kMaxCachedPatientSecrets) patient_secrets_cache.clear();
+  patient_secrets_cache[hcp_id + "|" + patient_id] = CachedSecrets{rev, std::move(secret_ids)};
 }
 
 Status SqliteStore::Impl::put(const icure::HealthcareParty& hcp) {
@@ -450,6 +490,7 @@ Status SqliteStore::Impl::write_patient(const icure::Patient& sealed, bool inser
   FHIRBRIDGE_RETURN_IF_ERROR(row->run());
 
   for (const char* table : {"patient_reader", "patient_identifier", "patient_name"}) {
+    if (insert) break;  // a new patient has no index rows yet
     auto clear = db.cached(std::string("DELETE FROM ") + table + " WHERE patient_id = ?");
     if (!clear.ok()) return clear.status();
     clear->bind(1, id);
@@ -471,11 +512,22 @@ Status SqliteStore::Impl::write_patient(const icure::Patient& sealed, bool inser
       FHIRBRIDGE_RETURN_IF_ERROR(stmt->run());
     }
   }
+  // Every (whole family part, whole given part) pair, for exact family+given
+  // searches in the default order (schema migration 2).
+  std::vector<std::string> pairs;
   for (const auto& [field, token, whole] : tokens) {
-    auto stmt =
-        db.cached("INSERT INTO patient_name(patient_id, field, token, whole) VALUES(?, ?, ?, ?)");
+    if (field != "family" || !whole) continue;
+    for (const auto& [given_field, given, given_whole] : tokens)
+      if (given_field == "given" && given_whole) pairs.push_back(token + '\x1f' + given);
+  }
+  for (auto& pair : pairs) tokens.emplace("pair", std::move(pair), 1);
+  const std::int64_t modified = sealed.modified.value_or(0);
+  for (const auto& [field, token, whole] : tokens) {
+    auto stmt = db.cached(
+        "INSERT INTO patient_name(patient_id, field, token, whole, modified) "
+        "VALUES(?, ?, ?, ?, ?)");
     if (!stmt.ok()) return stmt.status();
-    stmt->bind(1, id).bind(2, field).bind(3, token).bind(4, whole);
+    stmt->bind(1, id).bind(2, field).bind(3, token).bind(4, whole).bind(5, modified);
     FHIRBRIDGE_RETURN_IF_ERROR(stmt->run());
   }
   return {};
@@ -503,6 +555,10 @@ Result<icure::Patient> SqliteStore::Impl::create_patient(const Principal& who,
   icure::Patient sealed = patient;
   FHIRBRIDGE_RETURN_IF_ERROR(sealer.seal_new_patient(*this, who.hcp_id, sealed));
   FHIRBRIDGE_RETURN_IF_ERROR(write_patient(sealed, /*insert=*/true));
+  // Its contacts usually follow (imports, transactions): keep the secretId now,
+  // decrypted from what was just sealed, so they need not load the patient.
+  if (auto secrets = sealer.patient_secret_ids(*this, who.hcp_id, sealed); secrets.ok())
+    remember_patient_secrets(who.hcp_id, *sealed.id, *sealed.rev, std::move(*secrets));
   return reveal(std::move(patient), sealed);
 }
 
@@ -741,6 +797,7 @@ Status SqliteStore::Impl::write_contact(const icure::Contact& sealed, const std:
 
   for (const char* table : {"contact_reader", "contact_secret_fk", "service", "service_identifier",
                             "service_code", "contact_date"}) {
+    if (insert) break;  // a new contact has no index rows yet
     auto clear = db.cached(std::string("DELETE FROM ") + table + " WHERE contact_id = ?");
     if (!clear.ok()) return clear.status();
     clear->bind(1, id);
@@ -793,10 +850,41 @@ Status SqliteStore::Impl::write_contact(const icure::Contact& sealed, const std:
 Result<ContactRecord> SqliteStore::Impl::create_contact(const Principal& who,
                                                         icure::Contact contact,
                                                         const std::string& patient_id) {
-  auto patient = visible_patient(who, patient_id, false);
-  if (!patient.ok()) {
-    Status s = patient.status();
-    return Status(s.code(), s.message(), "patient_id");
+  // The patient's store id and the secretIds the writer decrypts from it: from
+  // the cache when its rev still matches and the writer still reads it, else
+  // by loading and decrypting the patient.
+  std::string resolved_patient_id;
+  std::vector<std::string> patient_secrets;
+  {
+    auto rev = db.cached("SELECT rev FROM patient WHERE id = ?");
+    if (!rev.ok()) return rev.status();
+    rev->bind(1, patient_id);
+    auto row = rev->step();
+    if (!row.ok()) return row.status();
+    if (*row) {
+      auto hit = patient_secrets_cache.find(who.hcp_id + "|" + patient_id);
+      if (hit != patient_secrets_cache.end() && hit->second.rev == rev->text(0)) {
+        rev = sqlite::Statement();
+        auto reader = is_reader("patient", patient_id, who.hcp_id);
+        if (!reader.ok()) return reader.status();
+        if (*reader) {
+          resolved_patient_id = patient_id;
+          patient_secrets = hit->second.secret_ids;
+        }
+      }
+    }
+  }
+  if (resolved_patient_id.empty()) {
+    auto patient = visible_patient(who, patient_id, false);
+    if (!patient.ok()) {
+      Status s = patient.status();
+      return Status(s.code(), s.message(), "patient_id");
+    }
+    auto secrets = sealer.patient_secret_ids(*this, who.hcp_id, patient->sealed);
+    if (!secrets.ok()) return secrets.status();
+    resolved_patient_id = patient->id;
+    patient_secrets = *secrets;
+    remember_patient_secrets(who.hcp_id, patient->id, patient->rev, std::move(*secrets));
   }
   if (!contact.id || contact.id->empty()) contact.id = new_id();
   auto existing = load_doc("contact", *contact.id);
@@ -823,9 +911,10 @@ Result<ContactRecord> SqliteStore::Impl::create_contact(const Principal& who,
   if (!contact.responsible) contact.responsible = who.hcp_id;
   if (!contact.healthcarePartyId) contact.healthcarePartyId = who.hcp_id;
   icure::Contact sealed = contact;
-  FHIRBRIDGE_RETURN_IF_ERROR(sealer.seal_new_contact(*this, who.hcp_id, sealed, patient->sealed));
-  FHIRBRIDGE_RETURN_IF_ERROR(write_contact(sealed, patient->id, /*insert=*/true));
-  return ContactRecord{reveal_contact(std::move(contact), sealed), patient->id};
+  FHIRBRIDGE_RETURN_IF_ERROR(sealer.seal_new_contact_of(
+      *this, who.hcp_id, sealed, resolved_patient_id, std::move(patient_secrets)));
+  FHIRBRIDGE_RETURN_IF_ERROR(write_contact(sealed, resolved_patient_id, /*insert=*/true));
+  return ContactRecord{reveal_contact(std::move(contact), sealed), resolved_patient_id};
 }
 
 Result<ContactRecord> SqliteStore::Impl::update_contact(const Principal& who,

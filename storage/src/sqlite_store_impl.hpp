@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -65,7 +66,28 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
   // HcpDirectory
   Result<icure::HealthcareParty> get(const std::string& hcp_id) override;
   Status put(const icure::HealthcareParty& hcp) override;
+  Result<std::shared_ptr<const icure::HealthcareParty>> get_shared(
+      const std::string& hcp_id) override;
   Status write_hcp(const icure::HealthcareParty& hcp);
+
+  // Parsed healthcare parties by id, checked against the row's rev on every
+  // use (so a rolled-back write or another connection's write is never served).
+  struct CachedHcp {
+    std::string rev;
+    std::shared_ptr<const icure::HealthcareParty> hcp;
+  };
+  std::unordered_map<std::string, CachedHcp> hcp_cache;
+  // The secretIds a reader decrypts from a patient, by "<reader>|<patient id>"
+  // with the patient's rev: contact creates of a known patient skip loading
+  // and decrypting it. Bounded (cleared when full).
+  struct CachedSecrets {
+    std::string rev;
+    std::vector<std::string> secret_ids;
+  };
+  std::unordered_map<std::string, CachedSecrets> patient_secrets_cache;
+  static constexpr std::size_t kMaxCachedPatientSecrets = 50000;
+  void remember_patient_secrets(const std::string& hcp_id, const std::string& patient_id,
+                                const std::string& rev, std::vector<std::string> secret_ids);
 
   // (rev, doc) of a row of `table`, or nothing.
   Result<std::optional<std::pair<std::string, std::string>>> load_doc(const char* table,
@@ -114,6 +136,18 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
   Result<ContactRecord> update_contact(const Principal& who, icure::Contact contact);
   Result<Deleted> delete_contact(const Principal& who, const std::string& id,
                                  const std::optional<std::string>& rev);
+
+  // -- SealedStore helpers (sqlite_sealed.cpp) --
+  struct DeletedStub {
+    std::string rev;
+    std::int64_t deleted_ms = 0;
+  };
+  // The tombstone of `kind`/`id` when `reader` could read the entity.
+  Result<std::optional<DeletedStub>> deleted_stub(const char* kind, const std::string& id,
+                                                  const std::string& reader);
+  // The patient id in a sealed contact's cryptedForeignKeys, decrypted with
+  // the caller's key; empty when the key is not in the keychain (or fails).
+  std::string resolve_contact_patient(const Principal& who, const icure::Contact& sealed);
 };
 
 }  // namespace fhirbridge::storage

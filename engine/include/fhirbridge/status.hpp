@@ -29,6 +29,7 @@ enum class StatusCode {
   too_large,         // body/entity over a limit (413)
   internal,          // bug or I/O failure (500)
   unavailable,       // remote backend down / timeout (503)
+  throttled,         // too many attempts, e.g. wrong passwords (429 + Retry-After)
 };
 
 const char* to_string(StatusCode code) noexcept;

@@ -192,9 +192,12 @@ std::optional<std::string> fhir_date_time(std::int64_t icure_date) {
       s = static_cast<int>(time % 100);
   if (!date || date->size() != 10 || h > 23 || mi > 59 || s > 59) return date;
   if (time == 0) return date;  // midnight: read as a date (iCure's dates often are)
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "T%02d:%02d:%02dZ", h, mi, s);
-  return *date + buf;
+  const char buf[10] = {'T', static_cast<char>('0' + h / 10),  static_cast<char>('0' + h % 10),
+                        ':', static_cast<char>('0' + mi / 10), static_cast<char>('0' + mi % 10),
+                        ':', static_cast<char>('0' + s / 10),  static_cast<char>('0' + s % 10),
+                        'Z'};
+  date->append(buf, sizeof buf);
+  return date;
 }
 
 // ---- datatypes -----------------------------------------------------------------
@@ -219,8 +222,9 @@ Result<icure::CodeStub> coding_to_code_stub(const json::object& coding, const st
   return stub;
 }
 
-json::object code_stub_to_coding(const icure::CodeStub& c, const MappingContext& ctx) {
-  json::object coding;
+json::object code_stub_to_coding(const icure::CodeStub& c, const MappingContext& ctx,
+                                 json::storage_ptr sp) {
+  json::object coding(sp);
   if (c.type) coding["system"] = fhir_code_system(*c.type);
   if (c.version) coding["version"] = *c.version;
   if (c.code) coding["code"] = *c.code;
@@ -278,15 +282,17 @@ Result<icure::Identifier> identifier_to_icure(const json::object& id, const std:
   return out;
 }
 
-json::object identifier_to_fhir(const icure::Identifier& id, const MappingContext& ctx) {
-  json::object out;
+json::object identifier_to_fhir(const icure::Identifier& id, const MappingContext& ctx,
+                                json::storage_ptr sp) {
+  json::object out(sp);
   if (id.use) out["use"] = *id.use;
   if (id.type)
-    out["type"] = json::object{{"coding", json::array{code_stub_to_coding(*id.type, ctx)}}};
+    out["type"] =
+        json::object({{"coding", json::array({code_stub_to_coding(*id.type, ctx, sp)}, sp)}}, sp);
   if (id.system) out["system"] = *id.system;
   if (id.value) out["value"] = *id.value;
   if (id.start || id.end) {
-    json::object period;
+    json::object period(sp);
     if (id.start) period["start"] = *id.start;
     if (id.end) period["end"] = *id.end;
     out["period"] = std::move(period);
@@ -331,24 +337,24 @@ Result<icure::PersonName> human_name_to_icure(const json::object& name, const st
 }
 
 namespace {
-json::array to_array(const std::vector<std::string>& v) {
-  json::array a;
+json::array to_array(const std::vector<std::string>& v, json::storage_ptr sp) {
+  json::array a(sp);
   for (const auto& s : v) a.emplace_back(s);
   return a;
 }
 }  // namespace
 
-json::object person_name_to_fhir(const icure::PersonName& name) {
-  json::object out;
+json::object person_name_to_fhir(const icure::PersonName& name, json::storage_ptr sp) {
+  json::object out(sp);
   if (name.use)
     if (auto use = fhir_name_use(*name.use)) out["use"] = *use;
   if (name.text) out["text"] = *name.text;
   if (name.lastName) out["family"] = *name.lastName;
-  if (name.firstNames) out["given"] = to_array(*name.firstNames);
-  if (name.prefix) out["prefix"] = to_array(*name.prefix);
-  if (name.suffix) out["suffix"] = to_array(*name.suffix);
+  if (name.firstNames) out["given"] = to_array(*name.firstNames, sp);
+  if (name.prefix) out["prefix"] = to_array(*name.prefix, sp);
+  if (name.suffix) out["suffix"] = to_array(*name.suffix, sp);
   if (name.start || name.end) {
-    json::object period;
+    json::object period(sp);
     if (name.start)
       if (auto s = fuzzy_date_to_fhir(*name.start)) period["start"] = *s;
     if (name.end)
@@ -386,8 +392,9 @@ Result<icure::Measure> quantity_to_measure(const json::object& q, const std::str
   return m;
 }
 
-json::object measure_to_quantity(const icure::Measure& m, std::optional<double> value) {
-  json::object q;
+json::object measure_to_quantity(const icure::Measure& m, std::optional<double> value,
+                                 json::storage_ptr sp) {
+  json::object q(sp);
   if (value) q["value"] = json_io::to_json(*value);
   if (m.comparator) q["comparator"] = *m.comparator;
   if (m.unit) q["unit"] = *m.unit;
@@ -401,37 +408,82 @@ json::object measure_to_quantity(const icure::Measure& m, std::optional<double> 
 
 // ---- the residual -------------------------------------------------------------
 
-json::value make_patch(const json::value& original, const json::value& regenerated) {
-  if (json_io::equivalent(original, regenerated)) return nullptr;
-  if (original.is_object() && regenerated.is_object()) {
-    json::object patch;
-    const auto& o = original.get_object();
-    const auto& r = regenerated.get_object();
+namespace {
+
+// One pass over both trees (the former version compared every subtree once per
+// level above it). Returns whether `original` and `regenerated` differ
+// (json_io::equivalent's sense) and, when they do, the patch in `patch`.
+bool diff(const json::value& original, const json::value& regenerated, json::value& patch);
+
+bool diff_objects(const json::object& o, const json::object& r, json::value& patch) {
+  {
+    json::object out;
+    bool differs = false;
     for (const auto& kv : o) {
       auto it = r.find(kv.key());
-      if (it == r.end())
-        patch[kv.key()] = kv.value();
-      else if (!json_io::equivalent(kv.value(), it->value()))
-        patch[kv.key()] = make_patch(kv.value(), it->value());
+      if (it == r.end()) {
+        out[kv.key()] = kv.value();
+        differs = true;
+      } else {
+        json::value sub;
+        if (diff(kv.value(), it->value(), sub)) {
+          out[kv.key()] = std::move(sub);
+          differs = true;
+        }
+      }
     }
-    for (const auto& kv : r)
-      if (!o.contains(kv.key())) patch[kv.key()] = nullptr;
-    return patch;
+    if (r.size() != o.size() || differs)
+      for (const auto& kv : r)
+        if (!o.contains(kv.key())) {
+          out[kv.key()] = nullptr;
+          differs = true;
+        }
+    if (differs) patch = std::move(out);
+    return differs;
   }
+}
+
+bool diff(const json::value& original, const json::value& regenerated, json::value& patch) {
+  if (original.is_object() && regenerated.is_object())
+    return diff_objects(original.get_object(), regenerated.get_object(), patch);
   if (original.is_array() && regenerated.is_array() &&
       original.get_array().size() == regenerated.get_array().size()) {
-    json::array items;
     const auto& o = original.get_array();
     const auto& r = regenerated.get_array();
+    json::array items;
+    bool differs = false;
     for (std::size_t i = 0; i < o.size(); ++i) {
-      json::value p = make_patch(o[i], r[i]);
-      // a null element cannot be told from "keep": replace the whole array then
-      if (p.is_null() && o[i].is_null() && !r[i].is_null()) return original;
+      json::value p;
+      if (diff(o[i], r[i], p)) {
+        differs = true;
+        // a null element cannot be told from "keep": replace the whole array then
+        if (p.is_null() && o[i].is_null() && !r[i].is_null()) {
+          patch = original;
+          return true;
+        }
+      }
       items.push_back(std::move(p));
     }
-    return json::object{{"$items", std::move(items)}};
+    if (differs) patch = json::object{{"$items", std::move(items)}};
+    return differs;
   }
-  return original;
+  if (json_io::equivalent(original, regenerated)) return false;
+  patch = original;
+  return true;
+}
+
+}  // namespace
+
+json::value make_patch(const json::value& original, const json::value& regenerated) {
+  json::value patch;
+  if (!diff(original, regenerated, patch)) return nullptr;
+  return patch;
+}
+
+json::value make_patch(const json::object& original, const json::object& regenerated) {
+  json::value patch;
+  if (!diff_objects(original, regenerated, patch)) return nullptr;
+  return patch;
 }
 
 void apply_patch(json::value& target, const json::value& patch) {
@@ -566,10 +618,39 @@ std::string fhir_instant(std::int64_t ms) {
   int secs_of_day = static_cast<int>(seconds - days * 86400);
   int y = 0, m = 0, d = 0;
   detail::civil_from_days(days, y, m, d);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, d, secs_of_day / 3600,
-                secs_of_day / 60 % 60, secs_of_day % 60, millis);
-  return buf;
+  if (y < 0 || y > 9999) {  // outside the 4-digit years: the general (slow) path
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, d,
+                  secs_of_day / 3600, secs_of_day / 60 % 60, secs_of_day % 60, millis);
+    return buf;
+  }
+  const int hh = secs_of_day / 3600, mi = secs_of_day / 60 % 60, ss = secs_of_day % 60;
+  auto digit = [](int v) { return static_cast<char>('0' + v); };
+  const char buf[24] = {digit(y / 1000),
+                        digit(y / 100 % 10),
+                        digit(y / 10 % 10),
+                        digit(y % 10),
+                        '-',
+                        digit(m / 10),
+                        digit(m % 10),
+                        '-',
+                        digit(d / 10),
+                        digit(d % 10),
+                        'T',
+                        digit(hh / 10),
+                        digit(hh % 10),
+                        ':',
+                        digit(mi / 10),
+                        digit(mi % 10),
+                        ':',
+                        digit(ss / 10),
+                        digit(ss % 10),
+                        '.',
+                        digit(millis / 100),
+                        digit(millis / 10 % 10),
+                        digit(millis % 10),
+                        'Z'};
+  return std::string(buf, sizeof buf);
 }
 
 std::string version_id(std::string_view rev) {

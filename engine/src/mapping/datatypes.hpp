@@ -83,7 +83,10 @@ std::string code_stub_id(const icure::CodeStub& c);
 // FHIR Coding -> CodeStub {type: icure_code_type(system), code, version, label[lang]: display}.
 Result<icure::CodeStub> coding_to_code_stub(const json::object& coding, const std::string& path,
                                             const MappingContext& ctx);
-json::object code_stub_to_coding(const icure::CodeStub& c, const MappingContext& ctx);
+// The FHIR builders take the storage to build in: the forward mappings build
+// the FHIR they compare against in a per-resource arena (default: the heap).
+json::object code_stub_to_coding(const icure::CodeStub& c, const MappingContext& ctx,
+                                 json::storage_ptr sp = {});
 // All codings of a CodeableConcept (nullptr -> none).
 Result<std::vector<icure::CodeStub>> codeable_concept_to_code_stubs(const json::object* cc,
                                                                     const std::string& path,
@@ -91,10 +94,11 @@ Result<std::vector<icure::CodeStub>> codeable_concept_to_code_stubs(const json::
 
 Result<icure::Identifier> identifier_to_icure(const json::object& id, const std::string& path,
                                               const MappingContext& ctx);
-json::object identifier_to_fhir(const icure::Identifier& id, const MappingContext& ctx);
+json::object identifier_to_fhir(const icure::Identifier& id, const MappingContext& ctx,
+                                json::storage_ptr sp = {});
 
 Result<icure::PersonName> human_name_to_icure(const json::object& name, const std::string& path);
-json::object person_name_to_fhir(const icure::PersonName& name);
+json::object person_name_to_fhir(const icure::PersonName& name, json::storage_ptr sp = {});
 
 // "Patient/abc" -> "abc"; anything without a single '/' is kept whole.
 std::string reference_id(std::string_view reference);
@@ -102,7 +106,8 @@ std::string reference_id(std::string_view reference);
 // FHIR Quantity -> iCure Measure {value, unit, unitCodes, comparator}.
 Result<icure::Measure> quantity_to_measure(const json::object& q, const std::string& path);
 // The Quantity of a Measure's value/unit; `value` picks which number to write.
-json::object measure_to_quantity(const icure::Measure& m, std::optional<double> value);
+json::object measure_to_quantity(const icure::Measure& m, std::optional<double> value,
+                                 json::storage_ptr sp = {});
 
 // ---- the residual ------------------------------------------------------------
 // A patch that turns `regenerated` into `original`: null when they are
@@ -110,6 +115,8 @@ json::object measure_to_quantity(const icure::Measure& m, std::optional<double> 
 // the same length element by element as {"$items": [patch | null (= keep)]},
 // anything else is replaced whole.
 json::value make_patch(const json::value& original, const json::value& regenerated);
+// The same for two objects (no conversion to json::value, which deep-copies).
+json::value make_patch(const json::object& original, const json::object& regenerated);
 void apply_patch(json::value& target, const json::value& patch);
 
 // Drops what the server assigns (id, meta.versionId, meta.lastUpdated) so it

@@ -61,11 +61,11 @@ Result<icure::Measure> range_to_measure(const json::object& range, const std::st
   return m;
 }
 
-json::object measure_to_range(icure::Measure m) {
+json::object measure_to_range(icure::Measure m, json::storage_ptr sp = {}) {
   m.comparator.reset();  // the value's comparator, not the range's
-  json::object range;
-  if (m.min) range["low"] = measure_to_quantity(m, m.min);
-  if (m.max) range["high"] = measure_to_quantity(m, m.max);
+  json::object range(sp);
+  if (m.min) range["low"] = measure_to_quantity(m, m.min, sp);
+  if (m.max) range["high"] = measure_to_quantity(m, m.max, sp);
   return range;
 }
 
@@ -158,11 +158,13 @@ Status map_coded_value(const json::object& o, const std::string& path, icure::Se
   return {};
 }
 
+// Both build in out's storage.
 void code_to_fhir(const icure::Service& s, json::object& out, const MappingContext& ctx) {
-  json::object code;
-  json::array codings;
-  for (const auto& c : s.codes.value_or(std::vector<icure::CodeStub>{}))
-    codings.push_back(code_stub_to_coding(c, ctx));
+  const json::storage_ptr& sp = out.storage();
+  json::object code(sp);
+  json::array codings(sp);
+  if (s.codes)
+    for (const auto& c : *s.codes) codings.push_back(code_stub_to_coding(c, ctx, sp));
   if (!codings.empty()) code["coding"] = std::move(codings);
   if (s.label) code["text"] = *s.label;
   if (code.empty()) code["text"] = "unknown";  // FHIR requires a code
@@ -170,6 +172,7 @@ void code_to_fhir(const icure::Service& s, json::object& out, const MappingConte
 }
 
 void value_to_fhir(const icure::Service& s, json::object& out, const MappingContext& ctx) {
+  const json::storage_ptr& sp = out.storage();
   const icure::Content* content = nullptr;
   if (s.content) {
     auto it = s.content->find(ctx.settings.content_language);
@@ -179,7 +182,7 @@ void value_to_fhir(const icure::Service& s, json::object& out, const MappingCont
   if (content) {
     if (content->measureValue) {
       measure = &*content->measureValue;
-      out["valueQuantity"] = measure_to_quantity(*measure, measure->value);
+      out["valueQuantity"] = measure_to_quantity(*measure, measure->value, sp);
     }
     if (content->stringValue) out["valueString"] = *content->stringValue;
     if (content->booleanValue) out["valueBoolean"] = *content->booleanValue;
@@ -195,7 +198,7 @@ void value_to_fhir(const icure::Service& s, json::object& out, const MappingCont
     if (content->instantValue && !out.contains("valueDateTime"))
       out["valueDateTime"] = fhir_instant(*content->instantValue);
     if (content->range && !content->range->empty())
-      out["valueRange"] = measure_to_range(content->range->front());
+      out["valueRange"] = measure_to_range(content->range->front(), sp);
     if (content->ratio && content->ratio->size() == 2) {
       json::object ratio;
       const auto& r = *content->ratio;
@@ -204,9 +207,10 @@ void value_to_fhir(const icure::Service& s, json::object& out, const MappingCont
       out["valueRatio"] = std::move(ratio);
     }
   }
-  json::array value_codings;
-  for (const auto& t : s.tags.value_or(std::vector<icure::CodeStub>{}))
-    if (t.context == kValueContext) value_codings.push_back(code_stub_to_coding(t, ctx));
+  json::array value_codings(sp);
+  if (s.tags)
+    for (const auto& t : *s.tags)
+      if (t.context == kValueContext) value_codings.push_back(code_stub_to_coding(t, ctx, sp));
   if (!value_codings.empty())
     out["valueCodeableConcept"] = json::object{{"coding", std::move(value_codings)}};
   if (measure && measure->severityCode) {
@@ -214,35 +218,41 @@ void value_to_fhir(const icure::Service& s, json::object& out, const MappingCont
     out["interpretation"] = json::array{json::object{{"coding", json::array{std::move(coding)}}}};
   }
   if (measure && (measure->min || measure->max))
-    out["referenceRange"] = json::array{measure_to_range(*measure)};
+    out["referenceRange"] = json::array({measure_to_range(*measure, sp)}, sp);
 }
 
 // The iCure fields as FHIR, without the residual.
 json::object observation_fields_to_fhir(const icure::Contact& contact, const icure::Service& s,
                                         const std::optional<std::string>& patient_id,
-                                        const MappingContext& ctx) {
-  json::object out;
+                                        const MappingContext& ctx, json::storage_ptr sp = {}) {
+  json::object out(sp);
   out["resourceType"] = "Observation";
   if (contact.id) out["id"] = *contact.id;
-  json::object meta;
+  json::object meta(sp);
   if (contact.rev) meta["versionId"] = version_id(*contact.rev);
   if (contact.modified) meta["lastUpdated"] = fhir_instant(*contact.modified);
-  json::array meta_tags, categories;
+  json::array meta_tags(sp), categories(sp);
   std::optional<std::string> status;
-  for (const auto& t : s.tags.value_or(std::vector<icure::CodeStub>{})) {
-    if (t.type == kObservationStatusTagType && t.code)
-      status = t.code;
-    else if (t.context == kMetaTagContext)
-      meta_tags.push_back(code_stub_to_coding(t, ctx));
-    else if (t.context == kCategoryContext)
-      categories.push_back(json::object{{"coding", json::array{code_stub_to_coding(t, ctx)}}});
-  }
+  if (s.tags)
+    for (const auto& t : *s.tags) {
+      if (t.type == kObservationStatusTagType && t.code) {
+        status = t.code;
+      } else if (t.context == kMetaTagContext) {
+        meta_tags.push_back(code_stub_to_coding(t, ctx, sp));
+      } else if (t.context == kCategoryContext) {
+        json::array coding(sp);
+        coding.push_back(code_stub_to_coding(t, ctx, sp));
+        json::object category(sp);
+        category["coding"] = std::move(coding);
+        categories.push_back(std::move(category));
+      }
+    }
   if (!meta_tags.empty()) meta["tag"] = std::move(meta_tags);
   if (!meta.empty()) out["meta"] = std::move(meta);
   if (s.identifier) {
-    json::array ids;
+    json::array ids(sp);
     for (const auto& id : *s.identifier)
-      if (id.system != ctx.settings.fhir_id_system) ids.push_back(identifier_to_fhir(id, ctx));
+      if (id.system != ctx.settings.fhir_id_system) ids.push_back(identifier_to_fhir(id, ctx, sp));
     if (!ids.empty()) out["identifier"] = std::move(ids);
   }
   out["status"] = status.value_or("final");  // required; an iCure service is final
@@ -252,7 +262,7 @@ json::object observation_fields_to_fhir(const icure::Contact& contact, const icu
   if (s.valueDate) {
     if (auto d = fhir_date_time(*s.valueDate)) out["effectiveDateTime"] = *d;
   } else if (s.openingDate || s.closingDate) {
-    json::object period;
+    json::object period(sp);
     if (s.openingDate)
       if (auto d = fhir_date_time(*s.openingDate)) period["start"] = *d;
     if (s.closingDate)
@@ -270,9 +280,9 @@ json::object observation_fields_to_fhir(const icure::Contact& contact, const icu
     if (it != s.content->end()) content = &it->second;
   }
   if (content && content->compoundValue && !content->compoundValue->empty()) {
-    json::array components;
+    json::array components(sp);
     for (const auto& part : *content->compoundValue) {
-      json::object component;
+      json::object component(sp);
       code_to_fhir(part, component, ctx);
       value_to_fhir(part, component, ctx);
       components.push_back(std::move(component));
@@ -416,8 +426,12 @@ static Result<MappedObservation> observation_to_icure(const json::value& fhir,
   }
 
   // Whatever the iCure fields do not give back is kept in the residual.
-  json::object original = o;
-  json::object regenerated = observation_fields_to_fhir(c, s, std::nullopt, ctx);
+  // The working copy lives in a stack arena: a deep copy into it costs no
+  // malloc per node, and freeing it is a no-op (the arena is dropped whole).
+  unsigned char arena_buffer[16384];
+  json::monotonic_resource arena(arena_buffer, sizeof arena_buffer);
+  json::object original(o, &arena);
+  json::object regenerated = observation_fields_to_fhir(c, s, std::nullopt, ctx, &arena);
   strip_server_fields(original);
   strip_server_fields(regenerated);
   // subject.reference is the caller's to resolve; it comes back as Patient/<iCure id>.
@@ -425,7 +439,8 @@ static Result<MappedObservation> observation_to_icure(const json::value& fhir,
   json::value patch = make_patch(original, regenerated);
   if (!patch.is_null()) set_service_residual(s, patch);
 
-  c.services = std::vector<icure::Service>{std::move(s)};
+  c.services.emplace();  // (an initializer list would copy the service)
+  c.services->push_back(std::move(s));
   return mapped;
 }
 

@@ -164,29 +164,31 @@ Status map_links(const json::object& o, icure::Patient& p) {
 }  // namespace
 
 // The iCure fields as FHIR, without the residual.
-static json::object patient_fields_to_fhir(const icure::Patient& p, const MappingContext& ctx) {
-  json::object out;
+// Built in `sp` (the forward mapping passes its per-resource arena).
+static json::object patient_fields_to_fhir(const icure::Patient& p, const MappingContext& ctx,
+                                           json::storage_ptr sp = {}) {
+  json::object out(sp);
   out["resourceType"] = "Patient";
   if (p.id) out["id"] = *p.id;
-  json::object meta;
+  json::object meta(sp);
   if (p.rev) meta["versionId"] = version_id(*p.rev);
   if (p.modified) meta["lastUpdated"] = fhir_instant(*p.modified);
   if (p.tags && !p.tags->empty()) {
-    json::array tags;
-    for (const auto& t : *p.tags) tags.push_back(code_stub_to_coding(t, ctx));
+    json::array tags(sp);
+    for (const auto& t : *p.tags) tags.push_back(code_stub_to_coding(t, ctx, sp));
     meta["tag"] = std::move(tags);
   }
   if (!meta.empty()) out["meta"] = std::move(meta);
   if (p.identifier) {
-    json::array ids;
+    json::array ids(sp);
     for (const auto& id : *p.identifier)
-      if (id.system != ctx.settings.fhir_id_system) ids.push_back(identifier_to_fhir(id, ctx));
+      if (id.system != ctx.settings.fhir_id_system) ids.push_back(identifier_to_fhir(id, ctx, sp));
     if (!ids.empty()) out["identifier"] = std::move(ids);
   }
   if (p.active) out["active"] = *p.active;
   if (p.names && !p.names->empty()) {
-    json::array names;
-    for (const auto& n : *p.names) names.push_back(person_name_to_fhir(n));
+    json::array names(sp);
+    for (const auto& n : *p.names) names.push_back(person_name_to_fhir(n, sp));
     out["name"] = std::move(names);
   } else if (p.firstName || p.lastName) {  // an iCure patient without names[]
     json::object name;
@@ -195,25 +197,26 @@ static json::object patient_fields_to_fhir(const icure::Patient& p, const Mappin
     out["name"] = json::array{std::move(name)};
   }
   if (p.addresses) {
-    json::array telecoms, addresses;
+    json::array telecoms(sp), addresses(sp);
     for (const auto& a : *p.addresses) {
       std::optional<std::string> use;
       if (a.addressType) use = fhir_address_use(*a.addressType);
-      for (const auto& t : a.telecoms.value_or(std::vector<icure::Telecom>{})) {
-        json::object cp;
-        if (t.telecomType)
-          if (auto system = fhir_telecom_system(*t.telecomType)) cp["system"] = *system;
-        if (t.telecomNumber) cp["value"] = *t.telecomNumber;
-        if (t.telecomType == "mobile")
-          cp["use"] = "mobile";
-        else if (use)
-          cp["use"] = *use;
-        telecoms.push_back(std::move(cp));
-      }
+      if (a.telecoms)
+        for (const auto& t : *a.telecoms) {
+          json::object cp(sp);
+          if (t.telecomType)
+            if (auto system = fhir_telecom_system(*t.telecomType)) cp["system"] = *system;
+          if (t.telecomNumber) cp["value"] = *t.telecomNumber;
+          if (t.telecomType == "mobile")
+            cp["use"] = "mobile";
+          else if (use)
+            cp["use"] = *use;
+          telecoms.push_back(std::move(cp));
+        }
       if (!(a.descr || a.street || a.houseNumber || a.postboxNumber || a.city || a.state ||
             a.postalCode || a.country))
         continue;  // an address that only holds telecoms
-      json::object address;
+      json::object address(sp);
       if (use) address["use"] = *use;
       if (a.descr) address["text"] = *a.descr;
       if (a.street || a.houseNumber || a.postboxNumber) {
@@ -221,7 +224,7 @@ static json::object patient_fields_to_fhir(const icure::Patient& p, const Mappin
             a.street ? split(*a.street, '\n') : std::vector<std::string>{""};
         if (a.houseNumber) lines.front() += (lines.front().empty() ? "" : " ") + *a.houseNumber;
         if (a.postboxNumber) lines.front() += " box " + *a.postboxNumber;
-        json::array line;
+        json::array line(sp);
         for (auto& l : lines) line.emplace_back(l);
         address["line"] = std::move(line);
       }
@@ -393,8 +396,12 @@ static Result<icure::Patient> patient_to_icure(const json::value& fhir, const Ma
   FHIRBRIDGE_RETURN_IF_ERROR(map_links(o, p));
 
   // Whatever the iCure fields do not give back is kept in the residual.
-  json::object original = o;
-  json::object regenerated = patient_fields_to_fhir(p, ctx);
+  // The working copy lives in a stack arena: a deep copy into it costs no
+  // malloc per node, and freeing it is a no-op (the arena is dropped whole).
+  unsigned char arena_buffer[16384];
+  json::monotonic_resource arena(arena_buffer, sizeof arena_buffer);
+  json::object original(o, &arena);
+  json::object regenerated = patient_fields_to_fhir(p, ctx, &arena);
   strip_server_fields(original);
   strip_server_fields(regenerated);
   // Patient.link[].other.reference belongs to the iCure partnership (the

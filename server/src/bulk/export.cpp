@@ -19,6 +19,7 @@ void write_line(std::ostream& out, const json::object& resource) {
 template <typename Query, typename Find, typename Each>
 Status for_each_page(Query query, std::size_t page_size, Find find, Each each) {
   query.page.limit = page_size == 0 ? 1000 : page_size;
+  query.page.count_up_to = 0;  // streamed to the end: counting would cost a scan per page
   for (;;) {
     auto page = find(query);
     if (!page.ok()) return page.status();

@@ -40,8 +40,8 @@ namespace {
 // Queries with more OR-ed tokens than this are split (SQLite variable limits).
 constexpr std::size_t kLookupChunk = 200;
 // The FHIR id -> store id map of patients is dropped when it grows past this,
-// so memory does not grow with the file; lookups then go to the store.
-constexpr std::size_t kMaxRememberedPatients = 500000;
+// so memory does not grow with the file (~15 MB at most); lookups then go to the store.
+constexpr std::size_t kMaxRememberedPatients = 100000;
 
 // A resource read but not yet written.
 struct Pending {
@@ -283,6 +283,7 @@ class Importer {
       for (std::size_t k = i; k < end; ++k) any.push_back(TokenFilter{system, keys[k]});
       q.identifiers.push_back(std::move(any));
       q.page.limit = end - i;
+      q.page.count_up_to = 0;  // only the items matter
       auto page = store_.find_patients(who_, q);
       if (!page.ok()) return page.status();
       for (const auto& patient : page->items)
@@ -299,6 +300,7 @@ class Importer {
       q.ids = std::vector<std::string>(rest.begin() + i,
                                        rest.begin() + std::min(rest.size(), i + kLookupChunk));
       q.page.limit = q.ids->size();
+      q.page.count_up_to = 0;
       auto page = store_.find_patients(who_, q);
       if (!page.ok()) return page.status();
       for (const auto& patient : page->items)
@@ -318,6 +320,7 @@ class Importer {
       for (std::size_t k = i; k < end; ++k) any.push_back(TokenFilter{system, ids[k]});
       q.identifiers.push_back(std::move(any));
       q.page.limit = end - i;
+      q.page.count_up_to = 0;  // only the items matter
       auto page = store_.find_contacts(who_, q);
       if (!page.ok()) return page.status();
       for (const auto& record : page->items)

@@ -30,6 +30,13 @@ using IdSet = std::optional<std::set<std::string>>;  // nullopt = unconstrained
 constexpr std::size_t kChunk = 500;  // page size for internal "fetch everything" loops
 constexpr std::string_view kMemCursorPrefix = "mem:";
 
+// How far the store counts for Bundle.total (docs/search.md, "Totals").
+std::int64_t count_up_to(const SearchControls& controls) {
+  if (controls.count_only || controls.total == TotalMode::accurate) return -1;  // every match
+  if (controls.total == TotalMode::none) return 0;
+  return detail::kBoundedTotal;
+}
+
 void intersect(IdSet& acc, std::set<std::string> more) {
   if (!acc) {
     acc = std::move(more);
@@ -68,6 +75,7 @@ struct Executor {
     std::vector<icure::Patient> out;
     q.page.limit = kChunk;
     q.page.cursor.reset();
+    q.page.count_up_to = 0;  // every page is read: no total needed
     while (true) {
       auto page = store.find_patients(who, q);
       if (!page) return page.status();
@@ -82,6 +90,7 @@ struct Executor {
     std::vector<storage::ContactRecord> out;
     q.page.limit = kChunk;
     q.page.cursor.reset();
+    q.page.count_up_to = 0;  // every page is read: no total needed
     while (true) {
       auto page = store.find_contacts(who, q);
       if (!page) return page.status();
@@ -259,7 +268,9 @@ struct BundleBuilder {
     json::object bundle{{"resourceType", "Bundle"}};
     if (ctx.new_id) bundle["id"] = ctx.new_id();
     bundle["type"] = "searchset";
-    if (controls.total != TotalMode::none || controls.count_only) bundle["total"] = total;
+    // total < 0: more matches than the bounded count reached; FHIR lets us omit it.
+    if ((controls.total != TotalMode::none || controls.count_only) && total >= 0)
+      bundle["total"] = total;
     json::array links{json::object{{"relation", "self"}, {"url", link(controls.cursor)}}};
     if (next_cursor && !controls.count_only) {
       links.push_back(json::object{{"relation", "next"}, {"url", link(next_cursor)}});
@@ -296,6 +307,7 @@ Result<SearchOutcome> search_patients(Executor& ex, const std::vector<QueryParam
   q.page.limit = t->controls.count;
   q.page.cursor = t->controls.cursor;
   q.page.sort = t->controls.sort;
+  q.page.count_up_to = count_up_to(t->controls);
   auto page = ex.store.find_patients(ex.who, q);
   if (!page)
     return page.status().code() == StatusCode::invalid && t->controls.cursor
@@ -351,6 +363,7 @@ Result<SearchOutcome> search_observations(Executor& ex, const std::vector<QueryP
   if (!t->plan.needs_post_filter()) {
     q.page.limit = t->controls.count;
     q.page.cursor = t->controls.cursor;
+    q.page.count_up_to = count_up_to(t->controls);
     auto page = ex.store.find_contacts(ex.who, q);
     if (!page)
       return page.status().code() == StatusCode::invalid && t->controls.cursor

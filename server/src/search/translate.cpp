@@ -510,7 +510,9 @@ struct Translator {
     } else if (n == "_total") {
       if (p.value == "none")
         controls.total = TotalMode::none;
-      else if (p.value == "estimate" || p.value == "accurate")
+      else if (p.value == "estimate")
+        controls.total = TotalMode::bounded;
+      else if (p.value == "accurate")
         controls.total = TotalMode::accurate;
       else
         return Status::Invalid("_total", "'" + printable(p.value) + "' is not a _total value");

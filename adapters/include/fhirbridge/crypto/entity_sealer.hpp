@@ -25,6 +25,14 @@ class HcpDirectory {
   virtual ~HcpDirectory() = default;
   virtual Result<icure::HealthcareParty> get(const std::string& hcp_id) = 0;
   virtual Status put(const icure::HealthcareParty& hcp) = 0;  // rev handled by the backend
+  // The same party without a copy: a backend that caches parsed parties
+  // overrides it (the sealer asks for the owner's party on every entity).
+  virtual Result<std::shared_ptr<const icure::HealthcareParty>> get_shared(
+      const std::string& hcp_id) {
+    auto hcp = get(hcp_id);
+    if (!hcp.ok()) return hcp.status();
+    return std::make_shared<const icure::HealthcareParty>(std::move(*hcp));
+  }
 };
 
 // Which fields go into encryptedSelf. Defaults are iCure's.
@@ -68,6 +76,13 @@ class EntitySealer {
   Status seal_new_contact(HcpDirectory& dir, const std::string& owner_hcp_id,
                           icure::Contact& contact, const icure::Patient& sealed_patient,
                           const std::vector<std::string>& delegates = {});
+  // The same, when the caller already knows the patient's id and the secretIds
+  // `owner_hcp_id` decrypts from it (patient_secret_ids): a store that creates
+  // many contacts of one patient then skips loading and decrypting the patient.
+  Status seal_new_contact_of(HcpDirectory& dir, const std::string& owner_hcp_id,
+                             icure::Contact& contact, const std::string& patient_id,
+                             std::vector<std::string> patient_secret_ids,
+                             const std::vector<std::string>& delegates = {});
   Status reseal_contact(HcpDirectory& dir, const std::string& hcp_id, icure::Contact& contact,
                         const icure::Contact& previous);
   Result<icure::Contact> unseal_contact(HcpDirectory& dir, const std::string& reader_hcp_id,
@@ -111,6 +126,10 @@ class EntitySealer {
                                 const std::vector<std::string>& secrets, icure::DelegationMap& map);
   // Moves the policy's `fields` of `entity` (a JSON object) into encryptedSelf.
   void seal_fields(boost::json::object& entity, const std::set<std::string>& fields,
+                   const SecureBytes& content_key);
+  // The same on a typed entity (Patient, Contact, Service): no JSON round trip.
+  template <typename Entity>
+  void seal_entity(Entity& entity, const std::set<std::string>& fields,
                    const SecureBytes& content_key);
   // Merges the decrypted encryptedSelf back; error when no key opens it.
   Status unseal_fields(boost::json::object& entity, const std::vector<SecureBytes>& keys,

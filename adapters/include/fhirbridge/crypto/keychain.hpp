@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "fhirbridge/crypto/primitives.hpp"
 #include "fhirbridge/status.hpp"
@@ -21,8 +22,9 @@ class Keychain {
 
   // Stores the key for `hcp_id` after checking it is a valid PKCS#8 RSA key
   // (invalid) whose public half equals `expected_public_key_hex`
-  // (key_mismatch). Replaces an earlier key.
-  Status put(const std::string& hcp_id, const std::string& private_key_pkcs8_hex,
+  // (key_mismatch). Replaces an earlier key. The hex is decoded straight into
+  // a secure_vector (zeroed on free); the caller owns (and should wipe) the hex.
+  Status put(const std::string& hcp_id, std::string_view private_key_pkcs8_hex,
              const std::string& expected_public_key_hex);
   Status put(const std::string& hcp_id, SecureBytes private_key_pkcs8,
              const std::string& expected_public_key_hex);

@@ -1,6 +1,7 @@
-// The network side: Boost.Beast async HTTP/1.1 over an io_context run by a
-// thread pool. Keep-alive, read timeout, body limit, graceful shutdown and one
-// access-log line per request. All API logic is in handle_request.
+// The network side: Boost.Beast async HTTP/1.1 (plain, or HTTPS over Asio SSL
+// with Debian's OpenSSL) over an io_context run by a thread pool. Keep-alive,
+// read timeout, body limit, graceful shutdown and one access-log line per
+// request. All API logic is in handle_request.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -30,6 +31,11 @@ struct HttpServerOptions {
   unsigned threads = 2;
   std::chrono::seconds read_timeout{30};  // idle keep-alive connections close after it
   bool access_log = true;                 // "METHOD /path STATUS Nms" on stderr
+  // HTTPS when both are set: PEM files (the certificate file may hold the
+  // chain). Plain HTTP when both are empty; one without the other is an
+  // error at start(). TLS 1.2+ only.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 class HttpServer {
@@ -39,11 +45,14 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Binds and listens (errors: address in use, bad address), starts
+  // Loads the TLS certificate/key if any (invalid: unreadable or mismatched
+  // files), binds and listens (errors: address in use, bad address), starts
   // accepting, and starts the worker threads. Returns at once.
   Status start();
   // The bound port (useful with port 0).
   unsigned short port() const { return port_; }
+  // "https" when TLS is configured, else "http".
+  const char* scheme() const;
   // Stop on SIGINT/SIGTERM (call before start or after; once).
   void stop_on_signals();
   // Graceful stop: no new connections, idle connections closed, requests in

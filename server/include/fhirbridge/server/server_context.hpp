@@ -3,6 +3,7 @@
 // Thread-safe: handle_request may be called from several threads at once.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -38,8 +39,42 @@ struct ServerSettings {
   // How long a successful Basic login is remembered (Argon2 is slow on purpose).
   std::chrono::seconds login_cache_ttl{60};
   std::size_t login_cache_max_entries = 1024;
+  // Login throttling (docs/security.md): after `max_failed_logins` wrong
+  // passwords for one login within `failed_login_window` -- or
+  // `max_failed_logins_per_client` from one client address -- further
+  // attempts are answered 429 (StatusCode::throttled, Retry-After)
+  // without checking the password, until `login_lockout` has passed since the
+  // last failure. Unknown logins are counted exactly like known ones. 0 = off.
+  std::size_t max_failed_logins = 5;
+  std::size_t max_failed_logins_per_client = 20;
+  std::chrono::seconds failed_login_window{300};
+  std::chrono::seconds login_lockout{60};
+  std::size_t failed_login_max_entries = 10000;  // memory bound of each failure table
   std::size_t default_page_size = 50;
   std::size_t max_page_size = 1000;
+};
+
+// What the transport knows about the request handled on this thread: the
+// client's address (for per-client login throttling) and, back from
+// authenticate, how long a throttled client must wait (the HTTP server turns it
+// into Retry-After). HttpServer sets it around handle_request with
+// RequestClientScope; direct handle_request calls (tests, fuzzers) have none.
+struct RequestClient {
+  std::string address;                  // "" = unknown
+  std::chrono::seconds retry_after{0};  // set when authenticate answers throttled
+};
+
+class RequestClientScope {
+ public:
+  explicit RequestClientScope(RequestClient& client);
+  ~RequestClientScope();
+  RequestClientScope(const RequestClientScope&) = delete;
+  RequestClientScope& operator=(const RequestClientScope&) = delete;
+  // The client of the request being handled on this thread, or null.
+  static RequestClient* current();
+
+ private:
+  RequestClient* previous_;
 };
 
 // Ids from a CSPRNG (crypto::random_uuid over Botan's System_RNG) and the
@@ -60,21 +95,35 @@ class ServerContext {
   const ServerSettings& settings() const { return settings_; }
   const mapping::MappingContext& mapping() const { return mapping_; }
 
-  // Checks Basic credentials against the store (crypto::check_password); a
-  // success is cached for settings.login_cache_ttl keyed by a SHA-256 of the
-  // credentials, so the clear password is never kept. unauthorized otherwise.
+  // Checks Basic credentials against the store (Store::authenticate: Argon2id
+  // for the SQLite backend); a success is cached for settings.login_cache_ttl
+  // as a SHA-256 of the credentials, compared in constant time, so the clear
+  // password is never kept. unauthorized when wrong; throttled while
+  // the login or the client (RequestClientScope) is throttled -- the same
+  // answer whether or not the login exists.
   Result<storage::Principal> authenticate(const std::string& login, const std::string& password);
-  void forget_logins();
+  void forget_logins();  // the success cache and the failure counters
 
   // The SQLite backend is one connection: store calls are serialised through
   // this lock (Argon2 checks run outside it).
   std::unique_lock<std::mutex> lock_store() { return std::unique_lock<std::mutex>(store_mutex_); }
 
  private:
+  using Clock = std::chrono::steady_clock;
   struct CachedLogin {
+    std::array<std::uint8_t, 32> digest;  // SHA-256(login, 0, password)
     storage::Principal principal;
-    std::chrono::steady_clock::time_point expires;
+    Clock::time_point expires;
   };
+  struct Failures {
+    std::size_t count = 0;
+    Clock::time_point first, last;  // of the failures in the current window
+  };
+  using FailureTable = std::map<std::string, Failures>;
+  // Seconds left before `key` may try again (0 = not throttled).
+  std::chrono::seconds throttled_for(const FailureTable& table, const std::string& key,
+                                     std::size_t limit, Clock::time_point now) const;
+  void record_failure(FailureTable& table, const std::string& key, Clock::time_point now);
   storage::Store& store_;
   storage::SealedStore* sealed_store_ = nullptr;
   crypto::Keychain& keychain_;
@@ -82,7 +131,9 @@ class ServerContext {
   mapping::MappingContext mapping_;
   std::mutex store_mutex_;
   std::mutex login_mutex_;
-  std::map<std::string, CachedLogin> logins_;  // sha256(login ":" password) hex -> principal
+  std::map<std::string, CachedLogin> logins_;  // login -> last successful credentials
+  FailureTable failures_by_login_;             // guarded by login_mutex_
+  FailureTable failures_by_client_;            // client address -> failures
 };
 
 }  // namespace fhirbridge::server

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "fhirbridge/crypto/entity_sealer.hpp"
 #include "fhirbridge/crypto/keychain.hpp"
 #include "fhirbridge/storage/store.hpp"
 
@@ -31,13 +32,77 @@ struct RemoteStoreOptions {
   // system store when empty; verify_tls = false only for tests.
   std::string ca_file;
   bool verify_tls = true;
+  // Credentials for calls made on nobody's behalf (get_healthcare_party from
+  // the keychain endpoint before any login, CLI tools). Optional: calls for a
+  // Principal use the credentials that Principal authenticated with.
+  std::string login;
+  std::string password;
+  // Which fields are sealed into encryptedSelf (as SqliteStoreOptions::sealing).
+  crypto::SealingPolicy sealing;
+  // Healthcare parties (public keys, exchange keys) are cached this long.
+  std::chrono::milliseconds hcp_cache_ttl{60000};
+  // Page size asked of the remote when walking a filter through nextKeyPair.
+  std::size_t fetch_page_size = 1000;
   // Injectable for tests, as for SqliteStoreOptions.
   std::function<std::string()> new_id;
   std::function<std::int64_t()> now_ms;
   Botan::RandomNumberGenerator* rng = nullptr;  // not owned
 };
 
-class RemoteStore;  // defined by the remote backend (being filled in)
+// The remote backend (docs/remote.md). Thread-safe: every call borrows a
+// pooled HTTP connection; healthcare parties are cached.
+//
+// What differs from SQLite, by necessity:
+// - authenticate() asks the remote (GET /user/current); later calls for that
+//   Principal are made with those credentials (kept in memory only).
+// - Queries the iCure filters cannot express are evaluated here on the
+//   candidates of the most selective filter (docs/remote.md lists which).
+// - apply() validates every op first, then applies them one by one and, on a
+//   failure, undoes what was done (best effort: see docs/remote.md).
+// - get_user_by_login only knows logins that authenticated; put_user and
+//   creating healthcare parties are not_supported (the remote manages them).
+class RemoteStore final : public Store {
+ public:
+  static Result<std::unique_ptr<RemoteStore>> open(RemoteStoreOptions options,
+                                                   crypto::Keychain& keychain);
+  ~RemoteStore() override;
+
+  Result<icure::HealthcareParty> get_healthcare_party(const std::string& id) override;
+  Result<icure::HealthcareParty> put_healthcare_party(icure::HealthcareParty hcp) override;
+  Result<icure::User> get_user_by_login(const std::string& login) override;
+  Result<icure::User> put_user(icure::User user) override;
+  Result<Principal> authenticate(const std::string& login, const std::string& password) override;
+
+  Result<icure::Patient> create_patient(const Principal& who, icure::Patient patient) override;
+  Result<icure::Patient> get_patient(const Principal& who, const std::string& id) override;
+  Result<icure::Patient> update_patient(const Principal& who, icure::Patient patient) override;
+  Result<Deleted> delete_patient(const Principal& who, const std::string& id,
+                                 const std::optional<std::string>& rev) override;
+  Result<Page<icure::Patient>> find_patients(const Principal& who,
+                                             const PatientQuery& query) override;
+  Status share_patient(const Principal& who, const std::string& patient_id,
+                       const std::string& delegate_hcp_id) override;
+
+  Result<ContactRecord> create_contact(const Principal& who, icure::Contact contact,
+                                       const std::string& patient_id) override;
+  Result<ContactRecord> get_contact(const Principal& who, const std::string& id) override;
+  Result<ContactRecord> update_contact(const Principal& who, icure::Contact contact) override;
+  Result<Deleted> delete_contact(const Principal& who, const std::string& id,
+                                 const std::optional<std::string>& rev) override;
+  Result<Page<ContactRecord>> find_contacts(const Principal& who,
+                                            const ContactQuery& query) override;
+
+  Result<std::vector<WriteResult>> apply(const Principal& who, const WriteBatch& batch) override;
+
+  // TCP/TLS connections opened so far (tests check connection reuse).
+  std::size_t connections_opened() const;
+
+  struct Impl;
+
+ private:
+  explicit RemoteStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
 
 // Opens a remote store; nothing is sent until the first call (authenticate
 // first: the remote is then called with those credentials for that principal).

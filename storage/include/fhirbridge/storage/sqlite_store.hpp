@@ -20,6 +20,7 @@
 
 #include "fhirbridge/crypto/entity_sealer.hpp"
 #include "fhirbridge/crypto/keychain.hpp"
+#include "fhirbridge/storage/sealed_store.hpp"
 #include "fhirbridge/storage/store.hpp"
 
 namespace fhirbridge::storage {
@@ -37,7 +38,9 @@ struct SqliteStoreOptions {
   Botan::RandomNumberGenerator* rng = nullptr;  // not owned; must outlive the store
 };
 
-class SqliteStore final : public Store {
+// Also a SealedStore (storage/src/sqlite_sealed.cpp): the iCure REST subset
+// reads and writes the same rows sealed.
+class SqliteStore final : public Store, public SealedStore {
  public:
   // Opens or creates `file` and migrates its schema to the current version.
   // internal when the file is not a database or is newer than this build.
@@ -79,6 +82,39 @@ class SqliteStore final : public Store {
                                             const ContactQuery& query) override;
 
   Result<std::vector<WriteResult>> apply(const Principal& who, const WriteBatch& batch) override;
+
+  // -- SealedStore (sqlite_sealed.cpp) --
+  Result<ExchangeKeysTo> exchange_keys_to(const std::string& delegate_hcp_id) override;
+  Result<icure::Patient> create_sealed_patient(const Principal& who,
+                                               icure::Patient sealed) override;
+  Result<icure::Patient> update_sealed_patient(const Principal& who,
+                                               icure::Patient sealed) override;
+  Result<icure::Patient> get_sealed_patient(const Principal& who, const std::string& id) override;
+  Result<std::vector<icure::Patient>> get_sealed_patients(
+      const Principal& who, const std::vector<std::string>& ids) override;
+  Result<std::vector<Deleted>> delete_sealed_patients(const Principal& who,
+                                                      const std::vector<std::string>& ids) override;
+  Result<SealedPage<icure::Patient>> filter_sealed_patients(const Principal& who,
+                                                            const SealedPatientFilter& filter,
+                                                            const SealedPageRequest& page) override;
+  Result<icure::Contact> create_sealed_contact(const Principal& who,
+                                               icure::Contact sealed) override;
+  Result<icure::Contact> update_sealed_contact(const Principal& who,
+                                               icure::Contact sealed) override;
+  Result<icure::Contact> get_sealed_contact(const Principal& who, const std::string& id) override;
+  Result<std::vector<icure::Contact>> get_sealed_contacts(
+      const Principal& who, const std::vector<std::string>& ids) override;
+  Result<std::vector<Deleted>> delete_sealed_contacts(const Principal& who,
+                                                      const std::vector<std::string>& ids) override;
+  Result<std::vector<icure::Contact>> contacts_by_secret_foreign_keys(
+      const Principal& who, const std::string& healthcare_party_id,
+      const std::vector<std::string>& secret_foreign_keys) override;
+  Result<SealedPage<icure::Contact>> filter_sealed_contacts(const Principal& who,
+                                                            const SealedContactFilter& filter,
+                                                            const SealedPageRequest& page) override;
+  Result<SealedPage<icure::Service>> filter_sealed_services(const Principal& who,
+                                                            const SealedServiceFilter& filter,
+                                                            const SealedPageRequest& page) override;
 
   // SQLite's EXPLAIN QUERY PLAN lines for the page query of find_patients
   // (tests use it to prove that searches stay indexed).

@@ -15,6 +15,17 @@
 //                    deleted (HTTP 410); everyone else gets not_found
 //   key_missing      the caller's private key is not in the keychain
 //   internal         I/O or database failure; nothing was written
+//
+// Thread safety: every implementation may be called from several threads at
+// once (the server calls it from its I/O threads with no lock of its own);
+// each call is atomic on its own, and a write based on a stale read fails
+// with version_conflict (rev) or conflict (FHIR id) instead of overwriting.
+//
+// Ids: get_patient / get_contact accept, besides the store id, the FHIR id a
+// client sent at create (an Identifier with the FHIR-id system,
+// mapping::MappingSettings::fhir_id_system, "https://dxm.icure.dev"), resolved
+// among the entities `who` can see; get_contact also accepts a service id.
+// The FHIR server relies on it (it does no identifier search of its own).
 #pragma once
 
 #include <cstdint>
@@ -69,13 +80,17 @@ struct PageRequest {
   std::size_t limit = 50;             // 0 = count only
   std::optional<std::string> cursor;  // opaque, from Page::next_cursor
   std::vector<SortKey> sort;          // default: _lastUpdated then _id
+  // How far to count for Page::total: -1 counts every match (cost grows with
+  // the matches); n >= 0 counts at most n, and Page::total is -1 ("more than
+  // n") when there are more. Backends that cannot bound the count count all.
+  std::int64_t count_up_to = -1;
 };
 
 template <typename T>
 struct Page {
   std::vector<T> items;
   std::optional<std::string> next_cursor;  // absent on the last page
-  std::int64_t total = 0;                  // matches over all pages
+  std::int64_t total = 0;  // matches over all pages; -1: more than PageRequest::count_up_to
 };
 
 // Conditions are ANDed; each vector element is one more AND-ed condition.
@@ -179,7 +194,7 @@ class Store {
   // conflict when the id, or an identifier with the FHIR-id system and the
   // same value, already exists among patients `who` can see.
   virtual Result<icure::Patient> create_patient(const Principal& who, icure::Patient patient) = 0;
-  // not_found / key_missing.
+  // `id`: store id or FHIR id (see "Ids" above). not_found / deleted / key_missing.
   virtual Result<icure::Patient> get_patient(const Principal& who, const std::string& id) = 0;
   // Replaces a patient; patient.rev must be the stored rev (version_conflict),
   // not_found when absent or not visible.
@@ -200,6 +215,7 @@ class Store {
   // Stores a new contact of `patient_id` (which `who` must see: not_found).
   virtual Result<ContactRecord> create_contact(const Principal& who, icure::Contact contact,
                                                const std::string& patient_id) = 0;
+  // `id`: contact id, service id or a service's FHIR id (see "Ids" above).
   virtual Result<ContactRecord> get_contact(const Principal& who, const std::string& id) = 0;
   virtual Result<ContactRecord> update_contact(const Principal& who, icure::Contact contact) = 0;
   virtual Result<Deleted> delete_contact(const Principal& who, const std::string& id,

@@ -51,14 +51,18 @@ struct ContactPlan {
   bool needs_post_filter() const { return !value_quantity.empty(); }
 };
 
-enum class TotalMode { accurate, none };
+// Bundle.total (docs/search.md): `bounded` (the default, and _total=estimate)
+// counts up to kBoundedTotal matches and omits total beyond; `accurate` counts
+// every match (cost grows with them); `none` never counts.
+enum class TotalMode { accurate, bounded, none };
+inline constexpr std::int64_t kBoundedTotal = 1000;
 
 struct SearchControls {
   std::size_t count = 50;             // page size; 0 = count only
   bool count_only = false;            // _summary=count or _count=0
   std::optional<std::string> cursor;  // _cursor from a previous `next` link
   std::vector<storage::SortKey> sort;
-  TotalMode total = TotalMode::accurate;
+  TotalMode total = TotalMode::bounded;
   std::vector<std::string> elements;  // _elements (top-level names), empty = all
 };
 

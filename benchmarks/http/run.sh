@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# HTTP benchmark (issue 6): fhirbridge next to a bare Beast server answering a
+# fixed body (the ceiling) and Medplum's FHIR router 4.5.2 over its in-memory
+# repository (the peer), all on 127.0.0.1, loaded with the same generated data,
+# driven by wrk with the same threads/connections. Prints one table, then the
+# server memory after the load. See benchmarks/http/README.md.
+#
+#   benchmarks/http/run.sh [BUILD_DIR]        default BUILD_DIR: build-bench
+# Environment (defaults):
+#   PATIENTS=5000 OBS_PER_PATIENT=1   data set (generated; same on both servers)
+#   DURATION=5s WARMUP=3s             wrk duration per row / warm-up per server
+#   WRK_THREADS=1 CONNECTIONS=16      the same for every server
+#   SERVER_THREADS=2                  I/O threads of fhirbridge and of the ceiling
+#   LOAD_BATCH=1000                   resources per transaction while loading
+#   MODES="read read_client search create transaction"
+#   KEEP_WORK=1                       keep the temp dir (databases, logs)
+#   NO_BUILD=1                        use the binaries already in BUILD_DIR
+# Memory only, 100k + 100k: PATIENTS=100000 MODES= benchmarks/http/run.sh
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+build="${1:-$root/build-bench}"
+PATIENTS="${PATIENTS:-5000}"
+OBS_PER_PATIENT="${OBS_PER_PATIENT:-1}"
+DURATION="${DURATION:-5s}"
+WARMUP="${WARMUP:-3s}"
+WRK_THREADS="${WRK_THREADS:-1}"
+CONNECTIONS="${CONNECTIONS:-16}"
+SERVER_THREADS="${SERVER_THREADS:-2}"
+LOAD_BATCH="${LOAD_BATCH:-1000}"
+MODES="${MODES-read read_client search create transaction}"
+
+log() { echo "# $*" >&2; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# ---- what we need -------------------------------------------------------------
+if ! command -v wrk >/dev/null; then
+  log "installing wrk"
+  as_root apt-get install -y wrk >&2 || { as_root apt-get update >&2 && as_root apt-get install -y wrk >&2; }
+fi
+if [ ! -d "$here/medplum/node_modules/@medplum/fhir-router" ]; then
+  log "npm ci in benchmarks/http/medplum"
+  (cd "$here/medplum" && npm ci --no-audit --no-fund >&2)
+fi
+if [ -z "${NO_BUILD:-}" ]; then
+  if [ ! -f "$build/CMakeCache.txt" ]; then
+    cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFHIRBRIDGE_BUILD_BENCHMARKS=ON >&2
+  fi
+  ninja -C "$build" -j2 fhirbridge ceiling_server >&2
+fi
+fhirbridge="$build/server/fhirbridge"
+ceiling="$build/benchmarks/ceiling_server"
+
+# ---- servers ------------------------------------------------------------------
+work="$(mktemp -d /tmp/fhirbridge-http-bench.XXXXXX)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ -z "${KEEP_WORK:-}" ]; then rm -rf "$work"; else log "kept $work"; fi
+}
+trap cleanup EXIT
+
+# start NAME CMD...: runs CMD in the background, waits for its "listening on
+# [http://]127.0.0.1:PORT" line; sets started_pid and started_port.
+start() {
+  local name="$1"
+  shift
+  "$@" >"$work/$name.log" 2>&1 &
+  started_pid=$!
+  pids+=("$started_pid")
+  for _ in $(seq 1 1200); do
+    if started_port=$(grep -o 'listening on [a-z:/]*127\.0\.0\.1:[0-9]*' "$work/$name.log" | grep -o '[0-9]*$'); then
+      return 0
+    fi
+    if ! kill -0 "$started_pid" 2>/dev/null; then break; fi
+    sleep 0.25
+  done
+  log "$name did not start:"
+  cat "$work/$name.log" >&2
+  exit 1
+}
+
+rss_of() {  # "peak MiB / now MiB" of a process
+  awk '/^VmHWM/ {peak=$2} /^VmRSS/ {now=$2} END {printf "%.0f MiB peak, %.0f MiB now", peak/1024, now/1024}' "/proc/$1/status"
+}
+
+log "generating $PATIENTS patients x $OBS_PER_PATIENT observations"
+"$fhirbridge" generate --patients "$PATIENTS" --observations-per-patient "$OBS_PER_PATIENT" >"$work/data.ndjson"
+resources=$(wc -l <"$work/data.ndjson")
+
+# fhirbridge: a user, its key posted to the keychain, the data through HTTP
+# transactions (encrypted, durable: the SQLite store in WAL mode).
+password="bench-password-$$"
+printf '%s' "$password" >"$work/password"
+"$fhirbridge" user add --db "$work/fhirbridge.db" --login bench --password-file "$work/password" \
+  >"$work/user.txt" 2>/dev/null
+hcp_id=$(awk '$1 == "healthcare-party" {print $2}' "$work/user.txt")
+private_key=$(awk '$1 == "private-key" {print $2}' "$work/user.txt")
+auth="Basic $(printf 'bench:%s' "$password" | base64 -w0)"
+start fhirbridge "$fhirbridge" serve --db "$work/fhirbridge.db" --listen 127.0.0.1:0 \
+  --threads "$SERVER_THREADS" --no-access-log
+fb_pid=$started_pid
+fb_url="http://127.0.0.1:$started_port"
+fb_base="/rest/fhir/r4"
+curl -sf -H "Authorization: $auth" -H 'Content-Type: application/json' \
+  -d "{\"key\": \"$private_key\"}" "$fb_url/rest/icdx/v1/keychain/$hcp_id" >/dev/null
+fb_rss_start=$(rss_of "$fb_pid")
+log "loading $resources resources into fhirbridge"
+fb_load=$(node "$here/medplum/tool.mjs" load "$fb_url$fb_base" "$auth" "$work/data.ndjson" "$LOAD_BATCH")
+fb_rss_loaded=$(rss_of "$fb_pid")
+
+log "loading $resources resources into Medplum (router, in memory)"
+start medplum node "$here/medplum/server.mjs" --port 0 --load "$work/data.ndjson"
+mp_pid=$started_pid
+mp_url="http://127.0.0.1:$started_port"
+mp_base="/fhir/R4"
+mp_rss_loaded=$(rss_of "$mp_pid")
+
+start ceiling "$ceiling" --port 0 --threads "$SERVER_THREADS"
+ce_url="http://127.0.0.1:$started_port"
+
+# Id and name lists for the lua script.
+ids_k=$((PATIENTS < 1000 ? PATIENTS : 1000))
+node "$here/medplum/tool.mjs" lists "$work/data.ndjson" "$work" "$ids_k"
+node "$here/medplum/tool.mjs" server-ids "$fb_url$fb_base" "$auth" "$ids_k" "$work/fb_ids.txt"
+node "$here/medplum/tool.mjs" server-ids "$mp_url$mp_base" - "$ids_k" "$work/mp_ids.txt"
+
+# ---- wrk ----------------------------------------------------------------------
+# bench URL DURATION MODE BASE AUTH LIST -> "req/s p50 p99 bad socket"
+bench() {
+  local url="$1" duration="$2" mode="$3" base="$4" auth_value="$5" list="$6"
+  wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$duration" --timeout 10s --latency -s "$here/fhir.lua" "$url" \
+    -- "$mode" "$base" "$auth_value" "$list" 2>&1 | awk '$1 == "RESULT" {print $2, $3, $4, $5, $6}'
+}
+lua_mode() { case "$1" in read_client) echo read ;; *) echo "$1" ;; esac; }
+label() {
+  case "$1" in
+    read) echo "GET Patient/{id}" ;;
+    read_client) echo "GET Patient/{client id}" ;;
+    search) echo "GET Patient?name=&_count=10" ;;
+    create) echo "POST Patient" ;;
+    transaction) echo "POST Bundle (2 entries)" ;;
+  esac
+}
+
+if [ -n "$MODES" ]; then
+  log "warm-up ($WARMUP per server)"
+  bench "$fb_url" "$WARMUP" read "$fb_base" "$auth" "$work/fb_ids.txt" >/dev/null
+  bench "$mp_url" "$WARMUP" read "$mp_base" - "$work/mp_ids.txt" >/dev/null
+  bench "$ce_url" "$WARMUP" read / - "$work/fb_ids.txt" >/dev/null
+fi
+
+rows=()
+for mode in $MODES; do
+  case "$mode" in
+    read) fb_list="$work/fb_ids.txt" mp_list="$work/mp_ids.txt" ;;
+    read_client) fb_list="$work/client_ids.txt" mp_list="$work/client_ids.txt" ;;
+    search) fb_list="$work/names.txt" mp_list="$work/names.txt" ;;
+    *) fb_list="$work/names.txt" mp_list="$work/names.txt" ;;
+  esac
+  m=$(lua_mode "$mode")
+  log "$mode"
+  fb=$(bench "$fb_url" "$DURATION" "$m" "$fb_base" "$auth" "$fb_list")
+  mp=$(bench "$mp_url" "$DURATION" "$m" "$mp_base" - "$mp_list")
+  ce=$(bench "$ce_url" "$DURATION" "$m" / - "$fb_list")
+  rows+=("$(label "$mode")|$fb|$mp|$ce")
+done
+
+# ---- report -------------------------------------------------------------------
+echo "# fhirbridge HTTP benchmark, $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "# $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet 2>/dev/null || echo ' (+ local changes)')"
+echo "# data: $PATIENTS patients + $((PATIENTS * OBS_PER_PATIENT)) observations on each server;" \
+  "wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION; fhirbridge and ceiling --threads $SERVER_THREADS, Medplum: one Node event loop"
+echo
+if [ ${#rows[@]} -gt 0 ]; then
+  printf '| %-27s | %s | %s | %s | %s | %s |\n' "interaction" \
+    "fhirbridge req/s (p50/p99 ms)" "Medplum req/s (p50/p99 ms)" "ceiling req/s (p50/p99 ms)" \
+    "fhirbridge/Medplum" "fhirbridge/ceiling"
+  echo "|-----------------------------|------------------------------|------------------------------|------------------------------|-------|-------|"
+  for row in "${rows[@]}"; do
+    IFS='|' read -r name fb mp ce <<<"$row"
+    read -r fb_rps fb_p50 fb_p99 fb_bad fb_sock <<<"$fb"
+    read -r mp_rps mp_p50 mp_p99 mp_bad mp_sock <<<"$mp"
+    read -r ce_rps ce_p50 ce_p99 _ _ <<<"$ce"
+    cell() {  # req/s (p50/p99) [+ errors]
+      local s
+      s=$(printf '%8.0f (%s/%s)' "$1" "$2" "$3")
+      if [ "${4:-0}" != 0 ] || [ "${5:-0}" != 0 ]; then s="$s ERR $4 http, $5 sock"; fi
+      printf '%s' "$s"
+    }
+    printf '| %-27s | %-28s | %-28s | %-28s | %5.2f | %5.2f |\n' "$name" \
+      "$(cell "$fb_rps" "$fb_p50" "$fb_p99" "$fb_bad" "$fb_sock")" \
+      "$(cell "$mp_rps" "$mp_p50" "$mp_p99" "$mp_bad" "$mp_sock")" \
+      "$(cell "$ce_rps" "$ce_p50" "$ce_p99")" \
+      "$(awk -v a="$fb_rps" -v b="$mp_rps" 'BEGIN {print (b > 0 ? a / b : 0)}')" \
+      "$(awk -v a="$fb_rps" -v b="$ce_rps" 'BEGIN {print (b > 0 ? a / b : 0)}')"
+  done
+  echo
+fi
+echo "Memory (VmHWM = peak RSS, VmRSS = now):"
+echo "- fhirbridge serve, empty store with key posted: $fb_rss_start"
+echo "- fhirbridge serve after loading $resources resources over HTTP ($fb_load): $fb_rss_loaded"
+echo "- fhirbridge serve after the wrk runs: $(rss_of "$fb_pid")"
+echo "- Medplum (Node, in memory) after loading the same $resources resources: $mp_rss_loaded"
+echo "- fhirbridge database on disk: $(du -sh "$work"/fhirbridge.db* | awk '{s = s $1 " "} END {print s}')"

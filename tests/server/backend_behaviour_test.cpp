@@ -1,0 +1,227 @@
+// ONE behavioural suite of FHIR API interactions, run against both backends
+// (backend_world.hpp): the SQLite store, and the remote store talking over
+// real HTTP to a second fhirbridge serving the iCure REST subset.
+#include <boost/test/unit_test.hpp>
+
+#include "server/backend_world.hpp"
+
+namespace fhirbridge::test {
+namespace {
+
+namespace json = boost::json;
+using http::verb;
+const std::string kBase = "/rest/fhir/r4";
+
+// Registers `name` twice: once per backend.
+#define BEHAVIOUR_CASE(name)               \
+  void name(World& w);                     \
+  BOOST_AUTO_TEST_CASE(name##_on_sqlite) { \
+    SqliteWorld w;                         \
+    name(w);                               \
+  }                                        \
+  BOOST_AUTO_TEST_CASE(name##_on_remote) { \
+    RemoteWorld w;                         \
+    name(w);                               \
+  }                                        \
+  void name(World& w)
+
+json::value patient(const std::string& fhir_id, const std::string& family, const std::string& given,
+                    const std::string& birth_date, const std::string& mrn) {
+  json::object p{
+      {"resourceType", "Patient"},
+      {"name",
+       json::array{json::object{{"family", family}, {"given", json::array{json::string(given)}}}}},
+      {"gender", "female"},
+      {"birthDate", birth_date},
+      {"identifier", json::array{json::object{{"system", "urn:oid:1.2.3"}, {"value", mrn}}}}};
+  if (!fhir_id.empty()) p["id"] = fhir_id;
+  return p;
+}
+
+std::string create(World& w, const json::value& resource, const Account& who) {
+  auto res =
+      w.post(kBase + "/" + std::string(resource.at("resourceType").as_string()), resource, &who);
+  BOOST_TEST_INFO(w.name() << ": " << res.body());
+  BOOST_REQUIRE_EQUAL(res.result_int(), 201u);
+  return str(body_json(res), {"id"});
+}
+
+json::object search(World& w, const std::string& query, const Account& who) {
+  auto res = w.get(kBase + "/" + query, &who);
+  BOOST_TEST_INFO(w.name() << " " << query << ": " << res.body());
+  BOOST_REQUIRE_EQUAL(res.result_int(), 200u);
+  return body_json(res).as_object();
+}
+
+std::int64_t total(World& w, const std::string& query, const Account& who) {
+  auto bundle = search(w, query, who);
+  const auto* t = bundle.if_contains("total");
+  return t && t->is_int64() ? t->as_int64() : -1;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(backend_behaviour)
+
+BEHAVIOUR_CASE(create_read_vread_update_delete) {
+  const std::string id = create(w, seed("patient-pat1.json"), w.alice);
+  BOOST_TEST(id != "pat1");
+  auto read = w.get(kBase + "/Patient/" + id, &w.alice);
+  BOOST_REQUIRE_EQUAL(read.result_int(), 200u);
+  BOOST_TEST(read[http::field::etag] == "W/\"1\"");
+  BOOST_TEST(body_json(read).at("name").at(0).at("family").as_string() == "Donald");
+  BOOST_TEST(w.get(kBase + "/Patient/" + id + "/_history/1", &w.alice).result_int() == 200u);
+  BOOST_TEST(w.get(kBase + "/Patient/" + id + "/_history/7", &w.alice).result_int() == 404u);
+
+  json::value update = body_json(read);
+  update.as_object()["gender"] = "female";
+  const std::string body = json::serialize(update);
+  auto stale = w.call(verb::put, kBase + "/Patient/" + id, &w.alice, body, "application/fhir+json",
+                      {{http::field::if_match, "W/\"9\""}});
+  BOOST_TEST(stale.result_int() == 412u);
+  auto updated = w.call(verb::put, kBase + "/Patient/" + id, &w.alice, body,
+                        "application/fhir+json", {{http::field::if_match, "W/\"1\""}});
+  BOOST_TEST_INFO(updated.body());
+  BOOST_REQUIRE_EQUAL(updated.result_int(), 200u);
+  BOOST_TEST(updated[http::field::etag] == "W/\"2\"");
+  BOOST_TEST(str(body_json(w.get(kBase + "/Patient/" + id, &w.alice)), {"gender"}) == "female");
+  // The sealed content (the photo, kept in the sealed residual) survives.
+  BOOST_TEST(body_json(w.get(kBase + "/Patient/" + id, &w.alice)).as_object().contains("photo"));
+
+  BOOST_TEST(w.call(verb::delete_, kBase + "/Patient/" + id, &w.alice).result_int() == 200u);
+  BOOST_TEST(w.get(kBase + "/Patient/" + id, &w.alice).result_int() == 410u);
+  BOOST_TEST(w.get(kBase + "/Patient/pat1", &w.alice).result_int() == 404u);
+}
+
+BEHAVIOUR_CASE(fhir_ids_are_read_back_and_unique) {
+  const std::string id = create(w, seed("patient-pat1.json"), w.alice);
+  auto by_fhir_id = w.get(kBase + "/Patient/pat1", &w.alice);
+  BOOST_REQUIRE_EQUAL(by_fhir_id.result_int(), 200u);
+  BOOST_TEST(str(body_json(by_fhir_id), {"id"}) == id);
+  auto dup = w.post(kBase + "/Patient", seed("patient-pat1.json"), &w.alice);
+  BOOST_TEST(dup.result_int() == 409u);
+  BOOST_TEST(issue_field(dup, "expression") == "Patient.id");
+
+  const std::string obs =
+      create(w, with_subject(seed("observation-f001.json"), "Patient/pat1"), w.alice);
+  auto by_obs_fhir_id = w.get(kBase + "/Observation/f001", &w.alice);
+  BOOST_REQUIRE_EQUAL(by_obs_fhir_id.result_int(), 200u);
+  BOOST_TEST(str(body_json(by_obs_fhir_id), {"id"}) == obs);
+  BOOST_TEST(str(body_json(by_obs_fhir_id), {"subject", "reference"}) == "Patient/" + id);
+  auto dup_obs = w.post(kBase + "/Observation",
+                        with_subject(seed("observation-f001.json"), "Patient/pat1"), &w.alice);
+  BOOST_TEST(dup_obs.result_int() == 409u);
+
+  // Observations: update with If-Match, then delete -> 410.
+  auto read = w.get(kBase + "/Observation/" + obs, &w.alice);
+  BOOST_REQUIRE_EQUAL(read.result_int(), 200u);
+  json::value changed = body_json(read);
+  changed.as_object()["status"] = "amended";
+  auto updated =
+      w.call(verb::put, kBase + "/Observation/" + obs, &w.alice, json::serialize(changed),
+             "application/fhir+json", {{http::field::if_match, "W/\"1\""}});
+  BOOST_TEST_INFO(updated.body());
+  BOOST_TEST(updated.result_int() == 200u);
+  BOOST_TEST(str(body_json(w.get(kBase + "/Observation/" + obs, &w.alice)), {"status"}) ==
+             "amended");
+  BOOST_TEST(w.call(verb::delete_, kBase + "/Observation/" + obs, &w.alice).result_int() == 200u);
+  BOOST_TEST(w.get(kBase + "/Observation/" + obs, &w.alice).result_int() == 410u);
+}
+
+BEHAVIOUR_CASE(search_by_name_identifier_birthdate_code_and_patient) {
+  const std::string a = create(w, patient("", "Lefèvre", "Élodie", "1980-04-02", "A1"), w.alice);
+  const std::string b = create(w, patient("", "Lefort", "Marc", "1991-12-24", "B2"), w.alice);
+  create(w, patient("", "Martin", "Anne", "2001-06-30", "C3"), w.alice);
+
+  BOOST_TEST(total(w, "Patient?name=lefe", w.alice) == 1);
+  BOOST_TEST(total(w, "Patient?family=lef", w.alice) == 2);
+  BOOST_TEST(total(w, "Patient?given=elodie", w.alice) == 1);
+  BOOST_TEST(total(w, "Patient?identifier=urn:oid:1.2.3|B2", w.alice) == 1);
+  BOOST_TEST(total(w, "Patient?identifier=B2", w.alice) == 1);
+  BOOST_TEST(total(w, "Patient?birthdate=ge1990-01-01", w.alice) == 2);
+  BOOST_TEST(total(w, "Patient?birthdate=lt1990&family=lef", w.alice) == 1);
+  BOOST_TEST(total(w, "Patient?gender=male", w.alice) == 0);
+  BOOST_TEST(total(w, "Patient", w.alice) == 3);
+
+  // Sorted, paged: same order and links on both backends.
+  auto page1 = search(w, "Patient?_sort=-birthdate&_count=2", w.alice);
+  BOOST_REQUIRE_EQUAL(page1.at("entry").as_array().size(), 2u);
+  BOOST_TEST(page1.at("entry").at(1).at("resource").at("id").as_string() == b);
+  std::string next;
+  for (const auto& link : page1.at("link").as_array())
+    if (link.at("relation").as_string() == "next") next = std::string(link.at("url").as_string());
+  BOOST_REQUIRE(!next.empty());
+  auto page2 = w.get(next.substr(next.find("/rest/fhir/r4")), &w.alice);
+  BOOST_REQUIRE_EQUAL(page2.result_int(), 200u);
+  BOOST_REQUIRE_EQUAL(body_json(page2).at("entry").as_array().size(), 1u);
+  BOOST_TEST(body_json(page2).at("entry").at(0).at("resource").at("id").as_string() == a);
+
+  json::value obs = with_subject(seed("observation-f001.json"), "Patient/" + a);
+  obs.as_object().erase("id");
+  create(w, obs, w.alice);
+  json::value other = obs;
+  other.as_object()["code"] = json::object{
+      {"coding", json::array{json::object{{"system", "http://loinc.org"}, {"code", "8867-4"}}}}};
+  other.as_object()["subject"] = json::object{{"reference", "Patient/" + b}};
+  create(w, other, w.alice);
+
+  BOOST_TEST(total(w, "Observation?code=http://loinc.org|15074-8", w.alice) == 1);
+  BOOST_TEST(total(w, "Observation?code=8867-4", w.alice) == 1);
+  BOOST_TEST(total(w, "Observation?patient=" + a, w.alice) == 1);
+  BOOST_TEST(total(w, "Observation?subject=Patient/" + b + "&code=8867-4", w.alice) == 1);
+  BOOST_TEST(total(w, "Observation?subject=Patient/" + b + "&code=15074-8", w.alice) == 0);
+  BOOST_TEST(total(w, "Observation", w.alice) == 2);
+}
+
+BEHAVIOUR_CASE(a_transaction_is_all_or_nothing) {
+  create(w, seed("patient-pat1.json"), w.alice);
+  // A new patient, then one whose FHIR id exists: nothing is stored.
+  json::object bundle{
+      {"resourceType", "Bundle"},
+      {"type", "transaction"},
+      {"entry", json::array{json::object{{"resource", patient("newcomer", "Nouveau", "Jean",
+                                                              "1970-01-01", "N1")},
+                                         {"request", {{"method", "POST"}, {"url", "Patient"}}}},
+                            json::object{{"resource", seed("patient-pat1.json")},
+                                         {"request", {{"method", "POST"}, {"url", "Patient"}}}}}}};
+  auto failed = w.post(kBase, bundle, &w.alice);
+  BOOST_TEST_INFO(failed.body());
+  BOOST_TEST(failed.result_int() == 409u);
+  BOOST_TEST(total(w, "Patient?family=nouveau", w.alice) == 0);
+  BOOST_TEST(w.get(kBase + "/Patient/newcomer", &w.alice).result_int() == 404u);
+
+  // The tutorial's transaction goes through whole.
+  json::value tutorial = seed("bundle-transaction.json");
+  auto& entries = tutorial.as_object()["entry"].as_array();
+  entries[1] = json::object{{"resource", with_subject(entries[1].at("resource"), "Patient/pat2")}};
+  auto ok = w.post(kBase, tutorial, &w.alice);
+  BOOST_TEST_INFO(ok.body());
+  BOOST_REQUIRE_EQUAL(ok.result_int(), 200u);
+  const auto out = body_json(ok);
+  BOOST_REQUIRE_EQUAL(out.at("entry").as_array().size(), 2u);
+  const std::string pat2 = str(out.at("entry").at(0), {"resource", "id"});
+  BOOST_TEST(str(out.at("entry").at(1), {"resource", "subject", "reference"}) == "Patient/" + pat2);
+  BOOST_TEST(total(w, "Observation?patient=" + pat2, w.alice) == 1);
+}
+
+BEHAVIOUR_CASE(users_are_isolated) {
+  const std::string id = create(w, seed("patient-pat1.json"), w.alice);
+  BOOST_TEST(w.get(kBase + "/Patient/" + id, &w.bob).result_int() == 404u);
+  BOOST_TEST(w.get(kBase + "/Patient/pat1", &w.bob).result_int() == 404u);
+  BOOST_TEST(w.call(verb::delete_, kBase + "/Patient/" + id, &w.bob).result_int() == 404u);
+  BOOST_TEST(total(w, "Patient?name=Donald", w.bob) == 0);
+  BOOST_TEST(total(w, "Patient", w.bob) == 0);
+  // Bob may create his own pat1.
+  BOOST_TEST(w.post(kBase + "/Patient", seed("patient-pat1.json"), &w.bob).result_int() == 201u);
+  BOOST_TEST(w.get(kBase + "/Patient/" + id, &w.alice).result_int() == 200u);
+  BOOST_TEST(total(w, "Patient", w.alice) == 1);
+
+  BOOST_TEST(w.get(kBase + "/Patient", nullptr).result_int() == 401u);
+  Account wrong = w.alice;
+  wrong.password = "not-the-password";
+  BOOST_TEST(w.get(kBase + "/Patient", &wrong).result_int() == 401u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace fhirbridge::test

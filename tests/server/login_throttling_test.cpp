@@ -1,0 +1,127 @@
+// Login throttling (ServerContext::authenticate): repeated wrong passwords
+// lock a login -- known or not, with the same answer -- and a client address;
+// 429 + Retry-After over real HTTP; a remembered good login still works.
+#include <boost/test/unit_test.hpp>
+
+#include <thread>
+
+#include "fhirbridge/server/http_server.hpp"
+#include "hostile_support.hpp"
+#include "server_fixture.hpp"
+
+using namespace fhirbridge;
+using namespace fhirbridge::test;
+
+namespace {
+
+server::ServerSettings throttling(std::size_t per_login, std::size_t per_client,
+                                  std::chrono::seconds lockout = std::chrono::seconds(60)) {
+  server::ServerSettings s;
+  s.max_failed_logins = per_login;
+  s.max_failed_logins_per_client = per_client;
+  s.login_lockout = lockout;
+  return s;
+}
+
+StatusCode code_of(const Result<storage::Principal>& r) {
+  return r.ok() ? StatusCode::ok : r.status().code();
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(login_throttling)
+
+BOOST_AUTO_TEST_CASE(a_login_is_locked_after_repeated_wrong_passwords_known_or_not) {
+  ServerFixture f(throttling(3, 0), false);
+  auto& ctx = *f.ctx;
+  for (const std::string login : {"alice", "nobody-at-all"}) {
+    for (int i = 0; i < 3; ++i)
+      BOOST_TEST((code_of(ctx.authenticate(login, "wrong")) == StatusCode::unauthorized));
+    auto locked = ctx.authenticate(login, "wrong");
+    BOOST_TEST((code_of(locked) == StatusCode::throttled));
+    // Same message for an existing and an unknown login: nothing to enumerate.
+    BOOST_TEST(locked.status().message().find("too many failed logins") == 0);
+    BOOST_TEST(locked.status().message().find(login) == std::string::npos);
+  }
+  // Even the right password is refused while locked (it is not even checked).
+  BOOST_TEST((code_of(ctx.authenticate("alice", "alice-password")) == StatusCode::throttled));
+  // Other logins are unaffected.
+  BOOST_TEST(ctx.authenticate("bob", "bob-password").ok());
+}
+
+BOOST_AUTO_TEST_CASE(a_remembered_good_login_is_not_locked_out_by_an_attacker) {
+  ServerFixture f(throttling(3, 0), false);
+  auto& ctx = *f.ctx;
+  BOOST_REQUIRE(ctx.authenticate("alice", "alice-password").ok());  // cached
+  for (int i = 0; i < 5; ++i) (void)ctx.authenticate("alice", "guess" + std::to_string(i));
+  BOOST_TEST((code_of(ctx.authenticate("alice", "guess")) == StatusCode::throttled));
+  BOOST_TEST(ctx.authenticate("alice", "alice-password").ok());
+}
+
+BOOST_AUTO_TEST_CASE(a_success_resets_the_login_count) {
+  auto settings = throttling(3, 0);
+  settings.login_cache_ttl = std::chrono::seconds(0);  // every check goes to Argon2
+  ServerFixture f(settings, false);
+  auto& ctx = *f.ctx;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 2; ++i) (void)ctx.authenticate("bob", "wrong");
+    BOOST_TEST(ctx.authenticate("bob", "bob-password").ok());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_lock_ends_after_the_lockout) {
+  ServerFixture f(throttling(2, 0, std::chrono::seconds(1)), false);
+  auto& ctx = *f.ctx;
+  for (int i = 0; i < 2; ++i) (void)ctx.authenticate("alice", "wrong");
+  BOOST_TEST((code_of(ctx.authenticate("alice", "alice-password")) == StatusCode::throttled));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // > lockout: no race
+  BOOST_TEST(ctx.authenticate("alice", "alice-password").ok());
+}
+
+BOOST_AUTO_TEST_CASE(a_client_address_spraying_logins_is_locked) {
+  ServerFixture f(throttling(100, 4), false);
+  auto& ctx = *f.ctx;
+  server::RequestClient attacker{"192.0.2.7"}, someone_else{"198.51.100.1"};
+  {
+    server::RequestClientScope scope(attacker);
+    for (int i = 0; i < 4; ++i)
+      BOOST_TEST((code_of(ctx.authenticate("user" + std::to_string(i), "pw")) ==
+                  StatusCode::unauthorized));
+    BOOST_TEST((code_of(ctx.authenticate("alice", "alice-password")) == StatusCode::throttled));
+    BOOST_TEST(attacker.retry_after.count() > 0);
+    BOOST_TEST(attacker.retry_after.count() <= 60);
+  }
+  server::RequestClientScope scope(someone_else);
+  BOOST_TEST(ctx.authenticate("alice", "alice-password").ok());
+  BOOST_TEST(someone_else.retry_after.count() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(over_http_a_locked_login_gets_429_with_retry_after) {
+  ServerFixture f(throttling(3, 50), false);
+  server::HttpServerOptions options;
+  options.port = 0;
+  options.access_log = false;
+  server::HttpServer http(*f.ctx, options);
+  BOOST_REQUIRE(http.start().ok());
+  RawClient client(http.port());
+  const std::string metadata_free = "/rest/fhir/r4/Patient";
+  for (int i = 0; i < 3; ++i) {
+    auto res = client.exchange(raw_request("GET", metadata_free, basic_auth("alice", "nope")));
+    BOOST_REQUIRE(res.has_value());
+    BOOST_TEST(res->result_int() == 401u);
+  }
+  auto res = client.exchange(raw_request("GET", metadata_free, f.alice.auth()));
+  BOOST_REQUIRE(res.has_value());
+  BOOST_TEST(res->result_int() == 429u);
+  const std::string retry_after((*res)[http::field::retry_after]);
+  BOOST_TEST_INFO("Retry-After: " << retry_after);
+  BOOST_TEST((!retry_after.empty() && std::stoi(retry_after) > 0 && std::stoi(retry_after) <= 60));
+  BOOST_TEST(issue_field(*res, "code") == "throttled");
+  // The server answers everyone else as before.
+  auto bob = client.exchange(raw_request("GET", metadata_free + "?_summary=count", f.bob.auth()));
+  BOOST_REQUIRE(bob.has_value());
+  BOOST_TEST(bob->result_int() != 429u);
+  BOOST_TEST(bob->result_int() != 401u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
