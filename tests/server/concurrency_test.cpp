@@ -163,7 +163,8 @@ std::vector<ClientLog> run_clients(unsigned short port, const std::string& auth,
 long count(RawClient& client, const std::string& auth, const std::string& query) {
   auto res = client.exchange(raw_request("GET", kBase + query, auth));
   if (!res || res->result_int() != 200) return -1;
-  auto total = body_json(*res).as_object().if_contains("total");
+  const auto body = body_json(*res);  // keep it alive: `total` points into it
+  auto total = body.as_object().if_contains("total");
   return total ? static_cast<long>(total->to_number<double>()) : -1;
 }
 
