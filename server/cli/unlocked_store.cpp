@@ -21,26 +21,6 @@ bool read_whole_file(const std::string& path, std::string& out) {
   return true;
 }
 
-// The key file as unlock_principal reads it: hex text (whitespace ignored),
-// the saved output of `user add` (its "private-key <hex>" line) or raw DER.
-crypto::SecureBytes private_key_bytes(const std::string& content) {
-  std::string_view text = content;
-  if (auto pos = text.find("private-key "); pos != std::string_view::npos) {
-    text = text.substr(pos + 12);
-    text = text.substr(0, text.find('\n'));
-  }
-  std::string hex;
-  std::copy_if(text.begin(), text.end(), std::back_inserter(hex),
-               [](unsigned char c) { return !std::isspace(c); });
-  const bool is_hex = !hex.empty() && std::all_of(hex.begin(), hex.end(), [](unsigned char c) {
-    return std::isxdigit(c) != 0;
-  });
-  if (is_hex) {
-    if (auto bytes = crypto::from_hex(hex); bytes.ok())
-      return crypto::SecureBytes(bytes->begin(), bytes->end());
-  }
-  return crypto::SecureBytes(content.begin(), content.end());
-}
 }  // namespace
 
 std::optional<UnlockedStore> open_unlocked_store(const std::string& command, const std::string& db,
@@ -107,7 +87,9 @@ std::optional<UnlockedRemoteStore> open_unlocked_remote_store(
   if (!hcp->publicKey)
     return fail(
         Status(StatusCode::key_missing, "healthcare party " + who->hcp_id + " has no public key"));
-  auto put = unlocked.keychain->put(who->hcp_id, private_key_bytes(key), *hcp->publicKey);
+  auto key_bytes = server::bulk::private_key_from_file(key);
+  if (!key_bytes.ok()) return fail(key_bytes.status());
+  auto put = unlocked.keychain->put(who->hcp_id, std::move(*key_bytes), *hcp->publicKey);
   if (!put.ok()) return fail(put);
   unlocked.who = std::move(*who);
   return unlocked;

@@ -23,6 +23,7 @@
 #include <functional>
 #include <iosfwd>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fhirbridge/crypto/keychain.hpp"
@@ -101,6 +102,10 @@ Result<ExportSummary> export_ndjson(storage::Store& store, const storage::Princi
 // password (unauthorized), finds their healthcare party and puts their
 // private key (PKCS#8, as hex text or raw DER: what `key_file_content` holds)
 // in the keychain (key_mismatch when it is not that party's key).
+// The private key of a --key-file: hex text (whitespace ignored), the saved
+// output of `user add` (its "private-key <hex>" line), or raw DER bytes.
+Result<crypto::SecureBytes> private_key_from_file(std::string_view content);
+
 Result<storage::Principal> unlock_principal(storage::Store& store, crypto::Keychain& keychain,
                                             const std::string& login, const std::string& password,
                                             const std::string& key_file_content);
