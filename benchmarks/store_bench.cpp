@@ -10,6 +10,8 @@
 //
 //   store_bench [--sizes 10000,100000] [--million] [--observations-per-patient 2]
 //               [--queries 200] [--import-patients 5000] [--dir /tmp] [--seed 1]
+//               [--threads 4]   (callers of the concurrent rows: reads in parallel,
+//                                writes grouped into shared commits)
 #include <botan/auto_rng.h>
 
 #include <unistd.h>
@@ -18,6 +20,7 @@
 #include <map>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "bench_util.hpp"
 #include "fhirbridge/crypto/keychain.hpp"
@@ -160,6 +163,7 @@ int main(int argc, char** argv) {
   // Sizes whose fill would not end within this many seconds are skipped (shared machines).
   const double budget = static_cast<double>(args.size("--time-budget", 150));
   const std::size_t queries = args.size("--queries", 200);
+  const std::size_t threads = std::max<std::size_t>(1, args.size("--threads", 4));
   const std::size_t import_patients = args.size("--import-patients", 5000);
   const fs::path dir = fs::path(args.text("--dir", fs::temp_directory_path().string())) /
                        ("fhirbridge-store-bench-" + std::to_string(::getpid()));
@@ -252,6 +256,32 @@ int main(int argc, char** argv) {
         ids.push_back(*r->id);
       }
       row("insert, one per call (res/s wall|CPU)", rate(n / secs), rate(n / cpu), "");
+
+      // The same from `threads` callers at once: concurrent writes share commits.
+      std::vector<icure::Patient> mapped;
+      for (std::size_t i = 0; i < n; ++i) {
+        auto patient = mapping::fhir_patient_to_icure(gen.patient(), b.ctx);
+        if (!patient.ok()) die("map", patient.status());
+        mapped.push_back(std::move(*patient));
+      }
+      const auto stats_before = b.store->write_stats();
+      const Stopwatch watch;
+      std::vector<std::thread> workers;
+      for (std::size_t t = 0; t < threads; ++t)
+        workers.emplace_back([&, t] {
+          for (std::size_t i = t; i < n; i += threads) {
+            auto r = b.store->create_patient(b.who, mapped[i]);
+            if (!r.ok()) die("create_patient", r.status());
+          }
+        });
+      for (auto& w : workers) w.join();
+      const double wall = watch.wall(), cpu_used = watch.cpu();
+      const auto stats_after = b.store->write_stats();
+      row("insert, one per call, " + std::to_string(threads) + " threads", rate(n / wall),
+          rate(n / cpu_used), "");
+      std::printf("%-10s   (%llu writes in %llu commits)\n", "",
+                  static_cast<unsigned long long>(stats_after.writes - stats_before.writes),
+                  static_cast<unsigned long long>(stats_after.commits - stats_before.commits));
     }
 
     {
@@ -262,6 +292,23 @@ int main(int argc, char** argv) {
         if (!r.ok()) die("get_patient", r.status());
       }
       row("point read (reads/s wall|CPU)", rate(n / watch.wall()), rate(n / watch.cpu()), "");
+    }
+    {
+      const std::size_t n = 2000;
+      std::vector<std::size_t> picks(n);
+      for (auto& p : picks) p = pick() % ids.size();
+      const Stopwatch watch;
+      std::vector<std::thread> workers;
+      for (std::size_t t = 0; t < threads; ++t)
+        workers.emplace_back([&, t] {
+          for (std::size_t i = t; i < n; i += threads) {
+            auto r = b.store->get_patient(b.who, ids[picks[i]]);
+            if (!r.ok()) die("get_patient", r.status());
+          }
+        });
+      for (auto& w : workers) w.join();
+      row("point read, " + std::to_string(threads) + " threads", rate(n / watch.wall()),
+          rate(n / watch.cpu()), "");
     }
 
     auto latency_row = [&](const std::string& what, Latency l) {

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <shared_mutex>
+#include <string_view>
 #include <utility>
 
 #include "fhirbridge/json_io.hpp"
@@ -13,11 +15,47 @@ namespace fhirbridge::crypto {
 
 namespace json = boost::json;
 
+struct EntitySealer::ExchangeKeyEntry {
+  SecureBytes key;
+  // Names this key in the decryption cache: one id per entry, never reused.
+  std::uint64_t id = 0;
+};
+
 struct EntitySealer::ExchangeKeyCache {
-  std::mutex mutex;
-  // "<reader fingerprint>|<RSA ciphertext hex>" -> exchange key. The ciphertext
-  // identifies the key exactly, so a stale or foreign HCP can never hit a wrong entry.
-  std::map<std::string, SecureBytes> keys;
+  using Entry = std::shared_ptr<const ExchangeKeyEntry>;
+  // reader fingerprint -> RSA ciphertext hex -> exchange key. The ciphertext
+  // identifies the key exactly, so a stale or foreign HCP can never hit a wrong
+  // entry. Two levels with transparent comparison: a lookup builds no string.
+  using ByCiphertext = std::map<std::string, Entry, std::less<>>;
+
+  Entry find(std::string_view reader_fp, std::string_view ciphertext_hex) const {
+    std::shared_lock lock(mutex);
+    auto by_reader = keys.find(reader_fp);
+    if (by_reader == keys.end()) return nullptr;
+    auto hit = by_reader->second.find(ciphertext_hex);
+    return hit == by_reader->second.end() ? nullptr : hit->second;
+  }
+  // The entry now cached for the pair: an earlier one wins, so ids stay stable.
+  Entry insert(std::string_view reader_fp, std::string_view ciphertext_hex,
+               const SecureBytes& key) {
+    std::unique_lock lock(mutex);
+    auto by_reader = keys.find(reader_fp);
+    if (by_reader == keys.end())
+      by_reader = keys.emplace(std::string(reader_fp), ByCiphertext{}).first;
+    auto hit = by_reader->second.find(ciphertext_hex);
+    if (hit != by_reader->second.end()) return hit->second;
+    auto entry = std::make_shared<const ExchangeKeyEntry>(ExchangeKeyEntry{key, next_id++});
+    by_reader->second.emplace(std::string(ciphertext_hex), entry);
+    return entry;
+  }
+  void clear() {
+    std::unique_lock lock(mutex);
+    keys.clear();
+  }
+
+  mutable std::shared_mutex mutex;
+  std::map<std::string, ByCiphertext, std::less<>> keys;
+  std::uint64_t next_id = 1;
 };
 
 SealingPolicy SealingPolicy::strict() {
@@ -31,18 +69,57 @@ namespace {
 
 constexpr std::size_t kExchangeKeySize = 32;  // AES-256
 
-std::string encrypt_text_hex(const SecureBytes& key, const std::string& text,
-                             Botan::RandomNumberGenerator& rng) {
-  return to_hex(
-      aes_encrypt(key, reinterpret_cast<const std::uint8_t*>(text.data()), text.size(), rng));
+// The randomness of one seal call, drawn from the caller's rng in batches of
+// 128 bytes and handed out in pieces: a DRBG's fixed cost per request
+// (reseed check, timestamp input, state update) was most of a seal's CPU with
+// six small requests per entity. Local to one call (so as thread-safe as the
+// source) and wiped when the call ends (secure_vector).
+class BatchedRng final : public Botan::RandomNumberGenerator {
+ public:
+  explicit BatchedRng(Botan::RandomNumberGenerator& source) : source_(source) {}
+  void randomize(std::uint8_t output[], std::size_t length) override {
+    while (length > 0) {
+      if (used_ == buffer_.size()) {
+        buffer_.resize(kBatch);
+        source_.randomize(buffer_.data(), buffer_.size());
+        used_ = 0;
+      }
+      const std::size_t n = std::min(length, buffer_.size() - used_);
+      std::copy_n(buffer_.data() + used_, n, output);
+      std::fill_n(buffer_.data() + used_, n, std::uint8_t{0});  // handed out: forget it
+      used_ += n;
+      output += n;
+      length -= n;
+    }
+  }
+  bool accepts_input() const override { return false; }
+  void add_entropy(const std::uint8_t[], std::size_t) override {}
+  std::string name() const override { return "batched(" + source_.name() + ")"; }
+  void clear() override {
+    buffer_.clear();
+    used_ = 0;
+  }
+  bool is_seeded() const override { return source_.is_seeded(); }
+
+ private:
+  static constexpr std::size_t kBatch = 128;
+  Botan::RandomNumberGenerator& source_;
+  SecureBytes buffer_;
+  std::size_t used_ = 0;
+};
+
+// The part after the first ':' of a decrypted "<entityId>:<secret>" entry.
+std::optional<std::string> secret_part(const SecureBytes& plain) {
+  auto colon = std::find(plain.begin(), plain.end(), std::uint8_t{':'});
+  if (colon == plain.end()) return std::nullopt;
+  return std::string(colon + 1, plain.end());
 }
 
-Result<std::string> decrypt_text_hex(const SecureBytes& key, const std::string& hex) {
-  auto bytes = from_hex(hex);
-  if (!bytes.ok()) return bytes.status();
-  auto plain = aes_decrypt(key, *bytes);
-  if (!plain.ok()) return plain.status();
-  return std::string(plain->begin(), plain->end());
+// Last 32 hex characters of a public key, without a copy (see fingerprint()).
+std::string_view fingerprint_view(std::string_view public_key_hex) {
+  constexpr std::size_t kLen = 32;
+  return public_key_hex.size() <= kLen ? public_key_hex
+                                       : public_key_hex.substr(public_key_hex.size() - kLen);
 }
 
 // iCure's content key: the encryptionKeys UUID without dashes (AES-128), or 64 hex (AES-256).
@@ -60,19 +137,64 @@ Result<SecureBytes> content_key_of(const std::string& secret) {
   return key;
 }
 
+// Puts decrypted encryptedSelf fields back into a typed entity, member by
+// member: the same result as to_json(entity), overwriting those keys, and
+// from_json of the whole object, without converting the whole entity twice
+// (which cost more than the decryption). Unknown keys go to `extra`; null is
+// absent, as json_io reads it. `path` names the entity in errors ("Patient").
 template <typename Entity>
-json::object entity_json(const Entity& e) {
-  return json_io::to_json(e).as_object();
+Status merge_fields(Entity& entity, const json::object& fields, const std::string& path) {
+  using Members = boost::describe::describe_members<Entity, boost::describe::mod_public>;
+  json::object* extra = nullptr;
+  boost::mp11::mp_for_each<Members>([&](auto D) {
+    using M = std::remove_cvref_t<decltype(entity.*D.pointer)>;
+    if constexpr (std::is_same_v<M, json::object>) extra = &(entity.*D.pointer);
+  });
+  Status status;
+  for (const auto& kv : fields) {
+    bool known = false;
+    boost::mp11::mp_for_each<Members>([&](auto D) {
+      using M = std::remove_cvref_t<decltype(entity.*D.pointer)>;
+      if constexpr (!std::is_same_v<M, json::object>) {
+        if (known || kv.key() != D.name) return;
+        known = true;
+        M& member = entity.*D.pointer;
+        member = M{};
+        if (kv.value().is_null()) return;
+        status = json_io::from_json(kv.value(), member, json_io::detail::child_path(path, D.name));
+      }
+    });
+    if (!known && extra) (*extra)[kv.key()] = kv.value();
+    if (!status.ok()) return status;
+  }
+  return status;
 }
 
+// Decrypts `entity.encryptedSelf` with the first of `keys` that opens it and
+// merges the fields back. Nothing to do without encryptedSelf.
 template <typename Entity>
-Result<Entity> entity_from(const json::object& obj, const std::string& what) {
-  Entity out{};
-  Status s = json_io::from_json(json::value(obj), out, what);
-  if (!s.ok())
-    return Status::Internal("decrypted " + what +
-                            " content has an unexpected shape: " + s.to_string());
-  return out;
+Status unseal_entity(Entity& entity, const std::vector<SecureBytes>& keys, const std::string& what,
+                     const std::string& path) {
+  if (!entity.encryptedSelf) return {};
+  auto decoded = from_base64_secure(*entity.encryptedSelf);
+  if (!decoded.ok()) return Status::Internal("encryptedSelf of " + what + " is not base64");
+  SecureBytes ct = std::move(*decoded);
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    // The last key may take the buffer; the others decrypt a copy.
+    auto plain = aes_decrypt_in_place(keys[i], i + 1 == keys.size() ? std::move(ct) : ct);
+    if (!plain.ok()) continue;
+    boost::system::error_code ec;
+    json::value fields = json::parse(
+        json::string_view(reinterpret_cast<const char*>(plain->data()), plain->size()), ec);
+    if (ec || !fields.is_object()) continue;
+    Status merged = merge_fields(entity, fields.get_object(), path);
+    if (!merged.ok())
+      return Status::Internal("decrypted " + path +
+                              " content has an unexpected shape: " + merged.to_string());
+    return {};
+  }
+  return Status::Internal("encryptedSelf of " + what +
+                          " cannot be decrypted with the reader's keys (corrupted data)");
 }
 
 // The SDK's rule: content keys come from encryptionKeys, or from delegations
@@ -130,11 +252,17 @@ json::object take_fields(Entity& entity, const std::set<std::string>& fields) {
 }  // namespace
 
 EntitySealer::EntitySealer(Keychain& keychain, Botan::RandomNumberGenerator& rng,
-                           SealingPolicy policy)
+                           SealingPolicy policy, std::size_t decryption_cache_capacity)
     : keychain_(keychain),
       rng_(rng),
       policy_(std::move(policy)),
-      cache_(std::make_shared<ExchangeKeyCache>()) {}
+      cache_(std::make_shared<ExchangeKeyCache>()),
+      decrypted_(std::make_shared<DecryptionCache>(decryption_cache_capacity)) {}
+
+void EntitySealer::clear_caches() {
+  cache_->clear();
+  decrypted_->clear();
+}
 
 // ---- exchange keys ------------------------------------------------------------
 
@@ -142,12 +270,22 @@ Result<SecureBytes> EntitySealer::exchange_key(HcpDirectory& dir, const std::str
                                                const std::string& delegate_hcp_id,
                                                const std::string& reader_hcp_id,
                                                bool create_if_missing) {
+  auto entry =
+      exchange_key_entry(dir, owner_hcp_id, delegate_hcp_id, reader_hcp_id, create_if_missing);
+  if (!entry.ok()) return entry.status();
+  return (*entry)->key;
+}
+
+Result<std::shared_ptr<const EntitySealer::ExchangeKeyEntry>> EntitySealer::exchange_key_entry(
+    HcpDirectory& dir, const std::string& owner_hcp_id, const std::string& delegate_hcp_id,
+    const std::string& reader_hcp_id, bool create_if_missing) {
   if (reader_hcp_id != owner_hcp_id && reader_hcp_id != delegate_hcp_id)
     return Status(StatusCode::forbidden, "healthcare party " + reader_hcp_id +
                                              " is neither end of the exchange key " + owner_hcp_id +
                                              " -> " + delegate_hcp_id);
-  auto private_key = keychain_.get(reader_hcp_id);
-  if (!private_key.ok()) return private_key.status();
+  // The reader's key must be present (and not expired) before any cached
+  // decryption is handed out; the key itself is only copied on a cache miss.
+  FHIRBRIDGE_RETURN_IF_ERROR(keychain_.check(reader_hcp_id));
 
   auto owner_shared = dir.get_shared(owner_hcp_id);
   if (!owner_shared.ok())
@@ -157,51 +295,51 @@ Result<SecureBytes> EntitySealer::exchange_key(HcpDirectory& dir, const std::str
   if (!owner->publicKey || owner->publicKey->empty())
     return Status::Invalid("HealthcareParty.publicKey",
                            "healthcare party " + owner_hcp_id + " has no public key");
-  std::string reader_public_key = *owner->publicKey;
+  std::shared_ptr<const icure::HealthcareParty> reader_shared;  // keeps reader_public_key alive
+  const std::string* reader_public_key = &*owner->publicKey;
   if (reader_hcp_id != owner_hcp_id) {
-    auto reader_shared = dir.get_shared(reader_hcp_id);
-    if (!reader_shared.ok())
+    auto reader = dir.get_shared(reader_hcp_id);
+    if (!reader.ok())
       return Status::NotFound("healthcare party " + reader_hcp_id +
-                              " not found: " + reader_shared.status().message());
-    const icure::HealthcareParty* reader = reader_shared->get();
-    if (!reader->publicKey || reader->publicKey->empty())
+                              " not found: " + reader.status().message());
+    reader_shared = std::move(*reader);
+    if (!reader_shared->publicKey || reader_shared->publicKey->empty())
       return Status::Invalid("HealthcareParty.publicKey",
                              "healthcare party " + reader_hcp_id + " has no public key");
-    reader_public_key = *reader->publicKey;
+    reader_public_key = &*reader_shared->publicKey;
   }
-  const std::string reader_fp = fingerprint(reader_public_key);
+  const std::string_view reader_fp = fingerprint_view(*reader_public_key);
 
   // Find the key encrypted for the reader: aesExchangeKeys first (current SDK),
   // the owner's own public key preferred, then the legacy hcPartyKeys pair.
-  std::string encrypted;
+  const std::string* encrypted = nullptr;
   if (owner->aesExchangeKeys) {
     auto look_in = [&](const std::map<std::string, std::map<std::string, std::string>>& by_dlg) {
       auto d = by_dlg.find(delegate_hcp_id);
       if (d == by_dlg.end()) return;
-      auto k = d->second.find(reader_fp);
-      if (k != d->second.end()) encrypted = k->second;
+      for (const auto& [fp, key] : d->second)
+        if (fp == reader_fp && !key.empty()) encrypted = &key;
     };
     auto mine = owner->aesExchangeKeys->find(*owner->publicKey);
     if (mine != owner->aesExchangeKeys->end()) look_in(mine->second);
     for (const auto& [pub, by_dlg] : *owner->aesExchangeKeys) {
-      if (!encrypted.empty()) break;
+      if (encrypted) break;
       look_in(by_dlg);
     }
   }
-  if (encrypted.empty() && owner->hcPartyKeys) {
+  if (!encrypted && owner->hcPartyKeys) {
     auto it = owner->hcPartyKeys->find(delegate_hcp_id);
-    if (it != owner->hcPartyKeys->end() && it->second.size() == 2)
-      encrypted = it->second[reader_hcp_id == owner_hcp_id ? 0 : 1];
+    if (it != owner->hcPartyKeys->end() && it->second.size() == 2) {
+      const std::string& candidate = it->second[reader_hcp_id == owner_hcp_id ? 0 : 1];
+      if (!candidate.empty()) encrypted = &candidate;
+    }
   }
 
-  if (!encrypted.empty()) {
-    const std::string cache_key = reader_fp + "|" + encrypted;
-    {
-      std::lock_guard lock(cache_->mutex);
-      auto hit = cache_->keys.find(cache_key);
-      if (hit != cache_->keys.end()) return hit->second;
-    }
-    auto ciphertext = from_hex(encrypted);
+  if (encrypted) {
+    if (auto hit = cache_->find(reader_fp, *encrypted)) return hit;
+    auto private_key = keychain_.get(reader_hcp_id);
+    if (!private_key.ok()) return private_key.status();
+    auto ciphertext = from_hex(*encrypted);
     if (!ciphertext.ok())
       return Status::Internal("exchange key " + owner_hcp_id + " -> " + delegate_hcp_id +
                               " is not hex");
@@ -214,9 +352,7 @@ Result<SecureBytes> EntitySealer::exchange_key(HcpDirectory& dir, const std::str
     if (key->size() != 16 && key->size() != 32)
       return Status::Internal("exchange key " + owner_hcp_id + " -> " + delegate_hcp_id +
                               " has a wrong length");
-    std::lock_guard lock(cache_->mutex);
-    cache_->keys[cache_key] = *key;
-    return key;
+    return cache_->insert(reader_fp, *encrypted, *key);
   }
 
   if (!create_if_missing)
@@ -256,10 +392,20 @@ Result<SecureBytes> EntitySealer::exchange_key(HcpDirectory& dir, const std::str
   entry[fingerprint(delegate_public_key)] = delegate_hex;
   FHIRBRIDGE_RETURN_IF_ERROR(dir.put(updated));
 
-  std::lock_guard lock(cache_->mutex);
-  cache_->keys[fingerprint(*owner->publicKey) + "|" + owner_hex] = key;
-  cache_->keys[fingerprint(delegate_public_key) + "|" + delegate_hex] = key;
-  return key;
+  auto for_owner_entry = cache_->insert(fingerprint_view(*owner->publicKey), owner_hex, key);
+  auto for_delegate_entry =
+      cache_->insert(fingerprint_view(delegate_public_key), delegate_hex, key);
+  return reader_hcp_id == owner_hcp_id ? for_owner_entry : for_delegate_entry;
+}
+
+Result<std::shared_ptr<const SecureBytes>> EntitySealer::decrypt_entry(
+    const ExchangeKeyEntry& key, const std::string& ciphertext_hex) {
+  if (auto hit = decrypted_->find(key.id, ciphertext_hex)) return hit;
+  auto plain = aes_decrypt_hex(key.key, ciphertext_hex);
+  if (!plain.ok()) return plain.status();  // failures are not cached: they are rare and cheap
+  auto shared = std::make_shared<const SecureBytes>(std::move(*plain));
+  decrypted_->insert(key.id, ciphertext_hex, shared);
+  return shared;
 }
 
 // ---- delegations ----------------------------------------------------------------
@@ -273,25 +419,31 @@ Result<std::vector<std::string>> EntitySealer::decrypt_delegations(HcpDirectory&
     return Status::NotFound(entity_id + " is not shared with healthcare party " + reader + " (no " +
                             what + " entry)");
   // Without the reader's key nothing can be read: say so before anything else.
-  if (auto k = keychain_.get(reader); !k.ok()) return k.status();
+  FHIRBRIDGE_RETURN_IF_ERROR(keychain_.check(reader));
   std::vector<std::string> secrets;
   Status first_error;
-  for (const auto& d : map->at(reader)) {
+  // Entries of one owner share the exchange key: resolve it once per owner.
+  const std::string* last_owner = nullptr;
+  Result<std::shared_ptr<const ExchangeKeyEntry>> key = Status::NotFound("no exchange key");
+  for (const auto& d : map->find(reader)->second) {
     if (!d.key || !d.owner) continue;
-    auto key = exchange_key(dir, *d.owner, reader, reader, false);
+    if (!last_owner || *last_owner != *d.owner) {
+      key = exchange_key_entry(dir, *d.owner, reader, reader, false);
+      last_owner = &*d.owner;
+    }
     if (!key.ok()) {
       if (first_error.ok()) first_error = key.status();
       continue;
     }
-    auto plain = decrypt_text_hex(*key, *d.key);
-    std::size_t colon = plain.ok() ? plain->find(':') : std::string::npos;
-    if (colon == std::string::npos) {
+    auto plain = decrypt_entry(**key, *d.key);
+    std::optional<std::string> secret = plain.ok() ? secret_part(**plain) : std::nullopt;
+    if (!secret) {
       if (first_error.ok())
         first_error = Status::Internal(std::string(what) + " of " + entity_id + " for " + reader +
                                        " cannot be decrypted (corrupted)");
       continue;
     }
-    append_unique(secrets, plain->substr(colon + 1));
+    append_unique(secrets, std::move(*secret));
   }
   if (secrets.empty()) {
     if (!first_error.ok()) return first_error;
@@ -319,26 +471,34 @@ Status EntitySealer::add_delegation_entries(HcpDirectory& dir, const std::string
                                             const std::string& delegate,
                                             const std::string& entity_id,
                                             const std::vector<std::string>& secrets,
-                                            icure::DelegationMap& map) {
-  auto key = exchange_key(dir, owner, delegate, owner, true);
+                                            icure::DelegationMap& map,
+                                            Botan::RandomNumberGenerator& rng) {
+  auto key = exchange_key_entry(dir, owner, delegate, owner, true);
   if (!key.ok()) return key.status();
+  const ExchangeKeyEntry& exchange = **key;
   if (!map) map.emplace();
   auto& entries = (*map)[delegate];
   // Skip secrets the delegate already gets from this owner (sharing is idempotent).
   std::vector<std::string> present;
   for (const auto& d : entries) {
     if (!d.key || d.owner != owner) continue;
-    auto plain = decrypt_text_hex(*key, *d.key);
+    auto plain = decrypt_entry(exchange, *d.key);
     if (!plain.ok()) continue;
-    std::size_t colon = plain->find(':');
-    if (colon != std::string::npos) present.push_back(plain->substr(colon + 1));
+    if (auto secret = secret_part(**plain)) present.push_back(std::move(*secret));
   }
   for (const auto& secret : secrets) {
     if (std::find(present.begin(), present.end(), secret) != present.end()) continue;
     icure::Delegation d;
     d.owner = owner;
     d.delegatedTo = delegate;
-    d.key = encrypt_text_hex(*key, entity_id + ":" + secret, rng_);
+    SecureBytes plain;
+    plain.reserve(entity_id.size() + 1 + secret.size());
+    plain.insert(plain.end(), entity_id.begin(), entity_id.end());
+    plain.push_back(':');
+    plain.insert(plain.end(), secret.begin(), secret.end());
+    d.key = to_hex(aes_encrypt(exchange.key, plain.data(), plain.size(), rng));
+    // Remembered as if read back: the first read after a create is warm too.
+    decrypted_->insert(exchange.id, *d.key, std::move(plain));
     entries.push_back(std::move(d));
   }
   return {};
@@ -348,51 +508,13 @@ Status EntitySealer::add_delegation_entries(HcpDirectory& dir, const std::string
 
 template <typename Entity>
 void EntitySealer::seal_entity(Entity& entity, const std::set<std::string>& fields,
-                               const SecureBytes& content_key) {
+                               const SecureBytes& content_key, Botan::RandomNumberGenerator& rng) {
   json::object secret = take_fields(entity, fields);
   std::string text = json::serialize(secret);
   Bytes ct = aes_encrypt(content_key, reinterpret_cast<const std::uint8_t*>(text.data()),
-                         text.size(), rng_);
+                         text.size(), rng);
   std::fill(text.begin(), text.end(), '\0');
   entity.encryptedSelf = to_base64(ct.data(), ct.size());
-}
-
-void EntitySealer::seal_fields(json::object& entity, const std::set<std::string>& fields,
-                               const SecureBytes& content_key) {
-  json::object secret;
-  for (const auto& f : fields) {
-    auto it = entity.find(f);
-    if (it == entity.end()) continue;
-    secret.emplace(f, it->value());
-    entity.erase(it);
-  }
-  // Always written (possibly "{}") so a reader knows the entity is sealed.
-  std::string text = json::serialize(secret);
-  Bytes ct = aes_encrypt(content_key, reinterpret_cast<const std::uint8_t*>(text.data()),
-                         text.size(), rng_);
-  std::fill(text.begin(), text.end(), '\0');
-  entity["encryptedSelf"] = to_base64(ct.data(), ct.size());
-}
-
-Status EntitySealer::unseal_fields(json::object& entity, const std::vector<SecureBytes>& keys,
-                                   const std::string& what) {
-  auto it = entity.find("encryptedSelf");
-  if (it == entity.end() || !it->value().is_string()) return {};
-  auto ct = from_base64(std::string(it->value().get_string()));
-  if (!ct.ok()) return Status::Internal("encryptedSelf of " + what + " is not base64");
-  for (const auto& key : keys) {
-    auto plain = aes_decrypt(key, *ct);
-    if (!plain.ok()) continue;
-    boost::system::error_code ec;
-    json::value fields = json::parse(
-        json::string_view(reinterpret_cast<const char*>(plain->data()), plain->size()), ec);
-    std::fill(plain->begin(), plain->end(), std::uint8_t{0});
-    if (ec || !fields.is_object()) continue;
-    for (const auto& kv : fields.get_object()) entity[kv.key()] = kv.value();
-    return {};
-  }
-  return Status::Internal("encryptedSelf of " + what +
-                          " cannot be decrypted with the reader's keys (corrupted data)");
 }
 
 // ---- patients ---------------------------------------------------------------------
@@ -400,24 +522,25 @@ Status EntitySealer::unseal_fields(json::object& entity, const std::vector<Secur
 Status EntitySealer::seal_new_patient(HcpDirectory& dir, const std::string& owner_hcp_id,
                                       icure::Patient& patient,
                                       const std::vector<std::string>& delegates) {
+  BatchedRng rng(rng_);
   FHIRBRIDGE_RETURN_IF_ERROR(keychain_.get(owner_hcp_id));
-  if (!patient.id || patient.id->empty()) patient.id = random_uuid(rng_);
-  const std::string secret_id = random_uuid(rng_);
-  const std::string encryption_key = random_uuid(rng_);
+  if (!patient.id || patient.id->empty()) patient.id = random_uuid(rng);
+  const std::string secret_id = random_uuid(rng);
+  const std::string encryption_key = random_uuid(rng);
 
   icure::DelegationMap delegations, encryption_keys;
   std::vector<std::string> parties{owner_hcp_id};
   for (const auto& d : delegates) append_unique(parties, d);
   for (const auto& party : parties) {
-    FHIRBRIDGE_RETURN_IF_ERROR(
-        add_delegation_entries(dir, owner_hcp_id, party, *patient.id, {secret_id}, delegations));
     FHIRBRIDGE_RETURN_IF_ERROR(add_delegation_entries(dir, owner_hcp_id, party, *patient.id,
-                                                      {encryption_key}, encryption_keys));
+                                                      {secret_id}, delegations, rng));
+    FHIRBRIDGE_RETURN_IF_ERROR(add_delegation_entries(dir, owner_hcp_id, party, *patient.id,
+                                                      {encryption_key}, encryption_keys, rng));
   }
   auto content_key = content_key_of(encryption_key);
   if (!content_key.ok()) return content_key.status();
 
-  seal_entity(patient, policy_.patient_fields, *content_key);
+  seal_entity(patient, policy_.patient_fields, *content_key, rng);
   patient.delegations = std::move(delegations);
   patient.encryptionKeys = std::move(encryption_keys);
   if (!patient.cryptedForeignKeys) patient.cryptedForeignKeys.emplace();  // as the SDK sends
@@ -426,6 +549,7 @@ Status EntitySealer::seal_new_patient(HcpDirectory& dir, const std::string& owne
 
 Status EntitySealer::reseal_patient(HcpDirectory& dir, const std::string& hcp_id,
                                     icure::Patient& patient, const icure::Patient& previous) {
+  BatchedRng rng(rng_);
   if (!previous.id) return Status::Invalid("Patient.id", "the stored patient has no id");
   if (patient.id && *patient.id != *previous.id)
     return Status::Invalid("Patient.id", "the updated patient has another id than the stored one");
@@ -439,7 +563,7 @@ Status EntitySealer::reseal_patient(HcpDirectory& dir, const std::string& hcp_id
   auto keys = content_keys(dir, hcp_id, key_map_of(previous), *previous.id);
   if (!keys.ok()) return keys.status();
 
-  seal_entity(patient, policy_.patient_fields, keys->front());
+  seal_entity(patient, policy_.patient_fields, keys->front(), rng);
   patient.delegations = previous.delegations;
   patient.encryptionKeys = previous.encryptionKeys;
   patient.cryptedForeignKeys = previous.cryptedForeignKeys;
@@ -460,9 +584,9 @@ Result<icure::Patient> EntitySealer::unseal_patient(HcpDirectory& dir,
   }
   auto keys = content_keys(dir, reader_hcp_id, key_map_of(sealed), sealed.id.value_or("?"));
   if (!keys.ok()) return keys.status();
-  json::object obj = entity_json(sealed);
-  FHIRBRIDGE_RETURN_IF_ERROR(unseal_fields(obj, *keys, what));
-  return entity_from<icure::Patient>(obj, "Patient");
+  icure::Patient clear = sealed;
+  FHIRBRIDGE_RETURN_IF_ERROR(unseal_entity(clear, *keys, what, "Patient"));
+  return clear;
 }
 
 Result<std::vector<std::string>> EntitySealer::patient_secret_ids(HcpDirectory& dir,
@@ -474,20 +598,21 @@ Result<std::vector<std::string>> EntitySealer::patient_secret_ids(HcpDirectory& 
 
 Status EntitySealer::share_patient(HcpDirectory& dir, const std::string& owner_hcp_id,
                                    icure::Patient& sealed, const std::string& delegate_hcp_id) {
+  BatchedRng rng(rng_);
   if (!sealed.id) return Status::Invalid("Patient.id", "cannot share a patient without id");
   const std::string what = "patient " + *sealed.id;
   auto secrets = decrypt_delegations(dir, owner_hcp_id, sealed.delegations, what, "delegations");
   if (!secrets.ok()) return secrets.status();
   icure::DelegationMap delegations = sealed.delegations;
   FHIRBRIDGE_RETURN_IF_ERROR(add_delegation_entries(dir, owner_hcp_id, delegate_hcp_id, *sealed.id,
-                                                    *secrets, delegations));
+                                                    *secrets, delegations, rng));
   icure::DelegationMap encryption_keys = sealed.encryptionKeys;
   if (has_entries_for(sealed.encryptionKeys, owner_hcp_id)) {
     auto keys =
         decrypt_delegations(dir, owner_hcp_id, sealed.encryptionKeys, what, "encryptionKeys");
     if (!keys.ok()) return keys.status();
     FHIRBRIDGE_RETURN_IF_ERROR(add_delegation_entries(dir, owner_hcp_id, delegate_hcp_id,
-                                                      *sealed.id, *keys, encryption_keys));
+                                                      *sealed.id, *keys, encryption_keys, rng));
   }
   sealed.delegations = std::move(delegations);
   sealed.encryptionKeys = std::move(encryption_keys);
@@ -495,19 +620,6 @@ Status EntitySealer::share_patient(HcpDirectory& dir, const std::string& owner_h
 }
 
 // ---- contacts ------------------------------------------------------------------------
-
-namespace {
-
-// Seals each service's fields with the contact's key (the SDK's behaviour).
-template <typename SealFn>
-void for_each_service(json::object& contact, SealFn&& fn) {
-  auto it = contact.find("services");
-  if (it == contact.end() || !it->value().is_array()) return;
-  for (auto& s : it->value().get_array())
-    if (s.is_object()) fn(s.get_object());
-}
-
-}  // namespace
 
 Status EntitySealer::seal_new_contact(HcpDirectory& dir, const std::string& owner_hcp_id,
                                       icure::Contact& contact, const icure::Patient& sealed_patient,
@@ -524,29 +636,30 @@ Status EntitySealer::seal_new_contact_of(HcpDirectory& dir, const std::string& o
                                          icure::Contact& contact, const std::string& patient_id,
                                          std::vector<std::string> patient_secret_ids,
                                          const std::vector<std::string>& delegates) {
+  BatchedRng rng(rng_);
   FHIRBRIDGE_RETURN_IF_ERROR(keychain_.get(owner_hcp_id));
-  if (!contact.id || contact.id->empty()) contact.id = random_uuid(rng_);
-  const std::string secret_id = random_uuid(rng_);
-  const std::string encryption_key = random_uuid(rng_);
+  if (!contact.id || contact.id->empty()) contact.id = random_uuid(rng);
+  const std::string secret_id = random_uuid(rng);
+  const std::string encryption_key = random_uuid(rng);
 
   icure::DelegationMap delegations, encryption_keys, crypted_foreign_keys;
   std::vector<std::string> parties{owner_hcp_id};
   for (const auto& d : delegates) append_unique(parties, d);
   for (const auto& party : parties) {
-    FHIRBRIDGE_RETURN_IF_ERROR(
-        add_delegation_entries(dir, owner_hcp_id, party, *contact.id, {secret_id}, delegations));
     FHIRBRIDGE_RETURN_IF_ERROR(add_delegation_entries(dir, owner_hcp_id, party, *contact.id,
-                                                      {encryption_key}, encryption_keys));
+                                                      {secret_id}, delegations, rng));
     FHIRBRIDGE_RETURN_IF_ERROR(add_delegation_entries(dir, owner_hcp_id, party, *contact.id,
-                                                      {patient_id}, crypted_foreign_keys));
+                                                      {encryption_key}, encryption_keys, rng));
+    FHIRBRIDGE_RETURN_IF_ERROR(add_delegation_entries(dir, owner_hcp_id, party, *contact.id,
+                                                      {patient_id}, crypted_foreign_keys, rng));
   }
   auto content_key = content_key_of(encryption_key);
   if (!content_key.ok()) return content_key.status();
 
   if (contact.services)
     for (auto& service : *contact.services)
-      seal_entity(service, policy_.service_fields, *content_key);
-  seal_entity(contact, policy_.contact_fields, *content_key);
+      seal_entity(service, policy_.service_fields, *content_key, rng);
+  seal_entity(contact, policy_.contact_fields, *content_key, rng);
   contact.delegations = std::move(delegations);
   contact.encryptionKeys = std::move(encryption_keys);
   contact.cryptedForeignKeys = std::move(crypted_foreign_keys);
@@ -556,6 +669,7 @@ Status EntitySealer::seal_new_contact_of(HcpDirectory& dir, const std::string& o
 
 Status EntitySealer::reseal_contact(HcpDirectory& dir, const std::string& hcp_id,
                                     icure::Contact& contact, const icure::Contact& previous) {
+  BatchedRng rng(rng_);
   if (!previous.id) return Status::Invalid("Contact.id", "the stored contact has no id");
   if (contact.id && *contact.id != *previous.id)
     return Status::Invalid("Contact.id", "the updated contact has another id than the stored one");
@@ -564,8 +678,8 @@ Status EntitySealer::reseal_contact(HcpDirectory& dir, const std::string& hcp_id
   if (!keys.ok()) return keys.status();
   if (contact.services)
     for (auto& service : *contact.services)
-      seal_entity(service, policy_.service_fields, keys->front());
-  seal_entity(contact, policy_.contact_fields, keys->front());
+      seal_entity(service, policy_.service_fields, keys->front(), rng);
+  seal_entity(contact, policy_.contact_fields, keys->front(), rng);
   contact.delegations = previous.delegations;
   contact.encryptionKeys = previous.encryptionKeys;
   contact.cryptedForeignKeys = previous.cryptedForeignKeys;
@@ -589,19 +703,19 @@ Result<icure::Contact> EntitySealer::unseal_contact(HcpDirectory& dir,
   }
   auto keys = content_keys(dir, reader_hcp_id, key_map_of(sealed), sealed.id.value_or("?"));
   if (!keys.ok()) return keys.status();
-  json::object obj = entity_json(sealed);
-  Status status;
-  for_each_service(obj, [&](json::object& s) {
-    if (!status.ok()) return;
-    std::string service =
-        what + " service " +
-        (s.contains("id") && s.at("id").is_string() ? std::string(s.at("id").get_string())
-                                                    : std::string("?"));
-    status = unseal_fields(s, *keys, service);
-  });
-  FHIRBRIDGE_RETURN_IF_ERROR(status);
-  FHIRBRIDGE_RETURN_IF_ERROR(unseal_fields(obj, *keys, what));
-  return entity_from<icure::Contact>(obj, "Contact");
+  icure::Contact clear = sealed;
+  if (clear.services) {
+    std::size_t index = 0;
+    for (auto& service : *clear.services) {
+      if (service.encryptedSelf)
+        FHIRBRIDGE_RETURN_IF_ERROR(
+            unseal_entity(service, *keys, what + " service " + service.id.value_or("?"),
+                          json_io::detail::index_path("Contact.services", index)));
+      ++index;
+    }
+  }
+  FHIRBRIDGE_RETURN_IF_ERROR(unseal_entity(clear, *keys, what, "Contact"));
+  return clear;
 }
 
 Result<std::string> EntitySealer::contact_patient_id(HcpDirectory& dir,
@@ -615,6 +729,7 @@ Result<std::string> EntitySealer::contact_patient_id(HcpDirectory& dir,
 
 Status EntitySealer::share_contact(HcpDirectory& dir, const std::string& owner_hcp_id,
                                    icure::Contact& sealed, const std::string& delegate_hcp_id) {
+  BatchedRng rng(rng_);
   if (!sealed.id) return Status::Invalid("Contact.id", "cannot share a contact without id");
   const std::string what = "contact " + *sealed.id;
   icure::DelegationMap delegations = sealed.delegations, encryption_keys = sealed.encryptionKeys,
@@ -622,20 +737,20 @@ Status EntitySealer::share_contact(HcpDirectory& dir, const std::string& owner_h
   auto secrets = decrypt_delegations(dir, owner_hcp_id, sealed.delegations, what, "delegations");
   if (!secrets.ok()) return secrets.status();
   FHIRBRIDGE_RETURN_IF_ERROR(add_delegation_entries(dir, owner_hcp_id, delegate_hcp_id, *sealed.id,
-                                                    *secrets, delegations));
+                                                    *secrets, delegations, rng));
   if (has_entries_for(sealed.encryptionKeys, owner_hcp_id)) {
     auto keys =
         decrypt_delegations(dir, owner_hcp_id, sealed.encryptionKeys, what, "encryptionKeys");
     if (!keys.ok()) return keys.status();
     FHIRBRIDGE_RETURN_IF_ERROR(add_delegation_entries(dir, owner_hcp_id, delegate_hcp_id,
-                                                      *sealed.id, *keys, encryption_keys));
+                                                      *sealed.id, *keys, encryption_keys, rng));
   }
   if (has_entries_for(sealed.cryptedForeignKeys, owner_hcp_id)) {
     auto ids = decrypt_delegations(dir, owner_hcp_id, sealed.cryptedForeignKeys, what,
                                    "cryptedForeignKeys");
     if (!ids.ok()) return ids.status();
     FHIRBRIDGE_RETURN_IF_ERROR(add_delegation_entries(dir, owner_hcp_id, delegate_hcp_id,
-                                                      *sealed.id, *ids, crypted_foreign_keys));
+                                                      *sealed.id, *ids, crypted_foreign_keys, rng));
   }
   sealed.delegations = std::move(delegations);
   sealed.encryptionKeys = std::move(encryption_keys);

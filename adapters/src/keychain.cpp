@@ -63,24 +63,43 @@ Status Keychain::put(const std::string& hcp_id, SecureBytes private_key_pkcs8,
   return {};
 }
 
-Result<SecureBytes> Keychain::get(const std::string& hcp_id) const {
-  std::lock_guard lock(mutex_);
+// The live entry for `hcp_id` (an expired one is erased), or the key_missing
+// status; the caller holds mutex_.
+const Keychain::Entry* Keychain::find_locked(const std::string& hcp_id, Status& missing) const {
   auto it = entries_.find(hcp_id);
   if (it != entries_.end() && now() >= it->second.expires) {
     entries_.erase(it);  // expired: forget it now rather than on the next sweep
-    return Status(StatusCode::key_missing,
-                  "the private key of healthcare party " + hcp_id +
-                      " has expired from the keychain; load it again: " + keychain_call(hcp_id));
+    missing = Status(StatusCode::key_missing,
+                     "the private key of healthcare party " + hcp_id +
+                         " has expired from the keychain; load it again: " + keychain_call(hcp_id));
+    return nullptr;
   }
-  if (it == entries_.end())
-    return Status(StatusCode::key_missing,
-                  "the private key of healthcare party " + hcp_id +
-                      " is not in the keychain; load it first: " + keychain_call(hcp_id));
-  return it->second.key;
+  if (it == entries_.end()) {
+    missing = Status(StatusCode::key_missing,
+                     "the private key of healthcare party " + hcp_id +
+                         " is not in the keychain; load it first: " + keychain_call(hcp_id));
+    return nullptr;
+  }
+  return &it->second;
+}
+
+Result<SecureBytes> Keychain::get(const std::string& hcp_id) const {
+  std::lock_guard lock(mutex_);
+  Status missing;
+  const Entry* entry = find_locked(hcp_id, missing);
+  if (!entry) return missing;
+  return entry->key;
+}
+
+Status Keychain::check(const std::string& hcp_id) const {
+  std::lock_guard lock(mutex_);
+  Status missing;
+  find_locked(hcp_id, missing);
+  return missing;
 }
 
 bool Keychain::contains(const std::string& hcp_id) const {
-  return get(hcp_id).ok();
+  return check(hcp_id).ok();
 }
 
 void Keychain::drop(const std::string& hcp_id) {

@@ -12,6 +12,7 @@
 #include <botan/system_rng.h>
 #include <botan/x509_key.h>
 
+#include <array>
 #include <memory>
 
 namespace fhirbridge::crypto {
@@ -74,23 +75,99 @@ const char* aes_mode_for(std::size_t key_size) {
   }
 }
 
+// Cipher_Mode::create parses the mode name and probes every provider: it cost
+// more than the AES itself on the read path. Each thread keeps one object per
+// (key size, direction) and only re-keys it; Botan's mode objects are not
+// thread-safe, hence thread_local rather than shared.
+Botan::Cipher_Mode& thread_cipher(std::size_t key_size, Botan::Cipher_Dir direction) {
+  thread_local std::unique_ptr<Botan::Cipher_Mode> modes[3][2];
+  const std::size_t size_index = key_size == 16 ? 0 : key_size == 24 ? 1 : 2;
+  const std::size_t dir_index = direction == Botan::ENCRYPTION ? 0 : 1;
+  auto& slot = modes[size_index][dir_index];
+  if (!slot) slot = Botan::Cipher_Mode::create_or_throw(aes_mode_for(key_size), direction);
+  return *slot;
+}
+
+// Wipes the key schedule when the call is done (also on a throw), so a
+// thread's cached cipher never keeps a key between calls.
+struct CipherLease {
+  Botan::Cipher_Mode& mode;
+  ~CipherLease() {
+    try {
+      mode.clear();
+    } catch (...) {
+    }
+  }
+};
+
+// -1 for a non-hex character.
+constexpr std::array<std::int8_t, 256> kHexValue = [] {
+  std::array<std::int8_t, 256> t{};
+  for (auto& v : t) v = -1;
+  for (int c = '0'; c <= '9'; ++c) t[c] = static_cast<std::int8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) t[c] = static_cast<std::int8_t>(c - 'a' + 10);
+  for (int c = 'A'; c <= 'F'; ++c) t[c] = static_cast<std::int8_t>(c - 'A' + 10);
+  return t;
+}();
+
+// -1 for a character outside the standard base64 alphabet.
+constexpr std::array<std::int8_t, 256> kBase64Value = [] {
+  std::array<std::int8_t, 256> t{};
+  for (auto& v : t) v = -1;
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = static_cast<std::int8_t>(c - 'A');
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = static_cast<std::int8_t>(c - 'a' + 26);
+  for (int c = '0'; c <= '9'; ++c) t[c] = static_cast<std::int8_t>(c - '0' + 52);
+  t['+'] = 62;
+  t['/'] = 63;
+  return t;
+}();
+
+// Canonical padded base64 (what the SDK and we write) decoded with a table;
+// false for anything else, which then goes to Botan's more lenient decoder.
+// Botan 2's decoder was a sixth of an unseal.
+bool base64_decode_strict(std::string_view b64, SecureBytes& out) {
+  if (b64.empty() || b64.size() % 4 != 0) return false;
+  const auto* in = reinterpret_cast<const unsigned char*>(b64.data());
+  const std::size_t padding = (in[b64.size() - 1] == '=') + (in[b64.size() - 2] == '=');
+  out.resize(b64.size() / 4 * 3 - padding);
+  std::size_t o = 0;
+  for (std::size_t i = 0; i < b64.size(); i += 4) {
+    const bool last = i + 4 == b64.size();
+    const int a = kBase64Value[in[i]], b = kBase64Value[in[i + 1]];
+    const int c = last && padding == 2 ? 0 : kBase64Value[in[i + 2]];
+    const int d = last && padding >= 1 ? 0 : kBase64Value[in[i + 3]];
+    if ((a | b | c | d) < 0) return false;
+    const std::uint32_t v = (std::uint32_t(a) << 18) | (std::uint32_t(b) << 12) |
+                            (std::uint32_t(c) << 6) | std::uint32_t(d);
+    out[o++] = static_cast<std::uint8_t>(v >> 16);
+    if (o < out.size()) out[o++] = static_cast<std::uint8_t>(v >> 8);
+    if (o < out.size()) out[o++] = static_cast<std::uint8_t>(v);
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string to_hex(const std::uint8_t* data, std::size_t size) {
   return Botan::hex_encode(data, size, /*uppercase=*/false);
 }
 
+bool hex_decode_into(std::string_view hex, std::uint8_t* out) {
+  if (hex.size() % 2 != 0) return false;
+  const auto* in = reinterpret_cast<const unsigned char*>(hex.data());
+  for (std::size_t i = 0, n = hex.size() / 2; i < n; ++i) {
+    const int hi = kHexValue[in[2 * i]], lo = kHexValue[in[2 * i + 1]];
+    if ((hi | lo) < 0) return false;
+    out[i] = static_cast<std::uint8_t>((hi << 4) | lo);
+  }
+  return true;
+}
+
 Result<Bytes> from_hex(std::string_view hex) {
   if (hex.size() % 2 != 0) return Status::Invalid({}, "odd number of hex digits");
-  for (char c : hex) {
-    bool digit = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-    if (!digit) return Status::Invalid({}, "not a hex string");
-  }
-  try {
-    return Botan::hex_decode(hex.data(), hex.size(), /*ignore_ws=*/false);
-  } catch (const std::exception&) {
-    return Status::Invalid({}, "not a hex string");
-  }
+  Bytes out(hex.size() / 2);
+  if (!hex_decode_into(hex, out.data())) return Status::Invalid({}, "not a hex string");
+  return out;
 }
 
 std::string to_base64(const std::uint8_t* data, std::size_t size) {
@@ -98,10 +175,16 @@ std::string to_base64(const std::uint8_t* data, std::size_t size) {
 }
 
 Result<Bytes> from_base64(std::string_view b64) {
+  auto out = from_base64_secure(b64);
+  if (!out.ok()) return out.status();
+  return Bytes(out->begin(), out->end());
+}
+
+Result<SecureBytes> from_base64_secure(std::string_view b64) {
+  SecureBytes out;
+  if (base64_decode_strict(b64, out)) return out;
   try {
-    Botan::secure_vector<std::uint8_t> out =
-        Botan::base64_decode(b64.data(), b64.size(), /*ignore_ws=*/false);
-    return Bytes(out.begin(), out.end());
+    return Botan::base64_decode(b64.data(), b64.size(), /*ignore_ws=*/false);
   } catch (const std::exception&) {
     return Status::Invalid({}, "not a base64 string");
   }
@@ -168,37 +251,58 @@ Result<SecureBytes> rsa_decrypt(const SecureBytes& private_key_pkcs8, const Byte
 
 Bytes aes_encrypt(const SecureBytes& key, const std::uint8_t* data, std::size_t size,
                   Botan::RandomNumberGenerator& rng) {
-  const char* mode = aes_mode_for(key.size());
-  if (!mode) return {};  // programming error: keys are always 16/24/32 bytes here
-  auto cipher = Botan::Cipher_Mode::create_or_throw(mode, Botan::ENCRYPTION);
-  cipher->set_key(key);
-  Bytes iv(kIvSize);
-  rng.randomize(iv.data(), iv.size());
-  cipher->start(iv);
-  SecureBytes buffer(data, data + size);
-  cipher->finish(buffer);
-  Bytes out;
-  out.reserve(iv.size() + buffer.size());
-  out.insert(out.end(), iv.begin(), iv.end());
+  if (!aes_mode_for(key.size())) return {};  // programming error: keys are 16/24/32 bytes here
+  // Encrypted in place in the output: IV(16) || plaintext, then CBC over the tail.
+  Bytes out(kIvSize);
+  rng.randomize(out.data(), kIvSize);
+  Botan::secure_vector<std::uint8_t> buffer(data, data + size);
+  Botan::Cipher_Mode& cipher = thread_cipher(key.size(), Botan::ENCRYPTION);
+  CipherLease lease{cipher};
+  cipher.set_key(key);
+  cipher.start(out.data(), kIvSize);
+  cipher.finish(buffer);
   out.insert(out.end(), buffer.begin(), buffer.end());
   return out;
 }
 
 Result<SecureBytes> aes_decrypt(const SecureBytes& key, const Bytes& iv_and_ciphertext) {
-  const char* mode = aes_mode_for(key.size());
-  if (!mode) return Status::Invalid({}, "AES key must be 16, 24 or 32 bytes");
+  return aes_decrypt(key, iv_and_ciphertext.data(), iv_and_ciphertext.size());
+}
+
+Result<SecureBytes> aes_decrypt(const SecureBytes& key, const std::uint8_t* iv_and_ciphertext,
+                                std::size_t size) {
+  if (size < kIvSize + 16 || (size - kIvSize) % 16 != 0)
+    return Status::Invalid({}, "AES-CBC ciphertext has a wrong length");
+  return aes_decrypt_in_place(key, SecureBytes(iv_and_ciphertext, iv_and_ciphertext + size));
+}
+
+Result<SecureBytes> aes_decrypt_in_place(const SecureBytes& key, SecureBytes iv_and_ciphertext) {
+  if (!aes_mode_for(key.size())) return Status::Invalid({}, "AES key must be 16, 24 or 32 bytes");
   if (iv_and_ciphertext.size() < kIvSize + 16 || (iv_and_ciphertext.size() - kIvSize) % 16 != 0)
     return Status::Invalid({}, "AES-CBC ciphertext has a wrong length");
   try {
-    auto cipher = Botan::Cipher_Mode::create_or_throw(mode, Botan::DECRYPTION);
-    cipher->set_key(key);
-    cipher->start(iv_and_ciphertext.data(), kIvSize);
-    SecureBytes buffer(iv_and_ciphertext.begin() + kIvSize, iv_and_ciphertext.end());
-    cipher->finish(buffer);
-    return buffer;
+    Botan::Cipher_Mode& cipher = thread_cipher(key.size(), Botan::DECRYPTION);
+    CipherLease lease{cipher};
+    cipher.set_key(key);
+    cipher.start(iv_and_ciphertext.data(), kIvSize);
+    // finish(buffer, offset) decrypts from `offset` on and leaves the prefix
+    // (the IV) alone; the IV is then dropped from the front.
+    cipher.finish(iv_and_ciphertext, kIvSize);
+    iv_and_ciphertext.erase(iv_and_ciphertext.begin(),
+                            iv_and_ciphertext.begin() + static_cast<std::ptrdiff_t>(kIvSize));
+    return iv_and_ciphertext;
   } catch (const std::exception&) {
     return Status::Invalid({}, "AES-CBC decryption failed (wrong key or corrupted data)");
   }
+}
+
+Result<SecureBytes> aes_decrypt_hex(const SecureBytes& key,
+                                    std::string_view iv_and_ciphertext_hex) {
+  if (iv_and_ciphertext_hex.size() % 2 != 0) return Status::Invalid({}, "odd number of hex digits");
+  SecureBytes buffer(iv_and_ciphertext_hex.size() / 2);
+  if (!hex_decode_into(iv_and_ciphertext_hex, buffer.data()))
+    return Status::Invalid({}, "not a hex string");
+  return aes_decrypt_in_place(key, std::move(buffer));
 }
 
 std::string random_uuid(Botan::RandomNumberGenerator& rng) {
@@ -206,9 +310,16 @@ std::string random_uuid(Botan::RandomNumberGenerator& rng) {
   rng.randomize(b, sizeof b);
   b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x40);  // version 4
   b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  std::string hex = to_hex(b, sizeof b);
-  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
-         hex.substr(16, 4) + "-" + hex.substr(20, 12);
+  // 8-4-4-4-12 hex digits, written in place (one allocation).
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(36, '-');
+  std::size_t pos = 0;
+  for (std::size_t i = 0; i < sizeof b; ++i) {
+    if (pos == 8 || pos == 13 || pos == 18 || pos == 23) ++pos;
+    out[pos++] = kDigits[b[i] >> 4];
+    out[pos++] = kDigits[b[i] & 0x0f];
+  }
+  return out;
 }
 
 }  // namespace fhirbridge::crypto

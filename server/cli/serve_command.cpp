@@ -91,8 +91,9 @@ int serve_command(const std::vector<std::string>& args) {
       "listen", po::value(&listen)->default_value("127.0.0.1:8080"),
       "HOST:PORT to listen on (port 0: any free port)")(
       "threads",
-      po::value(&threads)->default_value(std::max(2u, std::thread::hardware_concurrency())),
-      "I/O threads")("body-limit", po::value(&body_limit)->default_value(8 * 1024 * 1024),
+      po::value(&threads)->default_value(std::max(4u, 2 * std::thread::hardware_concurrency())),
+      "I/O threads (handlers block on the store: twice the cores lets concurrent writes share "
+      "one commit)")("body-limit", po::value(&body_limit)->default_value(8 * 1024 * 1024),
                      "largest request body, in bytes (413 above)")(
       "key-ttl", po::value(&key_ttl)->default_value(12 * 3600),
       "seconds a posted private key stays in memory")(

@@ -425,9 +425,9 @@ constexpr std::int64_t kSortedScanThreshold = 500;
 // Counts the matches (at most `up_to` when >= 0: then "more" is up_to + 1).
 Result<std::int64_t> count_matches(sqlite::Database& db, const SearchSql& search,
                                    std::int64_t up_to) {
-  auto count = db.prepare(up_to < 0 ? "SELECT COUNT(*) " + search.from_where
-                                    : "SELECT COUNT(*) FROM (SELECT 1 " + search.from_where +
-                                          " LIMIT " + std::to_string(up_to + 1) + ")");
+  auto count = db.cached_dynamic(up_to < 0 ? "SELECT COUNT(*) " + search.from_where
+                                           : "SELECT COUNT(*) FROM (SELECT 1 " + search.from_where +
+                                                 " LIMIT " + std::to_string(up_to + 1) + ")");
   if (!count.ok()) return count.status();
   count->bind_all(search.params);
   auto row = count->step();
@@ -460,7 +460,7 @@ Result<Page<Item>> run_search(sqlite::Database& db, const SearchSql& search,
     after = std::move(*decoded);
   }
   PageSql sql = page_query(chosen, sort, select, after ? &*after : nullptr, request.limit);
-  auto stmt = db.prepare(sql.sql);
+  auto stmt = db.cached_dynamic(sql.sql);
   if (!stmt.ok()) return stmt.status();
   stmt->bind_all(sql.params);
   std::vector<Value> last_key;
@@ -543,9 +543,9 @@ Result<Page<icure::Patient>> SqliteStore::find_patients(const Principal& who,
     };
     ResolvedSort pair_sort = *sort;
     if (auto pair = patient_pair_search(who, query, pair_sort))
-      return run_search<icure::Patient>(impl_->db, *pair, std::nullopt, pair_sort, "p.doc", 1,
+      return run_search<icure::Patient>(impl_->db(), *pair, std::nullopt, pair_sort, "p.doc", 1,
                                         query.page, unseal);
-    return run_search<icure::Patient>(impl_->db, patient_search(who, query),
+    return run_search<icure::Patient>(impl_->db(), patient_search(who, query),
                                       patient_sorted_scan(who, query, *sort), *sort, "p.doc", 1,
                                       query.page, unseal);
   });
@@ -557,7 +557,7 @@ Result<Page<ContactRecord>> SqliteStore::find_contacts(const Principal& who,
     auto sort = resolve_sort(query.page.sort, kContactSort, "c.id");
     if (!sort.ok()) return sort.status();
     return run_search<ContactRecord>(
-        impl_->db, contact_search(who, query), contact_sorted_scan(who, query, *sort), *sort,
+        impl_->db(), contact_search(who, query), contact_sorted_scan(who, query, *sort), *sort,
         "c.doc, c.patient_id", 2, query.page, [&](const Statement& row) -> Result<ContactRecord> {
           auto sealed = json_io::parse<icure::Contact>(row.text(0), "Contact");
           if (!sealed.ok())
@@ -575,7 +575,7 @@ Result<std::vector<std::string>> SqliteStore::explain_patient_query(const Princi
     auto sort = resolve_sort(query.page.sort, kPatientSort, "p.id");
     if (!sort.ok()) return sort.status();
     PageSql sql = page_query(patient_search(who, query), *sort, "p.doc", nullptr, query.page.limit);
-    auto stmt = impl_->db.prepare("EXPLAIN QUERY PLAN " + sql.sql);
+    auto stmt = impl_->db().prepare("EXPLAIN QUERY PLAN " + sql.sql);
     if (!stmt.ok()) return stmt.status();
     stmt->bind_all(sql.params);
     std::vector<std::string> lines;

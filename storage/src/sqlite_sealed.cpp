@@ -111,7 +111,7 @@ Result<SealedPage<Item>> run_page(sqlite::Database& db, const Query& q, const ch
                                   const std::string& select, const SealedPageRequest& request,
                                   Row&& row) {
   SealedPage<Item> page;
-  auto count = db.prepare("SELECT COUNT(*) " + q.from_where);
+  auto count = db.cached_dynamic("SELECT COUNT(*) " + q.from_where);
   if (!count.ok()) return count.status();
   count->bind_all(q.params);
   auto counted = count->step();
@@ -127,7 +127,7 @@ Result<SealedPage<Item>> run_page(sqlite::Database& db, const Query& q, const ch
   }
   sql += std::string(" ORDER BY ") + id_col + " LIMIT ?";
   params.emplace_back(static_cast<std::int64_t>(request.limit + 1));
-  auto stmt = db.prepare(sql);
+  auto stmt = db.cached_dynamic(sql);
   if (!stmt.ok()) return stmt.status();
   stmt->bind_all(params);
   for (;;) {
@@ -172,7 +172,7 @@ std::optional<std::int64_t> service_date(const icure::Service& s) {
 
 Result<std::optional<SqliteStore::Impl::DeletedStub>> SqliteStore::Impl::deleted_stub(
     const char* kind, const std::string& id, const std::string& reader) {
-  auto stmt = db.cached("SELECT rev, deleted, readers FROM tombstone WHERE kind = ? AND id = ?");
+  auto stmt = db().cached("SELECT rev, deleted, readers FROM tombstone WHERE kind = ? AND id = ?");
   if (!stmt.ok()) return stmt.status();
   stmt->bind(1, kind).bind(2, id);
   auto row = stmt->step();
@@ -198,7 +198,7 @@ Result<ExchangeKeysTo> SqliteStore::exchange_keys_to(const std::string& delegate
   return impl_->read([&]() -> Result<ExchangeKeysTo> {
     ExchangeKeysTo out;
     // Every HCP's document: a scan, fine for the few HCPs of a local store.
-    auto stmt = impl_->db.prepare("SELECT id, doc FROM healthcare_party ORDER BY id");
+    auto stmt = impl_->db().prepare("SELECT id, doc FROM healthcare_party ORDER BY id");
     if (!stmt.ok()) return stmt.status();
     for (;;) {
       auto row = stmt->step();
@@ -343,7 +343,7 @@ Result<SealedPage<icure::Patient>> SqliteStore::filter_sealed_patients(
       }
     }
     return run_page<icure::Patient>(
-        impl_->db, q, "p.id", "p.id, p.doc", page,
+        impl_->db(), q, "p.id", "p.id, p.doc", page,
         [](const Statement& row) { return parse_patient(row.text(0), row.text(1)); });
   });
 }
@@ -475,7 +475,7 @@ Result<std::vector<icure::Contact>> SqliteStore::contacts_by_secret_foreign_keys
     q.add("c.id IN (SELECT f.contact_id FROM contact_secret_fk f WHERE f.secret_fk IN (" +
           placeholders(secret_foreign_keys.size()) + "))");
     for (const auto& fk : secret_foreign_keys) q.params.emplace_back(fk);
-    auto stmt = impl_->db.prepare("SELECT c.id, c.doc " + q.from_where + " ORDER BY c.id");
+    auto stmt = impl_->db().cached_dynamic("SELECT c.id, c.doc " + q.from_where + " ORDER BY c.id");
     if (!stmt.ok()) return stmt.status();
     stmt->bind_all(q.params);
     for (;;) {
@@ -495,7 +495,7 @@ Result<SealedPage<icure::Contact>> SqliteStore::filter_sealed_contacts(
   return impl_->read([&]() -> Result<SealedPage<icure::Contact>> {
     Query q = visible_rows("contact", "c", who, filter.healthcare_party_id);
     return run_page<icure::Contact>(
-        impl_->db, q, "c.id", "c.id, c.doc", page,
+        impl_->db(), q, "c.id", "c.id, c.doc", page,
         [](const Statement& row) { return parse_contact(row.text(0), row.text(1)); });
   });
 }
@@ -538,7 +538,7 @@ Result<SealedPage<icure::Service>> SqliteStore::filter_sealed_services(
       params.insert(params.end(), token_params.begin(), token_params.end());
     }
     from += " ORDER BY s.service_id, c.id";
-    auto stmt = impl_->db.prepare(from);
+    auto stmt = impl_->db().cached_dynamic(from);
     if (!stmt.ok()) return stmt.status();
     stmt->bind_all(params);
     std::vector<std::pair<std::string, std::string>> candidates;  // service id, contact id

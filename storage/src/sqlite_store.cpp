@@ -119,21 +119,228 @@ SqliteStore::Impl::Impl(crypto::Keychain& keychain, SqliteStoreOptions& options)
     };
 }
 
+SqliteStore::Impl::~Impl() {
+  if (checkpointer.joinable()) {
+    {
+      std::lock_guard lock(checkpoint_mutex);
+      stopping = true;
+    }
+    checkpoint_wanted.notify_all();
+    checkpointer.join();
+  }
+  checkpointer_db = sqlite::Database();
+  {
+    // No call is running when the store dies: every reader is back in the pool.
+    std::lock_guard lock(pool_mutex);
+    idle_readers.clear();
+  }
+  // Leave no WAL behind (the last close would checkpoint too, unless another
+  // process still has the file open; then TRUNCATE still empties the WAL).
+  if (writer.handle() && checkpoint_pages > 0)
+    sqlite3_wal_checkpoint_v2(writer.handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr,
+                              nullptr);
+}
+
 Status SqliteStore::Impl::migrate() {
   const auto& migrations = schema::migrations();
-  auto tx = Transaction::begin(db, Transaction::Mode::immediate);
+  Bind bind(writer);
+  auto tx = Transaction::begin(writer, Transaction::Mode::immediate);
   if (!tx.ok()) return tx.status();
-  auto version = db.query_int("PRAGMA user_version");
+  auto version = db().query_int("PRAGMA user_version");
   if (!version.ok()) return version.status();
   if (*version > static_cast<std::int64_t>(migrations.size()))
     return Status::Internal("database schema version " + std::to_string(*version) +
                             " is newer than this build (" + std::to_string(migrations.size()) +
                             ")");
   for (auto v = static_cast<std::size_t>(*version); v < migrations.size(); ++v) {
-    FHIRBRIDGE_RETURN_IF_ERROR(db.exec(migrations[v]));
-    FHIRBRIDGE_RETURN_IF_ERROR(db.exec("PRAGMA user_version = " + std::to_string(v + 1)));
+    FHIRBRIDGE_RETURN_IF_ERROR(db().exec(migrations[v]));
+    FHIRBRIDGE_RETURN_IF_ERROR(db().exec("PRAGMA user_version = " + std::to_string(v + 1)));
   }
   return tx->commit();
+}
+
+Status SqliteStore::Impl::start(const SqliteStoreOptions& options) {
+  busy_timeout = options.busy_timeout;
+  max_group = std::max<std::size_t>(1, options.max_group_commit);
+  // An in-memory (or temporary) database exists only on its own connection:
+  // reads then share the writer and SQLite checkpoints as it likes.
+  const char* name = sqlite3_db_filename(writer.handle(), "main");
+  const bool on_disk = name && *name;
+  max_readers = !on_disk ? 0
+                : options.read_connections
+                    ? options.read_connections
+                    : std::max<std::size_t>(2, std::thread::hardware_concurrency());
+  checkpoint_pages = on_disk ? options.checkpoint_pages : 0;
+  if (checkpoint_pages == 0) return {};
+  // Replaces SQLite's automatic checkpoint (which would run inside COMMIT).
+  sqlite3_wal_hook(writer.handle(), &Impl::on_wal_commit, this);
+  auto db = sqlite::Database::open_existing(file, /*read_only=*/false);
+  if (!db.ok()) return db.status();
+  checkpointer_db = std::move(*db);
+  checkpointer = std::thread([this] { checkpoint_loop(); });
+  return {};
+}
+
+// ---- read connections -------------------------------------------------------------
+
+SqliteStore::Impl::ReadLease::~ReadLease() {
+  if (pooled_) impl_->return_reader(std::move(pooled_));
+}
+
+Result<SqliteStore::Impl::ReadLease> SqliteStore::Impl::lease_reader() {
+  ReadLease lease;
+  lease.impl_ = this;
+  if (max_readers == 0) {
+    lease.writer_lock_ = std::unique_lock(write_mutex);
+    lease.db_ = &writer;
+    return lease;
+  }
+  std::unique_lock lock(pool_mutex);
+  while (idle_readers.empty()) {
+    if (open_readers < max_readers) {  // open one more, outside the lock
+      ++open_readers;
+      lock.unlock();
+      auto opened = sqlite::Database::open_existing(file, /*read_only=*/true);
+      Status status = opened.status();
+      if (opened.ok()) {
+        sqlite3_busy_timeout(opened->handle(), static_cast<int>(busy_timeout.count()));
+        status = opened->exec(
+            "PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = "
+            "268435456;");
+      }
+      if (!status.ok()) {
+        lock.lock();
+        --open_readers;
+        pool_available.notify_one();
+        return status;
+      }
+      lease.pooled_ = std::make_unique<sqlite::Database>(std::move(*opened));
+      lease.db_ = lease.pooled_.get();
+      return lease;
+    }
+    pool_available.wait(lock);
+  }
+  lease.pooled_ = std::move(idle_readers.back());
+  idle_readers.pop_back();
+  lease.db_ = lease.pooled_.get();
+  return lease;
+}
+
+void SqliteStore::Impl::return_reader(std::unique_ptr<sqlite::Database> db) {
+  {
+    std::lock_guard lock(pool_mutex);
+    idle_readers.push_back(std::move(db));
+  }
+  pool_available.notify_one();
+}
+
+// ---- group commit -----------------------------------------------------------------
+
+Status SqliteStore::Impl::commit_group(PendingWrite& mine) {
+  std::unique_lock lock(queue_mutex);
+  write_queue.push_back(&mine);
+  while (!mine.done) {
+    if (leader_running) {
+      group_done.wait(lock);
+      continue;
+    }
+    // Lead: everything queued so far (oldest first) goes into one transaction.
+    leader_running = true;
+    const auto n = static_cast<std::ptrdiff_t>(std::min(write_queue.size(), max_group));
+    std::vector<PendingWrite*> group(write_queue.begin(), write_queue.begin() + n);
+    write_queue.erase(write_queue.begin(), write_queue.begin() + n);
+    lock.unlock();
+    try {
+      run_group(group);
+    } catch (const std::exception& e) {
+      for (auto* p : group)
+        if (p->outcome.ok()) p->outcome = Status::Internal(std::string("store: ") + e.what());
+    }
+    lock.lock();
+    for (auto* p : group) p->done = true;
+    leader_running = false;
+    group_done.notify_all();
+  }
+  return mine.outcome;
+}
+
+void SqliteStore::Impl::run_group(const std::vector<PendingWrite*>& group) {
+  std::lock_guard lock(write_mutex);
+  Bind bind(writer);
+  auto fail_all = [&](const Status& status) {
+    for (auto* p : group) p->outcome = status;
+  };
+  auto tx = Transaction::begin(writer, Transaction::Mode::immediate);
+  if (!tx.ok()) return fail_all(tx.status());
+  // Alone, a write needs no savepoint: its failure rolls the transaction back.
+  const bool savepoints = group.size() > 1;
+  std::size_t applied = 0;
+  for (auto* p : group) {
+    if (savepoints) {
+      if (Status s = writer.run_cached("SAVEPOINT grouped_write"); !s.ok()) return fail_all(s);
+    }
+    const Status body = p->run();
+    if (!writer.in_transaction()) {
+      // SQLite rolled the whole transaction back (I/O error, disk full, ...):
+      // nothing of the group is kept; the failing write keeps its own error.
+      const Status lost = Status::Internal(
+          "the write transaction was rolled back" +
+          (body.ok() ? std::string() : " after a failed write: " + body.to_string()));
+      for (auto* q : group)
+        if (q != p || body.ok()) q->outcome = lost;
+      return;
+    }
+    if (!savepoints) {
+      if (!body.ok()) return;  // the guard rolls back; the caller gets its error
+    } else {
+      if (!body.ok()) {
+        if (Status s = writer.run_cached("ROLLBACK TO grouped_write"); !s.ok()) return fail_all(s);
+      }
+      if (Status s = writer.run_cached("RELEASE grouped_write"); !s.ok()) return fail_all(s);
+    }
+    if (body.ok()) ++applied;
+  }
+  if (applied == 0) return;  // every write failed: the guard rolls back
+  if (Status committed = tx->commit(); !committed.ok()) return fail_all(committed);
+  stat_commits.fetch_add(1, std::memory_order_relaxed);
+  stat_writes.fetch_add(group.size(), std::memory_order_relaxed);
+  // The checkpointer thread lags (or readers held it back): checkpoint here,
+  // before taking more writes, so that the WAL stays bounded.
+  if (checkpoint_pages > 0 &&
+      static_cast<std::size_t>(wal_pages.load(std::memory_order_relaxed)) >= 4 * checkpoint_pages) {
+    sqlite3_wal_checkpoint_v2(writer.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                              nullptr);
+    wal_pages.store(0, std::memory_order_relaxed);
+  }
+}
+
+// ---- checkpoints ------------------------------------------------------------------
+
+int SqliteStore::Impl::on_wal_commit(void* self, sqlite3*, const char*, int pages) {
+  auto* impl = static_cast<Impl*>(self);
+  impl->wal_pages.store(pages, std::memory_order_relaxed);
+  if (static_cast<std::size_t>(pages) >= impl->checkpoint_pages) {
+    {
+      std::lock_guard lock(impl->checkpoint_mutex);
+      ++impl->commits_seen;
+    }
+    impl->checkpoint_wanted.notify_one();
+  }
+  return SQLITE_OK;
+}
+
+void SqliteStore::Impl::checkpoint_loop() {
+  std::unique_lock lock(checkpoint_mutex);
+  for (;;) {
+    checkpoint_wanted.wait(lock, [&] { return stopping || commits_seen != commits_checkpointed; });
+    if (stopping) return;
+    commits_checkpointed = commits_seen;
+    lock.unlock();
+    // PASSIVE: copies what no reader still needs, never waits for anyone.
+    sqlite3_wal_checkpoint_v2(checkpointer_db.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                              nullptr);
+    lock.lock();
+  }
 }
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::path& file,
@@ -143,14 +350,16 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
     auto db = sqlite::Database::open(file);
     if (!db.ok()) return db.status();
     auto impl = std::make_unique<Impl>(keychain, options);
-    impl->db = std::move(*db);
-    sqlite3_busy_timeout(impl->db.handle(), static_cast<int>(options.busy_timeout.count()));
+    impl->file = file;
+    impl->writer = std::move(*db);
+    sqlite::Database& writer = impl->writer;
+    sqlite3_busy_timeout(writer.handle(), static_cast<int>(options.busy_timeout.count()));
     // foreign_keys: index rows die with their entity. secure_delete: freed
     // pages are zeroed (sealed data only, but old revisions need not linger).
-    FHIRBRIDGE_RETURN_IF_ERROR(impl->db.exec(
+    FHIRBRIDGE_RETURN_IF_ERROR(writer.exec(
         "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA synchronous = NORMAL; "
         "PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;"));
-    auto mode = impl->db.prepare("PRAGMA journal_mode = WAL");
+    auto mode = writer.prepare("PRAGMA journal_mode = WAL");
     if (!mode.ok()) return mode.status();
     auto row = mode->step();
     if (!row.ok()) return row.status();
@@ -158,10 +367,20 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
       return Status::Internal("cannot switch " + file.string() + " to WAL journal mode");
     mode = Statement();
     FHIRBRIDGE_RETURN_IF_ERROR(impl->migrate());
+    FHIRBRIDGE_RETURN_IF_ERROR(impl->start(options));
     return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
   } catch (const std::exception& e) {
     return Status::Internal(std::string("opening the store: ") + e.what());
   }
+}
+
+SqliteStore::WriteStats SqliteStore::write_stats() const {
+  WriteStats stats;
+  stats.commits = impl_->stat_commits.load();
+  stats.writes = impl_->stat_writes.load();
+  std::lock_guard lock(impl_->queue_mutex);
+  stats.queued = impl_->write_queue.size();
+  return stats;
 }
 
 SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -177,7 +396,7 @@ std::string SqliteStore::Impl::next_rev(std::int64_t previous_generation) {
 
 Result<std::optional<std::pair<std::string, std::string>>> SqliteStore::Impl::load_doc(
     const char* table, const std::string& id) {
-  auto stmt = db.cached(std::string("SELECT rev, doc FROM ") + table + " WHERE id = ?");
+  auto stmt = db().cached(std::string("SELECT rev, doc FROM ") + table + " WHERE id = ?");
   if (!stmt.ok()) return stmt.status();
   stmt->bind(1, id);
   auto row = stmt->step();
@@ -190,7 +409,7 @@ Result<bool> SqliteStore::Impl::is_reader(const char* kind, const std::string& i
                                           const std::string& hcp_id) {
   std::string sql =
       std::string("SELECT 1 FROM ") + kind + "_reader WHERE hcp_id = ? AND " + kind + "_id = ?";
-  auto stmt = db.cached(sql);
+  auto stmt = db().cached(sql);
   if (!stmt.ok()) return stmt.status();
   stmt->bind(1, hcp_id).bind(2, id);
   return stmt->step();
@@ -199,7 +418,7 @@ Result<bool> SqliteStore::Impl::is_reader(const char* kind, const std::string& i
 Result<std::optional<std::string>> SqliteStore::Impl::tombstone_rev(const char* kind,
                                                                     const std::string& id,
                                                                     const std::string* reader) {
-  auto stmt = db.cached("SELECT rev, readers FROM tombstone WHERE kind = ? AND id = ?");
+  auto stmt = db().cached("SELECT rev, readers FROM tombstone WHERE kind = ? AND id = ?");
   if (!stmt.ok()) return stmt.status();
   stmt->bind(1, kind).bind(2, id);
   auto row = stmt->step();
@@ -213,7 +432,7 @@ Result<std::optional<std::string>> SqliteStore::Impl::tombstone_rev(const char* 
 Status SqliteStore::Impl::write_tombstone(const char* kind, const std::string& id,
                                           const std::string& rev,
                                           const std::vector<std::string>& readers) {
-  auto stmt = db.cached(
+  auto stmt = db().cached(
       "INSERT OR REPLACE INTO tombstone(kind, id, rev, deleted, readers) VALUES(?, ?, ?, ?, ?)");
   if (!stmt.ok()) return stmt.status();
   stmt->bind(1, kind).bind(2, id).bind(3, rev).bind(4, now_ms()).bind(5, joined_readers(readers));
@@ -221,7 +440,7 @@ Status SqliteStore::Impl::write_tombstone(const char* kind, const std::string& i
 }
 
 Status SqliteStore::Impl::drop_tombstone(const char* kind, const std::string& id) {
-  auto stmt = db.cached("DELETE FROM tombstone WHERE kind = ? AND id = ?");
+  auto stmt = db().cached("DELETE FROM tombstone WHERE kind = ? AND id = ?");
   if (!stmt.ok()) return stmt.status();
   stmt->bind(1, kind).bind(2, id);
   return stmt->run();
@@ -237,9 +456,10 @@ Result<icure::HealthcareParty> SqliteStore::Impl::get(const std::string& hcp_id)
 
 Result<std::shared_ptr<const icure::HealthcareParty>> SqliteStore::Impl::get_shared(
     const std::string& hcp_id) {
+  if (!bound_db) return Status::Internal("healthcare party lookup outside a store transaction");
   // The rev alone is a cheap primary-key lookup; the document (public key,
   // exchange keys) is only parsed again when the rev changed.
-  auto rev = db.cached("SELECT rev FROM healthcare_party WHERE id = ?");
+  auto rev = db().cached("SELECT rev FROM healthcare_party WHERE id = ?");
   if (!rev.ok()) return rev.status();
   rev->bind(1, hcp_id);
   auto row = rev->step();
@@ -247,14 +467,18 @@ Result<std::shared_ptr<const icure::HealthcareParty>> SqliteStore::Impl::get_sha
   if (!*row) return Status::NotFound("healthcare party " + hcp_id + " not found");
   const std::string current = rev->text(0);
   rev = sqlite::Statement();
-  if (auto hit = hcp_cache.find(hcp_id); hit != hcp_cache.end() && hit->second.rev == current)
-    return hit->second.hcp;
+  {
+    std::lock_guard lock(hcp_cache_mutex);
+    if (auto hit = hcp_cache.find(hcp_id); hit != hcp_cache.end() && hit->second.rev == current)
+      return hit->second.hcp;
+  }
   auto doc = load_doc("healthcare_party", hcp_id);
   if (!doc.ok()) return doc.status();
   if (!*doc) return Status::NotFound("healthcare party " + hcp_id + " not found");
   auto parsed = json_io::parse<icure::HealthcareParty>((*doc)->second, "HealthcareParty");
   if (!parsed.ok()) return parsed.status();
   auto shared = std::make_shared<const icure::HealthcareParty>(std::move(*parsed));
+  std::lock_guard lock(hcp_cache_mutex);
   if (hcp_cache.size() > 1000) hcp_cache.clear();
   hcp_cache[hcp_id] = CachedHcp{(*doc)->first, shared};
   return shared;
@@ -264,12 +488,22 @@ void SqliteStore::Impl::remember_patient_secrets(const std::string& hcp_id,
                                                  const std::string& patient_id,
                                                  const std::string& rev,
                                                  std::vector<std::string> secret_ids) {
+  std::lock_guard lock(patient_secrets_mutex);
   if (patient_secrets_cache.size() >= kMaxCachedPatientSecrets) patient_secrets_cache.clear();
   patient_secrets_cache[hcp_id + "|" + patient_id] = CachedSecrets{rev, std::move(secret_ids)};
 }
 
+std::optional<SqliteStore::Impl::CachedSecrets> SqliteStore::Impl::cached_patient_secrets(
+    const std::string& hcp_id, const std::string& patient_id) {
+  std::lock_guard lock(patient_secrets_mutex);
+  auto hit = patient_secrets_cache.find(hcp_id + "|" + patient_id);
+  if (hit == patient_secrets_cache.end()) return std::nullopt;
+  return hit->second;
+}
+
 Status SqliteStore::Impl::put(const icure::HealthcareParty& hcp) {
   // The sealer adds exchange keys inside our transaction: no rev check here.
+  if (!bound_db) return Status::Internal("healthcare party write outside a store transaction");
   if (!hcp.id || hcp.id->empty())
     return Status::Invalid("HealthcareParty.id", "a healthcare party needs an id");
   auto doc = load_doc("healthcare_party", *hcp.id);
@@ -281,7 +515,7 @@ Status SqliteStore::Impl::put(const icure::HealthcareParty& hcp) {
 }
 
 Status SqliteStore::Impl::write_hcp(const icure::HealthcareParty& hcp) {
-  auto stmt = db.cached(
+  auto stmt = db().cached(
       "INSERT INTO healthcare_party(id, rev, doc) VALUES(?1, ?2, ?3) "
       "ON CONFLICT(id) DO UPDATE SET rev = ?2, doc = ?3");
   if (!stmt.ok()) return stmt.status();
@@ -322,7 +556,7 @@ Result<icure::HealthcareParty> SqliteStore::put_healthcare_party(icure::Healthca
 
 Result<icure::User> SqliteStore::get_user_by_login(const std::string& login) {
   return impl_->read([&]() -> Result<icure::User> {
-    auto stmt = impl_->db.cached("SELECT doc FROM app_user WHERE login = ?");
+    auto stmt = impl_->db().cached("SELECT doc FROM app_user WHERE login = ?");
     if (!stmt.ok()) return stmt.status();
     stmt->bind(1, login);
     auto row = stmt->step();
@@ -341,7 +575,7 @@ Result<icure::User> SqliteStore::put_user(icure::User user) {
     if (!doc.ok()) return doc.status();
     if (!user.rev) {
       if (*doc) return Status::Conflict("user " + *user.id + " already exists", "User.id");
-      auto other = impl_->db.cached("SELECT 1 FROM app_user WHERE login = ?");
+      auto other = impl_->db().cached("SELECT 1 FROM app_user WHERE login = ?");
       if (!other.ok()) return other.status();
       other->bind(1, *user.login);
       auto taken = other->step();
@@ -356,7 +590,7 @@ Result<icure::User> SqliteStore::put_user(icure::User user) {
                       "user " + *user.id + " is at rev " + (*doc)->first, "User.rev");
     }
     user.rev = impl_->next_rev(*doc ? generation_of((*doc)->first) : 0);
-    auto stmt = impl_->db.cached(
+    auto stmt = impl_->db().cached(
         "INSERT INTO app_user(id, login, rev, doc) VALUES(?1, ?2, ?3, ?4) "
         "ON CONFLICT(id) DO UPDATE SET login = ?2, rev = ?3, doc = ?4");
     if (!stmt.ok()) return stmt.status();
@@ -373,18 +607,31 @@ Result<icure::User> SqliteStore::put_user(icure::User user) {
 
 Result<std::optional<SqliteStore::Impl::PatientRow>> SqliteStore::Impl::load_patient(
     const std::string& id) {
+  // The rev first (a short read): the document is only read and parsed
+  // again when the parsed copy of that rev is not cached.
+  auto stmt = db().cached("SELECT rev FROM patient WHERE id = ?");
+  if (!stmt.ok()) return stmt.status();
+  stmt->bind(1, id);
+  auto row = stmt->step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<PatientRow>();
+  std::string rev = stmt->text(0);
+  stmt = Statement();
+  if (auto hit = parsed_patients.find(id, rev))
+    return std::optional(PatientRow{id, std::move(rev), *hit});
   auto doc = load_doc("patient", id);
   if (!doc.ok()) return doc.status();
   if (!*doc) return std::optional<PatientRow>();
   auto sealed = json_io::parse<icure::Patient>((*doc)->second, "Patient");
   if (!sealed.ok())
     return Status::Internal("stored patient " + id + ": " + sealed.status().to_string());
+  parsed_patients.put(id, (*doc)->first, std::make_shared<const icure::Patient>(*sealed));
   return std::optional(PatientRow{id, (*doc)->first, std::move(*sealed)});
 }
 
 Result<std::optional<std::string>> SqliteStore::Impl::patient_id_by_fhir_id(
     const std::string& fhir_id, const std::string& hcp_id, const std::string* except_id) {
-  auto stmt = db.cached(
+  auto stmt = db().cached(
       "SELECT i.patient_id FROM patient_identifier i "
       "JOIN patient_reader r ON r.patient_id = i.patient_id AND r.hcp_id = ? "
       "WHERE i.value = ? AND i.system = ? AND i.patient_id <> ? LIMIT 1");
@@ -472,7 +719,7 @@ Status SqliteStore::Impl::write_patient(const icure::Patient& sealed, bool inser
     }
   }
 
-  auto row = db.cached(
+  auto row = db().cached(
       insert ? "INSERT INTO patient(id, rev, doc, modified, gender, birth_date, active, "
                "family_sort, given_sort) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
              : "UPDATE patient SET rev = ?2, doc = ?3, modified = ?4, gender = ?5, "
@@ -491,13 +738,14 @@ Status SqliteStore::Impl::write_patient(const icure::Patient& sealed, bool inser
 
   for (const char* table : {"patient_reader", "patient_identifier", "patient_name"}) {
     if (insert) break;  // a new patient has no index rows yet
-    auto clear = db.cached(std::string("DELETE FROM ") + table + " WHERE patient_id = ?");
+    auto clear = db().cached(std::string("DELETE FROM ") + table + " WHERE patient_id = ?");
     if (!clear.ok()) return clear.status();
     clear->bind(1, id);
     FHIRBRIDGE_RETURN_IF_ERROR(clear->run());
   }
   for (const auto& reader : readers_of(sealed.delegations)) {
-    auto stmt = db.cached("INSERT OR IGNORE INTO patient_reader(hcp_id, patient_id) VALUES(?, ?)");
+    auto stmt =
+        db().cached("INSERT OR IGNORE INTO patient_reader(hcp_id, patient_id) VALUES(?, ?)");
     if (!stmt.ok()) return stmt.status();
     stmt->bind(1, reader).bind(2, id);
     FHIRBRIDGE_RETURN_IF_ERROR(stmt->run());
@@ -506,7 +754,7 @@ Status SqliteStore::Impl::write_patient(const icure::Patient& sealed, bool inser
     for (const auto& identifier : *sealed.identifier) {
       if (!identifier.value) continue;
       auto stmt =
-          db.cached("INSERT INTO patient_identifier(patient_id, system, value) VALUES(?, ?, ?)");
+          db().cached("INSERT INTO patient_identifier(patient_id, system, value) VALUES(?, ?, ?)");
       if (!stmt.ok()) return stmt.status();
       stmt->bind(1, id).bind(2, identifier.system.value_or("")).bind(3, *identifier.value);
       FHIRBRIDGE_RETURN_IF_ERROR(stmt->run());
@@ -523,7 +771,7 @@ Status SqliteStore::Impl::write_patient(const icure::Patient& sealed, bool inser
   for (auto& pair : pairs) tokens.emplace("pair", std::move(pair), 1);
   const std::int64_t modified = sealed.modified.value_or(0);
   for (const auto& [field, token, whole] : tokens) {
-    auto stmt = db.cached(
+    auto stmt = db().cached(
         "INSERT INTO patient_name(patient_id, field, token, whole, modified) "
         "VALUES(?, ?, ?, ?, ?)");
     if (!stmt.ok()) return stmt.status();
@@ -597,7 +845,7 @@ Result<Deleted> SqliteStore::Impl::delete_patient(const Principal& who, const st
   Deleted deleted{previous->id, next_rev(generation_of(previous->rev))};
   FHIRBRIDGE_RETURN_IF_ERROR(write_tombstone("patient", deleted.id, deleted.rev,
                                              readers_of(previous->sealed.delegations)));
-  auto stmt = db.cached("DELETE FROM patient WHERE id = ?");  // index rows cascade
+  auto stmt = db().cached("DELETE FROM patient WHERE id = ?");  // index rows cascade
   if (!stmt.ok()) return stmt.status();
   stmt->bind(1, deleted.id);
   FHIRBRIDGE_RETURN_IF_ERROR(stmt->run());
@@ -642,7 +890,7 @@ Status SqliteStore::share_patient(const Principal& who, const std::string& patie
       FHIRBRIDGE_RETURN_IF_ERROR(impl_->write_patient(sealed, /*insert=*/false));
     }
     // The patient's contacts that `who` can read follow.
-    auto list = impl_->db.cached(
+    auto list = impl_->db().cached(
         "SELECT c.id FROM contact c JOIN contact_reader r ON r.contact_id = c.id "
         "AND r.hcp_id = ? WHERE c.patient_id = ? ORDER BY c.id");
     if (!list.ok()) return list.status();
@@ -676,16 +924,25 @@ Status SqliteStore::share_patient(const Principal& who, const std::string& patie
 
 Result<std::optional<SqliteStore::Impl::ContactRow>> SqliteStore::Impl::load_contact(
     const std::string& id) {
-  auto stmt = db.cached("SELECT rev, doc, patient_id FROM contact WHERE id = ?");
+  // As load_patient: the document only when its parsed copy is not cached.
+  auto stmt = db().cached("SELECT rev, patient_id FROM contact WHERE id = ?");
   if (!stmt.ok()) return stmt.status();
   stmt->bind(1, id);
   auto row = stmt->step();
   if (!row.ok()) return row.status();
   if (!*row) return std::optional<ContactRow>();
-  auto sealed = json_io::parse<icure::Contact>(stmt->text(1), "Contact");
+  std::string rev = stmt->text(0), patient_id = stmt->text(1);
+  stmt = Statement();
+  if (auto hit = parsed_contacts.find(id, rev))
+    return std::optional(ContactRow{id, std::move(rev), std::move(patient_id), *hit});
+  auto doc = load_doc("contact", id);
+  if (!doc.ok()) return doc.status();
+  if (!*doc) return std::optional<ContactRow>();
+  auto sealed = json_io::parse<icure::Contact>((*doc)->second, "Contact");
   if (!sealed.ok())
     return Status::Internal("stored contact " + id + ": " + sealed.status().to_string());
-  return std::optional(ContactRow{id, stmt->text(0), stmt->text(2), std::move(*sealed)});
+  parsed_contacts.put(id, (*doc)->first, std::make_shared<const icure::Contact>(*sealed));
+  return std::optional(ContactRow{id, (*doc)->first, std::move(patient_id), std::move(*sealed)});
 }
 
 Result<SqliteStore::Impl::ContactRow> SqliteStore::Impl::visible_contact(const Principal& who,
@@ -695,7 +952,7 @@ Result<SqliteStore::Impl::ContactRow> SqliteStore::Impl::visible_contact(const P
   if (!row.ok()) return row.status();
   if (!*row) {
     // A service id, or a service's FHIR id, names its contact.
-    auto stmt = db.cached(
+    auto stmt = db().cached(
         "SELECT s.contact_id FROM service s JOIN contact_reader r ON r.contact_id = s.contact_id "
         "AND r.hcp_id = ?1 WHERE s.service_id = ?2 "
         "UNION ALL SELECT i.contact_id FROM service_identifier i JOIN contact_reader r "
@@ -733,7 +990,7 @@ Status SqliteStore::Impl::check_service_fhir_id_conflicts(const Principal& who,
     if (!service.identifier) continue;
     for (const auto& identifier : *service.identifier) {
       if (identifier.system != kFhirIdSystem || !identifier.value) continue;
-      auto stmt = db.cached(
+      auto stmt = db().cached(
           "SELECT i.contact_id FROM service_identifier i JOIN contact_reader r "
           "ON r.contact_id = i.contact_id AND r.hcp_id = ? "
           "WHERE i.value = ? AND i.system = ? AND i.contact_id <> ? LIMIT 1");
@@ -779,7 +1036,7 @@ Status SqliteStore::Impl::write_contact(const icure::Contact& sealed, const std:
   std::optional<std::int64_t> sort_date;
   if (!dates.empty()) sort_date = *std::min_element(dates.begin(), dates.end());
 
-  auto row = db.cached(
+  auto row = db().cached(
       insert ? "INSERT INTO contact(id, rev, doc, patient_id, modified, sort_date, sort_code, "
                "sort_status) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
              : "UPDATE contact SET rev = ?2, doc = ?3, patient_id = ?4, modified = ?5, "
@@ -798,13 +1055,13 @@ Status SqliteStore::Impl::write_contact(const icure::Contact& sealed, const std:
   for (const char* table : {"contact_reader", "contact_secret_fk", "service", "service_identifier",
                             "service_code", "contact_date"}) {
     if (insert) break;  // a new contact has no index rows yet
-    auto clear = db.cached(std::string("DELETE FROM ") + table + " WHERE contact_id = ?");
+    auto clear = db().cached(std::string("DELETE FROM ") + table + " WHERE contact_id = ?");
     if (!clear.ok()) return clear.status();
     clear->bind(1, id);
     FHIRBRIDGE_RETURN_IF_ERROR(clear->run());
   }
   auto insert_row = [&](const std::string& sql, const std::vector<Value>& values) -> Status {
-    auto stmt = db.cached(sql);
+    auto stmt = db().cached(sql);
     if (!stmt.ok()) return stmt.status();
     stmt->bind_all(values);
     return stmt->run();
@@ -856,20 +1113,20 @@ Result<ContactRecord> SqliteStore::Impl::create_contact(const Principal& who,
   std::string resolved_patient_id;
   std::vector<std::string> patient_secrets;
   {
-    auto rev = db.cached("SELECT rev FROM patient WHERE id = ?");
+    auto rev = db().cached("SELECT rev FROM patient WHERE id = ?");
     if (!rev.ok()) return rev.status();
     rev->bind(1, patient_id);
     auto row = rev->step();
     if (!row.ok()) return row.status();
     if (*row) {
-      auto hit = patient_secrets_cache.find(who.hcp_id + "|" + patient_id);
-      if (hit != patient_secrets_cache.end() && hit->second.rev == rev->text(0)) {
+      auto hit = cached_patient_secrets(who.hcp_id, patient_id);
+      if (hit && hit->rev == rev->text(0)) {
         rev = sqlite::Statement();
         auto reader = is_reader("patient", patient_id, who.hcp_id);
         if (!reader.ok()) return reader.status();
         if (*reader) {
           resolved_patient_id = patient_id;
-          patient_secrets = hit->second.secret_ids;
+          patient_secrets = std::move(hit->secret_ids);
         }
       }
     }
@@ -960,7 +1217,7 @@ Result<Deleted> SqliteStore::Impl::delete_contact(const Principal& who, const st
   Deleted deleted{previous->id, next_rev(generation_of(previous->rev))};
   FHIRBRIDGE_RETURN_IF_ERROR(write_tombstone("contact", deleted.id, deleted.rev,
                                              readers_of(previous->sealed.delegations)));
-  auto stmt = db.cached("DELETE FROM contact WHERE id = ?");
+  auto stmt = db().cached("DELETE FROM contact WHERE id = ?");
   if (!stmt.ok()) return stmt.status();
   stmt->bind(1, deleted.id);
   FHIRBRIDGE_RETURN_IF_ERROR(stmt->run());

@@ -3,11 +3,16 @@
 
 #include <botan/rng.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <exception>
+#include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -21,29 +26,84 @@ namespace fhirbridge::storage {
 // The system under which a FHIR id sent on create is kept as an Identifier.
 inline constexpr const char* kFhirIdSystem = "https://dxm.icure.dev";
 
-// Also the sealer's HcpDirectory: it reads/writes healthcare parties inside
-// whatever transaction the calling method has open.
+// Also the sealer's HcpDirectory: it reads/writes healthcare parties through
+// the calling thread's connection (see db()), inside whatever transaction the
+// calling method has open.
+//
+// Connections (docs/storage.md, "Concurrency"):
+//  - ONE write connection. Writes are queued; whoever finds no write group
+//    running becomes the leader and runs every queued write in one
+//    transaction (group commit), each in its own SAVEPOINT so a failing one
+//    is undone alone. Callers return only after the COMMIT holding their write.
+//  - a pool of read-only connections: each read() runs in its own deferred
+//    transaction (a committed snapshot) on one of them, beside the writer.
+//  - a checkpointer thread with its own connection: the WAL is checkpointed
+//    off the request path (PASSIVE), the writer only does it past 4x the
+//    threshold (a bound when the thread lags), TRUNCATE at close.
 struct SqliteStore::Impl final : crypto::HcpDirectory {
   Impl(crypto::Keychain& keychain, SqliteStoreOptions& options);
+  ~Impl() override;
 
-  std::mutex mutex;  // one connection, one caller at a time
-  sqlite::Database db;
+  std::filesystem::path file;
+  sqlite::Database writer;  // the only connection that writes
   std::unique_ptr<Botan::RandomNumberGenerator> owned_rng;
-  Botan::RandomNumberGenerator& rng;
+  Botan::RandomNumberGenerator& rng;  // writes only (one leader at a time)
   crypto::EntitySealer sealer;
   std::function<std::string()> new_id;
   std::function<std::int64_t()> now_ms;
 
-  // Runs `body` under the mutex inside a transaction (IMMEDIATE for writes)
-  // that commits only when it returns a value; exceptions become `internal`.
+  // The connection of the calling thread's current read() / write() body.
+  inline static thread_local sqlite::Database* bound_db = nullptr;
+  sqlite::Database& db() { return *bound_db; }
+  struct Bind {
+    sqlite::Database* previous;
+    explicit Bind(sqlite::Database& db) : previous(std::exchange(bound_db, &db)) {}
+    ~Bind() { bound_db = previous; }
+    Bind(const Bind&) = delete;
+    Bind& operator=(const Bind&) = delete;
+  };
+
+  // Opens the writer's companions (pool, checkpointer) once the schema exists.
+  Status start(const SqliteStoreOptions& options);
+
+  // ---- reads ----
+  // A read connection for one read(): pooled, or (in-memory database / no
+  // pool) the writer, held under write_mutex.
+  class ReadLease {
+   public:
+    ReadLease() = default;
+    ReadLease(ReadLease&&) noexcept = default;
+    ReadLease& operator=(ReadLease&&) noexcept = default;
+    ~ReadLease();
+    sqlite::Database& db() { return *db_; }
+
+   private:
+    friend struct Impl;
+    Impl* impl_ = nullptr;
+    std::unique_ptr<sqlite::Database> pooled_;
+    std::unique_lock<std::mutex> writer_lock_;
+    sqlite::Database* db_ = nullptr;
+  };
+  Result<ReadLease> lease_reader();
+  void return_reader(std::unique_ptr<sqlite::Database> db);
+  std::mutex pool_mutex;
+  std::condition_variable pool_available;
+  std::vector<std::unique_ptr<sqlite::Database>> idle_readers;
+  std::size_t open_readers = 0;
+  std::size_t max_readers = 0;  // 0: reads use the writer
+  std::chrono::milliseconds busy_timeout{5000};
+
+  // Runs `body` in a deferred transaction on a read connection, bound as db().
   template <typename Body>
-  auto in_transaction(sqlite::Transaction::Mode mode, Body&& body) -> decltype(body()) {
-    std::lock_guard lock(mutex);
+  auto read(Body&& body) -> decltype(body()) {
     try {
-      auto tx = sqlite::Transaction::begin(db, mode);
+      auto lease = lease_reader();
+      if (!lease.ok()) return lease.status();
+      Bind bind(lease->db());
+      auto tx = sqlite::Transaction::begin(lease->db(), sqlite::Transaction::Mode::deferred);
       if (!tx.ok()) return tx.status();
       auto result = body();
-      if (!result.ok()) return result;  // the guard rolls back
+      if (!result.ok()) return result;  // the guard ends the transaction
       Status committed = tx->commit();
       if (!committed.ok()) return committed;
       return result;
@@ -51,14 +111,56 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
       return Status::Internal(std::string("store: ") + e.what());
     }
   }
+
+  // ---- writes (group commit) ----
+  struct PendingWrite {
+    std::function<Status()> run;  // the body; its own result is kept by write()
+    Status outcome;               // set when the transaction (not the body) failed
+    bool done = false;
+  };
+  // Queues `mine` and returns once a COMMIT holding it (or its failure) happened.
+  Status commit_group(PendingWrite& mine);
+  void run_group(const std::vector<PendingWrite*>& group);
+  std::mutex write_mutex;  // held while a group runs on `writer`
+  std::mutex queue_mutex;
+  std::condition_variable group_done;
+  std::vector<PendingWrite*> write_queue;
+  bool leader_running = false;
+  std::size_t max_group = 64;
+  std::atomic<std::uint64_t> stat_commits{0}, stat_writes{0};
+
+  // Runs `body` inside a write transaction on the writer (bound as db()); the
+  // result is returned only after the COMMIT. Exceptions become `internal`.
   template <typename Body>
-  auto read(Body&& body) {
-    return in_transaction(sqlite::Transaction::Mode::deferred, std::forward<Body>(body));
+  auto write(Body&& body) -> decltype(body()) {
+    using R = decltype(body());
+    std::optional<R> result;
+    PendingWrite pending;
+    pending.run = [&]() -> Status {
+      try {
+        result.emplace(body());
+      } catch (const std::exception& e) {
+        result.emplace(Status::Internal(std::string("store: ") + e.what()));
+      }
+      return result->ok() ? Status() : result->status();
+    };
+    Status committed = commit_group(pending);
+    if (!committed.ok()) return committed;
+    if (!result) return Status::Internal("store: the write did not run");
+    return std::move(*result);
   }
-  template <typename Body>
-  auto write(Body&& body) {
-    return in_transaction(sqlite::Transaction::Mode::immediate, std::forward<Body>(body));
-  }
+
+  // ---- checkpoints ----
+  static int on_wal_commit(void* impl, sqlite3* db, const char* schema, int pages);
+  void checkpoint_loop();
+  std::size_t checkpoint_pages = 0;  // 0: SQLite's automatic checkpoints
+  std::atomic<int> wal_pages{0};
+  std::mutex checkpoint_mutex;
+  std::condition_variable checkpoint_wanted;
+  bool stopping = false;
+  std::uint64_t commits_seen = 0, commits_checkpointed = 0;  // under checkpoint_mutex
+  sqlite::Database checkpointer_db;
+  std::thread checkpointer;
 
   Status migrate();
   std::string next_rev(std::int64_t previous_generation);
@@ -76,6 +178,7 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
     std::string rev;
     std::shared_ptr<const icure::HealthcareParty> hcp;
   };
+  std::mutex hcp_cache_mutex;  // readers run in parallel
   std::unordered_map<std::string, CachedHcp> hcp_cache;
   // The secretIds a reader decrypts from a patient, by "<reader>|<patient id>"
   // with the patient's rev: contact creates of a known patient skip loading
@@ -84,10 +187,13 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
     std::string rev;
     std::vector<std::string> secret_ids;
   };
+  std::mutex patient_secrets_mutex;
   std::unordered_map<std::string, CachedSecrets> patient_secrets_cache;
   static constexpr std::size_t kMaxCachedPatientSecrets = 50000;
   void remember_patient_secrets(const std::string& hcp_id, const std::string& patient_id,
                                 const std::string& rev, std::vector<std::string> secret_ids);
+  std::optional<CachedSecrets> cached_patient_secrets(const std::string& hcp_id,
+                                                      const std::string& patient_id);
 
   // (rev, doc) of a row of `table`, or nothing.
   Result<std::optional<std::pair<std::string, std::string>>> load_doc(const char* table,
@@ -100,6 +206,31 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
   Status write_tombstone(const char* kind, const std::string& id, const std::string& rev,
                          const std::vector<std::string>& readers);
   Status drop_tombstone(const char* kind, const std::string& id);
+
+  // Parsed sealed documents by id, valid for one rev (revs are unique, so a
+  // rolled-back write's copy is never served). Bounded: cleared when full.
+  template <typename Entity>
+  class ParsedCache {
+   public:
+    std::shared_ptr<const Entity> find(const std::string& id, const std::string& rev) {
+      std::lock_guard lock(mutex_);
+      auto it = entries_.find(id);
+      if (it == entries_.end() || it->second.first != rev) return nullptr;
+      return it->second.second;
+    }
+    void put(const std::string& id, const std::string& rev, std::shared_ptr<const Entity> entity) {
+      std::lock_guard lock(mutex_);
+      if (entries_.size() >= kCapacity) entries_.clear();
+      entries_[id] = {rev, std::move(entity)};
+    }
+
+   private:
+    static constexpr std::size_t kCapacity = 4096;
+    std::mutex mutex_;
+    std::unordered_map<std::string, std::pair<std::string, std::shared_ptr<const Entity>>> entries_;
+  };
+  ParsedCache<icure::Patient> parsed_patients;
+  ParsedCache<icure::Contact> parsed_contacts;
 
   struct PatientRow {
     std::string id, rev;

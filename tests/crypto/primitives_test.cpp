@@ -1,6 +1,9 @@
 #include <boost/test/unit_test.hpp>
 
 #include <botan/auto_rng.h>
+#include <botan/base64.h>
+
+#include <cctype>
 
 #include "crypto/crypto_test_support.hpp"
 #include "fhirbridge/crypto/primitives.hpp"
@@ -29,6 +32,62 @@ BOOST_AUTO_TEST_CASE(hex_and_base64_round_trip_and_reject_garbage) {
   BOOST_TEST(!from_hex("zz").ok());
   BOOST_TEST((*from_base64(to_base64(data.data(), data.size())) == data));
   BOOST_TEST(!from_base64("***").ok());
+}
+
+// The table decoders (hex, base64) answer exactly as Botan's do, on every
+// length and on the inputs only Botan's lenient base64 decoder accepts.
+BOOST_AUTO_TEST_CASE(table_decoders_agree_with_botan) {
+  Botan::AutoSeeded_RNG rng;
+  for (std::size_t n = 0; n < 70; ++n) {
+    Bytes data(n);
+    rng.randomize(data.data(), data.size());
+    const std::string b64 = to_base64(data.data(), data.size());
+    auto fast = from_base64(b64);
+    BOOST_REQUIRE(fast.ok());
+    BOOST_TEST((*fast == data));
+    auto secure = from_base64_secure(b64);
+    BOOST_REQUIRE(secure.ok());
+    BOOST_TEST((Bytes(secure->begin(), secure->end()) == data));
+    std::string upper = to_hex(data);
+    for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    BOOST_TEST((*from_hex(upper) == data));
+  }
+  for (std::string odd : {"QQ", "QUI", "Q===", "QQ=A", "=QQ=", "QQ==QQ==", "QUJD\n", "QU JD"}) {
+    bool botan_ok = true;
+    Bytes botan;
+    try {
+      auto v = Botan::base64_decode(odd.data(), odd.size(), false);
+      botan.assign(v.begin(), v.end());
+    } catch (const std::exception&) {
+      botan_ok = false;
+    }
+    auto ours = from_base64(odd);
+    BOOST_TEST_INFO("input " << odd);
+    BOOST_TEST(ours.ok() == botan_ok);
+    if (ours.ok() && botan_ok) BOOST_TEST((*ours == botan));
+  }
+  BOOST_TEST(!from_hex("0g").ok());
+  BOOST_TEST(!from_hex(std::string("0\0", 2)).ok());
+}
+
+BOOST_AUTO_TEST_CASE(aes_objects_are_reused_safely_across_key_sizes) {
+  Botan::AutoSeeded_RNG rng;
+  const std::string text = "p-1:3f6e5c1a-0b0c-4d4e-8f8f-123456789abc";
+  for (std::size_t size : {16u, 32u, 16u, 24u, 32u}) {
+    SecureBytes key(size);
+    rng.randomize(key.data(), key.size());
+    Bytes ct =
+        aes_encrypt(key, reinterpret_cast<const std::uint8_t*>(text.data()), text.size(), rng);
+    BOOST_TEST(text_of(*aes_decrypt(key, ct)) == text);
+    BOOST_TEST(text_of(*aes_decrypt_hex(key, to_hex(ct))) == text);
+    SecureBytes other(size, 0x42);
+    auto wrong = aes_decrypt(other, ct);
+    BOOST_TEST((!wrong.ok() || text_of(*wrong) != text));
+    // A failed decryption leaves the thread's cipher usable.
+    BOOST_TEST(text_of(*aes_decrypt(key, ct)) == text);
+  }
+  BOOST_TEST(!aes_decrypt_hex(SecureBytes(16), "abc").ok());
+  BOOST_TEST(!aes_decrypt_hex(SecureBytes(16), std::string(64, 'z')).ok());
 }
 
 BOOST_AUTO_TEST_CASE(public_key_derived_from_the_sdk_private_keys_is_byte_identical) {

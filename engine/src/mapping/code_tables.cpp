@@ -3,6 +3,7 @@
 #include "fhirbridge/mapping/code_tables.hpp"
 
 #include <array>
+#include <cstring>
 
 #include "fhirbridge/mapping/code_systems.hpp"
 
@@ -85,20 +86,41 @@ constexpr std::array<std::string_view, 8> kObservationStatuses{
     "registered", "preliminary",      "final",  "amended", "corrected",
     "cancelled",  "entered-in-error", "unknown"};
 
+// string_view's == calls compare() out of line here; most rows differ in length.
+inline bool same(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
 template <std::size_t N>
 std::optional<std::string> find_icure(const std::array<CodePair, N>& table, std::string_view fhir) {
   for (const auto& row : table)
-    if (row.fhir == fhir) return std::string(row.icure);
+    if (same(row.fhir, fhir)) return std::string(row.icure);
   return std::nullopt;
 }
 template <std::size_t N>
 std::optional<std::string> find_fhir(const std::array<CodePair, N>& table, std::string_view icure) {
   for (const auto& row : table)
-    if (row.icure == icure) return std::string(row.fhir);
+    if (same(row.icure, icure)) return std::string(row.fhir);
   return std::nullopt;
 }
 
 }  // namespace
+
+namespace detail {
+// fhir_code_system(icure_code_type(system)) == system, without building strings
+// (the residual's fast path asks it for every coding).
+bool code_system_round_trips(std::string_view system) {
+  std::string_view type = system;  // an unknown system is kept as is
+  for (const auto& row : kCodeSystems)
+    if (same(row.fhir, system)) {
+      type = row.icure;
+      break;
+    }
+  for (const auto& row : kCodeSystems)
+    if (same(row.icure, type)) return same(row.fhir, system);
+  return type == system;
+}
+}  // namespace detail
 
 std::string icure_code_type(std::string_view fhir_system) {
   return find_icure(kCodeSystems, fhir_system).value_or(std::string(fhir_system));

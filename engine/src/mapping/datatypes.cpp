@@ -31,11 +31,17 @@ Status wrong_type(const std::string& path, const char* expected, const json::val
 }
 
 bool valid_fhir_id(std::string_view id) {
+  static constexpr auto kIdChar = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 256; ++c)
+      t[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '-' || c == '.';
+    return t;
+  }();
   if (id.empty() || id.size() > 64) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.';
-  });
+  bool ok = true;  // no early exit: ids are short and this vectorises
+  for (char c : id) ok &= kIdChar[static_cast<unsigned char>(c)];
+  return ok;
 }
 
 std::string quoted(std::string_view value) {
@@ -56,41 +62,36 @@ const json::value* find(const json::object& o, std::string_view key) {
 }
 }  // namespace
 
-Result<const json::object*> get_object(const json::object& o, std::string_view key,
-                                       const std::string& path) {
-  const json::value* v = find(o, key);
+Result<const json::object*> object_at(const json::value* v, std::string_view key,
+                                      const std::string& path) {
   if (!v) return static_cast<const json::object*>(nullptr);
   if (!v->is_object()) return wrong_type(child(path, key), "an object", *v);
   return &v->get_object();
 }
 
-Result<const json::array*> get_array(const json::object& o, std::string_view key,
-                                     const std::string& path) {
-  const json::value* v = find(o, key);
+Result<const json::array*> array_at(const json::value* v, std::string_view key,
+                                    const std::string& path) {
   if (!v) return static_cast<const json::array*>(nullptr);
   if (!v->is_array()) return wrong_type(child(path, key), "an array", *v);
   return &v->get_array();
 }
 
-Result<std::optional<std::string>> get_string(const json::object& o, std::string_view key,
-                                              const std::string& path) {
-  const json::value* v = find(o, key);
+Result<std::optional<std::string>> string_at(const json::value* v, std::string_view key,
+                                             const std::string& path) {
   if (!v) return std::optional<std::string>{};
   if (!v->is_string()) return wrong_type(child(path, key), "a string", *v);
-  return std::optional<std::string>(std::string(v->get_string()));
+  return std::optional<std::string>(std::in_place, v->get_string().data(), v->get_string().size());
 }
 
-Result<std::optional<bool>> get_bool(const json::object& o, std::string_view key,
-                                     const std::string& path) {
-  const json::value* v = find(o, key);
+Result<std::optional<bool>> bool_at(const json::value* v, std::string_view key,
+                                    const std::string& path) {
   if (!v) return std::optional<bool>{};
   if (!v->is_bool()) return wrong_type(child(path, key), "a boolean", *v);
   return std::optional<bool>(v->get_bool());
 }
 
-Result<std::optional<double>> get_number(const json::object& o, std::string_view key,
-                                         const std::string& path) {
-  const json::value* v = find(o, key);
+Result<std::optional<double>> number_at(const json::value* v, std::string_view key,
+                                        const std::string& path) {
   if (!v) return std::optional<double>{};
   if (!v->is_number()) return wrong_type(child(path, key), "a number", *v);
   const double d = v->to_number<double>();
@@ -100,9 +101,8 @@ Result<std::optional<double>> get_number(const json::object& o, std::string_view
   return std::optional<double>(d);
 }
 
-Result<std::optional<std::int64_t>> get_integer(const json::object& o, std::string_view key,
-                                                const std::string& path) {
-  const json::value* v = find(o, key);
+Result<std::optional<std::int64_t>> integer_at(const json::value* v, std::string_view key,
+                                               const std::string& path) {
   if (!v) return std::optional<std::int64_t>{};
   if (v->is_int64()) return std::optional<std::int64_t>(v->get_int64());
   if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
@@ -113,17 +113,44 @@ Result<std::optional<std::int64_t>> get_integer(const json::object& o, std::stri
   return wrong_type(child(path, key), "an integer", *v);
 }
 
-Result<std::vector<const json::object*>> get_objects(const json::object& o, std::string_view key,
-                                                     const std::string& path) {
-  FHIRBRIDGE_ASSIGN_OR_RETURN(array, get_array(o, key, path));
-  std::vector<const json::object*> out;
-  if (!array) return out;
+Result<ObjectList> objects_at(const json::value* v, std::string_view key, const std::string& path) {
+  FHIRBRIDGE_ASSIGN_OR_RETURN(array, array_at(v, key, path));
+  if (!array) return ObjectList();
   for (std::size_t i = 0; i < array->size(); ++i) {
     const json::value& e = (*array)[i];
     if (!e.is_object()) return wrong_type(item(child(path, key), i), "an object", e);
-    out.push_back(&e.get_object());
   }
-  return out;
+  return ObjectList(array);
+}
+
+Result<const json::object*> get_object(const json::object& o, std::string_view key,
+                                       const std::string& path) {
+  return object_at(find(o, key), key, path);
+}
+Result<const json::array*> get_array(const json::object& o, std::string_view key,
+                                     const std::string& path) {
+  return array_at(find(o, key), key, path);
+}
+Result<std::optional<std::string>> get_string(const json::object& o, std::string_view key,
+                                              const std::string& path) {
+  return string_at(find(o, key), key, path);
+}
+Result<std::optional<bool>> get_bool(const json::object& o, std::string_view key,
+                                     const std::string& path) {
+  return bool_at(find(o, key), key, path);
+}
+Result<std::optional<double>> get_number(const json::object& o, std::string_view key,
+                                         const std::string& path) {
+  return number_at(find(o, key), key, path);
+}
+Result<std::optional<std::int64_t>> get_integer(const json::object& o, std::string_view key,
+                                                const std::string& path) {
+  return integer_at(find(o, key), key, path);
+}
+
+Result<ObjectList> get_objects(const json::object& o, std::string_view key,
+                               const std::string& path) {
+  return objects_at(find(o, key), key, path);
 }
 
 Result<std::optional<std::vector<std::string>>> get_strings(const json::object& o,
@@ -203,22 +230,39 @@ std::optional<std::string> fhir_date_time(std::int64_t icure_date) {
 // ---- datatypes -----------------------------------------------------------------
 
 std::string code_stub_id(const icure::CodeStub& c) {
-  return c.type.value_or("") + "|" + c.code.value_or("") + "|" + c.version.value_or("");
+  std::string id;
+  id.reserve((c.type ? c.type->size() : 0) + (c.code ? c.code->size() : 0) +
+             (c.version ? c.version->size() : 0) + 2);
+  if (c.type) id += *c.type;
+  id += '|';
+  if (c.code) id += *c.code;
+  id += '|';
+  if (c.version) id += *c.version;
+  return id;
+}
+
+Status read_coding(const json::object& coding, const std::string& path, const MappingContext& ctx,
+                   icure::CodeStub& stub) {
+  static constexpr std::string_view keys[] = {"system", "code", "version", "display"};
+  const auto v = lookup(coding, keys);
+  for (std::size_t i = 0; i < std::size(keys); ++i)
+    if (v[i] && !v[i]->is_string()) return wrong_type(child(path, keys[i]), "a string", *v[i]);
+  if (v[0]) stub.type = icure_code_type(v[0]->get_string());
+  if (v[1]) stub.code.emplace(v[1]->get_string().data(), v[1]->get_string().size());
+  if (v[2]) stub.version.emplace(v[2]->get_string().data(), v[2]->get_string().size());
+  stub.id = code_stub_id(stub);
+  if (v[3]) {
+    stub.label.emplace();
+    stub.label->emplace(ctx.settings.content_language,
+                        std::string(v[3]->get_string().data(), v[3]->get_string().size()));
+  }
+  return {};
 }
 
 Result<icure::CodeStub> coding_to_code_stub(const json::object& coding, const std::string& path,
                                             const MappingContext& ctx) {
-  FHIRBRIDGE_ASSIGN_OR_RETURN(system, get_string(coding, "system", path));
-  FHIRBRIDGE_ASSIGN_OR_RETURN(code, get_string(coding, "code", path));
-  FHIRBRIDGE_ASSIGN_OR_RETURN(version, get_string(coding, "version", path));
-  FHIRBRIDGE_ASSIGN_OR_RETURN(display, get_string(coding, "display", path));
   icure::CodeStub stub;
-  if (system) stub.type = icure_code_type(*system);
-  stub.code = code;
-  stub.version = version;
-  stub.id = code_stub_id(stub);
-  if (display)
-    stub.label = std::map<std::string, std::string>{{ctx.settings.content_language, *display}};
+  FHIRBRIDGE_RETURN_IF_ERROR(read_coding(coding, path, ctx, stub));
   return stub;
 }
 
@@ -235,36 +279,49 @@ json::object code_stub_to_coding(const icure::CodeStub& c, const MappingContext&
   return coding;
 }
 
+Status append_code_stubs(const json::object* cc, const std::string& path, const MappingContext& ctx,
+                         std::vector<icure::CodeStub>& out, const char* context) {
+  if (!cc) return {};
+  FHIRBRIDGE_ASSIGN_OR_RETURN(codings, get_objects(*cc, "coding", path));
+  out.reserve(out.size() + codings.size());
+  for (std::size_t i = 0; i < codings.size(); ++i) {
+    icure::CodeStub& stub = out.emplace_back();  // built in place: a CodeStub is costly to move
+    Status read = read_coding(*codings[i], kRelative, ctx, stub);  // the path only on error
+    if (!read.ok()) return rebase(read, [&] { return item(child(path, "coding"), i); });
+    if (context) stub.context = context;
+  }
+  return {};
+}
+
 Result<std::vector<icure::CodeStub>> codeable_concept_to_code_stubs(const json::object* cc,
                                                                     const std::string& path,
                                                                     const MappingContext& ctx) {
   std::vector<icure::CodeStub> out;
-  if (!cc) return out;
-  FHIRBRIDGE_ASSIGN_OR_RETURN(codings, get_objects(*cc, "coding", path));
-  for (std::size_t i = 0; i < codings.size(); ++i) {
-    FHIRBRIDGE_ASSIGN_OR_RETURN(
-        stub, coding_to_code_stub(*codings[i], item(child(path, "coding"), i), ctx));
-    out.push_back(std::move(stub));
-  }
+  FHIRBRIDGE_RETURN_IF_ERROR(append_code_stubs(cc, path, ctx, out));
   return out;
 }
 
 Result<icure::Identifier> identifier_to_icure(const json::object& id, const std::string& path,
                                               const MappingContext& ctx) {
   icure::Identifier out;
-  FHIRBRIDGE_ASSIGN_OR_RETURN(use, get_string(id, "use", path));
-  FHIRBRIDGE_ASSIGN_OR_RETURN(system, get_string(id, "system", path));
-  FHIRBRIDGE_ASSIGN_OR_RETURN(value, get_string(id, "value", path));
-  FHIRBRIDGE_ASSIGN_OR_RETURN(type, get_object(id, "type", path));
-  FHIRBRIDGE_ASSIGN_OR_RETURN(period, get_object(id, "period", path));
-  FHIRBRIDGE_ASSIGN_OR_RETURN(assigner, get_object(id, "assigner", path));
-  out.use = use;
-  out.system = system;
-  out.value = value;
+  static constexpr std::string_view keys[] = {"use",  "system", "value",
+                                              "type", "period", "assigner"};
+  const auto f = lookup(id, keys);
+  FHIRBRIDGE_ASSIGN_OR_RETURN(use, string_at(f[0], "use", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(system, string_at(f[1], "system", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(value, string_at(f[2], "value", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(type, object_at(f[3], "type", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(period, object_at(f[4], "period", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(assigner, object_at(f[5], "assigner", path));
+  out.use = std::move(use);
+  out.system = std::move(system);
+  out.value = std::move(value);
   // iCure has one CodeStub for the type: the first coding (others: residual).
-  FHIRBRIDGE_ASSIGN_OR_RETURN(types,
-                              codeable_concept_to_code_stubs(type, child(path, "type"), ctx));
-  if (!types.empty()) out.type = types.front();
+  if (type) {
+    FHIRBRIDGE_ASSIGN_OR_RETURN_AT(types, child(path, "type"),
+                                   codeable_concept_to_code_stubs(type, kRelative, ctx));
+    if (!types.empty()) out.type = std::move(types.front());
+  }
   if (period) {
     // iCure keeps the period bounds as strings: the FHIR text verbatim.
     FHIRBRIDGE_ASSIGN_OR_RETURN(start, get_string(*period, "start", child(path, "period")));
@@ -303,23 +360,25 @@ json::object identifier_to_fhir(const icure::Identifier& id, const MappingContex
 
 Result<icure::PersonName> human_name_to_icure(const json::object& name, const std::string& path) {
   icure::PersonName out;
-  FHIRBRIDGE_ASSIGN_OR_RETURN(use, get_string(name, "use", path));
-  FHIRBRIDGE_ASSIGN_OR_RETURN(text, get_string(name, "text", path));
-  FHIRBRIDGE_ASSIGN_OR_RETURN(family, get_string(name, "family", path));
+  static constexpr std::string_view keys[] = {"use", "text", "family", "period"};
+  const auto f = lookup(name, keys);
+  FHIRBRIDGE_ASSIGN_OR_RETURN(use, string_at(f[0], "use", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(text, string_at(f[1], "text", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(family, string_at(f[2], "family", path));
   FHIRBRIDGE_ASSIGN_OR_RETURN(given, get_strings(name, "given", path));
   FHIRBRIDGE_ASSIGN_OR_RETURN(prefix, get_strings(name, "prefix", path));
   FHIRBRIDGE_ASSIGN_OR_RETURN(suffix, get_strings(name, "suffix", path));
-  FHIRBRIDGE_ASSIGN_OR_RETURN(period, get_object(name, "period", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(period, object_at(f[3], "period", path));
   if (use) {
     out.use = icure_name_use(*use);
     if (!out.use)
       return Status::Invalid(child(path, "use"), quoted(*use) + " is not a HumanName use");
   }
-  out.text = text;
-  out.lastName = family;
-  out.firstNames = given;
-  out.prefix = prefix;
-  out.suffix = suffix;
+  out.text = std::move(text);
+  out.lastName = std::move(family);
+  out.firstNames = std::move(given);
+  out.prefix = std::move(prefix);
+  out.suffix = std::move(suffix);
   if (period) {
     const std::string ppath = child(path, "period");
     FHIRBRIDGE_ASSIGN_OR_RETURN(start, get_string(*period, "start", ppath));
@@ -372,23 +431,30 @@ std::string reference_id(std::string_view reference) {
   return std::string(reference.substr(slash + 1));
 }
 
+Status read_quantity(const json::object& q, const std::string& path, icure::Measure& m) {
+  static constexpr std::string_view keys[] = {"value", "comparator", "unit", "system", "code"};
+  const auto v = lookup(q, keys);
+  FHIRBRIDGE_ASSIGN_OR_RETURN(value, number_at(v[0], keys[0], path));
+  for (std::size_t i = 1; i < std::size(keys); ++i)
+    if (v[i] && !v[i]->is_string()) return wrong_type(child(path, keys[i]), "a string", *v[i]);
+  auto text = [](const json::value* s) {
+    return std::string(s->get_string().data(), s->get_string().size());
+  };
+  m.value = value;
+  if (v[1]) m.comparator = text(v[1]);
+  if (v[2]) m.unit = text(v[2]);
+  if (v[3] || v[4]) {
+    icure::CodeStub& stub = m.unitCodes.emplace().emplace_back();
+    if (v[3]) stub.type = icure_code_type(v[3]->get_string());
+    if (v[4]) stub.code = text(v[4]);
+    stub.id = code_stub_id(stub);
+  }
+  return {};
+}
+
 Result<icure::Measure> quantity_to_measure(const json::object& q, const std::string& path) {
   icure::Measure m;
-  FHIRBRIDGE_ASSIGN_OR_RETURN(value, get_number(q, "value", path));
-  FHIRBRIDGE_ASSIGN_OR_RETURN(comparator, get_string(q, "comparator", path));
-  FHIRBRIDGE_ASSIGN_OR_RETURN(unit, get_string(q, "unit", path));
-  FHIRBRIDGE_ASSIGN_OR_RETURN(system, get_string(q, "system", path));
-  FHIRBRIDGE_ASSIGN_OR_RETURN(code, get_string(q, "code", path));
-  m.value = value;
-  m.comparator = comparator;
-  m.unit = unit;
-  if (code || system) {
-    icure::CodeStub stub;
-    if (system) stub.type = icure_code_type(*system);
-    stub.code = code;
-    stub.id = code_stub_id(stub);
-    m.unitCodes = std::vector<icure::CodeStub>{std::move(stub)};
-  }
+  FHIRBRIDGE_RETURN_IF_ERROR(read_quantity(q, path, m));
   return m;
 }
 

@@ -30,15 +30,6 @@ constexpr const char* kCategoryContext = "category";
 constexpr const char* kMetaTagContext = "meta.tag";
 constexpr const char* kValueContext = "valueCodeableConcept";
 
-void add_tags(icure::Service& s, std::vector<icure::CodeStub> stubs, const char* context) {
-  if (stubs.empty()) return;
-  if (!s.tags) s.tags.emplace();
-  for (auto& stub : stubs) {
-    stub.context = context;
-    s.tags->push_back(std::move(stub));
-  }
-}
-
 Result<icure::Measure> range_to_measure(const json::object& range, const std::string& path) {
   FHIRBRIDGE_ASSIGN_OR_RETURN(low, get_object(range, "low", path));
   FHIRBRIDGE_ASSIGN_OR_RETURN(high, get_object(range, "high", path));
@@ -74,41 +65,50 @@ json::object measure_to_range(icure::Measure m, json::storage_ptr sp = {}) {
 Status map_coded_value(const json::object& o, const std::string& path, icure::Service& s,
                        const MappingContext& ctx) {
   const std::string& lang = ctx.settings.content_language;
-  FHIRBRIDGE_ASSIGN_OR_RETURN(code, get_object(o, "code", path));
+  static constexpr std::string_view keys[] = {
+      "code",          "valueQuantity", "valueString", "valueBoolean",         "valueInteger",
+      "valueDateTime", "valueRange",    "valueRatio",  "valueCodeableConcept", "interpretation",
+      "referenceRange"};
+  const auto f = lookup(o, keys);
+  FHIRBRIDGE_ASSIGN_OR_RETURN(code, object_at(f[0], "code", path));
   if (!code) return Status::Invalid(child(path, "code"), "is required");
-  FHIRBRIDGE_ASSIGN_OR_RETURN(codes,
-                              codeable_concept_to_code_stubs(code, child(path, "code"), ctx));
-  if (!codes.empty()) s.codes = std::move(codes);
-  FHIRBRIDGE_ASSIGN_OR_RETURN(code_text, get_string(*code, "text", child(path, "code")));
-  s.label = code_text;
+  {
+    std::vector<icure::CodeStub> codes;
+    Status read = append_code_stubs(code, kRelative, ctx, codes);
+    if (!read.ok()) return rebase(read, [&] { return child(path, "code"); });
+    if (!codes.empty()) s.codes = std::move(codes);
+  }
+  FHIRBRIDGE_ASSIGN_OR_RETURN_AT(code_text, child(path, "code"),
+                                 get_string(*code, "text", kRelative));
+  s.label = std::move(code_text);
 
   icure::Content content;
   bool has_content = false;
-  FHIRBRIDGE_ASSIGN_OR_RETURN(quantity, get_object(o, "valueQuantity", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(quantity, object_at(f[1], "valueQuantity", path));
   if (quantity) {
-    FHIRBRIDGE_ASSIGN_OR_RETURN(m, quantity_to_measure(*quantity, child(path, "valueQuantity")));
-    content.measureValue = std::move(m);
+    Status read = read_quantity(*quantity, kRelative, content.measureValue.emplace());
+    if (!read.ok()) return rebase(read, [&] { return child(path, "valueQuantity"); });
     has_content = true;
   }
-  FHIRBRIDGE_ASSIGN_OR_RETURN(str, get_string(o, "valueString", path));
-  if (str) content.stringValue = str, has_content = true;
-  FHIRBRIDGE_ASSIGN_OR_RETURN(boolean, get_bool(o, "valueBoolean", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(str, string_at(f[2], "valueString", path));
+  if (str) content.stringValue = std::move(str), has_content = true;
+  FHIRBRIDGE_ASSIGN_OR_RETURN(boolean, bool_at(f[3], "valueBoolean", path));
   if (boolean) content.booleanValue = boolean, has_content = true;
-  FHIRBRIDGE_ASSIGN_OR_RETURN(integer, get_integer(o, "valueInteger", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(integer, integer_at(f[4], "valueInteger", path));
   if (integer) content.numberValue = static_cast<double>(*integer), has_content = true;
-  FHIRBRIDGE_ASSIGN_OR_RETURN(date_time, get_string(o, "valueDateTime", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(date_time, string_at(f[5], "valueDateTime", path));
   if (date_time) {
     FHIRBRIDGE_ASSIGN_OR_RETURN(v, icure_date_time(*date_time, child(path, "valueDateTime")));
     content.fuzzyDateValue = v;
     has_content = true;
   }
-  FHIRBRIDGE_ASSIGN_OR_RETURN(range, get_object(o, "valueRange", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(range, object_at(f[6], "valueRange", path));
   if (range) {
     FHIRBRIDGE_ASSIGN_OR_RETURN(m, range_to_measure(*range, child(path, "valueRange")));
     content.range = std::vector<icure::Measure>{std::move(m)};
     has_content = true;
   }
-  FHIRBRIDGE_ASSIGN_OR_RETURN(ratio, get_object(o, "valueRatio", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(ratio, object_at(f[7], "valueRatio", path));
   if (ratio) {
     const std::string rpath = child(path, "valueRatio");
     FHIRBRIDGE_ASSIGN_OR_RETURN(num, get_object(*ratio, "numerator", rpath));
@@ -125,25 +125,27 @@ Status map_coded_value(const json::object& o, const std::string& path, icure::Se
     content.ratio = std::move(parts);
     has_content = true;
   }
-  FHIRBRIDGE_ASSIGN_OR_RETURN(value_cc, get_object(o, "valueCodeableConcept", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(value_cc, object_at(f[8], "valueCodeableConcept", path));
   if (value_cc) {
-    FHIRBRIDGE_ASSIGN_OR_RETURN(
-        stubs, codeable_concept_to_code_stubs(value_cc, child(path, "valueCodeableConcept"), ctx));
-    add_tags(s, std::move(stubs), kValueContext);
+    std::vector<icure::CodeStub> none;
+    std::vector<icure::CodeStub>& tags = s.tags ? *s.tags : none;
+    Status read = append_code_stubs(value_cc, kRelative, ctx, tags, kValueContext);
+    if (!read.ok()) return rebase(read, [&] { return child(path, "valueCodeableConcept"); });
+    if (!s.tags && !none.empty()) s.tags = std::move(none);
   }
 
   // interpretation and referenceRange belong to the measure (iCure has no
   // home for them without one: then they stay in the residual).
   if (content.measureValue) {
     icure::Measure& m = *content.measureValue;
-    FHIRBRIDGE_ASSIGN_OR_RETURN(interpretations, get_objects(o, "interpretation", path));
+    FHIRBRIDGE_ASSIGN_OR_RETURN(interpretations, objects_at(f[9], "interpretation", path));
     if (!interpretations.empty()) {
       FHIRBRIDGE_ASSIGN_OR_RETURN(stubs,
                                   codeable_concept_to_code_stubs(interpretations.front(),
                                                                  path + ".interpretation[0]", ctx));
       if (!stubs.empty()) m.severityCode = stubs.front().code;
     }
-    FHIRBRIDGE_ASSIGN_OR_RETURN(ranges, get_objects(o, "referenceRange", path));
+    FHIRBRIDGE_ASSIGN_OR_RETURN(ranges, objects_at(f[10], "referenceRange", path));
     if (!ranges.empty()) {
       FHIRBRIDGE_ASSIGN_OR_RETURN(r,
                                   range_to_measure(*ranges.front(), path + ".referenceRange[0]"));
@@ -292,18 +294,137 @@ json::object observation_fields_to_fhir(const icure::Contact& contact, const icu
   return out;
 }
 
+// ---- the residual's fast path (datatypes.hpp) ----------------------------------
+
+const icure::Content* language_content(const icure::Service& s, const MappingContext& ctx) {
+  if (!s.content) return nullptr;
+  auto it = s.content->find(ctx.settings.content_language);
+  return it == s.content->end() ? nullptr : &it->second;
+}
+
+// code and value[x] of an Observation or component `o` are what code_to_fhir
+// and value_to_fhir write for `s`. The other keys are the caller's.
+bool coded_value_round_trips(const json::object& o, const icure::Service& s,
+                             const MappingContext& ctx) {
+  static constexpr std::string_view code_key[] = {"code"};
+  const json::value* code = lookup(o, code_key)[0];
+  if (!code || !code->is_object()) return false;
+  const json::object& cc = code->get_object();
+  static constexpr std::string_view code_keys[] = {"coding", "text"};
+  const auto f = lookup(cc, code_keys);
+  if (cc.empty() || (f[0] != nullptr) + (f[1] != nullptr) != static_cast<int>(cc.size()))
+    return false;  // other keys, or nulls
+  if (f[0] && !codings_round_trip(*f[0])) return false;
+  if (f[1] && !f[1]->is_string()) return false;
+
+  const icure::Content* content = language_content(s, ctx);
+  int values = 0;
+  for (const auto& kv : o) {
+    const std::string_view key = kv.key();
+    if (!is_value_key(key)) continue;
+    if (++values > 1) return false;  // several value[x]: not worth proving
+    const json::value& v = kv.value();
+    if (key_is(key, "valueQuantity")) {
+      if (!quantity_round_trips(v)) return false;
+    } else if (key_is(key, "valueString")) {
+      if (!v.is_string()) return false;
+    } else if (key_is(key, "valueBoolean")) {
+      if (!v.is_bool()) return false;
+    } else if (key_is(key, "valueInteger")) {
+      if (!v.is_int64() || v.get_int64() >= 2147483648LL || v.get_int64() <= -2147483648LL)
+        return false;
+    } else if (key_is(key, "valueDateTime")) {
+      if (!v.is_string() || !content || !content->fuzzyDateValue) return false;
+      auto back = fhir_date_time(*content->fuzzyDateValue);
+      if (!back || *back != v.get_string()) return false;
+    } else if (key_is(key, "valueCodeableConcept")) {
+      if (!v.is_object() || !only_keys(v.get_object(), {"coding"})) return false;
+      const json::value* coding = v.get_object().if_contains("coding");
+      if (!coding || !codings_round_trip(*coding, kObservationStatusTagType)) return false;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Whether the residual of `o`, mapped to contact `c` and service `s`, is null.
+bool observation_round_trips(const json::object& o, const icure::Contact& c,
+                             const icure::Service& s, const MappingContext& ctx) {
+  const std::string_view reserved = kObservationStatusTagType;
+  for (const auto& kv : o) {
+    const std::string_view key = kv.key();
+    const json::value& v = kv.value();
+    if (key_is(key, "resourceType") || key_is(key, "id") || key_is(key, "status") || key_is(key, "code") ||
+        is_value_key(key)) {
+      continue;  // checked by the mapping, or below
+    } else if (key_is(key, "meta")) {
+      if (!meta_round_trips(v, reserved)) return false;
+    } else if (key_is(key, "identifier")) {
+      if (!v.is_array() || v.get_array().empty()) return false;
+      for (const auto& id : v.get_array())
+        if (!identifier_round_trips(id, ctx)) return false;
+    } else if (key_is(key, "category")) {
+      if (!v.is_array() || v.get_array().empty()) return false;
+      for (const auto& category : v.get_array()) {
+        if (!category.is_object() || !only_keys(category.get_object(), {"coding"})) return false;
+        const json::value* coding = category.get_object().if_contains("coding");
+        if (!coding || !coding->is_array() || coding->get_array().size() != 1 ||
+            !coding_round_trips(coding->get_array()[0], reserved))
+          return false;
+      }
+    } else if (key_is(key, "subject")) {
+      if (!v.is_object() || !only_keys(v.get_object(), {"reference"})) return false;
+    } else if (key_is(key, "effectiveDateTime")) {
+      if (!v.is_string() || !s.valueDate) return false;
+      auto back = fhir_date_time(*s.valueDate);
+      if (!back || *back != v.get_string()) return false;
+    } else if (key_is(key, "issued")) {
+      if (!v.is_string() || !s.created || fhir_instant(*s.created) != v.get_string()) return false;
+    } else if (key_is(key, "note")) {
+      if (!v.is_array() || v.get_array().size() != 1) return false;
+      const json::value& note = v.get_array()[0];
+      if (!note.is_object() || !only_keys(note.get_object(), {"text"})) return false;
+      const json::value* text = note.get_object().if_contains("text");
+      if (!text || !text->is_string()) return false;
+    } else if (key_is(key, "component")) {
+      const icure::Content* content = language_content(s, ctx);
+      if (!v.is_array() || !content || !content->compoundValue ||
+          content->compoundValue->size() != v.get_array().size() || v.get_array().empty())
+        return false;
+      for (std::size_t i = 0; i < v.get_array().size(); ++i) {
+        const json::value& component = v.get_array()[i];
+        if (!component.is_object()) return false;
+        for (const auto& ckv : component.get_object())
+          if (!key_is(ckv.key(), "code") && !is_value_key(ckv.key())) return false;
+        if (!coded_value_round_trips(component.get_object(), (*content->compoundValue)[i], ctx))
+          return false;
+      }
+    } else {
+      return false;  // interpretation, referenceRange, text, extension...: the full way
+    }
+  }
+  (void)c;
+  return coded_value_round_trips(o, s, ctx);
+}
+
 }  // namespace
 
 static Result<MappedObservation> observation_to_icure(const json::value& fhir,
                                                       const MappingContext& ctx) {
   if (!fhir.is_object()) return wrong_type(kPath, "a JSON object", fhir);
   const json::object& o = fhir.get_object();
-  FHIRBRIDGE_ASSIGN_OR_RETURN(resource_type, get_string(o, "resourceType", kPath));
+  static constexpr std::string_view keys[] = {
+      "resourceType", "id",      "identifier",        "status",           "category",
+      "meta",         "subject", "effectiveDateTime", "effectiveInstant", "effectivePeriod",
+      "issued",       "note",    "component"};
+  const auto f = lookup(o, keys);
+  FHIRBRIDGE_ASSIGN_OR_RETURN(resource_type, string_at(f[0], "resourceType", kPath));
   if (resource_type != "Observation")
     return Status::Invalid(
         kPath + ".resourceType",
         resource_type ? "expected 'Observation', got '" + *resource_type + "'" : "is required");
-  FHIRBRIDGE_ASSIGN_OR_RETURN(fhir_id, get_string(o, "id", kPath));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(fhir_id, string_at(f[1], "id", kPath));
   if (fhir_id && !valid_fhir_id(*fhir_id))
     return Status::Invalid(kPath + ".id", quoted(*fhir_id) + " is not a FHIR id");
 
@@ -313,18 +434,18 @@ static Result<MappedObservation> observation_to_icure(const json::value& fhir,
   c._type = icure::kContactType;
   c.created = ctx.now_ms();
   c.modified = c.created;
-  icure::Service s;
+  icure::Service& s = c.services.emplace().emplace_back();  // built in place
   s.id = ctx.new_id();
   s._type = icure::kServiceType;
   s.contactId = c.id;
   s.modified = c.created;
 
   // identifier (+ the FHIR id, kept as an identifier of settings.fhir_id_system)
-  FHIRBRIDGE_ASSIGN_OR_RETURN(identifiers, get_objects(o, "identifier", kPath));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(identifiers, objects_at(f[2], "identifier", kPath));
   std::vector<icure::Identifier> ids;
   for (std::size_t i = 0; i < identifiers.size(); ++i) {
-    FHIRBRIDGE_ASSIGN_OR_RETURN(
-        id, identifier_to_icure(*identifiers[i], item(kPath + ".identifier", i), ctx));
+    FHIRBRIDGE_ASSIGN_OR_RETURN_AT(id, item(kPath + ".identifier", i),
+                                   identifier_to_icure(*identifiers[i], kRelative, ctx));
     ids.push_back(std::move(id));
   }
   if (fhir_id) {
@@ -336,51 +457,50 @@ static Result<MappedObservation> observation_to_icure(const json::value& fhir,
   if (!ids.empty()) s.identifier = std::move(ids);
 
   // status, category, meta.tag -> Service.tags
-  FHIRBRIDGE_ASSIGN_OR_RETURN(status, get_string(o, "status", kPath));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(status, string_at(f[3], "status", kPath));
   if (!status) return Status::Invalid(kPath + ".status", "is required");
   if (!is_observation_status(*status))
     return Status::Invalid(kPath + ".status", quoted(*status) + " is not an observation status");
   {
     icure::CodeStub tag;
     tag.type = kObservationStatusTagType;
-    tag.code = *status;
+    tag.code = std::move(*status);
     tag.id = code_stub_id(tag);
-    s.tags = std::vector<icure::CodeStub>{std::move(tag)};
+    s.tags.emplace().push_back(std::move(tag));  // (an initializer list would copy it)
   }
-  FHIRBRIDGE_ASSIGN_OR_RETURN(categories, get_objects(o, "category", kPath));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(categories, objects_at(f[4], "category", kPath));
   for (std::size_t i = 0; i < categories.size(); ++i) {
-    FHIRBRIDGE_ASSIGN_OR_RETURN(
-        stubs, codeable_concept_to_code_stubs(categories[i], item(kPath + ".category", i), ctx));
-    add_tags(s, std::move(stubs), kCategoryContext);
+    Status read = append_code_stubs(categories[i], kRelative, ctx, *s.tags, kCategoryContext);
+    if (!read.ok()) return rebase(read, [&] { return item(kPath + ".category", i); });
   }
-  FHIRBRIDGE_ASSIGN_OR_RETURN(meta, get_object(o, "meta", kPath));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(meta, object_at(f[5], "meta", kPath));
   if (meta) {
     FHIRBRIDGE_ASSIGN_OR_RETURN(tags, get_objects(*meta, "tag", kPath + ".meta"));
-    std::vector<icure::CodeStub> stubs;
     for (std::size_t i = 0; i < tags.size(); ++i) {
-      FHIRBRIDGE_ASSIGN_OR_RETURN(stub,
-                                  coding_to_code_stub(*tags[i], item(kPath + ".meta.tag", i), ctx));
-      stubs.push_back(std::move(stub));
+      icure::CodeStub& stub = s.tags->emplace_back();
+      Status read = read_coding(*tags[i], kRelative, ctx, stub);
+      if (!read.ok()) return rebase(read, [&] { return item(kPath + ".meta.tag", i); });
+      stub.context = kMetaTagContext;
     }
-    add_tags(s, std::move(stubs), kMetaTagContext);
   }
 
   // subject: reported verbatim, resolved by the caller
-  FHIRBRIDGE_ASSIGN_OR_RETURN(subject, get_object(o, "subject", kPath));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(subject, object_at(f[6], "subject", kPath));
   if (subject) {
-    FHIRBRIDGE_ASSIGN_OR_RETURN(ref, get_string(*subject, "reference", kPath + ".subject"));
-    mapped.subject_reference = ref;
+    FHIRBRIDGE_ASSIGN_OR_RETURN_AT(ref, kPath + ".subject",
+                                   get_string(*subject, "reference", kRelative));
+    mapped.subject_reference = std::move(ref);
   }
 
   // effective[x]
-  FHIRBRIDGE_ASSIGN_OR_RETURN(effective_dt, get_string(o, "effectiveDateTime", kPath));
-  FHIRBRIDGE_ASSIGN_OR_RETURN(effective_instant, get_string(o, "effectiveInstant", kPath));
-  FHIRBRIDGE_ASSIGN_OR_RETURN(effective_period, get_object(o, "effectivePeriod", kPath));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(effective_dt, string_at(f[7], "effectiveDateTime", kPath));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(effective_instant, string_at(f[8], "effectiveInstant", kPath));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(effective_period, object_at(f[9], "effectivePeriod", kPath));
   if (effective_dt || effective_instant) {
     const bool dt = effective_dt.has_value();
-    FHIRBRIDGE_ASSIGN_OR_RETURN(
-        v, icure_date_time(dt ? *effective_dt : *effective_instant,
-                           kPath + (dt ? ".effectiveDateTime" : ".effectiveInstant")));
+    FHIRBRIDGE_ASSIGN_OR_RETURN_AT(
+        v, kPath + (dt ? ".effectiveDateTime" : ".effectiveInstant"),
+        icure_date_time(dt ? *effective_dt : *effective_instant, kRelative));
     s.valueDate = v;
     c.openingDate = v;
   } else if (effective_period) {
@@ -396,30 +516,32 @@ static Result<MappedObservation> observation_to_icure(const json::value& fhir,
       s.closingDate = c.closingDate = v;
     }
   }
-  FHIRBRIDGE_ASSIGN_OR_RETURN(issued, get_string(o, "issued", kPath));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(issued, string_at(f[10], "issued", kPath));
   if (issued) {
-    FHIRBRIDGE_ASSIGN_OR_RETURN(v, epoch_ms(*issued, kPath + ".issued"));
+    FHIRBRIDGE_ASSIGN_OR_RETURN_AT(v, kPath + ".issued", epoch_ms(*issued, kRelative));
     s.created = v;
   }
 
   FHIRBRIDGE_RETURN_IF_ERROR(map_coded_value(o, kPath, s, ctx));
 
-  FHIRBRIDGE_ASSIGN_OR_RETURN(notes, get_objects(o, "note", kPath));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(notes, objects_at(f[11], "note", kPath));
   if (!notes.empty()) {
-    FHIRBRIDGE_ASSIGN_OR_RETURN(text, get_string(*notes.front(), "text", kPath + ".note[0]"));
-    s.comment = text;
+    FHIRBRIDGE_ASSIGN_OR_RETURN_AT(text, kPath + ".note[0]",
+                                   get_string(*notes.front(), "text", kRelative));
+    s.comment = std::move(text);
   }
 
-  FHIRBRIDGE_ASSIGN_OR_RETURN(components, get_objects(o, "component", kPath));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(components, objects_at(f[12], "component", kPath));
   if (!components.empty()) {
     std::vector<icure::Service> parts;
+    parts.reserve(components.size());
     for (std::size_t i = 0; i < components.size(); ++i) {
-      icure::Service part;
+      icure::Service& part = parts.emplace_back();
       part.id = ctx.new_id();
       part._type = icure::kServiceType;
-      FHIRBRIDGE_RETURN_IF_ERROR(
-          map_coded_value(*components[i], item(kPath + ".component", i), part, ctx));
-      parts.push_back(std::move(part));
+      Status mapped_part = map_coded_value(*components[i], kRelative, part, ctx);
+      if (!mapped_part.ok())
+        return rebase(mapped_part, [&] { return item(kPath + ".component", i); });
     }
     if (!s.content) s.content.emplace();
     (*s.content)[ctx.settings.content_language].compoundValue = std::move(parts);
@@ -428,19 +550,19 @@ static Result<MappedObservation> observation_to_icure(const json::value& fhir,
   // Whatever the iCure fields do not give back is kept in the residual.
   // The working copy lives in a stack arena: a deep copy into it costs no
   // malloc per node, and freeing it is a no-op (the arena is dropped whole).
-  unsigned char arena_buffer[16384];
-  json::monotonic_resource arena(arena_buffer, sizeof arena_buffer);
-  json::object original(o, &arena);
-  json::object regenerated = observation_fields_to_fhir(c, s, std::nullopt, ctx, &arena);
-  strip_server_fields(original);
-  strip_server_fields(regenerated);
-  // subject.reference is the caller's to resolve; it comes back as Patient/<iCure id>.
-  own_reference(original, regenerated, "subject");
-  json::value patch = make_patch(original, regenerated);
-  if (!patch.is_null()) set_service_residual(s, patch);
+  if (!residual_fast_path() || !observation_round_trips(o, c, s, ctx)) {
+    unsigned char arena_buffer[16384];
+    json::monotonic_resource arena(arena_buffer, sizeof arena_buffer);
+    json::object original(o, &arena);
+    json::object regenerated = observation_fields_to_fhir(c, s, std::nullopt, ctx, &arena);
+    strip_server_fields(original);
+    strip_server_fields(regenerated);
+    // subject.reference is the caller's to resolve; it comes back as Patient/<iCure id>.
+    own_reference(original, regenerated, "subject");
+    json::value patch = make_patch(original, regenerated);
+    if (!patch.is_null()) set_service_residual(s, patch);
+  }
 
-  c.services.emplace();  // (an initializer list would copy the service)
-  c.services->push_back(std::move(s));
   return mapped;
 }
 

@@ -59,39 +59,47 @@ Status map_addresses(const json::object& o, icure::Patient& p) {
   FHIRBRIDGE_ASSIGN_OR_RETURN(telecoms, get_objects(o, "telecom", kPath));
   if (addresses.empty() && telecoms.empty()) return {};
   std::vector<icure::Address> out;
+  out.reserve(addresses.size() + telecoms.size());
   for (std::size_t i = 0; i < addresses.size(); ++i) {
     const json::object& a = *addresses[i];
-    const std::string path = item(kPath + ".address", i);
+    const std::string& path = kRelative;  // errors: moved under Patient.address[i]
+    auto at = [&] { return item(kPath + ".address", i); };
+    static constexpr std::string_view keys[] = {"use",   "text",       "line",   "city",
+                                                "state", "postalCode", "country"};
+    const auto f = lookup(a, keys);
     icure::Address address;
-    FHIRBRIDGE_ASSIGN_OR_RETURN(use, get_string(a, "use", path));
-    FHIRBRIDGE_ASSIGN_OR_RETURN(text, get_string(a, "text", path));
-    FHIRBRIDGE_ASSIGN_OR_RETURN(lines, get_strings(a, "line", path));
-    FHIRBRIDGE_ASSIGN_OR_RETURN(city, get_string(a, "city", path));
-    FHIRBRIDGE_ASSIGN_OR_RETURN(state, get_string(a, "state", path));
-    FHIRBRIDGE_ASSIGN_OR_RETURN(postal_code, get_string(a, "postalCode", path));
-    FHIRBRIDGE_ASSIGN_OR_RETURN(country, get_string(a, "country", path));
+    FHIRBRIDGE_ASSIGN_OR_RETURN_AT(use, at(), string_at(f[0], "use", path));
+    FHIRBRIDGE_ASSIGN_OR_RETURN_AT(text, at(), string_at(f[1], "text", path));
+    FHIRBRIDGE_ASSIGN_OR_RETURN_AT(lines, at(), get_strings(a, "line", path));
+    FHIRBRIDGE_ASSIGN_OR_RETURN_AT(city, at(), string_at(f[3], "city", path));
+    FHIRBRIDGE_ASSIGN_OR_RETURN_AT(state, at(), string_at(f[4], "state", path));
+    FHIRBRIDGE_ASSIGN_OR_RETURN_AT(postal_code, at(), string_at(f[5], "postalCode", path));
+    FHIRBRIDGE_ASSIGN_OR_RETURN_AT(country, at(), string_at(f[6], "country", path));
     if (use) address.addressType = icure_address_type(*use);  // `old`: residual
-    address.descr = text;
+    address.descr = std::move(text);
     if (lines && !lines->empty()) address.street = join(*lines, "\n");
-    address.city = city;
-    address.state = state;
-    address.postalCode = postal_code;
-    address.country = country;
+    address.city = std::move(city);
+    address.state = std::move(state);
+    address.postalCode = std::move(postal_code);
+    address.country = std::move(country);
     out.push_back(std::move(address));
   }
   // iCure keeps telecoms inside addresses: each goes to the first address of
   // its use (created when there is none).
   for (std::size_t i = 0; i < telecoms.size(); ++i) {
     const json::object& t = *telecoms[i];
-    const std::string path = item(kPath + ".telecom", i);
-    FHIRBRIDGE_ASSIGN_OR_RETURN(system, get_string(t, "system", path));
-    FHIRBRIDGE_ASSIGN_OR_RETURN(value, get_string(t, "value", path));
-    FHIRBRIDGE_ASSIGN_OR_RETURN(use, get_string(t, "use", path));
+    const std::string& path = kRelative;  // errors: moved under Patient.telecom[i]
+    auto at = [&] { return item(kPath + ".telecom", i); };
+    static constexpr std::string_view keys[] = {"system", "value", "use"};
+    const auto f = lookup(t, keys);
+    FHIRBRIDGE_ASSIGN_OR_RETURN_AT(system, at(), string_at(f[0], "system", path));
+    FHIRBRIDGE_ASSIGN_OR_RETURN_AT(value, at(), string_at(f[1], "value", path));
+    FHIRBRIDGE_ASSIGN_OR_RETURN_AT(use, at(), string_at(f[2], "use", path));
     icure::Telecom telecom;
     if (system) {
       telecom.telecomType = icure_telecom_type(*system);
       if (!telecom.telecomType)
-        return Status::Invalid(child(path, "system"),
+        return Status::Invalid(child(at(), "system"),
                                quoted(*system) + " is not a ContactPoint system");
     }
     std::optional<std::string> address_type;
@@ -101,7 +109,7 @@ Status map_addresses(const json::object& o, icure::Patient& p) {
     } else if (use) {
       address_type = icure_address_type(*use);
     }
-    telecom.telecomNumber = value;
+    telecom.telecomNumber = std::move(value);
     auto it = std::find_if(out.begin(), out.end(),
                            [&](const icure::Address& a) { return a.addressType == address_type; });
     if (it == out.end()) {
@@ -282,6 +290,130 @@ static json::object patient_fields_to_fhir(const icure::Patient& p, const Mappin
   return out;
 }
 
+// ---- the residual's fast path (datatypes.hpp) ----------------------------------
+
+namespace {
+
+std::optional<std::string> fhir_address_use_of(const std::optional<std::string>& type) {
+  return type ? fhir_address_use(*type) : std::nullopt;
+}
+
+// telecom[] and address[] are what patient_fields_to_fhir writes for p.addresses.
+bool addresses_round_trip(const json::object& o, const icure::Patient& p) {
+  const json::value* telecom = o.if_contains("telecom");
+  const json::value* address = o.if_contains("address");
+  if ((telecom && !telecom->is_array()) || (address && !address->is_array())) return false;
+  std::size_t telecoms = 0, addresses = 0;
+  if (p.addresses)
+    for (const auto& a : *p.addresses) {
+      const std::optional<std::string> use = fhir_address_use_of(a.addressType);
+      if (a.telecoms)
+        for (const auto& t : *a.telecoms) {
+          if (!telecom || telecoms >= telecom->get_array().size()) return false;
+          const json::value& cp = telecom->get_array()[telecoms++];
+          if (!cp.is_object()) return false;
+          const json::object& c = cp.get_object();
+          if (!only_keys(c, {"system", "value", "use"}) ||
+              !same_optional_string(
+                  c, "system",
+                  t.telecomType ? fhir_telecom_system(*t.telecomType) : std::nullopt) ||
+              !same_optional_string(c, "value", t.telecomNumber) ||
+              !same_optional_string(
+                  c, "use", t.telecomType == "mobile" ? std::optional<std::string>("mobile") : use))
+            return false;
+        }
+      if (!(a.descr || a.street || a.houseNumber || a.postboxNumber || a.city || a.state ||
+            a.postalCode || a.country))
+        continue;
+      if (!address || addresses >= address->get_array().size() || a.houseNumber || a.postboxNumber)
+        return false;
+      const json::value& av = address->get_array()[addresses++];
+      if (!av.is_object()) return false;
+      const json::object& x = av.get_object();
+      if (!only_keys(x, {"use", "text", "line", "city", "state", "postalCode", "country"}) ||
+          !same_optional_string(x, "use", use) || !same_optional_string(x, "text", a.descr) ||
+          !same_optional_string(x, "city", a.city) || !same_optional_string(x, "state", a.state) ||
+          !same_optional_string(x, "postalCode", a.postalCode) ||
+          !same_optional_string(x, "country", a.country))
+        return false;
+      const json::value* line = x.if_contains("line");
+      if (!a.street) {
+        if (line) return false;
+        continue;
+      }
+      if (!line || !line->is_array()) return false;
+      // line[] == split(street, '\n'), without building the pieces
+      std::string_view rest = *a.street;
+      for (std::size_t i = 0;; ++i) {
+        const std::size_t end = rest.find('\n');
+        const std::string_view piece = rest.substr(0, end);
+        if (i >= line->get_array().size() || !line->get_array()[i].is_string() ||
+            line->get_array()[i].get_string() != piece)
+          return false;
+        if (end == std::string_view::npos) {
+          if (i + 1 != line->get_array().size()) return false;
+          break;
+        }
+        rest.remove_prefix(end + 1);
+      }
+    }
+  // exactly as many as written, and a key only when something is written
+  if (telecom ? telecoms == 0 || telecoms != telecom->get_array().size() : telecoms != 0)
+    return false;
+  if (address ? addresses == 0 || addresses != address->get_array().size() : addresses != 0)
+    return false;
+  return true;
+}
+
+// Whether the residual of `o`, mapped to `p`, is null.
+bool patient_round_trips(const json::object& o, const icure::Patient& p,
+                         const MappingContext& ctx) {
+  for (const auto& kv : o) {
+    const std::string_view key = kv.key();
+    const json::value& v = kv.value();
+    if (key_is(key, "resourceType") || key_is(key, "id") || key_is(key, "telecom") ||
+        key_is(key, "address")) {
+      continue;  // checked by the mapping, or below
+    } else if (key_is(key, "meta")) {
+      if (!meta_round_trips(v)) return false;
+    } else if (key_is(key, "identifier")) {
+      if (!v.is_array() || v.get_array().empty()) return false;
+      for (const auto& id : v.get_array())
+        if (!identifier_round_trips(id, ctx)) return false;
+    } else if (key_is(key, "active") || key_is(key, "deceasedBoolean")) {
+      if (!v.is_bool()) return false;
+    } else if (key_is(key, "name")) {
+      if (!v.is_array() || v.get_array().empty() || !p.names ||
+          p.names->size() != v.get_array().size())
+        return false;
+      for (std::size_t i = 0; i < p.names->size(); ++i) {
+        const json::value& name = v.get_array()[i];
+        if (!name.is_object()) return false;
+        const json::object& n = name.get_object();
+        for (const auto& kv : n)  // a null is read as absent but kept by the residual
+          if (kv.value().is_null()) return false;
+        const auto& use = (*p.names)[i].use;
+        if (!only_keys(n, {"use", "text", "family", "given", "prefix", "suffix"}) ||
+            !same_optional_string(n, "use", use ? fhir_name_use(*use) : std::nullopt))
+          return false;
+      }
+    } else if (key_is(key, "gender")) {
+      if (!v.is_string() || !p.gender) return false;
+      auto back = fhir_gender(*p.gender);
+      if (!back || *back != v.get_string()) return false;
+    } else if (key_is(key, "birthDate")) {
+      if (!v.is_string() || !p.dateOfBirth) return false;
+      auto back = fuzzy_date_to_fhir(*p.dateOfBirth);
+      if (!back || *back != v.get_string()) return false;
+    } else {
+      return false;  // photo, communication, links, text, extension...: the full way
+    }
+  }
+  return addresses_round_trip(o, p);
+}
+
+}  // namespace
+
 static Result<icure::Patient> patient_to_icure(const json::value& fhir, const MappingContext& ctx) {
   if (!fhir.is_object()) return wrong_type(kPath, "a JSON object", fhir);
   const json::object& o = fhir.get_object();
@@ -306,8 +438,8 @@ static Result<icure::Patient> patient_to_icure(const json::value& fhir, const Ma
     FHIRBRIDGE_ASSIGN_OR_RETURN(tags, get_objects(*meta, "tag", kPath + ".meta"));
     std::vector<icure::CodeStub> stubs;
     for (std::size_t i = 0; i < tags.size(); ++i) {
-      FHIRBRIDGE_ASSIGN_OR_RETURN(stub,
-                                  coding_to_code_stub(*tags[i], item(kPath + ".meta.tag", i), ctx));
+      FHIRBRIDGE_ASSIGN_OR_RETURN_AT(stub, item(kPath + ".meta.tag", i),
+                                     coding_to_code_stub(*tags[i], kRelative, ctx));
       stubs.push_back(std::move(stub));
     }
     if (!stubs.empty()) p.tags = std::move(stubs);
@@ -316,9 +448,10 @@ static Result<icure::Patient> patient_to_icure(const json::value& fhir, const Ma
   // identifier (+ the FHIR id, kept as an identifier of settings.fhir_id_system)
   FHIRBRIDGE_ASSIGN_OR_RETURN(identifiers, get_objects(o, "identifier", kPath));
   std::vector<icure::Identifier> ids;
+  ids.reserve(identifiers.size() + 1);
   for (std::size_t i = 0; i < identifiers.size(); ++i) {
-    FHIRBRIDGE_ASSIGN_OR_RETURN(
-        id, identifier_to_icure(*identifiers[i], item(kPath + ".identifier", i), ctx));
+    FHIRBRIDGE_ASSIGN_OR_RETURN_AT(id, item(kPath + ".identifier", i),
+                                   identifier_to_icure(*identifiers[i], kRelative, ctx));
     ids.push_back(std::move(id));
   }
   if (fhir_id) {
@@ -336,8 +469,10 @@ static Result<icure::Patient> patient_to_icure(const json::value& fhir, const Ma
   FHIRBRIDGE_ASSIGN_OR_RETURN(names, get_objects(o, "name", kPath));
   if (!names.empty()) {
     std::vector<icure::PersonName> out;
+    out.reserve(names.size());
     for (std::size_t i = 0; i < names.size(); ++i) {
-      FHIRBRIDGE_ASSIGN_OR_RETURN(n, human_name_to_icure(*names[i], item(kPath + ".name", i)));
+      FHIRBRIDGE_ASSIGN_OR_RETURN_AT(n, item(kPath + ".name", i),
+                                     human_name_to_icure(*names[i], kRelative));
       out.push_back(std::move(n));
     }
     auto main = std::find_if(out.begin(), out.end(),
@@ -359,7 +494,8 @@ static Result<icure::Patient> patient_to_icure(const json::value& fhir, const Ma
   }
   FHIRBRIDGE_ASSIGN_OR_RETURN(birth_date, get_string(o, "birthDate", kPath));
   if (birth_date) {
-    FHIRBRIDGE_ASSIGN_OR_RETURN(d, parse_fhir_date_time(*birth_date, kPath + ".birthDate"));
+    FHIRBRIDGE_ASSIGN_OR_RETURN_AT(d, kPath + ".birthDate",
+                                   parse_fhir_date_time(*birth_date, kRelative));
     if (d.precision > DatePrecision::day)
       return Status::Invalid(kPath + ".birthDate", quoted(*birth_date) + " is not a date");
     p.dateOfBirth = to_icure_fuzzy_date(d);
@@ -398,17 +534,19 @@ static Result<icure::Patient> patient_to_icure(const json::value& fhir, const Ma
   // Whatever the iCure fields do not give back is kept in the residual.
   // The working copy lives in a stack arena: a deep copy into it costs no
   // malloc per node, and freeing it is a no-op (the arena is dropped whole).
-  unsigned char arena_buffer[16384];
-  json::monotonic_resource arena(arena_buffer, sizeof arena_buffer);
-  json::object original(o, &arena);
-  json::object regenerated = patient_fields_to_fhir(p, ctx, &arena);
-  strip_server_fields(original);
-  strip_server_fields(regenerated);
-  // Patient.link[].other.reference belongs to the iCure partnership (the
-  // server may resolve it to a stored patient): never restore it from the residual.
-  own_references(original, regenerated, "link", "other");
-  json::value patch = make_patch(original, regenerated);
-  if (!patch.is_null()) set_patient_residual(p, patch);
+  if (!residual_fast_path() || !patient_round_trips(o, p, ctx)) {
+    unsigned char arena_buffer[16384];
+    json::monotonic_resource arena(arena_buffer, sizeof arena_buffer);
+    json::object original(o, &arena);
+    json::object regenerated = patient_fields_to_fhir(p, ctx, &arena);
+    strip_server_fields(original);
+    strip_server_fields(regenerated);
+    // Patient.link[].other.reference belongs to the iCure partnership (the
+    // server may resolve it to a stored patient): never restore it from the residual.
+    own_references(original, regenerated, "link", "other");
+    json::value patch = make_patch(original, regenerated);
+    if (!patch.is_null()) set_patient_residual(p, patch);
+  }
   return p;
 }
 

@@ -3,7 +3,6 @@
 #include <cctype>
 #include <string_view>
 
-#include "fhirbridge/crypto/password.hpp"
 #include "fhirbridge/crypto/primitives.hpp"
 #include "fhirbridge/server/bulk.hpp"
 
@@ -32,22 +31,18 @@ Result<crypto::SecureBytes> private_key_from_file(std::string_view content) {
 Result<storage::Principal> unlock_principal(storage::Store& store, crypto::Keychain& keychain,
                                             const std::string& login, const std::string& password,
                                             const std::string& key_file_content) {
-  const Status wrong(StatusCode::unauthorized, "wrong login or password");
-  auto user = store.get_user_by_login(login);
-  if (!user.ok()) return user.status().code() == StatusCode::not_found ? wrong : user.status();
-  if (!user->passwordHash || !crypto::check_password(password, *user->passwordHash)) return wrong;
-  if (!user->healthcarePartyId)
-    return Status(StatusCode::forbidden, "user '" + login + "' is not a healthcare party");
-  auto hcp = store.get_healthcare_party(*user->healthcarePartyId);
+  // The store owns the password check (Argon2id locally, the API for a remote).
+  auto principal = store.authenticate(login, password);
+  if (!principal.ok()) return principal.status();
+  auto hcp = store.get_healthcare_party(principal->hcp_id);
   if (!hcp.ok()) return hcp.status();
   if (!hcp->publicKey)
     return Status(StatusCode::key_missing, "healthcare party " + *hcp->id + " has no public key");
 
   auto key = private_key_from_file(key_file_content);
   if (!key.ok()) return key.status();
-  FHIRBRIDGE_RETURN_IF_ERROR(
-      keychain.put(*user->healthcarePartyId, std::move(*key), *hcp->publicKey));
-  return storage::Principal{*user->healthcarePartyId, user->id.value_or("")};
+  FHIRBRIDGE_RETURN_IF_ERROR(keychain.put(principal->hcp_id, std::move(*key), *hcp->publicKey));
+  return *principal;
 }
 
 }  // namespace fhirbridge::server::bulk

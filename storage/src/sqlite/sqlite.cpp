@@ -1,5 +1,6 @@
 #include "fhirbridge/storage/detail/sqlite.hpp"
 
+#include <iterator>
 #include <utility>
 
 namespace fhirbridge::storage::sqlite {
@@ -33,16 +34,20 @@ void Statement::release() noexcept {
   } else {
     sqlite3_reset(stmt_);
     sqlite3_clear_bindings(stmt_);
+    if (lease_) *lease_ = false;
   }
   stmt_ = nullptr;
+  lease_ = nullptr;
 }
 
 Statement::Statement(Statement&& other) noexcept
     : db_(other.db_),
       stmt_(other.stmt_),
       owned_(other.owned_),
+      lease_(other.lease_),
       bind_error_(std::move(other.bind_error_)) {
   other.stmt_ = nullptr;
+  other.lease_ = nullptr;
 }
 
 Statement& Statement::operator=(Statement&& other) noexcept {
@@ -51,8 +56,10 @@ Statement& Statement::operator=(Statement&& other) noexcept {
     db_ = other.db_;
     stmt_ = other.stmt_;
     owned_ = other.owned_;
+    lease_ = other.lease_;
     bind_error_ = std::move(other.bind_error_);
     other.stmt_ = nullptr;
+    other.lease_ = nullptr;
   }
   return *this;
 }
@@ -134,16 +141,36 @@ Value Statement::value(int column) const {
 
 // ---- Database ----------------------------------------------------------------
 
-Result<Database> Database::open(const std::filesystem::path& file) {
-  Database db;
-  int rc =
-      sqlite3_open_v2(file.c_str(), &db.db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+namespace {
+
+Result<Database> open_with(const std::filesystem::path& file, int flags) {
+  sqlite3* handle = nullptr;
+  int rc = sqlite3_open_v2(file.c_str(), &handle, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
-    Status status = check(rc, db.db_, "open " + file.string());
+    Status status = check(rc, handle, "open " + file.string());
+    sqlite3_close_v2(handle);
     return status.ok() ? Status::Internal("open " + file.string()) : status;
   }
-  sqlite3_extended_result_codes(db.db_, 1);
+  sqlite3_extended_result_codes(handle, 1);
+  return Database::adopt(handle);
+}
+
+}  // namespace
+
+Result<Database> Database::open(const std::filesystem::path& file) {
+  return open_with(file, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+}
+
+Result<Database> Database::open_existing(const std::filesystem::path& file, bool read_only) {
+  auto db = open_with(file, SQLITE_OPEN_READWRITE);
+  if (!db.ok()) return db;
+  if (read_only) FHIRBRIDGE_RETURN_IF_ERROR(db->exec("PRAGMA query_only = 1"));
+  return db;
+}
+
+Database Database::adopt(sqlite3* handle) {
+  Database db;
+  db.db_ = handle;
   return db;
 }
 
@@ -152,23 +179,30 @@ Database::~Database() {
 }
 
 void Database::close() noexcept {
-  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  for (auto& [sql, entry] : cache_) sqlite3_finalize(entry.stmt);
   cache_.clear();
+  for (auto& [sql, entry] : dynamic_) sqlite3_finalize(entry.stmt);
+  dynamic_index_.clear();
+  dynamic_.clear();
   if (db_) sqlite3_close_v2(db_);
   db_ = nullptr;
 }
 
-Database::Database(Database&& other) noexcept
-    : db_(std::exchange(other.db_, nullptr)), cache_(std::move(other.cache_)) {
-  other.cache_.clear();
+Database::Database(Database&& other) noexcept {
+  *this = std::move(other);
 }
 
 Database& Database::operator=(Database&& other) noexcept {
   if (this != &other) {
     close();
     db_ = std::exchange(other.db_, nullptr);
+    // Moving the containers keeps their nodes (leases stay valid).
     cache_ = std::move(other.cache_);
+    dynamic_ = std::move(other.dynamic_);
+    dynamic_index_ = std::move(other.dynamic_index_);
     other.cache_.clear();
+    other.dynamic_.clear();
+    other.dynamic_index_.clear();
   }
   return *this;
 }
@@ -196,19 +230,65 @@ Result<Statement> Database::prepare(std::string_view sql) {
   return Statement(db_, stmt, /*owned=*/true);
 }
 
-Result<Statement> Database::cached(const std::string& sql) {
-  auto it = cache_.find(sql);
-  if (it == cache_.end()) {
-    sqlite3_stmt* stmt = nullptr;
+Result<Statement> Database::lease(CachedStatement& entry, const std::string& sql) {
+  if (!entry.stmt) {
     int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
-                                SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+                                SQLITE_PREPARE_PERSISTENT, &entry.stmt, nullptr);
     if (rc != SQLITE_OK) {
-      sqlite3_finalize(stmt);
+      sqlite3_finalize(entry.stmt);
+      entry.stmt = nullptr;
       return check(rc, db_, "prepare '" + sql.substr(0, 200) + "'");
     }
-    it = cache_.emplace(sql, stmt).first;
   }
-  return Statement(db_, it->second, /*owned=*/false);
+  // Already in use further up the stack: that user keeps it, this one gets its own.
+  if (entry.leased) return prepare(sql);
+  entry.leased = true;
+  return Statement(db_, entry.stmt, /*owned=*/false, &entry.leased);
+}
+
+Result<Statement> Database::cached(const std::string& sql) {
+  auto it = cache_.find(sql);
+  if (it == cache_.end()) it = cache_.emplace(sql, CachedStatement{}).first;
+  return lease(it->second, sql);
+}
+
+Result<Statement> Database::cached_dynamic(const std::string& sql) {
+  auto found = dynamic_index_.find(sql);
+  if (found != dynamic_index_.end()) {
+    dynamic_.splice(dynamic_.begin(), dynamic_, found->second);  // most recent first
+    return lease(found->second->second, sql);
+  }
+  // Evict the least recent statement nobody holds (a held one is never freed).
+  if (dynamic_.size() >= kDynamicCacheSize) {
+    for (auto it = std::prev(dynamic_.end());; --it) {
+      if (!it->second.leased) {
+        sqlite3_finalize(it->second.stmt);
+        dynamic_index_.erase(it->first);
+        dynamic_.erase(it);
+        break;
+      }
+      if (it == dynamic_.begin()) break;
+    }
+  }
+  auto prepared = prepare(sql);  // not PERSISTENT: many of these come and go
+  if (!prepared.ok()) return prepared.status();
+  dynamic_.emplace_front(sql, CachedStatement{});
+  dynamic_index_.emplace(dynamic_.front().first, dynamic_.begin());
+  CachedStatement& entry = dynamic_.front().second;
+  entry.stmt = prepared->detach();
+  entry.leased = true;
+  return Statement(db_, entry.stmt, /*owned=*/false, &entry.leased);
+}
+
+Status Database::run_cached(const std::string& sql) {
+  auto stmt = cached(sql);
+  if (!stmt.ok()) return stmt.status();
+  return stmt->run();
+}
+
+sqlite3_stmt* Statement::detach() noexcept {
+  lease_ = nullptr;
+  return std::exchange(stmt_, nullptr);
 }
 
 Result<std::int64_t> Database::query_int(const std::string& sql) {
@@ -223,7 +303,7 @@ Result<std::int64_t> Database::query_int(const std::string& sql) {
 // ---- Transaction ---------------------------------------------------------------
 
 Result<Transaction> Transaction::begin(Database& db, Mode mode) {
-  Status status = db.exec(mode == Mode::immediate ? "BEGIN IMMEDIATE" : "BEGIN");
+  Status status = db.run_cached(mode == Mode::immediate ? "BEGIN IMMEDIATE" : "BEGIN");
   if (!status.ok()) return status;
   return Transaction(&db);
 }
@@ -231,12 +311,12 @@ Result<Transaction> Transaction::begin(Database& db, Mode mode) {
 Transaction::~Transaction() {
   // Never throws; a failed rollback leaves the connection to SQLite's own
   // automatic rollback on the next statement.
-  if (db_ && db_->in_transaction()) db_->exec("ROLLBACK");
+  if (db_ && db_->in_transaction()) db_->run_cached("ROLLBACK");
 }
 
 Status Transaction::commit() {
   if (!db_) return Status::Internal("commit of a finished transaction");
-  Status status = db_->exec("COMMIT");
+  Status status = db_->run_cached("COMMIT");
   if (status.ok()) db_ = nullptr;
   return status;
 }

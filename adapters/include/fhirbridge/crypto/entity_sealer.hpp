@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "fhirbridge/crypto/decryption_cache.hpp"
 #include "fhirbridge/crypto/keychain.hpp"
 #include "fhirbridge/icure/entities.hpp"
 #include "fhirbridge/status.hpp"
@@ -47,9 +48,28 @@ struct SealingPolicy {
   static SealingPolicy strict();
 };
 
+// Thread-safety contract (the SQLite store reads from a pool of connections):
+// - unseal_patient, unseal_contact, patient_secret_ids, contact_patient_id and
+//   exchange_key(create_if_missing = false) may run concurrently with each
+//   other and with any other call, on one shared EntitySealer. They never use
+//   the rng and never call HcpDirectory::put.
+// - seal_*, reseal_*, share_* and exchange_key(create_if_missing = true) use
+//   the rng, and may create an exchange key (HcpDirectory::put on the owner's
+//   party): run them under the caller's write serialisation (one writer at a
+//   time, as the store's write transaction does). They may still overlap with
+//   reads. If several of them must run at once, the rng must be thread-safe
+//   (Botan's AutoSeeded_RNG, ChaCha_RNG and System_RNG are: they lock) and the
+//   directory must handle concurrent puts.
+// - The HcpDirectory is the caller's: give each concurrent call its own (a
+//   connection's view), or one whose get/get_shared are thread-safe.
+// - The Keychain, the exchange-key cache and the decryption cache are
+//   thread-safe; the policy is read-only after construction.
 class EntitySealer {
  public:
-  EntitySealer(Keychain& keychain, Botan::RandomNumberGenerator& rng, SealingPolicy policy = {});
+  // `decryption_cache_capacity`: how many decrypted delegation / encryptionKeys
+  // / cryptedForeignKeys entries are kept (0: none; see DecryptionCache).
+  EntitySealer(Keychain& keychain, Botan::RandomNumberGenerator& rng, SealingPolicy policy = {},
+               std::size_t decryption_cache_capacity = DecryptionCache::kDefaultCapacity);
 
   // Seal a NEW patient for `owner_hcp_id` (+ `delegates`): new secretId and
   // content key, delegations/encryptionKeys for owner and each delegate
@@ -107,8 +127,24 @@ class EntitySealer {
 
   const SealingPolicy& policy() const { return policy_; }
 
+  // Hits/misses/size of the cache of decrypted entries (tests, diagnostics).
+  DecryptionCache::Stats decryption_cache_stats() const { return decrypted_->stats(); }
+  // Forgets every decrypted exchange key and entry (e.g. after Keychain::clear,
+  // to drop decrypted material from memory at once rather than on eviction).
+  void clear_caches();
+
  private:
   struct ExchangeKeyCache;  // decrypted exchange keys, so reads skip RSA (thread-safe)
+  struct ExchangeKeyEntry;  // one decrypted exchange key and its id in decrypted_
+
+  // exchange_key() without copying the key: the shared cache entry.
+  Result<std::shared_ptr<const ExchangeKeyEntry>> exchange_key_entry(
+      HcpDirectory& dir, const std::string& owner_hcp_id, const std::string& delegate_hcp_id,
+      const std::string& reader_hcp_id, bool create_if_missing);
+  // AES-decrypts one delegation-like entry (hex) with an exchange key, through
+  // the decryption cache.
+  Result<std::shared_ptr<const SecureBytes>> decrypt_entry(const ExchangeKeyEntry& key,
+                                                           const std::string& ciphertext_hex);
 
   // The second halves ("<entityId>:<secret>") of `reader`'s entries in `map`:
   // not_found when the reader has none, the first error when none decrypts.
@@ -123,22 +159,19 @@ class EntitySealer {
   // not already there.
   Status add_delegation_entries(HcpDirectory& dir, const std::string& owner,
                                 const std::string& delegate, const std::string& entity_id,
-                                const std::vector<std::string>& secrets, icure::DelegationMap& map);
-  // Moves the policy's `fields` of `entity` (a JSON object) into encryptedSelf.
-  void seal_fields(boost::json::object& entity, const std::set<std::string>& fields,
-                   const SecureBytes& content_key);
-  // The same on a typed entity (Patient, Contact, Service): no JSON round trip.
+                                const std::vector<std::string>& secrets, icure::DelegationMap& map,
+                                Botan::RandomNumberGenerator& rng);
+  // Moves the policy's `fields` of a typed entity (Patient, Contact, Service)
+  // into encryptedSelf.
   template <typename Entity>
   void seal_entity(Entity& entity, const std::set<std::string>& fields,
-                   const SecureBytes& content_key);
-  // Merges the decrypted encryptedSelf back; error when no key opens it.
-  Status unseal_fields(boost::json::object& entity, const std::vector<SecureBytes>& keys,
-                       const std::string& what);
+                   const SecureBytes& content_key, Botan::RandomNumberGenerator& rng);
 
   Keychain& keychain_;
   Botan::RandomNumberGenerator& rng_;
   SealingPolicy policy_;
   std::shared_ptr<ExchangeKeyCache> cache_;
+  std::shared_ptr<DecryptionCache> decrypted_;
 };
 
 }  // namespace fhirbridge::crypto

@@ -15,6 +15,9 @@
 
 namespace fhirbridge::crypto {
 
+// Thread-safe: every member may be called from several threads at once (one
+// mutex; get() hands out a copy, so a concurrent put/drop never invalidates a
+// key in use). An injected Clock must be thread-safe too.
 class Keychain {
  public:
   using Clock = std::function<std::chrono::steady_clock::time_point()>;
@@ -30,6 +33,8 @@ class Keychain {
              const std::string& expected_public_key_hex);
   // The key, or key_missing (absent or expired) naming the keychain call to make.
   Result<SecureBytes> get(const std::string& hcp_id) const;
+  // The same answer as get() without copying the key (ok or key_missing).
+  Status check(const std::string& hcp_id) const;
   bool contains(const std::string& hcp_id) const;
   void drop(const std::string& hcp_id);
   void clear();
@@ -40,6 +45,7 @@ class Keychain {
     std::chrono::steady_clock::time_point expires;
   };
   std::chrono::steady_clock::time_point now() const;
+  const Entry* find_locked(const std::string& hcp_id, Status& missing) const;
   std::chrono::seconds ttl_;
   Clock clock_;
   mutable std::mutex mutex_;

@@ -24,6 +24,8 @@ inline std::string to_hex(const Bytes& b) {
 Result<Bytes> from_hex(std::string_view hex);
 std::string to_base64(const std::uint8_t* data, std::size_t size);
 Result<Bytes> from_base64(std::string_view b64);
+// The same into a secure_vector (decrypted in place by aes_decrypt_in_place).
+Result<SecureBytes> from_base64_secure(std::string_view b64);
 
 struct RsaKeyPair {
   std::string public_key_hex;     // X.509 SubjectPublicKeyInfo DER, hex
@@ -45,6 +47,16 @@ Result<SecureBytes> rsa_decrypt(const SecureBytes& private_key_pkcs8, const Byte
 Bytes aes_encrypt(const SecureBytes& key, const std::uint8_t* data, std::size_t size,
                   Botan::RandomNumberGenerator& rng);
 Result<SecureBytes> aes_decrypt(const SecureBytes& key, const Bytes& iv_and_ciphertext);
+Result<SecureBytes> aes_decrypt(const SecureBytes& key, const std::uint8_t* iv_and_ciphertext,
+                                std::size_t size);
+// Decrypts in the given buffer (no copy of the ciphertext).
+Result<SecureBytes> aes_decrypt_in_place(const SecureBytes& key, SecureBytes iv_and_ciphertext);
+// The hex of IV || ciphertext (delegations, encryptionKeys), decoded straight
+// into the buffer that is decrypted.
+Result<SecureBytes> aes_decrypt_hex(const SecureBytes& key, std::string_view iv_and_ciphertext_hex);
+// AES objects are per thread and re-keyed per call: every function here may be
+// called from several threads at once (an rng passed in must then be
+// thread-safe itself, as Botan's AutoSeeded_RNG / ChaCha_RNG / System_RNG are).
 
 // Random UUID v4 string.
 std::string random_uuid(Botan::RandomNumberGenerator& rng);

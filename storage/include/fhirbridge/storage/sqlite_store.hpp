@@ -2,14 +2,17 @@
 // sealed exactly as iCure seals them, plus clear index tables for search
 // (see docs/storage.md for the schema, the cursor and the trade-offs).
 //
-// Thread model: one connection guarded by one mutex; every public method
-// runs inside its own SQLite transaction while holding it, so calls from
-// several server threads are serialised and each sees a consistent snapshot.
+// Thread model: every public method runs inside its own SQLite transaction
+// and is safe to call from many threads. Reads run in parallel on a pool of
+// read-only connections, each on a committed snapshot; writes go through ONE
+// write connection with group commit (concurrent writes share one COMMIT,
+// each in its own SAVEPOINT) and return only once that COMMIT is done.
 #pragma once
 
 #include <botan/rng.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -36,6 +39,16 @@ struct SqliteStoreOptions {
   std::function<std::string()> new_id;
   std::function<std::int64_t()> now_ms;
   Botan::RandomNumberGenerator* rng = nullptr;  // not owned; must outlive the store
+  // Read-only connections for concurrent reads (WAL lets them run beside the
+  // writer), opened on demand; 0 = max(2, hardware threads).
+  std::size_t read_connections = 0;
+  // WAL size (pages) at which a background thread checkpoints it (PASSIVE,
+  // off the request path); the writer itself does at 4x that, so the WAL
+  // stays bounded when the thread lags. 0 = SQLite's automatic checkpoint
+  // inside the committing call.
+  std::size_t checkpoint_pages = 1000;
+  // At most this many concurrent writes share one transaction (group commit).
+  std::size_t max_group_commit = 64;
 };
 
 // Also a SealedStore (storage/src/sqlite_sealed.cpp): the iCure REST subset
@@ -120,6 +133,15 @@ class SqliteStore final : public Store, public SealedStore {
   // (tests use it to prove that searches stay indexed).
   Result<std::vector<std::string>> explain_patient_query(const Principal& who,
                                                          const PatientQuery& query);
+
+  // Write-path counters (tests and benchmarks): committed transactions, the
+  // writes they held, writes waiting for a group right now.
+  struct WriteStats {
+    std::uint64_t commits = 0;
+    std::uint64_t writes = 0;
+    std::size_t queued = 0;
+  };
+  WriteStats write_stats() const;
 
   struct Impl;
 

@@ -7,11 +7,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <list>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -31,8 +33,11 @@ class Statement {
  public:
   Statement() = default;
   // `owned`: finalize on destruction; otherwise (a cached statement) reset and
-  // clear the bindings so the next user starts clean.
-  Statement(sqlite3* db, sqlite3_stmt* stmt, bool owned) : db_(db), stmt_(stmt), owned_(owned) {}
+  // clear the bindings so the next user starts clean, and clear `*lease` (the
+  // cache's "in use" flag, so that a nested user of the same SQL gets its own
+  // statement instead of this one).
+  Statement(sqlite3* db, sqlite3_stmt* stmt, bool owned, bool* lease = nullptr)
+      : db_(db), stmt_(stmt), owned_(owned), lease_(lease) {}
   ~Statement();
   Statement(Statement&& other) noexcept;
   Statement& operator=(Statement&& other) noexcept;
@@ -68,11 +73,15 @@ class Statement {
   std::optional<std::string> optional_text(int column) const;
   Value value(int column) const;
 
+  // Hands the statement over (to a cache); this Statement becomes empty.
+  sqlite3_stmt* detach() noexcept;
+
  private:
   void release() noexcept;
   sqlite3* db_ = nullptr;
   sqlite3_stmt* stmt_ = nullptr;
   bool owned_ = true;
+  bool* lease_ = nullptr;
   Status bind_error_;
 };
 
@@ -80,6 +89,11 @@ class Database {
  public:
   // Opens (creating when absent) a read-write database file.
   static Result<Database> open(const std::filesystem::path& file);
+  // Opens an existing file; `read_only` connections also refuse writes
+  // (PRAGMA query_only) but still share the WAL index with the writer.
+  static Result<Database> open_existing(const std::filesystem::path& file, bool read_only);
+  // Takes ownership of an open handle.
+  static Database adopt(sqlite3* handle);
   Database() = default;
   ~Database();
   Database(Database&& other) noexcept;
@@ -94,18 +108,33 @@ class Database {
   Result<Statement> prepare(std::string_view sql);
   // A statement prepared once and reused: the returned Statement only resets it.
   Result<Statement> cached(const std::string& sql);
+  // The same for dynamic SQL (searches): kept in a small LRU keyed by the SQL
+  // text, since the same query shapes recur with different bound values.
+  Result<Statement> cached_dynamic(const std::string& sql);
+  // cached(sql) run to completion (BEGIN / COMMIT / SAVEPOINT ...).
+  Status run_cached(const std::string& sql);
   // The first column of the first row, as an integer (for PRAGMAs, COUNT).
   Result<std::int64_t> query_int(const std::string& sql);
   bool in_transaction() const { return db_ && !sqlite3_get_autocommit(db_); }
 
  private:
+  struct CachedStatement {
+    sqlite3_stmt* stmt = nullptr;
+    bool leased = false;  // a live Statement uses it
+  };
+  Result<Statement> lease(CachedStatement& entry, const std::string& sql);
   void close() noexcept;
   sqlite3* db_ = nullptr;
-  std::map<std::string, sqlite3_stmt*, std::less<>> cache_;
+  // std::map / std::list nodes never move, so Statements may point at `leased`.
+  std::map<std::string, CachedStatement, std::less<>> cache_;
+  static constexpr std::size_t kDynamicCacheSize = 64;
+  std::list<std::pair<std::string, CachedStatement>> dynamic_;  // most recent first
+  std::unordered_map<std::string_view, decltype(dynamic_)::iterator> dynamic_index_;
 };
 
 // BEGIN on construction (IMMEDIATE for writers, so two writers never deadlock
 // upgrading a read lock), ROLLBACK in the destructor unless commit() succeeded.
+// The three statements are cached on the connection (no re-parse per call).
 class Transaction {
  public:
   enum class Mode { deferred, immediate };
