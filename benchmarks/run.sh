@@ -33,7 +33,7 @@ done
 if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFHIRBRIDGE_BUILD_BENCHMARKS=ON >&2
 fi
-ninja -C "$build" -j2 engine_bench store_bench fhirbridge >&2
+ninja -C "$build" -j2 engine_bench crypto_bench store_bench fhirbridge >&2
 bin="$build/server/fhirbridge"
 [ -x "$bin" ] || bin="$(find "$build" -type f -name fhirbridge -perm -u+x | head -n1)"
 
@@ -44,6 +44,9 @@ echo
 echo "## engine_bench ${engine_args} ${ENGINE_ARGS:-}"
 # shellcheck disable=SC2086
 "$build/benchmarks/engine_bench" ${engine_args} ${ENGINE_ARGS:-}
+echo
+echo "## crypto_bench (sealing / unsealing, CPU time)"
+"$build/benchmarks/crypto_bench"
 echo
 # The time budget only guards against runaway fills: the sizes asked for are run.
 echo "## store_bench --sizes $sizes ${STORE_ARGS:-}"
