@@ -355,8 +355,8 @@ bool observation_round_trips(const json::object& o, const icure::Contact& c,
   for (const auto& kv : o) {
     const std::string_view key = kv.key();
     const json::value& v = kv.value();
-    if (key_is(key, "resourceType") || key_is(key, "id") || key_is(key, "status") || key_is(key, "code") ||
-        is_value_key(key)) {
+    if (key_is(key, "resourceType") || key_is(key, "id") || key_is(key, "status") ||
+        key_is(key, "code") || is_value_key(key)) {
       continue;  // checked by the mapping, or below
     } else if (key_is(key, "meta")) {
       if (!meta_round_trips(v, reserved)) return false;
