@@ -40,7 +40,9 @@ for target in "${TARGETS[@]}"; do
   echo "== fuzz_$target: ${SECONDS_PER_TARGET}s"
   # -timeout: one input taking >30 s is a hang (generous: the machine is shared); rss limit keeps the
   # shared machine alive; max_len lets http_request carry a bundle.
-  "$BUILD/fuzz_$target" "$corpus" "$SEEDS/$target" "$regressions" \
+  bin="$BUILD/tests/fuzz/fuzz_$target"        # where tests/fuzz/CMakeLists.txt puts them
+  [[ -x "$bin" ]] || bin="$BUILD/fuzz_$target"
+  "$bin" "$corpus" "$SEEDS/$target" "$regressions" \
     -max_total_time="$SECONDS_PER_TARGET" -timeout=30 -rss_limit_mb=2048 -max_len=65536 \
     -print_final_stats=1 -artifact_prefix="$artifacts" >"$BUILD/fuzz-$target.log" 2>&1
   rc=$?

@@ -338,6 +338,15 @@ HttpServer::HttpServer(ServerContext& ctx, HttpServerOptions options)
 HttpServer::~HttpServer() {
   stop();
   wait();
+  // Handlers still queued (start() failed or never ran, so no thread ran them:
+  // stop()'s own post) hold shared_ptrs to Impl, which owns the io_context that
+  // holds them. Run them now, or that cycle leaks the whole server.
+  try {
+    impl_->ioc.restart();
+    impl_->ioc.poll();
+  } catch (const std::exception&) {
+    // Nothing is left to serve; a throwing handler must not escape a destructor.
+  }
 }
 
 const char* HttpServer::scheme() const {
