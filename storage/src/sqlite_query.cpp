@@ -159,27 +159,6 @@ std::string values_select(std::size_t n) {
   return out + ")";
 }
 
-// "(system = ? AND value = ?) OR ..." over columns `system_col`/`value_col`.
-std::string token_or(const AnyOf& tokens, const char* system_col, const char* value_col,
-                     std::vector<Value>& params) {
-  if (tokens.empty()) return "0";
-  std::string sql;
-  for (const auto& t : tokens) {
-    std::string one;
-    if (t.value) {
-      one = std::string(value_col) + " = ?";
-      params.emplace_back(*t.value);
-    }
-    if (t.system) {
-      one += std::string(one.empty() ? "" : " AND ") + system_col + " = ?";
-      params.emplace_back(*t.system);
-    }
-    if (one.empty()) one = "1";
-    sql += (sql.empty() ? "(" : " OR (") + one + ")";
-  }
-  return sql;
-}
-
 std::string date_condition(const DateCondition& d, const char* column, bool contact_dates,
                            std::vector<Value>& params) {
   std::string range;
@@ -530,6 +509,26 @@ std::optional<SearchSql> contact_sorted_scan(const Principal& who, const Contact
 }
 
 }  // namespace
+
+std::string token_or(const AnyOf& tokens, const char* system_col, const char* value_col,
+                     std::vector<sqlite::Value>& params) {
+  if (tokens.empty()) return "0";
+  std::string sql;
+  for (const auto& t : tokens) {
+    std::string one;
+    if (t.value) {
+      one = std::string(value_col) + " = ?";
+      params.emplace_back(*t.value);
+    }
+    if (t.system) {
+      one += std::string(one.empty() ? "" : " AND ") + system_col + " = ?";
+      params.emplace_back(*t.system);
+    }
+    if (one.empty()) one = "1";
+    sql += (sql.empty() ? "(" : " OR (") + one + ")";
+  }
+  return sql;
+}
 
 Result<Page<icure::Patient>> SqliteStore::find_patients(const Principal& who,
                                                         const PatientQuery& query) {

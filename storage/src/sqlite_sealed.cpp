@@ -60,27 +60,6 @@ std::string placeholders(std::size_t n) {
   return out;
 }
 
-// "(sys = ? AND val = ?) OR ..." for any-of tokens (an absent part matches anything).
-std::string tokens_sql(const std::vector<TokenFilter>& tokens, const char* system_col,
-                       const char* value_col, std::vector<Value>& params) {
-  if (tokens.empty()) return "0";
-  std::string sql;
-  for (const auto& t : tokens) {
-    std::string one;
-    if (t.value) {
-      one = std::string(value_col) + " = ?";
-      params.emplace_back(*t.value);
-    }
-    if (t.system) {
-      one += std::string(one.empty() ? "" : " AND ") + system_col + " = ?";
-      params.emplace_back(*t.system);
-    }
-    if (one.empty()) one = "1";
-    sql += (sql.empty() ? "(" : " OR (") + one + ")";
-  }
-  return sql;
-}
-
 // "FROM <table> x JOIN <reader> r ... WHERE 1 [AND caller may read]": the
 // filter's HCP and the caller must both be readers.
 struct Query {
@@ -336,7 +315,7 @@ Result<SealedPage<icure::Patient>> SqliteStore::filter_sealed_patients(
         break;
       case SealedPatientFilter::Kind::by_identifiers: {
         std::vector<Value> params;
-        std::string ors = tokens_sql(filter.identifiers, "i.system", "i.value", params);
+        std::string ors = token_or(filter.identifiers, "i.system", "i.value", params);
         q.add("p.id IN (SELECT i.patient_id FROM patient_identifier i WHERE " + ors + ")");
         q.params.insert(q.params.end(), params.begin(), params.end());
         break;
@@ -530,7 +509,7 @@ Result<SealedPage<icure::Service>> SqliteStore::filter_sealed_services(
       code_condition("code", filter.code_type, filter.code_code);
     } else {
       std::vector<Value> token_params;
-      std::string ors = tokens_sql(filter.identifiers, "i.system", "i.value", token_params);
+      std::string ors = token_or(filter.identifiers, "i.system", "i.value", token_params);
       from +=
           " AND EXISTS (SELECT 1 FROM service_identifier i WHERE i.contact_id = s.contact_id AND "
           "i.service_id = s.service_id AND (" +

@@ -26,6 +26,11 @@ namespace fhirbridge::storage {
 // The system under which a FHIR id sent on create is kept as an Identifier.
 inline constexpr const char* kFhirIdSystem = "https://dxm.icure.dev";
 
+// "(system = ? AND value = ?) OR ..." over columns `system_col`/`value_col`, for
+// any-of tokens (an absent part matches anything); "0" for none. sqlite_query.cpp.
+std::string token_or(const AnyOf& tokens, const char* system_col, const char* value_col,
+                     std::vector<sqlite::Value>& params);
+
 // Also the sealer's HcpDirectory: it reads/writes healthcare parties through
 // the calling thread's connection (see db()), inside whatever transaction the
 // calling method has open.
