@@ -4,10 +4,10 @@
 // (target: mapping >= 50% of bare). See benchmarks/README.md.
 //
 //   engine_bench [--patients 4000] [--observations-per-patient 4] [--rounds 5] [--seed 1]
-//                [--heap-parse]
+//                [--heap-parse] [--profile N] [--profile-bare N]
 //
 // The mapped path parses each resource into a per-resource arena
-// (json::monotonic_resource over a stack buffer): the mapping reads the tree by
+// (json_io::Arena, a bump allocator over a stack buffer): the mapping reads the tree by
 // reference and copies what it keeps, so the tree is dropped in one go instead
 // of one free per node. That is how a caller of the engine should parse (the
 // residual no longer copies the input either). --heap-parse parses with the
@@ -15,6 +15,7 @@
 #include <boost/json.hpp>
 
 #include "bench_util.hpp"
+#include "fhirbridge/json_arena.hpp"
 #include "fhirbridge/json_io.hpp"
 #include "fhirbridge/mapping/context.hpp"
 #include "fhirbridge/mapping/json_writer.hpp"
@@ -51,7 +52,7 @@ Totals mapped(const std::vector<CorpusItem>& corpus, const mapping::MappingConte
   for (const auto& item : corpus) {
     if (item.is_patient ? !patients : !observations) continue;
     alignas(16) unsigned char buffer[32768];
-    json::monotonic_resource arena(buffer, sizeof buffer);
+    json_io::Arena arena(buffer, sizeof buffer);
     json::value v = heap_parse ? json::parse(item.json) : json::parse(item.json, &arena);
     if (item.is_patient) {
       auto p = mapping::fhir_patient_to_icure(v, ctx);
@@ -82,6 +83,10 @@ int main(int argc, char** argv) {
   const std::size_t per_patient = args.size("--observations-per-patient", 4);
   const std::size_t rounds = std::max<std::size_t>(1, args.size("--rounds", 5));
   const bool heap_parse = args.flag("--heap-parse");
+  // --profile N: only the mapped path of the mix, N times, no table (for perf/callgrind);
+  // --profile-bare N: the same for the bare path.
+  const std::size_t profile_rounds = args.size("--profile", 0);
+  const std::size_t profile_bare_rounds = args.size("--profile-bare", 0);
   const auto corpus = make_corpus(patients, per_patient, args.size("--seed", 1));
   std::size_t corpus_bytes = 0;
   for (const auto& c : corpus) corpus_bytes += c.json.size();
@@ -97,6 +102,21 @@ int main(int argc, char** argv) {
     return id;
   };
   ctx.now_ms = [] { return std::int64_t{1700000000000}; };
+
+  if (profile_rounds) {
+    std::size_t mapped_resources = 0;
+    for (std::size_t r = 0; r < profile_rounds; ++r)
+      mapped_resources += mapped(corpus, ctx, true, true, heap_parse).resources;
+    std::printf("profile: %zu resources mapped\n", mapped_resources);
+    return 0;
+  }
+  if (profile_bare_rounds) {
+    std::size_t bare_resources = 0;
+    for (std::size_t r = 0; r < profile_bare_rounds; ++r)
+      bare_resources += bare(corpus, true, true).resources;
+    std::printf("profile: %zu resources parsed and serialised (bare)\n", bare_resources);
+    return 0;
+  }
 
   print_machine();
   std::printf(

@@ -10,6 +10,7 @@
 //
 //   store_bench [--sizes 10000,100000] [--million] [--observations-per-patient 2]
 //               [--queries 200] [--import-patients 5000] [--dir /tmp] [--seed 1]
+//               [--keep]  (leave the store file for a look with the sqlite3 CLI)
 //               [--threads 4]   (callers of the concurrent rows: reads in parallel,
 //                                writes grouped into shared commits)
 #include <botan/auto_rng.h>
@@ -114,9 +115,14 @@ FillResult fill(Bench& b, synthetic::Generator& gen, std::size_t count, std::siz
   return result;
 }
 
+// Results returned by the searches measured so far (check_total adds them):
+// the decryption part of a search's cost.
+std::size_t g_results = 0;
+
 struct Latency {
   double median_ms = 0, p95_ms = 0;
   std::int64_t matches = 0;  // mean Page::total
+  double results = 0;        // mean results returned (decrypted) per search
   double cpu_median_ms = 0;  // process CPU time: what the growth factor uses
 };
 
@@ -126,6 +132,7 @@ template <typename F>
 Latency measure(std::size_t queries, F query) {
   std::vector<double> ms, cpu_ms;
   std::int64_t total = 0;
+  const std::size_t results_before = g_results;
   const Stopwatch watch;
   for (std::size_t i = 0; i < queries && (i < 10 || watch.wall() < 5.0); ++i) {
     const auto start = Clock::now();
@@ -137,6 +144,7 @@ Latency measure(std::size_t queries, F query) {
   Latency l{percentile(ms, 0.5), percentile(ms, 0.95),
             ms.empty() ? 0 : total / static_cast<std::int64_t>(ms.size())};
   l.cpu_median_ms = percentile(cpu_ms, 0.5);
+  if (!ms.empty()) l.results = static_cast<double>(g_results - results_before) / ms.size();
   return l;
 }
 
@@ -145,6 +153,7 @@ constexpr std::int64_t kCountUpTo = 1000;
 
 std::int64_t check_total(const auto& page, const char* what) {
   if (!page.ok()) die(what, page.status());
+  g_results += page->items.size();
   return page->total < 0 ? kCountUpTo + 1 : page->total;  // "more than 1000"
 }
 
@@ -215,7 +224,7 @@ int main(int argc, char** argv) {
       "\n%zu observation(s) per patient; rates: wall | CPU; searches: median wall ms | median "
       "CPU ms, growth on CPU\n",
       per_patient);
-  std::printf("%-10s %-38s %12s %12s %10s\n", "patients", "measure", "rate wall|ms", "CPU|CPU ms",
+  std::printf("%-10s %-44s %12s %12s %10s\n", "patients", "measure", "rate wall|ms", "CPU|CPU ms",
               "growth");
   std::map<std::string, double> first_latency;
   std::size_t have = 0;
@@ -236,7 +245,7 @@ int main(int argc, char** argv) {
     have = size;
     auto row = [&](const std::string& what, const std::string& value, const std::string& p95,
                    const std::string& growth) {
-      std::printf("%-10zu %-38s %12s %12s %10s\n", size, what.c_str(), value.c_str(), p95.c_str(),
+      std::printf("%-10zu %-44s %12s %12s %10s\n", size, what.c_str(), value.c_str(), p95.c_str(),
                   growth.c_str());
     };
     row("insert, batched (res/s wall|CPU)", rate(f.resources / f.seconds),
@@ -321,7 +330,9 @@ int main(int argc, char** argv) {
       else
         std::snprintf(growth, sizeof growth, "x%.2f", l.cpu_median_ms / first_latency[what]);
       const std::string hits = l.matches > kCountUpTo ? ">1000" : "~" + std::to_string(l.matches);
-      row(what + " [" + hits + " hits]", med, cpu, growth);
+      char returned[32];
+      std::snprintf(returned, sizeof returned, ", %.0f back", l.results);
+      row(what + " [" + hits + " hits" + returned + "]", med, cpu, growth);
     };
     latency_row("name prefix, 20/page", measure(queries, [&](std::size_t) {
                   const auto& s = samples[pick() % samples.size()];
@@ -358,15 +369,24 @@ int main(int argc, char** argv) {
                 }));
     std::fflush(stdout);
   }
-  if (args.flag("--explain") && !samples.empty()) {  // why a search grows: SQLite's plan
-    storage::PatientQuery q;
-    q.family.push_back({{samples[0].family}, storage::TextMatch::exact});
-    q.given.push_back({{samples[0].given}, storage::TextMatch::exact});
-    q.page.limit = 20;
-    auto plan = b.store->explain_patient_query(b.who, q);
-    std::printf("\nEXPLAIN QUERY PLAN, family+given exact:\n");
-    if (plan.ok())
-      for (const auto& line : *plan) std::printf("  %s\n", line.c_str());
+  if (args.flag("--explain") && !samples.empty()) {  // why a search grows: SQLite's plans
+    storage::PatientQuery exact;
+    exact.family.push_back({{samples[0].family}, storage::TextMatch::exact});
+    exact.given.push_back({{samples[0].given}, storage::TextMatch::exact});
+    storage::PatientQuery prefix;
+    prefix.names.push_back({{samples[0].family.substr(0, 3)}, storage::TextMatch::prefix});
+    for (auto [what, q] :
+         {std::pair{"family+given exact", exact}, std::pair{"name prefix", prefix}}) {
+      q.page.limit = 20;
+      auto plan = b.store->explain_patient_query(b.who, q);
+      std::printf("\nEXPLAIN QUERY PLAN, %s:\n", what);
+      if (plan.ok())
+        for (const auto& line : *plan) std::printf("  %s\n", line.c_str());
+    }
+  }
+  if (args.flag("--keep")) {  // leave the store for offline look (sqlite3 CLI on the clear index)
+    std::printf("\nkept %s\n", (dir / "store.db").c_str());
+    return 0;
   }
   std::error_code ec;
   fs::remove_all(dir, ec);

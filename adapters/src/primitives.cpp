@@ -12,6 +12,7 @@
 #include <botan/system_rng.h>
 #include <botan/x509_key.h>
 
+#include <algorithm>
 #include <array>
 #include <memory>
 
@@ -305,21 +306,39 @@ Result<SecureBytes> aes_decrypt_hex(const SecureBytes& key,
   return aes_decrypt_in_place(key, std::move(buffer));
 }
 
-std::string random_uuid(Botan::RandomNumberGenerator& rng) {
-  std::uint8_t b[16];
-  rng.randomize(b, sizeof b);
-  b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x40);  // version 4
-  b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  // 8-4-4-4-12 hex digits, written in place (one allocation).
+namespace {
+
+// 8-4-4-4-12 hex digits, written in place (one allocation).
+std::string uuid_text(const std::uint8_t (&b)[16]) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out(36, '-');
   std::size_t pos = 0;
-  for (std::size_t i = 0; i < sizeof b; ++i) {
+  for (std::size_t i = 0; i < 16; ++i) {
     if (pos == 8 || pos == 13 || pos == 18 || pos == 23) ++pos;
     out[pos++] = kDigits[b[i] >> 4];
     out[pos++] = kDigits[b[i] & 0x0f];
   }
   return out;
+}
+
+}  // namespace
+
+std::string random_uuid(Botan::RandomNumberGenerator& rng) {
+  std::uint8_t b[16];
+  rng.randomize(b, sizeof b);
+  b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  return uuid_text(b);
+}
+
+std::string time_ordered_uuid(Botan::RandomNumberGenerator& rng, std::int64_t unix_ms) {
+  std::uint8_t b[16];
+  rng.randomize(b + 6, sizeof b - 6);
+  const auto ms = static_cast<std::uint64_t>(std::max<std::int64_t>(0, unix_ms));
+  for (int i = 0; i < 6; ++i) b[i] = static_cast<std::uint8_t>(ms >> (8 * (5 - i)));
+  b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x70);  // version 7
+  b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);  // RFC 9562 variant
+  return uuid_text(b);
 }
 
 }  // namespace fhirbridge::crypto

@@ -1,5 +1,6 @@
 #include "fhirbridge/server/server_context.hpp"
 
+#include <botan/chacha_rng.h>
 #include <botan/hash.h>
 #include <botan/mem_ops.h>
 #include <botan/system_rng.h>
@@ -14,12 +15,20 @@ namespace fhirbridge::server {
 mapping::MappingContext make_system_mapping_context(mapping::MappingSettings settings) {
   mapping::MappingContext ctx;
   // System_RNG reads the OS CSPRNG and is safe to share between threads.
-  ctx.new_id = [] { return crypto::random_uuid(Botan::system_rng()); };
-  ctx.now_ms = [] {
+  auto now_ms = [] {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
   };
+  // Time-ordered (UUIDv7) entity ids: the store's id indexes then grow at
+  // their right edge. A per-thread ChaCha20 keyed from the OS CSPRNG (and
+  // rekeyed from it every 1024 requests and after a fork) rather than one
+  // getrandom system call per id.
+  ctx.new_id = [now_ms] {
+    thread_local Botan::ChaCha_RNG rng(Botan::system_rng(), 1024);
+    return crypto::time_ordered_uuid(rng, now_ms());
+  };
+  ctx.now_ms = now_ms;
   ctx.settings = std::move(settings);
   return ctx;
 }

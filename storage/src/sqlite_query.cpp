@@ -117,32 +117,77 @@ Result<std::vector<Value>> decode_cursor(const ResolvedSort& sort, const std::st
   return values;
 }
 
-// WHERE fragments and their `?` values, in order.
-struct Conditions {
-  std::string sql;
+// "<entity> has a row in <table> matching <where>": one condition over a
+// per-entity index table, kept apart so that a search can be driven by it.
+struct Member {
+  const char* table;   // e.g. "patient_name"
+  const char* alias;   // the alias `where` uses
+  const char* column;  // the entity id column ("patient_id" / "contact_id")
+  std::string where;
   std::vector<Value> params;
-  void add(const std::string& condition) { sql += " AND (" + condition + ")"; }
+  // 0: cannot drive a search (no index range: `:contains`, a token without a
+  // value, a negated date); else lower = expected to match fewer rows.
+  int drive_rank = 0;
 };
 
 // "<outer> is one of the <column>s of <table> rows matching <where>", in one of
 // two shapes. Uncorrelated (`outer IN (SELECT ...)`) lets SQLite drive the
-// search from the index table: best when few rows match. Correlated
-// (`EXISTS (... WHERE fk = outer ...)`) checks one row at a time: what a scan
-// in the sort order needs when many rows match (see run_search).
+// search from the index table: best when few rows match (SQLite materialises
+// the whole list first). Correlated (`EXISTS (... WHERE fk = outer ...)`)
+// checks one row at a time: what a scan in the sort order, or a count driven
+// by another member, needs (see run_search).
 // The correlated shape names the per-entity index ("<table>_<entity>"):
 // otherwise SQLite may prefer the value index (e.g. service_code_code) and
 // re-read every row of that value for each outer row.
-std::string member(bool correlated, const char* outer, const char* table, const char* alias,
-                   const char* column, const std::string& where) {
-  const std::string ref = std::string(alias) + "." + column;
+std::string member(bool correlated, const char* outer, const Member& m) {
+  const std::string ref = std::string(m.alias) + "." + m.column;
   if (correlated) {
     const std::string index =
-        std::string(table) + (std::string(column) == "patient_id" ? "_patient" : "_contact");
-    return std::string("EXISTS (SELECT 1 FROM ") + table + " " + alias + " INDEXED BY " + index +
-           " WHERE " + ref + " = " + outer + " AND (" + where + "))";
+        std::string(m.table) + (std::string(m.column) == "patient_id" ? "_patient" : "_contact");
+    return std::string("EXISTS (SELECT 1 FROM ") + m.table + " " + m.alias + " INDEXED BY " +
+           index + " WHERE " + ref + " = " + outer + " AND (" + m.where + "))";
   }
-  return std::string(outer) + " IN (SELECT " + ref + " FROM " + table + " " + alias + " WHERE " +
-         where + ")";
+  return std::string(outer) + " IN (SELECT " + ref + " FROM " + m.table + " " + m.alias +
+         " WHERE " + m.where + ")";
+}
+
+// The conditions of one query: plain ones on the entity row, and members.
+struct Conditions {
+  std::vector<std::pair<std::string, std::vector<Value>>> plain;
+  std::vector<Member> members;
+  void add(std::string condition, std::vector<Value> params = {}) {
+    plain.emplace_back(std::move(condition), std::move(params));
+  }
+  // The member that should drive a search from its index (-1: none).
+  int driver() const {
+    int best = -1;
+    for (std::size_t i = 0; i < members.size(); ++i)
+      if (members[i].drive_rank > 0 &&
+          (best < 0 || members[i].drive_rank < members[static_cast<std::size_t>(best)].drive_rank))
+        best = static_cast<int>(i);
+    return best;
+  }
+  // " AND (...)" for each condition but member `skip`, appending their values.
+  void render(bool correlated, const char* outer, int skip, std::string& sql,
+              std::vector<Value>& params) const {
+    for (const auto& [condition, values] : plain) {
+      sql += " AND (" + condition + ")";
+      params.insert(params.end(), values.begin(), values.end());
+    }
+    for (std::size_t i = 0; i < members.size(); ++i) {
+      if (static_cast<int>(i) == skip) continue;
+      sql += " AND (" + member(correlated, outer, members[i]) + ")";
+      params.insert(params.end(), members[i].params.begin(), members[i].params.end());
+    }
+  }
+};
+
+// token_or can use a (value, ...) index only when every alternative names a value.
+bool all_have_values(const AnyOf& tokens) {
+  if (tokens.empty()) return false;
+  for (const auto& t : tokens)
+    if (!t.value) return false;
+  return true;
 }
 
 std::string placeholders(std::size_t n) {
@@ -181,121 +226,131 @@ std::string date_condition(const DateCondition& d, const char* column, bool cont
 }
 
 // One TextCondition over patient_name, restricted to `field` (nullptr = any).
-std::string name_condition(const TextCondition& c, const char* field, std::vector<Value>& params,
-                           bool correlated) {
-  if (c.any_of.empty()) return "0";
+void add_name_condition(Conditions& c, const TextCondition& t, const char* field) {
+  if (t.any_of.empty()) {
+    c.add("0");
+    return;
+  }
+  Member m{"patient_name", "n", "patient_id", "", {}, 0};
   std::string alternatives;
-  for (const auto& text : c.any_of) {
+  int rank = 2;  // exact
+  for (const auto& text : t.any_of) {
     std::string folded = fold_text(text);
     std::string one;
-    switch (c.match) {
+    switch (t.match) {
       case TextMatch::prefix:
         // A range on the token index; 0xFF never occurs in UTF-8.
         one = "n.token >= ? AND n.token < ?";
-        params.emplace_back(folded);
-        params.emplace_back(folded + "\xff");
+        m.params.emplace_back(folded);
+        m.params.emplace_back(folded + "\xff");
+        rank = 3;
         break;
       case TextMatch::exact:
         one = "n.token = ? AND n.whole = 1";
-        params.emplace_back(folded);
+        m.params.emplace_back(folded);
         break;
       case TextMatch::contains:
         one = "n.whole = 1 AND instr(n.token, ?) > 0";
-        params.emplace_back(folded);
+        m.params.emplace_back(folded);
+        rank = 0;  // no index range: every token is read
         break;
     }
     alternatives += (alternatives.empty() ? "(" : " OR (") + one + ")";
   }
-  std::string where = "(" + alternatives + ")";
+  m.where = "(" + alternatives + ")";
   if (field) {
-    where += " AND n.field = ?";
-    params.emplace_back(std::string(field));
+    m.where += " AND n.field = ?";
+    m.params.emplace_back(std::string(field));
+  } else {
+    // A pair row ("<family>\x1f<given>") matches only where its family row
+    // does: skipping it saves a reader look-up per match, not a result.
+    m.where += " AND n.field <> 'pair'";
   }
-  return member(correlated, "p.id", "patient_name", "n", "patient_id", where);
+  m.drive_rank = rank;
+  c.members.push_back(std::move(m));
 }
 
-Conditions patient_conditions(const PatientQuery& q, bool correlated) {
+Conditions patient_conditions(const PatientQuery& q) {
   Conditions c;
   if (q.ids) {
     // One IN over a UNION (not "IN (...) OR IN (...)": an OR of two lists
     // defeats the primary-key lookup and scans the whole table).
     const auto n = q.ids->size();
+    std::vector<Value> params(q.ids->begin(), q.ids->end());
+    params.emplace_back(std::string(kFhirIdSystem));
+    params.insert(params.end(), q.ids->begin(), q.ids->end());
     c.add("p.id IN (" + values_select(n) +
-          " UNION ALL SELECT patient_id FROM patient_identifier WHERE system = ? AND value IN (" +
-          placeholders(n) + "))");
-    for (const auto& id : *q.ids) c.params.emplace_back(id);
-    c.params.emplace_back(std::string(kFhirIdSystem));
-    for (const auto& id : *q.ids) c.params.emplace_back(id);
+              " UNION ALL SELECT patient_id FROM patient_identifier WHERE system = ? AND value "
+              "IN (" +
+              placeholders(n) + "))",
+          std::move(params));
   }
   for (const auto& any : q.identifiers) {
-    std::vector<Value> params;
-    std::string ors = token_or(any, "i.system", "i.value", params);
-    c.add(member(correlated, "p.id", "patient_identifier", "i", "patient_id", ors));
-    c.params.insert(c.params.end(), params.begin(), params.end());
+    Member m{"patient_identifier", "i", "patient_id", "", {}, all_have_values(any) ? 1 : 0};
+    m.where = token_or(any, "i.system", "i.value", m.params);
+    c.members.push_back(std::move(m));
   }
-  for (const auto& t : q.names) c.add(name_condition(t, nullptr, c.params, correlated));
-  for (const auto& t : q.family) c.add(name_condition(t, "family", c.params, correlated));
-  for (const auto& t : q.given) c.add(name_condition(t, "given", c.params, correlated));
-  for (const auto& genders : q.genders) {
+  for (const auto& t : q.names) add_name_condition(c, t, nullptr);
+  for (const auto& t : q.family) add_name_condition(c, t, "family");
+  for (const auto& t : q.given) add_name_condition(c, t, "given");
+  for (const auto& genders : q.genders)
     c.add("p.gender IN (" + (genders.empty() ? std::string("NULL") : placeholders(genders.size())) +
-          ")");
-    for (const auto& g : genders) c.params.emplace_back(g);
+              ")",
+          std::vector<Value>(genders.begin(), genders.end()));
+  for (const auto& d : q.birth_dates) {
+    std::vector<Value> params;
+    std::string cond = date_condition(d, "p.birth_date", false, params);
+    c.add(std::move(cond), std::move(params));
   }
-  for (const auto& d : q.birth_dates) c.add(date_condition(d, "p.birth_date", false, c.params));
-  if (q.active) {
-    c.add("p.active = ?");
-    c.params.emplace_back(std::int64_t{*q.active ? 1 : 0});
-  }
+  if (q.active) c.add("p.active = ?", {std::int64_t{*q.active ? 1 : 0}});
   return c;
 }
 
-Conditions contact_conditions(const ContactQuery& q, bool correlated) {
+Conditions contact_conditions(const ContactQuery& q) {
   Conditions c;
   if (q.ids) {
     // A contact id, one of its service ids, or a service's FHIR id.
     const auto n = q.ids->size();
+    std::vector<Value> params;
+    for (int pass = 0; pass < 2; ++pass) params.insert(params.end(), q.ids->begin(), q.ids->end());
+    params.emplace_back(std::string(kFhirIdSystem));
+    params.insert(params.end(), q.ids->begin(), q.ids->end());
     c.add("c.id IN (" + values_select(n) +
-          " UNION ALL SELECT contact_id FROM service WHERE service_id IN (" + placeholders(n) +
-          ") UNION ALL SELECT contact_id FROM service_identifier WHERE system = ? AND value "
-          "IN (" +
-          placeholders(n) + "))");
-    for (int pass = 0; pass < 2; ++pass)
-      for (const auto& id : *q.ids) c.params.emplace_back(id);
-    c.params.emplace_back(std::string(kFhirIdSystem));
-    for (const auto& id : *q.ids) c.params.emplace_back(id);
+              " UNION ALL SELECT contact_id FROM service WHERE service_id IN (" + placeholders(n) +
+              ") UNION ALL SELECT contact_id FROM service_identifier WHERE system = ? AND value "
+              "IN (" +
+              placeholders(n) + "))",
+          std::move(params));
   }
   if (q.patient_ids) {
     // The patient's store id, or its FHIR id.
     const auto n = q.patient_ids->size();
+    std::vector<Value> params(q.patient_ids->begin(), q.patient_ids->end());
+    params.emplace_back(std::string(kFhirIdSystem));
+    params.insert(params.end(), q.patient_ids->begin(), q.patient_ids->end());
     c.add("c.patient_id IN (" + values_select(n) +
-          " UNION ALL SELECT patient_id FROM patient_identifier WHERE system = ? AND "
-          "value IN (" +
-          placeholders(n) + "))");
-    for (const auto& id : *q.patient_ids) c.params.emplace_back(id);
-    c.params.emplace_back(std::string(kFhirIdSystem));
-    for (const auto& id : *q.patient_ids) c.params.emplace_back(id);
+              " UNION ALL SELECT patient_id FROM patient_identifier WHERE system = ? AND "
+              "value IN (" +
+              placeholders(n) + "))",
+          std::move(params));
   }
   for (const auto& any : q.identifiers) {
-    std::vector<Value> params;
-    std::string ors = token_or(any, "i.system", "i.value", params);
-    c.add(member(correlated, "c.id", "service_identifier", "i", "contact_id", ors));
-    c.params.insert(c.params.end(), params.begin(), params.end());
+    Member m{"service_identifier", "i", "contact_id", "", {}, all_have_values(any) ? 1 : 0};
+    m.where = token_or(any, "i.system", "i.value", m.params);
+    c.members.push_back(std::move(m));
   }
   for (const auto& [list, kind] : {std::pair{&q.codes, "code"}, std::pair{&q.tags, "tag"}}) {
     for (const auto& any : *list) {
-      std::vector<Value> params;
-      std::string ors = token_or(any, "s.type", "s.code", params);
-      c.add(member(correlated, "c.id", "service_code", "s", "contact_id",
-                   "s.kind = ? AND (" + ors + ")"));
-      c.params.emplace_back(std::string(kind));
-      c.params.insert(c.params.end(), params.begin(), params.end());
+      Member m{
+          "service_code", "s", "contact_id", "", {std::string(kind)}, all_have_values(any) ? 2 : 0};
+      m.where = "s.kind = ? AND (" + token_or(any, "s.type", "s.code", m.params) + ")";
+      c.members.push_back(std::move(m));
     }
   }
   for (const auto& d : q.dates) {
-    std::vector<Value> params;
-    std::string cond = date_condition(d, "d.date", true, params);
-    c.add(member(correlated, "c.id", "contact_date", "d", "contact_id", cond));
-    c.params.insert(c.params.end(), params.begin(), params.end());
+    Member m{"contact_date", "d", "contact_id", "", {}, (d.lo || d.hi) && !d.negate ? 4 : 0};
+    m.where = date_condition(d, "d.date", true, m.params);
+    c.members.push_back(std::move(m));
   }
   return c;
 }
@@ -321,7 +376,47 @@ std::string keyset_condition(const ResolvedSort& sort, const std::vector<Value>&
 struct SearchSql {
   std::string from_where;  // "FROM ... WHERE ..."
   std::vector<Value> params;
+  // When one member can drive: "SELECT DISTINCT <id> FROM <member's table>
+  // JOIN <entity> ...", the count's own shape. `x IN (SELECT ...)` would make
+  // SQLite collect every match of the list before the count's LIMIT applies;
+  // this walks the member's index range and stops after the bound.
+  std::string count_select;
+  std::vector<Value> count_params;
 };
+
+// `from_where`, and the member-driven count when a member can drive (the
+// most selective by drive_rank; `allow_driver` is false when a list of ids
+// drives instead). In the uncorrelated shape, only the driver stays
+// uncorrelated. `reader_join`: "<reader table> r ON r.<entity>_id = {ref} AND r.hcp_id = ?"
+// ({ref}: the member's entity id column); `entity_join`: the entity table,
+// joined only when a plain condition needs its row.
+SearchSql make_search(const Conditions& c, bool correlated, const char* outer,
+                      const std::string& from, const std::string& hcp_id, bool allow_driver,
+                      const char* reader_join, const char* reader_outer, const char* entity_join) {
+  SearchSql s{from + "WHERE 1", {hcp_id}, {}, {}};
+  const int driver = allow_driver ? c.driver() : -1;
+  if (correlated || driver < 0) {
+    c.render(correlated, outer, -1, s.from_where, s.params);
+    if (driver < 0) return s;
+  } else {
+    // Only the driver's list is collected; the other members are checked
+    // per candidate (each uncorrelated list would be collected in full).
+    const Member& m = c.members[static_cast<std::size_t>(driver)];
+    s.from_where += " AND (" + member(false, outer, m) + ")";
+    s.params.insert(s.params.end(), m.params.begin(), m.params.end());
+    c.render(/*correlated=*/true, outer, driver, s.from_where, s.params);
+  }
+  const Member& m = c.members[static_cast<std::size_t>(driver)];
+  std::string join = reader_join;
+  join.replace(join.find("{ref}"), 5, std::string(m.alias) + "." + m.column);
+  if (!c.plain.empty()) join += std::string(" CROSS JOIN ") + entity_join;
+  s.count_select = std::string("SELECT DISTINCT ") + reader_outer + " FROM " + m.table + " " +
+                   m.alias + " CROSS JOIN " + join + " WHERE (" + m.where + ")";
+  s.count_params = {hcp_id};
+  s.count_params.insert(s.count_params.end(), m.params.begin(), m.params.end());
+  c.render(/*correlated=*/true, reader_outer, driver, s.count_select, s.count_params);
+  return s;
+}
 
 struct PageSql {
   std::string sql;
@@ -347,23 +442,22 @@ PageSql page_query(const SearchSql& search, const ResolvedSort& sort, const char
 // nullptr: let SQLite drive from the most selective index table, then sort.
 SearchSql patient_search(const Principal& who, const PatientQuery& query,
                          const char* ordered_index = nullptr) {
-  // With a list of ids, those drive: every other condition is checked per row.
-  Conditions c = patient_conditions(query, ordered_index != nullptr || query.ids.has_value());
+  Conditions c = patient_conditions(query);
   const std::string from =
       ordered_index ? std::string("FROM patient p INDEXED BY ") + ordered_index +
                           " CROSS JOIN patient_reader r ON r.patient_id = p.id AND r.hcp_id = ? "
                     : std::string(
                           "FROM patient p JOIN patient_reader r ON r.patient_id = p.id "
                           "AND r.hcp_id = ? ");
-  SearchSql s{from + "WHERE 1" + c.sql, {who.hcp_id}};
-  s.params.insert(s.params.end(), c.params.begin(), c.params.end());
-  return s;
+  // With a list of ids, those drive: every other condition is checked per row.
+  return make_search(c, ordered_index != nullptr || query.ids.has_value(), "p.id", from, who.hcp_id,
+                     !query.ids, "patient_reader r ON r.patient_id = {ref} AND r.hcp_id = ?",
+                     "r.patient_id", "patient p ON p.id = r.patient_id");
 }
 
 SearchSql contact_search(const Principal& who, const ContactQuery& query,
                          const char* ordered_index = nullptr) {
-  Conditions c = contact_conditions(
-      query, ordered_index != nullptr || query.ids.has_value() || query.patient_ids.has_value());
+  Conditions c = contact_conditions(query);
   // A patient's contacts: drive from contact_patient (SQLite, without
   // statistics, may otherwise scan contact_modified to save the sort).
   const char* index = ordered_index                     ? ordered_index
@@ -375,9 +469,10 @@ SearchSql contact_search(const Principal& who, const ContactQuery& query,
             : std::string(
                   "FROM contact c JOIN contact_reader r ON r.contact_id = c.id "
                   "AND r.hcp_id = ? ");
-  SearchSql s{from + "WHERE 1" + c.sql, {who.hcp_id}};
-  s.params.insert(s.params.end(), c.params.begin(), c.params.end());
-  return s;
+  const bool by_ids = query.ids.has_value() || query.patient_ids.has_value();
+  return make_search(c, ordered_index != nullptr || by_ids, "c.id", from, who.hcp_id, !by_ids,
+                     "contact_reader r ON r.contact_id = {ref} AND r.hcp_id = ?", "r.contact_id",
+                     "contact c ON c.id = r.contact_id");
 }
 
 // The index whose order is exactly `sort` (all keys in one direction), if any.
@@ -400,15 +495,20 @@ const char* index_for(const ResolvedSort& sort, std::initializer_list<OrderedInd
 // it) instead of collecting and sorting every match: the scan reads about
 // page size / selectivity rows, which does not grow with the store.
 constexpr std::int64_t kSortedScanThreshold = 500;
+// The bound explain_patient_query shows counts with (the server's default total).
+constexpr std::int64_t kExplainedCountBound = 1000;
 
 // Counts the matches (at most `up_to` when >= 0: then "more" is up_to + 1).
 Result<std::int64_t> count_matches(sqlite::Database& db, const SearchSql& search,
                                    std::int64_t up_to) {
-  auto count = db.cached_dynamic(up_to < 0 ? "SELECT COUNT(*) " + search.from_where
-                                           : "SELECT COUNT(*) FROM (SELECT 1 " + search.from_where +
-                                                 " LIMIT " + std::to_string(up_to + 1) + ")");
+  const std::string limit = up_to < 0 ? "" : " LIMIT " + std::to_string(up_to + 1);
+  auto count = db.cached_dynamic(
+      !search.count_select.empty()
+          ? "SELECT COUNT(*) FROM (" + search.count_select + limit + ")"
+          : (up_to < 0 ? "SELECT COUNT(*) " + search.from_where
+                       : "SELECT COUNT(*) FROM (SELECT 1 " + search.from_where + limit + ")"));
   if (!count.ok()) return count.status();
-  count->bind_all(search.params);
+  count->bind_all(search.count_select.empty() ? search.params : search.count_params);
   auto row = count->step();
   if (!row.ok()) return row.status();
   return *row ? count->int64(0) : 0;
@@ -478,23 +578,35 @@ std::optional<SearchSql> patient_pair_search(const Principal& who, const Patient
                                              ResolvedSort& sort) {
   if (query.ids || !index_for(sort, {{"patient_modified", {"p.modified", "p.id"}}}))
     return std::nullopt;
-  auto single_exact = [](const std::vector<TextCondition>& conditions) -> const std::string* {
-    for (const auto& c : conditions)
-      if (c.match == TextMatch::exact && c.any_of.size() == 1) return &c.any_of.front();
-    return nullptr;
+  auto single_exact = [](const std::vector<TextCondition>& conditions) {
+    for (auto c = conditions.begin(); c != conditions.end(); ++c)
+      if (c->match == TextMatch::exact && c->any_of.size() == 1) return c;
+    return conditions.end();
   };
-  const std::string* family = single_exact(query.family);
-  const std::string* given = single_exact(query.given);
-  if (!family || !given) return std::nullopt;
-  Conditions c = patient_conditions(query, /*correlated=*/true);
+  const auto family = single_exact(query.family);
+  const auto given = single_exact(query.given);
+  if (family == query.family.end() || given == query.given.end()) return std::nullopt;
+  const std::string folded_family = fold_text(family->any_of.front());
+  const std::string folded_given = fold_text(given->any_of.front());
+  // The pair row stands for both conditions (a patient has it iff it has
+  // that whole family part and that whole given part), so they are not
+  // checked again per row; unless a part holds the separator itself.
+  PatientQuery rest = query;
+  if (folded_family.find('\x1f') == std::string::npos &&
+      folded_given.find('\x1f') == std::string::npos) {
+    rest.family.erase(rest.family.begin() + (family - query.family.begin()));
+    rest.given.erase(rest.given.begin() + (given - query.given.begin()));
+  }
+  Conditions c = patient_conditions(rest);
   SearchSql s{
       "FROM patient_name d INDEXED BY patient_name_token "
       "CROSS JOIN patient p ON p.id = d.patient_id "
       "CROSS JOIN patient_reader r ON r.patient_id = p.id AND r.hcp_id = ? "
-      "WHERE d.token = ? AND d.field = 'pair' AND d.whole = 1" +
-          c.sql,
-      {who.hcp_id, fold_text(*family) + '\x1f' + fold_text(*given)}};
-  s.params.insert(s.params.end(), c.params.begin(), c.params.end());
+      "WHERE d.token = ? AND d.field = 'pair' AND d.whole = 1",
+      {who.hcp_id, folded_family + '\x1f' + folded_given},
+      {},
+      {}};
+  c.render(/*correlated=*/true, "p.id", -1, s.from_where, s.params);
   sort.keys[0].first = "d.modified";
   sort.keys[1].first = "d.patient_id";
   return s;
@@ -568,21 +680,51 @@ Result<Page<ContactRecord>> SqliteStore::find_contacts(const Principal& who,
   });
 }
 
+// The plans of every query find_patients may run for `query`, each headed by
+// "-- <which>:" (the count, then the page shapes).
 Result<std::vector<std::string>> SqliteStore::explain_patient_query(const Principal& who,
                                                                     const PatientQuery& query) {
   return impl_->read([&]() -> Result<std::vector<std::string>> {
     auto sort = resolve_sort(query.page.sort, kPatientSort, "p.id");
     if (!sort.ok()) return sort.status();
-    PageSql sql = page_query(patient_search(who, query), *sort, "p.doc", nullptr, query.page.limit);
-    auto stmt = impl_->db().prepare("EXPLAIN QUERY PLAN " + sql.sql);
-    if (!stmt.ok()) return stmt.status();
-    stmt->bind_all(sql.params);
     std::vector<std::string> lines;
-    for (;;) {
-      auto row = stmt->step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      lines.push_back(stmt->text(3));
+    auto explain = [&](const std::string& what, const std::string& sql,
+                       const std::vector<Value>& params) -> Status {
+      auto stmt = impl_->db().prepare("EXPLAIN QUERY PLAN " + sql);
+      if (!stmt.ok()) return stmt.status();
+      stmt->bind_all(params);
+      lines.push_back("-- " + what + ":");
+      for (;;) {
+        auto row = stmt->step();
+        if (!row.ok()) return row.status();
+        if (!*row) break;
+        lines.push_back(stmt->text(3));
+      }
+      return {};
+    };
+    auto shape = [&](const std::string& what, const SearchSql& search,
+                     const ResolvedSort& order) -> Status {
+      const std::string bound = " LIMIT " + std::to_string(kExplainedCountBound + 1);
+      if (search.count_select.empty())
+        FHIRBRIDGE_RETURN_IF_ERROR(explain(
+            what + " count", "SELECT COUNT(*) FROM (SELECT 1 " + search.from_where + bound + ")",
+            search.params));
+      else
+        FHIRBRIDGE_RETURN_IF_ERROR(
+            explain(what + " count", "SELECT COUNT(*) FROM (" + search.count_select + bound + ")",
+                    search.count_params));
+      PageSql page = page_query(search, order, "p.doc", nullptr, query.page.limit);
+      return explain(what + " page", page.sql, page.params);
+    };
+    ResolvedSort pair_sort = *sort;
+    if (auto pair = patient_pair_search(who, query, pair_sort)) {
+      FHIRBRIDGE_RETURN_IF_ERROR(shape("family+given pair", *pair, pair_sort));
+      return lines;
+    }
+    FHIRBRIDGE_RETURN_IF_ERROR(shape("few matches", patient_search(who, query), *sort));
+    if (auto scan = patient_sorted_scan(who, query, *sort)) {
+      PageSql page = page_query(*scan, *sort, "p.doc", nullptr, query.page.limit);
+      FHIRBRIDGE_RETURN_IF_ERROR(explain("many matches: sorted scan page", page.sql, page.params));
     }
     return lines;
   });

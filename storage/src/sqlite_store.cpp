@@ -110,13 +110,15 @@ SqliteStore::Impl::Impl(crypto::Keychain& keychain, SqliteStoreOptions& options)
       sealer(keychain, rng, options.sealing),
       new_id(options.new_id),
       now_ms(options.now_ms) {
-  if (!new_id) new_id = [this] { return crypto::random_uuid(rng); };
   if (!now_ms)
     now_ms = [] {
       return std::chrono::duration_cast<std::chrono::milliseconds>(
                  std::chrono::system_clock::now().time_since_epoch())
           .count();
     };
+  // Time-ordered ids (docs/storage.md): new rows land at the right edge of
+  // the id-keyed B-trees.
+  if (!new_id) new_id = [this] { return crypto::time_ordered_uuid(rng, now_ms()); };
 }
 
 SqliteStore::Impl::~Impl() {

@@ -153,4 +153,18 @@ BOOST_AUTO_TEST_CASE(random_uuids_are_version_4) {
   BOOST_TEST(a != b);
 }
 
+BOOST_AUTO_TEST_CASE(time_ordered_uuids_are_version_7_and_sort_by_time) {
+  Botan::AutoSeeded_RNG rng;
+  // 0x0189abcdef01 ms -> the first 48 bits, in hex.
+  const std::string a = time_ordered_uuid(rng, 0x0189abcdef01);
+  BOOST_TEST(a.size() == 36u);
+  BOOST_TEST(a.substr(0, 13) == "0189abcd-ef01");
+  BOOST_TEST(a[14] == '7');
+  BOOST_TEST((a[19] == '8' || a[19] == '9' || a[19] == 'a' || a[19] == 'b'));
+  const std::string later = time_ordered_uuid(rng, 0x0189abcdef02);
+  BOOST_TEST(a < later);
+  BOOST_TEST(time_ordered_uuid(rng, 0x0189abcdef01) != a);  // random bits differ
+  BOOST_TEST(time_ordered_uuid(rng, -5).substr(0, 13) == "00000000-0000");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "fhirbridge/icure/entities.hpp"
+#include "fhirbridge/json_arena.hpp"
 #include "fhirbridge/json_io.hpp"
 
 namespace fb = fhirbridge;
@@ -30,6 +31,27 @@ BOOST_AUTO_TEST_CASE(non_finite_numbers_are_rejected_with_the_path) {
   auto status = fb::json_io::from_json(json::parse(R"({"value": 1e400})"), m, "Measure");
   BOOST_TEST(!status.ok());
   BOOST_TEST(status.path() == "Measure.value");
+}
+
+// The parse arena: aligned allocations, overflow into heap blocks (a tiny
+// buffer forces it, more than once), the same tree as a heap parse.
+BOOST_AUTO_TEST_CASE(arena_parses_what_the_heap_parses) {
+  std::string text = R"({"resourceType":"Bundle","entry":[)";
+  for (int i = 0; i < 300; ++i)
+    text += std::string(i ? "," : "") + R"({"fullUrl":"urn:uuid:)" + std::to_string(i) +
+            R"(","n":)" + std::to_string(i * 1.5) + R"(,"a":[true,null,"a longer string value"]})";
+  text += "]}";
+  for (std::size_t size : {std::size_t{16}, std::size_t{256}, std::size_t{1 << 20}}) {
+    std::vector<unsigned char> buffer(size);
+    fb::json_io::Arena arena(buffer.data(), buffer.size());
+    json::value v = json::parse(text, &arena);
+    BOOST_TEST(v == json::parse(text));
+    BOOST_TEST(v.storage().is_deallocate_trivial());
+    for (std::size_t align : {1, 2, 8, 16}) {
+      void* p = json::storage_ptr(&arena)->allocate(3, align);
+      BOOST_TEST(reinterpret_cast<std::uintptr_t>(p) % align == 0);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

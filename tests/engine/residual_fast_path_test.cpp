@@ -19,9 +19,11 @@
 #include "fhirbridge/mapping/patient.hpp"
 #include "fhirbridge/synthetic/generator.hpp"
 
-namespace fhirbridge::mapping::detail {
-void set_residual_fast_path(bool enabled);  // engine/src/mapping/datatypes.hpp
-}
+namespace fhirbridge::mapping::detail {  // engine/src/mapping/datatypes.hpp
+void set_residual_fast_path(bool enabled);
+std::optional<std::string> fhir_date_time(std::int64_t icure_date);
+bool fhir_date_time_is(std::int64_t icure_date, std::string_view text);
+}  // namespace fhirbridge::mapping::detail
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -348,6 +350,48 @@ BOOST_AUTO_TEST_CASE(error_paths_name_the_bad_field) {
   }
 }
 
+// The fast path compares dates without building them: same answer as
+// building them and comparing.
+BOOST_AUTO_TEST_CASE(fhir_date_time_is_matches_fhir_date_time) {
+  const std::int64_t dates[] = {0,
+                                -1,
+                                1974,
+                                19740000,
+                                19741200,
+                                19741225,
+                                19741232,
+                                19740230,
+                                20240229,
+                                20230229,
+                                99991231,
+                                99991232,
+                                20241101094800,
+                                20241101000000,
+                                20241101235960,
+                                20241101240000,
+                                20241100094800,
+                                19740000094800,
+                                100000000000000,
+                                INT64_MAX,
+                                INT64_MIN};
+  for (std::int64_t d : dates) {
+    const auto text = detail::fhir_date_time(d);
+    std::vector<std::string> candidates = {"", "2024-11-01", "2024-11-01T09:48:00Z",
+                                           "2024-11-01T09:48:00+01:00", "1974-12-25"};
+    if (text) {
+      candidates.push_back(*text);
+      candidates.push_back(*text + "Z");
+      candidates.push_back(text->substr(0, text->size() - 1));
+      std::string changed = *text;
+      changed.back() = changed.back() == '0' ? '1' : '0';
+      candidates.push_back(changed);
+    }
+    for (const auto& candidate : candidates)
+      BOOST_TEST(detail::fhir_date_time_is(d, candidate) == (text && *text == candidate),
+                 d << " vs '" << candidate << "'");
+  }
+}
+
 // json_writer (raw cursor, word-at-a-time escaping) writes what
 // serialize(to_json(x)) writes, for strings of every length around the 8-byte
 // steps and for doubles.
@@ -358,14 +402,19 @@ BOOST_AUTO_TEST_CASE(json_writer_matches_boost_serialize) {
   for (int i = 0; i < 2000; ++i) {
     icure::CodeStub stub;
     std::string text;
-    const std::uint64_t length = prng.below(40);
+    const std::uint64_t length = prng.below(i % 4 == 0 ? 80 : 40);
     for (std::uint64_t k = 0; k < length; ++k)
       text += prng.chance(0.9) ? static_cast<char>('a' + prng.below(26))
                                : alphabet[prng.below(sizeof alphabet)];
+    if (i % 100 == 0)  // past to_string's 4 KiB stack buffer, once or several times
+      while (text.size() < 3000 * (1 + static_cast<std::size_t>(i % 700) / 100)) text += text + "x";
     stub.code = text;
     stub.label = std::map<std::string, std::string>{{text, text}};
     stub.extra[text] = text;
     BOOST_REQUIRE_EQUAL(json_writer::to_string(stub), json::serialize(json_io::to_json(stub)));
+    std::string appended = "[1,";  // write() appends to what is there
+    json_writer::write(appended, stub);
+    BOOST_REQUIRE_EQUAL(appended, "[1," + json::serialize(json_io::to_json(stub)));
     icure::Measure m;
     const double values[] = {prng.unit() * 1000,
                              -prng.unit(),
@@ -378,6 +427,20 @@ BOOST_AUTO_TEST_CASE(json_writer_matches_boost_serialize) {
                              6.3};
     m.value = values[prng.below(std::size(values))];
     m.min = prng.unit() * 1e20;
+    const std::int64_t integers[] = {0,
+                                     7,
+                                     -7,
+                                     prng.between(-1000000, 1000000),
+                                     static_cast<std::int64_t>(prng.next()),
+                                     static_cast<std::int64_t>(prng.next() >> prng.below(64)),
+                                     -static_cast<std::int64_t>(prng.next() >> 1),
+                                     INT64_MIN,
+                                     INT64_MAX,
+                                     99999999,
+                                     100000000,
+                                     1700000000000,
+                                     20241101094800};
+    m.severity = integers[prng.below(std::size(integers))];
     BOOST_REQUIRE_EQUAL(json_writer::to_string(m), json::serialize(json_io::to_json(m)));
   }
 }

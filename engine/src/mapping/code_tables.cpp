@@ -5,6 +5,7 @@
 #include <array>
 #include <cstring>
 
+#include "datatypes.hpp"
 #include "fhirbridge/mapping/code_systems.hpp"
 
 namespace fhirbridge::mapping {
@@ -88,7 +89,7 @@ constexpr std::array<std::string_view, 8> kObservationStatuses{
 
 // string_view's == calls compare() out of line here; most rows differ in length.
 inline bool same(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size()) == 0;
+  return detail::key_is(a, b);
 }
 
 template <std::size_t N>
@@ -122,11 +123,17 @@ bool code_system_round_trips(std::string_view system) {
 }
 }  // namespace detail
 
+// (Not find_icure(...).value_or(std::string(x)): value_or's argument would be
+// built, and usually allocated, even when the table has the row.)
 std::string icure_code_type(std::string_view fhir_system) {
-  return find_icure(kCodeSystems, fhir_system).value_or(std::string(fhir_system));
+  for (const auto& row : kCodeSystems)
+    if (same(row.fhir, fhir_system)) return std::string(row.icure);
+  return std::string(fhir_system);
 }
 std::string fhir_code_system(std::string_view icure_type) {
-  return find_fhir(kCodeSystems, icure_type).value_or(std::string(icure_type));
+  for (const auto& row : kCodeSystems)
+    if (same(row.icure, icure_type)) return std::string(row.fhir);
+  return std::string(icure_type);
 }
 
 std::optional<std::string> icure_gender(std::string_view fhir_gender) {
@@ -159,7 +166,7 @@ std::optional<std::string> fhir_telecom_system(std::string_view v) {
 
 bool is_observation_status(std::string_view v) {
   for (auto s : kObservationStatuses)
-    if (s == v) return true;
+    if (same(s, v)) return true;
   return false;
 }
 

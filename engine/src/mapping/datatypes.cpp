@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 #include "fhirbridge/json_io.hpp"
 #include "fhirbridge/mapping/code_systems.hpp"
@@ -81,6 +82,14 @@ Result<std::optional<std::string>> string_at(const json::value* v, std::string_v
   if (!v) return std::optional<std::string>{};
   if (!v->is_string()) return wrong_type(child(path, key), "a string", *v);
   return std::optional<std::string>(std::in_place, v->get_string().data(), v->get_string().size());
+}
+
+Result<std::optional<std::string_view>> string_view_at(const json::value* v, std::string_view key,
+                                                       const std::string& path) {
+  if (!v) return std::optional<std::string_view>{};
+  if (!v->is_string()) return wrong_type(child(path, key), "a string", *v);
+  return std::optional<std::string_view>(std::in_place, v->get_string().data(),
+                                         v->get_string().size());
 }
 
 Result<std::optional<bool>> bool_at(const json::value* v, std::string_view key,
@@ -211,7 +220,11 @@ Result<std::int64_t> epoch_ms(std::string_view text, const std::string& path) {
   return seconds * 1000 + d.millisecond;
 }
 
-std::optional<std::string> fhir_date_time(std::int64_t icure_date) {
+namespace {
+// fhir_date_time in two pieces: the date, and the 10 characters "Thh:mm:ssZ"
+// that follow it when the time is written (time_text[0] == 0 otherwise).
+std::optional<std::string> date_time_text(std::int64_t icure_date, char (&time_text)[10]) {
+  time_text[0] = 0;
   if (icure_date <= 99991231) return fuzzy_date_to_fhir(icure_date);
   std::int64_t time = icure_date % 1000000;
   auto date = fuzzy_date_to_fhir(icure_date / 1000000);
@@ -223,21 +236,43 @@ std::optional<std::string> fhir_date_time(std::int64_t icure_date) {
                         ':', static_cast<char>('0' + mi / 10), static_cast<char>('0' + mi % 10),
                         ':', static_cast<char>('0' + s / 10),  static_cast<char>('0' + s % 10),
                         'Z'};
-  date->append(buf, sizeof buf);
+  std::memcpy(time_text, buf, sizeof buf);
   return date;
+}
+}  // namespace
+
+std::optional<std::string> fhir_date_time(std::int64_t icure_date) {
+  char time_text[10];
+  auto date = date_time_text(icure_date, time_text);
+  if (date && time_text[0]) date->append(time_text, sizeof time_text);
+  return date;
+}
+
+bool fhir_date_time_is(std::int64_t icure_date, std::string_view text) {
+  char time_text[10];
+  const auto date = date_time_text(icure_date, time_text);  // a date fits in std::string's SSO
+  if (!date) return false;
+  if (!time_text[0]) return key_is(text, *date);
+  return text.size() == date->size() + sizeof time_text &&
+         key_is(text.substr(0, date->size()), *date) &&
+         key_is(text.substr(date->size()), std::string_view(time_text, sizeof time_text));
 }
 
 // ---- datatypes -----------------------------------------------------------------
 
 std::string code_stub_id(const icure::CodeStub& c) {
-  std::string id;
-  id.reserve((c.type ? c.type->size() : 0) + (c.code ? c.code->size() : 0) +
-             (c.version ? c.version->size() : 0) + 2);
-  if (c.type) id += *c.type;
-  id += '|';
-  if (c.code) id += *c.code;
-  id += '|';
-  if (c.version) id += *c.version;
+  // Sized once and filled by memcpy (reserve + five appends cost twice as much).
+  auto text = [](const std::optional<std::string>& v) {
+    return v ? std::string_view(*v) : std::string_view("");  // (never a null data())
+  };
+  const std::string_view type = text(c.type), code = text(c.code), version = text(c.version);
+  std::string id(type.size() + code.size() + version.size() + 2, '|');
+  char* p = id.data();
+  std::memcpy(p, type.data(), type.size());
+  p += type.size() + 1;
+  std::memcpy(p, code.data(), code.size());
+  p += code.size() + 1;
+  std::memcpy(p, version.data(), version.size());
   return id;
 }
 

@@ -25,10 +25,12 @@ namespace fhirbridge::mapping::detail {
 namespace json = boost::json;
 
 // Assigns the value of a Result expression to a new variable, or returns its error.
+// `var` names the value inside the Result (no move out of it; `return var;`
+// still moves, as var is an rvalue reference).
 #define FHIRBRIDGE_ASSIGN_OR_RETURN(var, expr)              \
   auto var##_result__ = (expr);                             \
   if (!var##_result__.ok()) return var##_result__.status(); \
-  auto var = std::move(*var##_result__)
+  auto&& var = std::move(*var##_result__)
 
 // The same for a Result computed at kRelative (below): its error is moved under
 // `prefix` (an expression evaluated only on error).
@@ -37,7 +39,7 @@ namespace json = boost::json;
   if (!var##_result__.ok())                                                            \
     return ::fhirbridge::mapping::detail::rebase(var##_result__.status(),              \
                                                  [&] { return std::string(prefix); }); \
-  auto var = std::move(*var##_result__)
+  auto&& var = std::move(*var##_result__)
 
 inline std::string child(const std::string& path, std::string_view key) {
   return path + "." + std::string(key);
@@ -89,6 +91,9 @@ Result<const json::array*> array_at(const json::value* v, std::string_view key,
                                     const std::string& path);
 Result<std::optional<std::string>> string_at(const json::value* v, std::string_view key,
                                              const std::string& path);
+// The same as a view into the JSON tree (for text that is only parsed, not kept).
+Result<std::optional<std::string_view>> string_view_at(const json::value* v, std::string_view key,
+                                                       const std::string& path);
 Result<std::optional<bool>> bool_at(const json::value* v, std::string_view key,
                                     const std::string& path);
 Result<std::optional<double>> number_at(const json::value* v, std::string_view key,
@@ -97,13 +102,37 @@ Result<std::optional<std::int64_t>> integer_at(const json::value* v, std::string
                                                const std::string& path);
 Result<ObjectList> objects_at(const json::value* v, std::string_view key, const std::string& path);
 
+// The n bytes at a and b are equal: inline word compares (memcmp with a
+// run-time size is a library call, and keys and codes are short).
+inline bool same_bytes(const char* a, const char* b, std::size_t n) {
+  auto load8 = [](const char* p) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    return w;
+  };
+  auto load4 = [](const char* p) {
+    std::uint32_t w;
+    std::memcpy(&w, p, 4);
+    return w;
+  };
+  if (n >= 8) {
+    for (; n > 8; n -= 8, a += 8, b += 8)
+      if (load8(a) != load8(b)) return false;
+    return load8(a + n - 8) == load8(b + n - 8);  // the last 8, overlapping
+  }
+  if (n >= 4) return load4(a) == load4(b) && load4(a + n - 4) == load4(b + n - 4);
+  for (; n; --n)
+    if (*a++ != *b++) return false;
+  return true;
+}
+
 // a == b, inline (string_view's == calls compare() out of line): the
 // residual's fast path compares every input key with a few names.
 inline bool key_is(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size()) == 0;
+  return a.size() == b.size() && same_bytes(a.data(), b.data(), a.size());
 }
 inline bool is_value_key(std::string_view key) {  // value[x]
-  return key.size() > 5 && std::memcmp(key.data(), "value", 5) == 0;
+  return key.size() > 5 && same_bytes(key.data(), "value", 5);
 }
 
 // The values of `keys` in `o` in one pass over it (a find per key hashes the
@@ -114,8 +143,8 @@ std::array<const json::value*, N> lookup(const json::object& o, const std::strin
   for (const auto& kv : o) {
     const std::string_view key(kv.key().data(), kv.key().size());
     for (std::size_t i = 0; i < N; ++i)
-      if (key.size() == keys[i].size() &&  // most keys differ in length: no memcmp
-          std::memcmp(key.data(), keys[i].data(), key.size()) == 0) {
+      if (key.size() == keys[i].size() &&  // most keys differ in length
+          same_bytes(key.data(), keys[i].data(), key.size())) {
         if (!kv.value().is_null()) out[i] = &kv.value();
         break;
       }
@@ -152,6 +181,8 @@ Result<std::int64_t> epoch_ms(std::string_view text, const std::string& path);
 // iCure YYYYMMDDhhmmss (or YYYYMMDD) -> FHIR dateTime. iCure keeps no zone: a
 // time is written as UTC ("Z"), midnight as a plain date. nullopt when the integer is not a date.
 std::optional<std::string> fhir_date_time(std::int64_t icure_date);
+// fhir_date_time(icure_date) == text, without building the string (the residual's fast path).
+bool fhir_date_time_is(std::int64_t icure_date, std::string_view text);
 // Epoch milliseconds -> FHIR instant "2023-11-14T22:13:20.000Z".
 using mapping::fhir_instant;
 
@@ -252,6 +283,21 @@ bool only_keys(const json::object& o, std::initializer_list<std::string_view> ke
 // o[key] is absent, or a string equal to `expected` (which must then be set).
 bool same_optional_string(const json::object& o, std::string_view key,
                           const std::optional<std::string>& expected);
+// The same on a value found by the caller (nullptr = absent).
+inline bool same_string_at(const json::value* v, const std::optional<std::string>& expected) {
+  if (!v) return !expected;
+  return expected && v->is_string() && key_is(v->get_string(), *expected);
+}
+// The values of `keys` in `o` (one pass), when `o` has no other key and no
+// null: only_keys + one find per key, without the hash lookups.
+template <std::size_t N>
+bool only_these(const json::object& o, const std::string_view (&keys)[N],
+                std::array<const json::value*, N>& found) {
+  found = lookup(o, keys);
+  std::size_t present = 0;
+  for (const auto* v : found) present += v != nullptr;
+  return present == o.size();
+}
 // A Coding that code_stub_to_coding(coding_to_code_stub(x)) gives back; its
 // system is not `reserved_system` (a tag of that type would be read back as
 // something else, e.g. the Observation status).

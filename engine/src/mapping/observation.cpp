@@ -82,7 +82,14 @@ Status map_coded_value(const json::object& o, const std::string& path, icure::Se
                                  get_string(*code, "text", kRelative));
   s.label = std::move(code_text);
 
-  icure::Content content;
+  // The Content is built in place in s.content[lang] (a Content is costly to
+  // move) and taken out again when the resource has no value. (On an error
+  // the caller drops the whole Service.)
+  const bool had_contents = s.content.has_value();
+  auto& contents = had_contents ? *s.content : s.content.emplace();
+  const auto [slot, inserted] = contents.try_emplace(lang);
+  icure::Content replacement;  // (a Content already there is replaced whole, if at all)
+  icure::Content& content = inserted ? slot->second : replacement;
   bool has_content = false;
   FHIRBRIDGE_ASSIGN_OR_RETURN(quantity, object_at(f[1], "valueQuantity", path));
   if (quantity) {
@@ -96,7 +103,7 @@ Status map_coded_value(const json::object& o, const std::string& path, icure::Se
   if (boolean) content.booleanValue = boolean, has_content = true;
   FHIRBRIDGE_ASSIGN_OR_RETURN(integer, integer_at(f[4], "valueInteger", path));
   if (integer) content.numberValue = static_cast<double>(*integer), has_content = true;
-  FHIRBRIDGE_ASSIGN_OR_RETURN(date_time, string_at(f[5], "valueDateTime", path));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(date_time, string_view_at(f[5], "valueDateTime", path));
   if (date_time) {
     FHIRBRIDGE_ASSIGN_OR_RETURN(v, icure_date_time(*date_time, child(path, "valueDateTime")));
     content.fuzzyDateValue = v;
@@ -153,9 +160,11 @@ Status map_coded_value(const json::object& o, const std::string& path, icure::Se
       m.max = r.max;
     }
   }
-  if (has_content) {
-    if (!s.content) s.content.emplace();
-    (*s.content)[lang] = std::move(content);
+  if (!inserted) {
+    if (has_content) slot->second = std::move(replacement);
+  } else if (!has_content) {
+    contents.erase(slot);
+    if (!had_contents) s.content.reset();
   }
   return {};
 }
@@ -335,8 +344,7 @@ bool coded_value_round_trips(const json::object& o, const icure::Service& s,
         return false;
     } else if (key_is(key, "valueDateTime")) {
       if (!v.is_string() || !content || !content->fuzzyDateValue) return false;
-      auto back = fhir_date_time(*content->fuzzyDateValue);
-      if (!back || *back != v.get_string()) return false;
+      if (!fhir_date_time_is(*content->fuzzyDateValue, v.get_string())) return false;
     } else if (key_is(key, "valueCodeableConcept")) {
       if (!v.is_object() || !only_keys(v.get_object(), {"coding"})) return false;
       const json::value* coding = v.get_object().if_contains("coding");
@@ -377,8 +385,7 @@ bool observation_round_trips(const json::object& o, const icure::Contact& c,
       if (!v.is_object() || !only_keys(v.get_object(), {"reference"})) return false;
     } else if (key_is(key, "effectiveDateTime")) {
       if (!v.is_string() || !s.valueDate) return false;
-      auto back = fhir_date_time(*s.valueDate);
-      if (!back || *back != v.get_string()) return false;
+      if (!fhir_date_time_is(*s.valueDate, v.get_string())) return false;
     } else if (key_is(key, "issued")) {
       if (!v.is_string() || !s.created || fhir_instant(*s.created) != v.get_string()) return false;
     } else if (key_is(key, "note")) {
@@ -443,6 +450,7 @@ static Result<MappedObservation> observation_to_icure(const json::value& fhir,
   // identifier (+ the FHIR id, kept as an identifier of settings.fhir_id_system)
   FHIRBRIDGE_ASSIGN_OR_RETURN(identifiers, objects_at(f[2], "identifier", kPath));
   std::vector<icure::Identifier> ids;
+  ids.reserve(identifiers.size() + 1);
   for (std::size_t i = 0; i < identifiers.size(); ++i) {
     FHIRBRIDGE_ASSIGN_OR_RETURN_AT(id, item(kPath + ".identifier", i),
                                    identifier_to_icure(*identifiers[i], kRelative, ctx));
@@ -461,14 +469,25 @@ static Result<MappedObservation> observation_to_icure(const json::value& fhir,
   if (!status) return Status::Invalid(kPath + ".status", "is required");
   if (!is_observation_status(*status))
     return Status::Invalid(kPath + ".status", quoted(*status) + " is not an observation status");
+  FHIRBRIDGE_ASSIGN_OR_RETURN(categories, objects_at(f[4], "category", kPath));
   {
-    icure::CodeStub tag;
+    // Room for every tag up front (a CodeStub is costly to move when the vector
+    // grows); only counted here, checked below in the usual order.
+    auto array_size = [](const json::object& o, std::string_view key) -> std::size_t {
+      const json::value* v = o.if_contains(key);
+      return v && v->is_array() ? v->get_array().size() : 0;
+    };
+    std::size_t tag_count = 1;
+    for (std::size_t i = 0; i < categories.size(); ++i)
+      tag_count += array_size(*categories[i], "coding");
+    if (f[5] && f[5]->is_object()) tag_count += array_size(f[5]->get_object(), "tag");
+    auto& tags = s.tags.emplace();
+    tags.reserve(tag_count);
+    icure::CodeStub& tag = tags.emplace_back();
     tag.type = kObservationStatusTagType;
     tag.code = std::move(*status);
     tag.id = code_stub_id(tag);
-    s.tags.emplace().push_back(std::move(tag));  // (an initializer list would copy it)
   }
-  FHIRBRIDGE_ASSIGN_OR_RETURN(categories, objects_at(f[4], "category", kPath));
   for (std::size_t i = 0; i < categories.size(); ++i) {
     Status read = append_code_stubs(categories[i], kRelative, ctx, *s.tags, kCategoryContext);
     if (!read.ok()) return rebase(read, [&] { return item(kPath + ".category", i); });
@@ -493,8 +512,8 @@ static Result<MappedObservation> observation_to_icure(const json::value& fhir,
   }
 
   // effective[x]
-  FHIRBRIDGE_ASSIGN_OR_RETURN(effective_dt, string_at(f[7], "effectiveDateTime", kPath));
-  FHIRBRIDGE_ASSIGN_OR_RETURN(effective_instant, string_at(f[8], "effectiveInstant", kPath));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(effective_dt, string_view_at(f[7], "effectiveDateTime", kPath));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(effective_instant, string_view_at(f[8], "effectiveInstant", kPath));
   FHIRBRIDGE_ASSIGN_OR_RETURN(effective_period, object_at(f[9], "effectivePeriod", kPath));
   if (effective_dt || effective_instant) {
     const bool dt = effective_dt.has_value();
@@ -516,7 +535,7 @@ static Result<MappedObservation> observation_to_icure(const json::value& fhir,
       s.closingDate = c.closingDate = v;
     }
   }
-  FHIRBRIDGE_ASSIGN_OR_RETURN(issued, string_at(f[10], "issued", kPath));
+  FHIRBRIDGE_ASSIGN_OR_RETURN(issued, string_view_at(f[10], "issued", kPath));
   if (issued) {
     FHIRBRIDGE_ASSIGN_OR_RETURN_AT(v, kPath + ".issued", epoch_ms(*issued, kRelative));
     s.created = v;

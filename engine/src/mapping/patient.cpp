@@ -312,14 +312,14 @@ bool addresses_round_trip(const json::object& o, const icure::Patient& p) {
           if (!telecom || telecoms >= telecom->get_array().size()) return false;
           const json::value& cp = telecom->get_array()[telecoms++];
           if (!cp.is_object()) return false;
-          const json::object& c = cp.get_object();
-          if (!only_keys(c, {"system", "value", "use"}) ||
-              !same_optional_string(
-                  c, "system",
-                  t.telecomType ? fhir_telecom_system(*t.telecomType) : std::nullopt) ||
-              !same_optional_string(c, "value", t.telecomNumber) ||
-              !same_optional_string(
-                  c, "use", t.telecomType == "mobile" ? std::optional<std::string>("mobile") : use))
+          static constexpr std::string_view keys[] = {"system", "value", "use"};
+          std::array<const json::value*, 3> f;
+          if (!only_these(cp.get_object(), keys, f) ||
+              !same_string_at(f[0],
+                              t.telecomType ? fhir_telecom_system(*t.telecomType) : std::nullopt) ||
+              !same_string_at(f[1], t.telecomNumber) ||
+              !same_string_at(
+                  f[2], t.telecomType == "mobile" ? std::optional<std::string>("mobile") : use))
             return false;
         }
       if (!(a.descr || a.street || a.houseNumber || a.postboxNumber || a.city || a.state ||
@@ -329,14 +329,15 @@ bool addresses_round_trip(const json::object& o, const icure::Patient& p) {
         return false;
       const json::value& av = address->get_array()[addresses++];
       if (!av.is_object()) return false;
-      const json::object& x = av.get_object();
-      if (!only_keys(x, {"use", "text", "line", "city", "state", "postalCode", "country"}) ||
-          !same_optional_string(x, "use", use) || !same_optional_string(x, "text", a.descr) ||
-          !same_optional_string(x, "city", a.city) || !same_optional_string(x, "state", a.state) ||
-          !same_optional_string(x, "postalCode", a.postalCode) ||
-          !same_optional_string(x, "country", a.country))
+      static constexpr std::string_view keys[] = {"use",   "text",       "line",   "city",
+                                                  "state", "postalCode", "country"};
+      std::array<const json::value*, 7> f;
+      if (!only_these(av.get_object(), keys, f) || !same_string_at(f[0], use) ||
+          !same_string_at(f[1], a.descr) || !same_string_at(f[3], a.city) ||
+          !same_string_at(f[4], a.state) || !same_string_at(f[5], a.postalCode) ||
+          !same_string_at(f[6], a.country))
         return false;
-      const json::value* line = x.if_contains("line");
+      const json::value* line = f[2];
       if (!a.street) {
         if (line) return false;
         continue;
@@ -389,12 +390,13 @@ bool patient_round_trips(const json::object& o, const icure::Patient& p,
       for (std::size_t i = 0; i < p.names->size(); ++i) {
         const json::value& name = v.get_array()[i];
         if (!name.is_object()) return false;
-        const json::object& n = name.get_object();
-        for (const auto& kv : n)  // a null is read as absent but kept by the residual
-          if (kv.value().is_null()) return false;
+        // (a null is read as absent but kept by the residual: only_these fails on one)
+        static constexpr std::string_view keys[] = {"use",   "text",   "family",
+                                                    "given", "prefix", "suffix"};
+        std::array<const json::value*, 6> f;
         const auto& use = (*p.names)[i].use;
-        if (!only_keys(n, {"use", "text", "family", "given", "prefix", "suffix"}) ||
-            !same_optional_string(n, "use", use ? fhir_name_use(*use) : std::nullopt))
+        if (!only_these(name.get_object(), keys, f) ||
+            !same_string_at(f[0], use ? fhir_name_use(*use) : std::nullopt))
           return false;
       }
     } else if (key_is(key, "gender")) {

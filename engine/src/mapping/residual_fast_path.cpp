@@ -11,17 +11,6 @@ namespace fhirbridge::mapping::detail {
 namespace {
 std::atomic<bool> g_fast_path{true};
 
-// The values of `keys` in `o`, when `o` has no other key and no null (what
-// only_keys + one find per key would say, in one pass).
-template <std::size_t N>
-bool only(const json::object& o, const std::string_view (&keys)[N],
-          std::array<const json::value*, N>& found) {
-  found = lookup(o, keys);
-  std::size_t present = 0;
-  for (const auto* v : found) present += v != nullptr;
-  return present == o.size();
-}
-
 bool string_or_absent(const json::value* v) {
   return !v || v->is_string();
 }
@@ -37,7 +26,7 @@ bool residual_fast_path() {
 bool only_keys(const json::object& o, std::initializer_list<std::string_view> keys) {
   for (const auto& kv : o) {
     bool known = false;
-    for (auto k : keys) known = known || kv.key() == k;
+    for (auto k : keys) known = known || key_is(kv.key(), k);
     if (!known) return false;
   }
   return true;
@@ -54,7 +43,7 @@ bool coding_round_trips(const json::value& coding, std::string_view reserved_sys
   if (!coding.is_object()) return false;
   static constexpr std::string_view keys[] = {"system", "version", "code", "display"};
   std::array<const json::value*, 4> v;
-  if (!only(coding.get_object(), keys, v)) return false;
+  if (!only_these(coding.get_object(), keys, v)) return false;
   if (!string_or_absent(v[1]) || !string_or_absent(v[2]) || !string_or_absent(v[3])) return false;
   if (!v[0]) return true;
   if (!v[0]->is_string()) return false;
@@ -74,7 +63,7 @@ bool quantity_round_trips(const json::value& quantity) {
   if (!quantity.is_object()) return false;
   static constexpr std::string_view keys[] = {"value", "comparator", "unit", "system", "code"};
   std::array<const json::value*, 5> v;
-  if (!only(quantity.get_object(), keys, v)) return false;
+  if (!only_these(quantity.get_object(), keys, v)) return false;
   if (v[0] && !v[0]->is_number()) return false;
   if (!string_or_absent(v[1]) || !string_or_absent(v[2]) || !string_or_absent(v[4])) return false;
   if (!v[3]) return true;
@@ -85,7 +74,7 @@ bool identifier_round_trips(const json::value& identifier, const MappingContext&
   if (!identifier.is_object()) return false;
   static constexpr std::string_view keys[] = {"use", "system", "value"};
   std::array<const json::value*, 3> v;
-  if (!only(identifier.get_object(), keys, v)) return false;
+  if (!only_these(identifier.get_object(), keys, v)) return false;
   if (!string_or_absent(v[0]) || !string_or_absent(v[2])) return false;
   if (!v[1]) return true;
   return v[1]->is_string() && v[1]->get_string() != ctx.settings.fhir_id_system;

@@ -58,7 +58,15 @@ Result<SecureBytes> aes_decrypt_hex(const SecureBytes& key, std::string_view iv_
 // called from several threads at once (an rng passed in must then be
 // thread-safe itself, as Botan's AutoSeeded_RNG / ChaCha_RNG / System_RNG are).
 
-// Random UUID v4 string.
+// Random UUID v4 string. For secrets (secretId, content keys) and anything
+// that must not reveal when it was made.
 std::string random_uuid(Botan::RandomNumberGenerator& rng);
+
+// UUID version 7 (RFC 9562): 48 bits of Unix milliseconds, then 74 random
+// bits. For entity ids: ids made one after another sort together, so the
+// store's id-keyed B-trees grow at their right edge instead of at a random
+// leaf per insert (docs/storage.md). It tells when the entity was made, which
+// its clear `created` field already does.
+std::string time_ordered_uuid(Botan::RandomNumberGenerator& rng, std::int64_t unix_ms);
 
 }  // namespace fhirbridge::crypto

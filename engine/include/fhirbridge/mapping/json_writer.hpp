@@ -10,6 +10,10 @@
 #include <boost/json/detail/format.hpp>  // format_double: what serialize() writes for a double
 #include <boost/mp11.hpp>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -31,17 +35,24 @@ namespace json = boost::json;
 
 namespace detail {
 
-// The output text, written through a raw cursor: `out` is grown ahead (and
-// cut back to what was written when the Sink ends), so that each piece costs
-// a bounds check and a memcpy instead of a std::string append call.
+// The output text, written through a raw cursor, so that each piece costs a
+// bounds check and a memcpy instead of a std::string append call. Two modes:
+// - appending to a std::string `out`, grown ahead and cut back to what was
+//   written when the Sink ends;
+// - into a caller's buffer (to_string: a stack buffer, then one allocation of
+//   the exact size, as boost::json::serialize does), spilling into a heap
+//   string only when the buffer is full.
 class Sink {
  public:
-  explicit Sink(std::string& out) : out_(out), size_(out.size()) {
-    out_.resize(std::max(out_.capacity(), size_ + 1024));
-    data_ = out_.data();
-    capacity_ = out_.size();
+  explicit Sink(std::string& out) : out_(&out), size_(out.size()) {
+    out.resize(std::max(out.capacity(), size_ + 1024));
+    data_ = out.data();
+    capacity_ = out.size();
   }
-  ~Sink() { out_.resize(size_); }  // shrinking never allocates
+  Sink(char* buffer, std::size_t size) : data_(buffer), capacity_(size) {}
+  ~Sink() {
+    if (out_) out_->resize(size_);  // shrinking never allocates
+  }
   Sink(const Sink&) = delete;
   Sink& operator=(const Sink&) = delete;
 
@@ -60,15 +71,25 @@ class Sink {
     std::memcpy(room(s.size()), s.data(), s.size());
     size_ += s.size();
   }
+  // What was written (buffer mode).
+  std::string_view text() const { return {data_, size_}; }
 
  private:
   [[gnu::noinline]] void grow(std::size_t n) {
-    out_.resize(std::max(capacity_ * 2, size_ + n));
-    data_ = out_.data();
-    capacity_ = out_.size();
+    std::string& target = out_ ? *out_ : spill_;
+    const std::size_t size = std::max(capacity_ * 2, size_ + n);
+    if (!out_ && spill_.empty()) {  // leaving the caller's buffer
+      spill_.resize(size);
+      std::memcpy(spill_.data(), data_, size_);
+    } else {
+      target.resize(size);
+    }
+    data_ = target.data();
+    capacity_ = target.size();
   }
 
-  std::string& out_;
+  std::string* out_ = nullptr;
+  std::string spill_;
   char* data_ = nullptr;
   std::size_t size_ = 0, capacity_ = 0;
 };
@@ -82,27 +103,73 @@ inline bool word_needs_escape(std::uint64_t w) {
   return control || has_zero(w ^ (ones * '"')) || has_zero(w ^ (ones * '\\'));
 }
 
+#if defined(__SSE2__)
+// The bytes of 16 that need escaping, as a bit mask (bit i = byte i).
+inline unsigned special_bytes(__m128i v) {
+  const __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);  // v <= 0x1f
+  const __m128i quote = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+  const __m128i backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+  return static_cast<unsigned>(
+      _mm_movemask_epi8(_mm_or_si128(control, _mm_or_si128(quote, backslash))));
+}
+#endif
+
+// How many leading bytes of `s` need no escaping, copied to `out` (which has
+// room for s.size() bytes; bytes past the returned count may be written too:
+// the caller overwrites them). Plain text is checked and copied 16 (SSE2) or
+// 8 bytes at a time, the last block overlapping the one before.
+inline std::size_t copy_plain(char* out, std::string_view s) {
+  const char* const in = s.data();
+  const std::size_t n = s.size();
+#if defined(__SSE2__)
+  if (n >= 16) {
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), v);
+      if (const unsigned special = special_bytes(v))
+        return i + static_cast<std::size_t>(__builtin_ctz(special));
+    }
+    if (i == n) return n;
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + n - 16));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + n - 16), v);
+    // the overlapped bytes (before i) were plain: the first special one is at or after i
+    if (const unsigned special = special_bytes(v))
+      return n - 16 + static_cast<std::size_t>(__builtin_ctz(special));
+    return n;
+  }
+#else
+  if (n >= 16) {
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      std::uint64_t w;
+      std::memcpy(&w, in + i, 8);
+      if (word_needs_escape(w)) return i;
+      std::memcpy(out + i, &w, 8);
+    }
+    return i;
+  }
+#endif
+  if (n >= 8) {  // two words, overlapping
+    std::uint64_t head, tail;
+    std::memcpy(&head, in, 8);
+    std::memcpy(&tail, in + n - 8, 8);
+    if (word_needs_escape(head)) return 0;
+    std::memcpy(out, &head, 8);
+    if (word_needs_escape(tail)) return 8;
+    std::memcpy(out + n - 8, &tail, 8);
+    return n;
+  }
+  return 0;
+}
+
 // A JSON string literal, escaped exactly as Boost.JSON's serializer does.
 inline void write_string(Sink& sink, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
   char* const begin = sink.room(s.size() * 6 + 2);  // the worst case: all \u00XX
   char* p = begin;
   *p++ = '"';
-  std::size_t i = 0;
-  // Fast path: plain text, 8 bytes at a time.
-  while (i + 8 <= s.size()) {
-    std::uint64_t w;
-    std::memcpy(&w, s.data() + i, 8);
-    if (word_needs_escape(w)) break;
-    i += 8;
-  }
-  if (i < s.size() && s.size() >= 8 && i + 8 > s.size()) {
-    // The tail: one more word, overlapping what was already checked.
-    std::uint64_t w;
-    std::memcpy(&w, s.data() + s.size() - 8, 8);
-    if (!word_needs_escape(w)) i = s.size();
-  }
-  std::memcpy(p, s.data(), i);
+  std::size_t i = copy_plain(p, s);
   p += i;
   for (; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
@@ -131,6 +198,43 @@ inline void write_string(Sink& sink, std::string_view s) {
   sink.advance(static_cast<std::size_t>(p - begin));
 }
 
+// An integer as std::to_chars writes it, two digits at a time and in 32-bit
+// halves (the 13-14 digit epoch times and iCure dates are the common case).
+inline void write_integer(Sink& sink, std::int64_t v) {
+  static constexpr char pairs[] =
+      "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+      "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+      "8081828384858687888990919293949596979899";
+  char buf[24];
+  char* const end = buf + sizeof buf;
+  char* p = end;
+  std::uint64_t u = v < 0 ? 0 - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
+  auto two_digits = [&](std::uint32_t x) {  // x < 100
+    p -= 2;
+    std::memcpy(p, pairs + 2 * x, 2);
+  };
+  auto eight_digits = [&](std::uint32_t x) {  // x < 10^8, all 8 written
+    for (int k = 0; k < 4; ++k, x /= 100) two_digits(x % 100);
+  };
+  while (u >= 100000000) {
+    eight_digits(static_cast<std::uint32_t>(u % 100000000));
+    u /= 100000000;
+  }
+  auto x = static_cast<std::uint32_t>(u);
+  while (x >= 100) {
+    two_digits(x % 100);
+    x /= 100;
+  }
+  if (x >= 10)
+    two_digits(x);
+  else
+    *--p = static_cast<char>('0' + x);
+  if (v < 0) *--p = '-';
+  const auto n = static_cast<std::size_t>(end - p);
+  std::memcpy(sink.room(n), p, n);
+  sink.advance(n);
+}
+
 template <typename T>
 void write(Sink& sink, const T& v);
 
@@ -154,10 +258,19 @@ template <typename T>
 void write_members(Sink& sink, const T& v, bool& first) {
   using Members = boost::describe::describe_members<T, boost::describe::mod_public>;
   auto member_key = [&](auto D) {
-    const auto& text = MemberKey<decltype(D)>::text;
-    const std::size_t skip = first ? 1 : 0;  // no comma before the first member
+    // Two copies of compile-time sizes (inlined moves) rather than one of a
+    // run-time size: no comma before the first member.
+    constexpr auto& text = MemberKey<decltype(D)>::text;
+    constexpr std::size_t size = text.size();
+    char* p = sink.room(size);
+    if (first) {
+      std::memcpy(p, text.data() + 1, size - 1);
+      sink.advance(size - 1);
+    } else {
+      std::memcpy(p, text.data(), size);
+      sink.advance(size);
+    }
     first = false;
-    sink.put(std::string_view(text.data() + skip, text.size() - skip));
   };
   boost::mp11::mp_for_each<Members>([&](auto D) {
     using M = std::remove_cvref_t<decltype(v.*D.pointer)>;
@@ -192,9 +305,7 @@ void write(Sink& sink, const T& v) {
   } else if constexpr (std::is_same_v<T, bool>) {
     sink.put(v ? std::string_view("true") : std::string_view("false"));
   } else if constexpr (std::is_integral_v<T>) {
-    char* p = sink.room(24);
-    sink.advance(
-        static_cast<std::size_t>(std::to_chars(p, p + 24, static_cast<std::int64_t>(v)).ptr - p));
+    write_integer(sink, static_cast<std::int64_t>(v));
   } else if constexpr (std::is_floating_point_v<T>) {
     // json_io::to_json's rule: integral doubles as integers, others as Boost.JSON writes them.
     const double d = static_cast<double>(v);
@@ -256,10 +367,10 @@ void write(std::string& out, const T& v) {
 // The entity as compact JSON text.
 template <typename T>
 std::string to_string(const T& v) {
-  std::string out;
-  out.reserve(2048);
-  write(out, v);
-  return out;
+  char buffer[4096];
+  detail::Sink sink(buffer, sizeof buffer);
+  detail::write(sink, v);
+  return std::string(sink.text());
 }
 
 }  // namespace fhirbridge::json_writer

@@ -34,8 +34,8 @@ struct SqliteStoreOptions {
   crypto::SealingPolicy sealing;
   // How long a writer waits for another process's lock before `unavailable`.
   std::chrono::milliseconds busy_timeout{5000};
-  // Injectable for tests; defaults: random UUID v4, system clock (epoch ms),
-  // a Botan AutoSeeded_RNG owned by the store.
+  // Injectable for tests; defaults: time-ordered UUID v7 (docs/storage.md),
+  // system clock (epoch ms), a ChaCha20 RNG keyed from the OS, owned by the store.
   std::function<std::string()> new_id;
   std::function<std::int64_t()> now_ms;
   Botan::RandomNumberGenerator* rng = nullptr;  // not owned; must outlive the store
@@ -129,8 +129,9 @@ class SqliteStore final : public Store, public SealedStore {
                                                             const SealedServiceFilter& filter,
                                                             const SealedPageRequest& page) override;
 
-  // SQLite's EXPLAIN QUERY PLAN lines for the page query of find_patients
-  // (tests use it to prove that searches stay indexed).
+  // SQLite's EXPLAIN QUERY PLAN lines of find_patients' queries: the bounded
+  // count and every page shape, each under a heading line (tests use it to
+  // prove that searches stay indexed; store_bench --explain prints it).
   Result<std::vector<std::string>> explain_patient_query(const Principal& who,
                                                          const PatientQuery& query);
 

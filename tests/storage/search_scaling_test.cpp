@@ -1,0 +1,260 @@
+// The search shapes that keep searches indexed (docs/search.md, "How searches
+// stay indexed") return exactly what a plain filter + sort would: the
+// member-driven bounded count, the sorted scan above 500 matches, the
+// family+given pair rows. Semantics only: no timing.
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <functional>
+#include <set>
+
+#include "store_fixture.hpp"
+
+using namespace fhirbridge;
+using namespace fhirbridge::storage;
+using fhirbridge::test::make_contact;
+using fhirbridge::test::make_patient;
+using fhirbridge::test::StoreFixture;
+
+namespace {
+
+struct Person {
+  std::string id, family, given, gender;
+  std::int64_t modified = 0;
+};
+
+// 560 patients of hcp1, so that "dup" matches more than 500 of them (the
+// sorted-scan shape), plus patients hcp1 cannot read.
+struct CrowdFixture : StoreFixture {
+  std::vector<Person> people;
+
+  CrowdFixture() {
+    WriteBatch batch;
+    for (int i = 0; i < 560; ++i) {
+      const std::string family = i % 8 == 7 ? "Martin" : i % 2 ? "Dupont" : "Dupuis";
+      const std::string given = i % 5 == 0 ? "Dupré" : i % 3 == 0 ? "Anne" : "Bob";
+      batch.ops.emplace_back(
+          CreatePatient{make_patient(family, given, i % 2 ? "male" : "female", 19700101 + i)});
+    }
+    REQUIRE_OK(store->apply(hcp1, batch));
+    WriteBatch hidden;
+    for (int i = 0; i < 5; ++i)
+      hidden.ops.emplace_back(CreatePatient{make_patient("Dupont", "Dupré", "male", 19800101)});
+    REQUIRE_OK(store->apply(hcp2, hidden));
+
+    PatientQuery all;
+    all.page.limit = 1000;
+    auto page = store->find_patients(hcp1, all);
+    REQUIRE_OK(page);
+    for (const auto& p : page->items) {
+      BOOST_REQUIRE(p.modified && p.gender);
+      people.push_back({*p.id, *p.lastName, *p.firstName, *p.gender, *p.modified});
+    }
+    BOOST_REQUIRE_EQUAL(people.size(), 560u);
+  }
+
+  // Ids of the readable patients that `keep`, in the default order (_lastUpdated, id).
+  std::vector<std::string> expected(const std::function<bool(const Person&)>& keep) const {
+    std::vector<Person> matches;
+    for (const auto& p : people)
+      if (keep(p)) matches.push_back(p);
+    std::sort(matches.begin(), matches.end(), [](const Person& a, const Person& b) {
+      return std::tie(a.modified, a.id) < std::tie(b.modified, b.id);
+    });
+    std::vector<std::string> ids;
+    for (const auto& p : matches) ids.push_back(p.id);
+    return ids;
+  }
+
+  // Every page of `q` (20 at a time), checking the bounded total on each.
+  std::vector<std::string> all_pages(PatientQuery q, std::size_t expected_total) {
+    q.page.limit = 20;
+    q.page.count_up_to = 1000;
+    std::vector<std::string> ids;
+    int pages = 0;
+    do {
+      auto page = store->find_patients(hcp1, q);
+      BOOST_REQUIRE_MESSAGE(page.ok(), page.status().to_string());
+      BOOST_TEST(page->total == static_cast<std::int64_t>(expected_total));
+      for (const auto& p : page->items) ids.push_back(*p.id);
+      q.page.cursor = page->next_cursor;
+    } while (q.page.cursor && ++pages < 100);
+    return ids;
+  }
+
+  void check(const PatientQuery& q, const std::function<bool(const Person&)>& keep) {
+    const auto want = expected(keep);
+    BOOST_TEST(all_pages(q, want.size()) == want, boost::test_tools::per_element());
+    // A small bound: exact up to it, -1 ("more") beyond; an accurate total.
+    PatientQuery bounded = q;
+    bounded.page.limit = 5;
+    bounded.page.count_up_to = 10;
+    auto page = store->find_patients(hcp1, bounded);
+    REQUIRE_OK(page);
+    BOOST_TEST(page->total == (want.size() > 10 ? -1 : static_cast<std::int64_t>(want.size())));
+    bounded.page.count_up_to = -1;
+    page = store->find_patients(hcp1, bounded);
+    REQUIRE_OK(page);
+    BOOST_TEST(page->total == static_cast<std::int64_t>(want.size()));
+    bounded.page.limit = 0;  // count only
+    page = store->find_patients(hcp1, bounded);
+    REQUIRE_OK(page);
+    BOOST_TEST(page->total == static_cast<std::int64_t>(want.size()));
+  }
+};
+
+bool starts_dup(const std::string& s) {
+  return s.rfind("Dup", 0) == 0;
+}
+
+TextCondition text(std::string value, TextMatch match = TextMatch::prefix) {
+  return TextCondition{{std::move(value)}, match};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(search_scaling)
+
+BOOST_FIXTURE_TEST_CASE(name_prefix_over_500_matches_counts_each_patient_once, CrowdFixture) {
+  // Dupont + Dupré matches through two tokens: counted and returned once.
+  PatientQuery dup;
+  dup.names = {text("dup")};
+  const auto matches = [](const Person& p) { return starts_dup(p.family) || starts_dup(p.given); };
+  BOOST_REQUIRE_GT(expected(matches).size(), 500u);  // the sorted-scan shape
+  check(dup, matches);
+
+  // A plain condition on the patient row next to the driving member.
+  PatientQuery dup_male = dup;
+  dup_male.genders = {{"male"}};
+  check(dup_male, [&](const Person& p) { return matches(p) && p.gender == "male"; });
+
+  // Two members: the exact one drives, the prefix is checked per candidate.
+  PatientQuery anne_dupu;
+  anne_dupu.given = {text("anne", TextMatch::exact)};
+  anne_dupu.names = {text("dupu")};
+  check(anne_dupu, [](const Person& p) { return p.given == "Anne" && p.family == "Dupuis"; });
+
+  // No member can drive (:contains): same results.
+  PatientQuery contains;
+  contains.names = {text("upr", TextMatch::contains)};
+  check(contains, [](const Person& p) { return p.given == "Dupré"; });
+}
+
+BOOST_FIXTURE_TEST_CASE(family_given_pair_keeps_the_other_conditions, CrowdFixture) {
+  PatientQuery pair;
+  pair.family = {text("martin", TextMatch::exact)};
+  pair.given = {text("DUPRE", TextMatch::exact)};
+  check(pair, [](const Person& p) { return p.family == "Martin" && p.given == "Dupré"; });
+
+  PatientQuery pair_female = pair;
+  pair_female.genders = {{"female"}};
+  check(pair_female, [](const Person& p) {
+    return p.family == "Martin" && p.given == "Dupré" && p.gender == "female";
+  });
+
+  // A second family condition is still applied.
+  PatientQuery two_families = pair;
+  two_families.family.push_back(text("dupont", TextMatch::exact));
+  check(two_families, [](const Person&) { return false; });
+
+  // `family` prefix is not a pair: found through the other shapes.
+  PatientQuery prefix_family = pair;
+  prefix_family.family = {text("mart")};
+  check(prefix_family, [](const Person& p) { return p.family == "Martin" && p.given == "Dupré"; });
+}
+
+BOOST_FIXTURE_TEST_CASE(count_walks_the_driving_index, CrowdFixture) {
+  PatientQuery dup;
+  dup.names = {text("dup")};
+  auto plan = store->explain_patient_query(hcp1, dup);
+  REQUIRE_OK(plan);
+  std::string count_plan;
+  bool in_count = false;
+  for (const auto& line : *plan) {
+    if (line.rfind("-- ", 0) == 0) in_count = line.find("count") != std::string::npos;
+    if (in_count) count_plan += line + "\n";
+  }
+  BOOST_TEST_MESSAGE(count_plan);
+  BOOST_TEST(count_plan.find("patient_name_token") != std::string::npos, count_plan);
+  // The whole list is not collected first (what `p.id IN (SELECT ...)` did).
+  BOOST_TEST(count_plan.find("LIST SUBQUERY") == std::string::npos, count_plan);
+  BOOST_TEST(count_plan.find("SCAN p") == std::string::npos, count_plan);
+}
+
+BOOST_FIXTURE_TEST_CASE(contact_count_and_pages, StoreFixture) {
+  auto anne = store->create_patient(hcp1, make_patient("Lefèvre", "Anne", "female", 1990));
+  REQUIRE_OK(anne);
+  struct Made {
+    std::string id, loinc, tag;
+    std::int64_t date, modified;
+  };
+  std::vector<Made> made;
+  WriteBatch batch;
+  for (int i = 0; i < 40; ++i) {
+    const std::string loinc = i % 3 ? "8867-4" : "29463-7";
+    const std::string tag = i % 2 ? "vital" : "weight";
+    const std::int64_t date = 20240101000000 + (i % 10) * 1000000;
+    batch.ops.emplace_back(CreateContact{make_contact(60 + i, loinc, date, "", tag), *anne->id});
+    made.push_back({"", loinc, tag, date, 0});
+  }
+  auto written = store->apply(hcp1, batch);
+  REQUIRE_OK(written);
+  REQUIRE_OK(
+      store->create_contact(hcp2, make_contact(1, "8867-4", 20240101000000),
+                            *store->create_patient(hcp2, make_patient("X", "Y", "male", 1))->id));
+  // Ids and modified, matched back through the measure value (60 + i).
+  ContactQuery all;
+  all.page.limit = 100;
+  auto listed = store->find_contacts(hcp1, all);
+  REQUIRE_OK(listed);
+  BOOST_REQUIRE_EQUAL(listed->items.size(), 40u);
+  for (const auto& r : listed->items) {
+    const auto i = static_cast<std::size_t>(
+        *r.contact.services->front().content->at("en").measureValue->value - 60);
+    made[i].id = *r.contact.id;
+    BOOST_REQUIRE(r.contact.modified);
+    made[i].modified = *r.contact.modified;
+  }
+  auto check = [&](ContactQuery q, const std::function<bool(const Made&)>& keep) {
+    std::vector<Made> want;
+    for (const auto& m : made)
+      if (keep(m)) want.push_back(m);
+    std::sort(want.begin(), want.end(), [](const Made& a, const Made& b) {
+      return std::tie(a.modified, a.id) < std::tie(b.modified, b.id);
+    });
+    std::vector<std::string> want_ids, got;
+    for (const auto& m : want) want_ids.push_back(m.id);
+    q.page.limit = 7;
+    q.page.count_up_to = 1000;
+    do {
+      auto page = store->find_contacts(hcp1, q);
+      REQUIRE_OK(page);
+      BOOST_TEST(page->total == static_cast<std::int64_t>(want.size()));
+      for (const auto& r : page->items) got.push_back(*r.contact.id);
+      q.page.cursor = page->next_cursor;
+    } while (q.page.cursor && got.size() <= want.size());
+    BOOST_TEST(got == want_ids, boost::test_tools::per_element());
+    q.page.cursor.reset();
+    q.page.count_up_to = 3;
+    auto bounded = store->find_contacts(hcp1, q);
+    REQUIRE_OK(bounded);
+    BOOST_TEST(bounded->total == (want.size() > 3 ? -1 : static_cast<std::int64_t>(want.size())));
+  };
+  ContactQuery by_code;
+  by_code.codes = {{{std::string("LOINC"), std::string("8867-4")}}};
+  check(by_code, [](const Made& m) { return m.loinc == "8867-4"; });
+  ContactQuery code_and_tag = by_code;
+  code_and_tag.tags = {{{std::string("CD-ITEM"), std::string("weight")}}};
+  check(code_and_tag, [](const Made& m) { return m.loinc == "8867-4" && m.tag == "weight"; });
+  ContactQuery code_and_date = by_code;
+  code_and_date.dates = {{20240103, 20240105, false}};
+  check(code_and_date, [](const Made& m) {
+    return m.loinc == "8867-4" && m.date >= 20240103000000 && m.date <= 20240105235959;
+  });
+  ContactQuery system_only;  // a token without a value cannot drive
+  system_only.codes = {{{std::string("LOINC"), std::nullopt}}};
+  system_only.dates = {{20240103, std::nullopt, true}};  // negated: cannot drive either
+  check(system_only, [](const Made& m) { return m.date < 20240103000000; });
+}
+
+BOOST_AUTO_TEST_SUITE_END()

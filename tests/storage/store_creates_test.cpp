@@ -1,0 +1,115 @@
+// Creates: store-assigned ids are time-ordered (docs/storage.md), a big batch
+// links every contact to its patient, and a contact created after its patient
+// changed or vanished earlier in the same batch.
+#include <boost/test/unit_test.hpp>
+
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "store_fixture.hpp"
+
+using namespace fhirbridge;
+using namespace fhirbridge::storage;
+using namespace fhirbridge::test;
+
+BOOST_AUTO_TEST_SUITE(store_creates)
+
+// Store-assigned ids are time-ordered UUID v7 (patients, contacts, services).
+BOOST_FIXTURE_TEST_CASE(store_ids_are_time_ordered_uuids, StoreFixture) {
+  auto first = store->create_patient(hcp1, make_patient("Roux", "Lea", "female", 20000101));
+  REQUIRE_OK(first);
+  auto second = store->create_patient(hcp1, make_patient("Roux", "Max", "male", 20010101));
+  REQUIRE_OK(second);
+  for (const auto* p : {&*first, &*second}) {
+    BOOST_TEST(p->id->size() == 36u);
+    BOOST_TEST((*p->id)[14] == '7');
+  }
+  auto contact = store->create_contact(hcp1, make_contact(72, "8867-4", 20240301), *second->id);
+  REQUIRE_OK(contact);
+  BOOST_TEST((*contact->contact.id)[14] == '7');
+  BOOST_TEST((*(*contact->contact.services)[0].id)[14] == '7');
+  auto read = store->get_contact(hcp1, *contact->contact.id);
+  REQUIRE_OK(read);
+  BOOST_TEST(read->patient_id == *second->id);
+  BOOST_TEST(*read->contact.descr == "contact descr 8867-4");
+}
+
+// Every patient and every contact of a big batch is stored, readable, and
+// linked to the right patient.
+BOOST_FIXTURE_TEST_CASE(a_big_batch_links_each_contact_to_its_patient, StoreFixture) {
+  REQUIRE_OK(store->create_patient(hcp1, make_patient("Warm", "Up", "male", 19700101)));
+  WriteBatch batch;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 80; ++i) {
+    icure::Patient p = make_patient("Fam" + std::to_string(i), "Giv", "female", 19800101);
+    p.id = "00000000-0000-7000-8000-" + std::to_string(100000000000 + i);
+    ids.push_back(*p.id);
+    batch.ops.push_back(CreatePatient{p});
+  }
+  for (int i = 0; i < 80; ++i)
+    batch.ops.push_back(
+        CreateContact{make_contact(60 + i, "8867-4", 20240301), ids[static_cast<std::size_t>(i)]});
+  auto applied = store->apply(hcp1, batch);
+  REQUIRE_OK(applied);
+  BOOST_REQUIRE(applied->size() == 160u);
+  for (int i = 0; i < 80; ++i) {
+    const auto& record = std::get<ContactRecord>((*applied)[static_cast<std::size_t>(80 + i)]);
+    BOOST_TEST(record.patient_id == ids[static_cast<std::size_t>(i)]);
+    auto read = store->get_contact(hcp1, *record.contact.id);
+    REQUIRE_OK(read);
+    BOOST_TEST(read->patient_id == ids[static_cast<std::size_t>(i)]);
+    const auto& service = (*read->contact.services)[0];
+    BOOST_TEST(*service.content->at("en").measureValue->value == 60.0 + i);
+  }
+  // Another healthcare party sees none of it.
+  BOOST_TEST(store->find_contacts(hcp2, {})->total == 0);
+}
+
+// A contact of a patient that an earlier op of the same batch updates.
+BOOST_FIXTURE_TEST_CASE(a_contact_after_its_patient_changed_in_the_batch, StoreFixture) {
+  auto patient = store->create_patient(hcp1, make_patient("Roux", "Lea", "female", 20000101));
+  REQUIRE_OK(patient);
+  icure::Patient changed = *patient;
+  changed.note = "updated";
+  WriteBatch batch;
+  batch.ops.push_back(UpdatePatient{changed});
+  batch.ops.push_back(CreateContact{make_contact(75, "8867-4", 20240301), *patient->id});
+  auto applied = store->apply(hcp1, batch);
+  REQUIRE_OK(applied);
+  const auto& record = std::get<ContactRecord>((*applied)[1]);
+  auto read = store->get_contact(hcp1, *record.contact.id);
+  REQUIRE_OK(read);
+  BOOST_TEST(read->patient_id == *patient->id);
+  ContactQuery of_patient;
+  of_patient.patient_ids = std::vector<std::string>{*patient->id};
+  BOOST_TEST(store->find_contacts(hcp1, of_patient)->total == 1);
+}
+
+// ... and of one an earlier op deletes: not found, nothing kept.
+BOOST_FIXTURE_TEST_CASE(a_contact_after_its_patient_was_deleted_in_the_batch, StoreFixture) {
+  auto patient = store->create_patient(hcp1, make_patient("Roux", "Lea", "female", 20000101));
+  REQUIRE_OK(patient);
+  WriteBatch batch;
+  batch.ops.push_back(DeletePatient{*patient->id, std::nullopt});
+  batch.ops.push_back(CreateContact{make_contact(75, "8867-4", 20240301), *patient->id});
+  auto applied = store->apply(hcp1, batch);
+  BOOST_REQUIRE(!applied.ok());
+  BOOST_TEST((applied.status().code() == StatusCode::not_found));
+  BOOST_TEST(applied.status().path() == "ops[1]");
+  REQUIRE_OK(store->get_patient(hcp1, *patient->id));  // the batch was rolled back
+  BOOST_TEST(store->find_contacts(hcp1, {})->total == 0);
+}
+
+// A create whose id is already taken is refused; the stored one is kept.
+BOOST_FIXTURE_TEST_CASE(a_duplicate_id_is_a_conflict, StoreFixture) {
+  auto patient = store->create_patient(hcp1, make_patient("Roux", "Lea", "female", 20000101));
+  REQUIRE_OK(patient);
+  icure::Patient again = make_patient("Other", "One", "male", 19990101);
+  again.id = patient->id;
+  auto duplicate = store->create_patient(hcp1, again);
+  BOOST_TEST((duplicate.status().code() == StatusCode::conflict));
+  BOOST_TEST(*store->get_patient(hcp1, *patient->id)->lastName == "Roux");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
