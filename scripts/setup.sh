@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake ninja-build pkg-config git
           libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev
           libboost-program-options1.81-dev libbotan-2-dev libsqlite3-dev sqlite3 libssl-dev openssl
+          libmimalloc-dev
           nodejs npm)
 missing=()
 for p in "${packages[@]}"; do

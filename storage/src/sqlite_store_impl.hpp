@@ -255,6 +255,10 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
                                      bool report_deleted);
   Status check_fhir_id_conflicts(const Principal& who, const icure::Patient& patient);
   Status write_patient(const icure::Patient& sealed, bool insert);
+  // Deletes an entity's rows in its index tables (kIndexTables), before an
+  // update rewrites them or when the entity is deleted. The store runs with
+  // foreign_keys off: nothing cascades by itself (docs/storage.md).
+  Status clear_index_rows(const char* kind, const std::string& id);
 
   Result<std::optional<ContactRow>> load_contact(const std::string& id);
   Result<ContactRow> visible_contact(const Principal& who, const std::string& id,
@@ -263,12 +267,15 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
   Status write_contact(const icure::Contact& sealed, const std::string& patient_id, bool insert);
 
   // The bodies of the write methods, without locking/transactions (apply() chains them).
-  Result<icure::Patient> create_patient(const Principal& who, icure::Patient patient);
+  // full_result = false: the result holds only id and rev (WriteBatch::return_entities),
+  // and the entity is sealed in place instead of in a copy.
+  Result<icure::Patient> create_patient(const Principal& who, icure::Patient patient,
+                                        bool full_result = true);
   Result<icure::Patient> update_patient(const Principal& who, icure::Patient patient);
   Result<Deleted> delete_patient(const Principal& who, const std::string& id,
                                  const std::optional<std::string>& rev);
   Result<ContactRecord> create_contact(const Principal& who, icure::Contact contact,
-                                       const std::string& patient_id);
+                                       const std::string& patient_id, bool full_result = true);
   Result<ContactRecord> update_contact(const Principal& who, icure::Contact contact);
   Result<Deleted> delete_contact(const Principal& who, const std::string& id,
                                  const std::optional<std::string>& rev);

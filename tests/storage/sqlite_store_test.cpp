@@ -282,6 +282,82 @@ BOOST_FIXTURE_TEST_CASE(a_batch_is_all_or_nothing, StoreFixture) {
   REQUIRE_OK(store->get_contact(hcp1, *c.contact.id));
 }
 
+namespace {
+// Rows of `table` (read straight from the file, as another process would).
+long long rows_in(const std::filesystem::path& file, const std::string& table) {
+  sqlite3* db = nullptr;
+  BOOST_REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  BOOST_REQUIRE(sqlite3_prepare_v2(db, ("SELECT COUNT(*) FROM " + table).c_str(), -1, &stmt,
+                                   nullptr) == SQLITE_OK);
+  BOOST_REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+  const long long n = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return n;
+}
+}  // namespace
+
+// The store runs with foreign_keys off (no cascade): deleting an entity must
+// clear every index table itself, or searches would find ghosts.
+BOOST_FIXTURE_TEST_CASE(deletes_leave_no_index_rows, StoreFixture) {
+  auto patient =
+      store->create_patient(hcp1, make_patient("Lefèvre", "Anne Marie", "female", 19900505, "p1"));
+  REQUIRE_OK(patient);
+  auto contact =
+      store->create_contact(hcp1, make_contact(72, "8867-4", 20240102103000, "obs-1"), "p1");
+  REQUIRE_OK(contact);
+  const std::vector<std::string> tables{"patient_reader",     "patient_identifier", "patient_name",
+                                        "contact_reader",     "contact_secret_fk",  "service",
+                                        "service_identifier", "service_code",       "contact_date"};
+  for (const auto& table : tables) {
+    BOOST_TEST_INFO(table);
+    BOOST_TEST(rows_in(file, table) > 0);
+  }
+
+  REQUIRE_OK(store->delete_contact(hcp1, *contact->contact.id, std::nullopt));
+  REQUIRE_OK(store->delete_patient(hcp1, *patient->id, std::nullopt));
+  for (const auto& table : tables) {
+    BOOST_TEST_INFO(table);
+    BOOST_TEST(rows_in(file, table) == 0);
+  }
+  BOOST_TEST(store->find_patients(hcp1, {})->total == 0);
+  PatientQuery by_name;
+  by_name.names.push_back({{"lefevre"}, TextMatch::prefix});
+  BOOST_TEST(store->find_patients(hcp1, by_name)->total == 0);
+  ContactQuery by_code;
+  by_code.codes.push_back({TokenFilter{std::nullopt, std::string("8867-4")}});
+  BOOST_TEST(store->find_contacts(hcp1, by_code)->total == 0);
+}
+
+// return_entities = false (bulk imports): the same rows are stored, and the
+// results carry the ids and revs only.
+BOOST_FIXTURE_TEST_CASE(a_batch_without_entities_back_stores_the_same, StoreFixture) {
+  WriteBatch batch;
+  batch.return_entities = false;
+  batch.ops.push_back(CreatePatient{make_patient("Roux", "Lea", "female", 20000101, "lea")});
+  batch.ops.push_back(CreateContact{make_contact(88, "8867-4", 20240301, "obs-lea"), "lea"});
+  auto applied = store->apply(hcp1, batch);
+  REQUIRE_OK(applied);
+  BOOST_REQUIRE(applied->size() == 2);
+  const auto& p = std::get<icure::Patient>((*applied)[0]);
+  const auto& c = std::get<ContactRecord>((*applied)[1]);
+  BOOST_REQUIRE(p.id && p.rev && c.contact.id && c.contact.rev);
+  BOOST_TEST(!p.lastName);  // not copied back
+  BOOST_TEST(c.patient_id == *p.id);
+
+  auto read = store->get_patient(hcp1, "lea");
+  REQUIRE_OK(read);
+  BOOST_TEST(*read->id == *p.id);
+  BOOST_TEST(*read->rev == *p.rev);
+  BOOST_TEST(*read->lastName == "Roux");
+  BOOST_TEST(*read->note == "note of Lea Roux");
+  auto contact = store->get_contact(hcp1, "obs-lea");
+  REQUIRE_OK(contact);
+  BOOST_TEST(*contact->contact.rev == *c.contact.rev);
+  BOOST_TEST(*contact->contact.services->front().content->at("en").measureValue->value == 88.0);
+}
+
 BOOST_FIXTURE_TEST_CASE(healthcare_parties_and_users, StoreFixture) {
   auto hcp = store->get_healthcare_party(hcp1.hcp_id);
   REQUIRE_OK(hcp);

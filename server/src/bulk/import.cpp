@@ -419,17 +419,20 @@ class Importer {
   }
 
   // Applies `writes` in one transaction; a failing op is reported and dropped
-  // (on_error=skip) and the rest retried.
+  // (on_error=skip) and the rest retried. The entities move into the batch (the
+  // pending items die with this flush), and the store is told that only
+  // success matters: no copy of any entity comes back.
   void write(std::vector<Pending*> writes) {
+    storage::WriteBatch batch;
+    batch.return_entities = false;
+    batch.ops.reserve(writes.size());
+    for (Pending* p : writes) {
+      if (p->kind == Pending::Kind::patient)
+        batch.ops.emplace_back(storage::CreatePatient{std::move(p->patient)});
+      else
+        batch.ops.emplace_back(storage::CreateContact{std::move(p->contact), p->subject_key});
+    }
     while (!writes.empty() && summary_.status.ok()) {
-      storage::WriteBatch batch;
-      batch.ops.reserve(writes.size());
-      for (const Pending* p : writes) {
-        if (p->kind == Pending::Kind::patient)
-          batch.ops.emplace_back(storage::CreatePatient{p->patient});
-        else
-          batch.ops.emplace_back(storage::CreateContact{p->contact, p->subject_key});
-      }
       auto result = store_.apply(who_, batch);
       if (result.ok()) {
         for (const Pending* p : writes)
@@ -451,6 +454,7 @@ class Importer {
         if (p->alias) known_patients_.erase(*p->alias);
       }
       writes.erase(writes.begin() + static_cast<std::ptrdiff_t>(*bad));
+      batch.ops.erase(batch.ops.begin() + static_cast<std::ptrdiff_t>(*bad));
       if (options_.on_error == OnError::stop) return;  // all-or-nothing batch: none written
     }
   }

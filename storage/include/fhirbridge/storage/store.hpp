@@ -150,10 +150,14 @@ using WriteOp = std::variant<CreatePatient, UpdatePatient, DeletePatient, Create
 
 struct WriteBatch {
   std::vector<WriteOp> ops;  // applied in order; later ops may reference ids created earlier
+  // false: the caller reads no more of the results than each entity's id and rev
+  // (a bulk import). A backend may then return entities holding only those (and
+  // a ContactRecord's patient_id), and skip copying every entity it stored.
+  bool return_entities = true;
 };
 
 // One result per op, in order: the stored entity (with its new rev) or, for
-// deletes, the id and the rev of the tombstone.
+// deletes, the id and the rev of the tombstone. See WriteBatch::return_entities.
 struct Deleted {
   std::string id;
   std::string rev;
