@@ -1,4 +1,4 @@
-// fhirbridge serve [--db FILE] [--listen HOST:PORT] [--threads N] [--body-limit BYTES]
+// fhirbridge serve [--db FILE] [--listen HOST:PORT] [--threads N] [--write-threads N] [--body-limit BYTES]
 //                  [--demo] [--key-ttl SECONDS] [--public-url URL] [--strict]
 //                  [--store sqlite|icure --icure-url URL [--icure-ca-file F] [--icure-insecure]]
 // Runs the FHIR server until SIGINT/SIGTERM, on an embedded SQLite store or
@@ -83,7 +83,7 @@ int ensure_demo_account(storage::Store& store, const std::string& base_url) {
 int serve_command(const std::vector<std::string>& args) {
   po::options_description desc("fhirbridge serve options");
   std::string db, listen, public_url, store_kind, icure_url, icure_ca_file;
-  unsigned threads = 0;
+  unsigned threads = 0, write_threads = 0;
   std::size_t body_limit = 0;
   long key_ttl = 0, read_timeout = 0;
   desc.add_options()("help,h", "this help")("db", po::value(&db)->default_value("fhirbridge.db"),
@@ -91,10 +91,13 @@ int serve_command(const std::vector<std::string>& args) {
       "listen", po::value(&listen)->default_value("127.0.0.1:8080"),
       "HOST:PORT to listen on (port 0: any free port)")(
       "threads",
-      po::value(&threads)->default_value(std::max(4u, 2 * std::thread::hardware_concurrency())),
-      "I/O threads (handlers block on the store: twice the cores lets concurrent writes share "
-      "one commit)")("body-limit", po::value(&body_limit)->default_value(8 * 1024 * 1024),
-                     "largest request body, in bytes (413 above)")(
+      po::value(&threads)->default_value(std::max(2u, std::thread::hardware_concurrency())),
+      "I/O threads, which also handle reads (one per core: more only contend)")(
+      "write-threads", po::value(&write_threads)->default_value(16),
+      "threads that handle writes (POST/PUT/DELETE); writes waiting together share one commit "
+      "(0: writes run on the I/O threads)")("body-limit",
+                                            po::value(&body_limit)->default_value(8 * 1024 * 1024),
+                                            "largest request body, in bytes (413 above)")(
       "key-ttl", po::value(&key_ttl)->default_value(12 * 3600),
       "seconds a posted private key stays in memory")(
       "read-timeout", po::value(&read_timeout)->default_value(30),
@@ -195,6 +198,7 @@ int serve_command(const std::vector<std::string>& args) {
   options.address = host;
   options.port = port;
   options.threads = threads;
+  options.write_threads = write_threads;
   options.read_timeout = std::chrono::seconds(read_timeout);
   options.access_log = vm.count("no-access-log") == 0;
   options.tls_cert_file = tls_cert;

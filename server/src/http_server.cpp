@@ -44,6 +44,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   tcp::acceptor acceptor;
   std::optional<ssl::context> tls;  // set by start() when TLS is configured
   std::optional<asio::signal_set> signals;
+  asio::thread_pool* write_pool = nullptr;  // HttpServer::write_pool_, while it runs
   std::atomic<bool> stopping{false};
   std::mutex sessions_mutex;
   std::vector<std::weak_ptr<SessionBase>> sessions;
@@ -174,24 +175,49 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     Request request = parser_->release();
     method_ = std::string(request.method_string());
     target_ = std::string(request.target());
-    RequestClient client{client_address_};
+    const bool reads_only =
+        request.method() == beast::http::verb::get || request.method() == beast::http::verb::head;
+    if (reads_only || !server_->write_pool)
+      return send(handle(std::move(request), client_address_));
+    // A write: handled on the write pool (HttpServerOptions::write_threads).
+    // The session waits (no read is pending); the tracked executor keeps the
+    // io_context running until the answer is back on this session's strand,
+    // so that a graceful stop still answers it.
+    auto back = asio::prefer(stream_.get_executor(), asio::execution::outstanding_work.tracked);
+    asio::post(*server_->write_pool, [self = this->shared_from_this(), back = std::move(back),
+                                      request = std::move(request)]() mutable {
+      Response response = self->handle(std::move(request), self->client_address_);
+      asio::post(back, [self = std::move(self), response = std::move(response)]() mutable {
+        self->send(std::move(response));
+      });
+    });
+  }
+
+  // Runs the API on `request` (on whichever thread calls it; touches no
+  // session state but what it is given).
+  Response handle(Request&& request, const std::string& client_address) {
+    RequestClient client{client_address};
     Response response = [&] {
-      RequestClientScope scope(client);
-      return handle_request(std::move(request), server_->ctx);
+      try {
+        RequestClientScope scope(client);
+        return handle_request(std::move(request), server_->ctx);
+      } catch (const std::exception& e) {  // handle_request answers errors itself; never lose one
+        return error_response(Status::Internal(std::string("request failed: ") + e.what()),
+                              request.version(), false);
+      }
     }();
     // The body may hold a private key (keychain endpoint) or credentials:
     // overwrite it and the raw bytes left in the read buffer. (handle_request
     // takes an rvalue reference: `request` still owns its body here.)
     wipe(request.body());
-    wipe_read_buffer();
     if (response.result_int() == 429 && client.retry_after.count() > 0)
       response.set(beast::http::field::retry_after, std::to_string(client.retry_after.count()));
     if (server_->stopping) response.keep_alive(false);
-    send(std::move(response));
+    return response;
   }
 
   // Zeroes the read buffer's storage once everything in it was parsed (the
-  // usual case: no pipelined request waiting).
+  // usual case: no pipelined request waiting). Called before every answer.
   void wipe_read_buffer() {
     if (buffer_.size() != 0 || buffer_.capacity() == 0) return;
     auto storage = buffer_.prepare(buffer_.capacity());
@@ -201,6 +227,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void send(Response&& response) {
+    wipe_read_buffer();
     response_.emplace(std::move(response));
     beast::get_lowest_layer(stream_).expires_after(server_->options.read_timeout);
     beast::http::async_write(
@@ -373,6 +400,10 @@ Status HttpServer::start() {
                                                std::to_string(impl_->options.port) + ": " +
                                                ec.message());
   port_ = acceptor.local_endpoint().port();
+  if (impl_->options.write_threads > 0) {
+    write_pool_ = std::make_unique<asio::thread_pool>(impl_->options.write_threads);
+    impl_->write_pool = write_pool_.get();
+  }
   asio::post(impl_->strand, [impl = impl_] { impl->do_accept(); });
   const unsigned n = std::max(1u, impl_->options.threads);
   for (unsigned i = 0; i < n; ++i)
@@ -408,9 +439,17 @@ void HttpServer::stop() {
 }
 
 void HttpServer::wait() {
+  // The I/O threads return once no request is in flight (a write on the pool
+  // holds tracked work on the io_context until its answer is sent); the pool
+  // is idle by then.
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();
+  if (write_pool_) {
+    write_pool_->join();
+    impl_->write_pool = nullptr;
+    write_pool_.reset();
+  }
 }
 
 }  // namespace fhirbridge::server

@@ -257,7 +257,7 @@ Status SqliteStore::Impl::commit_group(PendingWrite& mine) {
   write_queue.push_back(&mine);
   while (!mine.done) {
     if (leader_running) {
-      group_done.wait(lock);
+      mine.wake.wait(lock);
       continue;
     }
     // Lead: everything queued so far (oldest first) goes into one transaction.
@@ -273,9 +273,14 @@ Status SqliteStore::Impl::commit_group(PendingWrite& mine) {
         if (p->outcome.ok()) p->outcome = Status::Internal(std::string("store: ") + e.what());
     }
     lock.lock();
-    for (auto* p : group) p->done = true;
+    // Notified under the lock: a member returns (and destroys its
+    // PendingWrite) only once the lock is released.
+    for (auto* p : group) {
+      p->done = true;
+      if (p != &mine) p->wake.notify_one();
+    }
     leader_running = false;
-    group_done.notify_all();
+    if (!write_queue.empty()) write_queue.front()->wake.notify_one();  // the next leader
   }
   return mine.outcome;
 }

@@ -6,8 +6,13 @@
 #include <boost/beast/http.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
+#include <future>
+#include <thread>
+
 #include "fhirbridge/server/http_server.hpp"
 #include "server_fixture.hpp"
+#include "storage/faulty_store.hpp"
 
 using namespace fhirbridge;
 using namespace fhirbridge::test;
@@ -184,6 +189,71 @@ BOOST_AUTO_TEST_CASE(body_over_the_limit_is_413_and_stop_is_graceful) {
   BOOST_TEST(issue_field(res, "code") == "too-costly");
   Client idle(server.http.port());  // an idle keep-alive connection must not block the stop
   BOOST_TEST(idle.send(verb::get, kBase + "/metadata", "").result_int() == 200u);
+  server.http.stop();
+  server.http.wait();
+}
+
+// Writes run on the write pool (HttpServerOptions::write_threads): reads are
+// served while one waits on the store, and a stop while it is in flight still
+// answers it (then closes the connection).
+BOOST_AUTO_TEST_CASE(a_write_in_flight_on_the_write_pool_is_answered_across_a_stop) {
+  ServerFixture f;
+  FaultyStore gated(*f.store);
+  std::promise<void> entered, release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> first{true};
+  gated.before_each_write = [&] {
+    if (!first.exchange(false)) return;
+    entered.set_value();
+    released.wait();
+  };
+  server::ServerSettings settings;
+  settings.public_base_url = "http://fhir.test";
+  server::ServerContext ctx(gated, f.keychain, settings);
+  server::HttpServerOptions options = RunningServer::options();
+  options.write_threads = 2;
+  server::HttpServer http(ctx, options);
+  BOOST_REQUIRE(http.start().ok());
+
+  server::Response created;
+  std::thread writer([&] {
+    Client client(http.port());
+    created = client.send(verb::post, kBase + "/Patient", f.alice.auth(),
+                          json::serialize(seed("patient-pat1.json")));
+  });
+  entered.get_future().wait();
+  Client reader(http.port());
+  BOOST_TEST(reader.send(verb::get, kBase + "/metadata", "").result_int() == 200u);
+  http.stop();
+  release.set_value();
+  writer.join();
+  BOOST_TEST(created.result_int() == 201u);
+  BOOST_TEST(!created.keep_alive());
+  http.wait();
+  BOOST_TEST(f.store->find_patients({f.alice.hcp_id, ""}, {})->total == 1);
+}
+
+// Many clients writing at once through the pool: every write is answered and
+// stored once, and concurrent writes share commits.
+BOOST_AUTO_TEST_CASE(concurrent_writes_through_the_write_pool) {
+  ServerFixture f;
+  RunningServer server(f);
+  constexpr int kClients = 8, kEach = 5;
+  json::value patient = seed("patient-pat1.json");
+  patient.as_object().erase("id");  // else the second create conflicts on the FHIR id
+  const std::string body = json::serialize(patient);
+  std::atomic<int> created{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c)
+    clients.emplace_back([&] {
+      Client client(server.http.port());
+      for (int i = 0; i < kEach; ++i)
+        if (client.send(verb::post, kBase + "/Patient", f.alice.auth(), body).result_int() == 201u)
+          ++created;
+    });
+  for (auto& t : clients) t.join();
+  BOOST_TEST(created.load() == kClients * kEach);
+  BOOST_TEST(f.store->find_patients({f.alice.hcp_id, ""}, {})->total == kClients * kEach);
   server.http.stop();
   server.http.wait();
 }

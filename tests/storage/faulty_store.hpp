@@ -3,6 +3,8 @@
 // before the write reaches the inner store, or after it (a lost response).
 #pragma once
 
+#include <functional>
+
 #include "fhirbridge/storage/store.hpp"
 
 namespace fhirbridge::test {
@@ -22,6 +24,8 @@ class FaultyStore final : public storage::Store {
     writes_ = 0;
   }
   int writes() const { return writes_; }
+  // Called before every write reaches the inner store (e.g. to hold one back).
+  std::function<void()> before_each_write;
 
   Result<icure::HealthcareParty> get_healthcare_party(const std::string& id) override {
     return inner_.get_healthcare_party(id);
@@ -100,6 +104,7 @@ class FaultyStore final : public storage::Store {
  private:
   template <typename Fn>
   auto write(Fn&& fn) -> decltype(fn()) {
+    if (before_each_write) before_each_write();
     ++writes_;
     const bool fail = fail_at_ > 0 && writes_ == fail_at_;
     if (fail && when_ == When::before_write)

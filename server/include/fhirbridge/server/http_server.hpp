@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -29,6 +30,12 @@ struct HttpServerOptions {
   std::string address = "127.0.0.1";
   unsigned short port = 8080;  // 0 = an ephemeral port (see HttpServer::port())
   unsigned threads = 2;
+  // Requests that may write (every method but GET and HEAD) are handled on a
+  // pool of this many threads instead of on an I/O thread: a write waits for
+  // the commit of its group (SqliteStore's group commit), and the more writes
+  // wait at once, the more share one commit -- without holding the I/O
+  // threads that serve reads. 0: every request is handled on its I/O thread.
+  unsigned write_threads = 16;
   std::chrono::seconds read_timeout{30};  // idle keep-alive connections close after it
   bool access_log = true;                 // "METHOD /path STATUS Nms" on stderr
   // HTTPS when both are set: PEM files (the certificate file may hold the
@@ -67,6 +74,10 @@ class HttpServer {
   std::shared_ptr<Impl> impl_;
   unsigned short port_ = 0;
   std::vector<std::thread> threads_;
+  // HttpServerOptions::write_threads. Owned here, not by Impl: a pool task may
+  // hold the last reference to Impl, and a pool must not be destroyed by one
+  // of its own threads.
+  std::unique_ptr<boost::asio::thread_pool> write_pool_;
 };
 
 }  // namespace fhirbridge::server
