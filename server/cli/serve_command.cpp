@@ -1,4 +1,5 @@
-// fhirbridge serve [--db FILE] [--listen HOST:PORT] [--threads N] [--write-threads N] [--body-limit BYTES]
+// fhirbridge serve [--db FILE] [--listen HOST:PORT] [--threads N] [--write-threads N] [--body-limit
+// BYTES]
 //                  [--demo] [--key-ttl SECONDS] [--public-url URL] [--strict]
 //                  [--store sqlite|icure --icure-url URL [--icure-ca-file F] [--icure-insecure]]
 // Runs the FHIR server until SIGINT/SIGTERM, on an embedded SQLite store or

@@ -17,6 +17,7 @@
 #include <iostream>
 #include <type_traits>
 
+#include "fhirbridge/server/detail/write_pool.hpp"
 #include "fhirbridge/server/handle_request.hpp"
 
 namespace fhirbridge::server {
@@ -44,7 +45,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   tcp::acceptor acceptor;
   std::optional<ssl::context> tls;  // set by start() when TLS is configured
   std::optional<asio::signal_set> signals;
-  asio::thread_pool* write_pool = nullptr;  // HttpServer::write_pool_, while it runs
+  detail::WritePool* write_pool = nullptr;  // HttpServer::write_pool_, while it runs
   std::atomic<bool> stopping{false};
   std::mutex sessions_mutex;
   std::vector<std::weak_ptr<SessionBase>> sessions;
@@ -184,8 +185,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     // io_context running until the answer is back on this session's strand,
     // so that a graceful stop still answers it.
     auto back = asio::prefer(stream_.get_executor(), asio::execution::outstanding_work.tracked);
-    asio::post(*server_->write_pool, [self = this->shared_from_this(), back = std::move(back),
-                                      request = std::move(request)]() mutable {
+    server_->write_pool->post([self = this->shared_from_this(), back = std::move(back),
+                               request = std::move(request)]() mutable {
       Response response = self->handle(std::move(request), self->client_address_);
       asio::post(back, [self = std::move(self), response = std::move(response)]() mutable {
         self->send(std::move(response));
@@ -401,7 +402,7 @@ Status HttpServer::start() {
                                                ec.message());
   port_ = acceptor.local_endpoint().port();
   if (impl_->options.write_threads > 0) {
-    write_pool_ = std::make_unique<asio::thread_pool>(impl_->options.write_threads);
+    write_pool_ = std::make_unique<detail::WritePool>(impl_->options.write_threads);
     impl_->write_pool = write_pool_.get();
   }
   asio::post(impl_->strand, [impl = impl_] { impl->do_accept(); });

@@ -242,10 +242,10 @@ Result<icure::Patient> SqliteStore::update_sealed_patient(const Principal& who,
     FHIRBRIDGE_RETURN_IF_ERROR(impl_->check_fhir_id_conflicts(who, sealed));
     sealed.rev = impl_->next_rev(rev_generation(previous->rev));
     if (!sealed._type) sealed._type = icure::kPatientType;
-    if (!sealed.created) sealed.created = previous->sealed.created;
+    if (!sealed.created) sealed.created = previous->sealed->created;
     sealed.modified = impl_->now_ms();
-    if (!sealed.author) sealed.author = previous->sealed.author;
-    if (!sealed.responsible) sealed.responsible = previous->sealed.responsible;
+    if (!sealed.author) sealed.author = previous->sealed->author;
+    if (!sealed.responsible) sealed.responsible = previous->sealed->responsible;
     FHIRBRIDGE_RETURN_IF_ERROR(impl_->write_patient(sealed, /*insert=*/false));
     return sealed;
   });
@@ -255,7 +255,7 @@ Result<icure::Patient> SqliteStore::get_sealed_patient(const Principal& who,
                                                        const std::string& id) {
   return impl_->read([&]() -> Result<icure::Patient> {
     auto row = impl_->visible_patient(who, id, false);
-    if (row.ok()) return std::move(row->sealed);
+    if (row.ok()) return *row->sealed;
     if (row.status().code() != StatusCode::not_found) return row.status();
     auto stub = impl_->deleted_stub("patient", id, who.hcp_id);
     if (!stub.ok()) return stub.status();
@@ -275,7 +275,7 @@ Result<std::vector<icure::Patient>> SqliteStore::get_sealed_patients(
     for (const auto& id : ids) {
       auto row = impl_->visible_patient(who, id, false);
       if (row.ok())
-        out.push_back(std::move(row->sealed));
+        out.push_back(*row->sealed);
       else if (row.status().code() != StatusCode::not_found)
         return row.status();
     }
@@ -381,11 +381,11 @@ Result<icure::Contact> SqliteStore::update_sealed_contact(const Principal& who,
     FHIRBRIDGE_RETURN_IF_ERROR(impl_->check_service_fhir_id_conflicts(who, sealed));
     sealed.rev = impl_->next_rev(rev_generation(previous->rev));
     if (!sealed._type) sealed._type = icure::kContactType;
-    if (!sealed.created) sealed.created = previous->sealed.created;
+    if (!sealed.created) sealed.created = previous->sealed->created;
     sealed.modified = impl_->now_ms();
-    if (!sealed.author) sealed.author = previous->sealed.author;
-    if (!sealed.responsible) sealed.responsible = previous->sealed.responsible;
-    if (!sealed.healthcarePartyId) sealed.healthcarePartyId = previous->sealed.healthcarePartyId;
+    if (!sealed.author) sealed.author = previous->sealed->author;
+    if (!sealed.responsible) sealed.responsible = previous->sealed->responsible;
+    if (!sealed.healthcarePartyId) sealed.healthcarePartyId = previous->sealed->healthcarePartyId;
     std::string patient_id = previous->patient_id;
     if (patient_id.empty()) patient_id = impl_->resolve_contact_patient(who, sealed);
     FHIRBRIDGE_RETURN_IF_ERROR(impl_->write_contact(sealed, patient_id, /*insert=*/false));
@@ -397,7 +397,7 @@ Result<icure::Contact> SqliteStore::get_sealed_contact(const Principal& who,
                                                        const std::string& id) {
   return impl_->read([&]() -> Result<icure::Contact> {
     auto row = impl_->visible_contact(who, id, false);
-    if (row.ok() && row->id == id) return std::move(row->sealed);
+    if (row.ok() && row->id == id) return *row->sealed;
     if (!row.ok() && row.status().code() != StatusCode::not_found) return row.status();
     auto stub = impl_->deleted_stub("contact", id, who.hcp_id);
     if (!stub.ok()) return stub.status();
@@ -417,7 +417,7 @@ Result<std::vector<icure::Contact>> SqliteStore::get_sealed_contacts(
     for (const auto& id : ids) {
       auto row = impl_->visible_contact(who, id, false);
       if (row.ok()) {
-        if (row->id == id) out.push_back(std::move(row->sealed));
+        if (row->id == id) out.push_back(*row->sealed);
       } else if (row.status().code() != StatusCode::not_found) {
         return row.status();
       }
@@ -538,7 +538,7 @@ Result<SealedPage<icure::Service>> SqliteStore::filter_sealed_services(
         auto row = impl_->load_contact(contact_id);
         if (!row.ok()) return row.status();
         if (!*row) continue;
-        found = contacts.emplace(contact_id, std::move((*row)->sealed)).first;
+        found = contacts.emplace(contact_id, *(*row)->sealed).first;
       }
       if (!found->second.services) continue;
       for (const auto& service : *found->second.services) {

@@ -642,15 +642,16 @@ Result<std::optional<SqliteStore::Impl::PatientRow>> SqliteStore::Impl::load_pat
   std::string rev = stmt->text(0);
   stmt = Statement();
   if (auto hit = parsed_patients.find(id, rev))
-    return std::optional(PatientRow{id, std::move(rev), *hit});
+    return std::optional(PatientRow{id, std::move(rev), std::move(hit)});
   auto doc = load_doc("patient", id);
   if (!doc.ok()) return doc.status();
   if (!*doc) return std::optional<PatientRow>();
   auto sealed = json_io::parse<icure::Patient>((*doc)->second, "Patient");
   if (!sealed.ok())
     return Status::Internal("stored patient " + id + ": " + sealed.status().to_string());
-  parsed_patients.put(id, (*doc)->first, std::make_shared<const icure::Patient>(*sealed));
-  return std::optional(PatientRow{id, (*doc)->first, std::move(*sealed)});
+  auto shared = std::make_shared<const icure::Patient>(std::move(*sealed));
+  parsed_patients.put(id, (*doc)->first, shared);
+  return std::optional(PatientRow{id, (*doc)->first, std::move(shared)});
 }
 
 Result<std::optional<std::string>> SqliteStore::Impl::patient_id_by_fhir_id(
@@ -862,12 +863,12 @@ Result<icure::Patient> SqliteStore::Impl::update_patient(const Principal& who,
   FHIRBRIDGE_RETURN_IF_ERROR(check_fhir_id_conflicts(who, patient));
   patient.rev = next_rev(generation_of(previous->rev));
   patient._type = icure::kPatientType;
-  patient.created = previous->sealed.created;
+  patient.created = previous->sealed->created;
   patient.modified = now_ms();
-  if (!patient.responsible) patient.responsible = previous->sealed.responsible;
-  if (!patient.author) patient.author = previous->sealed.author;
+  if (!patient.responsible) patient.responsible = previous->sealed->responsible;
+  if (!patient.author) patient.author = previous->sealed->author;
   icure::Patient sealed = patient;
-  FHIRBRIDGE_RETURN_IF_ERROR(sealer.reseal_patient(*this, who.hcp_id, sealed, previous->sealed));
+  FHIRBRIDGE_RETURN_IF_ERROR(sealer.reseal_patient(*this, who.hcp_id, sealed, *previous->sealed));
   FHIRBRIDGE_RETURN_IF_ERROR(write_patient(sealed, /*insert=*/false));
   return reveal(std::move(patient), sealed);
 }
@@ -881,7 +882,7 @@ Result<Deleted> SqliteStore::Impl::delete_patient(const Principal& who, const st
                   "patient " + previous->id + " is at rev " + previous->rev, "Patient.rev");
   Deleted deleted{previous->id, next_rev(generation_of(previous->rev))};
   FHIRBRIDGE_RETURN_IF_ERROR(write_tombstone("patient", deleted.id, deleted.rev,
-                                             readers_of(previous->sealed.delegations)));
+                                             readers_of(previous->sealed->delegations)));
   FHIRBRIDGE_RETURN_IF_ERROR(clear_index_rows("patient", deleted.id));
   auto stmt = db().cached("DELETE FROM patient WHERE id = ?");
   if (!stmt.ok()) return stmt.status();
@@ -898,7 +899,7 @@ Result<icure::Patient> SqliteStore::get_patient(const Principal& who, const std:
   return impl_->read([&]() -> Result<icure::Patient> {
     auto row = impl_->visible_patient(who, id, true);
     if (!row.ok()) return row.status();
-    return impl_->sealer.unseal_patient(*impl_, who.hcp_id, row->sealed);
+    return impl_->sealer.unseal_patient(*impl_, who.hcp_id, *row->sealed);
   });
 }
 
@@ -920,8 +921,8 @@ Status SqliteStore::share_patient(const Principal& who, const std::string& patie
     if (!delegate.ok())
       return Status::NotFound("healthcare party " + delegate_hcp_id + " not found",
                               "delegate_hcp_id");
-    if (!contains(readers_of(row->sealed.delegations), delegate_hcp_id)) {
-      icure::Patient sealed = row->sealed;
+    if (!contains(readers_of(row->sealed->delegations), delegate_hcp_id)) {
+      icure::Patient sealed = *row->sealed;
       FHIRBRIDGE_RETURN_IF_ERROR(
           impl_->sealer.share_patient(*impl_, who.hcp_id, sealed, delegate_hcp_id));
       sealed.rev = impl_->next_rev(generation_of(row->rev));
@@ -944,9 +945,9 @@ Status SqliteStore::share_patient(const Principal& who, const std::string& patie
     for (const auto& contact_id : contact_ids) {
       auto contact = impl_->load_contact(contact_id);
       if (!contact.ok()) return contact.status();
-      if (!*contact || contains(readers_of((*contact)->sealed.delegations), delegate_hcp_id))
+      if (!*contact || contains(readers_of((*contact)->sealed->delegations), delegate_hcp_id))
         continue;
-      icure::Contact sealed = (*contact)->sealed;
+      icure::Contact sealed = *(*contact)->sealed;
       FHIRBRIDGE_RETURN_IF_ERROR(
           impl_->sealer.share_contact(*impl_, who.hcp_id, sealed, delegate_hcp_id));
       sealed.rev = impl_->next_rev(generation_of((*contact)->rev));
@@ -972,15 +973,16 @@ Result<std::optional<SqliteStore::Impl::ContactRow>> SqliteStore::Impl::load_con
   std::string rev = stmt->text(0), patient_id = stmt->text(1);
   stmt = Statement();
   if (auto hit = parsed_contacts.find(id, rev))
-    return std::optional(ContactRow{id, std::move(rev), std::move(patient_id), *hit});
+    return std::optional(ContactRow{id, std::move(rev), std::move(patient_id), std::move(hit)});
   auto doc = load_doc("contact", id);
   if (!doc.ok()) return doc.status();
   if (!*doc) return std::optional<ContactRow>();
   auto sealed = json_io::parse<icure::Contact>((*doc)->second, "Contact");
   if (!sealed.ok())
     return Status::Internal("stored contact " + id + ": " + sealed.status().to_string());
-  parsed_contacts.put(id, (*doc)->first, std::make_shared<const icure::Contact>(*sealed));
-  return std::optional(ContactRow{id, (*doc)->first, std::move(patient_id), std::move(*sealed)});
+  auto shared = std::make_shared<const icure::Contact>(std::move(*sealed));
+  parsed_contacts.put(id, (*doc)->first, shared);
+  return std::optional(ContactRow{id, (*doc)->first, std::move(patient_id), std::move(shared)});
 }
 
 Result<SqliteStore::Impl::ContactRow> SqliteStore::Impl::visible_contact(const Principal& who,
@@ -1169,7 +1171,7 @@ Result<ContactRecord> SqliteStore::Impl::create_contact(const Principal& who,
       Status s = patient.status();
       return Status(s.code(), s.message(), "patient_id");
     }
-    auto secrets = sealer.patient_secret_ids(*this, who.hcp_id, patient->sealed);
+    auto secrets = sealer.patient_secret_ids(*this, who.hcp_id, *patient->sealed);
     if (!secrets.ok()) return secrets.status();
     resolved_patient_id = patient->id;
     patient_secrets = *secrets;
@@ -1234,13 +1236,13 @@ Result<ContactRecord> SqliteStore::Impl::update_contact(const Principal& who,
   FHIRBRIDGE_RETURN_IF_ERROR(check_service_fhir_id_conflicts(who, contact));
   contact.rev = next_rev(generation_of(previous->rev));
   contact._type = icure::kContactType;
-  contact.created = previous->sealed.created;
+  contact.created = previous->sealed->created;
   contact.modified = now;
-  if (!contact.responsible) contact.responsible = previous->sealed.responsible;
-  if (!contact.author) contact.author = previous->sealed.author;
-  if (!contact.healthcarePartyId) contact.healthcarePartyId = previous->sealed.healthcarePartyId;
+  if (!contact.responsible) contact.responsible = previous->sealed->responsible;
+  if (!contact.author) contact.author = previous->sealed->author;
+  if (!contact.healthcarePartyId) contact.healthcarePartyId = previous->sealed->healthcarePartyId;
   icure::Contact sealed = contact;
-  FHIRBRIDGE_RETURN_IF_ERROR(sealer.reseal_contact(*this, who.hcp_id, sealed, previous->sealed));
+  FHIRBRIDGE_RETURN_IF_ERROR(sealer.reseal_contact(*this, who.hcp_id, sealed, *previous->sealed));
   FHIRBRIDGE_RETURN_IF_ERROR(write_contact(sealed, previous->patient_id, /*insert=*/false));
   return ContactRecord{reveal_contact(std::move(contact), sealed), previous->patient_id};
 }
@@ -1254,7 +1256,7 @@ Result<Deleted> SqliteStore::Impl::delete_contact(const Principal& who, const st
                   "contact " + previous->id + " is at rev " + previous->rev, "Contact.rev");
   Deleted deleted{previous->id, next_rev(generation_of(previous->rev))};
   FHIRBRIDGE_RETURN_IF_ERROR(write_tombstone("contact", deleted.id, deleted.rev,
-                                             readers_of(previous->sealed.delegations)));
+                                             readers_of(previous->sealed->delegations)));
   FHIRBRIDGE_RETURN_IF_ERROR(clear_index_rows("contact", deleted.id));
   auto stmt = db().cached("DELETE FROM contact WHERE id = ?");
   if (!stmt.ok()) return stmt.status();
@@ -1272,7 +1274,7 @@ Result<ContactRecord> SqliteStore::get_contact(const Principal& who, const std::
   return impl_->read([&]() -> Result<ContactRecord> {
     auto row = impl_->visible_contact(who, id, true);
     if (!row.ok()) return row.status();
-    auto contact = impl_->sealer.unseal_contact(*impl_, who.hcp_id, row->sealed);
+    auto contact = impl_->sealer.unseal_contact(*impl_, who.hcp_id, *row->sealed);
     if (!contact.ok()) return contact.status();
     return ContactRecord{std::move(*contact), row->patient_id};
   });

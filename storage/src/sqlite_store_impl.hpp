@@ -241,13 +241,15 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
   ParsedCache<icure::Patient> parsed_patients;
   ParsedCache<icure::Contact> parsed_contacts;
 
+  // The sealed document is shared with the parsed-document cache: a read
+  // copies it only where it builds a new entity (unsealing, updates).
   struct PatientRow {
     std::string id, rev;
-    icure::Patient sealed;
+    std::shared_ptr<const icure::Patient> sealed;
   };
   struct ContactRow {
     std::string id, rev, patient_id;
-    icure::Contact sealed;
+    std::shared_ptr<const icure::Contact> sealed;
   };
   Result<std::optional<PatientRow>> load_patient(const std::string& id);
   Result<std::optional<std::string>> patient_id_by_fhir_id(const std::string& fhir_id,

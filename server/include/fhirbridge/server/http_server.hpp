@@ -7,7 +7,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/thread_pool.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -25,6 +24,10 @@
 #include "fhirbridge/status.hpp"
 
 namespace fhirbridge::server {
+
+namespace detail {
+class WritePool;  // detail/write_pool.hpp
+}
 
 struct HttpServerOptions {
   std::string address = "127.0.0.1";
@@ -77,7 +80,7 @@ class HttpServer {
   // HttpServerOptions::write_threads. Owned here, not by Impl: a pool task may
   // hold the last reference to Impl, and a pool must not be destroyed by one
   // of its own threads.
-  std::unique_ptr<boost::asio::thread_pool> write_pool_;
+  std::unique_ptr<detail::WritePool> write_pool_;
 };
 
 }  // namespace fhirbridge::server
