@@ -15,6 +15,7 @@
 #   MODES="read read_client search create transaction"
 #   KEEP_WORK=1                       keep the temp dir (databases, logs)
 #   NO_BUILD=1                        use the binaries already in BUILD_DIR
+#   SERVE_ARGS="..."                  more options for fhirbridge serve (e.g. --write-threads 0)
 # Memory only, 100k + 100k: PATIENTS=100000 MODES= benchmarks/http/run.sh
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -99,7 +100,7 @@ hcp_id=$(awk '$1 == "healthcare-party" {print $2}' "$work/user.txt")
 private_key=$(awk '$1 == "private-key" {print $2}' "$work/user.txt")
 auth="Basic $(printf 'bench:%s' "$password" | base64 -w0)"
 start fhirbridge "$fhirbridge" serve --db "$work/fhirbridge.db" --listen 127.0.0.1:0 \
-  --threads "$SERVER_THREADS" --no-access-log
+  --threads "$SERVER_THREADS" --no-access-log ${SERVE_ARGS:-}
 fb_pid=$started_pid
 fb_url="http://127.0.0.1:$started_port"
 fb_base="/rest/fhir/r4"

@@ -138,14 +138,47 @@ Result<storage::Principal> ServerContext::authenticate(const std::string& login,
     }
   }
   // The store decides (Argon2id locally, the remote for a remote backend);
-  // it runs outside the store lock: it is the slow part.
-  Result<storage::Principal> checked = store_.authenticate(login, password);
+  // it runs outside the lock: it is the slow part. Once per credentials at a
+  // time: the same credentials already being checked wait for that answer.
+  std::promise<Result<storage::Principal>> mine;
+  bool owner = false;  // this call runs the check its waiters wait for
+  {
+    std::unique_lock lock(login_mutex_);
+    if (auto it = login_checks_.find(login); it != login_checks_.end()) {
+      if (Botan::constant_time_compare(it->second.digest.data(), digest.data(), digest.size())) {
+        auto pending = it->second.result;
+        lock.unlock();
+        return pending.get();
+      }
+    } else {
+      login_checks_.emplace(login, LoginCheck{digest, mine.get_future().share()});
+      owner = true;
+    }
+  }
+  // (Other credentials for a login already being checked are checked on their own.)
+  Result<storage::Principal> checked = Status::Internal("login check failed");
+  try {
+    checked = store_.authenticate(login, password);
+  } catch (const std::exception& e) {  // the waiters must get an answer whatever happens
+    checked = Status::Internal(std::string("login check failed: ") + e.what());
+  }
+  auto finish = [&](const Result<storage::Principal>& answer) {
+    // Under login_mutex_: the waiters get the same answer, and the next
+    // request finds the cache (or the failure count) already updated.
+    if (!owner) return;
+    login_checks_.erase(login);
+    mine.set_value(answer);
+  };
   if (!checked.ok()) {
     if (checked.status().code() == StatusCode::unauthorized) {
       std::lock_guard lock(login_mutex_);
       const auto failed_at = Clock::now();
       record_failure(failures_by_login_, login, failed_at);
       if (!client_key.empty()) record_failure(failures_by_client_, client_key, failed_at);
+      finish(checked);
+    } else {
+      std::lock_guard lock(login_mutex_);
+      finish(checked);
     }
     return checked.status();
   }
@@ -159,6 +192,7 @@ Result<storage::Principal> ServerContext::authenticate(const std::string& login,
         [](const CachedLogin& c) { return c.expires; });
     logins_[login] = CachedLogin{digest, principal, now + settings_.login_cache_ttl};
   }
+  finish(principal);
   return principal;
 }
 

@@ -8,6 +8,7 @@
 #include "fhirbridge/server/http_server.hpp"
 #include "hostile_support.hpp"
 #include "server_fixture.hpp"
+#include "storage/faulty_store.hpp"
 
 using namespace fhirbridge;
 using namespace fhirbridge::test;
@@ -122,6 +123,38 @@ BOOST_AUTO_TEST_CASE(over_http_a_locked_login_gets_429_with_retry_after) {
   BOOST_REQUIRE(bob.has_value());
   BOOST_TEST(bob->result_int() != 429u);
   BOOST_TEST(bob->result_int() != 401u);
+}
+
+// Concurrent requests with the same credentials and no cached login share one
+// password check (Argon2id: 19 MiB and ~0.1 s each); other credentials for
+// the same login are checked on their own.
+BOOST_AUTO_TEST_CASE(concurrent_logins_with_the_same_credentials_share_one_check) {
+  ServerFixture f({}, false);
+  FaultyStore counting(*f.store);
+  server::ServerContext ctx(counting, f.keychain, {});
+  constexpr int kThreads = 8;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i)
+    threads.emplace_back([&] {
+      if (ctx.authenticate("alice", "alice-password").ok()) ++ok;
+    });
+  for (auto& t : threads) t.join();
+  BOOST_TEST(ok.load() == kThreads);
+  BOOST_TEST(counting.authentications.load() == 1);
+
+  ctx.forget_logins();
+  threads.clear();
+  std::atomic<int> refused{0};
+  for (int i = 0; i < kThreads; ++i)
+    threads.emplace_back([&, i] {
+      auto r = ctx.authenticate("alice", i % 2 ? "alice-password" : "wrong");
+      if (!r.ok() && r.status().code() == StatusCode::unauthorized) ++refused;
+    });
+  for (auto& t : threads) t.join();
+  BOOST_TEST(refused.load() == kThreads / 2);            // the wrong ones only
+  BOOST_TEST(counting.authentications.load() >= 1 + 2);  // one check per credentials, at least
+  BOOST_TEST(counting.authentications.load() <= 1 + kThreads);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -3,6 +3,7 @@
 // before the write reaches the inner store, or after it (a lost response).
 #pragma once
 
+#include <atomic>
 #include <functional>
 
 #include "fhirbridge/storage/store.hpp"
@@ -26,6 +27,7 @@ class FaultyStore final : public storage::Store {
   int writes() const { return writes_; }
   // Called before every write reaches the inner store (e.g. to hold one back).
   std::function<void()> before_each_write;
+  std::atomic<int> authentications{0};  // password checks that reached the inner store
 
   Result<icure::HealthcareParty> get_healthcare_party(const std::string& id) override {
     return inner_.get_healthcare_party(id);
@@ -41,6 +43,7 @@ class FaultyStore final : public storage::Store {
   }
   Result<storage::Principal> authenticate(const std::string& login,
                                           const std::string& password) override {
+    ++authentications;
     return inner_.authenticate(login, password);
   }
 
