@@ -33,6 +33,5 @@ function(fhirbridge_use_allocator target)
     # libc's for every library of the process. --no-as-needed keeps the
     # dependency although no symbol of ours names mimalloc.
     target_link_libraries(${target} PRIVATE -Wl,--push-state,--no-as-needed mimalloc -Wl,--pop-state)
-    target_compile_definitions(${target} PRIVATE FHIRBRIDGE_MIMALLOC=1)
   endif()
 endfunction()

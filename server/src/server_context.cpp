@@ -156,12 +156,13 @@ Result<storage::Principal> ServerContext::authenticate(const std::string& login,
     }
   }
   // (Other credentials for a login already being checked are checked on their own.)
-  Result<storage::Principal> checked = Status::Internal("login check failed");
-  try {
-    checked = store_.authenticate(login, password);
-  } catch (const std::exception& e) {  // the waiters must get an answer whatever happens
-    checked = Status::Internal(std::string("login check failed: ") + e.what());
-  }
+  Result<storage::Principal> checked = [&]() -> Result<storage::Principal> {
+    try {
+      return store_.authenticate(login, password);
+    } catch (const std::exception& e) {  // the waiters must get an answer whatever happens
+      return Status::Internal(std::string("login check failed: ") + e.what());
+    }
+  }();
   auto finish = [&](const Result<storage::Principal>& answer) {
     // Under login_mutex_: the waiters get the same answer, and the next
     // request finds the cache (or the failure count) already updated.
@@ -170,16 +171,13 @@ Result<storage::Principal> ServerContext::authenticate(const std::string& login,
     mine.set_value(answer);
   };
   if (!checked.ok()) {
+    std::lock_guard lock(login_mutex_);
     if (checked.status().code() == StatusCode::unauthorized) {
-      std::lock_guard lock(login_mutex_);
       const auto failed_at = Clock::now();
       record_failure(failures_by_login_, login, failed_at);
       if (!client_key.empty()) record_failure(failures_by_client_, client_key, failed_at);
-      finish(checked);
-    } else {
-      std::lock_guard lock(login_mutex_);
-      finish(checked);
     }
+    finish(checked);
     return checked.status();
   }
   storage::Principal principal = std::move(*checked);

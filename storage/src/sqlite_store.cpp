@@ -99,6 +99,16 @@ Entity reveal(Entity clear, const Entity& sealed) {
   return clear;
 }
 
+// What a create returns when the caller asked for no entities back
+// (WriteBatch::return_entities = false): the stored id and rev only.
+template <typename Entity>
+Entity id_and_rev_of(Entity& sealed) {
+  Entity stored;
+  stored.id = std::move(sealed.id);
+  stored.rev = std::move(sealed.rev);
+  return stored;
+}
+
 icure::Contact reveal_contact(icure::Contact clear, const icure::Contact& sealed) {
   if (clear.services && sealed.services && clear.services->size() == sealed.services->size())
     for (std::size_t i = 0; i < clear.services->size(); ++i)
@@ -842,10 +852,7 @@ Result<icure::Patient> SqliteStore::Impl::create_patient(const Principal& who,
   if (auto secrets = sealer.patient_secret_ids(*this, who.hcp_id, sealed); secrets.ok())
     remember_patient_secrets(who.hcp_id, *sealed.id, *sealed.rev, std::move(*secrets));
   if (clear) return reveal(std::move(*clear), sealed);
-  icure::Patient stored;
-  stored.id = std::move(sealed.id);
-  stored.rev = std::move(sealed.rev);
-  return stored;
+  return id_and_rev_of(sealed);
 }
 
 Result<icure::Patient> SqliteStore::Impl::update_patient(const Principal& who,
@@ -1208,10 +1215,7 @@ Result<ContactRecord> SqliteStore::Impl::create_contact(const Principal& who,
       *this, who.hcp_id, sealed, resolved_patient_id, std::move(patient_secrets)));
   FHIRBRIDGE_RETURN_IF_ERROR(write_contact(sealed, resolved_patient_id, /*insert=*/true));
   if (clear) return ContactRecord{reveal_contact(std::move(*clear), sealed), resolved_patient_id};
-  icure::Contact stored;
-  stored.id = std::move(sealed.id);
-  stored.rev = std::move(sealed.rev);
-  return ContactRecord{std::move(stored), resolved_patient_id};
+  return ContactRecord{id_and_rev_of(sealed), resolved_patient_id};
 }
 
 Result<ContactRecord> SqliteStore::Impl::update_contact(const Principal& who,

@@ -261,7 +261,7 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
                                      bool report_deleted);
   Status check_fhir_id_conflicts(const Principal& who, const icure::Patient& patient);
   Status write_patient(const icure::Patient& sealed, bool insert);
-  // Deletes an entity's rows in its index tables (kIndexTables), before an
+  // Deletes an entity's rows in its index tables (index_tables()), before an
   // update rewrites them or when the entity is deleted. The store runs with
   // foreign_keys off: nothing cascades by itself (docs/storage.md).
   Status clear_index_rows(const char* kind, const std::string& id);
