@@ -472,7 +472,7 @@ Status EntitySealer::add_delegation_entries(HcpDirectory& dir, const std::string
                                             const std::string& entity_id,
                                             const std::vector<std::string>& secrets,
                                             icure::DelegationMap& map,
-                                            Botan::RandomNumberGenerator& rng) {
+                                            Botan::RandomNumberGenerator& rng, bool remember) {
   auto key = exchange_key_entry(dir, owner, delegate, owner, true);
   if (!key.ok()) return key.status();
   const ExchangeKeyEntry& exchange = **key;
@@ -498,7 +498,7 @@ Status EntitySealer::add_delegation_entries(HcpDirectory& dir, const std::string
     plain.insert(plain.end(), secret.begin(), secret.end());
     d.key = to_hex(aes_encrypt(exchange.key, plain.data(), plain.size(), rng));
     // Remembered as if read back: the first read after a create is warm too.
-    decrypted_->insert(exchange.id, *d.key, std::move(plain));
+    if (remember) decrypted_->insert(exchange.id, *d.key, std::move(plain));
     entries.push_back(std::move(d));
   }
   return {};
@@ -521,7 +521,8 @@ void EntitySealer::seal_entity(Entity& entity, const std::set<std::string>& fiel
 
 Status EntitySealer::seal_new_patient(HcpDirectory& dir, const std::string& owner_hcp_id,
                                       icure::Patient& patient,
-                                      const std::vector<std::string>& delegates) {
+                                      const std::vector<std::string>& delegates,
+                                      bool remember_entries) {
   BatchedRng rng(rng_);
   FHIRBRIDGE_RETURN_IF_ERROR(keychain_.get(owner_hcp_id));
   if (!patient.id || patient.id->empty()) patient.id = random_uuid(rng);
@@ -532,10 +533,11 @@ Status EntitySealer::seal_new_patient(HcpDirectory& dir, const std::string& owne
   std::vector<std::string> parties{owner_hcp_id};
   for (const auto& d : delegates) append_unique(parties, d);
   for (const auto& party : parties) {
+    FHIRBRIDGE_RETURN_IF_ERROR(add_delegation_entries(
+        dir, owner_hcp_id, party, *patient.id, {secret_id}, delegations, rng, remember_entries));
     FHIRBRIDGE_RETURN_IF_ERROR(add_delegation_entries(dir, owner_hcp_id, party, *patient.id,
-                                                      {secret_id}, delegations, rng));
-    FHIRBRIDGE_RETURN_IF_ERROR(add_delegation_entries(dir, owner_hcp_id, party, *patient.id,
-                                                      {encryption_key}, encryption_keys, rng));
+                                                      {encryption_key}, encryption_keys, rng,
+                                                      remember_entries));
   }
   auto content_key = content_key_of(encryption_key);
   if (!content_key.ok()) return content_key.status();
@@ -635,7 +637,8 @@ Status EntitySealer::seal_new_contact(HcpDirectory& dir, const std::string& owne
 Status EntitySealer::seal_new_contact_of(HcpDirectory& dir, const std::string& owner_hcp_id,
                                          icure::Contact& contact, const std::string& patient_id,
                                          std::vector<std::string> patient_secret_ids,
-                                         const std::vector<std::string>& delegates) {
+                                         const std::vector<std::string>& delegates,
+                                         bool remember_entries) {
   BatchedRng rng(rng_);
   FHIRBRIDGE_RETURN_IF_ERROR(keychain_.get(owner_hcp_id));
   if (!contact.id || contact.id->empty()) contact.id = random_uuid(rng);
@@ -646,12 +649,14 @@ Status EntitySealer::seal_new_contact_of(HcpDirectory& dir, const std::string& o
   std::vector<std::string> parties{owner_hcp_id};
   for (const auto& d : delegates) append_unique(parties, d);
   for (const auto& party : parties) {
+    FHIRBRIDGE_RETURN_IF_ERROR(add_delegation_entries(
+        dir, owner_hcp_id, party, *contact.id, {secret_id}, delegations, rng, remember_entries));
     FHIRBRIDGE_RETURN_IF_ERROR(add_delegation_entries(dir, owner_hcp_id, party, *contact.id,
-                                                      {secret_id}, delegations, rng));
+                                                      {encryption_key}, encryption_keys, rng,
+                                                      remember_entries));
     FHIRBRIDGE_RETURN_IF_ERROR(add_delegation_entries(dir, owner_hcp_id, party, *contact.id,
-                                                      {encryption_key}, encryption_keys, rng));
-    FHIRBRIDGE_RETURN_IF_ERROR(add_delegation_entries(dir, owner_hcp_id, party, *contact.id,
-                                                      {patient_id}, crypted_foreign_keys, rng));
+                                                      {patient_id}, crypted_foreign_keys, rng,
+                                                      remember_entries));
   }
   auto content_key = content_key_of(encryption_key);
   if (!content_key.ok()) return content_key.status();

@@ -22,6 +22,9 @@ using namespace std::chrono;
 
 namespace {
 
+// WAL pages between checkpoints while importing (the server's default is 1000).
+constexpr std::size_t kImportCheckpointPages = 16384;
+
 std::string human_duration(double seconds) {
   char buf[32];
   const long s = static_cast<long>(seconds + 0.5);
@@ -113,7 +116,13 @@ int import_command(const std::vector<std::string>& args) {
   }
 
   int exit_code = 0;
-  auto unlocked = open_unlocked_store("import", db, login, password_file, key_file, exit_code);
+  // A checkpoint every 64 MB of WAL rather than 4 MB: a page that several
+  // batches touch (index pages above all) reaches the file once per
+  // checkpoint, and fsyncs are fewer. Imports ran ~25% faster (docs/bulk.md).
+  storage::SqliteStoreOptions store_options;
+  store_options.checkpoint_pages = kImportCheckpointPages;
+  auto unlocked =
+      open_unlocked_store("import", db, login, password_file, key_file, exit_code, store_options);
   if (!unlocked) return exit_code;
 
   ProgressDisplay progress(!vm.count("quiet"));

@@ -26,7 +26,8 @@ bool read_whole_file(const std::string& path, std::string& out) {
 std::optional<UnlockedStore> open_unlocked_store(const std::string& command, const std::string& db,
                                                  const std::string& login,
                                                  const std::string& password_file,
-                                                 const std::string& key_file, int& exit_code) {
+                                                 const std::string& key_file, int& exit_code,
+                                                 storage::SqliteStoreOptions options) {
   const std::string prefix = "fhirbridge " + command + ": ";
   std::string password, key;
   if (!read_whole_file(password_file, password) || !read_whole_file(key_file, key)) {
@@ -39,7 +40,7 @@ std::optional<UnlockedStore> open_unlocked_store(const std::string& command, con
 
   UnlockedStore unlocked;
   unlocked.keychain = std::make_unique<crypto::Keychain>();
-  auto store = storage::SqliteStore::open(db, *unlocked.keychain);
+  auto store = storage::SqliteStore::open(db, *unlocked.keychain, std::move(options));
   if (!store.ok()) {
     std::cerr << prefix << store.status().to_string() << "\n";
     exit_code = 1;

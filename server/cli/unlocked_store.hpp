@@ -23,7 +23,8 @@ struct UnlockedStore {
 std::optional<UnlockedStore> open_unlocked_store(const std::string& command, const std::string& db,
                                                  const std::string& login,
                                                  const std::string& password_file,
-                                                 const std::string& key_file, int& exit_code);
+                                                 const std::string& key_file, int& exit_code,
+                                                 storage::SqliteStoreOptions options = {});
 
 // The remote side of `sync`: a remote iCure Store logged in with the remote's
 // own check (Store::authenticate), its healthcare party's private key put in

@@ -766,6 +766,7 @@ Status SqliteStore::Impl::write_patient(const icure::Patient& sealed, bool inser
     }
   }
 
+  const std::string doc = serialize(sealed);  // bound without a copy (bind_static)
   auto row = db().cached(
       insert ? "INSERT INTO patient(id, rev, doc, modified, gender, birth_date, active, "
                "family_sort, given_sort) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
@@ -774,7 +775,7 @@ Status SqliteStore::Impl::write_patient(const icure::Patient& sealed, bool inser
   if (!row.ok()) return row.status();
   row->bind(1, id)
       .bind(2, *sealed.rev)
-      .bind(3, serialize(sealed))
+      .bind_static(3, doc)
       .bind(4, sealed.modified.value_or(0))
       .bind(5, sealed.gender)
       .bind(6, sealed.dateOfBirth)
@@ -845,7 +846,10 @@ Result<icure::Patient> SqliteStore::Impl::create_patient(const Principal& who,
   std::optional<icure::Patient> clear;
   if (full_result) clear = patient;
   icure::Patient& sealed = patient;
-  FHIRBRIDGE_RETURN_IF_ERROR(sealer.seal_new_patient(*this, who.hcp_id, sealed));
+  // A caller that reads nothing back (a bulk import) gets no warm decryption
+  // cache either: it would fill it for nobody.
+  FHIRBRIDGE_RETURN_IF_ERROR(
+      sealer.seal_new_patient(*this, who.hcp_id, sealed, {}, /*remember_entries=*/full_result));
   FHIRBRIDGE_RETURN_IF_ERROR(write_patient(sealed, /*insert=*/true));
   // Its contacts usually follow (imports, transactions): keep the secretId now,
   // decrypted from what was just sealed, so they need not load the patient.
@@ -1083,6 +1087,7 @@ Status SqliteStore::Impl::write_contact(const icure::Contact& sealed, const std:
   std::optional<std::int64_t> sort_date;
   if (!dates.empty()) sort_date = *std::min_element(dates.begin(), dates.end());
 
+  const std::string doc = serialize(sealed);  // bound without a copy (bind_static)
   auto row = db().cached(
       insert ? "INSERT INTO contact(id, rev, doc, patient_id, modified, sort_date, sort_code, "
                "sort_status) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
@@ -1091,7 +1096,7 @@ Status SqliteStore::Impl::write_contact(const icure::Contact& sealed, const std:
   if (!row.ok()) return row.status();
   row->bind(1, id)
       .bind(2, *sealed.rev)
-      .bind(3, serialize(sealed))
+      .bind_static(3, doc)
       .bind(4, patient_id)
       .bind(5, sealed.modified.value_or(0))
       .bind(6, sort_date)
@@ -1212,7 +1217,8 @@ Result<ContactRecord> SqliteStore::Impl::create_contact(const Principal& who,
   if (full_result) clear = contact;
   icure::Contact& sealed = contact;
   FHIRBRIDGE_RETURN_IF_ERROR(sealer.seal_new_contact_of(
-      *this, who.hcp_id, sealed, resolved_patient_id, std::move(patient_secrets)));
+      *this, who.hcp_id, sealed, resolved_patient_id, std::move(patient_secrets), {},
+      /*remember_entries=*/full_result));
   FHIRBRIDGE_RETURN_IF_ERROR(write_contact(sealed, resolved_patient_id, /*insert=*/true));
   if (clear) return ContactRecord{reveal_contact(std::move(*clear), sealed), resolved_patient_id};
   return ContactRecord{id_and_rev_of(sealed), resolved_patient_id};

@@ -197,6 +197,37 @@ BOOST_AUTO_TEST_CASE(sealer_answers_the_same_with_and_without_cache) {
   BOOST_CHECK_EQUAL(uncached.decryption_cache_stats().entries, 0u);
 }
 
+// A bulk import seals without remembering (remember_entries = false): the
+// cache stays empty, and the entities read the same as remembered ones.
+BOOST_AUTO_TEST_CASE(sealing_without_remembering_leaves_the_cache_empty) {
+  World w;
+  EntitySealer sealer(w.keychain, w.rng);
+  icure::Patient p = make_patient(1);
+  BOOST_REQUIRE(sealer.seal_new_patient(w.dir, World::hcp(0), p, {World::hcp(1)}, false).ok());
+  icure::Contact c = make_contact(1);
+  BOOST_REQUIRE(
+      sealer.seal_new_contact_of(w.dir, World::hcp(0), c, *p.id, {"secret"}, {World::hcp(1)}, false)
+          .ok());
+  BOOST_CHECK_EQUAL(sealer.decryption_cache_stats().entries, 0u);
+  auto patient = sealer.unseal_patient(w.dir, World::hcp(1), p);
+  BOOST_REQUIRE(patient.ok());
+  BOOST_CHECK_EQUAL(*patient->note, "note 1 é");
+  auto contact = sealer.unseal_contact(w.dir, World::hcp(1), c);
+  BOOST_REQUIRE(contact.ok());
+  BOOST_CHECK_EQUAL(*contact->descr, "Consultation 1");
+  BOOST_CHECK(*sealer.contact_patient_id(w.dir, World::hcp(0), c) == *p.id);
+  BOOST_CHECK_GT(sealer.decryption_cache_stats().entries, 0u);  // reads still fill it
+
+  // Remembering (the default) fills it at sealing: the first read is warm.
+  EntitySealer remembering(w.keychain, w.rng);
+  icure::Patient q = make_patient(2);
+  BOOST_REQUIRE(remembering.seal_new_patient(w.dir, World::hcp(0), q).ok());
+  const auto before = remembering.decryption_cache_stats();
+  BOOST_CHECK_GT(before.entries, 0u);
+  BOOST_REQUIRE(remembering.unseal_patient(w.dir, World::hcp(0), q).ok());
+  BOOST_CHECK_GT(remembering.decryption_cache_stats().hits, before.hits);
+}
+
 BOOST_AUTO_TEST_CASE(another_ciphertext_is_never_answered_from_the_cache) {
   World w;
   EntitySealer sealer(w.keychain, w.rng);

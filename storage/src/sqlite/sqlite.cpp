@@ -64,6 +64,12 @@ Statement& Statement::operator=(Statement&& other) noexcept {
   return *this;
 }
 
+Statement& Statement::bind_static(int index, std::string_view text) {
+  int rc = sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8);
+  if (bind_error_.ok()) bind_error_ = check(rc, db_, "bind ?" + std::to_string(index));
+  return *this;
+}
+
 Statement& Statement::bind(int index, std::string_view text) {
   int rc =
       sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);

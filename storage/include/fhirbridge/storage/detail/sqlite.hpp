@@ -50,6 +50,9 @@ class Statement {
   Statement& bind(int index, const std::string& text) {
     return bind(index, std::string_view(text));
   }
+  // Without SQLite's copy: `text` must stay alive and unchanged until the
+  // statement has run (big documents).
+  Statement& bind_static(int index, std::string_view text);
   Statement& bind(int index, std::int64_t number);
   Statement& bind(int index, int number) { return bind(index, static_cast<std::int64_t>(number)); }
   Statement& bind(int index, bool flag) { return bind(index, static_cast<std::int64_t>(flag)); }
