@@ -475,7 +475,15 @@ Status EntitySealer::add_delegation_entries(HcpDirectory& dir, const std::string
                                             Botan::RandomNumberGenerator& rng, bool remember) {
   auto key = exchange_key_entry(dir, owner, delegate, owner, true);
   if (!key.ok()) return key.status();
-  const ExchangeKeyEntry& exchange = **key;
+  return add_delegation_entries(**key, owner, delegate, entity_id, secrets, map, rng, remember);
+}
+
+Status EntitySealer::add_delegation_entries(const ExchangeKeyEntry& exchange,
+                                            const std::string& owner, const std::string& delegate,
+                                            const std::string& entity_id,
+                                            const std::vector<std::string>& secrets,
+                                            icure::DelegationMap& map,
+                                            Botan::RandomNumberGenerator& rng, bool remember) {
   if (!map) map.emplace();
   auto& entries = (*map)[delegate];
   // Skip secrets the delegate already gets from this owner (sharing is idempotent).
@@ -524,7 +532,7 @@ Status EntitySealer::seal_new_patient(HcpDirectory& dir, const std::string& owne
                                       const std::vector<std::string>& delegates,
                                       bool remember_entries) {
   BatchedRng rng(rng_);
-  FHIRBRIDGE_RETURN_IF_ERROR(keychain_.get(owner_hcp_id));
+  FHIRBRIDGE_RETURN_IF_ERROR(keychain_.check(owner_hcp_id));
   if (!patient.id || patient.id->empty()) patient.id = random_uuid(rng);
   const std::string secret_id = random_uuid(rng);
   const std::string encryption_key = random_uuid(rng);
@@ -533,9 +541,11 @@ Status EntitySealer::seal_new_patient(HcpDirectory& dir, const std::string& owne
   std::vector<std::string> parties{owner_hcp_id};
   for (const auto& d : delegates) append_unique(parties, d);
   for (const auto& party : parties) {
+    auto key = exchange_key_entry(dir, owner_hcp_id, party, owner_hcp_id, true);
+    if (!key.ok()) return key.status();
     FHIRBRIDGE_RETURN_IF_ERROR(add_delegation_entries(
-        dir, owner_hcp_id, party, *patient.id, {secret_id}, delegations, rng, remember_entries));
-    FHIRBRIDGE_RETURN_IF_ERROR(add_delegation_entries(dir, owner_hcp_id, party, *patient.id,
+        **key, owner_hcp_id, party, *patient.id, {secret_id}, delegations, rng, remember_entries));
+    FHIRBRIDGE_RETURN_IF_ERROR(add_delegation_entries(**key, owner_hcp_id, party, *patient.id,
                                                       {encryption_key}, encryption_keys, rng,
                                                       remember_entries));
   }
@@ -640,7 +650,7 @@ Status EntitySealer::seal_new_contact_of(HcpDirectory& dir, const std::string& o
                                          const std::vector<std::string>& delegates,
                                          bool remember_entries) {
   BatchedRng rng(rng_);
-  FHIRBRIDGE_RETURN_IF_ERROR(keychain_.get(owner_hcp_id));
+  FHIRBRIDGE_RETURN_IF_ERROR(keychain_.check(owner_hcp_id));
   if (!contact.id || contact.id->empty()) contact.id = random_uuid(rng);
   const std::string secret_id = random_uuid(rng);
   const std::string encryption_key = random_uuid(rng);
@@ -649,12 +659,14 @@ Status EntitySealer::seal_new_contact_of(HcpDirectory& dir, const std::string& o
   std::vector<std::string> parties{owner_hcp_id};
   for (const auto& d : delegates) append_unique(parties, d);
   for (const auto& party : parties) {
+    auto key = exchange_key_entry(dir, owner_hcp_id, party, owner_hcp_id, true);
+    if (!key.ok()) return key.status();
     FHIRBRIDGE_RETURN_IF_ERROR(add_delegation_entries(
-        dir, owner_hcp_id, party, *contact.id, {secret_id}, delegations, rng, remember_entries));
-    FHIRBRIDGE_RETURN_IF_ERROR(add_delegation_entries(dir, owner_hcp_id, party, *contact.id,
+        **key, owner_hcp_id, party, *contact.id, {secret_id}, delegations, rng, remember_entries));
+    FHIRBRIDGE_RETURN_IF_ERROR(add_delegation_entries(**key, owner_hcp_id, party, *contact.id,
                                                       {encryption_key}, encryption_keys, rng,
                                                       remember_entries));
-    FHIRBRIDGE_RETURN_IF_ERROR(add_delegation_entries(dir, owner_hcp_id, party, *contact.id,
+    FHIRBRIDGE_RETURN_IF_ERROR(add_delegation_entries(**key, owner_hcp_id, party, *contact.id,
                                                       {patient_id}, crypted_foreign_keys, rng,
                                                       remember_entries));
   }

@@ -530,7 +530,8 @@ Result<Page<Item>> run_search(sqlite::Database& db, const SearchSql& search,
   auto matches = count_matches(db, search, bound);
   if (!matches.ok()) return matches.status();
   page.total = request.count_up_to < 0 || *matches <= request.count_up_to ? *matches : -1;
-  if (request.limit == 0) return page;
+  // No match: no page to read (e.g. an import's "already stored?" look-ups).
+  if (request.limit == 0 || *matches == 0) return page;
   const SearchSql& chosen = sorted_scan && *matches > kSortedScanThreshold ? *sorted_scan : search;
   std::optional<std::vector<Value>> after;
   if (request.cursor) {

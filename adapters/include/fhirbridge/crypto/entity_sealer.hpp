@@ -166,6 +166,12 @@ class EntitySealer {
                                 const std::string& delegate, const std::string& entity_id,
                                 const std::vector<std::string>& secrets, icure::DelegationMap& map,
                                 Botan::RandomNumberGenerator& rng, bool remember = true);
+  // The same with the exchange key K(owner -> delegate) already at hand (a new
+  // entity's maps all use one key: it is looked up once, not once per map).
+  Status add_delegation_entries(const ExchangeKeyEntry& exchange, const std::string& owner,
+                                const std::string& delegate, const std::string& entity_id,
+                                const std::vector<std::string>& secrets, icure::DelegationMap& map,
+                                Botan::RandomNumberGenerator& rng, bool remember);
   // Moves the policy's `fields` of a typed entity (Patient, Contact, Service)
   // into encryptedSelf.
   template <typename Entity>
