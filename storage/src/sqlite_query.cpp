@@ -523,6 +523,13 @@ Result<Page<Item>> run_search(sqlite::Database& db, const SearchSql& search,
                               const char* select, int first_key_column, const PageRequest& request,
                               Unseal&& unseal) {
   Page<Item> page;
+  // A bad cursor is refused whether or not anything matches.
+  std::optional<std::vector<Value>> after;
+  if (request.cursor && request.limit > 0) {
+    auto decoded = decode_cursor(sort, *request.cursor);
+    if (!decoded.ok()) return decoded.status();
+    after = std::move(*decoded);
+  }
   // One bounded count serves both Page::total and the choice of plan; only
   // an accurate total (count_up_to < 0) counts every match.
   const std::int64_t bound =
@@ -533,12 +540,6 @@ Result<Page<Item>> run_search(sqlite::Database& db, const SearchSql& search,
   // No match: no page to read (e.g. an import's "already stored?" look-ups).
   if (request.limit == 0 || *matches == 0) return page;
   const SearchSql& chosen = sorted_scan && *matches > kSortedScanThreshold ? *sorted_scan : search;
-  std::optional<std::vector<Value>> after;
-  if (request.cursor) {
-    auto decoded = decode_cursor(sort, *request.cursor);
-    if (!decoded.ok()) return decoded.status();
-    after = std::move(*decoded);
-  }
   PageSql sql = page_query(chosen, sort, select, after ? &*after : nullptr, request.limit);
   auto stmt = db.cached_dynamic(sql.sql);
   if (!stmt.ok()) return stmt.status();

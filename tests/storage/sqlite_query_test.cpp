@@ -206,6 +206,12 @@ BOOST_FIXTURE_TEST_CASE(patient_sorting_and_stable_paging, PeopleFixture) {
   BOOST_TEST((store->find_patients(hcp1, other_sort).status().code() == StatusCode::invalid));
   other_sort.page.cursor = "zz-not-hex";
   BOOST_TEST((store->find_patients(hcp1, other_sort).status().code() == StatusCode::invalid));
+  // Also when nothing matches (such a search reads no page).
+  PatientQuery no_match_bad_cursor;
+  no_match_bad_cursor.family.push_back({{"nobody-has-this-name"}, TextMatch::exact});
+  no_match_bad_cursor.page.cursor = "zz-not-hex";
+  BOOST_TEST(
+      (store->find_patients(hcp1, no_match_bad_cursor).status().code() == StatusCode::invalid));
   PatientQuery bad_sort;
   bad_sort.page.sort = {{"shoe-size", false}};
   BOOST_TEST((store->find_patients(hcp1, bad_sort).status().code() == StatusCode::invalid));
