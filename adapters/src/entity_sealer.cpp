@@ -512,6 +512,21 @@ Status EntitySealer::add_delegation_entries(const ExchangeKeyEntry& exchange,
   return {};
 }
 
+Status EntitySealer::add_new_entity_entries(HcpDirectory& dir, const std::string& owner,
+                                            const std::vector<std::string>& parties,
+                                            const std::string& entity_id,
+                                            std::initializer_list<NewEntry> entries,
+                                            Botan::RandomNumberGenerator& rng, bool remember) {
+  for (const auto& party : parties) {
+    auto key = exchange_key_entry(dir, owner, party, owner, true);
+    if (!key.ok()) return key.status();
+    for (const NewEntry& entry : entries)
+      FHIRBRIDGE_RETURN_IF_ERROR(add_delegation_entries(**key, owner, party, entity_id,
+                                                        {entry.secret}, entry.map, rng, remember));
+  }
+  return {};
+}
+
 // ---- encryptedSelf -----------------------------------------------------------------
 
 template <typename Entity>
@@ -540,15 +555,9 @@ Status EntitySealer::seal_new_patient(HcpDirectory& dir, const std::string& owne
   icure::DelegationMap delegations, encryption_keys;
   std::vector<std::string> parties{owner_hcp_id};
   for (const auto& d : delegates) append_unique(parties, d);
-  for (const auto& party : parties) {
-    auto key = exchange_key_entry(dir, owner_hcp_id, party, owner_hcp_id, true);
-    if (!key.ok()) return key.status();
-    FHIRBRIDGE_RETURN_IF_ERROR(add_delegation_entries(
-        **key, owner_hcp_id, party, *patient.id, {secret_id}, delegations, rng, remember_entries));
-    FHIRBRIDGE_RETURN_IF_ERROR(add_delegation_entries(**key, owner_hcp_id, party, *patient.id,
-                                                      {encryption_key}, encryption_keys, rng,
-                                                      remember_entries));
-  }
+  FHIRBRIDGE_RETURN_IF_ERROR(add_new_entity_entries(
+      dir, owner_hcp_id, parties, *patient.id,
+      {{secret_id, delegations}, {encryption_key, encryption_keys}}, rng, remember_entries));
   auto content_key = content_key_of(encryption_key);
   if (!content_key.ok()) return content_key.status();
 
@@ -658,18 +667,11 @@ Status EntitySealer::seal_new_contact_of(HcpDirectory& dir, const std::string& o
   icure::DelegationMap delegations, encryption_keys, crypted_foreign_keys;
   std::vector<std::string> parties{owner_hcp_id};
   for (const auto& d : delegates) append_unique(parties, d);
-  for (const auto& party : parties) {
-    auto key = exchange_key_entry(dir, owner_hcp_id, party, owner_hcp_id, true);
-    if (!key.ok()) return key.status();
-    FHIRBRIDGE_RETURN_IF_ERROR(add_delegation_entries(
-        **key, owner_hcp_id, party, *contact.id, {secret_id}, delegations, rng, remember_entries));
-    FHIRBRIDGE_RETURN_IF_ERROR(add_delegation_entries(**key, owner_hcp_id, party, *contact.id,
-                                                      {encryption_key}, encryption_keys, rng,
-                                                      remember_entries));
-    FHIRBRIDGE_RETURN_IF_ERROR(add_delegation_entries(**key, owner_hcp_id, party, *contact.id,
-                                                      {patient_id}, crypted_foreign_keys, rng,
-                                                      remember_entries));
-  }
+  FHIRBRIDGE_RETURN_IF_ERROR(add_new_entity_entries(dir, owner_hcp_id, parties, *contact.id,
+                                                    {{secret_id, delegations},
+                                                     {encryption_key, encryption_keys},
+                                                     {patient_id, crypted_foreign_keys}},
+                                                    rng, remember_entries));
   auto content_key = content_key_of(encryption_key);
   if (!content_key.ok()) return content_key.status();
 

@@ -6,6 +6,7 @@
 #include <botan/rng.h>
 
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <set>
 #include <string>
@@ -166,11 +167,22 @@ class EntitySealer {
                                 const std::string& delegate, const std::string& entity_id,
                                 const std::vector<std::string>& secrets, icure::DelegationMap& map,
                                 Botan::RandomNumberGenerator& rng, bool remember = true);
-  // The same with the exchange key K(owner -> delegate) already at hand (a new
-  // entity's maps all use one key: it is looked up once, not once per map).
+  // The same with the exchange key K(owner -> delegate) already at hand.
   Status add_delegation_entries(const ExchangeKeyEntry& exchange, const std::string& owner,
                                 const std::string& delegate, const std::string& entity_id,
                                 const std::vector<std::string>& secrets, icure::DelegationMap& map,
+                                Botan::RandomNumberGenerator& rng, bool remember);
+  // A new entity's entries for every party: in each map, one entry encrypting
+  // "<entityId>:<its secret>". A party's maps share one exchange key, looked up
+  // once per party, not once per map.
+  struct NewEntry {
+    const std::string& secret;
+    icure::DelegationMap& map;
+  };
+  Status add_new_entity_entries(HcpDirectory& dir, const std::string& owner,
+                                const std::vector<std::string>& parties,
+                                const std::string& entity_id,
+                                std::initializer_list<NewEntry> entries,
                                 Botan::RandomNumberGenerator& rng, bool remember);
   // Moves the policy's `fields` of a typed entity (Patient, Contact, Service)
   // into encryptedSelf.
