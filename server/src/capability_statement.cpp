@@ -19,7 +19,7 @@ json::object resource_entry(const char* type, const char* profile) {
       {"interaction", interactions({"read", "vread", "update", "delete", "create", "search-type"})},
       {"versioning", "versioned-update"},
       {"readHistory", false},
-      {"updateCreate", false},
+      {"updateCreate", true},
       {"conditionalCreate", false},
       {"conditionalRead", "not-supported"},
       {"conditionalUpdate", false},

@@ -110,6 +110,16 @@ Result<icure::Contact> observation_for_update(ServerContext& ctx, const storage:
                                               const storage::ContactRecord& existing,
                                               const std::string& url_id,
                                               const boost::json::value& resource);
+// Update-as-create (HAPI's and Blaze's default; docs/server.md): a PUT whose
+// URL id names no resource of this user (never stored, or deleted) creates one
+// with that FHIR id. True when `lookup` (the PUT's resolve_*) says so.
+bool update_creates(const Status& lookup);
+// The preconditions of such a create: the body carries the URL id as its id
+// (invalid at <Type>.id otherwise), and there is no If-Match, which a missing
+// resource cannot match (version_conflict, 412).
+Status check_update_as_create(const boost::json::value& resource, std::string_view type,
+                              const std::string& url_id,
+                              const std::optional<std::string>& if_match);
 // If-Match "W/\"3\"" / "3" against a rev: version_conflict (412) on mismatch.
 Status check_if_match(const std::optional<std::string>& if_match,
                       const std::optional<std::string>& rev);

@@ -174,10 +174,8 @@ Result<FhirAnswer> process_transaction(CallContext& call, const mapping::ParsedB
       reads.push_back(entry->index);
       continue;
     }
-    if (method == "POST" && seg.size() == 1) {
-      if (entry->resource.is_null())
-        return fail(Status(StatusCode::structure, "a POST entry needs a resource",
-                           "Bundle.entry.resource"));
+    // A create, from a POST or from a PUT to an id that names nothing yet.
+    auto add_create = [&]() -> Status {
       const std::string fhir_id = [&] {
         if (const json::object* o = entry->resource.if_object())
           if (const json::value* id = o->if_contains("id"); id && id->is_string())
@@ -185,11 +183,11 @@ Result<FhirAnswer> process_transaction(CallContext& call, const mapping::ParsedB
         return std::string{};
       }();
       if (!fhir_id.empty() && !fhir_ids_in_bundle.insert(type + "/" + fhir_id).second)
-        return fail(Status::Conflict("two entries create " + type + " with id '" + fhir_id + "'",
-                                     type + ".id"));
+        return Status::Conflict("two entries create " + type + " with id '" + fhir_id + "'",
+                                type + ".id");
       if (type == "Patient") {
         auto patient = patient_for_create(ctx, call.who, entry->resource);
-        if (!patient.ok()) return fail(patient.status());
+        if (!patient.ok()) return patient.status();
         const std::string store_id = *patient->id;
         if (entry->full_url) pending[*entry->full_url] = store_id;
         if (!fhir_id.empty()) {
@@ -201,24 +199,47 @@ Result<FhirAnswer> process_transaction(CallContext& call, const mapping::ParsedB
         batch.ops.emplace_back(storage::CreatePatient{std::move(*patient)});
       } else {
         auto observation = observation_for_create(ctx, call.who, entry->resource, &pending);
-        if (!observation.ok()) return fail(observation.status());
+        if (!observation.ok()) return observation.status();
         batch.ops.emplace_back(storage::CreateContact{std::move(observation->contact),
                                                       std::move(observation->patient_id)});
       }
       origins.push_back({entry->index, type, 201});
+      return {};
+    };
+    if (method == "POST" && seg.size() == 1) {
+      if (entry->resource.is_null())
+        return fail(Status(StatusCode::structure, "a POST entry needs a resource",
+                           "Bundle.entry.resource"));
+      if (auto created = add_create(); !created.ok()) return fail(created);
       continue;
     }
     if (method == "PUT" && seg.size() == 2) {
+      if (entry->resource.is_null())
+        return fail(
+            Status(StatusCode::structure, "a PUT entry needs a resource", "Bundle.entry.resource"));
+      auto create_at_url_id = [&]() -> Status {
+        FHIRBRIDGE_RETURN_IF_ERROR(
+            check_update_as_create(entry->resource, type, seg[1], request.if_match));
+        return add_create();
+      };
       if (type == "Patient") {
         auto existing = resolve_patient(ctx, call.who, seg[1]);
-        if (!existing.ok()) return fail(existing.status());
+        if (!existing.ok()) {
+          if (!update_creates(existing.status())) return fail(existing.status());
+          if (auto created = create_at_url_id(); !created.ok()) return fail(created);
+          continue;
+        }
         if (auto s = check_if_match(request.if_match, existing->rev); !s.ok()) return fail(s);
         auto patient = patient_for_update(ctx, *existing, seg[1], entry->resource);
         if (!patient.ok()) return fail(patient.status());
         batch.ops.emplace_back(storage::UpdatePatient{std::move(*patient)});
       } else {
         auto existing = resolve_observation(ctx, call.who, seg[1]);
-        if (!existing.ok()) return fail(existing.status());
+        if (!existing.ok()) {
+          if (!update_creates(existing.status())) return fail(existing.status());
+          if (auto created = create_at_url_id(); !created.ok()) return fail(created);
+          continue;
+        }
         if (auto s = check_if_match(request.if_match, existing->contact.rev); !s.ok())
           return fail(s);
         auto contact = observation_for_update(ctx, call.who, *existing, seg[1], entry->resource);

@@ -284,6 +284,28 @@ Result<json::value> body_for_update(const json::value& resource, std::string_vie
 }
 }  // namespace
 
+bool update_creates(const Status& lookup) {
+  return lookup.code() == StatusCode::not_found || lookup.code() == StatusCode::deleted;
+}
+
+Status check_update_as_create(const json::value& resource, std::string_view type,
+                              const std::string& url_id,
+                              const std::optional<std::string>& if_match) {
+  FHIRBRIDGE_RETURN_IF_ERROR(check_resource_type(resource, type));
+  const std::string path = std::string(type) + ".id";
+  auto body_id = string_member(resource, "id");
+  if (!body_id)
+    return Status::Invalid(path, "an update must carry the resource id (" + url_id + ")");
+  if (*body_id != url_id)
+    return Status::Invalid(path,
+                           "id '" + *body_id + "' does not match the URL id '" + url_id + "'");
+  if (if_match)
+    return {StatusCode::version_conflict, "If-Match " + *if_match + ": there is no " +
+                                              std::string(type) + "/" + url_id +
+                                              " to match (a PUT without If-Match creates it)"};
+  return {};
+}
+
 Result<icure::Patient> patient_for_update(ServerContext& ctx, const icure::Patient& existing,
                                           const std::string& url_id, const json::value& resource) {
   auto body = body_for_update(resource, "Patient", url_id, existing.id.value_or(""));
@@ -475,9 +497,16 @@ Result<FhirAnswer> do_update(CallContext& call, const std::string& type, const s
   if (request.body.is_null())
     return Status(StatusCode::structure, "a " + type + " resource is required in the body");
   ServerContext& ctx = call.server;
+  // Update-as-create: the create checks the FHIR id again (a concurrent create
+  // of the same id is a conflict, 409) and answers 201.
+  auto create_instead = [&](const Status& lookup) -> Result<FhirAnswer> {
+    if (!update_creates(lookup)) return lookup;
+    FHIRBRIDGE_RETURN_IF_ERROR(check_update_as_create(request.body, type, id, request.if_match));
+    return do_create(call, type, request);
+  };
   if (type == "Patient") {
     auto existing = resolve_patient(ctx, call.who, id);
-    if (!existing.ok()) return existing.status();
+    if (!existing.ok()) return create_instead(existing.status());
     FHIRBRIDGE_RETURN_IF_ERROR(check_if_match(request.if_match, existing->rev));
     auto patient = patient_for_update(ctx, *existing, id, request.body);
     if (!patient.ok()) return patient.status();
@@ -486,7 +515,7 @@ Result<FhirAnswer> do_update(CallContext& call, const std::string& type, const s
     return view_answer(call, type, 200, storage::WriteResult{std::move(*stored)}, "updated", true);
   }
   auto existing = resolve_observation(ctx, call.who, id);
-  if (!existing.ok()) return existing.status();
+  if (!existing.ok()) return create_instead(existing.status());
   FHIRBRIDGE_RETURN_IF_ERROR(check_if_match(request.if_match, existing->contact.rev));
   auto contact = observation_for_update(ctx, call.who, *existing, id, request.body);
   if (!contact.ok()) return contact.status();

@@ -110,6 +110,13 @@ try {
   check(tx.entry[1].resource.subject.reference === `Patient/${pat2}`, 'urn:uuid reference rewritten to the store id');
   valid(tx, 'transaction-response Bundle');
 
+  // Update-as-create: a PUT to an id that names nothing creates it (HAPI's and Blaze's way).
+  const upserted = await client.update({ resourceType: 'Patient', id: 'kit-new', body: { ...seed('patient-pat1.json'), id: 'kit-new' } });
+  check(upserted.id && upserted.id !== 'kit-new' && upserted.meta?.versionId === '1', 'update of a new id creates it');
+  const upsertedAgain = await client.update({ resourceType: 'Patient', id: 'kit-new', body: { ...seed('patient-pat1.json'), id: 'kit-new', gender: 'female' } });
+  check(upsertedAgain.id === upserted.id && upsertedAgain.meta?.versionId === '2' && upsertedAgain.gender === 'female', 'the same update again is version 2');
+  valid(upsertedAgain, 'updated Patient');
+
   const deleted = await client.delete({ resourceType: 'Patient', id: pat2 });
   check(deleted.resourceType === 'OperationOutcome', 'delete Patient');
   let status = 0;

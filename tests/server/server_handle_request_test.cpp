@@ -151,6 +151,93 @@ BOOST_AUTO_TEST_CASE(create_read_update_delete_with_versions) {
   BOOST_TEST(f.get(kBase + "/Patient/pat1").result_int() == 404u);
 }
 
+BOOST_AUTO_TEST_CASE(update_of_an_id_that_names_nothing_creates_it) {
+  ServerFixture f;
+  const std::string pat1 = json::serialize(seed("patient-pat1.json"));  // id "pat1"
+  auto put = [&](const std::string& url, const std::string& body, const Account* who) {
+    return f.call(verb::put, kBase + url, who, body, "application/fhir+json");
+  };
+  // An If-Match cannot match a resource that does not exist; the body must
+  // carry the URL id. Neither stores anything.
+  auto guarded = f.call(verb::put, kBase + "/Patient/pat1", &f.alice, pat1, "application/fhir+json",
+                        {{http::field::if_match, "W/\"1\""}});
+  BOOST_TEST(guarded.result_int() == 412u);
+  auto elsewhere = put("/Patient/pat2", pat1, &f.alice);
+  BOOST_TEST(elsewhere.result_int() == 400u);
+  BOOST_TEST(issue_field(elsewhere, "expression") == "Patient.id");
+  BOOST_TEST(patient_search(f, "name=Donald").at("total").as_int64() == 0);
+
+  auto created = put("/Patient/pat1", pat1, &f.alice);
+  BOOST_REQUIRE_EQUAL(created.result_int(), 201u);
+  const std::string id = str(body_json(created), {"id"});
+  BOOST_TEST(
+      std::string(created[http::field::location]).ends_with("/Patient/" + id + "/_history/1"));
+  BOOST_TEST(str(body_json(f.get(kBase + "/Patient/pat1")), {"id"}) == id);
+  // The same PUT again is an update of what it created.
+  auto again = put("/Patient/pat1", pat1, &f.alice);
+  BOOST_REQUIRE_EQUAL(again.result_int(), 200u);
+  BOOST_TEST(str(body_json(again), {"id"}) == id);
+  BOOST_TEST(str(body_json(again), {"meta", "versionId"}) == "2");
+
+  // Observations too, with their subject resolved as on create.
+  const std::string obs =
+      json::serialize(with_subject(seed("observation-f001.json"), "Patient/pat1"));  // id "f001"
+  auto obs_created = put("/Observation/f001", obs, &f.alice);
+  BOOST_REQUIRE_EQUAL(obs_created.result_int(), 201u);
+  BOOST_TEST(str(body_json(obs_created), {"subject", "reference"}) == "Patient/" + id);
+  BOOST_TEST(f.get(kBase + "/Observation/f001").result_int() == 200u);
+
+  // Bob's PUT of pat1 creates his own; Alice's is untouched.
+  auto bobs = put("/Patient/pat1", pat1, &f.bob);
+  BOOST_REQUIRE_EQUAL(bobs.result_int(), 201u);
+  BOOST_TEST(str(body_json(bobs), {"id"}) != id);
+  BOOST_TEST(str(body_json(f.get(kBase + "/Patient/pat1")), {"id"}) == id);
+
+  // A deleted resource's id is created afresh (version 1 of a new resource).
+  BOOST_TEST(f.call(verb::delete_, kBase + "/Observation/f001", &f.alice).result_int() == 200u);
+  auto recreated = put("/Observation/f001", obs, &f.alice);
+  BOOST_REQUIRE_EQUAL(recreated.result_int(), 201u);
+  BOOST_TEST(str(body_json(recreated), {"meta", "versionId"}) == "1");
+}
+
+BOOST_AUTO_TEST_CASE(transaction_put_of_new_ids_creates_them) {
+  ServerFixture f;
+  json::value pat = seed("patient-pat1.json");
+  json::value obs = with_subject(seed("observation-f001.json"), "Patient/pat1");
+  json::object bundle{
+      {"resourceType", "Bundle"},
+      {"type", "transaction"},
+      {"entry",
+       json::array{json::object{{"resource", obs},
+                                {"request", {{"method", "PUT"}, {"url", "Observation/f001"}}}},
+                   json::object{{"resource", pat},
+                                {"request", {{"method", "PUT"}, {"url", "Patient/pat1"}}}}}}};
+  auto first = f.post(kBase, bundle);
+  BOOST_REQUIRE_EQUAL(first.result_int(), 200u);
+  auto out = body_json(first);
+  const auto& e = out.at("entry").as_array();
+  BOOST_TEST(str(e[0], {"response", "status"}) == "201 Created");
+  BOOST_TEST(str(e[1], {"response", "status"}) == "201 Created");
+  // The patient PUT in the same bundle is the observation's subject.
+  BOOST_TEST(str(e[0], {"resource", "subject", "reference"}) ==
+             "Patient/" + str(e[1], {"resource", "id"}));
+  // Replayed: both are updates now.
+  auto second = f.post(kBase, bundle);
+  BOOST_REQUIRE_EQUAL(second.result_int(), 200u);
+  auto out2 = body_json(second);
+  BOOST_TEST(str(out2.at("entry").at(0), {"response", "status"}) == "200 OK");
+  BOOST_TEST(str(out2.at("entry").at(1), {"response", "status"}) == "200 OK");
+  BOOST_TEST(patient_search(f, "name=Donald").at("total").as_int64() == 1);
+  // If-Match on a PUT of a new id fails the whole transaction.
+  json::value guarded = bundle;
+  auto& entries = guarded.at("entry").as_array();
+  entries[1].as_object()["resource"].as_object()["id"] = "pat3";
+  entries[1].as_object()["request"] =
+      json::object{{"method", "PUT"}, {"url", "Patient/pat3"}, {"ifMatch", "W/\"1\""}};
+  BOOST_TEST(f.post(kBase, guarded).result_int() == 412u);
+  BOOST_TEST(f.get(kBase + "/Patient/pat3").result_int() == 404u);
+}
+
 BOOST_AUTO_TEST_CASE(prefer_return_is_honoured) {
   ServerFixture f;
   auto minimal =
