@@ -218,6 +218,8 @@ int main(int argc, char** argv) {
   synthetic::Generator gen(prng);
   std::vector<std::string> ids;
   std::vector<Sample> samples;
+  std::vector<Sample> markers;  // one patient per family+given
+  constexpr std::size_t kMarkers = 100;
   std::mt19937_64 pick(7);  // which ids/samples to query: fixed, not timed
 
   std::printf(
@@ -251,6 +253,23 @@ int main(int argc, char** argv) {
     row("insert, batched (res/s wall|CPU)", rate(f.resources / f.seconds),
         rate(f.resources / f.cpu_seconds), "");
 
+    if (size == sizes.front()) {
+      // Patients whose family+given is unique: the "one match" search finds
+      // exactly one at every size, so its growth is the index's alone (the
+      // generator's names repeat: their matches grow with the store).
+      for (std::size_t k = 0; k < kMarkers; ++k) {
+        const std::string suffix{static_cast<char>('a' + k / 26 % 26),
+                                 static_cast<char>('a' + k % 26)};
+        json::object fhir = gen.patient();
+        fhir["name"] = json::array{json::object{{"family", "Uniqmarker" + suffix},
+                                                {"given", json::array{"Solo" + suffix}}}};
+        auto patient = mapping::fhir_patient_to_icure(fhir, b.ctx);
+        if (!patient.ok()) die("map", patient.status());
+        auto r = b.store->create_patient(b.who, std::move(*patient));
+        if (!r.ok()) die("create_patient", r.status());
+        markers.push_back({*r->id, "Uniqmarker" + suffix, "Solo" + suffix});
+      }
+    }
     if (size == sizes.front()) {  // one transaction per call: durable commit each time
       const std::size_t n = 500;
       double secs = 0, cpu = 0;
@@ -344,6 +363,15 @@ int main(int argc, char** argv) {
                 }));
     latency_row("family+given exact", measure(queries, [&](std::size_t) {
                   const auto& s = samples[pick() % samples.size()];
+                  storage::PatientQuery q;
+                  q.family.push_back({{s.family}, storage::TextMatch::exact});
+                  q.given.push_back({{s.given}, storage::TextMatch::exact});
+                  q.page.limit = 20;
+                  q.page.count_up_to = kCountUpTo;
+                  return check_total(b.store->find_patients(b.who, q), "name search");
+                }));
+    latency_row("family+given, one match", measure(queries, [&](std::size_t) {
+                  const auto& s = markers[pick() % markers.size()];
                   storage::PatientQuery q;
                   q.family.push_back({{s.family}, storage::TextMatch::exact});
                   q.given.push_back({{s.given}, storage::TextMatch::exact});

@@ -16,15 +16,20 @@ WritePool::~WritePool() {
 }
 
 void WritePool::post(std::function<void()> job) {
-  std::lock_guard lock(mutex_);
-  if (!idle_.empty()) {
-    Worker* worker = idle_.back();
-    idle_.pop_back();
-    worker->job = std::move(job);
-    worker->wake.notify_one();
-  } else {
-    queue_.push_back(std::move(job));
+  Worker* handed_to = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    if (!idle_.empty()) {
+      handed_to = idle_.back();
+      idle_.pop_back();
+      handed_to->job = std::move(job);
+    } else {
+      queue_.push_back(std::move(job));
+    }
   }
+  // Woken after the unlock, so that it does not wake only to wait for mutex_
+  // (Workers live as long as the pool; a spurious extra wake-up is harmless).
+  if (handed_to) handed_to->wake.notify_one();
 }
 
 void WritePool::join() {

@@ -262,51 +262,58 @@ void SqliteStore::Impl::return_reader(std::unique_ptr<sqlite::Database> db) {
 
 // ---- group commit -----------------------------------------------------------------
 
-Status SqliteStore::Impl::commit_group(PendingWrite& mine) {
+Status SqliteStore::Impl::commit_group(const PendingWritePtr& mine) {
   std::unique_lock lock(queue_mutex);
-  write_queue.push_back(&mine);
-  while (!mine.done) {
+  write_queue.push_back(mine);
+  while (!mine->done) {
     if (leader_running) {
-      mine.wake.wait(lock);
+      mine->wake.wait(lock);
       continue;
     }
     // Lead: everything queued so far (oldest first) goes into one transaction.
     leader_running = true;
     const auto n = static_cast<std::ptrdiff_t>(std::min(write_queue.size(), max_group));
-    std::vector<PendingWrite*> group(write_queue.begin(), write_queue.begin() + n);
+    std::vector<PendingWritePtr> group(std::make_move_iterator(write_queue.begin()),
+                                       std::make_move_iterator(write_queue.begin() + n));
     write_queue.erase(write_queue.begin(), write_queue.begin() + n);
     lock.unlock();
     try {
       run_group(group);
     } catch (const std::exception& e) {
-      for (auto* p : group)
+      for (const auto& p : group)
         if (p->outcome.ok()) p->outcome = Status::Internal(std::string("store: ") + e.what());
     }
     lock.lock();
-    // Notified under the lock: a member returns (and destroys its
-    // PendingWrite) only once the lock is released.
-    for (auto* p : group) {
-      p->done = true;
-      if (p != &mine) p->wake.notify_one();
-    }
+    for (const auto& p : group) p->done = true;
     leader_running = false;
-    if (!write_queue.empty()) write_queue.front()->wake.notify_one();  // the next leader
+    PendingWritePtr next_leader = write_queue.empty() ? nullptr : write_queue.front();
+    const bool ran_mine = mine->done;  // false when more than max_group were queued before it
+    lock.unlock();
+    // Woken after the unlock: woken under it, each writer went straight back
+    // to sleep on queue_mutex, still held by this leader (two context
+    // switches per write instead of one). `group` keeps every write alive
+    // until its notify, even if its owner saw `done` already and returned.
+    for (const auto& p : group)
+      if (p != mine) p->wake.notify_one();
+    if (next_leader) next_leader->wake.notify_one();
+    if (ran_mine) return mine->outcome;  // set by run_group on this thread
+    lock.lock();
   }
-  return mine.outcome;
+  return mine->outcome;
 }
 
-void SqliteStore::Impl::run_group(const std::vector<PendingWrite*>& group) {
+void SqliteStore::Impl::run_group(const std::vector<PendingWritePtr>& group) {
   std::lock_guard lock(write_mutex);
   Bind bind(writer);
   auto fail_all = [&](const Status& status) {
-    for (auto* p : group) p->outcome = status;
+    for (const auto& p : group) p->outcome = status;
   };
   auto tx = Transaction::begin(writer, Transaction::Mode::immediate);
   if (!tx.ok()) return fail_all(tx.status());
   // Alone, a write needs no savepoint: its failure rolls the transaction back.
   const bool savepoints = group.size() > 1;
   std::size_t applied = 0;
-  for (auto* p : group) {
+  for (const auto& p : group) {
     if (savepoints) {
       if (Status s = writer.run_cached("SAVEPOINT grouped_write"); !s.ok()) return fail_all(s);
     }
@@ -317,7 +324,7 @@ void SqliteStore::Impl::run_group(const std::vector<PendingWrite*>& group) {
       const Status lost = Status::Internal(
           "the write transaction was rolled back" +
           (body.ok() ? std::string() : " after a failed write: " + body.to_string()));
-      for (auto* q : group)
+      for (const auto& q : group)
         if (q != p || body.ok()) q->outcome = lost;
       return;
     }

@@ -121,19 +121,23 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
   struct PendingWrite {
     std::function<Status()> run;  // the body; its own result is kept by write()
     Status outcome;               // set when the transaction (not the body) failed
-    bool done = false;
+    bool done = false;            // under queue_mutex
     // Each write sleeps on its own condition (under queue_mutex) and is woken
     // only when its group committed or when it is next to lead: one shared
     // condition woke every waiting writer at every commit (a context switch
     // each, which cost HTTP creates more than their SQL).
     std::condition_variable wake;
   };
+  // Shared by the writer and the leader that runs it: the leader wakes the
+  // group after releasing queue_mutex, and may still hold a write whose owner
+  // has already returned.
+  using PendingWritePtr = std::shared_ptr<PendingWrite>;
   // Queues `mine` and returns once a COMMIT holding it (or its failure) happened.
-  Status commit_group(PendingWrite& mine);
-  void run_group(const std::vector<PendingWrite*>& group);
+  Status commit_group(const PendingWritePtr& mine);
+  void run_group(const std::vector<PendingWritePtr>& group);
   std::mutex write_mutex;  // held while a group runs on `writer`
   std::mutex queue_mutex;
-  std::vector<PendingWrite*> write_queue;
+  std::vector<PendingWritePtr> write_queue;
   bool leader_running = false;
   std::size_t max_group = 64;
   std::atomic<std::uint64_t> stat_commits{0}, stat_writes{0};
@@ -144,8 +148,8 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
   auto write(Body&& body) -> decltype(body()) {
     using R = decltype(body());
     std::optional<R> result;
-    PendingWrite pending;
-    pending.run = [&]() -> Status {
+    auto pending = std::make_shared<PendingWrite>();
+    pending->run = [&]() -> Status {
       try {
         result.emplace(body());
       } catch (const std::exception& e) {

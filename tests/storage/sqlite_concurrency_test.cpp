@@ -213,6 +213,56 @@ BOOST_AUTO_TEST_CASE(group_commit_rolls_back_only_the_failing_writes) {
   BOOST_TEST(reopened->total == 4);
 }
 
+BOOST_AUTO_TEST_CASE(more_queued_writes_than_one_group_takes_all_commit) {
+  // 150 writes queue behind a held leader: groups of at most 64 (max_group)
+  // take them in order, and every writer is woken with its own outcome,
+  // although the leader that ran its write may wake it after it returned.
+  constexpr std::size_t kFollowers = 150;
+  std::atomic<bool> hold{false};
+  std::atomic<bool> leader_inside{false};
+  storage::SqliteStore* store = nullptr;
+  std::atomic<int> ids{0};
+  SqliteStoreOptions options;
+  options.new_id = [&]() -> std::string {
+    if (hold.exchange(false)) {
+      leader_inside = true;
+      while (store->write_stats().queued < kFollowers) std::this_thread::yield();
+    }
+    return "mg-" + std::to_string(ids++);
+  };
+  StoreFixture f(options);
+  store = f.store.get();
+  const auto before = f.store->write_stats();
+  hold = true;
+  Status leader_outcome;
+  std::thread leader([&] {
+    leader_outcome =
+        f.store->create_patient(f.hcp1, make_patient("Many", "L", "male", 19700101)).status();
+  });
+  while (!leader_inside) std::this_thread::yield();
+  std::vector<Status> outcomes(kFollowers);
+  std::vector<std::thread> followers;
+  for (std::size_t i = 0; i < kFollowers; ++i)
+    followers.emplace_back([&, i] {
+      outcomes[i] = f.store
+                        ->create_patient(f.hcp1, make_patient("Many", "F" + std::to_string(i),
+                                                              "female", 19700101))
+                        .status();
+    });
+  leader.join();
+  for (auto& t : followers) t.join();
+  BOOST_TEST(leader_outcome.ok(), leader_outcome.to_string());
+  for (const auto& outcome : outcomes) BOOST_TEST(outcome.ok(), outcome.to_string());
+  const auto after = f.store->write_stats();
+  BOOST_TEST(after.writes - before.writes == kFollowers + 1);
+  // The leader alone, then 64 + 64 + 22.
+  BOOST_TEST(after.commits - before.commits == 4u);
+  BOOST_TEST(after.queued == 0u);
+  auto all = f.store->find_patients(f.hcp1, family_prefix("many"));
+  REQUIRE_OK(all);
+  BOOST_TEST(all->total == static_cast<std::int64_t>(kFollowers + 1));
+}
+
 BOOST_AUTO_TEST_CASE(the_wal_stays_bounded_and_is_truncated_at_close) {
   SqliteStoreOptions options;
   options.checkpoint_pages = 32;
