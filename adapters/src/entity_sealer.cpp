@@ -276,6 +276,18 @@ Result<SecureBytes> EntitySealer::exchange_key(HcpDirectory& dir, const std::str
   return (*entry)->key;
 }
 
+namespace {
+// A party the directory does not have is not_found; any other failure (the
+// store's I/O, a remote backend down) keeps its own code: a client must see
+// 503, not 404, and nothing may take it for "no exchange key yet".
+Status party_lookup_failed(const Status& failure, const std::string& hcp_id) {
+  if (failure.code() == StatusCode::not_found)
+    return Status::NotFound("healthcare party " + hcp_id + " not found: " + failure.message());
+  return Status(failure.code(), "reading healthcare party " + hcp_id + ": " + failure.message(),
+                failure.path());
+}
+}  // namespace
+
 Result<std::shared_ptr<const EntitySealer::ExchangeKeyEntry>> EntitySealer::exchange_key_entry(
     HcpDirectory& dir, const std::string& owner_hcp_id, const std::string& delegate_hcp_id,
     const std::string& reader_hcp_id, bool create_if_missing) {
@@ -288,9 +300,7 @@ Result<std::shared_ptr<const EntitySealer::ExchangeKeyEntry>> EntitySealer::exch
   FHIRBRIDGE_RETURN_IF_ERROR(keychain_.check(reader_hcp_id));
 
   auto owner_shared = dir.get_shared(owner_hcp_id);
-  if (!owner_shared.ok())
-    return Status::NotFound("healthcare party " + owner_hcp_id +
-                            " not found: " + owner_shared.status().message());
+  if (!owner_shared.ok()) return party_lookup_failed(owner_shared.status(), owner_hcp_id);
   const icure::HealthcareParty* owner = owner_shared->get();
   if (!owner->publicKey || owner->publicKey->empty())
     return Status::Invalid("HealthcareParty.publicKey",
@@ -299,9 +309,7 @@ Result<std::shared_ptr<const EntitySealer::ExchangeKeyEntry>> EntitySealer::exch
   const std::string* reader_public_key = &*owner->publicKey;
   if (reader_hcp_id != owner_hcp_id) {
     auto reader = dir.get_shared(reader_hcp_id);
-    if (!reader.ok())
-      return Status::NotFound("healthcare party " + reader_hcp_id +
-                              " not found: " + reader.status().message());
+    if (!reader.ok()) return party_lookup_failed(reader.status(), reader_hcp_id);
     reader_shared = std::move(*reader);
     if (!reader_shared->publicKey || reader_shared->publicKey->empty())
       return Status::Invalid("HealthcareParty.publicKey",

@@ -219,6 +219,34 @@ BOOST_AUTO_TEST_CASE(missing_and_wrong_keys_are_distinct_errors) {
       (w.sealer.unseal_patient(w.dir, w.hcp(0), p).status().code() == StatusCode::key_missing));
 }
 
+BOOST_AUTO_TEST_CASE(a_failing_directory_is_not_reported_as_a_missing_party) {
+  // The directory's own failure (I/O, remote backend down) keeps its code: it
+  // is neither "not found" nor a reason to create an exchange key.
+  struct FailingDirectory : test::MemoryHcpDirectory {
+    Result<icure::HealthcareParty> get(const std::string&) override {
+      return Status(StatusCode::unavailable, "disk unplugged");
+    }
+  };
+  World w;
+  w.load(0);
+  icure::Patient sealed = sample_patient();
+  BOOST_REQUIRE(w.sealer.seal_new_patient(w.dir, w.hcp(0), sealed).ok());
+  w.sealer.clear_caches();
+  FailingDirectory failing;
+  failing.hcps = w.dir.hcps;
+  icure::Patient fresh = sample_patient();
+  const Status seal = w.sealer.seal_new_patient(failing, w.hcp(0), fresh);
+  BOOST_TEST((seal.code() == StatusCode::unavailable), seal.to_string());
+  BOOST_TEST(seal.message().find("disk unplugged") != std::string::npos);
+  BOOST_TEST(failing.puts == 0);
+  auto read = w.sealer.unseal_patient(failing, w.hcp(0), sealed);
+  BOOST_TEST((read.status().code() == StatusCode::unavailable), read.status().to_string());
+  // A party the directory does not know is still not_found.
+  test::MemoryHcpDirectory empty;
+  icure::Patient other = sample_patient();
+  BOOST_TEST((w.sealer.seal_new_patient(empty, w.hcp(0), other).code() == StatusCode::not_found));
+}
+
 BOOST_AUTO_TEST_CASE(tampered_ciphertexts_give_errors_not_garbage) {
   World w;
   w.load(0);
