@@ -36,10 +36,16 @@ Status check_resource_type(const json::value& resource, std::string_view expecte
   return {};
 }
 
+std::optional<std::string> string_member(const json::object& o, std::string_view key) {
+  if (const json::value* m = o.if_contains(key); m && m->is_string())
+    return std::string(m->get_string());
+  return std::nullopt;
+}
+
+// Without the object overload, a json::object argument converted to a
+// temporary json::value: a deep copy of a whole resource on every answer.
 std::optional<std::string> string_member(const json::value& v, std::string_view key) {
-  if (const json::object* o = v.if_object())
-    if (const json::value* m = o->if_contains(key); m && m->is_string())
-      return std::string(m->get_string());
+  if (const json::object* o = v.if_object()) return string_member(*o, key);
   return std::nullopt;
 }
 

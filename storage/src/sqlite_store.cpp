@@ -647,15 +647,19 @@ Result<icure::User> SqliteStore::put_user(icure::User user) {
 // ---- patients ---------------------------------------------------------------------
 
 Result<std::optional<SqliteStore::Impl::PatientRow>> SqliteStore::Impl::load_patient(
-    const std::string& id) {
+    const std::string& id, const std::string* readable_by) {
   // The rev first (a short read): the document is only read and parsed
   // again when the parsed copy of that rev is not cached.
-  auto stmt = db().cached("SELECT rev FROM patient WHERE id = ?");
+  auto stmt = db().cached(
+      readable_by ? "SELECT p.rev, EXISTS(SELECT 1 FROM patient_reader r WHERE r.hcp_id = ?2 AND "
+                    "r.patient_id = p.id) FROM patient p WHERE p.id = ?1"
+                  : "SELECT rev FROM patient WHERE id = ?1");
   if (!stmt.ok()) return stmt.status();
   stmt->bind(1, id);
+  if (readable_by) stmt->bind(2, *readable_by);
   auto row = stmt->step();
   if (!row.ok()) return row.status();
-  if (!*row) return std::optional<PatientRow>();
+  if (!*row || (readable_by && stmt->int64(1) == 0)) return std::optional<PatientRow>();
   std::string rev = stmt->text(0);
   stmt = Statement();
   if (auto hit = parsed_patients.find(id, rev))
@@ -690,26 +694,22 @@ Result<std::optional<std::string>> SqliteStore::Impl::patient_id_by_fhir_id(
 
 Result<SqliteStore::Impl::PatientRow> SqliteStore::Impl::visible_patient(
     const Principal& who, const std::string& id_or_fhir_id, bool report_deleted) {
-  std::string id = id_or_fhir_id;
-  auto row = load_patient(id);
+  const std::string& id = id_or_fhir_id;
+  auto row = load_patient(id, &who.hcp_id);
   if (!row.ok()) return row.status();
-  if (*row) {
-    auto reader = is_reader("patient", id, who.hcp_id);
-    if (!reader.ok()) return reader.status();
-    if (*reader) return std::move(**row);
-  } else {
-    auto by_fhir_id = patient_id_by_fhir_id(id_or_fhir_id, who.hcp_id, nullptr);
-    if (!by_fhir_id.ok()) return by_fhir_id.status();
-    if (*by_fhir_id) {
-      auto found = load_patient(**by_fhir_id);
-      if (!found.ok()) return found.status();
-      if (*found) return std::move(**found);
-    }
-    if (report_deleted) {
-      auto tomb = tombstone_rev("patient", id, &who.hcp_id);
-      if (!tomb.ok()) return tomb.status();
-      if (*tomb) return Status(StatusCode::deleted, "patient " + id + " was deleted");
-    }
+  if (*row) return std::move(**row);
+  // Not a store id this party reads: a FHIR id?
+  auto by_fhir_id = patient_id_by_fhir_id(id_or_fhir_id, who.hcp_id, nullptr);
+  if (!by_fhir_id.ok()) return by_fhir_id.status();
+  if (*by_fhir_id) {
+    auto found = load_patient(**by_fhir_id);
+    if (!found.ok()) return found.status();
+    if (*found) return std::move(**found);
+  }
+  if (report_deleted) {
+    auto tomb = tombstone_rev("patient", id, &who.hcp_id);
+    if (!tomb.ok()) return tomb.status();
+    if (*tomb) return Status(StatusCode::deleted, "patient " + id + " was deleted");
   }
   return Status::NotFound("patient " + id_or_fhir_id + " not found");
 }
@@ -980,14 +980,19 @@ Status SqliteStore::share_patient(const Principal& who, const std::string& patie
 // ---- contacts --------------------------------------------------------------------------
 
 Result<std::optional<SqliteStore::Impl::ContactRow>> SqliteStore::Impl::load_contact(
-    const std::string& id) {
+    const std::string& id, const std::string* readable_by) {
   // As load_patient: the document only when its parsed copy is not cached.
-  auto stmt = db().cached("SELECT rev, patient_id FROM contact WHERE id = ?");
+  auto stmt = db().cached(
+      readable_by
+          ? "SELECT c.rev, c.patient_id, EXISTS(SELECT 1 FROM contact_reader r WHERE r.hcp_id = ?2 "
+            "AND r.contact_id = c.id) FROM contact c WHERE c.id = ?1"
+          : "SELECT rev, patient_id FROM contact WHERE id = ?1");
   if (!stmt.ok()) return stmt.status();
   stmt->bind(1, id);
+  if (readable_by) stmt->bind(2, *readable_by);
   auto row = stmt->step();
   if (!row.ok()) return row.status();
-  if (!*row) return std::optional<ContactRow>();
+  if (!*row || (readable_by && stmt->int64(2) == 0)) return std::optional<ContactRow>();
   std::string rev = stmt->text(0), patient_id = stmt->text(1);
   stmt = Statement();
   if (auto hit = parsed_contacts.find(id, rev))
@@ -1006,7 +1011,7 @@ Result<std::optional<SqliteStore::Impl::ContactRow>> SqliteStore::Impl::load_con
 Result<SqliteStore::Impl::ContactRow> SqliteStore::Impl::visible_contact(const Principal& who,
                                                                          const std::string& id,
                                                                          bool report_deleted) {
-  auto row = load_contact(id);
+  auto row = load_contact(id, &who.hcp_id);
   if (!row.ok()) return row.status();
   if (!*row) {
     // A service id, or a service's FHIR id, names its contact.
@@ -1034,9 +1039,6 @@ Result<SqliteStore::Impl::ContactRow> SqliteStore::Impl::visible_contact(const P
     }
     return Status::NotFound("contact " + id + " not found");
   }
-  auto reader = is_reader("contact", id, who.hcp_id);
-  if (!reader.ok()) return reader.status();
-  if (!*reader) return Status::NotFound("contact " + id + " not found");
   return std::move(**row);
 }
 
