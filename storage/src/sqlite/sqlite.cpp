@@ -149,7 +149,18 @@ Value Statement::value(int column) const {
 
 namespace {
 
+// SQLite keeps process-wide allocation statistics under one global mutex,
+// taken on every malloc and free of every connection (Debian builds it with
+// SQLITE_DEFAULT_MEMSTATUS=1); nothing here reads them. sqlite3_config only
+// works before SQLite initializes, i.e. before the first open: if someone
+// opened a database first, it is refused, which is harmless.
+void configure_sqlite_once() {
+  static const int configured = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)configured;
+}
+
 Result<Database> open_with(const std::filesystem::path& file, int flags) {
+  configure_sqlite_once();
   sqlite3* handle = nullptr;
   int rc = sqlite3_open_v2(file.c_str(), &handle, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
