@@ -646,22 +646,8 @@ Result<icure::User> SqliteStore::put_user(icure::User user) {
 
 // ---- patients ---------------------------------------------------------------------
 
-Result<std::optional<SqliteStore::Impl::PatientRow>> SqliteStore::Impl::load_patient(
-    const std::string& id, const std::string* readable_by) {
-  // The rev first (a short read): the document is only read and parsed
-  // again when the parsed copy of that rev is not cached.
-  auto stmt = db().cached(
-      readable_by ? "SELECT p.rev, EXISTS(SELECT 1 FROM patient_reader r WHERE r.hcp_id = ?2 AND "
-                    "r.patient_id = p.id) FROM patient p WHERE p.id = ?1"
-                  : "SELECT rev FROM patient WHERE id = ?1");
-  if (!stmt.ok()) return stmt.status();
-  stmt->bind(1, id);
-  if (readable_by) stmt->bind(2, *readable_by);
-  auto row = stmt->step();
-  if (!row.ok()) return row.status();
-  if (!*row || (readable_by && stmt->int64(1) == 0)) return std::optional<PatientRow>();
-  std::string rev = stmt->text(0);
-  stmt = Statement();
+Result<std::optional<SqliteStore::Impl::PatientRow>> SqliteStore::Impl::patient_row(
+    const std::string& id, std::string rev) {
   if (auto hit = parsed_patients.find(id, rev))
     return std::optional(PatientRow{id, std::move(rev), std::move(hit)});
   auto doc = load_doc("patient", id);
@@ -694,22 +680,33 @@ Result<std::optional<std::string>> SqliteStore::Impl::patient_id_by_fhir_id(
 
 Result<SqliteStore::Impl::PatientRow> SqliteStore::Impl::visible_patient(
     const Principal& who, const std::string& id_or_fhir_id, bool report_deleted) {
-  const std::string& id = id_or_fhir_id;
-  auto row = load_patient(id, &who.hcp_id);
-  if (!row.ok()) return row.status();
-  if (*row) return std::move(**row);
-  // Not a store id this party reads: a FHIR id?
-  auto by_fhir_id = patient_id_by_fhir_id(id_or_fhir_id, who.hcp_id, nullptr);
-  if (!by_fhir_id.ok()) return by_fhir_id.status();
-  if (*by_fhir_id) {
-    auto found = load_patient(**by_fhir_id);
-    if (!found.ok()) return found.status();
-    if (*found) return std::move(**found);
+  // One statement: the store id this party reads, else the FHIR id (a
+  // compound SELECT runs its arms in order and LIMIT 1 stops at the first
+  // row). Only the rev is read: the document is read and parsed again only
+  // when the parsed copy of that rev is not cached.
+  auto stmt = db().cached(
+      "SELECT p.id, p.rev FROM patient p WHERE p.id = ?1 AND EXISTS(SELECT 1 FROM patient_reader "
+      "r WHERE r.hcp_id = ?2 AND r.patient_id = p.id) "
+      "UNION ALL SELECT p.id, p.rev FROM patient_identifier i "
+      "JOIN patient_reader r ON r.patient_id = i.patient_id AND r.hcp_id = ?2 "
+      "JOIN patient p ON p.id = i.patient_id WHERE i.value = ?1 AND i.system = ?3 LIMIT 1");
+  if (!stmt.ok()) return stmt.status();
+  stmt->bind(1, id_or_fhir_id).bind(2, who.hcp_id).bind(3, kFhirIdSystem);
+  auto found = stmt->step();
+  if (!found.ok()) return found.status();
+  if (*found) {
+    std::string id = stmt->text(0), rev = stmt->text(1);
+    stmt = Statement();
+    auto row = patient_row(id, std::move(rev));
+    if (!row.ok()) return row.status();
+    if (*row) return std::move(**row);
+  } else {
+    stmt = Statement();
   }
   if (report_deleted) {
-    auto tomb = tombstone_rev("patient", id, &who.hcp_id);
+    auto tomb = tombstone_rev("patient", id_or_fhir_id, &who.hcp_id);
     if (!tomb.ok()) return tomb.status();
-    if (*tomb) return Status(StatusCode::deleted, "patient " + id + " was deleted");
+    if (*tomb) return Status(StatusCode::deleted, "patient " + id_or_fhir_id + " was deleted");
   }
   return Status::NotFound("patient " + id_or_fhir_id + " not found");
 }
@@ -979,22 +976,8 @@ Status SqliteStore::share_patient(const Principal& who, const std::string& patie
 
 // ---- contacts --------------------------------------------------------------------------
 
-Result<std::optional<SqliteStore::Impl::ContactRow>> SqliteStore::Impl::load_contact(
-    const std::string& id, const std::string* readable_by) {
-  // As load_patient: the document only when its parsed copy is not cached.
-  auto stmt = db().cached(
-      readable_by
-          ? "SELECT c.rev, c.patient_id, EXISTS(SELECT 1 FROM contact_reader r WHERE r.hcp_id = ?2 "
-            "AND r.contact_id = c.id) FROM contact c WHERE c.id = ?1"
-          : "SELECT rev, patient_id FROM contact WHERE id = ?1");
-  if (!stmt.ok()) return stmt.status();
-  stmt->bind(1, id);
-  if (readable_by) stmt->bind(2, *readable_by);
-  auto row = stmt->step();
-  if (!row.ok()) return row.status();
-  if (!*row || (readable_by && stmt->int64(2) == 0)) return std::optional<ContactRow>();
-  std::string rev = stmt->text(0), patient_id = stmt->text(1);
-  stmt = Statement();
+Result<std::optional<SqliteStore::Impl::ContactRow>> SqliteStore::Impl::contact_row(
+    const std::string& id, std::string rev, std::string patient_id) {
   if (auto hit = parsed_contacts.find(id, rev))
     return std::optional(ContactRow{id, std::move(rev), std::move(patient_id), std::move(hit)});
   auto doc = load_doc("contact", id);
@@ -1008,38 +991,53 @@ Result<std::optional<SqliteStore::Impl::ContactRow>> SqliteStore::Impl::load_con
   return std::optional(ContactRow{id, (*doc)->first, std::move(patient_id), std::move(shared)});
 }
 
+Result<std::optional<SqliteStore::Impl::ContactRow>> SqliteStore::Impl::load_contact(
+    const std::string& id) {
+  // As for patients: the document only when its parsed copy is not cached.
+  auto stmt = db().cached("SELECT rev, patient_id FROM contact WHERE id = ?1");
+  if (!stmt.ok()) return stmt.status();
+  stmt->bind(1, id);
+  auto row = stmt->step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<ContactRow>();
+  std::string rev = stmt->text(0), patient_id = stmt->text(1);
+  stmt = Statement();
+  return contact_row(id, std::move(rev), std::move(patient_id));
+}
+
 Result<SqliteStore::Impl::ContactRow> SqliteStore::Impl::visible_contact(const Principal& who,
                                                                          const std::string& id,
                                                                          bool report_deleted) {
-  auto row = load_contact(id, &who.hcp_id);
-  if (!row.ok()) return row.status();
-  if (!*row) {
-    // A service id, or a service's FHIR id, names its contact.
-    auto stmt = db().cached(
-        "SELECT s.contact_id FROM service s JOIN contact_reader r ON r.contact_id = s.contact_id "
-        "AND r.hcp_id = ?1 WHERE s.service_id = ?2 "
-        "UNION ALL SELECT i.contact_id FROM service_identifier i JOIN contact_reader r "
-        "ON r.contact_id = i.contact_id AND r.hcp_id = ?1 WHERE i.value = ?2 AND i.system = ?3 "
-        "LIMIT 1");
-    if (!stmt.ok()) return stmt.status();
-    stmt->bind(1, who.hcp_id).bind(2, id).bind(3, kFhirIdSystem);
-    auto found = stmt->step();
-    if (!found.ok()) return found.status();
-    if (*found) {
-      std::string contact_id = stmt->text(0);
-      stmt = Statement();
-      row = load_contact(contact_id);
-      if (!row.ok()) return row.status();
-      if (*row) return std::move(**row);
-    }
-    if (report_deleted) {
-      auto tomb = tombstone_rev("contact", id, &who.hcp_id);
-      if (!tomb.ok()) return tomb.status();
-      if (*tomb) return Status(StatusCode::deleted, "contact " + id + " was deleted");
-    }
-    return Status::NotFound("contact " + id + " not found");
+  // One statement, arms in order: a contact id this party reads, one of its
+  // service ids, a service's FHIR id.
+  auto stmt = db().cached(
+      "SELECT c.id, c.rev, c.patient_id FROM contact c WHERE c.id = ?1 AND EXISTS(SELECT 1 FROM "
+      "contact_reader r WHERE r.hcp_id = ?2 AND r.contact_id = c.id) "
+      "UNION ALL SELECT c.id, c.rev, c.patient_id FROM service s JOIN contact_reader r "
+      "ON r.contact_id = s.contact_id AND r.hcp_id = ?2 JOIN contact c ON c.id = s.contact_id "
+      "WHERE s.service_id = ?1 "
+      "UNION ALL SELECT c.id, c.rev, c.patient_id FROM service_identifier i JOIN contact_reader r "
+      "ON r.contact_id = i.contact_id AND r.hcp_id = ?2 JOIN contact c ON c.id = i.contact_id "
+      "WHERE i.value = ?1 AND i.system = ?3 LIMIT 1");
+  if (!stmt.ok()) return stmt.status();
+  stmt->bind(1, id).bind(2, who.hcp_id).bind(3, kFhirIdSystem);
+  auto found = stmt->step();
+  if (!found.ok()) return found.status();
+  if (*found) {
+    std::string contact_id = stmt->text(0), rev = stmt->text(1), patient_id = stmt->text(2);
+    stmt = Statement();
+    auto row = contact_row(contact_id, std::move(rev), std::move(patient_id));
+    if (!row.ok()) return row.status();
+    if (*row) return std::move(**row);
+  } else {
+    stmt = Statement();
   }
-  return std::move(**row);
+  if (report_deleted) {
+    auto tomb = tombstone_rev("contact", id, &who.hcp_id);
+    if (!tomb.ok()) return tomb.status();
+    if (*tomb) return Status(StatusCode::deleted, "contact " + id + " was deleted");
+  }
+  return Status::NotFound("contact " + id + " not found");
 }
 
 Status SqliteStore::Impl::check_service_fhir_id_conflicts(const Principal& who,

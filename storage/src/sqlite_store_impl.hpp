@@ -255,10 +255,9 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
     std::string id, rev, patient_id;
     std::shared_ptr<const icure::Contact> sealed;
   };
-  // With `readable_by`, a row that party may not read is reported absent: the
-  // rev and the reader check are one statement (a read by id runs it first).
-  Result<std::optional<PatientRow>> load_patient(const std::string& id,
-                                                 const std::string* readable_by = nullptr);
+  // The row of a patient whose current rev is known: from the parsed-document
+  // cache, else read and parsed (nullopt if it vanished meanwhile).
+  Result<std::optional<PatientRow>> patient_row(const std::string& id, std::string rev);
   Result<std::optional<std::string>> patient_id_by_fhir_id(const std::string& fhir_id,
                                                            const std::string& hcp_id,
                                                            const std::string* except_id);
@@ -273,8 +272,9 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
   // foreign_keys off: nothing cascades by itself (docs/storage.md).
   Status clear_index_rows(const char* kind, const std::string& id);
 
-  Result<std::optional<ContactRow>> load_contact(const std::string& id,
-                                                 const std::string* readable_by = nullptr);
+  Result<std::optional<ContactRow>> contact_row(const std::string& id, std::string rev,
+                                                std::string patient_id);
+  Result<std::optional<ContactRow>> load_contact(const std::string& id);
   Result<ContactRow> visible_contact(const Principal& who, const std::string& id,
                                      bool report_deleted);
   Status check_service_fhir_id_conflicts(const Principal& who, const icure::Contact& contact);
