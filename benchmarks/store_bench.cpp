@@ -361,24 +361,20 @@ int main(int argc, char** argv) {
                   q.page.count_up_to = kCountUpTo;
                   return check_total(b.store->find_patients(b.who, q), "name search");
                 }));
-    latency_row("family+given exact", measure(queries, [&](std::size_t) {
-                  const auto& s = samples[pick() % samples.size()];
-                  storage::PatientQuery q;
-                  q.family.push_back({{s.family}, storage::TextMatch::exact});
-                  q.given.push_back({{s.given}, storage::TextMatch::exact});
-                  q.page.limit = 20;
-                  q.page.count_up_to = kCountUpTo;
-                  return check_total(b.store->find_patients(b.who, q), "name search");
-                }));
-    latency_row("family+given, one match", measure(queries, [&](std::size_t) {
-                  const auto& s = markers[pick() % markers.size()];
-                  storage::PatientQuery q;
-                  q.family.push_back({{s.family}, storage::TextMatch::exact});
-                  q.given.push_back({{s.given}, storage::TextMatch::exact});
-                  q.page.limit = 20;
-                  q.page.count_up_to = kCountUpTo;
-                  return check_total(b.store->find_patients(b.who, q), "name search");
-                }));
+    // Exact family+given of a patient picked from `from`.
+    auto family_given = [&](const std::vector<Sample>& from) {
+      return [&, list = &from](std::size_t) {
+        const auto& s = (*list)[pick() % list->size()];
+        storage::PatientQuery q;
+        q.family.push_back({{s.family}, storage::TextMatch::exact});
+        q.given.push_back({{s.given}, storage::TextMatch::exact});
+        q.page.limit = 20;
+        q.page.count_up_to = kCountUpTo;
+        return check_total(b.store->find_patients(b.who, q), "name search");
+      };
+    };
+    latency_row("family+given exact", measure(queries, family_given(samples)));
+    latency_row("family+given, one match", measure(queries, family_given(markers)));
     const auto& codes = synthetic::Generator::loinc_codes();
     latency_row("LOINC code, 20/page", measure(queries, [&](std::size_t) {
                   storage::ContactQuery q;

@@ -39,6 +39,31 @@ storage::PatientQuery family_prefix(const std::string& prefix) {
   return q;
 }
 
+// Makes the next write (after arm()) wait inside its transaction until
+// `followers` more writes are queued behind it: they then form groups
+// deterministically. Not movable: the id generator points at it.
+struct HeldLeader {
+  HeldLeader(std::size_t followers, std::string id_prefix) {
+    options.new_id = [this, followers, prefix = std::move(id_prefix)]() -> std::string {
+      if (hold.exchange(false)) {
+        inside = true;
+        while (store->write_stats().queued < followers) std::this_thread::yield();
+      }
+      return prefix + std::to_string(ids++);
+    };
+  }
+  HeldLeader(const HeldLeader&) = delete;
+  HeldLeader& operator=(const HeldLeader&) = delete;
+  void arm() { hold = true; }
+  void wait_until_inside() const {
+    while (!inside) std::this_thread::yield();
+  }
+  SqliteStoreOptions options;
+  storage::SqliteStore* store = nullptr;  // set once the store is open
+  std::atomic<bool> hold{false};
+  std::atomic<bool> inside{false};
+  std::atomic<int> ids{0};
+};
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(sqlite_concurrency)
@@ -129,33 +154,21 @@ BOOST_AUTO_TEST_CASE(readers_see_old_or_new_versions_while_one_thread_writes) {
 
 BOOST_AUTO_TEST_CASE(group_commit_rolls_back_only_the_failing_writes) {
   constexpr std::size_t kFollowers = 6;
-  std::atomic<bool> hold{false};
-  std::atomic<bool> leader_inside{false};
-  storage::SqliteStore* store = nullptr;
-  std::atomic<int> ids{0};
-  SqliteStoreOptions options;
-  // The first write waits (inside its transaction) until every other write
-  // is queued behind it: they then form ONE group, deterministically.
-  options.new_id = [&]() -> std::string {
-    if (hold.exchange(false)) {
-      leader_inside = true;
-      while (store->write_stats().queued < kFollowers) std::this_thread::yield();
-    }
-    return "gc-" + std::to_string(ids++);
-  };
-  StoreFixture f(options);
-  store = f.store.get();
+  // The leader waits until every other write is queued: they form ONE group.
+  HeldLeader held(kFollowers, "gc-");
+  StoreFixture f(held.options);
+  held.store = f.store.get();
   REQUIRE_OK(
       f.store->create_patient(f.hcp1, make_patient("Taken", "T", "male", 19700101, "taken")));
   const auto before = f.store->write_stats();
 
-  hold = true;
+  held.arm();
   Status leader_outcome;
   std::thread leader([&] {
     leader_outcome =
         f.store->create_patient(f.hcp1, make_patient("Leader", "L", "male", 19700101)).status();
   });
-  while (!leader_inside) std::this_thread::yield();
+  held.wait_until_inside();
 
   // Followers: four good creates, one conflicting create, one batch whose
   // second op fails after its first op wrote (the savepoint must undo both).
@@ -218,28 +231,17 @@ BOOST_AUTO_TEST_CASE(more_queued_writes_than_one_group_takes_all_commit) {
   // take them in order, and every writer is woken with its own outcome,
   // although the leader that ran its write may wake it after it returned.
   constexpr std::size_t kFollowers = 150;
-  std::atomic<bool> hold{false};
-  std::atomic<bool> leader_inside{false};
-  storage::SqliteStore* store = nullptr;
-  std::atomic<int> ids{0};
-  SqliteStoreOptions options;
-  options.new_id = [&]() -> std::string {
-    if (hold.exchange(false)) {
-      leader_inside = true;
-      while (store->write_stats().queued < kFollowers) std::this_thread::yield();
-    }
-    return "mg-" + std::to_string(ids++);
-  };
-  StoreFixture f(options);
-  store = f.store.get();
+  HeldLeader held(kFollowers, "mg-");
+  StoreFixture f(held.options);
+  held.store = f.store.get();
   const auto before = f.store->write_stats();
-  hold = true;
+  held.arm();
   Status leader_outcome;
   std::thread leader([&] {
     leader_outcome =
         f.store->create_patient(f.hcp1, make_patient("Many", "L", "male", 19700101)).status();
   });
-  while (!leader_inside) std::this_thread::yield();
+  held.wait_until_inside();
   std::vector<Status> outcomes(kFollowers);
   std::vector<std::thread> followers;
   for (std::size_t i = 0; i < kFollowers; ++i)
