@@ -272,18 +272,27 @@ Result<ObservationForCreate> observation_for_create(ServerContext& ctx,
 }
 
 namespace {
-// The update body's id must name the URL's resource; a store id in the body is
-// removed before mapping so it does not become a FHIR-id identifier.
-Result<json::value> body_for_update(const json::value& resource, std::string_view type,
-                                    const std::string& url_id, const std::string& store_id) {
+// A PUT body's id: present, and the URL's id (or `store_id`, when the URL
+// names a stored resource by its FHIR id). Returns the body's id.
+Result<std::string> put_body_id(const json::value& resource, std::string_view type,
+                                const std::string& url_id, const std::string* store_id) {
   FHIRBRIDGE_RETURN_IF_ERROR(check_resource_type(resource, type));
   const std::string path = std::string(type) + ".id";
   auto body_id = string_member(resource, "id");
   if (!body_id)
     return Status::Invalid(path, "an update must carry the resource id (" + url_id + ")");
-  if (*body_id != url_id && *body_id != store_id)
+  if (*body_id != url_id && (!store_id || *body_id != *store_id))
     return Status::Invalid(path,
                            "id '" + *body_id + "' does not match the URL id '" + url_id + "'");
+  return std::move(*body_id);
+}
+
+// The update body's id must name the URL's resource; a store id in the body is
+// removed before mapping so it does not become a FHIR-id identifier.
+Result<json::value> body_for_update(const json::value& resource, std::string_view type,
+                                    const std::string& url_id, const std::string& store_id) {
+  auto body_id = put_body_id(resource, type, url_id, &store_id);
+  if (!body_id.ok()) return body_id.status();
   json::value copy = without_server_meta(resource);
   if (*body_id == store_id) copy.get_object().erase("id");
   return copy;
@@ -297,14 +306,8 @@ bool update_creates(const Status& lookup) {
 Status check_update_as_create(const json::value& resource, std::string_view type,
                               const std::string& url_id,
                               const std::optional<std::string>& if_match) {
-  FHIRBRIDGE_RETURN_IF_ERROR(check_resource_type(resource, type));
-  const std::string path = std::string(type) + ".id";
-  auto body_id = string_member(resource, "id");
-  if (!body_id)
-    return Status::Invalid(path, "an update must carry the resource id (" + url_id + ")");
-  if (*body_id != url_id)
-    return Status::Invalid(path,
-                           "id '" + *body_id + "' does not match the URL id '" + url_id + "'");
+  auto body_id = put_body_id(resource, type, url_id, nullptr);
+  if (!body_id.ok()) return body_id.status();
   if (if_match)
     return {StatusCode::version_conflict, "If-Match " + *if_match + ": there is no " +
                                               std::string(type) + "/" + url_id +
