@@ -203,6 +203,10 @@ Status SqliteStore::Impl::start(const SqliteStoreOptions& options) {
   auto db = sqlite::Database::open_existing(file, /*read_only=*/false);
   if (!db.ok()) return db.status();
   checkpointer_db = std::move(*db);
+  // A connection that has never read the file has not opened its WAL yet, and
+  // its checkpoints then return SQLITE_OK having done nothing ("not in WAL
+  // mode"); one read opens the WAL for the connection's lifetime.
+  FHIRBRIDGE_RETURN_IF_ERROR(checkpointer_db.exec("SELECT count(*) FROM sqlite_schema"));
   checkpointer = std::thread([this] { checkpoint_loop(); });
   return {};
 }
@@ -342,14 +346,41 @@ void SqliteStore::Impl::run_group(const std::vector<PendingWritePtr>& group) {
   if (Status committed = tx->commit(); !committed.ok()) return fail_all(committed);
   stat_commits.fetch_add(1, std::memory_order_relaxed);
   stat_writes.fetch_add(group.size(), std::memory_order_relaxed);
-  // The checkpointer thread lags (or readers held it back): checkpoint here,
-  // before taking more writes, so that the WAL stays bounded.
-  if (checkpoint_pages > 0 &&
-      static_cast<std::size_t>(wal_pages.load(std::memory_order_relaxed)) >= 4 * checkpoint_pages) {
-    sqlite3_wal_checkpoint_v2(writer.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
-                              nullptr);
-    wal_pages.store(0, std::memory_order_relaxed);
-  }
+  finish_checkpoint();
+}
+
+// ---- checkpoints ------------------------------------------------------------------
+//
+// SQLite restarts the WAL from its start only when a write transaction begins
+// with every frame already copied into the database. A checkpoint running
+// beside a busy writer never gets there: the writer commits new frames while
+// it copies. So the work is split (docs/storage.md "Checkpoints off the request
+// path"):
+//   idle        --(a commit leaves >= checkpoint_pages in the WAL)-->  copying
+//   copying     --(the checkpointer thread copied the WAL's bulk)-->   tail_ready
+//   tail_ready  --(the writer, after a commit, copied the few frames
+//                  committed since; its next transaction restarts the WAL)--> idle
+
+void SqliteStore::Impl::finish_checkpoint() {
+  if (checkpoint_pages == 0) return;
+  const auto pages = static_cast<std::size_t>(wal_pages.load(std::memory_order_relaxed));
+  const bool tail = checkpoint_state.load(std::memory_order_acquire) == CheckpointState::tail_ready;
+  // Past 4x the threshold the thread lags (or readers hold it back): copy
+  // whatever can be, so that the WAL stays bounded.
+  if (!tail && pages < 4 * checkpoint_pages) return;
+  // Waits for a pass of the thread still running (two checkpoints at once: the
+  // second would fail at once, SQLITE_BUSY, and the bound would not hold).
+  std::lock_guard running(checkpoint_run_mutex);
+  int wal_frames = -1, copied = -1;
+  const int rc = sqlite3_wal_checkpoint_v2(writer.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                           &wal_frames, &copied);
+  stat_inline_checkpoints.fetch_add(1, std::memory_order_relaxed);
+  // Everything copied: the next transaction restarts the WAL. Otherwise (a
+  // reader still needs old frames) the tail is tried again after the next commit.
+  auto ready = CheckpointState::tail_ready;
+  if (rc == SQLITE_OK && copied == wal_frames)
+    checkpoint_state.compare_exchange_strong(ready, CheckpointState::idle,
+                                             std::memory_order_acq_rel);
 }
 
 // ---- checkpoints ------------------------------------------------------------------
@@ -357,7 +388,10 @@ void SqliteStore::Impl::run_group(const std::vector<PendingWritePtr>& group) {
 int SqliteStore::Impl::on_wal_commit(void* self, sqlite3*, const char*, int pages) {
   auto* impl = static_cast<Impl*>(self);
   impl->wal_pages.store(pages, std::memory_order_relaxed);
-  if (static_cast<std::size_t>(pages) >= impl->checkpoint_pages) {
+  auto idle = CheckpointState::idle;
+  if (static_cast<std::size_t>(pages) >= impl->checkpoint_pages &&
+      impl->checkpoint_state.compare_exchange_strong(idle, CheckpointState::copying,
+                                                     std::memory_order_acq_rel)) {
     {
       std::lock_guard lock(impl->checkpoint_mutex);
       ++impl->commits_seen;
@@ -375,8 +409,16 @@ void SqliteStore::Impl::checkpoint_loop() {
     commits_checkpointed = commits_seen;
     lock.unlock();
     // PASSIVE: copies what no reader still needs, never waits for anyone.
-    sqlite3_wal_checkpoint_v2(checkpointer_db.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
-                              nullptr);
+    {
+      std::lock_guard running(checkpoint_run_mutex);
+      int wal_frames = -1;
+      if (sqlite3_wal_checkpoint_v2(checkpointer_db.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                    &wal_frames, nullptr) == SQLITE_OK &&
+          wal_frames >= 0)
+        stat_background_checkpoints.fetch_add(1, std::memory_order_relaxed);
+      // Even after a failure: the writer's own checkpoint then does it all.
+      checkpoint_state.store(CheckpointState::tail_ready, std::memory_order_release);
+    }
     lock.lock();
   }
 }
@@ -418,6 +460,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
 SqliteStore::WriteStats SqliteStore::write_stats() const {
   WriteStats stats;
   stats.commits = impl_->stat_commits.load();
+  stats.background_checkpoints = impl_->stat_background_checkpoints.load();
+  stats.inline_checkpoints = impl_->stat_inline_checkpoints.load();
   stats.writes = impl_->stat_writes.load();
   std::lock_guard lock(impl_->queue_mutex);
   stats.queued = impl_->write_queue.size();

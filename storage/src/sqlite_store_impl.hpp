@@ -42,9 +42,11 @@ std::string token_or(const AnyOf& tokens, const char* system_col, const char* va
 //    is undone alone. Callers return only after the COMMIT holding their write.
 //  - a pool of read-only connections: each read() runs in its own deferred
 //    transaction (a committed snapshot) on one of them, beside the writer.
-//  - a checkpointer thread with its own connection: the WAL is checkpointed
-//    off the request path (PASSIVE), the writer only does it past 4x the
-//    threshold (a bound when the thread lags), TRUNCATE at close.
+//  - a checkpointer thread with its own connection copies the bulk of the WAL
+//    off the request path (PASSIVE); the writer then copies the few frames
+//    committed meanwhile, so that its next transaction restarts the WAL (or
+//    everything, past 4x the threshold: a bound when the thread lags);
+//    TRUNCATE at close.
 struct SqliteStore::Impl final : crypto::HcpDirectory {
   Impl(crypto::Keychain& keychain, SqliteStoreOptions& options);
   ~Impl() override;
@@ -141,6 +143,7 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
   bool leader_running = false;
   std::size_t max_group = 64;
   std::atomic<std::uint64_t> stat_commits{0}, stat_writes{0};
+  std::atomic<std::uint64_t> stat_background_checkpoints{0}, stat_inline_checkpoints{0};
 
   // Runs `body` inside a write transaction on the writer (bound as db()); the
   // result is returned only after the COMMIT. Exceptions become `internal`.
@@ -168,7 +171,13 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
   void checkpoint_loop();
   std::size_t checkpoint_pages = 0;  // 0: SQLite's automatic checkpoints
   std::atomic<int> wal_pages{0};
+  enum class CheckpointState { idle, copying, tail_ready };
+  std::atomic<CheckpointState> checkpoint_state{CheckpointState::idle};
+  // After a commit, on the writer: copies the WAL's tail once the thread has
+  // copied its bulk (or everything, past 4x checkpoint_pages).
+  void finish_checkpoint();
   std::mutex checkpoint_mutex;
+  std::mutex checkpoint_run_mutex;  // held while a checkpoint runs (thread or writer)
   std::condition_variable checkpoint_wanted;
   bool stopping = false;
   std::uint64_t commits_seen = 0, commits_checkpointed = 0;  // under checkpoint_mutex

@@ -136,11 +136,15 @@ class SqliteStore final : public Store, public SealedStore {
                                                          const PatientQuery& query);
 
   // Write-path counters (tests and benchmarks): committed transactions, the
-  // writes they held, writes waiting for a group right now.
+  // writes they held, writes waiting for a group right now; checkpoints run by
+  // the checkpointer thread, and by the writer after a commit because that
+  // thread lagged (each one a pause on the write path).
   struct WriteStats {
     std::uint64_t commits = 0;
     std::uint64_t writes = 0;
     std::size_t queued = 0;
+    std::uint64_t background_checkpoints = 0;
+    std::uint64_t inline_checkpoints = 0;
   };
   WriteStats write_stats() const;
 
