@@ -19,11 +19,8 @@ PATIENTS="${PATIENTS:-5000}"
 MODES="${MODES:-read create}"
 DURATION="${DURATION:-15s}"
 [ $# -ge 1 ] || { echo "usage: $0 FHIRBRIDGE_BINARY..." >&2; exit 2; }
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-for tool in valgrind wrk sqlite3; do
-  command -v "$tool" >/dev/null || as_root apt-get install -y "$tool" >&2 ||
-    { as_root apt-get update >&2 && as_root apt-get install -y "$tool" >&2; }
-done
+source "$here/lib.sh"
+need_tools valgrind wrk sqlite3
 
 work="$(mktemp -d /tmp/fhirbridge-instructions.XXXXXX)"
 server_pid=""
@@ -34,9 +31,7 @@ cleanup() {
 trap cleanup EXIT
 
 # One data set for every binary: the first one generates and imports it.
-password="bench-password-$$"
-printf '%s' "$password" >"$work/password"
-"$1" user add --db "$work/seed.db" --login bench --password-file "$work/password" >"$work/user.txt" 2>/dev/null
+bench_user "$1" "$work/seed.db" "$work"
 "$1" generate --patients "$PATIENTS" --observations-per-patient 1 --seed 3 >"$work/data.ndjson"
 "$1" import -q --db "$work/seed.db" --login bench --password-file "$work/password" \
   --key-file "$work/user.txt" "$work/data.ndjson" >&2
@@ -45,9 +40,6 @@ sqlite3 "$work/seed.db" "SELECT id FROM patient ORDER BY random() LIMIT 1000" >"
 sqlite3 "$work/seed.db" "SELECT value FROM patient_identifier WHERE system = 'https://dxm.icure.dev' \
   ORDER BY random() LIMIT 1000" >"$work/client_ids.txt"
 sqlite3 "$work/seed.db" "SELECT DISTINCT family_sort FROM patient LIMIT 1000" >"$work/families.txt"
-hcp_id=$(awk '$1 == "healthcare-party" {print $2}' "$work/user.txt")
-private_key=$(awk '$1 == "private-key" {print $2}' "$work/user.txt")
-auth="Basic $(printf 'bench:%s' "$password" | base64 -w0)"
 base=/rest/fhir/r4
 
 printf '%-40s %-8s %10s %14s\n' binary mode requests "instr/request"
@@ -58,16 +50,9 @@ for binary in "$@"; do
     valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" "$binary" serve --db "$work/run.db" \
       --listen 127.0.0.1:0 --threads 2 --write-threads 2 --no-access-log >"$work/server.log" 2>&1 &
     server_pid=$!
-    port=""
-    for _ in $(seq 1 240); do
-      port=$(grep -o 'listening on [a-z:/]*127\.0\.0\.1:[0-9]*' "$work/server.log" | grep -o '[0-9]*$' || true)
-      [ -n "$port" ] && break
-      sleep 0.5
-    done
-    [ -n "$port" ] || { cat "$work/server.log" >&2; exit 1; }
+    port=$(listening_port "$work/server.log" "$server_pid")
     url="http://127.0.0.1:$port"
-    curl -sf -H "Authorization: $auth" -H 'Content-Type: application/json' \
-      -d "{\"key\": \"$private_key\"}" "$url/rest/icdx/v1/keychain/$hcp_id" >/dev/null
+    post_key "$url"
     list="$work/ids.txt" lua_mode="$mode"
     case "$mode" in
       read_client) list="$work/client_ids.txt" lua_mode=read ;;

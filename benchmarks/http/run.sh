@@ -31,14 +31,11 @@ SERVER_THREADS="${SERVER_THREADS:-2}"
 LOAD_BATCH="${LOAD_BATCH:-1000}"
 MODES="${MODES-read read_client search create transaction}"
 
+source "$here/lib.sh"
 log() { echo "# $*" >&2; }
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # ---- what we need -------------------------------------------------------------
-if ! command -v wrk >/dev/null; then
-  log "installing wrk"
-  as_root apt-get install -y wrk >&2 || { as_root apt-get update >&2 && as_root apt-get install -y wrk >&2; }
-fi
+need_tools wrk
 if [ ! -d "$here/medplum/node_modules/@medplum/fhir-router" ]; then
   log "npm ci in benchmarks/http/medplum"
   (cd "$here/medplum" && npm ci --no-audit --no-fund >&2)
@@ -70,16 +67,7 @@ start() {
   "$@" >"$work/$name.log" 2>&1 &
   started_pid=$!
   pids+=("$started_pid")
-  for _ in $(seq 1 1200); do
-    if started_port=$(grep -o 'listening on [a-z:/]*127\.0\.0\.1:[0-9]*' "$work/$name.log" | grep -o '[0-9]*$'); then
-      return 0
-    fi
-    if ! kill -0 "$started_pid" 2>/dev/null; then break; fi
-    sleep 0.25
-  done
-  log "$name did not start:"
-  cat "$work/$name.log" >&2
-  exit 1
+  started_port=$(listening_port "$work/$name.log" "$started_pid") || exit 1
 }
 
 rss_of() {  # "peak MiB / now MiB" of a process
@@ -92,20 +80,13 @@ resources=$(wc -l <"$work/data.ndjson")
 
 # fhirbridge: a user, its key posted to the keychain, the data through HTTP
 # transactions (encrypted, durable: the SQLite store in WAL mode).
-password="bench-password-$$"
-printf '%s' "$password" >"$work/password"
-"$fhirbridge" user add --db "$work/fhirbridge.db" --login bench --password-file "$work/password" \
-  >"$work/user.txt" 2>/dev/null
-hcp_id=$(awk '$1 == "healthcare-party" {print $2}' "$work/user.txt")
-private_key=$(awk '$1 == "private-key" {print $2}' "$work/user.txt")
-auth="Basic $(printf 'bench:%s' "$password" | base64 -w0)"
+bench_user "$fhirbridge" "$work/fhirbridge.db" "$work"
 start fhirbridge "$fhirbridge" serve --db "$work/fhirbridge.db" --listen 127.0.0.1:0 \
   --threads "$SERVER_THREADS" --no-access-log ${SERVE_ARGS:-}
 fb_pid=$started_pid
 fb_url="http://127.0.0.1:$started_port"
 fb_base="/rest/fhir/r4"
-curl -sf -H "Authorization: $auth" -H 'Content-Type: application/json' \
-  -d "{\"key\": \"$private_key\"}" "$fb_url/rest/icdx/v1/keychain/$hcp_id" >/dev/null
+post_key "$fb_url"
 fb_rss_start=$(rss_of "$fb_pid")
 log "loading $resources resources into fhirbridge"
 fb_load=$(node "$here/medplum/tool.mjs" load "$fb_url$fb_base" "$auth" "$work/data.ndjson" "$LOAD_BATCH")

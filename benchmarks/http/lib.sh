@@ -1,0 +1,50 @@
+# Shared by run.sh and instructions.sh (sourced, not run): tools, the
+# benchmark's user and key, waiting for a server to listen.
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# need_tools TOOL...: apt-installs those not on PATH (a package per tool name).
+need_tools() {
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null && continue
+    echo "# installing $tool" >&2
+    as_root apt-get install -y "$tool" >&2 ||
+      { as_root apt-get update >&2 && as_root apt-get install -y "$tool" >&2; }
+  done
+}
+
+# bench_user FHIRBRIDGE DB DIR: creates the login "bench" in DB (password and
+# account files in DIR); sets hcp_id, private_key and auth (a Basic header value).
+bench_user() {
+  local password="bench-password-$$"
+  printf '%s' "$password" >"$3/password"
+  "$1" user add --db "$2" --login bench --password-file "$3/password" >"$3/user.txt" 2>/dev/null
+  hcp_id=$(awk '$1 == "healthcare-party" {print $2}' "$3/user.txt")
+  private_key=$(awk '$1 == "private-key" {print $2}' "$3/user.txt")
+  auth="Basic $(printf 'bench:%s' "$password" | base64 -w0)"
+}
+
+# post_key URL: posts the bench user's private key to fhirbridge's keychain at URL.
+post_key() {
+  curl -sf -H "Authorization: $auth" -H 'Content-Type: application/json' \
+    -d "{\"key\": \"$private_key\"}" "$1/rest/icdx/v1/keychain/$hcp_id" >/dev/null
+}
+
+# listening_port LOG PID: prints the port of LOG's "listening on
+# [http://]127.0.0.1:PORT" line once it appears; fails (LOG on stderr) when PID
+# exits first or after five minutes (valgrind starts slowly).
+listening_port() {
+  local port
+  for _ in $(seq 1 1200); do
+    if port=$(grep -o 'listening on [a-z:/]*127\.0\.0\.1:[0-9]*' "$1" | grep -o '[0-9]*$'); then
+      echo "$port"
+      return 0
+    fi
+    kill -0 "$2" 2>/dev/null || break
+    sleep 0.25
+  done
+  echo "# $1: the server did not start:" >&2
+  cat "$1" >&2
+  return 1
+}
