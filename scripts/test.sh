@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # README command (2): set up, build, run the whole test suite -- then the whole
 # suite again under AddressSanitizer + UndefinedBehaviorSanitizer (a separate
-# build tree), then a short bounded libFuzzer pass over every fuzz target.
+# build tree), then a short bounded libFuzzer pass over every fuzz target,
+# then the threaded tests under ThreadSanitizer.
 #
 # Env:
 #   BUILD_DIR        normal build tree (build)
 #   ASAN_BUILD_DIR   ASan+UBSan build tree (build-asan)
 #   FUZZ_BUILD_DIR   clang/libFuzzer build tree (build-fuzz, see scripts/fuzz.sh)
 #   FUZZ_SECONDS     seconds per fuzz target (20)
-#   FHIRBRIDGE_CI_SANITIZE=0 / FHIRBRIDGE_CI_FUZZ=0   skip that stage (local runs)
-#   FHIRBRIDGE_CI_TSAN=1   also build test_server under ThreadSanitizer (build-tsan) and run
-#                          the threaded server tests (concurrency, sockets, TLS); off by default
-# Cost on 2 cores, measured in docs/security.md ("CI"): the sanitizer and fuzz
-# stages add roughly half an hour to the ~7 minute normal run.
+#   TSAN_BUILD_DIR   ThreadSanitizer build tree (build-tsan)
+#   FHIRBRIDGE_CI_SANITIZE=0 / FHIRBRIDGE_CI_FUZZ=0 / FHIRBRIDGE_CI_TSAN=0   skip that stage
+#                    (local runs). The TSan stage builds test_storage and test_server only and
+#                    runs the storage suite (group commit, read pool, checkpointer) and the
+#                    threaded server tests (concurrency, sockets, TLS, throttling).
+# Cost on 2 cores, measured in docs/security.md ("CI"): the sanitizer, fuzz and
+# TSan stages add roughly half an hour to the ~7 minute normal run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -52,15 +55,16 @@ if [ "${FHIRBRIDGE_CI_FUZZ:-1}" != 0 ]; then
   # Replays tests/fuzz/regressions first; a new crash is saved there and fails CI.
   scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
 fi
-if [ "${FHIRBRIDGE_CI_TSAN:-0}" = 1 ]; then
+if [ "${FHIRBRIDGE_CI_TSAN:-1}" != 0 ]; then
   TSAN_BUILD_DIR=${TSAN_BUILD_DIR:-build-tsan}
-  stage "TSan build of test_server ($TSAN_BUILD_DIR)"
+  stage "TSan build of test_storage and test_server ($TSAN_BUILD_DIR)"
   cmake -S . -B "$TSAN_BUILD_DIR" -G Ninja -DFHIRBRIDGE_TSAN=ON -DFHIRBRIDGE_BUILD_BENCHMARKS=OFF \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" >/dev/null
-  cmake --build "$TSAN_BUILD_DIR" -j"$(nproc)" --target test_server
-  stage "threaded server tests under TSan"
-  TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1} \
-    "$TSAN_BUILD_DIR/tests/test_server" --report_level=short \
+  cmake --build "$TSAN_BUILD_DIR" -j"$(nproc)" --target test_storage test_server
+  stage "storage suite and threaded server tests under TSan"
+  export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+  "$TSAN_BUILD_DIR/tests/test_storage" --report_level=short
+  "$TSAN_BUILD_DIR/tests/test_server" --report_level=short \
     --run_test=concurrency,server_socket,tls,login_throttling
 fi
 stage "done"
