@@ -3,10 +3,11 @@
 #include "http_auth.hpp"
 
 #include <algorithm>
-#include <cctype>
+#include <array>
 
 #include <botan/base64.h>
 #include <botan/mem_ops.h>
+#include <boost/beast/core/string.hpp>
 
 #include "fhirbridge/crypto/primitives.hpp"
 
@@ -28,37 +29,53 @@ class WipedString {
   std::string value_;
 };
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return out;
+// Credentials up to this size (encoded) are decoded on the stack: no secure
+// allocation per request; longer ones into a secure_vector.
+constexpr std::size_t kStackCredentials = 1024;
+constexpr std::size_t kStackDecoded = kStackCredentials / 4 * 3;
+
+Status missing_credentials() {
+  return Status(StatusCode::unauthorized,
+                "authentication required: HTTP Basic with your fhirbridge login and password");
+}
+Status malformed_credentials() {
+  return Status(StatusCode::unauthorized, "malformed Basic credentials");
 }
 }  // namespace
 
 Result<storage::Principal> authenticate_basic(const Request& req, ServerContext& ctx) {
   const std::string_view header = req[http::field::authorization];
-  const Status missing(
-      StatusCode::unauthorized,
-      "authentication required: HTTP Basic with your fhirbridge login and password");
-  if (header.empty()) return missing;
-  if (header.size() < 6 || lower(header.substr(0, 6)) != "basic ") return missing;
+  if (header.size() < 6 || !boost::beast::iequals(header.substr(0, 6), "basic "))
+    return missing_credentials();
   std::string_view encoded = header.substr(6);
   while (!encoded.empty() && encoded.front() == ' ') encoded.remove_prefix(1);
   while (!encoded.empty() && encoded.back() == ' ') encoded.remove_suffix(1);
-  const Status malformed(StatusCode::unauthorized, "malformed Basic credentials");
-  // Decoded into a secure_vector (wiped when freed); the login and password
-  // strings are wiped when this function returns, on every path.
-  Botan::secure_vector<std::uint8_t> decoded;
-  try {
-    decoded = Botan::base64_decode(encoded.data(), encoded.size(), /*ignore_ws=*/false);
-  } catch (const std::exception&) {
-    return malformed;
+  // Decoded on the stack (or into a secure_vector when long), wiped on every
+  // path; so are the login and password strings when this function returns.
+  std::array<std::uint8_t, kStackDecoded> stack_buffer;
+  Botan::secure_vector<std::uint8_t> heap_buffer;
+  std::uint8_t* out = stack_buffer.data();
+  if (encoded.size() > kStackCredentials) {
+    heap_buffer.resize(Botan::base64_decode_max_output(encoded.size()));
+    out = heap_buffer.data();
   }
-  const auto colon = std::find(decoded.begin(), decoded.end(), std::uint8_t{':'});
-  if (colon == decoded.end()) return malformed;
-  const WipedString login(decoded.begin(), colon);
-  const WipedString password(colon + 1, decoded.end());
+  struct Scrub {
+    std::uint8_t* data;
+    std::size_t size;
+    ~Scrub() { Botan::secure_scrub_memory(data, size); }
+  } scrub{stack_buffer.data(), stack_buffer.size()};
+  std::size_t size = 0;
+  try {
+    size = Botan::base64_decode(out, encoded.data(), encoded.size(), /*ignore_ws=*/false);
+  } catch (const std::exception&) {
+    return malformed_credentials();
+  }
+  const std::uint8_t* decoded = out;
+  const std::uint8_t* end = decoded + size;
+  const std::uint8_t* colon = std::find(decoded, end, std::uint8_t{':'});
+  if (colon == end) return malformed_credentials();
+  const WipedString login(decoded, colon);
+  const WipedString password(colon + 1, end);
   return ctx.authenticate(login.get(), password.get());
 }
 

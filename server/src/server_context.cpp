@@ -46,7 +46,9 @@ thread_local RequestClient* current_client = nullptr;
 
 std::array<std::uint8_t, 32> credentials_digest(const std::string& login,
                                                 const std::string& password) {
-  auto sha = Botan::HashFunction::create_or_throw("SHA-256");
+  // One hash object per thread: creating one per request (name lookup,
+  // secure allocation of its state) cost more than hashing. final() resets it.
+  thread_local const auto sha = Botan::HashFunction::create_or_throw("SHA-256");
   sha->update(login);
   sha->update(std::uint8_t{0});  // separator that cannot occur in a login
   sha->update(password);

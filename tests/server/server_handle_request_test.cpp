@@ -65,6 +65,30 @@ BOOST_AUTO_TEST_CASE(missing_or_wrong_credentials_are_401_with_a_challenge) {
   BOOST_TEST(f.call(verb::get, kBase + "/Patient/x", &f.alice).result_int() == 404u);
 }
 
+BOOST_AUTO_TEST_CASE(basic_credentials_of_any_length_and_scheme_case) {
+  ServerFixture f;
+  // Credentials up to 1 KB encoded are decoded on the stack, longer ones on the
+  // heap: both sides of that line, and its edge, log in; a wrong password does not.
+  for (std::size_t length : {8u, 760u, 762u, 763u, 766u, 2000u}) {
+    const std::string login = "user" + std::to_string(length);
+    const std::string password(length, 'p');
+    auto made = storage::create_user(*f.store, {login, password, login}, f.rng);
+    BOOST_REQUIRE_MESSAGE(made.ok(), made.status().to_string());
+    Account user{login, password, *made->hcp.id, made->private_key_hex, *made->hcp.publicKey};
+    BOOST_TEST_INFO("password of " << length << " bytes, encoded " << user.auth().size() - 6);
+    BOOST_TEST(f.call(verb::get, kBase + "/Patient/x", &user).result_int() == 404u);
+    Account wrong = user;
+    wrong.password.back() = 'q';
+    BOOST_TEST(f.call(verb::get, kBase + "/Patient/x", &wrong).result_int() == 401u);
+  }
+  // The scheme's letter case does not matter (RFC 7235).
+  std::string auth = f.alice.auth();
+  auth.replace(0, 6, "bAsIc ");
+  BOOST_TEST(f.call(verb::get, kBase + "/Patient/x", nullptr, {}, {},
+                    {{http::field::authorization, auth}})
+                 .result_int() == 404u);
+}
+
 BOOST_AUTO_TEST_CASE(routing_errors_are_operation_outcomes) {
   ServerFixture f;
   auto unknown = f.get("/nowhere");
