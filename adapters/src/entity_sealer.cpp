@@ -7,6 +7,7 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include "fhirbridge/json_io.hpp"
@@ -68,6 +69,8 @@ SealingPolicy SealingPolicy::strict() {
 namespace {
 
 constexpr std::size_t kExchangeKeySize = 32;  // AES-256
+// Unsealed patients, and contacts, kept per sealer (a few KB each: ~20 MB each when full).
+constexpr std::size_t kUnsealedEntities = 8192;
 
 // The randomness of one seal call, drawn from the caller's rng in batches of
 // 128 bytes and handed out in pieces: a DRBG's fixed cost per request
@@ -251,17 +254,96 @@ json::object take_fields(Entity& entity, const std::set<std::string>& fields) {
 
 }  // namespace
 
+namespace {
+// Every ciphertext a sealed entity is unsealed from, in order ("" for a part
+// without one): a cached unsealing is valid only for exactly these.
+template <typename Visit>
+void for_each_ciphertext(const icure::Patient& sealed, Visit visit) {
+  visit(sealed.encryptedSelf);
+}
+template <typename Visit>
+void for_each_ciphertext(const icure::Contact& sealed, Visit visit) {
+  visit(sealed.encryptedSelf);
+  if (sealed.services)
+    for (const auto& service : *sealed.services) visit(service.encryptedSelf);
+}
+}  // namespace
+
+// Unsealed entities, keyed by reader and entity id, each valid for exactly the
+// sealed version it was decrypted from: its rev and all its encryptedSelf texts
+// (a re-sealed, updated or tampered entity is a miss). Bounded: emptied when
+// full, like the store's parsed-document cache (reads of a working set refill it).
+template <typename Entity>
+class EntitySealer::UnsealedCache {
+ public:
+  explicit UnsealedCache(std::size_t capacity) : capacity_(capacity) {}
+
+  std::shared_ptr<const Entity> find(const std::string& reader, const Entity& sealed) {
+    if (capacity_ == 0 || !sealed.id || !sealed.rev) return nullptr;
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(key(reader, *sealed.id));
+    if (it == entries_.end() || it->second.rev != *sealed.rev) return nullptr;
+    const auto& kept = it->second.ciphertexts;
+    std::size_t i = 0;
+    bool same = true;
+    for_each_ciphertext(sealed, [&](const std::optional<std::string>& text) {
+      same = same && i < kept.size() && kept[i] == text.value_or(std::string());
+      ++i;
+    });
+    if (!same || i != kept.size()) return nullptr;
+    return it->second.clear;
+  }
+  void put(const std::string& reader, const Entity& sealed, const Entity& clear) {
+    if (capacity_ == 0 || !sealed.id || !sealed.rev) return;
+    Entry entry{*sealed.rev, {}, std::make_shared<const Entity>(clear)};
+    for_each_ciphertext(sealed, [&](const std::optional<std::string>& text) {
+      entry.ciphertexts.push_back(text.value_or(std::string()));
+    });
+    std::unordered_map<std::string, Entry> dropped;  // freed after the lock is released
+    std::lock_guard lock(mutex_);
+    if (entries_.size() >= capacity_) dropped.swap(entries_);
+    entries_[key(reader, *sealed.id)] = std::move(entry);
+  }
+  void clear() {
+    std::unordered_map<std::string, Entry> dropped;
+    std::lock_guard lock(mutex_);
+    dropped.swap(entries_);
+  }
+
+ private:
+  struct Entry {
+    std::string rev;
+    std::vector<std::string> ciphertexts;
+    std::shared_ptr<const Entity> clear;
+  };
+  static std::string key(const std::string& reader, const std::string& id) {
+    std::string k;
+    k.reserve(reader.size() + 1 + id.size());
+    k.append(reader).append(1, '\n').append(id);
+    return k;
+  }
+  const std::size_t capacity_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, Entry> entries_;
+};
+
 EntitySealer::EntitySealer(Keychain& keychain, Botan::RandomNumberGenerator& rng,
                            SealingPolicy policy, std::size_t decryption_cache_capacity)
     : keychain_(keychain),
       rng_(rng),
       policy_(std::move(policy)),
       cache_(std::make_shared<ExchangeKeyCache>()),
-      decrypted_(std::make_shared<DecryptionCache>(decryption_cache_capacity)) {}
+      decrypted_(std::make_shared<DecryptionCache>(decryption_cache_capacity)),
+      unsealed_patients_(std::make_shared<UnsealedCache<icure::Patient>>(
+          decryption_cache_capacity == 0 ? 0 : kUnsealedEntities)),
+      unsealed_contacts_(std::make_shared<UnsealedCache<icure::Contact>>(
+          decryption_cache_capacity == 0 ? 0 : kUnsealedEntities)) {}
 
 void EntitySealer::clear_caches() {
   cache_->clear();
   decrypted_->clear();
+  unsealed_patients_->clear();
+  unsealed_contacts_->clear();
 }
 
 // ---- exchange keys ------------------------------------------------------------
@@ -611,10 +693,16 @@ Result<icure::Patient> EntitySealer::unseal_patient(HcpDirectory& dir,
     FHIRBRIDGE_RETURN_IF_ERROR(keychain_.get(reader_hcp_id));
     return sealed;
   }
+  if (auto hit = unsealed_patients_->find(reader_hcp_id, sealed)) {
+    // As on a miss, a key dropped from the keychain (or expired) stops the read.
+    FHIRBRIDGE_RETURN_IF_ERROR(keychain_.check(reader_hcp_id));
+    return *hit;
+  }
   auto keys = content_keys(dir, reader_hcp_id, key_map_of(sealed), sealed.id.value_or("?"));
   if (!keys.ok()) return keys.status();
   icure::Patient clear = sealed;
   FHIRBRIDGE_RETURN_IF_ERROR(unseal_entity(clear, *keys, what, "Patient"));
+  unsealed_patients_->put(reader_hcp_id, sealed, clear);
   return clear;
 }
 
@@ -728,6 +816,10 @@ Result<icure::Contact> EntitySealer::unseal_contact(HcpDirectory& dir,
     FHIRBRIDGE_RETURN_IF_ERROR(keychain_.get(reader_hcp_id));
     return sealed;  // nothing to decrypt
   }
+  if (auto hit = unsealed_contacts_->find(reader_hcp_id, sealed)) {
+    FHIRBRIDGE_RETURN_IF_ERROR(keychain_.check(reader_hcp_id));  // as for patients
+    return *hit;
+  }
   auto keys = content_keys(dir, reader_hcp_id, key_map_of(sealed), sealed.id.value_or("?"));
   if (!keys.ok()) return keys.status();
   icure::Contact clear = sealed;
@@ -742,6 +834,7 @@ Result<icure::Contact> EntitySealer::unseal_contact(HcpDirectory& dir,
     }
   }
   FHIRBRIDGE_RETURN_IF_ERROR(unseal_entity(clear, *keys, what, "Contact"));
+  unsealed_contacts_->put(reader_hcp_id, sealed, clear);
   return clear;
 }
 

@@ -276,6 +276,100 @@ BOOST_AUTO_TEST_CASE(cached_entries_need_the_readers_key_in_the_keychain) {
   BOOST_CHECK(sealer.unseal_patient(w.dir, World::hcp(0), corpus.patients[0]).ok());
 }
 
+// Unsealed patients are remembered per reader for one sealed version (id, rev
+// and encryptedSelf): reading it again decrypts nothing; any other version,
+// another reader or a dropped key is not answered from memory.
+BOOST_AUTO_TEST_CASE(unsealed_patients_are_remembered_for_one_sealed_version) {
+  World w;
+  EntitySealer sealer(w.keychain, w.rng);
+  EntitySealer uncached(w.keychain, w.rng, {}, 0);
+  Corpus corpus = seal_corpus(w, sealer, 2);
+  for (auto& p : corpus.patients) p.rev = "1-a";
+  const auto lookups = [&] {
+    const auto stats = sealer.decryption_cache_stats();
+    return stats.hits + stats.misses;
+  };
+  auto first = sealer.unseal_patient(w.dir, World::hcp(1), corpus.patients[0]);
+  BOOST_REQUIRE(first.ok());
+  auto before = lookups();
+  auto again = sealer.unseal_patient(w.dir, World::hcp(1), corpus.patients[0]);
+  BOOST_REQUIRE(again.ok());
+  BOOST_CHECK_EQUAL(serialized(*again), serialized(*first));
+  BOOST_CHECK_EQUAL(lookups(), before);  // no key was decrypted or looked up
+
+  // Another reader: its own entry, decrypted.
+  BOOST_REQUIRE(sealer.unseal_patient(w.dir, World::hcp(0), corpus.patients[0]).ok());
+  BOOST_CHECK_GT(lookups(), before);
+
+  // A new rev of the same patient: decrypted again.
+  icure::Patient next_rev = corpus.patients[0];
+  next_rev.rev = "2-b";
+  before = lookups();
+  BOOST_REQUIRE(sealer.unseal_patient(w.dir, World::hcp(1), next_rev).ok());
+  BOOST_CHECK_GT(lookups(), before);
+
+  // The same id and rev with another encryptedSelf (tampered): answered as
+  // without any cache, never with the remembered patient.
+  icure::Patient swapped = corpus.patients[0];
+  swapped.encryptedSelf = corpus.patients[1].encryptedSelf;
+  auto a = sealer.unseal_patient(w.dir, World::hcp(1), swapped);
+  auto b = uncached.unseal_patient(w.dir, World::hcp(1), swapped);
+  BOOST_CHECK_EQUAL(a.ok(), b.ok());
+  if (a.ok() && b.ok()) BOOST_CHECK_EQUAL(serialized(*a), serialized(*b));
+  if (a.ok()) BOOST_CHECK(a->note != first->note);
+
+  // A reader whose key left the keychain gets key_missing, remembered or not.
+  w.keychain.drop(World::hcp(1));
+  auto dropped = sealer.unseal_patient(w.dir, World::hcp(1), corpus.patients[0]);
+  BOOST_CHECK(dropped.status().code() == StatusCode::key_missing);
+
+  // clear_caches() forgets it: the next read decrypts.
+  BOOST_REQUIRE(sealer.unseal_patient(w.dir, World::hcp(0), corpus.patients[0]).ok());
+  sealer.clear_caches();
+  before = lookups();
+  BOOST_REQUIRE(sealer.unseal_patient(w.dir, World::hcp(0), corpus.patients[0]).ok());
+  BOOST_CHECK_GT(lookups(), before);
+}
+
+// The same for contacts, whose version includes every service's encryptedSelf.
+BOOST_AUTO_TEST_CASE(unsealed_contacts_are_remembered_for_one_sealed_version) {
+  World w;
+  EntitySealer sealer(w.keychain, w.rng);
+  EntitySealer uncached(w.keychain, w.rng, {}, 0);
+  Corpus corpus = seal_corpus(w, sealer, 2);
+  for (auto& c : corpus.contacts) c.rev = "1-a";
+  const auto lookups = [&] {
+    const auto stats = sealer.decryption_cache_stats();
+    return stats.hits + stats.misses;
+  };
+  auto first = sealer.unseal_contact(w.dir, World::hcp(1), corpus.contacts[0]);
+  BOOST_REQUIRE(first.ok());
+  auto before = lookups();
+  auto again = sealer.unseal_contact(w.dir, World::hcp(1), corpus.contacts[0]);
+  BOOST_REQUIRE(again.ok());
+  BOOST_CHECK_EQUAL(serialized(*again), serialized(*first));
+  BOOST_CHECK_EQUAL(lookups(), before);
+
+  // One service's ciphertext replaced (same id and rev): as without a cache.
+  icure::Contact swapped = corpus.contacts[0];
+  (*swapped.services)[0].encryptedSelf = (*corpus.contacts[1].services)[0].encryptedSelf;
+  auto a = sealer.unseal_contact(w.dir, World::hcp(1), swapped);
+  auto b = uncached.unseal_contact(w.dir, World::hcp(1), swapped);
+  BOOST_CHECK_EQUAL(a.ok(), b.ok());
+  if (a.ok() && b.ok()) BOOST_CHECK_EQUAL(serialized(*a), serialized(*b));
+  if (a.ok()) BOOST_CHECK(serialized(*a) != serialized(*first));
+  // A service more (or less) is another version too.
+  icure::Contact longer = corpus.contacts[0];
+  longer.services->push_back((*corpus.contacts[0].services)[0]);
+  auto c = sealer.unseal_contact(w.dir, World::hcp(1), longer);
+  BOOST_REQUIRE(c.ok());
+  BOOST_CHECK_EQUAL(c->services->size(), 2u);
+
+  w.keychain.drop(World::hcp(1));
+  auto dropped = sealer.unseal_contact(w.dir, World::hcp(1), corpus.contacts[0]);
+  BOOST_CHECK(dropped.status().code() == StatusCode::key_missing);
+}
+
 BOOST_AUTO_TEST_CASE(a_tiny_cache_still_answers_right) {
   World w;
   EntitySealer sealer(w.keychain, w.rng, {}, /*decryption_cache_capacity=*/2);

@@ -87,7 +87,9 @@ class EntitySealer {
   Status reseal_patient(HcpDirectory& dir, const std::string& hcp_id, icure::Patient& patient,
                         const icure::Patient& previous);
   // Decrypt for `reader_hcp_id`: not_found when no delegation for the reader,
-  // key_missing when its private key is not in the keychain.
+  // key_missing when its private key is not in the keychain. The result is
+  // remembered for this reader, valid for exactly this (id, rev, encryptedSelf):
+  // reading it again costs a copy, after the same keychain check (docs/crypto.md).
   Result<icure::Patient> unseal_patient(HcpDirectory& dir, const std::string& reader_hcp_id,
                                         const icure::Patient& sealed);
   // The patient's secretId(s) as `reader_hcp_id` can decrypt them.
@@ -111,6 +113,8 @@ class EntitySealer {
                              bool remember_entries = true);
   Status reseal_contact(HcpDirectory& dir, const std::string& hcp_id, icure::Contact& contact,
                         const icure::Contact& previous);
+  // Remembered like unseal_patient's result, for exactly this (id, rev, and
+  // the contact's and each service's encryptedSelf).
   Result<icure::Contact> unseal_contact(HcpDirectory& dir, const std::string& reader_hcp_id,
                                         const icure::Contact& sealed);
   // The patient id from cryptedForeignKeys, as the reader decrypts it.
@@ -141,6 +145,8 @@ class EntitySealer {
 
  private:
   struct ExchangeKeyCache;  // decrypted exchange keys, so reads skip RSA (thread-safe)
+  template <typename Entity>
+  class UnsealedCache;      // unsealed entities per reader, for one sealed version (thread-safe)
   struct ExchangeKeyEntry;  // one decrypted exchange key and its id in decrypted_
 
   // exchange_key() without copying the key: the shared cache entry.
@@ -195,6 +201,8 @@ class EntitySealer {
   SealingPolicy policy_;
   std::shared_ptr<ExchangeKeyCache> cache_;
   std::shared_ptr<DecryptionCache> decrypted_;
+  std::shared_ptr<UnsealedCache<icure::Patient>> unsealed_patients_;
+  std::shared_ptr<UnsealedCache<icure::Contact>> unsealed_contacts_;
 };
 
 }  // namespace fhirbridge::crypto
