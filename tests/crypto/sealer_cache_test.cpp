@@ -95,6 +95,37 @@ Corpus seal_corpus(World& w, EntitySealer& sealer, int count) {
   return c;
 }
 
+// A cached and an uncached sealer over the same two sealed patients and
+// contacts, given a rev as a store would (only versioned entities are
+// remembered unsealed).
+struct VersionedCorpus {
+  VersionedCorpus() : corpus(seal_corpus(w, sealer, 2)) {
+    for (auto& p : corpus.patients) p.rev = "1-a";
+    for (auto& c : corpus.contacts) c.rev = "1-a";
+  }
+  // Decryption-cache look-ups so far: unchanged by a read that decrypted nothing.
+  std::uint64_t lookups() const {
+    const auto stats = sealer.decryption_cache_stats();
+    return stats.hits + stats.misses;
+  }
+  // Unseals twice: the second read answers the same and decrypts nothing.
+  template <typename Unseal>
+  auto unseal_twice(Unseal unseal) {
+    auto first = unseal();
+    BOOST_REQUIRE(first.ok());
+    const auto before = lookups();
+    auto again = unseal();
+    BOOST_REQUIRE(again.ok());
+    BOOST_CHECK_EQUAL(serialized(*again), serialized(*first));
+    BOOST_CHECK_EQUAL(lookups(), before);  // no key was decrypted or looked up
+    return first;
+  }
+  World w;
+  EntitySealer sealer{w.keychain, w.rng};
+  EntitySealer uncached{w.keychain, w.rng, {}, 0};
+  Corpus corpus;
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(crypto_decryption_cache)
@@ -279,23 +310,10 @@ BOOST_AUTO_TEST_CASE(cached_entries_need_the_readers_key_in_the_keychain) {
 // Unsealed patients are remembered per reader for one sealed version (id, rev
 // and encryptedSelf): reading it again decrypts nothing; any other version,
 // another reader or a dropped key is not answered from memory.
-BOOST_AUTO_TEST_CASE(unsealed_patients_are_remembered_for_one_sealed_version) {
-  World w;
-  EntitySealer sealer(w.keychain, w.rng);
-  EntitySealer uncached(w.keychain, w.rng, {}, 0);
-  Corpus corpus = seal_corpus(w, sealer, 2);
-  for (auto& p : corpus.patients) p.rev = "1-a";
-  const auto lookups = [&] {
-    const auto stats = sealer.decryption_cache_stats();
-    return stats.hits + stats.misses;
-  };
-  auto first = sealer.unseal_patient(w.dir, World::hcp(1), corpus.patients[0]);
-  BOOST_REQUIRE(first.ok());
+BOOST_FIXTURE_TEST_CASE(unsealed_patients_are_remembered_for_one_sealed_version, VersionedCorpus) {
+  auto first =
+      unseal_twice([&] { return sealer.unseal_patient(w.dir, World::hcp(1), corpus.patients[0]); });
   auto before = lookups();
-  auto again = sealer.unseal_patient(w.dir, World::hcp(1), corpus.patients[0]);
-  BOOST_REQUIRE(again.ok());
-  BOOST_CHECK_EQUAL(serialized(*again), serialized(*first));
-  BOOST_CHECK_EQUAL(lookups(), before);  // no key was decrypted or looked up
 
   // Another reader: its own entry, decrypted.
   BOOST_REQUIRE(sealer.unseal_patient(w.dir, World::hcp(0), corpus.patients[0]).ok());
@@ -332,23 +350,9 @@ BOOST_AUTO_TEST_CASE(unsealed_patients_are_remembered_for_one_sealed_version) {
 }
 
 // The same for contacts, whose version includes every service's encryptedSelf.
-BOOST_AUTO_TEST_CASE(unsealed_contacts_are_remembered_for_one_sealed_version) {
-  World w;
-  EntitySealer sealer(w.keychain, w.rng);
-  EntitySealer uncached(w.keychain, w.rng, {}, 0);
-  Corpus corpus = seal_corpus(w, sealer, 2);
-  for (auto& c : corpus.contacts) c.rev = "1-a";
-  const auto lookups = [&] {
-    const auto stats = sealer.decryption_cache_stats();
-    return stats.hits + stats.misses;
-  };
-  auto first = sealer.unseal_contact(w.dir, World::hcp(1), corpus.contacts[0]);
-  BOOST_REQUIRE(first.ok());
-  auto before = lookups();
-  auto again = sealer.unseal_contact(w.dir, World::hcp(1), corpus.contacts[0]);
-  BOOST_REQUIRE(again.ok());
-  BOOST_CHECK_EQUAL(serialized(*again), serialized(*first));
-  BOOST_CHECK_EQUAL(lookups(), before);
+BOOST_FIXTURE_TEST_CASE(unsealed_contacts_are_remembered_for_one_sealed_version, VersionedCorpus) {
+  auto first =
+      unseal_twice([&] { return sealer.unseal_contact(w.dir, World::hcp(1), corpus.contacts[0]); });
 
   // One service's ciphertext replaced (same id and rev): as without a cache.
   icure::Contact swapped = corpus.contacts[0];
