@@ -84,9 +84,9 @@ BOOST_AUTO_TEST_CASE(basic_credentials_of_any_length_and_scheme_case) {
   // The scheme's letter case does not matter (RFC 7235).
   std::string auth = f.alice.auth();
   auth.replace(0, 6, "bAsIc ");
-  BOOST_TEST(f.call(verb::get, kBase + "/Patient/x", nullptr, {}, {},
-                    {{http::field::authorization, auth}})
-                 .result_int() == 404u);
+  BOOST_TEST(
+      f.call(verb::get, kBase + "/Patient/x", nullptr, {}, {}, {{http::field::authorization, auth}})
+          .result_int() == 404u);
 }
 
 BOOST_AUTO_TEST_CASE(routing_errors_are_operation_outcomes) {
