@@ -383,8 +383,6 @@ void SqliteStore::Impl::finish_checkpoint() {
                                              std::memory_order_acq_rel);
 }
 
-// ---- checkpoints ------------------------------------------------------------------
-
 int SqliteStore::Impl::on_wal_commit(void* self, sqlite3*, const char*, int pages) {
   auto* impl = static_cast<Impl*>(self);
   impl->wal_pages.store(pages, std::memory_order_relaxed);
