@@ -252,9 +252,6 @@ json::object take_fields(Entity& entity, const std::set<std::string>& fields) {
   return secret;
 }
 
-}  // namespace
-
-namespace {
 // Every ciphertext a sealed entity is unsealed from, in order ("" for a part
 // without one): a cached unsealing is valid only for exactly these.
 template <typename Visit>
