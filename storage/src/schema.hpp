@@ -115,6 +115,16 @@ INSERT INTO patient_name(patient_id, field, token, whole, modified)
     ON g.patient_id = f.patient_id AND g.field = 'given' AND g.whole = 1
   WHERE f.field = 'family' AND f.whole = 1;
 )sql",
+      // 3: the other ids a deleted entity was read by (a patient's FHIR ids; a
+      // contact's service ids and their FHIR ids), so that reading one of them
+      // answers "deleted" (HTTP 410) as reading the store id does. Entities
+      // deleted before this migration have none (their documents are gone).
+      R"sql(
+CREATE TABLE tombstone_alias(
+  kind TEXT NOT NULL, alias TEXT NOT NULL, id TEXT NOT NULL,
+  PRIMARY KEY(kind, alias, id)) WITHOUT ROWID;
+CREATE INDEX tombstone_alias_id ON tombstone_alias(kind, id);
+)sql",
   };
   return list;
 }

@@ -209,7 +209,7 @@ Result<icure::Patient> SqliteStore::create_sealed_patient(const Principal& who,
     if (*existing)
       return Status::Conflict("patient " + *sealed.id + " already exists", "Patient.id");
     FHIRBRIDGE_RETURN_IF_ERROR(impl_->check_fhir_id_conflicts(who, sealed));
-    auto tomb = impl_->tombstone_rev("patient", *sealed.id, nullptr);
+    auto tomb = impl_->tombstone_rev("patient", *sealed.id);
     if (!tomb.ok()) return tomb.status();
     if (*tomb) FHIRBRIDGE_RETURN_IF_ERROR(impl_->drop_tombstone("patient", *sealed.id));
     const auto now = impl_->now_ms();
@@ -343,7 +343,7 @@ Result<icure::Contact> SqliteStore::create_sealed_contact(const Principal& who,
       for (auto& service : *sealed.services)
         if (!service.id || service.id->empty()) service.id = impl_->new_id();
     FHIRBRIDGE_RETURN_IF_ERROR(impl_->check_service_fhir_id_conflicts(who, sealed));
-    auto tomb = impl_->tombstone_rev("contact", *sealed.id, nullptr);
+    auto tomb = impl_->tombstone_rev("contact", *sealed.id);
     if (!tomb.ok()) return tomb.status();
     if (*tomb) FHIRBRIDGE_RETURN_IF_ERROR(impl_->drop_tombstone("contact", *sealed.id));
     sealed.rev = impl_->next_rev(rev_generation(*tomb));

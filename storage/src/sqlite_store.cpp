@@ -59,6 +59,26 @@ std::vector<std::string> readers_of(const icure::DelegationMap& delegations) {
   return readers;
 }
 
+// The values of the identifiers with the FHIR id system.
+std::vector<std::string> fhir_ids_of(const std::optional<std::vector<icure::Identifier>>& list) {
+  std::vector<std::string> ids;
+  if (list)
+    for (const auto& identifier : *list)
+      if (identifier.system == kFhirIdSystem && identifier.value) ids.push_back(*identifier.value);
+  return ids;
+}
+
+// The ids a contact is also read by: its services' ids and FHIR ids.
+std::vector<std::string> service_aliases_of(const icure::Contact& contact) {
+  std::vector<std::string> aliases;
+  if (contact.services)
+    for (const auto& service : *contact.services) {
+      if (service.id) aliases.push_back(*service.id);
+      for (auto& fhir_id : fhir_ids_of(service.identifier)) aliases.push_back(std::move(fhir_id));
+    }
+  return aliases;
+}
+
 // ",a,b," so that membership is one instr() / find().
 std::string joined_readers(const std::vector<std::string>& readers) {
   std::string out = ",";
@@ -499,34 +519,65 @@ Result<bool> SqliteStore::Impl::is_reader(const char* kind, const std::string& i
 }
 
 Result<std::optional<std::string>> SqliteStore::Impl::tombstone_rev(const char* kind,
-                                                                    const std::string& id,
-                                                                    const std::string* reader) {
-  auto stmt = db().cached("SELECT rev, readers FROM tombstone WHERE kind = ? AND id = ?");
+                                                                    const std::string& id) {
+  auto stmt = db().cached("SELECT rev FROM tombstone WHERE kind = ? AND id = ?");
   if (!stmt.ok()) return stmt.status();
   stmt->bind(1, kind).bind(2, id);
   auto row = stmt->step();
   if (!row.ok()) return row.status();
   if (!*row) return std::optional<std::string>();
-  if (reader && stmt->text(1).find("," + *reader + ",") == std::string::npos)
-    return std::optional<std::string>();
   return std::optional(stmt->text(0));
+}
+
+Result<bool> SqliteStore::Impl::deleted_for(const char* kind, const std::string& id_or_alias,
+                                            const std::string& reader) {
+  // Several deleted entities may share an alias (a FHIR id re-used after a
+  // delete): any one the reader could read makes the answer "deleted".
+  auto stmt = db().cached(
+      "SELECT readers FROM tombstone WHERE kind = ?1 AND id = ?2 "
+      "UNION ALL SELECT t.readers FROM tombstone_alias a "
+      "JOIN tombstone t ON t.kind = a.kind AND t.id = a.id WHERE a.kind = ?1 AND a.alias = ?2");
+  if (!stmt.ok()) return stmt.status();
+  stmt->bind(1, kind).bind(2, id_or_alias);
+  const std::string needle = "," + reader + ",";
+  for (;;) {
+    auto row = stmt->step();
+    if (!row.ok()) return row.status();
+    if (!*row) return false;
+    if (stmt->text(0).find(needle) != std::string::npos) return true;
+  }
 }
 
 Status SqliteStore::Impl::write_tombstone(const char* kind, const std::string& id,
                                           const std::string& rev,
-                                          const std::vector<std::string>& readers) {
-  auto stmt = db().cached(
-      "INSERT OR REPLACE INTO tombstone(kind, id, rev, deleted, readers) VALUES(?, ?, ?, ?, ?)");
+                                          const std::vector<std::string>& readers,
+                                          const std::vector<std::string>& aliases) {
+  FHIRBRIDGE_RETURN_IF_ERROR(drop_tombstone(kind, id));
+  auto stmt =
+      db().cached("INSERT INTO tombstone(kind, id, rev, deleted, readers) VALUES(?, ?, ?, ?, ?)");
   if (!stmt.ok()) return stmt.status();
   stmt->bind(1, kind).bind(2, id).bind(3, rev).bind(4, now_ms()).bind(5, joined_readers(readers));
-  return stmt->run();
+  FHIRBRIDGE_RETURN_IF_ERROR(stmt->run());
+  for (const auto& alias : aliases) {
+    if (alias == id) continue;
+    auto add =
+        db().cached("INSERT OR IGNORE INTO tombstone_alias(kind, alias, id) VALUES(?, ?, ?)");
+    if (!add.ok()) return add.status();
+    add->bind(1, kind).bind(2, alias).bind(3, id);
+    FHIRBRIDGE_RETURN_IF_ERROR(add->run());
+  }
+  return {};
 }
 
 Status SqliteStore::Impl::drop_tombstone(const char* kind, const std::string& id) {
-  auto stmt = db().cached("DELETE FROM tombstone WHERE kind = ? AND id = ?");
-  if (!stmt.ok()) return stmt.status();
-  stmt->bind(1, kind).bind(2, id);
-  return stmt->run();
+  for (const char* sql : {"DELETE FROM tombstone WHERE kind = ? AND id = ?",
+                          "DELETE FROM tombstone_alias WHERE kind = ? AND id = ?"}) {
+    auto stmt = db().cached(sql);
+    if (!stmt.ok()) return stmt.status();
+    stmt->bind(1, kind).bind(2, id);
+    FHIRBRIDGE_RETURN_IF_ERROR(stmt->run());
+  }
+  return {};
 }
 
 // ---- healthcare parties (also the sealer's HcpDirectory) ---------------------------
@@ -746,9 +797,9 @@ Result<SqliteStore::Impl::PatientRow> SqliteStore::Impl::visible_patient(
     stmt = Statement();
   }
   if (report_deleted) {
-    auto tomb = tombstone_rev("patient", id_or_fhir_id, &who.hcp_id);
-    if (!tomb.ok()) return tomb.status();
-    if (*tomb) return Status(StatusCode::deleted, "patient " + id_or_fhir_id + " was deleted");
+    auto deleted = deleted_for("patient", id_or_fhir_id, who.hcp_id);
+    if (!deleted.ok()) return deleted.status();
+    if (*deleted) return Status(StatusCode::deleted, "patient " + id_or_fhir_id + " was deleted");
   }
   return Status::NotFound("patient " + id_or_fhir_id + " not found");
 }
@@ -877,7 +928,7 @@ Result<icure::Patient> SqliteStore::Impl::create_patient(const Principal& who,
   if (*existing)
     return Status::Conflict("patient " + *patient.id + " already exists", "Patient.id");
   FHIRBRIDGE_RETURN_IF_ERROR(check_fhir_id_conflicts(who, patient));
-  auto tomb = tombstone_rev("patient", *patient.id, nullptr);
+  auto tomb = tombstone_rev("patient", *patient.id);
   if (!tomb.ok()) return tomb.status();
   if (*tomb) FHIRBRIDGE_RETURN_IF_ERROR(drop_tombstone("patient", *patient.id));
 
@@ -939,7 +990,8 @@ Result<Deleted> SqliteStore::Impl::delete_patient(const Principal& who, const st
                   "patient " + previous->id + " is at rev " + previous->rev, "Patient.rev");
   Deleted deleted{previous->id, next_rev(generation_of(previous->rev))};
   FHIRBRIDGE_RETURN_IF_ERROR(write_tombstone("patient", deleted.id, deleted.rev,
-                                             readers_of(previous->sealed->delegations)));
+                                             readers_of(previous->sealed->delegations),
+                                             fhir_ids_of(previous->sealed->identifier)));
   FHIRBRIDGE_RETURN_IF_ERROR(clear_index_rows("patient", deleted.id));
   auto stmt = db().cached("DELETE FROM patient WHERE id = ?");
   if (!stmt.ok()) return stmt.status();
@@ -1075,9 +1127,9 @@ Result<SqliteStore::Impl::ContactRow> SqliteStore::Impl::visible_contact(const P
     stmt = Statement();
   }
   if (report_deleted) {
-    auto tomb = tombstone_rev("contact", id, &who.hcp_id);
-    if (!tomb.ok()) return tomb.status();
-    if (*tomb) return Status(StatusCode::deleted, "contact " + id + " was deleted");
+    auto deleted = deleted_for("contact", id, who.hcp_id);
+    if (!deleted.ok()) return deleted.status();
+    if (*deleted) return Status(StatusCode::deleted, "contact " + id + " was deleted");
   }
   return Status::NotFound("contact " + id + " not found");
 }
@@ -1251,7 +1303,7 @@ Result<ContactRecord> SqliteStore::Impl::create_contact(const Principal& who,
       service.modified = now;
     }
   FHIRBRIDGE_RETURN_IF_ERROR(check_service_fhir_id_conflicts(who, contact));
-  auto tomb = tombstone_rev("contact", *contact.id, nullptr);
+  auto tomb = tombstone_rev("contact", *contact.id);
   if (!tomb.ok()) return tomb.status();
   if (*tomb) FHIRBRIDGE_RETURN_IF_ERROR(drop_tombstone("contact", *contact.id));
 
@@ -1315,7 +1367,8 @@ Result<Deleted> SqliteStore::Impl::delete_contact(const Principal& who, const st
                   "contact " + previous->id + " is at rev " + previous->rev, "Contact.rev");
   Deleted deleted{previous->id, next_rev(generation_of(previous->rev))};
   FHIRBRIDGE_RETURN_IF_ERROR(write_tombstone("contact", deleted.id, deleted.rev,
-                                             readers_of(previous->sealed->delegations)));
+                                             readers_of(previous->sealed->delegations),
+                                             service_aliases_of(*previous->sealed)));
   FHIRBRIDGE_RETURN_IF_ERROR(clear_index_rows("contact", deleted.id));
   auto stmt = db().cached("DELETE FROM contact WHERE id = ?");
   if (!stmt.ok()) return stmt.status();

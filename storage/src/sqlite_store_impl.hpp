@@ -222,11 +222,16 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
                                                                       const std::string& id);
   // kind: "patient" / "contact".
   Result<bool> is_reader(const char* kind, const std::string& id, const std::string& hcp_id);
-  // The tombstone's rev; when `reader` is given, only if that HCP could read it.
-  Result<std::optional<std::string>> tombstone_rev(const char* kind, const std::string& id,
-                                                   const std::string* reader);
+  // The rev of the tombstone of store id `id`, or nothing.
+  Result<std::optional<std::string>> tombstone_rev(const char* kind, const std::string& id);
+  // Whether `reader` could read a deleted entity whose store id or alias
+  // (tombstone_alias: FHIR ids, service ids) is `id_or_alias`.
+  Result<bool> deleted_for(const char* kind, const std::string& id_or_alias,
+                           const std::string& reader);
   Status write_tombstone(const char* kind, const std::string& id, const std::string& rev,
-                         const std::vector<std::string>& readers);
+                         const std::vector<std::string>& readers,
+                         const std::vector<std::string>& aliases);
+  // Removes the tombstone of store id `id` and its aliases.
   Status drop_tombstone(const char* kind, const std::string& id);
 
   // Parsed sealed documents by id, valid for one rev (revs are unique, so a

@@ -119,14 +119,21 @@ try {
 
   const deleted = await client.delete({ resourceType: 'Patient', id: pat2 });
   check(deleted.resourceType === 'OperationOutcome', 'delete Patient');
-  let status = 0;
-  try {
-    await client.read({ resourceType: 'Patient', id: pat2 });
-  } catch (e) {
-    status = e.response?.status;
-    valid(e.response?.data, 'OperationOutcome of a read after delete');
-  }
-  check(status === 404 || status === 410, `read after delete -> ${status}`);
+  const readStatus = async (id) => {
+    try {
+      await client.read({ resourceType: 'Patient', id });
+      return 200;
+    } catch (e) {
+      valid(e.response?.data, 'OperationOutcome of a read after delete');
+      return e.response?.status;
+    }
+  };
+  const status = await readStatus(pat2);
+  check(status === 410, `read after delete -> ${status}`);
+  // A client-assigned id is gone too once deleted by it.
+  await client.delete({ resourceType: 'Patient', id: 'kit-new' });
+  const byClientId = await readStatus('kit-new');
+  check(byClientId === 410, `read of a client id after delete -> ${byClientId}`);
 
   let unauthorized = 0;
   try {

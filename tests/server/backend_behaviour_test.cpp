@@ -90,7 +90,10 @@ BEHAVIOUR_CASE(create_read_vread_update_delete) {
 
   BOOST_TEST(w.call(verb::delete_, kBase + "/Patient/" + id, &w.alice).result_int() == 200u);
   BOOST_TEST(w.get(kBase + "/Patient/" + id, &w.alice).result_int() == 410u);
-  BOOST_TEST(w.get(kBase + "/Patient/pat1", &w.alice).result_int() == 404u);
+  // By its FHIR id: the SQLite store keeps the FHIR ids of what it deleted
+  // (410); iCure's identifier filters do not return deleted patients (404).
+  const unsigned gone = std::string(w.name()) == "remote" ? 404u : 410u;
+  BOOST_TEST(w.get(kBase + "/Patient/pat1", &w.alice).result_int() == gone);
 }
 
 BEHAVIOUR_CASE(fhir_ids_are_read_back_and_unique) {

@@ -141,7 +141,38 @@ BOOST_FIXTURE_TEST_CASE(contact_crud_and_lookup_by_service_ids, StoreFixture) {
   REQUIRE_OK(store->delete_contact(hcp1, *created->contact.id, *updated->contact.rev));
   BOOST_TEST(
       (store->get_contact(hcp1, *created->contact.id).status().code() == StatusCode::deleted));
-  BOOST_TEST((store->get_contact(hcp1, service_id).status().code() == StatusCode::not_found));
+  // The other ids it was read by answer "deleted" too (HTTP 410), to its readers only.
+  for (const std::string& id : {service_id, std::string("obs-1")}) {
+    BOOST_TEST_INFO(id);
+    BOOST_TEST((store->get_contact(hcp1, id).status().code() == StatusCode::deleted));
+    BOOST_TEST((store->get_contact(hcp2, id).status().code() == StatusCode::not_found));
+  }
+}
+
+BOOST_FIXTURE_TEST_CASE(a_deleted_patient_read_by_its_fhir_id_answers_deleted, StoreFixture) {
+  auto first = store->create_patient(hcp1, make_patient("Martin", "Paul", "male", 1980, "pat-1"));
+  REQUIRE_OK(first);
+  REQUIRE_OK(store->delete_patient(hcp1, "pat-1", {}));
+  BOOST_TEST((store->get_patient(hcp1, "pat-1").status().code() == StatusCode::deleted));
+  BOOST_TEST((store->get_patient(hcp2, "pat-1").status().code() == StatusCode::not_found));
+  BOOST_TEST((store->delete_patient(hcp1, "pat-1", {}).status().code() == StatusCode::not_found));
+
+  // The FHIR id is free again; the live patient wins over the tombstone.
+  auto second =
+      store->create_patient(hcp1, make_patient("Martin", "Paula", "female", 1981, "pat-1"));
+  REQUIRE_OK(second);
+  BOOST_TEST(*store->get_patient(hcp1, "pat-1")->id == *second->id);
+  REQUIRE_OK(store->delete_patient(hcp1, *second->id, {}));
+  BOOST_TEST((store->get_patient(hcp1, "pat-1").status().code() == StatusCode::deleted));
+
+  // Re-creating a store id drops its tombstone's aliases; the other deleted
+  // patient with that FHIR id still answers "deleted".
+  icure::Patient again = make_patient("Martin", "Paul", "male", 1980);
+  again.id = first->id;
+  REQUIRE_OK(store->create_patient(hcp1, again));
+  BOOST_TEST((store->get_patient(hcp1, "pat-1").status().code() == StatusCode::deleted));
+  REQUIRE_OK(store->delete_patient(hcp1, *first->id, {}));
+  BOOST_TEST((store->get_patient(hcp1, "pat-1").status().code() == StatusCode::deleted));
 }
 
 BOOST_FIXTURE_TEST_CASE(reopening_the_file_finds_everything, StoreFixture) {
@@ -184,6 +215,21 @@ BOOST_FIXTURE_TEST_CASE(a_file_newer_than_the_build_is_refused, StoreFixture) {
   auto opened = SqliteStore::open(file, keychain, {});
   BOOST_TEST(!opened.ok());
   BOOST_TEST(opened.status().message().find("newer") != std::string::npos);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_2_is_migrated, StoreFixture) {
+  REQUIRE_OK(store->create_patient(hcp1, make_patient("Martin", "Paul", "male", 1980, "pat-1")));
+  store.reset();
+  // What a version-2 file looks like: no tombstone aliases yet.
+  sqlite3* db = nullptr;
+  BOOST_REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+  BOOST_REQUIRE(sqlite3_exec(db, "DROP TABLE tombstone_alias; PRAGMA user_version = 2", nullptr,
+                             nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  open();
+  REQUIRE_OK(store->get_patient(hcp1, "pat-1"));
+  REQUIRE_OK(store->delete_patient(hcp1, "pat-1", {}));
+  BOOST_TEST((store->get_patient(hcp1, "pat-1").status().code() == StatusCode::deleted));
 }
 
 BOOST_FIXTURE_TEST_CASE(sharing_makes_a_patient_and_its_contacts_visible, StoreFixture) {
