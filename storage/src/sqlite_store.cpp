@@ -59,15 +59,6 @@ std::vector<std::string> readers_of(const icure::DelegationMap& delegations) {
   return readers;
 }
 
-// The values of the identifiers with the FHIR id system.
-std::vector<std::string> fhir_ids_of(const std::optional<std::vector<icure::Identifier>>& list) {
-  std::vector<std::string> ids;
-  if (list)
-    for (const auto& identifier : *list)
-      if (identifier.system == kFhirIdSystem && identifier.value) ids.push_back(*identifier.value);
-  return ids;
-}
-
 // The ids a contact is also read by: its services' ids and FHIR ids.
 std::vector<std::string> service_aliases_of(const icure::Contact& contact) {
   std::vector<std::string> aliases;

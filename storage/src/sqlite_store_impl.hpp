@@ -17,14 +17,12 @@
 #include <utility>
 #include <vector>
 
+#include "fhir_ids.hpp"
 #include "fhirbridge/crypto/entity_sealer.hpp"
 #include "fhirbridge/storage/detail/sqlite.hpp"
 #include "fhirbridge/storage/sqlite_store.hpp"
 
 namespace fhirbridge::storage {
-
-// The system under which a FHIR id sent on create is kept as an Identifier.
-inline constexpr const char* kFhirIdSystem = "https://dxm.icure.dev";
 
 // "(system = ? AND value = ?) OR ..." over columns `system_col`/`value_col`, for
 // any-of tokens (an absent part matches anything); "0" for none. sqlite_query.cpp.

@@ -13,13 +13,11 @@
 #include <variant>
 #include <vector>
 
+#include "../fhir_ids.hpp"
 #include "fhirbridge/icure/entities.hpp"
 #include "fhirbridge/storage/store.hpp"
 
 namespace fhirbridge::storage::remote {
-
-// The system under which a FHIR id sent on create is kept (as in SQLite).
-inline constexpr const char* kFhirIdSystem = "https://dxm.icure.dev";
 
 // A sort key value: integers and strings, compared as SQLite compares them.
 using KeyValue = std::variant<std::int64_t, std::string>;

@@ -22,7 +22,6 @@ namespace fhirbridge::storage {
 
 namespace json = boost::json;
 namespace http = boost::beast::http;
-using remote::kFhirIdSystem;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -116,14 +115,6 @@ bool is_our_write(const json::value& sent, const json::value& stored) {
   write_marks(stored, theirs);
   if (ours.empty()) return false;
   return std::includes(theirs.begin(), theirs.end(), ours.begin(), ours.end());
-}
-
-std::vector<std::string> fhir_ids_of(const std::optional<std::vector<icure::Identifier>>& ids) {
-  std::vector<std::string> out;
-  if (ids)
-    for (const auto& i : *ids)
-      if (i.system == kFhirIdSystem && i.value) out.push_back(*i.value);
-  return out;
 }
 
 // A token the identifier filters can take: a value is required.
