@@ -1,13 +1,18 @@
 // fhirbridge import [--db F] --login L --password-file P --key-file K
-//                   [--on-error skip|stop] [--batch-size N] FILE...
+//                   [--on-error skip|stop] [--batch-size N]
+//                   [--defer-indexes auto|yes|no] FILE...
 // Streams FHIR NDJSON / Bundle files into the encrypted store (docs/bulk.md).
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "commands.hpp"
 #include "fhirbridge/server/bulk.hpp"
@@ -24,6 +29,24 @@ namespace {
 
 // WAL pages between checkpoints while importing (the server's default is 1000).
 constexpr std::size_t kImportCheckpointPages = 65536;
+
+// Bytes of the input files (0 when one is stdin: unknown) and of the store.
+std::uint64_t input_bytes(const std::vector<std::string>& files) {
+  std::uint64_t total = 0;
+  for (const auto& file : files) {
+    std::error_code ec;
+    const auto size = file == "-" ? 0 : std::filesystem::file_size(file, ec);
+    if (file == "-" || ec) return 0;
+    total += size;
+  }
+  return total;
+}
+
+std::uint64_t file_bytes(const std::string& file) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(file, ec);
+  return ec ? 0 : size;
+}
 
 std::string human_duration(double seconds) {
   char buf[32];
@@ -80,7 +103,8 @@ class ProgressDisplay {
 }  // namespace
 
 int import_command(const std::vector<std::string>& args) {
-  std::string db = "fhirbridge.db", login, password_file, key_file, on_error = "skip";
+  std::string db = "fhirbridge.db", login, password_file, key_file, on_error = "skip",
+              defer_indexes = "auto";
   std::size_t batch_size = 2000;
   std::vector<std::string> files;
   po::options_description opts(
@@ -94,6 +118,9 @@ int import_command(const std::vector<std::string>& args) {
       "on-error", po::value(&on_error)->default_value(on_error),
       "skip: report bad lines and go on; stop: stop at the first bad line")(
       "batch-size", po::value(&batch_size)->default_value(batch_size), "resources per transaction")(
+      "defer-indexes", po::value(&defer_indexes)->default_value(defer_indexes),
+      "drop the search-only indexes while importing and build them at the end: yes, no, or "
+      "auto (when the input is >= 16 MiB and about the size of the store or more)")(
       "quiet,q", "no progress display")("file", po::value(&files), "input files");
   po::positional_options_description positional;
   positional.add("file", -1);
@@ -109,9 +136,14 @@ int import_command(const std::vector<std::string>& args) {
     std::cerr << "fhirbridge import: " << e.what() << "\n" << opts << "\n";
     return 2;
   }
-  if (files.empty() || (on_error != "skip" && on_error != "stop")) {
+  if (files.empty() || (on_error != "skip" && on_error != "stop") ||
+      (defer_indexes != "auto" && defer_indexes != "yes" && defer_indexes != "no")) {
     std::cerr << "fhirbridge import: "
-              << (files.empty() ? "no input file" : "--on-error must be skip or stop") << "\n";
+              << (files.empty() ? "no input file"
+                  : on_error != "skip" && on_error != "stop"
+                      ? "--on-error must be skip or stop"
+                      : "--defer-indexes must be auto, yes or no")
+              << "\n";
     return 2;
   }
 
@@ -125,7 +157,19 @@ int import_command(const std::vector<std::string>& args) {
       open_unlocked_store("import", db, login, password_file, key_file, exit_code, store_options);
   if (!unlocked) return exit_code;
 
-  ProgressDisplay progress(!vm.count("quiet"));
+  const bool quiet = vm.count("quiet") > 0;
+  bool defer = defer_indexes == "yes" ||
+               (defer_indexes == "auto" &&
+                server::bulk::defer_indexes_pays(input_bytes(files), file_bytes(db)));
+  if (defer) {
+    if (const Status s = unlocked->store->defer_search_indexes(); !s.ok()) {
+      std::cerr << "fhirbridge import: importing with the search indexes (cannot defer them: "
+                << s.to_string() << ")\n";
+      defer = false;
+    }
+  }
+
+  ProgressDisplay progress(!quiet);
   server::bulk::ImportOptions options;
   options.on_error = on_error == "stop" ? server::bulk::OnError::stop : server::bulk::OnError::skip;
   options.batch_size = batch_size;
@@ -138,10 +182,22 @@ int import_command(const std::vector<std::string>& args) {
   const auto summary = server::bulk::import_files(
       *unlocked->store, unlocked->who, server::make_system_mapping_context(), paths, options);
   progress.update({1, 1, summary.resources_read, summary.stored()}, true);
+  // Built whatever happened above: searches must not scan once we are gone
+  // (if this fails, the next open of the store builds them).
+  Status indexes_built;
+  if (defer) {
+    if (!quiet) std::cerr << "fhirbridge import: building the search indexes\n";
+    indexes_built = unlocked->store->build_search_indexes();
+  }
   const double seconds = duration<double>(steady_clock::now() - start).count();
   std::cerr << "fhirbridge import: " << summary.to_string() << " in " << human_duration(seconds)
             << " (" << static_cast<long>(summary.resources_read / std::max(seconds, 1e-3))
-            << " resources/s)\n";
+            << " resources/s" << (defer ? ", search indexes built at the end" : "") << ")\n";
+  if (!indexes_built.ok()) {
+    std::cerr << "fhirbridge import: building the search indexes failed ("
+              << indexes_built.to_string() << "); the next open of the store builds them\n";
+    return 1;
+  }
   if (!summary.status.ok()) return 1;
   return summary.failed ? 3 : 0;
 }

@@ -129,4 +129,30 @@ CREATE INDEX tombstone_alias_id ON tombstone_alias(kind, id);
   return list;
 }
 
+// Indexes that only searches use: a bulk import may drop them and build each
+// once, sorted, at its end (SqliteStore::defer_search_indexes,
+// docs/storage.md). Ids, identifiers, readers and the per-entity indexes stay:
+// writes and the import's own look-ups need them. Searches that name
+// patient_family or patient_name_token (INDEXED BY) fall back to a plain plan
+// while they are missing (sqlite_query.cpp). These are the current
+// definitions: a migration that changes one of these indexes changes it here
+// too and drops it with IF EXISTS (sqlite_store_test checks that a fresh
+// store's definitions match).
+struct DeferrableIndex {
+  const char* name;
+  const char* create_sql;  // CREATE INDEX IF NOT EXISTS ...
+};
+inline constexpr DeferrableIndex kDeferrableIndexes[] = {
+    {"patient_birth_date", "CREATE INDEX IF NOT EXISTS patient_birth_date ON patient(birth_date)"},
+    {"patient_family", "CREATE INDEX IF NOT EXISTS patient_family ON patient(family_sort, id)"},
+    {"patient_name_token",
+     "CREATE INDEX IF NOT EXISTS patient_name_token ON patient_name(token, field, whole, "
+     "modified, patient_id)"},
+    {"contact_secret_fk_key",
+     "CREATE INDEX IF NOT EXISTS contact_secret_fk_key ON contact_secret_fk(secret_fk)"},
+    {"service_code_code",
+     "CREATE INDEX IF NOT EXISTS service_code_code ON service_code(code, type, kind)"},
+    {"contact_date_date", "CREATE INDEX IF NOT EXISTS contact_date_date ON contact_date(date)"},
+};
+
 }  // namespace fhirbridge::storage::schema

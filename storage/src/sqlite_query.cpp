@@ -664,12 +664,21 @@ Result<Page<icure::Patient>> SqliteStore::find_patients(const Principal& who,
     };
     const char* columns = "p.id, p.rev, p.doc";
     ResolvedSort pair_sort = *sort;
-    if (auto pair = patient_pair_search(who, query, pair_sort))
-      return run_search<icure::Patient>(impl_->db(), *pair, std::nullopt, pair_sort, columns, 3,
+    auto found = [&] {
+      if (auto pair = patient_pair_search(who, query, pair_sort))
+        return run_search<icure::Patient>(impl_->db(), *pair, std::nullopt, pair_sort, columns, 3,
+                                          query.page, unseal);
+      return run_search<icure::Patient>(impl_->db(), patient_search(who, query),
+                                        patient_sorted_scan(who, query, *sort), *sort, columns, 3,
                                         query.page, unseal);
-    return run_search<icure::Patient>(impl_->db(), patient_search(who, query),
-                                      patient_sorted_scan(who, query, *sort), *sort, columns, 3,
-                                      query.page, unseal);
+    }();
+    // An import (here or in another process) deferred the indexes those plans
+    // name (SqliteStore::defer_search_indexes): the same search, planned by
+    // SQLite. Same answer and cursors (the pair plan's keys are the same values).
+    if (!found.ok() && found.status().message().find("no such index") != std::string::npos)
+      return run_search<icure::Patient>(impl_->db(), patient_search(who, query), std::nullopt,
+                                        *sort, columns, 3, query.page, unseal);
+    return found;
   });
 }
 

@@ -193,7 +193,15 @@ Status SqliteStore::Impl::migrate() {
     FHIRBRIDGE_RETURN_IF_ERROR(db().exec(migrations[v]));
     FHIRBRIDGE_RETURN_IF_ERROR(db().exec("PRAGMA user_version = " + std::to_string(v + 1)));
   }
+  // A bulk import killed after defer_search_indexes left them out.
+  FHIRBRIDGE_RETURN_IF_ERROR(build_missing_search_indexes());
   return tx->commit();
+}
+
+Status SqliteStore::Impl::build_missing_search_indexes() {
+  for (const auto& index : schema::kDeferrableIndexes)
+    FHIRBRIDGE_RETURN_IF_ERROR(db().exec(index.create_sql));
+  return {};
 }
 
 Status SqliteStore::Impl::start(const SqliteStoreOptions& options) {
@@ -450,7 +458,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
     // revisions need not linger).
     FHIRBRIDGE_RETURN_IF_ERROR(writer.exec(
         "PRAGMA foreign_keys = OFF; PRAGMA secure_delete = ON; PRAGMA synchronous = NORMAL; "
-        "PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;"));
+        "PRAGMA cache_size = -32768;"));
     auto mode = writer.prepare("PRAGMA journal_mode = WAL");
     if (!mode.ok()) return mode.status();
     auto row = mode->step();
@@ -458,12 +466,47 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
     if (!*row || mode->text(0) != "wal")
       return Status::Internal("cannot switch " + file.string() + " to WAL journal mode");
     mode = Statement();
+    // Migrations (and indexes an import left out) sort through temporary
+    // files: memory then does not grow with the store. Queries sort in memory.
     FHIRBRIDGE_RETURN_IF_ERROR(impl->migrate());
+    FHIRBRIDGE_RETURN_IF_ERROR(writer.exec("PRAGMA temp_store = MEMORY"));
     FHIRBRIDGE_RETURN_IF_ERROR(impl->start(options));
     return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
   } catch (const std::exception& e) {
     return Status::Internal(std::string("opening the store: ") + e.what());
   }
+}
+
+Status SqliteStore::defer_search_indexes() {
+  return impl_->write([&]() -> Status {
+    for (const auto& index : schema::kDeferrableIndexes)
+      FHIRBRIDGE_RETURN_IF_ERROR(
+          impl_->db().exec(std::string("DROP INDEX IF EXISTS ") + index.name));
+    return {};
+  });
+}
+
+Status SqliteStore::build_search_indexes() {
+  // Not in a write group: the sort behind each index spills to temporary
+  // files instead of memory (the store's temp_store), so memory does not grow
+  // with the store; writes wait meanwhile.
+  std::lock_guard lock(impl_->write_mutex);
+  Impl::Bind bind(impl_->writer);
+  FHIRBRIDGE_RETURN_IF_ERROR(impl_->writer.exec("PRAGMA temp_store = FILE"));
+  Status built;
+  {
+    auto tx = Transaction::begin(impl_->writer, Transaction::Mode::immediate);
+    built = tx.ok() ? impl_->build_missing_search_indexes() : tx.status();
+    if (built.ok()) built = tx->commit();
+  }  // rolled back unless committed
+  const Status restored = impl_->writer.exec("PRAGMA temp_store = MEMORY");
+  return built.ok() ? restored : built;
+}
+
+std::vector<std::string> SqliteStore::deferrable_search_indexes() {
+  std::vector<std::string> names;
+  for (const auto& index : schema::kDeferrableIndexes) names.emplace_back(index.name);
+  return names;
 }
 
 SqliteStore::WriteStats SqliteStore::write_stats() const {

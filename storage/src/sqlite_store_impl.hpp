@@ -183,6 +183,8 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
   std::thread checkpointer;
 
   Status migrate();
+  // CREATE INDEX IF NOT EXISTS for schema::kDeferrableIndexes, on db().
+  Status build_missing_search_indexes();
   std::string next_rev(std::int64_t previous_generation);
 
   // HcpDirectory

@@ -191,6 +191,17 @@ BOOST_AUTO_TEST_CASE(a_missing_file_is_an_error_not_a_crash) {
   BOOST_TEST(summary.stored() == 0u);
 }
 
+// `import --defer-indexes auto`: only a large input, at least about the size
+// of the store (NDJSON grows ~9x into it), defers the search indexes.
+BOOST_AUTO_TEST_CASE(deferring_the_search_indexes_pays_for_large_imports_only) {
+  constexpr std::uint64_t MiB = 1u << 20;
+  BOOST_TEST(bulk::defer_indexes_pays(120 * MiB, 0));            // into an empty store
+  BOOST_TEST(bulk::defer_indexes_pays(120 * MiB, 900 * MiB));    // ~doubles it
+  BOOST_TEST(!bulk::defer_indexes_pays(120 * MiB, 2000 * MiB));  // a small part of it
+  BOOST_TEST(!bulk::defer_indexes_pays(8 * MiB, 0));             // too small to matter
+  BOOST_TEST(!bulk::defer_indexes_pays(0, 0));                   // stdin: size unknown
+}
+
 BOOST_AUTO_TEST_CASE(unlock_principal_checks_password_and_key) {
   BulkStore s;
   icure::User user;

@@ -4,7 +4,9 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
+#include <map>
 #include <thread>
 
 #include "fhirbridge/storage/text_fold.hpp"
@@ -230,6 +232,161 @@ BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_2_is_migrated, StoreFixture) {
   REQUIRE_OK(store->get_patient(hcp1, "pat-1"));
   REQUIRE_OK(store->delete_patient(hcp1, "pat-1", {}));
   BOOST_TEST((store->get_patient(hcp1, "pat-1").status().code() == StatusCode::deleted));
+}
+
+namespace {
+
+// name -> sql of the file's indexes, read on a connection of its own.
+std::map<std::string, std::string> index_definitions(const std::filesystem::path& file) {
+  std::map<std::string, std::string> found;
+  sqlite3* db = nullptr;
+  BOOST_REQUIRE(sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  BOOST_REQUIRE(sqlite3_prepare_v2(db,
+                                   "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND "
+                                   "sql IS NOT NULL",
+                                   -1, &stmt, nullptr) == SQLITE_OK);
+  while (sqlite3_step(stmt) == SQLITE_ROW)
+    found[reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))] =
+        reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1));
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return found;
+}
+
+}  // namespace
+
+// Bulk loading: without the search-only indexes every search answers the
+// same (by scanning), writes meanwhile are found too, building them puts back
+// the migrations' own definitions, and a store opened while they are missing
+// (an import killed before it built them) builds them itself.
+BOOST_FIXTURE_TEST_CASE(deferred_search_indexes_change_no_answer_and_come_back, StoreFixture) {
+  const auto fresh = index_definitions(file);
+  const auto deferrable = SqliteStore::deferrable_search_indexes();
+  BOOST_REQUIRE(deferrable.size() == 6u);
+  for (const auto& name : deferrable) BOOST_TEST(fresh.count(name) == 1u, name);
+
+  std::vector<std::string> secret_keys;
+  auto add = [&](const std::string& family, std::int64_t dob, const std::string& loinc,
+                 std::int64_t date) {
+    auto patient = store->create_patient(hcp1, make_patient(family, "Anna", "female", dob));
+    REQUIRE_OK(patient);
+    auto contact = store->create_contact(hcp1, make_contact(70, loinc, date), *patient->id);
+    REQUIRE_OK(contact);
+    secret_keys.push_back(contact->contact.secretForeignKeys->front());
+  };
+  add("Martin", 19800315, "8867-4", 20240101120000);
+  add("Dubois", 19920704, "8310-5", 20230101120000);
+  add("Lambert", 19801224, "8867-4", 20220601120000);
+
+  // Each search a deferrable index serves, as sorted ids.
+  auto answers = [&] {
+    std::vector<std::vector<std::string>> all;
+    auto ids_of = [](const auto& items, auto id_of) {
+      std::vector<std::string> ids;
+      for (const auto& item : items) ids.push_back(id_of(item));
+      std::sort(ids.begin(), ids.end());
+      return ids;
+    };
+    auto patient_id = [](const icure::Patient& p) { return *p.id; };
+    auto contact_id = [](const ContactRecord& r) { return *r.contact.id; };
+    PatientQuery born_1980;
+    born_1980.birth_dates.push_back({19800101, 19801231});
+    auto patients = store->find_patients(hcp1, born_1980);
+    REQUIRE_OK(patients);
+    all.push_back(ids_of(patients->items, patient_id));
+    ContactQuery heart_rate;
+    heart_rate.codes.push_back({TokenFilter{"LOINC", "8867-4"}});
+    auto by_code = store->find_contacts(hcp1, heart_rate);
+    REQUIRE_OK(by_code);
+    all.push_back(ids_of(by_code->items, contact_id));
+    ContactQuery since_2023;
+    since_2023.dates.push_back({20230101000000, std::nullopt});
+    auto by_date = store->find_contacts(hcp1, since_2023);
+    REQUIRE_OK(by_date);
+    all.push_back(ids_of(by_date->items, contact_id));
+    auto by_key = store->contacts_by_secret_foreign_keys(hcp1, hcp1.hcp_id, secret_keys);
+    REQUIRE_OK(by_key);
+    all.push_back(ids_of(*by_key, [](const icure::Contact& c) { return *c.id; }));
+    return all;
+  };
+  const auto before = answers();
+  BOOST_TEST(before[0].size() == 2u);
+  BOOST_TEST(before[1].size() == 2u);
+  BOOST_TEST(before[2].size() == 2u);
+  BOOST_TEST(before[3].size() == 3u);
+
+  REQUIRE_OK(store->defer_search_indexes());
+  REQUIRE_OK(store->defer_search_indexes());  // idempotent
+  const auto deferred = index_definitions(file);
+  for (const auto& name : deferrable) BOOST_TEST(deferred.count(name) == 0u, name);
+  BOOST_TEST(deferred.size() == fresh.size() - deferrable.size());
+  BOOST_TEST(answers() == before);
+
+  add("Petit", 19800101, "8867-4", 20250101120000);  // written while deferred
+  const auto with_more = answers();
+  BOOST_TEST(with_more[0].size() == 3u);
+  BOOST_TEST(with_more[1].size() == 3u);
+  BOOST_TEST(with_more[2].size() == 3u);
+  BOOST_TEST(with_more[3].size() == 4u);
+
+  REQUIRE_OK(store->build_search_indexes());
+  REQUIRE_OK(store->build_search_indexes());  // idempotent
+  BOOST_TEST(index_definitions(file) == fresh);
+  BOOST_TEST(answers() == with_more);
+
+  REQUIRE_OK(store->defer_search_indexes());
+  open();  // as after an import killed before it built them
+  BOOST_TEST(index_definitions(file) == fresh);
+  BOOST_TEST(answers() == with_more);
+}
+
+// Two plans name an index (INDEXED BY): family+given exact (patient_name_token)
+// and a sort by family over many matches (patient_family). Dropped by an
+// import in another process, those searches still answer, the same.
+BOOST_FIXTURE_TEST_CASE(searches_that_name_a_deferred_index_still_answer, StoreFixture) {
+  WriteBatch batch;
+  batch.return_entities = false;
+  for (int i = 0; i < 3; ++i)
+    batch.ops.emplace_back(CreatePatient{make_patient("Martin", "Anna", "female", 19800101)});
+  for (int i = 0; i < 520; ++i)  // past the sorted-scan threshold (500 matches)
+    batch.ops.emplace_back(
+        CreatePatient{make_patient("Family" + std::to_string(i % 97), "Given", "male", 19700101)});
+  REQUIRE_OK(store->apply(hcp1, batch));
+
+  auto pages = [&](PatientQuery query) {
+    std::vector<std::string> ids;
+    for (int n = 0; n < 3; ++n) {
+      auto page = store->find_patients(hcp1, query);
+      REQUIRE_OK(page);
+      for (const auto& p : page->items) ids.push_back(*p.id);
+      if (!page->next_cursor) break;
+      query.page.cursor = page->next_cursor;
+    }
+    return ids;
+  };
+  PatientQuery pair;
+  pair.family.push_back({{"Martin"}, TextMatch::exact});
+  pair.given.push_back({{"Anna"}, TextMatch::exact});
+  pair.page.limit = 2;
+  PatientQuery by_family;
+  by_family.page.sort = {SortKey{"family", false}};
+  by_family.page.limit = 5;
+  const auto pair_before = pages(pair), family_before = pages(by_family);
+  BOOST_TEST(pair_before.size() == 3u);
+  BOOST_TEST(family_before.size() == 15u);
+
+  sqlite3* other = nullptr;  // "another process"
+  BOOST_REQUIRE(sqlite3_open(file.c_str(), &other) == SQLITE_OK);
+  BOOST_REQUIRE(sqlite3_exec(other, "DROP INDEX patient_name_token; DROP INDEX patient_family",
+                             nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(other);
+  BOOST_TEST(pages(pair) == pair_before);
+  BOOST_TEST(pages(by_family) == family_before);
+
+  REQUIRE_OK(store->build_search_indexes());
+  BOOST_TEST(pages(pair) == pair_before);
+  BOOST_TEST(pages(by_family) == family_before);
 }
 
 BOOST_FIXTURE_TEST_CASE(sharing_makes_a_patient_and_its_contacts_visible, StoreFixture) {

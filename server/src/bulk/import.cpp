@@ -505,6 +505,11 @@ bool starts_with_patient(const fs::path& file) {
 
 }  // namespace
 
+bool defer_indexes_pays(std::uint64_t input_bytes, std::uint64_t store_bytes) {
+  constexpr std::uint64_t kMinimumInput = 16u << 20;
+  return input_bytes >= kMinimumInput && input_bytes * 8 >= store_bytes;
+}
+
 ImportSummary import_files(storage::Store& store, const storage::Principal& who,
                            const mapping::MappingContext& mapping,
                            const std::vector<fs::path>& files, const ImportOptions& options) {

@@ -83,6 +83,16 @@ ImportSummary import_stream(storage::Store& store, const storage::Principal& who
                             const mapping::MappingContext& mapping, std::istream& in,
                             const std::string& name, const ImportOptions& options = {});
 
+// Whether an import of `input_bytes` of NDJSON into a store file of
+// `store_bytes` should defer the store's search indexes
+// (SqliteStore::defer_search_indexes; `fhirbridge import --defer-indexes
+// auto`): building them at the end costs ~8 us per resource of the whole store,
+// deferring saves ~20-50 us per imported one, so it pays when the import is
+// large (>= 16 MiB, ~25k resources) and at least about the size of what is
+// stored (NDJSON grows ~9x into the sealed store: input x 8 >= store). An
+// unknown size (stdin: 0) never defers. docs/bulk.md.
+bool defer_indexes_pays(std::uint64_t input_bytes, std::uint64_t store_bytes);
+
 struct ExportOptions {
   std::vector<std::string> types{"Patient", "Observation"};  // in this order
   std::size_t page_size = 1000;

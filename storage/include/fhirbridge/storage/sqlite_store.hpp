@@ -135,6 +135,20 @@ class SqliteStore final : public Store, public SealedStore {
   Result<std::vector<std::string>> explain_patient_query(const Principal& who,
                                                          const PatientQuery& query);
 
+  // Bulk loading (`fhirbridge import`, docs/storage.md). defer_search_indexes()
+  // drops the indexes that only searches use (names, family order, birth date,
+  // codes, dates, secret foreign keys: deferrable_search_indexes()), so that
+  // each imported resource inserts fewer B-tree entries; build_search_indexes()
+  // creates the missing ones again, one sorted pass each through temporary
+  // files (~1 s per 200k resources stored; writes wait meanwhile). In between,
+  // every search answers the same, by scanning, here and in other processes on
+  // the file. open() also builds missing ones (an import killed before it
+  // built them). Both are idempotent; errors: internal, unavailable (another
+  // process holds the write lock past busy_timeout).
+  Status defer_search_indexes();
+  Status build_search_indexes();
+  static std::vector<std::string> deferrable_search_indexes();
+
   // Write-path counters (tests and benchmarks): committed transactions, the
   // writes they held, writes waiting for a group right now; checkpoints run by
   // the checkpointer thread, and by the writer after a commit because that
