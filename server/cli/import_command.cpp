@@ -120,7 +120,7 @@ int import_command(const std::vector<std::string>& args) {
       "batch-size", po::value(&batch_size)->default_value(batch_size), "resources per transaction")(
       "defer-indexes", po::value(&defer_indexes)->default_value(defer_indexes),
       "drop the search-only indexes while importing and build them at the end: yes, no, or "
-      "auto (when the input is >= 16 MiB and about the size of the store or more)")(
+      "auto (when the input files are >= 16 MiB and >= 1/8 of the store file)")(
       "quiet,q", "no progress display")("file", po::value(&files), "input files");
   po::positional_options_description positional;
   positional.add("file", -1);

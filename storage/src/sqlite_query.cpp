@@ -7,7 +7,9 @@
 // were already returned (unlike an OFFSET).
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "fhirbridge/crypto/primitives.hpp"
@@ -705,6 +707,62 @@ Result<Page<ContactRecord>> SqliteStore::find_contacts(const Principal& who,
           if (!contact.ok()) return contact.status();
           return ContactRecord{std::move(*contact), row.text(3)};
         });
+  });
+}
+
+namespace {
+
+// value -> entity id for the values of `system` in `values` whose entity
+// `who` reads, from an identifier table (`sql_head`: ?1 reader, ?2 system,
+// then the values), a chunk of values per statement. The plan is forced
+// (value index first, CROSS JOIN): with the reader as a parameter SQLite
+// otherwise drives from the reader's every entity.
+Result<std::unordered_map<std::string, std::string>> ids_by_value(
+    sqlite::Database& db, const std::string& sql_head, const Principal& who,
+    const std::string& system, const std::vector<std::string>& values) {
+  constexpr std::size_t kValuesPerStatement = 500;  // far below SQLite's variable limit
+  std::unordered_map<std::string, std::string> found;
+  for (std::size_t i = 0; i < values.size(); i += kValuesPerStatement) {
+    const std::size_t end = std::min(values.size(), i + kValuesPerStatement);
+    std::string sql = sql_head + " IN (";
+    for (std::size_t k = i; k < end; ++k) sql += k == i ? "?" : ", ?";
+    auto stmt = db.cached_dynamic(sql + ")");
+    if (!stmt.ok()) return stmt.status();
+    stmt->bind(1, who.hcp_id).bind(2, system);
+    for (std::size_t k = i; k < end; ++k) stmt->bind(static_cast<int>(k - i + 3), values[k]);
+    for (;;) {
+      auto row = stmt->step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      found.emplace(stmt->text(0), stmt->text(1));
+    }
+  }
+  return found;
+}
+
+}  // namespace
+
+Result<std::unordered_map<std::string, std::string>> SqliteStore::patient_ids_by_identifier(
+    const Principal& who, const std::string& system, const std::vector<std::string>& values) {
+  return impl_->read([&] {
+    return ids_by_value(impl_->db(),
+                        "SELECT i.value, i.patient_id FROM patient_identifier i INDEXED BY "
+                        "patient_identifier_value CROSS JOIN patient_reader r "
+                        "ON r.patient_id = i.patient_id AND r.hcp_id = ?1 "
+                        "WHERE i.system = ?2 AND i.value",
+                        who, system, values);
+  });
+}
+
+Result<std::unordered_map<std::string, std::string>> SqliteStore::contact_ids_by_service_identifier(
+    const Principal& who, const std::string& system, const std::vector<std::string>& values) {
+  return impl_->read([&] {
+    return ids_by_value(impl_->db(),
+                        "SELECT s.value, s.contact_id FROM service_identifier s INDEXED BY "
+                        "service_identifier_value CROSS JOIN contact_reader r "
+                        "ON r.contact_id = s.contact_id AND r.hcp_id = ?1 "
+                        "WHERE s.system = ?2 AND s.value",
+                        who, system, values);
   });
 }
 

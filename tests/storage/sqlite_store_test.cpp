@@ -9,6 +9,7 @@
 #include <map>
 #include <thread>
 
+#include "faulty_store.hpp"
 #include "fhirbridge/storage/text_fold.hpp"
 #include "store_fixture.hpp"
 
@@ -387,6 +388,56 @@ BOOST_FIXTURE_TEST_CASE(searches_that_name_a_deferred_index_still_answer, StoreF
   REQUIRE_OK(store->build_search_indexes());
   BOOST_TEST(pages(pair) == pair_before);
   BOOST_TEST(pages(by_family) == family_before);
+}
+
+// An import's "already stored?" look-ups: SQLite answers from its clear
+// identifier indexes, the default (any other backend) through find_*; both
+// give the same map, over more values than one query takes, and only for
+// entities the caller reads.
+BOOST_FIXTURE_TEST_CASE(identifier_lookups_find_what_the_caller_reads, StoreFixture) {
+  const std::string system = "https://dxm.icure.dev";
+  constexpr int kCount = 450;  // past the default's 200 values per query
+  WriteBatch batch;
+  batch.return_entities = false;
+  std::vector<std::string> patient_values{"p-missing"}, service_values{"o-missing"};
+  for (int i = 0; i < kCount; ++i) {
+    const std::string n = std::to_string(i);
+    auto patient = make_patient("Family" + n, "Given", "female", 19800101, "p-" + n);
+    patient.id = "patient-" + n;
+    auto contact = make_contact(60 + i % 40, "8867-4", 20240101120000, "o-" + n);
+    contact.id = "contact-" + n;
+    batch.ops.emplace_back(CreatePatient{std::move(patient)});
+    batch.ops.emplace_back(CreateContact{std::move(contact), "patient-" + n});
+    patient_values.push_back("p-" + n);
+    service_values.push_back("o-" + n);
+  }
+  REQUIRE_OK(store->apply(hcp1, batch));
+
+  auto patients = store->patient_ids_by_identifier(hcp1, system, patient_values);
+  REQUIRE_OK(patients);
+  BOOST_TEST(patients->size() == static_cast<std::size_t>(kCount));
+  BOOST_TEST(patients->at("p-7") == "patient-7");
+  BOOST_TEST(patients->count("p-missing") == 0u);
+  auto contacts = store->contact_ids_by_service_identifier(hcp1, system, service_values);
+  REQUIRE_OK(contacts);
+  BOOST_TEST(contacts->size() == static_cast<std::size_t>(kCount));
+  BOOST_TEST(contacts->at("o-449") == "contact-449");
+
+  test::FaultyStore through_find(*store);  // forwards find_*: the default look-ups
+  auto default_patients = through_find.patient_ids_by_identifier(hcp1, system, patient_values);
+  REQUIRE_OK(default_patients);
+  BOOST_TEST((*default_patients == *patients));
+  auto default_contacts =
+      through_find.contact_ids_by_service_identifier(hcp1, system, service_values);
+  REQUIRE_OK(default_contacts);
+  BOOST_TEST((*default_contacts == *contacts));
+
+  // Another party reads none of them; no values, no answer.
+  BOOST_TEST(store->patient_ids_by_identifier(hcp2, system, patient_values)->empty());
+  BOOST_TEST(store->contact_ids_by_service_identifier(hcp2, system, service_values)->empty());
+  BOOST_TEST(through_find.patient_ids_by_identifier(hcp2, system, patient_values)->empty());
+  BOOST_TEST(store->patient_ids_by_identifier(hcp1, system, {})->empty());
+  BOOST_TEST(store->patient_ids_by_identifier(hcp1, "other-system", patient_values)->empty());
 }
 
 BOOST_FIXTURE_TEST_CASE(sharing_makes_a_patient_and_its_contacts_visible, StoreFixture) {

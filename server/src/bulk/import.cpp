@@ -18,8 +18,6 @@ namespace fhirbridge::server::bulk {
 
 namespace json = boost::json;
 namespace fs = std::filesystem;
-using storage::AnyOf;
-using storage::TokenFilter;
 
 std::string ImportIssue::to_string() const {
   return source + " " + where + ": " + status.to_string();
@@ -38,7 +36,7 @@ std::string ImportSummary::to_string() const {
 
 namespace {
 
-// Queries with more OR-ed tokens than this are split (SQLite variable limits).
+// Look-ups by store id are split into queries of this many ids.
 constexpr std::size_t kLookupChunk = 200;
 // The FHIR id -> store id map of patients is dropped when it grows past this,
 // so memory does not grow with the file (~15 MB at most); lookups then go to the store.
@@ -71,14 +69,6 @@ std::optional<std::string> subject_key(const std::string& reference) {
   rest = rest.substr(0, rest.find('/'));
   if (rest.empty()) return std::nullopt;
   return rest;
-}
-
-std::optional<std::string> fhir_id_of(const std::vector<icure::Identifier>* ids,
-                                      const std::string& system) {
-  if (!ids) return std::nullopt;
-  for (const auto& id : *ids)
-    if (id.system == system && id.value) return *id.value;
-  return std::nullopt;
 }
 
 class Importer {
@@ -281,22 +271,10 @@ class Importer {
   // FHIR ids (and store ids) of `keys` already in the store -> store id.
   Status lookup_patients(std::vector<std::string> keys,
                          std::unordered_map<std::string, std::string>& found) {
-    const std::string& system = mapping_.settings.fhir_id_system;
-    for (std::size_t i = 0; i < keys.size(); i += kLookupChunk) {
-      const std::size_t end = std::min(keys.size(), i + kLookupChunk);
-      storage::PatientQuery q;
-      AnyOf any;
-      for (std::size_t k = i; k < end; ++k) any.push_back(TokenFilter{system, keys[k]});
-      q.identifiers.push_back(std::move(any));
-      q.page.limit = end - i;
-      q.page.count_up_to = 0;  // only the items matter
-      auto page = store_.find_patients(who_, q);
-      if (!page.ok()) return page.status();
-      for (const auto& patient : page->items)
-        if (auto fid = fhir_id_of(patient.identifier ? &*patient.identifier : nullptr, system);
-            fid && patient.id)
-          found[*fid] = *patient.id;
-    }
+    auto by_fhir_id =
+        store_.patient_ids_by_identifier(who_, mapping_.settings.fhir_id_system, keys);
+    if (!by_fhir_id.ok()) return by_fhir_id.status();
+    for (auto& [fhir_id, store_id] : *by_fhir_id) found[fhir_id] = std::move(store_id);
     // References to store ids (e.g. an export of this store re-imported).
     std::vector<std::string> rest;
     for (const auto& k : keys)
@@ -318,22 +296,10 @@ class Importer {
   // FHIR ids of observations already stored (service identifiers).
   Status lookup_observations(const std::vector<std::string>& ids,
                              std::unordered_set<std::string>& found) {
-    const std::string& system = mapping_.settings.fhir_id_system;
-    for (std::size_t i = 0; i < ids.size(); i += kLookupChunk) {
-      const std::size_t end = std::min(ids.size(), i + kLookupChunk);
-      storage::ContactQuery q;
-      AnyOf any;
-      for (std::size_t k = i; k < end; ++k) any.push_back(TokenFilter{system, ids[k]});
-      q.identifiers.push_back(std::move(any));
-      q.page.limit = end - i;
-      q.page.count_up_to = 0;  // only the items matter
-      auto page = store_.find_contacts(who_, q);
-      if (!page.ok()) return page.status();
-      for (const auto& record : page->items)
-        for (const auto& service : record.contact.services.value_or(std::vector<icure::Service>{}))
-          if (auto fid = fhir_id_of(service.identifier ? &*service.identifier : nullptr, system))
-            found.insert(*fid);
-    }
+    auto stored =
+        store_.contact_ids_by_service_identifier(who_, mapping_.settings.fhir_id_system, ids);
+    if (!stored.ok()) return stored.status();
+    for (const auto& entry : *stored) found.insert(entry.first);
     return {};
   }
 

@@ -94,6 +94,15 @@ class SqliteStore final : public Store, public SealedStore {
   Result<Page<ContactRecord>> find_contacts(const Principal& who,
                                             const ContactQuery& query) override;
 
+  // From the clear identifier indexes joined with the readers: nothing is
+  // decrypted (an import's "already stored?" look-ups).
+  Result<std::unordered_map<std::string, std::string>> patient_ids_by_identifier(
+      const Principal& who, const std::string& system,
+      const std::vector<std::string>& values) override;
+  Result<std::unordered_map<std::string, std::string>> contact_ids_by_service_identifier(
+      const Principal& who, const std::string& system,
+      const std::vector<std::string>& values) override;
+
   Result<std::vector<WriteResult>> apply(const Principal& who, const WriteBatch& batch) override;
 
   // -- SealedStore (sqlite_sealed.cpp) --

@@ -32,6 +32,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -226,6 +227,19 @@ class Store {
                                          const std::optional<std::string>& rev) = 0;
   virtual Result<Page<ContactRecord>> find_contacts(const Principal& who,
                                                     const ContactQuery& query) = 0;
+
+  // -- identifier look-ups ("already stored?", e.g. a bulk import's) --
+
+  // Which of `values` is the value of an identifier with `system` on a
+  // patient `who` can read: value -> that patient's store id (any one, when
+  // several carry it). Values found nowhere are simply absent. This default
+  // pages through find_patients (decrypting each match); a backend that keeps
+  // identifiers in clear answers from them, decrypting nothing.
+  virtual Result<std::unordered_map<std::string, std::string>> patient_ids_by_identifier(
+      const Principal& who, const std::string& system, const std::vector<std::string>& values);
+  // The same for the identifiers of contacts' services: value -> contact id.
+  virtual Result<std::unordered_map<std::string, std::string>> contact_ids_by_service_identifier(
+      const Principal& who, const std::string& system, const std::vector<std::string>& values);
 
   // -- transactions --
 
