@@ -23,22 +23,32 @@ void wanted_values(const std::optional<std::vector<icure::Identifier>>& identifi
     if (id.system == system && id.value && wanted.count(*id.value)) found(*id.value);
 }
 
-// Runs `query_chunk(values[i..end))` for each chunk of values.
-template <typename QueryChunk>
-Status by_chunks(const std::vector<std::string>& values, QueryChunk&& query_chunk) {
+// For each chunk of `values`: `find` a Query for those values (identifier
+// tokens of `system`), page after page, and `on_item(item, wanted)` for every
+// item, `wanted` holding the chunk's values.
+template <typename Query, typename Find, typename OnItem>
+Status each_match(const std::string& system, const std::vector<std::string>& values, Find&& find,
+                  OnItem&& on_item) {
   for (std::size_t i = 0; i < values.size(); i += kValuesPerQuery) {
-    const auto end =
+    const auto first = values.begin() + static_cast<std::ptrdiff_t>(i);
+    const auto last =
         values.begin() + static_cast<std::ptrdiff_t>(std::min(values.size(), i + kValuesPerQuery));
-    FHIRBRIDGE_RETURN_IF_ERROR(query_chunk(
-        std::vector<std::string>(values.begin() + static_cast<std::ptrdiff_t>(i), end)));
+    const std::unordered_set<std::string> wanted(first, last);
+    Query query;
+    AnyOf any;
+    for (auto v = first; v != last; ++v) any.push_back(TokenFilter{system, *v});
+    query.identifiers.push_back(std::move(any));
+    query.page.count_up_to = 0;  // only the items matter
+    query.page.limit = wanted.size();
+    for (;;) {
+      auto page = find(query);
+      if (!page.ok()) return page.status();
+      for (const auto& item : page->items) on_item(item, wanted);
+      if (!page->next_cursor) break;
+      query.page.cursor = page->next_cursor;
+    }
   }
   return {};
-}
-
-AnyOf tokens(const std::string& system, const std::vector<std::string>& values) {
-  AnyOf any;
-  for (const auto& v : values) any.push_back(TokenFilter{system, v});
-  return any;
 }
 
 }  // namespace
@@ -46,23 +56,13 @@ AnyOf tokens(const std::string& system, const std::vector<std::string>& values) 
 Result<std::unordered_map<std::string, std::string>> Store::patient_ids_by_identifier(
     const Principal& who, const std::string& system, const std::vector<std::string>& values) {
   std::unordered_map<std::string, std::string> found;
-  const Status status = by_chunks(values, [&](const std::vector<std::string>& chunk) -> Status {
-    const std::unordered_set<std::string> wanted(chunk.begin(), chunk.end());
-    PatientQuery query;
-    query.identifiers.push_back(tokens(system, chunk));
-    query.page.count_up_to = 0;  // only the items matter
-    query.page.limit = chunk.size();
-    for (;;) {
-      auto page = find_patients(who, query);
-      if (!page.ok()) return page.status();
-      for (const auto& patient : page->items)
-        if (patient.id)
-          wanted_values(patient.identifier, system, wanted,
-                        [&](const std::string& value) { found.emplace(value, *patient.id); });
-      if (!page->next_cursor) return {};
-      query.page.cursor = page->next_cursor;
-    }
-  });
+  const Status status = each_match<PatientQuery>(
+      system, values, [&](const PatientQuery& q) { return find_patients(who, q); },
+      [&](const icure::Patient& patient, const std::unordered_set<std::string>& wanted) {
+        if (!patient.id) return;
+        wanted_values(patient.identifier, system, wanted,
+                      [&](const std::string& value) { found.emplace(value, *patient.id); });
+      });
   if (!status.ok()) return status;
   return found;
 }
@@ -70,26 +70,15 @@ Result<std::unordered_map<std::string, std::string>> Store::patient_ids_by_ident
 Result<std::unordered_map<std::string, std::string>> Store::contact_ids_by_service_identifier(
     const Principal& who, const std::string& system, const std::vector<std::string>& values) {
   std::unordered_map<std::string, std::string> found;
-  const Status status = by_chunks(values, [&](const std::vector<std::string>& chunk) -> Status {
-    const std::unordered_set<std::string> wanted(chunk.begin(), chunk.end());
-    ContactQuery query;
-    query.identifiers.push_back(tokens(system, chunk));
-    query.page.count_up_to = 0;
-    query.page.limit = chunk.size();
-    for (;;) {
-      auto page = find_contacts(who, query);
-      if (!page.ok()) return page.status();
-      for (const auto& record : page->items) {
-        if (!record.contact.id || !record.contact.services) continue;
+  const Status status = each_match<ContactQuery>(
+      system, values, [&](const ContactQuery& q) { return find_contacts(who, q); },
+      [&](const ContactRecord& record, const std::unordered_set<std::string>& wanted) {
+        if (!record.contact.id || !record.contact.services) return;
         for (const auto& service : *record.contact.services)
           wanted_values(service.identifier, system, wanted, [&](const std::string& value) {
             found.emplace(value, *record.contact.id);
           });
-      }
-      if (!page->next_cursor) return {};
-      query.page.cursor = page->next_cursor;
-    }
-  });
+      });
   if (!status.ok()) return status;
   return found;
 }
