@@ -1,7 +1,11 @@
 // Bulk NDJSON / Bundle import into a real encrypted SqliteStore.
 #include <boost/test/unit_test.hpp>
 
+#include <chrono>
+#include <sstream>
+
 #include "bulk_fixture.hpp"
+#include "storage/faulty_store.hpp"
 
 using namespace fhirbridge;
 using namespace fhirbridge::test;
@@ -189,6 +193,33 @@ BOOST_AUTO_TEST_CASE(a_missing_file_is_an_error_not_a_crash) {
       bulk::import_files(*s.store, s.who, s.mapping, {s.dir.path() / "nope.ndjson"});
   BOOST_TEST(!summary.status.ok());
   BOOST_TEST(summary.stored() == 0u);
+}
+
+// A batch refused as `unavailable` (another process held the write lock past
+// the busy timeout) is tried again after a pause; past the retries the import
+// fails, keeping the batches stored before.
+BOOST_AUTO_TEST_CASE(a_batch_refused_as_unavailable_is_tried_again) {
+  BulkStore s;
+  test::FaultyStore flaky(*s.store);
+  auto options = batch(10);
+  options.unavailable_pause = std::chrono::milliseconds(1);
+  flaky.fail_write(2, test::FaultyStore::When::before_write, StatusCode::unavailable);
+  std::istringstream in(generated_ndjson(10, 3));
+  auto summary = bulk::import_stream(flaky, s.who, s.mapping, in, "input.ndjson", options);
+  BOOST_TEST_INFO(summary.to_string());
+  BOOST_TEST(summary.status.ok());
+  BOOST_TEST(summary.stored() == 40u);
+  BOOST_TEST(s.contact_count() == 30);
+
+  BulkStore t;
+  test::FaultyStore down(*t.store);
+  options.unavailable_retries = 0;
+  down.fail_write(2, test::FaultyStore::When::before_write, StatusCode::unavailable);
+  std::istringstream again(generated_ndjson(10, 3));
+  summary = bulk::import_stream(down, t.who, t.mapping, again, "input.ndjson", options);
+  BOOST_TEST((summary.status.code() == StatusCode::unavailable));
+  BOOST_TEST(summary.stored() == 10u);  // the first batch
+  BOOST_TEST(t.patient_count() + t.contact_count() == 10);
 }
 
 // `import --defer-indexes auto`: only a large input, at least about the size

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <sstream>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -398,6 +399,7 @@ class Importer {
       else
         batch.ops.emplace_back(storage::CreateContact{std::move(p->contact), p->subject_key});
     }
+    std::size_t retries = 0;
     while (!writes.empty() && summary_.status.ok()) {
       auto result = store_.apply(who_, batch);
       if (result.ok()) {
@@ -407,6 +409,11 @@ class Importer {
         return;
       }
       const Status status = result.status();
+      if (status.code() == StatusCode::unavailable && retries < options_.unavailable_retries) {
+        ++retries;  // the batch was all or nothing: nothing of it is stored yet
+        std::this_thread::sleep_for(options_.unavailable_pause);
+        continue;
+      }
       const auto bad = op_index(status.path());
       if (!bad || *bad >= writes.size() || status.code() == StatusCode::internal ||
           status.code() == StatusCode::unavailable || status.code() == StatusCode::key_missing)

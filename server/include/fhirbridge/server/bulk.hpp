@@ -17,6 +17,7 @@
 //    their line number and either skipped or stop the import (OnError).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -56,6 +57,12 @@ struct ImportOptions {
   std::size_t max_kept_issues = 1000;                // ImportSummary::issues keeps the first ones
   std::function<void(const ImportIssue&)> on_issue;  // every issue, as it happens
   std::function<void(const ImportProgress&)> on_progress;  // after each batch
+  // A batch the store refuses as `unavailable` (another process held SQLite's
+  // write lock past its busy timeout, e.g. a server opening the file builds
+  // the indexes this import deferred; a remote store down for a moment) is
+  // tried again this many times, after a pause, before the import fails.
+  std::size_t unavailable_retries = 5;
+  std::chrono::milliseconds unavailable_pause{1000};
 };
 
 struct ImportSummary {
