@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "fhirbridge/storage/sqlite_store.hpp"
 #include "hostile_support.hpp"
 
 using namespace fhirbridge;
@@ -320,10 +321,11 @@ BOOST_AUTO_TEST_CASE(sigkill_mid_import_keeps_every_reported_batch_and_no_partia
                                                 "yes",
                                                 data.string()};
   // The search-only indexes it drops first (SqliteStore::defer_search_indexes).
-  const std::string deferred_indexes_present =
-      "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name IN "
-      "('patient_birth_date', 'patient_family', 'patient_name_token', 'contact_secret_fk_key', "
-      "'service_code_code', 'contact_date_date')";
+  std::string deferred_indexes_present =
+      "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name IN (''";
+  for (const auto& name : storage::SqliteStore::deferrable_search_indexes())
+    deferred_indexes_present += ", '" + name + "'";
+  deferred_indexes_present += ")";
 
   // The importer on a pseudo-terminal: it then redraws its progress ("N
   // stored", counted after each committed batch) every 0.2 s. Killed once it
