@@ -602,15 +602,28 @@ std::optional<SearchSql> patient_pair_search(const Principal& who, const Patient
     rest.given.erase(rest.given.begin() + (given - query.given.begin()));
   }
   Conditions c = patient_conditions(rest);
-  SearchSql s{
-      "FROM patient_name d INDEXED BY patient_name_token "
-      "CROSS JOIN patient p ON p.id = d.patient_id "
-      "CROSS JOIN patient_reader r ON r.patient_id = p.id AND r.hcp_id = ? "
-      "WHERE d.token = ? AND d.field = 'pair' AND d.whole = 1",
-      {who.hcp_id, folded_family + '\x1f' + folded_given},
-      {},
-      {}};
+  const std::string pair = folded_family + '\x1f' + folded_given;
+  const std::string pairs = "FROM patient_name d INDEXED BY patient_name_token ";
+  const char* pair_where = "WHERE d.token = ? AND d.field = 'pair' AND d.whole = 1";
+  SearchSql s{pairs +
+                  "CROSS JOIN patient p ON p.id = d.patient_id "
+                  "CROSS JOIN patient_reader r ON r.patient_id = p.id AND r.hcp_id = ? " +
+                  pair_where,
+              {who.hcp_id, pair},
+              {},
+              {}};
   c.render(/*correlated=*/true, "p.id", -1, s.from_where, s.params);
+  // The count joins the patient only for a condition on its row (gender,
+  // birthdate, active): a pair row is deleted with its patient, and each
+  // patient joined is a random page once the file outgrows the cache (a
+  // common name has hundreds of matches in a 1M-patient store).
+  const bool needs_row = !c.plain.empty();
+  s.count_select = "SELECT d.patient_id " + pairs +
+                   "CROSS JOIN patient_reader r ON r.patient_id = d.patient_id AND r.hcp_id = ? " +
+                   (needs_row ? "CROSS JOIN patient p ON p.id = d.patient_id " : "") + pair_where;
+  s.count_params = {who.hcp_id, pair};
+  c.render(/*correlated=*/true, needs_row ? "p.id" : "d.patient_id", -1, s.count_select,
+           s.count_params);
   sort.keys[0].first = "d.modified";
   sort.keys[1].first = "d.patient_id";
   return s;
