@@ -376,7 +376,7 @@ Result<icure::Identifier> identifier_to_icure(const json::object& id, const std:
 
 json::object identifier_to_fhir(const icure::Identifier& id, const MappingContext& ctx,
                                 json::storage_ptr sp) {
-  json::object out(sp);
+  json::object out(4, sp);  // reserved: each growth rehashes
   if (id.use) out["use"] = *id.use;
   if (id.type)
     out["type"] =
@@ -439,7 +439,7 @@ json::array to_array(const std::vector<std::string>& v, json::storage_ptr sp) {
 }  // namespace
 
 json::object person_name_to_fhir(const icure::PersonName& name, json::storage_ptr sp) {
-  json::object out(sp);
+  json::object out(4, sp);  // reserved: each growth rehashes
   if (name.use)
     if (auto use = fhir_name_use(*name.use)) out["use"] = *use;
   if (name.text) out["text"] = *name.text;

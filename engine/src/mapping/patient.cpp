@@ -175,10 +175,12 @@ Status map_links(const json::object& o, icure::Patient& p) {
 // Built in `sp` (the forward mapping passes its per-resource arena).
 static json::object patient_fields_to_fhir(const icure::Patient& p, const MappingContext& ctx,
                                            json::storage_ptr sp = {}) {
-  json::object out(sp);
+  // Capacities cover the usual fields: each growth of a json::object rehashes
+  // (~26 rehashes per Patient read before).
+  json::object out(16, sp);
   out["resourceType"] = "Patient";
   if (p.id) out["id"] = *p.id;
-  json::object meta(sp);
+  json::object meta(3, sp);
   if (p.rev) meta["versionId"] = version_id(*p.rev);
   if (p.modified) meta["lastUpdated"] = fhir_instant(*p.modified);
   if (p.tags && !p.tags->empty()) {
@@ -211,7 +213,7 @@ static json::object patient_fields_to_fhir(const icure::Patient& p, const Mappin
       if (a.addressType) use = fhir_address_use(*a.addressType);
       if (a.telecoms)
         for (const auto& t : *a.telecoms) {
-          json::object cp(sp);
+          json::object cp(3, sp);
           if (t.telecomType)
             if (auto system = fhir_telecom_system(*t.telecomType)) cp["system"] = *system;
           if (t.telecomNumber) cp["value"] = *t.telecomNumber;
@@ -224,7 +226,7 @@ static json::object patient_fields_to_fhir(const icure::Patient& p, const Mappin
       if (!(a.descr || a.street || a.houseNumber || a.postboxNumber || a.city || a.state ||
             a.postalCode || a.country))
         continue;  // an address that only holds telecoms
-      json::object address(sp);
+      json::object address(8, sp);
       if (use) address["use"] = *use;
       if (a.descr) address["text"] = *a.descr;
       if (a.street || a.houseNumber || a.postboxNumber) {
