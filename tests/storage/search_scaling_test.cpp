@@ -83,6 +83,19 @@ struct CrowdFixture : StoreFixture {
     return ids;
   }
 
+  // The lines of SQLite's plan for `q`'s count query(ies).
+  std::string count_plan(const PatientQuery& q) {
+    auto plan = store->explain_patient_query(hcp1, q);
+    REQUIRE_OK(plan);
+    std::string lines;
+    bool in_count = false;
+    for (const auto& line : *plan) {
+      if (line.rfind("-- ", 0) == 0) in_count = line.find("count") != std::string::npos;
+      if (in_count) lines += line + "\n";
+    }
+    return lines;
+  }
+
   void check(const PatientQuery& q, const std::function<bool(const Person&)>& keep) {
     const auto want = expected(keep);
     BOOST_TEST(all_pages(q, want.size()) == want, boost::test_tools::per_element());
@@ -167,19 +180,12 @@ BOOST_FIXTURE_TEST_CASE(family_given_pair_keeps_the_other_conditions, CrowdFixtu
 BOOST_FIXTURE_TEST_CASE(count_walks_the_driving_index, CrowdFixture) {
   PatientQuery dup;
   dup.names = {text("dup")};
-  auto plan = store->explain_patient_query(hcp1, dup);
-  REQUIRE_OK(plan);
-  std::string count_plan;
-  bool in_count = false;
-  for (const auto& line : *plan) {
-    if (line.rfind("-- ", 0) == 0) in_count = line.find("count") != std::string::npos;
-    if (in_count) count_plan += line + "\n";
-  }
-  BOOST_TEST_MESSAGE(count_plan);
-  BOOST_TEST(count_plan.find("patient_name_token") != std::string::npos, count_plan);
+  const std::string plan = count_plan(dup);
+  BOOST_TEST_MESSAGE(plan);
+  BOOST_TEST(plan.find("patient_name_token") != std::string::npos, plan);
   // The whole list is not collected first (what `p.id IN (SELECT ...)` did).
-  BOOST_TEST(count_plan.find("LIST SUBQUERY") == std::string::npos, count_plan);
-  BOOST_TEST(count_plan.find("SCAN p") == std::string::npos, count_plan);
+  BOOST_TEST(plan.find("LIST SUBQUERY") == std::string::npos, plan);
+  BOOST_TEST(plan.find("SCAN p") == std::string::npos, plan);
 }
 
 // The pair count reads the patient row only for a condition on it: the
@@ -189,17 +195,6 @@ BOOST_FIXTURE_TEST_CASE(family_given_pair_counts_without_the_patient_row, CrowdF
   PatientQuery pair;
   pair.family = {text("Martin", TextMatch::exact)};
   pair.given = {text("Dupré", TextMatch::exact)};
-  auto count_plan = [&](const PatientQuery& q) {
-    auto plan = store->explain_patient_query(hcp1, q);
-    REQUIRE_OK(plan);
-    std::string lines;
-    bool in_count = false;
-    for (const auto& line : *plan) {
-      if (line.rfind("-- ", 0) == 0) in_count = line.find("count") != std::string::npos;
-      if (in_count) lines += line + "\n";
-    }
-    return lines;
-  };
   const std::string plain = count_plan(pair);
   BOOST_TEST(plain.find("patient_name_token") != std::string::npos, plain);
   BOOST_TEST(plain.find("SEARCH p ") == std::string::npos, plain);
