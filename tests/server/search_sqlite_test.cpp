@@ -92,6 +92,12 @@ BOOST_FIXTURE_TEST_CASE(tutorial_searches, TutorialWorld) {
   check("Observation", "value-quantity=6.3|http://unitsofmeasure.org|mmol/L", {"f001"});
   check("Patient", "_has:Observation:code=http://loinc.org|718-7", {"pat2"});
   check("Patient", "_has:Observation:patient:code=15074-8", {"pat1"});
+  // Exact family + given: the pair rows, counted with or without the patient row.
+  check("Patient", "family:exact=Donald&given:exact=Duck", {"pat1", "pat2"});
+  check("Patient", "family:exact=Donald&given:exact=D", {"pat2"});
+  check("Patient", "family:exact=Donald&given:exact=Duck&gender=male", {"pat1"});
+  BOOST_TEST(total(bundle("Patient", "family:exact=Donald&given:exact=Duck&_summary=count")) == 2);
+  BOOST_TEST(total(bundle("Patient", "family:exact=Donald&given:exact=Duck&gender=other")) == 1);
 }
 
 BOOST_FIXTURE_TEST_CASE(patient_parameters, SqliteWorld) {
