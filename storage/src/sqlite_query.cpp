@@ -442,9 +442,8 @@ PageSql page_query(const SearchSql& search, const ResolvedSort& sort, const char
 // `ordered_index`: scan the entity table in that index's order (it must be
 // the sort's order), checking each row's conditions, and stop after the page;
 // nullptr: let SQLite drive from the most selective index table, then sort.
-SearchSql patient_search(const Principal& who, const PatientQuery& query,
-                         const char* ordered_index = nullptr) {
-  Conditions c = patient_conditions(query);
+SearchSql patient_search(const Principal& who, const Conditions& c, bool by_ids,
+                         const char* ordered_index) {
   const std::string from =
       ordered_index ? std::string("FROM patient p INDEXED BY ") + ordered_index +
                           " CROSS JOIN patient_reader r ON r.patient_id = p.id AND r.hcp_id = ? "
@@ -452,9 +451,14 @@ SearchSql patient_search(const Principal& who, const PatientQuery& query,
                           "FROM patient p JOIN patient_reader r ON r.patient_id = p.id "
                           "AND r.hcp_id = ? ");
   // With a list of ids, those drive: every other condition is checked per row.
-  return make_search(c, ordered_index != nullptr || query.ids.has_value(), "p.id", from, who.hcp_id,
-                     !query.ids, "patient_reader r ON r.patient_id = {ref} AND r.hcp_id = ?",
-                     "r.patient_id", "patient p ON p.id = r.patient_id");
+  return make_search(c, ordered_index != nullptr || by_ids, "p.id", from, who.hcp_id, !by_ids,
+                     "patient_reader r ON r.patient_id = {ref} AND r.hcp_id = ?", "r.patient_id",
+                     "patient p ON p.id = r.patient_id");
+}
+
+SearchSql patient_search(const Principal& who, const PatientQuery& query,
+                         const char* ordered_index = nullptr) {
+  return patient_search(who, patient_conditions(query), query.ids.has_value(), ordered_index);
 }
 
 SearchSql contact_search(const Principal& who, const ContactQuery& query,
@@ -603,27 +607,31 @@ std::optional<SearchSql> patient_pair_search(const Principal& who, const Patient
   }
   Conditions c = patient_conditions(rest);
   const std::string pair = folded_family + '\x1f' + folded_given;
-  const std::string pairs = "FROM patient_name d INDEXED BY patient_name_token ";
-  const char* pair_where = "WHERE d.token = ? AND d.field = 'pair' AND d.whole = 1";
-  SearchSql s{pairs +
-                  "CROSS JOIN patient p ON p.id = d.patient_id "
-                  "CROSS JOIN patient_reader r ON r.patient_id = p.id AND r.hcp_id = ? " +
-                  pair_where,
-              {who.hcp_id, pair},
-              {},
-              {}};
+  SearchSql s{
+      "FROM patient_name d INDEXED BY patient_name_token "
+      "CROSS JOIN patient p ON p.id = d.patient_id "
+      "CROSS JOIN patient_reader r ON r.patient_id = p.id AND r.hcp_id = ? "
+      "WHERE d.token = ? AND d.field = 'pair' AND d.whole = 1",
+      {who.hcp_id, pair},
+      {},
+      {}};
   c.render(/*correlated=*/true, "p.id", -1, s.from_where, s.params);
-  // The count joins the patient only for a condition on its row (gender,
-  // birthdate, active): a pair row is deleted with its patient, and each
-  // patient joined is a random page once the file outgrows the cache (a
-  // common name has hundreds of matches in a 1M-patient store).
-  const bool needs_row = !c.plain.empty();
-  s.count_select = "SELECT d.patient_id " + pairs +
-                   "CROSS JOIN patient_reader r ON r.patient_id = d.patient_id AND r.hcp_id = ? " +
-                   (needs_row ? "CROSS JOIN patient p ON p.id = d.patient_id " : "") + pair_where;
-  s.count_params = {who.hcp_id, pair};
-  c.render(/*correlated=*/true, needs_row ? "p.id" : "d.patient_id", -1, s.count_select,
-           s.count_params);
+  // The count is the shared member-driven one with the pair rows driving: it
+  // joins the readers, and the patient row only for a condition on it
+  // (gender, birthdate, active). Each patient joined is a random page once
+  // the file outgrows the cache, and a common name has hundreds of matches
+  // in a 1M-patient store.
+  Conditions counted = c;
+  counted.members.insert(counted.members.begin(),
+                         Member{"patient_name",
+                                "d",
+                                "patient_id",
+                                "d.token = ? AND d.field = 'pair' AND d.whole = 1",
+                                {pair},
+                                /*drive_rank=*/1});
+  SearchSql count = patient_search(who, counted, /*by_ids=*/false, nullptr);
+  s.count_select = std::move(count.count_select);
+  s.count_params = std::move(count.count_params);
   sort.keys[0].first = "d.modified";
   sort.keys[1].first = "d.patient_id";
   return s;
