@@ -607,14 +607,15 @@ std::optional<SearchSql> patient_pair_search(const Principal& who, const Patient
   }
   Conditions c = patient_conditions(rest);
   const std::string pair = folded_family + '\x1f' + folded_given;
-  SearchSql s{
-      "FROM patient_name d INDEXED BY patient_name_token "
-      "CROSS JOIN patient p ON p.id = d.patient_id "
-      "CROSS JOIN patient_reader r ON r.patient_id = p.id AND r.hcp_id = ? "
-      "WHERE d.token = ? AND d.field = 'pair' AND d.whole = 1",
-      {who.hcp_id, pair},
-      {},
-      {}};
+  const char* pair_rows = "d.token = ? AND d.field = 'pair' AND d.whole = 1";
+  SearchSql s{std::string("FROM patient_name d INDEXED BY patient_name_token "
+                          "CROSS JOIN patient p ON p.id = d.patient_id "
+                          "CROSS JOIN patient_reader r ON r.patient_id = p.id AND r.hcp_id = ? "
+                          "WHERE ") +
+                  pair_rows,
+              {who.hcp_id, pair},
+              {},
+              {}};
   c.render(/*correlated=*/true, "p.id", -1, s.from_where, s.params);
   // The count is the shared member-driven one with the pair rows driving: it
   // joins the readers, and the patient row only for a condition on it
@@ -622,13 +623,12 @@ std::optional<SearchSql> patient_pair_search(const Principal& who, const Patient
   // the file outgrows the cache, and a common name has hundreds of matches
   // in a 1M-patient store.
   Conditions counted = c;
-  counted.members.insert(counted.members.begin(),
-                         Member{"patient_name",
-                                "d",
-                                "patient_id",
-                                "d.token = ? AND d.field = 'pair' AND d.whole = 1",
-                                {pair},
-                                /*drive_rank=*/1});
+  counted.members.insert(counted.members.begin(), Member{"patient_name",
+                                                         "d",
+                                                         "patient_id",
+                                                         pair_rows,
+                                                         {pair},
+                                                         /*drive_rank=*/1});
   SearchSql count = patient_search(who, counted, /*by_ids=*/false, nullptr);
   s.count_select = std::move(count.count_select);
   s.count_params = std::move(count.count_params);
