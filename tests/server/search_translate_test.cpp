@@ -191,6 +191,27 @@ BOOST_AUTO_TEST_CASE(malformed_values_name_the_parameter) {
   BOOST_TEST((patient_error("birthdate=1974,1975").code() == StatusCode::not_supported));
 }
 
+// The message quotes the whole value as written, and names a prefix only when one is there:
+// `nope` once read as the prefix "no" and reported "'pe' is not a date".
+BOOST_AUTO_TEST_CASE(date_and_quantity_errors_quote_the_whole_value) {
+  BOOST_TEST(patient_error("birthdate=nope").to_string() ==
+             "birthdate: 'nope' does not start with a date or a prefix "
+             "(eq, ne, lt, gt, le, ge, sa, eb, ap)");
+  BOOST_TEST(patient_error("birthdate=x1974").to_string() ==
+             "birthdate: 'x1974' does not start with a date or a prefix "
+             "(eq, ne, lt, gt, le, ge, sa, eb, ap)");
+  BOOST_TEST(patient_error("birthdate=gt1974-13").to_string() ==
+             "birthdate: 'gt1974-13' is not a date");
+  BOOST_TEST(patient_error("birthdate=ge").to_string() == "birthdate: 'ge' is not a date");
+  BOOST_TEST(observation_error("date=ap2013-02-30").to_string() ==
+             "date: 'ap2013-02-30' is not a date");
+  BOOST_TEST(observation_error("value-quantity=zz5").to_string() ==
+             "value-quantity: 'zz5' does not start with a number or a prefix "
+             "(eq, ne, lt, gt, le, ge, sa, eb, ap)");
+  BOOST_TEST(observation_error("value-quantity=gtx|http://unitsofmeasure.org|kg").to_string() ==
+             "value-quantity: 'gtx|http://unitsofmeasure.org|kg' is not a number[|system|code]");
+}
+
 BOOST_AUTO_TEST_CASE(active_and_controls) {
   auto t = patients(
       "active=true&_count=10&_sort=family,-birthdate&_format=json&_total=none&"

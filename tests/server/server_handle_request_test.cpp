@@ -128,6 +128,12 @@ BOOST_AUTO_TEST_CASE(bad_bodies_are_4xx_with_the_offending_path) {
   BOOST_TEST(invalid.result_int() == 400u);
   BOOST_TEST(issue_field(invalid, "expression") == "Patient.birthDate");
   BOOST_TEST(f.call(verb::get, kBase + "/Patient?_format=xml", &f.alice).result_int() == 406u);
+  auto bad_search = f.get(kBase + "/Patient?birthdate=nope");
+  BOOST_TEST(bad_search.result_int() == 400u);
+  BOOST_TEST(issue_field(bad_search, "code") == "invalid");
+  BOOST_TEST(issue_field(bad_search, "expression") == "birthdate");
+  BOOST_TEST(issue_field(bad_search, "diagnostics").find("'nope' does not start with a date") !=
+             std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(create_read_update_delete_with_versions) {

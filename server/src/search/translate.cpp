@@ -3,6 +3,7 @@
 // fhir_dates.hpp), so a value found by a read is found by a search.
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <set>
@@ -50,6 +51,34 @@ constexpr std::array<std::string_view, 5> kObservationSorts{"date", "code", "sta
 template <std::size_t N>
 bool contains(const std::array<std::string_view, N>& a, std::string_view v) {
   return std::find(a.begin(), a.end(), v) != a.end();
+}
+
+// FHIR's search prefixes, shared by dates and quantities.
+constexpr std::array<std::pair<std::string_view, Comparator>, 9> kPrefixes{
+    {{"eq", Comparator::eq},
+     {"ne", Comparator::ne},
+     {"lt", Comparator::lt},
+     {"gt", Comparator::gt},
+     {"le", Comparator::le},
+     {"ge", Comparator::ge},
+     {"sa", Comparator::sa},
+     {"eb", Comparator::eb},
+     {"ap", Comparator::ap}}};
+
+// Takes the prefix off `text` (none: eq). Dates and numbers start with a digit or a
+// sign, so a leading letter is a prefix or a mistake, never part of the value.
+Result<Comparator> take_prefix(const std::string& path, std::string_view whole,
+                               std::string_view& text, std::string_view what) {
+  if (text.empty() || !std::isalpha(static_cast<unsigned char>(text[0]))) return Comparator::eq;
+  auto it = std::find_if(kPrefixes.begin(), kPrefixes.end(),
+                         [&](const auto& e) { return e.first == text.substr(0, 2); });
+  if (it == kPrefixes.end()) {
+    return Status::Invalid(path, "'" + printable(whole) + "' does not start with a " +
+                                     std::string(what) +
+                                     " or a prefix (eq, ne, lt, gt, le, ge, sa, eb, ap)");
+  }
+  text.remove_prefix(2);
+  return it->second;
 }
 
 // How a parameter was handled: consumed, or not a parameter of this resource.
@@ -155,31 +184,23 @@ struct Translator {
       return Status{StatusCode::not_supported, "OR (comma) of dates is not supported", path};
     }
     std::string_view text = parts.front();
-    std::string prefix = "eq";
-    if (text.size() >= 2 && std::isalpha(static_cast<unsigned char>(text[0])) &&
-        std::isalpha(static_cast<unsigned char>(text[1]))) {
-      prefix = std::string(text.substr(0, 2));
-      text.remove_prefix(2);
-    }
+    auto prefix = take_prefix(path, parts.front(), text, "date");
+    if (!prefix) return prefix.status();
     auto parsed = mapping::parse_fhir_date_time(text, path);
     // Our own message: the engine's echoes the raw bytes, which may not be UTF-8.
-    if (!parsed) return Status::Invalid(path, "'" + printable(text) + "' is not a date");
+    if (!parsed) return Status::Invalid(path, "'" + printable(parts.front()) + "' is not a date");
     auto [lo, hi] = mapping::icure_range(*parsed, digits);
     DateCondition c;
-    if (prefix == "eq" || prefix == "ap") {
-      c.lo = lo, c.hi = hi;
-    } else if (prefix == "ne") {
-      c.lo = lo, c.hi = hi, c.negate = true;
-    } else if (prefix == "lt" || prefix == "eb") {
-      c.hi = lo - 1;
-    } else if (prefix == "gt" || prefix == "sa") {
-      c.lo = hi + 1;
-    } else if (prefix == "le") {
-      c.hi = hi;
-    } else if (prefix == "ge") {
-      c.lo = lo;
-    } else {
-      return Status::Invalid(path, "unknown date prefix '" + printable(prefix) + "'");
+    switch (*prefix) {
+      case Comparator::eq:
+      case Comparator::ap: c.lo = lo, c.hi = hi; break;
+      case Comparator::ne: c.lo = lo, c.hi = hi, c.negate = true; break;
+      case Comparator::lt:
+      case Comparator::eb: c.hi = lo - 1; break;
+      case Comparator::gt:
+      case Comparator::sa: c.lo = hi + 1; break;
+      case Comparator::le: c.hi = hi; break;
+      case Comparator::ge: c.lo = lo; break;
     }
     return c;
   }
@@ -420,25 +441,9 @@ struct Translator {
       QuantityCondition c;
       std::string_view text = part;
       std::string_view number = text.substr(0, text.find('|'));
-      static constexpr std::array<std::pair<std::string_view, Comparator>, 9> kPrefixes{
-          {{"eq", Comparator::eq},
-           {"ne", Comparator::ne},
-           {"lt", Comparator::lt},
-           {"gt", Comparator::gt},
-           {"le", Comparator::le},
-           {"ge", Comparator::ge},
-           {"sa", Comparator::sa},
-           {"eb", Comparator::eb},
-           {"ap", Comparator::ap}}};
-      if (number.size() >= 2 && std::isalpha(static_cast<unsigned char>(number[0]))) {
-        auto it = std::find_if(kPrefixes.begin(), kPrefixes.end(),
-                               [&](const auto& e) { return e.first == number.substr(0, 2); });
-        if (it == kPrefixes.end()) {
-          return Status::Invalid(path, "unknown prefix in '" + printable(part) + "'");
-        }
-        c.comparator = it->second;
-        number.remove_prefix(2);
-      }
+      auto comparator = take_prefix(path, part, number, "number");
+      if (!comparator) return comparator.status();
+      c.comparator = *comparator;
       const char* first = number.data();
       const char* last = number.data() + number.size();
       auto [end, ec] = std::from_chars(first, last, c.value);
