@@ -48,7 +48,9 @@ json::object capability_statement(const ServerContext& ctx, const std::string& b
             "HTTP Basic authentication on every request except /metadata. Post your private key "
             "first: "
             "POST " +
-                ctx.settings().keychain_path + "/{hcpId} with {\"key\": \"<PKCS#8 hex>\"}."},
+                ctx.settings().keychain_path +
+                "/{hcpId} with {\"key\": \"<PKCS#8 hex>\"}; DELETE it to forget the key "
+                "before its TTL."},
            {"security", {{"description", "HTTP Basic (login/password of the fhirbridge user)"}}},
            {"resource",
             json::array{

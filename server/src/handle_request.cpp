@@ -82,8 +82,6 @@ std::string http_date(const std::string& instant) {
   return buf;
 }
 
-// ---- auth ------------------------------------------------------------------
-
 // ---- request body ----------------------------------------------------------
 
 enum class BodyKind { json, form, other };
@@ -110,10 +108,14 @@ Result<json::value> parse_json_body(const std::string& body) {
 
 // ---- the keychain endpoint -------------------------------------------------
 
+// POST puts the caller's key; DELETE forgets it before its TTL (leaving a shared
+// laptop, say): the unsealed caches are consulted only while the key is there.
 Response handle_keychain(const Request& req, ServerContext& ctx, std::string_view rest) {
-  if (req.method() != http::verb::post) {
-    Response res = status_response(req, Status(StatusCode::not_supported, "use POST"), 405);
-    res.set(http::field::allow, "POST");
+  const bool forget = req.method() == http::verb::delete_;
+  if (req.method() != http::verb::post && !forget) {
+    Response res =
+        status_response(req, Status(StatusCode::not_supported, "use POST or DELETE"), 405);
+    res.set(http::field::allow, "POST, DELETE");
     return res;
   }
   auto who = detail::authenticate_basic(req, ctx);
@@ -125,8 +127,13 @@ Response handle_keychain(const Request& req, ServerContext& ctx, std::string_vie
     return status_response(req, Status::NotFound("use POST /rest/icdx/v1/keychain/{hcpId}"));
   if (hcp_id != who->hcp_id)
     return status_response(req, Status(StatusCode::forbidden,
-                                       "you may only post the key of your own healthcare party (" +
+                                       "you may only post or delete the key of your own "
+                                       "healthcare party (" +
                                            who->hcp_id + ")"));
+  if (forget) {
+    ctx.keychain().drop(hcp_id);
+    return make_response(req, 204, json::value(nullptr), kJson);  // also when it was not there
+  }
   if (body_kind(req) != BodyKind::json)
     return status_response(
         req, Status(StatusCode::not_supported, "the key must be sent as application/json"), 415);

@@ -359,6 +359,39 @@ BOOST_AUTO_TEST_CASE(keychain_endpoint) {
   BOOST_TEST(f.keychain.contains(f.alice.hcp_id));
 }
 
+// DELETE forgets the caller's key before its TTL; reads that had been served (and cached
+// unsealed) need the key again at once.
+BOOST_AUTO_TEST_CASE(keychain_delete_forgets_the_key) {
+  ServerFixture f;
+  const std::string path = "/rest/icdx/v1/keychain/";
+  const std::string id = create_pat1(f);
+  BOOST_TEST(f.get(kBase + "/Patient/" + id).result_int() == 200u);
+  BOOST_TEST(f.call(verb::delete_, path + f.alice.hcp_id, nullptr).result_int() == 401u);
+  BOOST_TEST(f.call(verb::delete_, path + f.alice.hcp_id, &f.bob).result_int() == 403u);
+  BOOST_TEST(f.keychain.contains(f.alice.hcp_id));
+
+  auto forgot = f.call(verb::delete_, path + f.alice.hcp_id, &f.alice);
+  BOOST_TEST(forgot.result_int() == 204u);
+  BOOST_TEST(forgot.body().empty());
+  BOOST_TEST(!f.keychain.contains(f.alice.hcp_id));
+  BOOST_TEST(f.keychain.contains(f.bob.hcp_id));
+  auto read = f.get(kBase + "/Patient/" + id);
+  BOOST_TEST(read.result_int() == 403u);
+  BOOST_TEST(issue_field(read, "diagnostics").find(path + f.alice.hcp_id) != std::string::npos);
+  auto search = f.get(kBase + "/Patient?name=Donald");
+  BOOST_TEST(search.result_int() == 403u);
+  BOOST_TEST(f.call(verb::delete_, path + f.alice.hcp_id, &f.alice).result_int() == 204u);
+
+  auto put = f.call(verb::put, path + f.alice.hcp_id, &f.alice, "{}", "application/json");
+  BOOST_TEST(put.result_int() == 405u);
+  BOOST_TEST(put[http::field::allow] == "POST, DELETE");
+  auto again =
+      f.call(verb::post, path + f.alice.hcp_id, &f.alice,
+             json::serialize(json::object{{"key", f.alice.private_key_hex}}), "application/json");
+  BOOST_TEST(again.result_int() == 200u);
+  BOOST_TEST(f.get(kBase + "/Patient/" + id).result_int() == 200u);
+}
+
 BOOST_AUTO_TEST_CASE(a_transaction_is_all_or_nothing) {
   ServerFixture f;
   json::value bundle = seed("bundle-transaction.json");
