@@ -20,6 +20,7 @@ const char* to_string(StatusCode code) noexcept {
     case StatusCode::internal: return "exception";
     case StatusCode::unavailable: return "transient";
     case StatusCode::throttled: return "throttled";
+    case StatusCode::multiple_matches: return "multiple-matches";
   }
   return "unknown";
 }

@@ -20,9 +20,9 @@ json::object resource_entry(const char* type, const char* profile) {
       {"versioning", "versioned-update"},
       {"readHistory", false},
       {"updateCreate", true},
-      {"conditionalCreate", false},
+      {"conditionalCreate", true},
       {"conditionalRead", "not-supported"},
-      {"conditionalUpdate", false},
+      {"conditionalUpdate", true},
       {"conditionalDelete", "multiple"},
       {"searchParam", capability_search_params(type)}};
 }

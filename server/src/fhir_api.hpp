@@ -34,6 +34,7 @@ struct FhirCall {
   std::vector<QueryParam> params;
   boost::json::value body;  // null when none
   std::optional<std::string> if_match;
+  std::optional<std::string> if_none_exist;  // conditional create: search criteria
 };
 
 struct FhirAnswer {
@@ -123,6 +124,34 @@ Status check_update_as_create(const boost::json::value& resource, std::string_vi
 // If-Match "W/\"3\"" / "3" against a rev: version_conflict (412) on mismatch.
 Status check_if_match(const std::optional<std::string>& if_match,
                       const std::optional<std::string>& rev);
+
+// ---- conditional create / update (docs/server.md) ---------------------------
+
+// If-None-Exist's value ("identifier=a|b"; "Patient?identifier=a|b" is accepted
+// too) -> its search parameters; invalid at `path` when it has none.
+Result<std::vector<QueryParam>> if_none_exist_criteria(const std::string& raw,
+                                                       const std::string& type,
+                                                       const std::string& path);
+// The one resource `criteria` match: nullopt when none does, multiple_matches
+// (412) when several do. Unknown parameters are invalid (search_ids is strict:
+// an ignored one would widen the match); no criteria is invalid at `path`.
+Result<std::optional<std::string>> conditional_match(CallContext& call, const std::string& type,
+                                                     const std::vector<QueryParam>& criteria,
+                                                     const std::string& path);
+// A conditional update with one match, as the plain update it stands for: the
+// URL id is the body's id when that names the match (by store id or FHIR id),
+// else the match's store id, which the body then carries. A body id naming
+// anything else is invalid at <Type>.id (FHIR: 400).
+struct UpdateTarget {
+  std::string url_id;
+  boost::json::value resource;
+};
+Result<UpdateTarget> conditional_update_target(CallContext& call, const std::string& type,
+                                               const boost::json::value& resource,
+                                               const std::string& match_id);
+// 200 with the stored resource a conditional create found instead of creating.
+Result<FhirAnswer> existing_answer(CallContext& call, const std::string& type,
+                                   const std::string& store_id);
 
 // Adds the keychain call to a key_missing message.
 Status explain(Status status, const ServerContext& ctx, const storage::Principal& who);

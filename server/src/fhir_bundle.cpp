@@ -99,6 +99,7 @@ Result<FhirAnswer> process_batch(CallContext& call, const mapping::ParsedBundle&
     }
     request->body = entry.resource;
     request->if_match = entry.if_match;
+    request->if_none_exist = entry.if_none_exist;
     auto answer = dispatch(call, *request);
     if (!answer.ok()) {
       entries.push_back(error_entry(at_entry(answer.status(), entry.index)));
@@ -206,47 +207,77 @@ Result<FhirAnswer> process_transaction(CallContext& call, const mapping::ParsedB
       origins.push_back({entry->index, type, 201});
       return {};
     };
+    // An update of what `url_id` names, or a create at it when it names nothing.
+    auto add_update = [&](const std::string& url_id, const json::value& resource) -> Status {
+      auto create_at_url_id = [&]() -> Status {
+        FHIRBRIDGE_RETURN_IF_ERROR(
+            check_update_as_create(resource, type, url_id, request.if_match));
+        return add_create();
+      };
+      if (type == "Patient") {
+        auto existing = resolve_patient(ctx, call.who, url_id);
+        if (!existing.ok()) {
+          if (!update_creates(existing.status())) return existing.status();
+          return create_at_url_id();
+        }
+        FHIRBRIDGE_RETURN_IF_ERROR(check_if_match(request.if_match, existing->rev));
+        auto patient = patient_for_update(ctx, *existing, url_id, resource);
+        if (!patient.ok()) return patient.status();
+        // Observations may name an updated patient by its entry's fullUrl too.
+        if (entry->full_url) pending[*entry->full_url] = *existing->id;
+        batch.ops.emplace_back(storage::UpdatePatient{std::move(*patient)});
+      } else {
+        auto existing = resolve_observation(ctx, call.who, url_id);
+        if (!existing.ok()) {
+          if (!update_creates(existing.status())) return existing.status();
+          return create_at_url_id();
+        }
+        FHIRBRIDGE_RETURN_IF_ERROR(check_if_match(request.if_match, existing->contact.rev));
+        auto contact = observation_for_update(ctx, call.who, *existing, url_id, resource);
+        if (!contact.ok()) return contact.status();
+        batch.ops.emplace_back(storage::UpdateContact{std::move(*contact)});
+      }
+      origins.push_back({entry->index, type, 200});
+      return {};
+    };
+    if ((method == "POST" || method == "PUT") && entry->resource.is_null())
+      return fail(Status(StatusCode::structure, "a " + method + " entry needs a resource",
+                         "Bundle.entry.resource"));
     if (method == "POST" && seg.size() == 1) {
-      if (entry->resource.is_null())
-        return fail(Status(StatusCode::structure, "a POST entry needs a resource",
-                           "Bundle.entry.resource"));
+      // Conditional create: the criteria are searched in the store as it was
+      // before this transaction (docs/server.md).
+      if (entry->if_none_exist) {
+        const std::string path = "Bundle.entry.request.ifNoneExist";
+        auto criteria = if_none_exist_criteria(*entry->if_none_exist, type, path);
+        if (!criteria.ok()) return fail(criteria.status());
+        auto match = conditional_match(call, type, *criteria, path);
+        if (!match.ok()) return fail(match.status());
+        if (*match) {
+          if (type == "Patient" && entry->full_url) pending[*entry->full_url] = **match;
+          auto found = existing_answer(call, type, **match);
+          if (!found.ok()) return fail(found.status());
+          immediate[entry->index] = std::move(*found);
+          continue;
+        }
+      }
       if (auto created = add_create(); !created.ok()) return fail(created);
       continue;
     }
     if (method == "PUT" && seg.size() == 2) {
-      if (entry->resource.is_null())
-        return fail(
-            Status(StatusCode::structure, "a PUT entry needs a resource", "Bundle.entry.resource"));
-      auto create_at_url_id = [&]() -> Status {
-        FHIRBRIDGE_RETURN_IF_ERROR(
-            check_update_as_create(entry->resource, type, seg[1], request.if_match));
-        return add_create();
-      };
-      if (type == "Patient") {
-        auto existing = resolve_patient(ctx, call.who, seg[1]);
-        if (!existing.ok()) {
-          if (!update_creates(existing.status())) return fail(existing.status());
-          if (auto created = create_at_url_id(); !created.ok()) return fail(created);
-          continue;
-        }
-        if (auto s = check_if_match(request.if_match, existing->rev); !s.ok()) return fail(s);
-        auto patient = patient_for_update(ctx, *existing, seg[1], entry->resource);
-        if (!patient.ok()) return fail(patient.status());
-        batch.ops.emplace_back(storage::UpdatePatient{std::move(*patient)});
-      } else {
-        auto existing = resolve_observation(ctx, call.who, seg[1]);
-        if (!existing.ok()) {
-          if (!update_creates(existing.status())) return fail(existing.status());
-          if (auto created = create_at_url_id(); !created.ok()) return fail(created);
-          continue;
-        }
-        if (auto s = check_if_match(request.if_match, existing->contact.rev); !s.ok())
-          return fail(s);
-        auto contact = observation_for_update(ctx, call.who, *existing, seg[1], entry->resource);
-        if (!contact.ok()) return fail(contact.status());
-        batch.ops.emplace_back(storage::UpdateContact{std::move(*contact)});
+      if (auto updated = add_update(seg[1], entry->resource); !updated.ok()) return fail(updated);
+      continue;
+    }
+    if (method == "PUT" && seg.size() == 1) {  // conditional update
+      auto match = conditional_match(call, type, request.params, "Bundle.entry.request.url");
+      if (!match.ok()) return fail(match.status());
+      if (!*match) {
+        if (auto created = add_create(); !created.ok()) return fail(created);
+        continue;
       }
-      origins.push_back({entry->index, type, 200});
+      auto target = conditional_update_target(call, type, entry->resource, **match);
+      if (!target.ok()) return fail(target.status());
+      if (auto updated = add_update(target->url_id, target->resource); !updated.ok())
+        return fail(updated);
       continue;
     }
     if (method == "DELETE") {

@@ -462,6 +462,13 @@ Result<FhirAnswer> do_search(CallContext& call, const std::string& type, const F
 Result<FhirAnswer> do_create(CallContext& call, const std::string& type, const FhirCall& request) {
   if (request.body.is_null())
     return Status(StatusCode::structure, "a " + type + " resource is required in the body");
+  if (request.if_none_exist) {
+    auto criteria = if_none_exist_criteria(*request.if_none_exist, type, "If-None-Exist");
+    if (!criteria.ok()) return criteria.status();
+    auto match = conditional_match(call, type, *criteria, "If-None-Exist");
+    if (!match.ok()) return match.status();
+    if (*match) return existing_answer(call, type, **match);
+  }
   ServerContext& ctx = call.server;
   if (type == "Patient") {
     auto patient = patient_for_create(ctx, call.who, request.body);
@@ -478,18 +485,24 @@ Result<FhirAnswer> do_create(CallContext& call, const std::string& type, const F
   return view_answer(call, type, 201, storage::WriteResult{std::move(*stored)}, "created", true);
 }
 
-Result<FhirAnswer> do_read(CallContext& call, const std::string& type, const std::string& id,
-                           const std::optional<std::string>& version) {
-  storage::WriteResult found;
+// A Patient or an Observation by any id it is read by.
+Result<storage::WriteResult> resolve_resource(CallContext& call, const std::string& type,
+                                              const std::string& id) {
   if (type == "Patient") {
     auto patient = resolve_patient(call.server, call.who, id);
     if (!patient.ok()) return patient.status();
-    found = std::move(*patient);
-  } else {
-    auto record = resolve_observation(call.server, call.who, id);
-    if (!record.ok()) return record.status();
-    found = std::move(*record);
+    return storage::WriteResult{std::move(*patient)};
   }
+  auto record = resolve_observation(call.server, call.who, id);
+  if (!record.ok()) return record.status();
+  return storage::WriteResult{std::move(*record)};
+}
+
+Result<FhirAnswer> do_read(CallContext& call, const std::string& type, const std::string& id,
+                           const std::optional<std::string>& version) {
+  auto resolved = resolve_resource(call, type, id);
+  if (!resolved.ok()) return resolved.status();
+  const storage::WriteResult& found = *resolved;
   if (version) {
     const auto& rev = std::holds_alternative<icure::Patient>(found)
                           ? std::get<icure::Patient>(found).rev
@@ -531,6 +544,25 @@ Result<FhirAnswer> do_update(CallContext& call, const std::string& type, const s
   auto stored = ctx.store().update_contact(call.who, std::move(*contact));
   if (!stored.ok()) return stored.status();
   return view_answer(call, type, 200, storage::WriteResult{std::move(*stored)}, "updated", true);
+}
+
+// PUT <Type>?criteria: no match creates (201; a body id becomes the FHIR id),
+// one match is updated, several are multiple_matches (412).
+Result<FhirAnswer> do_conditional_update(CallContext& call, const std::string& type,
+                                         const FhirCall& request) {
+  if (request.body.is_null())
+    return Status(StatusCode::structure, "a " + type + " resource is required in the body");
+  auto match = conditional_match(call, type, request.params, "query");
+  if (!match.ok()) return match.status();
+  if (!*match) return do_create(call, type, request);
+  auto target = conditional_update_target(call, type, request.body, **match);
+  if (!target.ok()) return target.status();
+  FhirCall update;
+  update.method = "PUT";
+  update.segments = {type, target->url_id};
+  update.body = std::move(target->resource);
+  update.if_match = request.if_match;
+  return do_update(call, type, target->url_id, update);
 }
 
 FhirAnswer deleted_answer(std::string diagnostics) {
@@ -586,6 +618,82 @@ Result<FhirAnswer> do_conditional_delete(CallContext& call, const std::string& t
 
 }  // namespace
 
+// ---- conditional create / update --------------------------------------------
+
+Result<std::vector<QueryParam>> if_none_exist_criteria(const std::string& raw,
+                                                       const std::string& type,
+                                                       const std::string& path) {
+  std::string_view query = raw;
+  if (auto question = query.find('?'); question != std::string_view::npos) {
+    std::string_view named = query.substr(0, question);
+    if (auto slash = named.rfind('/'); slash != std::string_view::npos)
+      named.remove_prefix(slash + 1);
+    if (named != type)
+      return Status::Invalid(path,
+                             "'" + raw + "' searches " + std::string(named) + ", not " + type);
+    query.remove_prefix(question + 1);
+  }
+  auto params = parse_query(query);
+  if (!params.ok()) return Status(params.status().code(), params.status().message(), path);
+  return params;
+}
+
+Result<std::optional<std::string>> conditional_match(CallContext& call, const std::string& type,
+                                                     const std::vector<QueryParam>& criteria,
+                                                     const std::string& path) {
+  auto params = search_params_only(criteria);
+  if (params.empty())
+    return Status::Invalid(
+        path, "a conditional " + type + " needs search criteria (e.g. identifier=system|value)");
+  auto ids = search_ids(call.server.store(), call.who, type, params, search_options(call),
+                        call.server.mapping());
+  if (!ids.ok()) return ids.status();
+  if (ids->empty()) return std::optional<std::string>{};
+  if (ids->size() > 1) {
+    std::string list;
+    for (std::size_t i = 0; i < ids->size() && i < 5; ++i)
+      list += (i ? ", " : "") + type + "/" + (*ids)[i];
+    if (ids->size() > 5) list += ", ...";
+    return Status(StatusCode::multiple_matches,
+                  "the criteria match " + std::to_string(ids->size()) + " " + type +
+                      " resources (" + list + "): a conditional create or update needs at most one",
+                  path);
+  }
+  return std::optional<std::string>{ids->front()};
+}
+
+Result<UpdateTarget> conditional_update_target(CallContext& call, const std::string& type,
+                                               const json::value& resource,
+                                               const std::string& match_id) {
+  FHIRBRIDGE_RETURN_IF_ERROR(check_resource_type(resource, type));
+  UpdateTarget target{match_id, resource};
+  auto body_id = string_member(resource, "id");
+  if (!body_id) {
+    target.resource.as_object()["id"] = match_id;
+    return target;
+  }
+  auto named = resolve_resource(call, type, *body_id);
+  const std::string* named_id = nullptr;
+  if (named.ok()) {
+    if (const auto* patient = std::get_if<icure::Patient>(&*named))
+      named_id = patient->id ? &*patient->id : nullptr;
+    else if (const auto* record = std::get_if<storage::ContactRecord>(&*named))
+      named_id = record->contact.id ? &*record->contact.id : nullptr;
+  }
+  if (!named_id || *named_id != match_id)
+    return Status::Invalid(type + ".id", "id '" + *body_id + "' is not the " + type +
+                                             " the criteria match (" + type + "/" + match_id + ")");
+  target.url_id = *body_id;
+  return target;
+}
+
+Result<FhirAnswer> existing_answer(CallContext& call, const std::string& type,
+                                   const std::string& store_id) {
+  auto found = resolve_resource(call, type, store_id);
+  if (!found.ok()) return found.status();
+  return view_answer(call, type, 200, *found, "found", true);
+}
+
 Result<FhirAnswer> dispatch(CallContext& call, const FhirCall& request) {
   const auto& seg = request.segments;
   const std::string& method = request.method;
@@ -607,8 +715,9 @@ Result<FhirAnswer> dispatch(CallContext& call, const FhirCall& request) {
     if (seg.size() == 1) {
       if (method == "GET") return do_search(call, type, request);
       if (method == "POST") return do_create(call, type, request);
+      if (method == "PUT") return do_conditional_update(call, type, request);
       if (method == "DELETE") return do_conditional_delete(call, type, request);
-      return not_allowed("GET, POST, DELETE", method);
+      return not_allowed("GET, POST, PUT, DELETE", method);
     }
     if (seg.size() == 2 && seg[1] == "_search") {
       if (method == "POST") return do_search(call, type, request);

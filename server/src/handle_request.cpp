@@ -289,6 +289,8 @@ Response handle_fhir(Request& req, ServerContext& ctx, std::string_view base, st
   }
   if (auto if_match = req[http::field::if_match]; !if_match.empty())
     call.if_match = std::string(if_match);
+  if (auto if_none_exist = req["If-None-Exist"]; !if_none_exist.empty())
+    call.if_none_exist = std::string(if_none_exist);
 
   detail::CallContext context{ctx, std::move(who), std::move(base_url)};
   parse_prefer(req, context, ctx.settings());

@@ -26,6 +26,8 @@ unsigned http_status_for(StatusCode code) noexcept {
     case StatusCode::unavailable: return 503;
     // Login throttling; the HTTP server adds Retry-After.
     case StatusCode::throttled: return 429;
+    // FHIR: a conditional create or update whose criteria match more than one.
+    case StatusCode::multiple_matches: return 412;
   }
   return 500;
 }
@@ -48,6 +50,7 @@ const char* fhir_issue_code(StatusCode code) noexcept {
     case StatusCode::internal: return "exception";
     case StatusCode::unavailable: return "transient";
     case StatusCode::throttled: return "throttled";
+    case StatusCode::multiple_matches: return "multiple-matches";
   }
   return "exception";
 }

@@ -117,6 +117,21 @@ try {
   check(upsertedAgain.id === upserted.id && upsertedAgain.meta?.versionId === '2' && upsertedAgain.gender === 'female', 'the same update again is version 2');
   valid(upsertedAgain, 'updated Patient');
 
+  // Conditional create (If-None-Exist) and conditional update (PUT Patient?criteria), as the client sends them.
+  const mrn = { system: 'urn:oid:0.1.2.3.4.5.6.7', value: 'kit-654321' };
+  const kitPatient = { resourceType: 'Patient', identifier: [mrn], name: [{ family: 'Kit', given: ['Conditional'] }] };
+  const ifNoneExist = { headers: { 'If-None-Exist': `identifier=${mrn.system}|${mrn.value}` } };
+  const made = await client.create({ resourceType: 'Patient', body: kitPatient, options: ifNoneExist });
+  const madeAgain = await client.create({ resourceType: 'Patient', body: kitPatient, options: ifNoneExist });
+  check(made.id && madeAgain.id === made.id && madeAgain.meta?.versionId === '1', 'conditional create finds the patient instead of creating it twice');
+  const conditionallyUpdated = await client.update({
+    resourceType: 'Patient',
+    searchParams: { identifier: `${mrn.system}|${mrn.value}` },
+    body: { ...kitPatient, gender: 'other' },
+  });
+  check(conditionallyUpdated.id === made.id && conditionallyUpdated.meta?.versionId === '2' && conditionallyUpdated.gender === 'other', 'conditional update of the one match');
+  valid(conditionallyUpdated, 'conditionally updated Patient');
+
   const deleted = await client.delete({ resourceType: 'Patient', id: pat2 });
   check(deleted.resourceType === 'OperationOutcome', 'delete Patient');
   const readStatus = async (id) => {

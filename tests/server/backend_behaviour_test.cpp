@@ -207,6 +207,162 @@ BEHAVIOUR_CASE(a_transaction_is_all_or_nothing) {
   BOOST_TEST(total(w, "Observation?patient=" + pat2, w.alice) == 1);
 }
 
+// Conditional create (If-None-Exist) and conditional update (PUT Type?criteria),
+// FHIR R4 http.html#ccreate / #cond-update, as HAPI FHIR and Medplum answer them.
+BEHAVIOUR_CASE(conditional_create_and_update) {
+  const std::string criteria = "identifier=urn:oid:1.2.3|mrn-7";
+  const std::string marie = json::serialize(patient("", "Curie", "Marie", "1867-11-07", "mrn-7"));
+  auto post_if_none = [&](const std::string& condition, const Account& who) {
+    return w.call(verb::post, kBase + "/Patient", &who, marie, "application/fhir+json",
+                  {{"If-None-Exist", condition}});
+  };
+  auto first = post_if_none(criteria, w.alice);
+  BOOST_TEST_INFO(w.name() << ": " << first.body());
+  BOOST_REQUIRE_EQUAL(first.result_int(), 201u);
+  const std::string id = str(body_json(first), {"id"});
+  for (const std::string& condition : {criteria, "Patient?" + criteria}) {
+    auto again = post_if_none(condition, w.alice);
+    BOOST_TEST_INFO(w.name() << " " << condition << ": " << again.body());
+    BOOST_TEST(again.result_int() == 200u);
+    BOOST_TEST(str(body_json(again), {"id"}) == id);
+    BOOST_TEST(
+        std::string(again[http::field::location]).ends_with("/Patient/" + id + "/_history/1"));
+  }
+  BOOST_TEST(total(w, "Patient?" + criteria, w.alice) == 1);
+  BOOST_TEST(post_if_none(criteria, w.bob).result_int() == 201u);  // Bob cannot see Alice's
+
+  const std::string irene =
+      create(w, patient("", "Curie", "Irene", "1897-09-12", "mrn-8"), w.alice);
+  auto two = post_if_none("family=Curie", w.alice);
+  BOOST_TEST(two.result_int() == 412u);
+  BOOST_TEST(issue_field(two, "code") == "multiple-matches");
+  BOOST_TEST(post_if_none("colour=blue", w.alice).result_int() == 400u);  // never widened
+  BOOST_TEST(post_if_none("Observation?code=x", w.alice).result_int() == 400u);
+  BOOST_TEST(total(w, "Patient?family=Curie", w.alice) == 2);
+
+  // One match: updated, with or without the id in the body; another id is 400.
+  json::value changed = patient("", "Curie", "Marie", "1867-11-07", "mrn-7");
+  changed.as_object()["gender"] = "other";
+  auto put = [&](const std::string& query, const json::value& body) {
+    return w.call(verb::put, kBase + "/Patient" + query, &w.alice, json::serialize(body));
+  };
+  auto updated = put("?" + criteria, changed);
+  BOOST_TEST_INFO(w.name() << ": " << updated.body());
+  BOOST_REQUIRE_EQUAL(updated.result_int(), 200u);
+  BOOST_TEST(str(body_json(updated), {"id"}) == id);
+  BOOST_TEST(str(body_json(updated), {"meta", "versionId"}) == "2");
+  BOOST_TEST(str(body_json(updated), {"gender"}) == "other");
+  changed.as_object()["id"] = id;
+  BOOST_TEST(put("?" + criteria, changed).result_int() == 200u);
+  changed.as_object()["id"] = irene;
+  auto elsewhere = put("?" + criteria, changed);
+  BOOST_TEST(elsewhere.result_int() == 400u);
+  BOOST_TEST(issue_field(elsewhere, "expression") == "Patient.id");
+  BOOST_TEST(str(body_json(w.get(kBase + "/Patient/" + id, &w.alice)), {"meta", "versionId"}) ==
+             "3");
+
+  // No match: created; several: 412; no criteria: 400.
+  auto fresh = put("?identifier=urn:oid:1.2.3|mrn-9",
+                   patient("", "Sklodowska", "Bronislawa", "1865-04-28", "mrn-9"));
+  BOOST_TEST(fresh.result_int() == 201u);
+  BOOST_TEST(put("?identifier=urn:oid:1.2.3|mrn-9",
+                 patient("", "Sklodowska", "Bronislawa", "1865-04-28", "mrn-9"))
+                 .result_int() == 200u);
+  BOOST_TEST(total(w, "Patient?family=Sklodowska", w.alice) == 1);
+  BOOST_TEST(put("?family=Curie", changed).result_int() == 412u);
+  BOOST_TEST(put("", changed).result_int() == 400u);
+}
+
+// The same in a transaction (the HL7 example Bundle has both): a found
+// patient's fullUrl names it for the observations of the same Bundle.
+BEHAVIOUR_CASE(conditional_entries_in_a_transaction) {
+  const std::string marie =
+      create(w, patient("", "Curie", "Marie", "1867-11-07", "mrn-7"), w.alice);
+  auto observation_of = [](const std::string& reference) {
+    json::value obs = with_subject(seed("observation-f001.json"), reference);
+    obs.as_object().erase("id");
+    return obs;
+  };
+  auto conditional_post = [](const std::string& full_url, json::value resource,
+                             const std::string& criteria) {
+    return json::object{
+        {"fullUrl", full_url},
+        {"resource", std::move(resource)},
+        {"request", {{"method", "POST"}, {"url", "Patient"}, {"ifNoneExist", criteria}}}};
+  };
+  auto post = [](json::value resource) {
+    return json::object{{"resource", std::move(resource)},
+                        {"request", {{"method", "POST"}, {"url", "Observation"}}}};
+  };
+  json::value updated_marie = patient("", "Curie", "Marie", "1867-11-07", "mrn-7");
+  updated_marie.as_object()["gender"] = "other";
+  json::object bundle{
+      {"resourceType", "Bundle"},
+      {"type", "transaction"},
+      {"entry",
+       json::array{
+           conditional_post("urn:uuid:0c3e0d3a-0000-4000-8000-000000000001",
+                            patient("", "Curie", "Marie", "1867-11-07", "mrn-7"),
+                            "identifier=urn:oid:1.2.3|mrn-7"),
+           conditional_post("urn:uuid:0c3e0d3a-0000-4000-8000-000000000002",
+                            patient("", "Joliot", "Frederic", "1900-03-19", "mrn-10"),
+                            "identifier=urn:oid:1.2.3|mrn-10"),
+           json::object{
+               {"resource", updated_marie},
+               {"request", {{"method", "PUT"}, {"url", "Patient?identifier=urn:oid:1.2.3|mrn-7"}}}},
+           post(observation_of("urn:uuid:0c3e0d3a-0000-4000-8000-000000000001")),
+           post(observation_of("urn:uuid:0c3e0d3a-0000-4000-8000-000000000002"))}}};
+  auto ok = w.post(kBase, bundle, &w.alice);
+  BOOST_TEST_INFO(w.name() << ": " << ok.body());
+  BOOST_REQUIRE_EQUAL(ok.result_int(), 200u);
+  const auto out = body_json(ok);
+  const auto& entries = out.at("entry").as_array();
+  BOOST_REQUIRE_EQUAL(entries.size(), 5u);
+  BOOST_TEST(str(entries[0], {"response", "status"}) == "200 OK");
+  BOOST_TEST(str(entries[0], {"resource", "id"}) == marie);
+  BOOST_TEST(str(entries[1], {"response", "status"}) == "201 Created");
+  const std::string frederic = str(entries[1], {"resource", "id"});
+  BOOST_TEST(str(entries[2], {"response", "status"}) == "200 OK");
+  BOOST_TEST(str(entries[2], {"resource", "id"}) == marie);
+  BOOST_TEST(str(entries[2], {"resource", "gender"}) == "other");
+  BOOST_TEST(str(entries[3], {"resource", "subject", "reference"}) == "Patient/" + marie);
+  BOOST_TEST(str(entries[4], {"resource", "subject", "reference"}) == "Patient/" + frederic);
+  BOOST_TEST(total(w, "Patient?family=Curie", w.alice) == 1);
+  BOOST_TEST(total(w, "Observation?patient=" + marie, w.alice) == 1);
+
+  // Criteria matching two: the whole transaction is refused, nothing written.
+  json::object ambiguous{
+      {"resourceType", "Bundle"},
+      {"type", "transaction"},
+      {"entry",
+       json::array{json::object{{"resource", patient("", "Nouveau", "Jean", "1970-01-01", "N1")},
+                                {"request", {{"method", "POST"}, {"url", "Patient"}}}},
+                   conditional_post("urn:uuid:0c3e0d3a-0000-4000-8000-000000000003",
+                                    patient("", "Curie", "Eve", "1904-12-06", "mrn-11"),
+                                    "birthdate=lt1950")}}};
+  auto refused = w.post(kBase, ambiguous, &w.alice);
+  BOOST_TEST_INFO(w.name() << ": " << refused.body());
+  BOOST_TEST(refused.result_int() == 412u);
+  BOOST_TEST(issue_field(refused, "code") == "multiple-matches");
+  BOOST_TEST(total(w, "Patient?family=nouveau", w.alice) == 0);
+
+  // In a batch each conditional entry is answered on its own.
+  json::object batch{
+      {"resourceType", "Bundle"},
+      {"type", "batch"},
+      {"entry", json::array{conditional_post("urn:uuid:0c3e0d3a-0000-4000-8000-000000000004",
+                                             patient("", "Curie", "Marie", "1867-11-07", "mrn-7"),
+                                             "identifier=urn:oid:1.2.3|mrn-7"),
+                            conditional_post("urn:uuid:0c3e0d3a-0000-4000-8000-000000000005",
+                                             patient("", "Curie", "Eve", "1904-12-06", "mrn-11"),
+                                             "birthdate=lt1950")}}};
+  auto answered = w.post(kBase, batch, &w.alice);
+  BOOST_REQUIRE_EQUAL(answered.result_int(), 200u);
+  const auto batch_out = body_json(answered);
+  BOOST_TEST(str(batch_out.at("entry").at(0), {"response", "status"}) == "200 OK");
+  BOOST_TEST(str(batch_out.at("entry").at(1), {"response", "status"}) == "412 Precondition Failed");
+}
+
 BEHAVIOUR_CASE(users_are_isolated) {
   const std::string id = create(w, seed("patient-pat1.json"), w.alice);
   BOOST_TEST(w.get(kBase + "/Patient/" + id, &w.bob).result_int() == 404u);

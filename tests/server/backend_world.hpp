@@ -18,10 +18,10 @@ namespace fhirbridge::test {
 
 struct World {
   virtual ~World() = default;
-  virtual server::Response call(
-      http::verb method, const std::string& target, const Account* who,
-      const std::string& body = {}, const std::string& content_type = "application/fhir+json",
-      std::initializer_list<std::pair<http::field, std::string>> headers = {}) = 0;
+  virtual server::Response call(http::verb method, const std::string& target, const Account* who,
+                                const std::string& body = {},
+                                const std::string& content_type = "application/fhir+json",
+                                std::initializer_list<Header> headers = {}) = 0;
   virtual const char* name() const = 0;
   server::Response get(const std::string& target, const Account* who) {
     return call(http::verb::get, target, who);
@@ -38,10 +38,9 @@ struct SqliteWorld final : World {
     alice = local.alice;
     bob = local.bob;
   }
-  server::Response call(
-      http::verb method, const std::string& target, const Account* who, const std::string& body,
-      const std::string& content_type,
-      std::initializer_list<std::pair<http::field, std::string>> headers) override {
+  server::Response call(http::verb method, const std::string& target, const Account* who,
+                        const std::string& body, const std::string& content_type,
+                        std::initializer_list<Header> headers) override {
     return local.call(method, target, who, body, content_type, headers);
   }
   const char* name() const override { return "sqlite"; }
@@ -101,14 +100,13 @@ struct RemoteWorld final : World {
       if (!keychain.put(a->hcp_id, a->private_key_hex, a->public_key_hex).ok())
         throw std::runtime_error("keychain put failed");
   }
-  server::Response call(
-      http::verb method, const std::string& target, const Account* who, const std::string& body,
-      const std::string& content_type,
-      std::initializer_list<std::pair<http::field, std::string>> headers) override {
+  server::Response call(http::verb method, const std::string& target, const Account* who,
+                        const std::string& body, const std::string& content_type,
+                        std::initializer_list<Header> headers) override {
     server::Request req{method, target, 11};
     req.set(http::field::host, "fhir.test");
     if (who) req.set(http::field::authorization, who->auth());
-    for (const auto& [field, value] : headers) req.set(field, value);
+    for (const auto& [name, value] : headers) req.set(name, value);
     if (!body.empty()) {
       req.set(http::field::content_type, content_type);
       req.body() = body;

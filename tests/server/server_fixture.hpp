@@ -29,6 +29,14 @@ inline std::string basic_auth(const std::string& login, const std::string& passw
   return "Basic " + out;
 }
 
+// A request header: a known field ({http::field::if_match, ...}) or any name
+// ({"If-None-Exist", ...}).
+struct Header {
+  Header(http::field field, std::string v) : name(http::to_string(field)), value(std::move(v)) {}
+  Header(std::string n, std::string v) : name(std::move(n)), value(std::move(v)) {}
+  std::string name, value;
+};
+
 struct Account {
   std::string login, password, hcp_id, private_key_hex, public_key_hex;
   std::string auth() const { return basic_auth(login, password); }
@@ -58,11 +66,11 @@ struct ServerFixture {
   server::Response call(http::verb method, const std::string& target, const Account* who,
                         const std::string& body = {},
                         const std::string& content_type = "application/fhir+json",
-                        std::initializer_list<std::pair<http::field, std::string>> headers = {}) {
+                        std::initializer_list<Header> headers = {}) {
     server::Request req{method, target, 11};
     req.set(http::field::host, "fhir.test");
     if (who) req.set(http::field::authorization, who->auth());
-    for (const auto& [field, value] : headers) req.set(field, value);
+    for (const auto& [name, value] : headers) req.set(name, value);
     if (!body.empty()) {
       req.set(http::field::content_type, content_type);
       req.body() = body;

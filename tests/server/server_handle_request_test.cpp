@@ -98,9 +98,14 @@ BOOST_AUTO_TEST_CASE(routing_errors_are_operation_outcomes) {
   auto patch = f.call(verb::patch, kBase + "/Patient/x", &f.alice, "{}");
   BOOST_TEST(patch.result_int() == 405u);
   BOOST_TEST(patch[http::field::allow] == "GET, PUT, DELETE");
-  auto put_type = f.call(verb::put, kBase + "/Patient", &f.alice, "{}");
-  BOOST_TEST(put_type.result_int() == 405u);
-  BOOST_TEST(put_type[http::field::allow] == "GET, POST, DELETE");
+  // PUT on the type is a conditional update: without criteria it is a 400.
+  auto put_type =
+      f.call(verb::put, kBase + "/Patient", &f.alice, "{\"resourceType\": \"Patient\"}");
+  BOOST_TEST(put_type.result_int() == 400u);
+  BOOST_TEST(issue_field(put_type, "expression") == "query");
+  auto patch_type = f.call(verb::patch, kBase + "/Patient", &f.alice, "{}");
+  BOOST_TEST(patch_type.result_int() == 405u);
+  BOOST_TEST(patch_type[http::field::allow] == "GET, POST, PUT, DELETE");
 }
 
 BOOST_AUTO_TEST_CASE(bad_bodies_are_4xx_with_the_offending_path) {

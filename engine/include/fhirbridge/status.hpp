@@ -30,6 +30,7 @@ enum class StatusCode {
   internal,          // bug or I/O failure (500)
   unavailable,       // remote backend down / timeout (503)
   throttled,         // too many attempts, e.g. wrong passwords (429 + Retry-After)
+  multiple_matches,  // a conditional create/update's criteria match several resources (412)
 };
 
 const char* to_string(StatusCode code) noexcept;
