@@ -13,18 +13,18 @@ json::array interactions(std::initializer_list<const char*> codes) {
 }
 
 json::object resource_entry(const char* type, const char* profile) {
-  return {
-      {"type", type},
-      {"profile", profile},
-      {"interaction", interactions({"read", "vread", "update", "delete", "create", "search-type"})},
-      {"versioning", "versioned-update"},
-      {"readHistory", false},
-      {"updateCreate", true},
-      {"conditionalCreate", true},
-      {"conditionalRead", "not-supported"},
-      {"conditionalUpdate", true},
-      {"conditionalDelete", "multiple"},
-      {"searchParam", capability_search_params(type)}};
+  return {{"type", type},
+          {"profile", profile},
+          {"interaction",
+           interactions({"read", "vread", "update", "patch", "delete", "create", "search-type"})},
+          {"versioning", "versioned-update"},
+          {"readHistory", false},
+          {"updateCreate", true},
+          {"conditionalCreate", true},
+          {"conditionalRead", "not-supported"},
+          {"conditionalUpdate", true},
+          {"conditionalDelete", "multiple"},
+          {"searchParam", capability_search_params(type)}};
 }
 }  // namespace
 

@@ -1,5 +1,6 @@
-// FHIR interactions on Patient and Observation: create, read, vread, update,
-// delete, conditional delete and search, below the HTTP layer.
+// FHIR interactions on Patient and Observation: create (also conditional), read,
+// vread, update (also conditional), patch, delete, conditional delete and search,
+// below the HTTP layer.
 #include <boost/beast/http/status.hpp>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include "fhir_api.hpp"
 #include "fhirbridge/mapping/observation.hpp"
 #include "fhirbridge/mapping/patient.hpp"
+#include "fhirbridge/server/detail/json_patch.hpp"
 #include "fhirbridge/server/operation_outcome.hpp"
 
 namespace fhirbridge::server::detail {
@@ -565,6 +567,33 @@ Result<FhirAnswer> do_conditional_update(CallContext& call, const std::string& t
   return do_update(call, type, target->url_id, update);
 }
 
+// PATCH <Type>/{id} with a JSON Patch: applied to the resource as it reads,
+// then stored as an update of it, with the same checks (its id, the mapping).
+// Without an If-Match, the version read is the one required: a concurrent
+// update in between is a 412, not a lost update.
+Result<FhirAnswer> do_patch(CallContext& call, const std::string& type, const std::string& id,
+                            const FhirCall& request) {
+  if (request.body.is_null())
+    return Status(StatusCode::structure, "a JSON Patch (application/json-patch+json) is required");
+  auto found = resolve_resource(call, type, id);
+  if (!found.ok()) return found.status();
+  const auto* patient = std::get_if<icure::Patient>(&*found);
+  const auto* record = std::get_if<storage::ContactRecord>(&*found);
+  auto view =
+      patient ? patient_view(*patient, call.server) : observation_view(*record, call.server);
+  if (!view.ok()) return view.status();
+  auto patched = apply_json_patch(json::value(std::move(*view)), request.body);
+  if (!patched.ok()) return patched.status();
+  FhirCall update;
+  update.method = "PUT";
+  update.segments = {type, id};
+  update.body = std::move(*patched);
+  update.if_match = request.if_match;
+  if (!update.if_match)
+    update.if_match = "W/\"" + generation_of(patient ? patient->rev : record->contact.rev) + "\"";
+  return do_update(call, type, id, update);
+}
+
 FhirAnswer deleted_answer(std::string diagnostics) {
   FhirAnswer answer;
   answer.status = 200;  // with a body: clients that call response.json() keep working
@@ -726,8 +755,9 @@ Result<FhirAnswer> dispatch(CallContext& call, const FhirCall& request) {
     if (seg.size() == 2) {
       if (method == "GET") return do_read(call, type, seg[1], std::nullopt);
       if (method == "PUT") return do_update(call, type, seg[1], request);
+      if (method == "PATCH") return do_patch(call, type, seg[1], request);
       if (method == "DELETE") return do_delete(call, type, seg[1], request);
-      return not_allowed("GET, PUT, DELETE", method);
+      return not_allowed("GET, PUT, PATCH, DELETE", method);
     }
     if (seg.size() == 4 && seg[2] == "_history") {
       if (method == "GET") return do_read(call, type, seg[1], seg[3]);

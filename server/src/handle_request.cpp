@@ -84,10 +84,12 @@ std::string http_date(const std::string& instant) {
 
 // ---- request body ----------------------------------------------------------
 
-enum class BodyKind { json, form, other };
+enum class BodyKind { json, form, json_patch, other };
 
 BodyKind body_kind(const Request& req) {
   const std::string type = lower(req[http::field::content_type]);
+  // Before application/json, which is its prefix.
+  if (type.rfind("application/json-patch+json", 0) == 0) return BodyKind::json_patch;
   // A body without a Content-Type is read as JSON (curl -d without -H does
   // send one; some scripts do not).
   if (type.empty() || type.rfind("application/fhir+json", 0) == 0 ||
@@ -263,7 +265,8 @@ Response handle_fhir(Request& req, ServerContext& ctx, std::string_view base, st
     who = std::move(*principal);
   }
 
-  if (req.method() == http::verb::post || req.method() == http::verb::put) {
+  const bool patch = req.method() == http::verb::patch;
+  if (req.method() == http::verb::post || req.method() == http::verb::put || patch) {
     if (req.body().size() > ctx.settings().body_limit)
       return status_response(req, Status(StatusCode::too_large,
                                          "body over the limit of " +
@@ -274,7 +277,16 @@ Response handle_fhir(Request& req, ServerContext& ctx, std::string_view base, st
       auto form = parse_query(req.body());
       if (!form.ok()) return status_response(req, form.status());
       call.params.insert(call.params.end(), form->begin(), form->end());
-    } else if (kind != BodyKind::json) {
+    } else if (patch && call.segments.size() == 2 && kind != BodyKind::json_patch) {
+      // PATCH <Type>/{id}; other PATCH targets are answered 405 by the routing.
+      return status_response(
+          req,
+          Status(StatusCode::not_supported,
+                 "unsupported Content-Type '" + std::string(req[http::field::content_type]) +
+                     "' for PATCH: use application/json-patch+json (FHIRPath Patch is not "
+                     "supported)"),
+          415);
+    } else if (kind != BodyKind::json && !(patch && kind == BodyKind::json_patch)) {
       return status_response(
           req,
           Status(StatusCode::not_supported, "unsupported Content-Type '" +

@@ -132,6 +132,19 @@ try {
   check(conditionallyUpdated.id === made.id && conditionallyUpdated.meta?.versionId === '2' && conditionallyUpdated.gender === 'other', 'conditional update of the one match');
   valid(conditionallyUpdated, 'conditionally updated Patient');
 
+  // PATCH with a JSON Patch.
+  const patched = await client.patch({
+    resourceType: 'Patient',
+    id: made.id,
+    jsonPatch: [
+      { op: 'test', path: '/gender', value: 'other' },
+      { op: 'replace', path: '/gender', value: 'female' },
+      { op: 'add', path: '/name/0/given/-', value: 'Patched' },
+    ],
+  });
+  check(patched.id === made.id && patched.meta?.versionId === '3' && patched.gender === 'female' && patched.name[0].given.join() === 'Conditional,Patched', 'patch Patient with a JSON Patch');
+  valid(patched, 'patched Patient');
+
   const deleted = await client.delete({ resourceType: 'Patient', id: pat2 });
   check(deleted.resourceType === 'OperationOutcome', 'delete Patient');
   const readStatus = async (id) => {

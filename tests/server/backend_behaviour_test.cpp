@@ -363,6 +363,68 @@ BEHAVIOUR_CASE(conditional_entries_in_a_transaction) {
   BOOST_TEST(str(batch_out.at("entry").at(1), {"response", "status"}) == "412 Precondition Failed");
 }
 
+// PATCH with a JSON Patch (RFC 6902), by store id or FHIR id, as fhir-kit-client sends it.
+BEHAVIOUR_CASE(json_patch) {
+  const std::string id =
+      create(w, patient("kit-patch", "Curie", "Marie", "1867-11-07", "mrn-7"), w.alice);
+  auto patch = [&](const std::string& target, const std::string& ops,
+                   std::initializer_list<Header> headers = {}) {
+    return w.call(verb::patch, kBase + target, &w.alice, ops, "application/json-patch+json",
+                  headers);
+  };
+  auto version = [&] {
+    return str(body_json(w.get(kBase + "/Patient/" + id, &w.alice)), {"meta", "versionId"});
+  };
+  auto changed = patch("/Patient/" + id, R"([{"op":"replace","path":"/gender","value":"other"},
+                                             {"op":"add","path":"/name/0/given/-","value":"Salomea"}])");
+  BOOST_TEST_INFO(w.name() << ": " << changed.body());
+  BOOST_REQUIRE_EQUAL(changed.result_int(), 200u);
+  const auto body = body_json(changed);
+  BOOST_TEST(str(body, {"id"}) == id);
+  BOOST_TEST(str(body, {"meta", "versionId"}) == "2");
+  BOOST_TEST(changed[http::field::etag] == "W/\"2\"");
+  BOOST_TEST(str(body, {"gender"}) == "other");
+  BOOST_TEST(body.at("name").at(0).at("given").as_array().size() == 2u);
+  auto by_fhir_id = patch("/Patient/kit-patch", R"([{"op":"test","path":"/gender","value":"other"},
+                                                    {"op":"remove","path":"/name/0/given/1"}])");
+  BOOST_TEST(by_fhir_id.result_int() == 200u);
+  BOOST_TEST(version() == "3");
+
+  // Refused, and nothing stored: a failed test, a stale If-Match, another id,
+  // a patch that breaks the resource, the wrong Content-Type.
+  auto failed = patch("/Patient/" + id, R"([{"op":"test","path":"/gender","value":"male"},
+                                            {"op":"replace","path":"/gender","value":"male"}])");
+  BOOST_TEST(failed.result_int() == 400u);
+  BOOST_TEST(issue_field(failed, "expression") == "patch[0].value");
+  auto stale = patch("/Patient/" + id, R"([{"op":"replace","path":"/gender","value":"male"}])",
+                     {{http::field::if_match, "W/\"1\""}});
+  BOOST_TEST(stale.result_int() == 412u);
+  auto other_id = patch("/Patient/" + id, R"([{"op":"replace","path":"/id","value":"someone"}])");
+  BOOST_TEST(other_id.result_int() == 400u);
+  BOOST_TEST(issue_field(other_id, "expression") == "Patient.id");
+  auto broken =
+      patch("/Patient/" + id, R"([{"op":"replace","path":"/birthDate","value":"1867-13"}])");
+  BOOST_TEST(broken.result_int() == 400u);
+  BOOST_TEST(issue_field(broken, "expression") == "Patient.birthDate");
+  BOOST_TEST(w.call(verb::patch, kBase + "/Patient/" + id, &w.alice,
+                    R"([{"op":"remove","path":"/gender"}])", "application/fhir+json")
+                 .result_int() == 415u);
+  BOOST_TEST(version() == "3");
+  BOOST_TEST(patch("/Patient/nobody", "[]").result_int() == 404u);
+  BOOST_TEST(
+      w.call(verb::patch, kBase + "/Patient/" + id, &w.bob, "[]", "application/json-patch+json")
+          .result_int() == 404u);
+
+  json::value obs = with_subject(seed("observation-f001.json"), "Patient/" + id);
+  const std::string observation = create(w, obs, w.alice);
+  auto value = patch("/Observation/" + observation,
+                     R"([{"op":"replace","path":"/valueQuantity/value","value":7.1}])");
+  BOOST_TEST_INFO(w.name() << ": " << value.body());
+  BOOST_REQUIRE_EQUAL(value.result_int(), 200u);
+  BOOST_TEST(body_json(value).at("valueQuantity").at("value").to_number<double>() == 7.1);
+  BOOST_TEST(str(body_json(value), {"meta", "versionId"}) == "2");
+}
+
 BEHAVIOUR_CASE(users_are_isolated) {
   const std::string id = create(w, seed("patient-pat1.json"), w.alice);
   BOOST_TEST(w.get(kBase + "/Patient/" + id, &w.bob).result_int() == 404u);

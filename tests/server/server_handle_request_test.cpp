@@ -95,9 +95,12 @@ BOOST_AUTO_TEST_CASE(routing_errors_are_operation_outcomes) {
   BOOST_TEST(unknown.result_int() == 404u);
   BOOST_TEST(issue_field(unknown, "code") == "not-found");
   BOOST_TEST(f.get(kBase + "/Encounter/1").result_int() == 404u);
-  auto patch = f.call(verb::patch, kBase + "/Patient/x", &f.alice, "{}");
-  BOOST_TEST(patch.result_int() == 405u);
-  BOOST_TEST(patch[http::field::allow] == "GET, PUT, DELETE");
+  auto post_instance = f.call(verb::post, kBase + "/Patient/x", &f.alice, "{}");
+  BOOST_TEST(post_instance.result_int() == 405u);
+  BOOST_TEST(post_instance[http::field::allow] == "GET, PUT, PATCH, DELETE");
+  // PATCH takes a JSON Patch only (FHIRPath Patch is a Parameters resource).
+  auto fhirpath_patch = f.call(verb::patch, kBase + "/Patient/x", &f.alice, "{}");
+  BOOST_TEST(fhirpath_patch.result_int() == 415u);
   // PUT on the type is a conditional update: without criteria it is a 400.
   auto put_type =
       f.call(verb::put, kBase + "/Patient", &f.alice, "{\"resourceType\": \"Patient\"}");
