@@ -4,6 +4,7 @@
 #include <boost/beast/http/status.hpp>
 
 #include <algorithm>
+#include <cstring>
 #include <ctime>
 
 #include "fhir_api.hpp"
@@ -200,6 +201,30 @@ Result<storage::ContactRecord> resolve_observation(ServerContext& ctx,
   return found;
 }
 
+namespace {
+// A conditional reference ("Patient?identifier=sys|value", FHIR R4 transactions,
+// accepted in any create or update): the one patient its criteria match, as
+// of the store before the request. Searched strictly, like conditional deletes.
+Result<std::string> resolve_conditional_subject(ServerContext& ctx, const storage::Principal& who,
+                                                const std::string& reference) {
+  const std::string path = "Observation.subject";
+  auto criteria = parse_query(std::string_view(reference).substr(std::strlen("Patient?")));
+  if (!criteria.ok()) return Status::Invalid(path, criteria.status().message());
+  if (criteria->empty())
+    return Status::Invalid(path, "'" + reference + "' has no criteria (Patient?identifier=...)");
+  auto ids = search_ids(ctx.store(), who, "Patient", *criteria, SearchOptions{}, ctx.mapping());
+  if (!ids.ok())
+    return Status(ids.status().code(), "'" + reference + "': " + ids.status().message(), path);
+  if (ids->empty()) return Status::Invalid(path, "'" + reference + "' matches no patient");
+  if (ids->size() > 1)
+    return Status(StatusCode::multiple_matches,
+                  "'" + reference + "' matches " + std::to_string(ids->size()) +
+                      " patients: a conditional reference needs exactly one",
+                  path);
+  return ids->front();
+}
+}  // namespace
+
 Result<std::string> resolve_subject(ServerContext& ctx, const storage::Principal& who,
                                     const std::optional<std::string>& reference,
                                     const PendingPatients* pending) {
@@ -210,6 +235,8 @@ Result<std::string> resolve_subject(ServerContext& ctx, const storage::Principal
   if (pending) {
     if (auto it = pending->find(*reference); it != pending->end()) return it->second;
   }
+  if (reference->rfind("Patient?", 0) == 0)
+    return resolve_conditional_subject(ctx, who, *reference);
   if (reference->rfind("urn:uuid:", 0) == 0)
     return Status::Invalid("Observation.subject", "Observation.subject '" + *reference +
                                                       "' names no entry of this transaction");

@@ -311,13 +311,14 @@ BEHAVIOUR_CASE(conditional_entries_in_a_transaction) {
                {"resource", updated_marie},
                {"request", {{"method", "PUT"}, {"url", "Patient?identifier=urn:oid:1.2.3|mrn-7"}}}},
            post(observation_of("urn:uuid:0c3e0d3a-0000-4000-8000-000000000001")),
-           post(observation_of("urn:uuid:0c3e0d3a-0000-4000-8000-000000000002"))}}};
+           post(observation_of("urn:uuid:0c3e0d3a-0000-4000-8000-000000000002")),
+           post(observation_of("Patient?identifier=urn:oid:1.2.3|mrn-7"))}}};
   auto ok = w.post(kBase, bundle, &w.alice);
   BOOST_TEST_INFO(w.name() << ": " << ok.body());
   BOOST_REQUIRE_EQUAL(ok.result_int(), 200u);
   const auto out = body_json(ok);
   const auto& entries = out.at("entry").as_array();
-  BOOST_REQUIRE_EQUAL(entries.size(), 5u);
+  BOOST_REQUIRE_EQUAL(entries.size(), 6u);
   BOOST_TEST(str(entries[0], {"response", "status"}) == "200 OK");
   BOOST_TEST(str(entries[0], {"resource", "id"}) == marie);
   BOOST_TEST(str(entries[1], {"response", "status"}) == "201 Created");
@@ -327,8 +328,28 @@ BEHAVIOUR_CASE(conditional_entries_in_a_transaction) {
   BOOST_TEST(str(entries[2], {"resource", "gender"}) == "other");
   BOOST_TEST(str(entries[3], {"resource", "subject", "reference"}) == "Patient/" + marie);
   BOOST_TEST(str(entries[4], {"resource", "subject", "reference"}) == "Patient/" + frederic);
+  // A conditional reference names the one patient its criteria match.
+  BOOST_TEST(str(entries[5], {"resource", "subject", "reference"}) == "Patient/" + marie);
   BOOST_TEST(total(w, "Patient?family=Curie", w.alice) == 1);
-  BOOST_TEST(total(w, "Observation?patient=" + marie, w.alice) == 1);
+  BOOST_TEST(total(w, "Observation?patient=" + marie, w.alice) == 2);
+
+  // Outside transactions too; none or several matches are refused.
+  auto conditional_subject = w.post(
+      kBase + "/Observation", observation_of("Patient?identifier=urn:oid:1.2.3|mrn-10"), &w.alice);
+  BOOST_TEST(conditional_subject.result_int() == 201u);
+  BOOST_TEST(str(body_json(conditional_subject), {"subject", "reference"}) ==
+             "Patient/" + frederic);
+  auto nobody = w.post(kBase + "/Observation",
+                       observation_of("Patient?identifier=urn:oid:1.2.3|none"), &w.alice);
+  BOOST_TEST(nobody.result_int() == 400u);
+  BOOST_TEST(issue_field(nobody, "expression") == "Observation.subject");
+  auto several =
+      w.post(kBase + "/Observation", observation_of("Patient?birthdate=lt1950"), &w.alice);
+  BOOST_TEST(several.result_int() == 412u);
+  BOOST_TEST(w.post(kBase + "/Observation", observation_of("Patient?"), &w.alice).result_int() ==
+             400u);
+  BOOST_TEST(w.post(kBase + "/Observation", observation_of("Patient?colour=blue"), &w.alice)
+                 .result_int() == 400u);
 
   // Criteria matching two: the whole transaction is refused, nothing written.
   json::object ambiguous{
