@@ -81,6 +81,13 @@ std::string entry_url(const mapping::BundleEntry& entry) {
   return {};
 }
 
+// "Patient?identifier=a|b" for the criteria "identifier=a|b" or "Patient?identifier=a|b":
+// the same text as a conditional reference to what they find.
+std::string criteria_key(const std::string& type, const std::string& criteria) {
+  const auto question = criteria.find('?');
+  return type + "?" + (question == std::string::npos ? criteria : criteria.substr(question + 1));
+}
+
 // ---- batch ------------------------------------------------------------------
 
 Result<FhirAnswer> process_batch(CallContext& call, const mapping::ParsedBundle& bundle) {
@@ -163,6 +170,10 @@ Result<FhirAnswer> process_transaction(CallContext& call, const mapping::ParsedB
   std::map<std::size_t, FhirAnswer> immediate;  // entries answered without a write
   PendingPatients pending;
   std::set<std::string> fhir_ids_in_bundle;
+  // Conditional creates of this Bundle that create: "Patient?identifier=..." ->
+  // the entry. A later entry with the same criteria is that same resource.
+  std::map<std::string, std::size_t> created_by_criteria;
+  std::map<std::size_t, std::size_t> same_as;  // entry -> the entry that creates it
 
   for (const auto* entry : order) {
     const FhirCall& request = calls[entry->index];
@@ -250,6 +261,13 @@ Result<FhirAnswer> process_transaction(CallContext& call, const mapping::ParsedB
         const std::string path = "Bundle.entry.request.ifNoneExist";
         auto criteria = if_none_exist_criteria(*entry->if_none_exist, type, path);
         if (!criteria.ok()) return fail(criteria.status());
+        const std::string key = criteria_key(type, *entry->if_none_exist);
+        if (auto first = created_by_criteria.find(key); first != created_by_criteria.end()) {
+          if (auto id = pending.find(key); id != pending.end() && entry->full_url)
+            pending[*entry->full_url] = id->second;
+          same_as[entry->index] = first->second;
+          continue;
+        }
         auto match = conditional_match(call, type, *criteria, path);
         if (!match.ok()) return fail(match.status());
         if (*match) {
@@ -259,6 +277,12 @@ Result<FhirAnswer> process_transaction(CallContext& call, const mapping::ParsedB
           immediate[entry->index] = std::move(*found);
           continue;
         }
+        if (auto created = add_create(); !created.ok()) return fail(created);
+        created_by_criteria[key] = entry->index;
+        // Observations of this Bundle may name it by the same criteria.
+        if (const auto* op = std::get_if<storage::CreatePatient>(&batch.ops.back()))
+          pending[key] = *op->patient.id;
+        continue;
       }
       if (auto created = add_create(); !created.ok()) return fail(created);
       continue;
@@ -367,6 +391,10 @@ Result<FhirAnswer> process_transaction(CallContext& call, const mapping::ParsedB
                  (version.empty() ? "" : "/_history/" + version);
     if (call.prefer != PreferReturn::minimal) a.body = std::move(*view);
     answers[origin.entry] = std::move(a);
+  }
+  for (const auto& [index, first] : same_as) {
+    answers[index] = answers[first];
+    answers[index].status = 200;  // found, not created again
   }
   for (std::size_t index : reads) {
     auto answer = dispatch(call, calls[index]);

@@ -351,6 +351,34 @@ BEHAVIOUR_CASE(conditional_entries_in_a_transaction) {
   BOOST_TEST(w.post(kBase + "/Observation", observation_of("Patient?colour=blue"), &w.alice)
                  .result_int() == 400u);
 
+  // Two entries with the same criteria are one patient, which a conditional
+  // reference with those criteria names too (the store does not have it yet).
+  const std::string mrn20 = "identifier=urn:oid:1.2.3|mrn-20";
+  json::object twice{
+      {"resourceType", "Bundle"},
+      {"type", "transaction"},
+      {"entry",
+       json::array{
+           conditional_post("urn:uuid:0c3e0d3a-0000-4000-8000-000000000006",
+                            patient("", "Becquerel", "Henri", "1852-12-15", "mrn-20"), mrn20),
+           conditional_post("urn:uuid:0c3e0d3a-0000-4000-8000-000000000007",
+                            patient("", "Becquerel", "Henri", "1852-12-15", "mrn-20"),
+                            "Patient?" + mrn20),
+           post(observation_of("urn:uuid:0c3e0d3a-0000-4000-8000-000000000007")),
+           post(observation_of("Patient?" + mrn20))}}};
+  auto once = w.post(kBase, twice, &w.alice);
+  BOOST_TEST_INFO(w.name() << ": " << once.body());
+  BOOST_REQUIRE_EQUAL(once.result_int(), 200u);
+  const auto once_out = body_json(once);
+  const auto& once_entries = once_out.at("entry").as_array();
+  const std::string henri = str(once_entries[0], {"resource", "id"});
+  BOOST_TEST(str(once_entries[0], {"response", "status"}) == "201 Created");
+  BOOST_TEST(str(once_entries[1], {"response", "status"}) == "200 OK");
+  BOOST_TEST(str(once_entries[1], {"resource", "id"}) == henri);
+  BOOST_TEST(str(once_entries[2], {"resource", "subject", "reference"}) == "Patient/" + henri);
+  BOOST_TEST(str(once_entries[3], {"resource", "subject", "reference"}) == "Patient/" + henri);
+  BOOST_TEST(total(w, "Patient?" + mrn20, w.alice) == 1);
+
   // Criteria matching two: the whole transaction is refused, nothing written.
   json::object ambiguous{
       {"resourceType", "Bundle"},
