@@ -3,6 +3,10 @@
 // real HTTP to a second fhirbridge serving the iCure REST subset.
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+#include <map>
+#include <vector>
+
 #include "server/backend_world.hpp"
 
 namespace fhirbridge::test {
@@ -472,6 +476,72 @@ BEHAVIOUR_CASE(json_patch) {
   BOOST_REQUIRE_EQUAL(value.result_int(), 200u);
   BOOST_TEST(body_json(value).at("valueQuantity").at("value").to_number<double>() == 7.1);
   BOOST_TEST(str(body_json(value), {"meta", "versionId"}) == "2");
+}
+
+// _include=Observation:subject and _revinclude=Observation:subject: the
+// included resources come once each, with search.mode "include", outside total.
+BEHAVIOUR_CASE(include_and_revinclude_the_subject) {
+  const std::string marie =
+      create(w, patient("", "Curie", "Marie", "1867-11-07", "mrn-7"), w.alice);
+  const std::string irene =
+      create(w, patient("", "Curie", "Irene", "1897-09-12", "mrn-8"), w.alice);
+  create(w, patient("", "Joliot", "Frederic", "1900-03-19", "mrn-10"), w.alice);  // no observation
+  for (const std::string& subject : {marie, marie, irene}) {
+    json::value obs = with_subject(seed("observation-f001.json"), "Patient/" + subject);
+    obs.as_object().erase("id");
+    create(w, obs, w.alice);
+  }
+  // "Observation/3, Patient/2": the entries by search mode.
+  auto modes = [](const json::object& bundle) {
+    std::map<std::string, std::vector<std::string>> out;
+    if (const auto* entries = bundle.if_contains("entry"))
+      for (const auto& e : entries->as_array())
+        out[str(e, {"search", "mode"})].push_back(str(e, {"resource", "resourceType"}) + "/" +
+                                                  str(e, {"resource", "id"}));
+    return out;
+  };
+  auto all = search(w, "Observation?_include=Observation:subject", w.alice);
+  BOOST_TEST(all.at("total").as_int64() == 3);
+  auto by_mode = modes(all);
+  BOOST_TEST(by_mode["match"].size() == 3u);
+  std::vector<std::string> included = by_mode["include"];
+  std::sort(included.begin(), included.end());
+  std::vector<std::string> expected{"Patient/" + marie, "Patient/" + irene};
+  std::sort(expected.begin(), expected.end());
+  BOOST_TEST(included == expected, boost::test_tools::per_element());
+  BOOST_TEST(std::string(all.at("link").at(0).at("url").as_string()).find("_include=") !=
+             std::string::npos);
+
+  auto marie_only =
+      modes(search(w, "Observation?patient=" + marie + "&_include=Observation:patient", w.alice));
+  BOOST_TEST(marie_only["match"].size() == 2u);
+  BOOST_TEST(marie_only["include"] == std::vector<std::string>{"Patient/" + marie},
+             boost::test_tools::per_element());
+  auto one_page = modes(search(w, "Observation?_include=Observation:subject&_count=1", w.alice));
+  BOOST_TEST(one_page["match"].size() == 1u);
+  BOOST_TEST(one_page["include"].size() == 1u);
+
+  auto rev = search(w, "Patient?_revinclude=Observation:subject&_sort=birthdate", w.alice);
+  BOOST_TEST(rev.at("total").as_int64() == 3);
+  auto rev_modes = modes(rev);
+  BOOST_TEST(rev_modes["match"].size() == 3u);
+  BOOST_TEST(rev_modes["include"].size() == 3u);
+  BOOST_TEST(
+      modes(search(w, "Patient?family=Joliot&_revinclude=Observation:patient", w.alice))["include"]
+          .empty());
+  BOOST_TEST(search(w, "Patient?_summary=count&_revinclude=Observation:subject", w.alice)
+                 .contains("entry") == false);
+
+  // What we cannot follow: a warning when lenient, 400 when strict.
+  auto lenient = search(w, "Patient?_include=Patient:general-practitioner", w.alice);
+  BOOST_TEST(modes(lenient)["outcome"].size() == 1u);
+  BOOST_TEST(modes(lenient)["match"].size() == 3u);
+  auto strict = w.call(verb::get, kBase + "/Observation?_revinclude=Observation:subject", &w.alice,
+                       {}, "application/fhir+json", {{http::field::prefer, "handling=strict"}});
+  BOOST_TEST(strict.result_int() == 400u);
+  BOOST_TEST(issue_field(strict, "expression") == "_revinclude");
+  // Bob sees none of it.
+  BOOST_TEST(modes(search(w, "Observation?_include=Observation:subject", w.bob)).empty());
 }
 
 BEHAVIOUR_CASE(users_are_isolated) {

@@ -263,6 +263,14 @@ struct BundleBuilder {
                                    {"search", json::object{{"mode", "match"}}}});
   }
 
+  // A resource of _include/_revinclude (not counted in total).
+  void include(std::string_view type, const std::string& id, json::object resource) {
+    entries.push_back(
+        json::object{{"fullUrl", options.base_url + "/" + std::string(type) + "/" + id},
+                     {"resource", subset(std::move(resource))},
+                     {"search", json::object{{"mode", "include"}}}});
+  }
+
   json::object finish(std::int64_t total, const std::optional<std::string>& next_cursor,
                       const mapping::MappingContext& ctx) {
     json::object bundle{{"resourceType", "Bundle"}};
@@ -293,6 +301,61 @@ SearchOutcome empty_outcome(const std::string& type, const detail::TranslatedSea
   BundleBuilder b{type, options, t.controls, t.echoed, {}, {}};
   for (std::size_t i = 0; i < t.warnings.size(); ++i) b.warn(t.warning_paths[i], t.warnings[i]);
   return SearchOutcome{b.finish(0, std::nullopt, ctx), t.warnings};
+}
+
+// _revinclude=Observation:subject: the observations of the page's patients, up
+// to options.max_count (a warning says when there are more).
+Status include_observations(Executor& ex, const std::vector<icure::Patient>& patients,
+                            BundleBuilder& b, std::vector<std::string>& warnings) {
+  storage::ContactQuery q;
+  q.patient_ids.emplace();
+  for (const auto& patient : patients)
+    if (patient.id) q.patient_ids->push_back(*patient.id);
+  q.page.limit = ex.options.max_count;
+  auto page = ex.store.find_contacts(ex.who, q);
+  if (!page) return page.status();
+  for (const auto& record : page->items) {
+    std::string id = record.contact.id.value_or("");
+    auto fhir = ex.view(record);
+    if (!fhir) {
+      warnings.push_back("observation " + id +
+                         " could not be mapped: " + fhir.status().to_string());
+      b.warn("_revinclude", warnings.back());
+      continue;
+    }
+    b.include("Observation", id, std::move(*fhir));
+  }
+  if (page->next_cursor) {
+    warnings.push_back("_revinclude: only the first " + std::to_string(ex.options.max_count) +
+                       " observations of these patients are included");
+    b.warn("_revinclude", warnings.back());
+  }
+  return {};
+}
+
+// _include=Observation:subject: each patient of the page's observations, once.
+Status include_subjects(Executor& ex, const std::vector<std::string>& patient_ids, BundleBuilder& b,
+                        std::vector<std::string>& warnings) {
+  std::set<std::string> seen;
+  for (const auto& id : patient_ids) {
+    if (id.empty() || !seen.insert(id).second) continue;
+    auto patient = ex.store.get_patient(ex.who, id);
+    if (!patient) {
+      // Deleted since, or not visible: the match stays, without its patient.
+      if (patient.status().code() == StatusCode::not_found ||
+          patient.status().code() == StatusCode::deleted)
+        continue;
+      return patient.status();
+    }
+    auto fhir = ex.view(*patient);
+    if (!fhir) {
+      warnings.push_back("patient " + id + " could not be mapped: " + fhir.status().to_string());
+      b.warn("_include", warnings.back());
+      continue;
+    }
+    b.include("Patient", id, std::move(*fhir));
+  }
+  return {};
 }
 
 Result<SearchOutcome> search_patients(Executor& ex, const std::vector<QueryParam>& params,
@@ -326,6 +389,9 @@ Result<SearchOutcome> search_patients(Executor& ex, const std::vector<QueryParam
       continue;
     }
     b.add(id, std::move(*fhir));
+  }
+  if (t->controls.revinclude_observations && !page->items.empty()) {
+    FHIRBRIDGE_RETURN_IF_ERROR(include_observations(ex, page->items, b, warnings));
   }
   return SearchOutcome{b.finish(page->total, page->next_cursor, ex.ctx), std::move(warnings)};
 }
@@ -369,6 +435,7 @@ Result<SearchOutcome> search_observations(Executor& ex, const std::vector<QueryP
       return page.status().code() == StatusCode::invalid && t->controls.cursor
                  ? Status::Invalid("_cursor", page.status().message())
                  : page.status();
+    std::vector<std::string> subjects;
     for (const auto& record : page->items) {
       std::string id = record.contact.id.value_or("");
       auto fhir = ex.view(record);
@@ -377,7 +444,10 @@ Result<SearchOutcome> search_observations(Executor& ex, const std::vector<QueryP
         continue;
       }
       b.add(id, std::move(*fhir));
+      subjects.push_back(record.patient_id);
     }
+    if (t->controls.include_subjects)
+      FHIRBRIDGE_RETURN_IF_ERROR(include_subjects(ex, subjects, b, warnings));
     return SearchOutcome{b.finish(page->total, page->next_cursor, ex.ctx), std::move(warnings)};
   }
 
@@ -386,7 +456,11 @@ Result<SearchOutcome> search_observations(Executor& ex, const std::vector<QueryP
   if (!offset) return offset.status();
   auto all = ex.all_contacts(q);
   if (!all) return all.status();
-  std::vector<std::pair<std::string, json::object>> matches;
+  struct Match {
+    std::string id, patient_id;
+    json::object resource;
+  };
+  std::vector<Match> matches;
   for (const auto& record : *all) {
     std::string id = record.contact.id.value_or("");
     auto fhir = ex.view(record);
@@ -394,11 +468,18 @@ Result<SearchOutcome> search_observations(Executor& ex, const std::vector<QueryP
       map_failed(id, fhir.status());
       continue;
     }
-    if (Executor::passes(t->plan, *fhir)) matches.emplace_back(id, std::move(*fhir));
+    if (Executor::passes(t->plan, *fhir))
+      matches.push_back(Match{std::move(id), record.patient_id, std::move(*fhir)});
   }
   std::size_t begin = std::min(*offset, matches.size());
   std::size_t end = std::min(begin + t->controls.count, matches.size());
-  for (std::size_t i = begin; i < end; ++i) b.add(matches[i].first, std::move(matches[i].second));
+  std::vector<std::string> subjects;
+  for (std::size_t i = begin; i < end; ++i) {
+    b.add(matches[i].id, std::move(matches[i].resource));
+    subjects.push_back(matches[i].patient_id);
+  }
+  if (t->controls.include_subjects)
+    FHIRBRIDGE_RETURN_IF_ERROR(include_subjects(ex, subjects, b, warnings));
   std::optional<std::string> next;
   if (end < matches.size()) next = std::string(kMemCursorPrefix) + std::to_string(end);
   return SearchOutcome{b.finish(static_cast<std::int64_t>(matches.size()), next, ex.ctx),

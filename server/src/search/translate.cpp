@@ -81,13 +81,15 @@ Result<Comparator> take_prefix(const std::string& path, std::string_view whole,
   return it->second;
 }
 
-// How a parameter was handled: consumed, or not a parameter of this resource.
-enum class Handled { yes, unknown };
+// How a parameter was handled: consumed, not a parameter of this resource, or
+// understood but ignored (lenient mode, already warned about).
+enum class Handled { yes, unknown, ignored };
 
 // Collects warnings / unknowns while translating one search (and its nested
 // chained / _has parameters, which report under their full written name).
 struct Translator {
   const SearchOptions& options;
+  std::string_view resource_type;  // Patient / Observation
   std::vector<std::string> warnings;
   std::vector<std::string> warning_paths;
 
@@ -523,6 +525,24 @@ struct Translator {
         return Status::Invalid("_total", "'" + printable(p.value) + "' is not a _total value");
     } else if (n == "_elements") {
       controls.elements = split_or(p.value);
+    } else if (n == "_include" || n == "_revinclude") {
+      // The one reference we map: Observation.subject (= patient) to a Patient.
+      const bool include = n == "_include";
+      const bool subject = p.value == "Observation:subject" || p.value == "Observation:patient" ||
+                           p.value == "Observation:subject:Patient" ||
+                           p.value == "Observation:patient:Patient" ||
+                           (include && (p.value == "*" || p.value == "Observation:*"));
+      const bool fits = include ? resource_type == "Observation" : resource_type == "Patient";
+      if (!subject || !fits || (!p.modifier.empty() && p.modifier != "iterate")) {
+        const std::string message = written_name(p) + "=" + printable(p.value) +
+                                    " is not supported on " + std::string(resource_type) +
+                                    " (supported: _include=Observation:subject on Observation, "
+                                    "_revinclude=Observation:subject on Patient)";
+        if (options.strict) return Status{StatusCode::not_supported, message, written_name(p)};
+        warn(written_name(p), message + ": ignored");
+        return Handled::ignored;
+      }
+      (include ? controls.include_subjects : controls.revinclude_observations) = true;
     } else if (n == "_cursor") {
       controls.cursor = p.value;
     } else if (n == "_format" || n == "_pretty") {
@@ -535,11 +555,12 @@ struct Translator {
 };
 
 template <typename Plan, typename ParamFn, std::size_t N>
-Result<TranslatedSearch<Plan>> translate(const std::vector<QueryParam>& params,
+Result<TranslatedSearch<Plan>> translate(std::string_view resource_type,
+                                         const std::vector<QueryParam>& params,
                                          const SearchOptions& options,
                                          const std::array<std::string_view, N>& sorts,
                                          ParamFn&& resource_param) {
-  Translator tr{options, {}, {}};
+  Translator tr{options, resource_type, {}, {}};
   TranslatedSearch<Plan> out;
   out.controls.count = std::min(options.default_count, options.max_count);
   for (const auto& p : params) {
@@ -549,6 +570,7 @@ Result<TranslatedSearch<Plan>> translate(const std::vector<QueryParam>& params,
     const std::string path = printable(written_name(p));
     auto control = tr.control_param(out.controls, p, sorts);
     if (!control) return control.status();
+    if (*control == Handled::ignored) continue;  // not in the self link
     if (*control == Handled::yes) {
       // The self link shows what was used (FHIR): _sort without ignored fields.
       if (p.name == "_sort") {
@@ -582,7 +604,7 @@ Result<TranslatedSearch<Plan>> translate(const std::vector<QueryParam>& params,
 Result<TranslatedSearch<PatientPlan>> translate_patient_search(
     const std::vector<QueryParam>& params, const SearchOptions& options) {
   return translate<PatientPlan>(
-      params, options, kPatientSorts,
+      "Patient", params, options, kPatientSorts,
       [](Translator& tr, PatientPlan& plan, const QueryParam& p, const std::string& path) {
         return tr.patient_param(plan, p, path);
       });
@@ -591,7 +613,7 @@ Result<TranslatedSearch<PatientPlan>> translate_patient_search(
 Result<TranslatedSearch<ContactPlan>> translate_observation_search(
     const std::vector<QueryParam>& params, const SearchOptions& options) {
   return translate<ContactPlan>(
-      params, options, kObservationSorts,
+      "Observation", params, options, kObservationSorts,
       [](Translator& tr, ContactPlan& plan, const QueryParam& p, const std::string& path) {
         return tr.observation_param(plan, p, path);
       });

@@ -64,6 +64,10 @@ struct SearchControls {
   std::vector<storage::SortKey> sort;
   TotalMode total = TotalMode::bounded;
   std::vector<std::string> elements;  // _elements (top-level names), empty = all
+  // _include=Observation:subject (on Observation): each match's patient, once.
+  bool include_subjects = false;
+  // _revinclude=Observation:subject (on Patient): the page's patients' observations.
+  bool revinclude_observations = false;
 };
 
 template <typename Plan>
