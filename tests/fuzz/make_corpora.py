@@ -36,7 +36,8 @@ queries = ["name=Chalmers", "family:exact=Chalmers&given=Peter", "birthdate=ge19
            "_has:Observation:patient:code=http://loinc.org|29463-7", "subject:Patient.name=Peter&code=15074-8",
            "value-quantity=gt5.4|http://unitsofmeasure.org|mmol/L", "value-quantity=ap100", "date=2013-04-02T09:30:10%2B01:00",
            "_summary=count", "_elements=id,name&_total=none", "_cursor=abc", "patient=Patient/123&status=final",
-           "subject:identifier=urn:oid:1|x", "name:contains=a%20b+c", "%zz=1", "a&&b==c"]
+           "subject:identifier=urn:oid:1|x", "name:contains=a%20b+c", "%zz=1", "a&&b==c",
+           "_include=Observation:subject", "_revinclude=Observation:patient&family=x", "birthdate=nope"]
 for i, q in enumerate(queries):
     put("query_string", f"q{i}", q)
 
@@ -64,3 +65,17 @@ put("http_request", "search-post", "POST /fhir/r4/Patient/_search HTTP/1.1\r\nHo
     "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 12\r\n\r\nname=Chalmer")
 put("http_request", "chunked", "POST /fhir/r4/Patient HTTP/1.1\r\nHost: fuzz.test\r\n" + AUTH +
     "\r\nTransfer-Encoding: chunked\r\nContent-Type: application/fhir+json\r\n\r\n1a\r\n{\"resourceType\":\"Patient\"}\r\n0\r\n\r\n")
+
+# Conditional create / update, JSON Patch (application/json-patch+json), keychain DELETE.
+put("http_request", "if-none-exist", req("POST", "/fhir/r4/Patient", '{"resourceType":"Patient"}',
+                                         "If-None-Exist: identifier=urn:oid:1|x\r\n"))
+put("http_request", "conditional-put", req("PUT", "/fhir/r4/Patient?identifier=urn:oid:1|x", '{"resourceType":"Patient"}'))
+patch_ops = [{"op": "replace", "path": "/gender", "value": "other"}, {"op": "add", "path": "/name/0/given/-", "value": "X"},
+             {"op": "test", "path": "/id", "value": "123"}, {"op": "move", "from": "/name/0", "path": "/name/-"},
+             {"op": "copy", "from": "/birthDate", "path": "/x~1y"}, {"op": "remove", "path": "/telecom/0"}]
+put("http_request", "patch", req("PATCH", "/fhir/r4/Patient/123", json.dumps(patch_ops)).replace("fhir+json", "json-patch+json"))
+put("http_request", "keychain-delete", req("DELETE", "/rest/icdx/v1/keychain/@HCP@"))
+for stem, doc in by_type.get("Patient", [])[:3]:
+    put("json_patch", stem, json.dumps([doc, patch_ops]))
+    for i, op in enumerate(patch_ops):
+        put("json_patch", f"{stem}-{i}", json.dumps([doc, [op]]))
