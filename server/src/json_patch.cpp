@@ -49,9 +49,37 @@ std::optional<std::size_t> array_index(const std::string& token, std::size_t lim
   return index;
 }
 
+// A value for a message: its JSON, cut at 100 bytes.
+std::string brief(const json::value& v) {
+  std::string text = json::serialize(v);
+  if (text.size() > 100) text = text.substr(0, 100) + "...";
+  return text;
+}
+
+// Values in `v`, itself included (an explicit stack: documents may be deep).
+std::size_t node_count(const json::value& v) {
+  std::size_t count = 0;
+  std::vector<const json::value*> todo{&v};
+  while (!todo.empty()) {
+    const json::value* at = todo.back();
+    todo.pop_back();
+    ++count;
+    if (const json::object* o = at->if_object())
+      for (const auto& member : *o) todo.push_back(&member.value());
+    else if (const json::array* a = at->if_array())
+      for (const auto& item : *a) todo.push_back(&item);
+  }
+  return count;
+}
+
+// "copy" is the one op that can grow a document beyond the patch's own size
+// (copying the root into itself doubles it): its copies share one budget.
+constexpr std::size_t kCopyBudget = 100'000;
+
 class Patcher {
  public:
-  Patcher(json::value& document, std::string path) : doc_(document), path_(std::move(path)) {}
+  Patcher(json::value& document, std::size_t& copy_budget, std::string path)
+      : doc_(document), copy_budget_(copy_budget), path_(std::move(path)) {}
 
   Status apply(const json::object& op) {
     auto text = [&](const char* key) -> std::optional<std::string> {
@@ -75,8 +103,8 @@ class Patcher {
       auto found = find(*target, "path");
       if (!found.ok()) return found.status();
       if (**found != *value)
-        return error("value", "test failed: " + *target + " is " + json::serialize(**found) +
-                                  ", not " + json::serialize(*value));
+        return error("value", "test failed: " + *target + " is " + brief(**found) + ", not " +
+                                  brief(*value));
       return {};
     }
     if (*name == "remove") return remove(*target, "path");
@@ -84,6 +112,13 @@ class Patcher {
       if (!from) return error("from", "'" + *name + "' needs \"from\" (a JSON Pointer)");
       auto source = find(*from, "from");
       if (!source.ok()) return source.status();
+      if (*name == "copy") {
+        const std::size_t size = node_count(**source);
+        if (size > copy_budget_)
+          return error("from", "the patch copies more than " + std::to_string(kCopyBudget) +
+                                   " JSON values in all");
+        copy_budget_ -= size;
+      }
       json::value moved = **source;
       if (*name == "move") {
         if (target->rfind(*from + "/", 0) == 0)
@@ -174,6 +209,7 @@ class Patcher {
   }
 
   json::value& doc_;
+  std::size_t& copy_budget_;
   std::string path_;
 };
 
@@ -182,11 +218,12 @@ class Patcher {
 Result<json::value> apply_json_patch(json::value document, const json::value& patch) {
   const json::array* ops = patch.if_array();
   if (!ops) return Status::Invalid("patch", "a JSON Patch is an array of operations (RFC 6902)");
+  std::size_t copy_budget = kCopyBudget;
   for (std::size_t i = 0; i < ops->size(); ++i) {
     const std::string path = "patch[" + std::to_string(i) + "]";
     const json::object* op = (*ops)[i].if_object();
     if (!op) return Status::Invalid(path, "an operation is an object {op, path, ...}");
-    FHIRBRIDGE_RETURN_IF_ERROR(Patcher(document, path).apply(*op));
+    FHIRBRIDGE_RETURN_IF_ERROR(Patcher(document, copy_budget, path).apply(*op));
   }
   return document;
 }

@@ -98,6 +98,24 @@ BOOST_AUTO_TEST_CASE(errors_name_the_operation_and_change_nothing) {
   BOOST_TEST(failure(R"({"a":1})", R"(["remove"])").path() == "patch[0]");
 }
 
+// Copying the root into itself doubles the document: 40 such copies would be
+// 2^40 values. The copies share a budget, so the patch is refused instead.
+BOOST_AUTO_TEST_CASE(copies_cannot_grow_the_document_without_bound) {
+  json::array doubling;
+  for (int i = 0; i < 40; ++i)
+    doubling.push_back(
+        json::object{{"op", "copy"}, {"from", ""}, {"path", "/x" + std::to_string(i)}});
+  auto out = apply_json_patch(json::parse(R"({"a":[1,2,3]})"), doubling);
+  BOOST_REQUIRE(!out.ok());
+  BOOST_TEST(out.status().message().find("copies more than") != std::string::npos);
+  BOOST_TEST(out.status().path().ends_with(".from"));
+  // A few ordinary copies stay well inside it.
+  BOOST_TEST(patched(R"({"a":[1,2,3]})", R"([{"op":"copy","from":"","path":"/b"},
+                                             {"op":"copy","from":"/a","path":"/c"}])")
+                 .as_object()
+                 .size() == 3u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace fhirbridge::server::detail
