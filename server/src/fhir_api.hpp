@@ -149,6 +149,9 @@ struct UpdateTarget {
 Result<UpdateTarget> conditional_update_target(CallContext& call, const std::string& type,
                                                const boost::json::value& resource,
                                                const std::string& match_id);
+// A conditional update that matches nothing creates, which an If-Match cannot
+// match: version_conflict (412) when there is one.
+Status check_no_match_if_match(const std::string& type, const std::optional<std::string>& if_match);
 // 200 with the stored resource a conditional create found instead of creating.
 Result<FhirAnswer> existing_answer(CallContext& call, const std::string& type,
                                    const std::string& store_id);

@@ -295,6 +295,7 @@ Result<FhirAnswer> process_transaction(CallContext& call, const mapping::ParsedB
       auto match = conditional_match(call, type, request.params, "Bundle.entry.request.url");
       if (!match.ok()) return fail(match.status());
       if (!*match) {
+        if (auto s = check_no_match_if_match(type, request.if_match); !s.ok()) return fail(s);
         if (auto created = add_create(); !created.ok()) return fail(created);
         continue;
       }

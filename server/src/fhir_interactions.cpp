@@ -583,7 +583,10 @@ Result<FhirAnswer> do_conditional_update(CallContext& call, const std::string& t
     return Status(StatusCode::structure, "a " + type + " resource is required in the body");
   auto match = conditional_match(call, type, request.params, "query");
   if (!match.ok()) return match.status();
-  if (!*match) return do_create(call, type, request);
+  if (!*match) {
+    FHIRBRIDGE_RETURN_IF_ERROR(check_no_match_if_match(type, request.if_match));
+    return do_create(call, type, request);
+  }
   auto target = conditional_update_target(call, type, request.body, **match);
   if (!target.ok()) return target.status();
   FhirCall update;
@@ -741,6 +744,14 @@ Result<UpdateTarget> conditional_update_target(CallContext& call, const std::str
                                              " the criteria match (" + type + "/" + match_id + ")");
   target.url_id = *body_id;
   return target;
+}
+
+Status check_no_match_if_match(const std::string& type,
+                               const std::optional<std::string>& if_match) {
+  if (!if_match) return {};
+  return {StatusCode::version_conflict, "If-Match " + *if_match + ": no " + type +
+                                            " matches the criteria (without If-Match, it is "
+                                            "created)"};
 }
 
 Result<FhirAnswer> existing_answer(CallContext& call, const std::string& type,

@@ -274,6 +274,11 @@ BEHAVIOUR_CASE(conditional_create_and_update) {
                  .result_int() == 200u);
   BOOST_TEST(total(w, "Patient?family=Sklodowska", w.alice) == 1);
   BOOST_TEST(put("?family=Curie", changed).result_int() == 412u);
+  BOOST_TEST(w.call(verb::put, kBase + "/Patient?identifier=urn:oid:1.2.3|mrn-404", &w.alice,
+                    json::serialize(patient("", "Nobody", "No", "1900-01-01", "mrn-404")),
+                    "application/fhir+json", {{http::field::if_match, "W/\"1\""}})
+                 .result_int() == 412u);
+  BOOST_TEST(total(w, "Patient?family=Nobody", w.alice) == 0);
   BOOST_TEST(put("", changed).result_int() == 400u);
 }
 
