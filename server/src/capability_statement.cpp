@@ -23,7 +23,7 @@ json::object resource_entry(const char* type, const char* profile) {
                      {"readHistory", false},
                      {"updateCreate", true},
                      {"conditionalCreate", true},
-                     {"conditionalRead", "not-supported"},
+                     {"conditionalRead", "full-support"},
                      {"conditionalUpdate", true},
                      {"conditionalDelete", "multiple"},
                      {"searchParam", capability_search_params(type)}};

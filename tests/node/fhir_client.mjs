@@ -163,6 +163,15 @@ try {
   const byClientId = await readStatus('kit-new');
   check(byClientId === 410, `read of a client id after delete -> ${byClientId}`);
 
+  // Conditional read over a real socket: 304 without a body.
+  const notModified = await fetch(`${url}/rest/fhir/r4/Patient/${pat1.id}`, { headers: { Authorization: authorization, 'If-None-Match': 'W/"1"' } });
+  check(notModified.status === 304 && (await notModified.text()) === '', `If-None-Match of the current version -> ${notModified.status}`);
+  // Forgetting the key (keychain DELETE): reads need it again.
+  const forgot = await fetch(`${url}/rest/icdx/v1/keychain/${hcpId}`, { method: 'DELETE', headers: { Authorization: authorization } });
+  check(forgot.status === 204 && (await forgot.text()) === '', `keychain DELETE -> ${forgot.status}`);
+  const keyless = await fetch(`${url}/rest/fhir/r4/Patient/${pat1.id}`, { headers: { Authorization: authorization } });
+  check(keyless.status === 403, `read after the key is forgotten -> ${keyless.status}`);
+
   let unauthorized = 0;
   try {
     await new Client({ baseUrl: `${url}/rest/fhir/r4` }).read({ resourceType: 'Patient', id: pat1.id });

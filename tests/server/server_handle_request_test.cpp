@@ -189,6 +189,40 @@ BOOST_AUTO_TEST_CASE(create_read_update_delete_with_versions) {
   BOOST_TEST(f.get(kBase + "/Patient/pat1").result_int() == 410u);
 }
 
+// Conditional read: If-None-Match / If-Modified-Since answer 304 without a body.
+BOOST_AUTO_TEST_CASE(conditional_read_answers_304) {
+  ServerFixture f;
+  const std::string id = create_pat1(f);
+  const std::string url = kBase + "/Patient/" + id;
+  auto read_with = [&](http::field field, const std::string& value) {
+    return f.call(verb::get, url, &f.alice, {}, "application/fhir+json", {{field, value}});
+  };
+  for (const std::string& tag : {"W/\"1\"", "\"1\"", "W/\"7\", W/\"1\"", "*"}) {
+    auto same = read_with(http::field::if_none_match, tag);
+    BOOST_TEST_INFO(tag);
+    BOOST_TEST(same.result_int() == 304u);
+    BOOST_TEST(same.body().empty());
+    BOOST_TEST(same[http::field::etag] == "W/\"1\"");
+    BOOST_TEST(same.count(http::field::content_length) == 0u);
+  }
+  BOOST_TEST(read_with(http::field::if_none_match, "W/\"2\"").result_int() == 200u);
+  BOOST_TEST(
+      read_with(http::field::if_modified_since, "Fri, 01 Jan 2100 00:00:00 GMT").result_int() ==
+      304u);
+  auto changed = read_with(http::field::if_modified_since, "Sat, 01 Jan 2000 00:00:00 GMT");
+  BOOST_TEST(changed.result_int() == 200u);
+  BOOST_TEST(str(body_json(changed), {"id"}) == id);
+  // If-None-Match wins over If-Modified-Since; searches have no ETag.
+  BOOST_TEST(f.call(verb::get, url, &f.alice, {}, "application/fhir+json",
+                    {{http::field::if_none_match, "W/\"2\""},
+                     {http::field::if_modified_since, "Fri, 01 Jan 2100 00:00:00 GMT"}})
+                 .result_int() == 200u);
+  BOOST_TEST(f.call(verb::get, kBase + "/Patient?name=Donald", &f.alice, {},
+                    "application/fhir+json", {{http::field::if_none_match, "*"}})
+                 .result_int() == 200u);
+  BOOST_TEST(read_with(http::field::if_modified_since, "yesterday").result_int() == 200u);
+}
+
 BOOST_AUTO_TEST_CASE(update_of_an_id_that_names_nothing_creates_it) {
   ServerFixture f;
   const std::string pat1 = json::serialize(seed("patient-pat1.json"));  // id "pat1"
