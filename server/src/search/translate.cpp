@@ -37,7 +37,6 @@ std::string written_name(const QueryParam& p) {
 
 constexpr std::array<std::string_view, 7> kIcureGenders{
     "male", "female", "indeterminate", "changed", "changedToMale", "changedToFemale", "unknown"};
-constexpr std::array<std::string_view, 4> kFhirGenders{"male", "female", "other", "unknown"};
 constexpr std::array<std::string_view, 8> kObservationStatuses{
     "registered", "preliminary",      "final",  "amended", "corrected",
     "cancelled",  "entered-in-error", "unknown"};
