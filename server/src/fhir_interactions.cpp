@@ -202,6 +202,27 @@ Result<storage::ContactRecord> resolve_observation(ServerContext& ctx,
 }
 
 namespace {
+// What a conditional create, update or reference names: the one store id its
+// criteria match, or none. Several are multiple_matches at `path`, listing up
+// to five; `matcher` ("the criteria", "'Patient?...'") and `rule` word it.
+Result<std::optional<std::string>> match_at_most_one(
+    ServerContext& ctx, const storage::Principal& who, const std::string& type,
+    const std::vector<QueryParam>& criteria, const SearchOptions& options, const std::string& path,
+    const std::string& matcher, std::string_view rule) {
+  auto ids = search_ids(ctx.store(), who, type, criteria, options, ctx.mapping());
+  if (!ids.ok()) return ids.status();
+  if (ids->empty()) return std::optional<std::string>{};
+  if (ids->size() == 1) return std::optional<std::string>{ids->front()};
+  std::string list;
+  for (std::size_t i = 0; i < ids->size() && i < 5; ++i)
+    list += (i ? ", " : "") + type + "/" + (*ids)[i];
+  if (ids->size() > 5) list += ", ...";
+  return Status(StatusCode::multiple_matches,
+                matcher + " match " + std::to_string(ids->size()) + " " + type + " resources (" +
+                    list + "): " + std::string(rule),
+                path);
+}
+
 // A conditional reference ("Patient?identifier=sys|value", FHIR R4 transactions,
 // accepted in any create or update): the one patient its criteria match, as
 // of the store before the request. Searched strictly, like conditional deletes.
@@ -212,16 +233,16 @@ Result<std::string> resolve_conditional_subject(ServerContext& ctx, const storag
   if (!criteria.ok()) return Status::Invalid(path, criteria.status().message());
   if (criteria->empty())
     return Status::Invalid(path, "'" + reference + "' has no criteria (Patient?identifier=...)");
-  auto ids = search_ids(ctx.store(), who, "Patient", *criteria, SearchOptions{}, ctx.mapping());
-  if (!ids.ok())
-    return Status(ids.status().code(), "'" + reference + "': " + ids.status().message(), path);
-  if (ids->empty()) return Status::Invalid(path, "'" + reference + "' matches no patient");
-  if (ids->size() > 1)
-    return Status(StatusCode::multiple_matches,
-                  "'" + reference + "' matches " + std::to_string(ids->size()) +
-                      " patients: a conditional reference needs exactly one",
-                  path);
-  return ids->front();
+  auto match =
+      match_at_most_one(ctx, who, "Patient", *criteria, SearchOptions{}, path,
+                        "'" + reference + "'", "a conditional reference needs exactly one");
+  if (!match.ok()) {
+    const Status& s = match.status();
+    if (s.code() == StatusCode::multiple_matches) return s;
+    return Status(s.code(), "'" + reference + "': " + s.message(), path);
+  }
+  if (!*match) return Status::Invalid(path, "'" + reference + "' matches no patient");
+  return **match;
 }
 }  // namespace
 
@@ -704,21 +725,8 @@ Result<std::optional<std::string>> conditional_match(CallContext& call, const st
   if (params.empty())
     return Status::Invalid(
         path, "a conditional " + type + " needs search criteria (e.g. identifier=system|value)");
-  auto ids = search_ids(call.server.store(), call.who, type, params, search_options(call),
-                        call.server.mapping());
-  if (!ids.ok()) return ids.status();
-  if (ids->empty()) return std::optional<std::string>{};
-  if (ids->size() > 1) {
-    std::string list;
-    for (std::size_t i = 0; i < ids->size() && i < 5; ++i)
-      list += (i ? ", " : "") + type + "/" + (*ids)[i];
-    if (ids->size() > 5) list += ", ...";
-    return Status(StatusCode::multiple_matches,
-                  "the criteria match " + std::to_string(ids->size()) + " " + type +
-                      " resources (" + list + "): a conditional create or update needs at most one",
-                  path);
-  }
-  return std::optional<std::string>{ids->front()};
+  return match_at_most_one(call.server, call.who, type, params, search_options(call), path,
+                           "the criteria", "a conditional create or update needs at most one");
 }
 
 Result<UpdateTarget> conditional_update_target(CallContext& call, const std::string& type,
