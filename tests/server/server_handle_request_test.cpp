@@ -189,6 +189,28 @@ BOOST_AUTO_TEST_CASE(create_read_update_delete_with_versions) {
   BOOST_TEST(f.get(kBase + "/Patient/pat1").result_int() == 410u);
 }
 
+// The tutorial's patient posted twice with If-None-Exist on its MRN: found, not a 409,
+// then patched and read conditionally, as the README's quick start does.
+BOOST_AUTO_TEST_CASE(tutorial_patient_conditional_create_and_patch) {
+  ServerFixture f;
+  const std::string id = create_pat1(f);
+  const std::string mrn = "identifier=urn:oid:0.1.2.3.4.5.6.7|654321";
+  auto again =
+      f.call(verb::post, kBase + "/Patient", &f.alice, json::serialize(seed("patient-pat1.json")),
+             "application/fhir+json", {{"If-None-Exist", mrn}});
+  BOOST_TEST(again.result_int() == 200u);
+  BOOST_TEST(str(body_json(again), {"id"}) == id);
+  BOOST_TEST(f.post(kBase + "/Patient", seed("patient-pat1.json")).result_int() == 409u);
+  auto patched = f.call(verb::patch, kBase + "/Patient/pat1", &f.alice,
+                        R"([{"op":"replace","path":"/gender","value":"female"}])",
+                        "application/json-patch+json");
+  BOOST_TEST(patched.result_int() == 200u);
+  BOOST_TEST(str(body_json(patched), {"gender"}) == "female");
+  BOOST_TEST(f.call(verb::get, kBase + "/Patient/pat1", &f.alice, {}, "application/fhir+json",
+                    {{http::field::if_none_match, "W/\"2\""}})
+                 .result_int() == 304u);
+}
+
 // Conditional read: If-None-Match / If-Modified-Since answer 304 without a body.
 BOOST_AUTO_TEST_CASE(conditional_read_answers_304) {
   ServerFixture f;
