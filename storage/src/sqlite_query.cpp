@@ -305,6 +305,11 @@ Conditions patient_conditions(const PatientQuery& q) {
     c.add(std::move(cond), std::move(params));
   }
   if (q.active) c.add("p.active = ?", {std::int64_t{*q.active ? 1 : 0}});
+  for (const auto& d : q.last_updated) {
+    std::vector<Value> params;
+    std::string cond = date_condition(d, "p.modified", false, params);
+    c.add(std::move(cond), std::move(params));
+  }
   return c;
 }
 
@@ -353,6 +358,11 @@ Conditions contact_conditions(const ContactQuery& q) {
     Member m{"contact_date", "d", "contact_id", "", {}, (d.lo || d.hi) && !d.negate ? 4 : 0};
     m.where = date_condition(d, "d.date", true, m.params);
     c.members.push_back(std::move(m));
+  }
+  for (const auto& d : q.last_updated) {
+    std::vector<Value> params;
+    std::string cond = date_condition(d, "c.modified", false, params);
+    c.add(std::move(cond), std::move(params));
   }
   return c;
 }
@@ -441,7 +451,8 @@ PageSql page_query(const SearchSql& search, const ResolvedSort& sort, const char
 
 // `ordered_index`: scan the entity table in that index's order (it must be
 // the sort's order), checking each row's conditions, and stop after the page;
-// nullptr: let SQLite drive from the most selective index table, then sort.
+// or a range of it (modified_range_index); nullptr: let SQLite drive from the
+// most selective index table, then sort.
 SearchSql patient_search(const Principal& who, const Conditions& c, bool by_ids,
                          const char* ordered_index) {
   const std::string from =
@@ -456,6 +467,19 @@ SearchSql patient_search(const Principal& who, const Conditions& c, bool by_ids,
                      "patient p ON p.id = r.patient_id");
 }
 
+// A bounded _lastUpdated range ("what changed since", as sync clients ask)
+// drives from the entity's modified index when no member can: otherwise the
+// search reads every entity the caller may read. `index` when it does.
+bool has_range(const std::vector<DateCondition>& dates) {
+  return std::any_of(dates.begin(), dates.end(),
+                     [](const DateCondition& d) { return (d.lo || d.hi) && !d.negate; });
+}
+const char* modified_range_index(const PatientQuery& q) {
+  return !q.ids && has_range(q.last_updated) && patient_conditions(q).driver() < 0
+             ? "patient_modified"
+             : nullptr;
+}
+
 SearchSql patient_search(const Principal& who, const PatientQuery& query,
                          const char* ordered_index = nullptr) {
   return patient_search(who, patient_conditions(query), query.ids.has_value(), ordered_index);
@@ -468,7 +492,9 @@ SearchSql contact_search(const Principal& who, const ContactQuery& query,
   // statistics, may otherwise scan contact_modified to save the sort).
   const char* index = ordered_index                     ? ordered_index
                       : query.patient_ids && !query.ids ? "contact_patient"
-                                                        : nullptr;
+                      : !query.ids && has_range(query.last_updated) && c.driver() < 0
+                          ? "contact_modified"
+                          : nullptr;
   const std::string from =
       index ? std::string("FROM contact c INDEXED BY ") + index +
                   " CROSS JOIN contact_reader r ON r.contact_id = c.id AND r.hcp_id = ? "
@@ -476,7 +502,7 @@ SearchSql contact_search(const Principal& who, const ContactQuery& query,
                   "FROM contact c JOIN contact_reader r ON r.contact_id = c.id "
                   "AND r.hcp_id = ? ");
   const bool by_ids = query.ids.has_value() || query.patient_ids.has_value();
-  return make_search(c, ordered_index != nullptr || by_ids, "c.id", from, who.hcp_id, !by_ids,
+  return make_search(c, index != nullptr || by_ids, "c.id", from, who.hcp_id, !by_ids,
                      "contact_reader r ON r.contact_id = {ref} AND r.hcp_id = ?", "r.contact_id",
                      "contact c ON c.id = r.contact_id");
 }
@@ -691,9 +717,9 @@ Result<Page<icure::Patient>> SqliteStore::find_patients(const Principal& who,
       if (auto pair = patient_pair_search(who, query, pair_sort))
         return run_search<icure::Patient>(impl_->db(), *pair, std::nullopt, pair_sort, columns, 3,
                                           query.page, unseal);
-      return run_search<icure::Patient>(impl_->db(), patient_search(who, query),
-                                        patient_sorted_scan(who, query, *sort), *sort, columns, 3,
-                                        query.page, unseal);
+      return run_search<icure::Patient>(
+          impl_->db(), patient_search(who, query, modified_range_index(query)),
+          patient_sorted_scan(who, query, *sort), *sort, columns, 3, query.page, unseal);
     }();
     // An import (here or in another process) deferred the indexes those plans
     // name (SqliteStore::defer_search_indexes): the same search, planned by
@@ -828,7 +854,8 @@ Result<std::vector<std::string>> SqliteStore::explain_patient_query(const Princi
       FHIRBRIDGE_RETURN_IF_ERROR(shape("family+given pair", *pair, pair_sort));
       return lines;
     }
-    FHIRBRIDGE_RETURN_IF_ERROR(shape("few matches", patient_search(who, query), *sort));
+    FHIRBRIDGE_RETURN_IF_ERROR(
+        shape("few matches", patient_search(who, query, modified_range_index(query)), *sort));
     if (auto scan = patient_sorted_scan(who, query, *sort)) {
       PageSql page = page_query(*scan, *sort, "p.doc", nullptr, query.page.limit);
       FHIRBRIDGE_RETURN_IF_ERROR(explain("many matches: sorted scan page", page.sql, page.params));

@@ -74,6 +74,27 @@ BOOST_AUTO_TEST_CASE(ranges_cover_the_precision) {
   BOOST_TEST(icure_range(s, 14).first == icure_range(s, 14).second);
 }
 
+BOOST_AUTO_TEST_CASE(epoch_ranges_cover_the_precision_in_utc_or_the_zone) {
+  auto range = [](const char* text) {
+    auto d = parse_fhir_date_time(text, "_lastUpdated");
+    BOOST_REQUIRE(d.ok());
+    return epoch_ms_range(*d);
+  };
+  const std::int64_t day_2026_12_03 = 1796256000000;  // 2026-12-03T00:00:00Z
+  BOOST_TEST(range("2026-12-03").first == day_2026_12_03);
+  BOOST_TEST(range("2026-12-03").second == day_2026_12_03 + 86400000 - 1);
+  // December rolls over to the next year; a year is 365 or 366 days.
+  BOOST_TEST(range("2026-12").second == 1798761600000 - 1);  // 2027-01-01T00:00:00Z - 1 ms
+  BOOST_TEST(range("2024").second - range("2024").first == 366LL * 86400000 - 1);
+  // The zone applies: 10:00+01:00 is 09:00Z, for one second at second precision.
+  auto t = range("2026-12-03T10:00:00+01:00");
+  BOOST_TEST(t.first == day_2026_12_03 + 9 * 3600000);
+  BOOST_TEST(t.second == t.first + 999);
+  BOOST_TEST(range("2026-12-03T10:00:00.250Z").first == day_2026_12_03 + 10 * 3600000 + 250);
+  BOOST_TEST(range("2026-12-03T10:00:00.250Z").second == range("2026-12-03T10:00:00.250Z").first);
+  BOOST_TEST(range("1969-12-31").first == -86400000);
+}
+
 BOOST_AUTO_TEST_CASE(fuzzy_dates_back_to_fhir) {
   BOOST_TEST(*fuzzy_date_to_fhir(19740000) == "1974");
   BOOST_TEST(*fuzzy_date_to_fhir(19741200) == "1974-12");

@@ -132,7 +132,8 @@ try {
   check(conditionallyUpdated.id === made.id && conditionallyUpdated.meta?.versionId === '2' && conditionallyUpdated.gender === 'other', 'conditional update of the one match');
   valid(conditionallyUpdated, 'conditionally updated Patient');
 
-  // PATCH with a JSON Patch.
+  // PATCH with a JSON Patch (a few ms later: lastUpdated has millisecond precision).
+  await new Promise((resolve) => setTimeout(resolve, 5));
   const patched = await client.patch({
     resourceType: 'Patient',
     id: made.id,
@@ -144,6 +145,12 @@ try {
   });
   check(patched.id === made.id && patched.meta?.versionId === '3' && patched.gender === 'female' && patched.name[0].given.join() === 'Conditional,Patched', 'patch Patient with a JSON Patch');
   valid(patched, 'patched Patient');
+
+  // A sync client's "what changed since": only the patch is newer than the conditional update.
+  const changed = await client.search({ resourceType: 'Patient', searchParams: { _lastUpdated: `gt${conditionallyUpdated.meta.lastUpdated}` } });
+  check(changed.total === 1 && changed.entry[0].resource.id === made.id, `search Patient?_lastUpdated=gt<previous version> -> ${changed.total}`);
+  const sinceStart = await client.search({ resourceType: 'Patient', searchParams: { _lastUpdated: `ge${pat1.meta.lastUpdated}` } });
+  check(sinceStart.total === 4, `search Patient?_lastUpdated=ge<first create> -> ${sinceStart.total}`);
 
   const deleted = await client.delete({ resourceType: 'Patient', id: pat2 });
   check(deleted.resourceType === 'OperationOutcome', 'delete Patient');

@@ -4,7 +4,9 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
+#include <thread>
 #include <vector>
 
 #include "server/backend_world.hpp"
@@ -178,6 +180,75 @@ BEHAVIOUR_CASE(search_by_name_identifier_birthdate_code_and_patient) {
   BOOST_TEST(total(w, "Observation?subject=Patient/" + b + "&code=8867-4", w.alice) == 1);
   BOOST_TEST(total(w, "Observation?subject=Patient/" + b + "&code=15074-8", w.alice) == 0);
   BOOST_TEST(total(w, "Observation", w.alice) == 2);
+}
+
+BEHAVIOUR_CASE(search_by_last_updated) {
+  auto last_updated = [&](const std::string& path) {
+    auto res = w.get(kBase + "/" + path, &w.alice);
+    BOOST_REQUIRE_EQUAL(res.result_int(), 200u);
+    return std::string(body_json(res).at("meta").at("lastUpdated").as_string());
+  };
+  const std::string a = create(w, patient("", "Lastupdated", "Anna", "1980-04-02", "LU1"), w.alice);
+  // Millisecond timestamps: a pause makes the second create strictly later.
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const std::string b = create(w, patient("", "Lastupdated", "Bert", "1981-04-02", "LU2"), w.alice);
+  const std::string at_a = last_updated("Patient/" + a), at_b = last_updated("Patient/" + b);
+  BOOST_REQUIRE(at_a < at_b);
+  auto ids = [&](const std::string& query) {
+    std::vector<std::string> out;
+    auto bundle = search(w, query, w.alice);
+    if (const auto* e = bundle.if_contains("entry"))
+      for (const auto& entry : e->as_array())
+        out.emplace_back(entry.at("resource").at("id").as_string());
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  using Ids = std::vector<std::string>;
+  const Ids both = [&] {
+    Ids v{a, b};
+    std::sort(v.begin(), v.end());
+    return v;
+  }();
+  BOOST_TEST(ids("Patient?_lastUpdated=" + at_a) == Ids{a});
+  BOOST_TEST(ids("Patient?_lastUpdated=gt" + at_a) == Ids{b});
+  BOOST_TEST(ids("Patient?_lastUpdated=le" + at_a) == Ids{a});
+  BOOST_TEST(ids("Patient?_lastUpdated=ge" + at_a + "&_lastUpdated=lt" + at_b) == Ids{a});
+  BOOST_TEST(ids("Patient?_lastUpdated=ne" + at_a) == Ids{b});
+  BOOST_TEST(ids("Patient?_lastUpdated=ge2000&family=lastupdated") == both);
+  BOOST_TEST(ids("Patient?_lastUpdated=lt2000-01-01") == Ids{});
+  // The same instant written in another zone.
+  const std::string a_plus_one_hour =
+      at_a.substr(0, 11) + std::to_string(std::stoi(at_a.substr(11, 2)) + 1 + 100).substr(1) +
+      at_a.substr(13, 10) + "%2B01:00";
+  if (at_a.substr(11, 2) != "23")
+    BOOST_TEST(ids("Patient?_lastUpdated=" + a_plus_one_hour) == Ids{a});
+  // Sorted newest first, as a sync client asks for changes.
+  auto newest = search(w, "Patient?_lastUpdated=ge" + at_a + "&_sort=-_lastUpdated", w.alice);
+  BOOST_TEST(newest.at("entry").at(0).at("resource").at("id").as_string() == b);
+
+  // An update moves the patient past the other one.
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  auto read = w.get(kBase + "/Patient/" + a, &w.alice);
+  json::value changed = body_json(read);
+  changed.as_object()["gender"] = "male";
+  BOOST_REQUIRE_EQUAL(
+      w.call(verb::put, kBase + "/Patient/" + a, &w.alice, json::serialize(changed)).result_int(),
+      200u);
+  BOOST_TEST(ids("Patient?_lastUpdated=gt" + at_b) == Ids{a});
+
+  // Observations: the contact's modified time.
+  json::value obs = with_subject(seed("observation-f001.json"), "Patient/" + a);
+  obs.as_object().erase("id");
+  const std::string o1 = create(w, obs, w.alice);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const std::string o2 = create(w, obs, w.alice);
+  const std::string at_o1 = last_updated("Observation/" + o1);
+  BOOST_TEST(ids("Observation?_lastUpdated=gt" + at_o1) == Ids{o2});
+  BOOST_TEST(ids("Observation?_lastUpdated=le" + at_o1 + "&patient=" + a) == Ids{o1});
+
+  auto bad = w.get(kBase + "/Patient?_lastUpdated=2026-13", &w.alice);
+  BOOST_TEST(bad.result_int() == 400u);
+  BOOST_TEST(bad.body().find("_lastUpdated") != std::string::npos);
 }
 
 BEHAVIOUR_CASE(a_transaction_is_all_or_nothing) {

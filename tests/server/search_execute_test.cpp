@@ -105,10 +105,11 @@ BOOST_AUTO_TEST_CASE(capability_lists_every_parameter) {
   };
   BOOST_TEST(names("Patient") ==
              (std::set<std::string>{"_id", "identifier", "name", "family", "given", "gender",
-                                    "birthdate", "active", "_has"}));
-  BOOST_TEST(names("Observation") ==
-             (std::set<std::string>{"_id", "identifier", "code", "_tag", "category", "status",
-                                    "subject", "patient", "date", "value-quantity"}));
+                                    "birthdate", "active", "_lastUpdated", "_has"}));
+  BOOST_TEST(
+      names("Observation") ==
+      (std::set<std::string>{"_id", "identifier", "code", "_tag", "category", "status", "subject",
+                             "patient", "date", "value-quantity", "_lastUpdated"}));
   BOOST_TEST(server::capability_search_params("Encounter").empty());
 }
 

@@ -215,6 +215,8 @@ class FakeSearchStore final : public storage::Store {
     for (const auto& d : q.birth_dates)
       if (!date_hit(d, p.dateOfBirth)) return false;
     if (q.active && p.active != q.active) return false;
+    for (const auto& d : q.last_updated)
+      if (!date_hit(d, p.modified)) return false;
     return true;
   }
 
@@ -234,6 +236,8 @@ class FakeSearchStore final : public storage::Store {
       if (!any_code(any, s.tags)) return false;
     for (const auto& d : q.dates)
       if (!date_hit(d, s.valueDate ? s.valueDate : s.openingDate)) return false;
+    for (const auto& d : q.last_updated)
+      if (!date_hit(d, r.contact.modified)) return false;
     return true;
   }
 };

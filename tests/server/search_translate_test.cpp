@@ -340,6 +340,30 @@ BOOST_AUTO_TEST_CASE(date_uses_fourteen_digits) {
   BOOST_TEST(observation_error("date=2013-02-30").path() == "date");
 }
 
+BOOST_AUTO_TEST_CASE(last_updated_is_an_epoch_range_on_both_types) {
+  const std::int64_t day = 1796256000000;  // 2026-12-03T00:00:00Z
+  auto p = patients("_lastUpdated=2026-12-03").plan.query.last_updated;
+  BOOST_REQUIRE_EQUAL(p.size(), 1u);
+  BOOST_TEST(*p[0].lo == day);
+  BOOST_TEST(*p[0].hi == day + 86400000 - 1);
+  auto o = observations("_lastUpdated=gt2026-12-03T10:00:00%2B01:00").plan.query.last_updated;
+  BOOST_REQUIRE_EQUAL(o.size(), 1u);
+  BOOST_TEST(*o[0].lo == day + 9 * 3600000 + 1000);
+  BOOST_TEST(!o[0].hi.has_value());
+  BOOST_TEST(patients("_lastUpdated=ne2026").plan.query.last_updated[0].negate);
+  // Chained and _has forms reach it too.
+  BOOST_TEST(observations("subject:Patient._lastUpdated=ge2026")
+                 .plan.subject_chains[0]
+                 .query.last_updated.size() == 1u);
+  BOOST_TEST(patients("_has:Observation:patient:_lastUpdated=lt2026")
+                 .plan.has_observations[0]
+                 .query.last_updated.size() == 1u);
+  auto bad = patient_error("_lastUpdated=2026-13");
+  BOOST_TEST(bad.path() == "_lastUpdated");
+  BOOST_TEST(bad.message().find("2026-13") != std::string::npos);
+  BOOST_TEST(observation_error("_lastUpdated:missing=true").path() == "_lastUpdated:missing");
+}
+
 BOOST_AUTO_TEST_CASE(value_quantity) {
   auto t = observations("value-quantity=gt5.4|http://unitsofmeasure.org|mmol/L,6.3||mmol/l");
   BOOST_REQUIRE_EQUAL(t.plan.value_quantity.size(), 1u);

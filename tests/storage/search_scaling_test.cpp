@@ -188,6 +188,29 @@ BOOST_FIXTURE_TEST_CASE(count_walks_the_driving_index, CrowdFixture) {
   BOOST_TEST(plan.find("SCAN p") == std::string::npos, plan);
 }
 
+// _lastUpdated (a sync client's "what changed since"): a range on the
+// patient_modified index for the page and for the count, not a scan.
+BOOST_FIXTURE_TEST_CASE(last_updated_is_a_modified_index_range, CrowdFixture) {
+  std::int64_t newest = 0;
+  for (const auto& p : people) newest = std::max(newest, p.modified);
+  PatientQuery since;
+  since.last_updated = {{newest, std::nullopt, false}};
+  check(since, [&](const Person& p) { return p.modified >= newest; });
+  since.last_updated = {{newest + 1, std::nullopt, false}};
+  check(since, [&](const Person& p) { return p.modified > newest; });
+  PatientQuery before;
+  before.last_updated = {{std::nullopt, newest - 1, false}};
+  check(before, [&](const Person& p) { return p.modified < newest; });
+
+  auto plan = store->explain_patient_query(hcp1, since);
+  REQUIRE_OK(plan);
+  std::string all;
+  for (const auto& line : *plan) all += line + "\n";
+  BOOST_TEST_MESSAGE(all);
+  BOOST_TEST(all.find("patient_modified (modified>?)") != std::string::npos, all);
+  BOOST_TEST(all.find("SCAN p") == std::string::npos, all);
+}
+
 // The pair count reads the patient row only for a condition on it: the
 // readers and the pair rows alone give the total, and a deleted patient's
 // pair row goes with it.

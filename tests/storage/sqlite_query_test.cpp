@@ -244,6 +244,7 @@ BOOST_FIXTURE_TEST_CASE(contact_conditions_and_paging, StoreFixture) {
   REQUIRE_OK(anne);
   REQUIRE_OK(bob);
   std::vector<std::string> contact_ids;
+  std::vector<std::int64_t> modified;
   // 5 heart rates for Anne on 5 days, 2 weights for Bob.
   for (int day = 1; day <= 5; ++day) {
     auto c = store->create_contact(
@@ -253,6 +254,7 @@ BOOST_FIXTURE_TEST_CASE(contact_conditions_and_paging, StoreFixture) {
         *anne->id);
     REQUIRE_OK(c);
     contact_ids.push_back(*c->contact.id);
+    modified.push_back(*c->contact.modified);
   }
   for (int i = 0; i < 2; ++i)
     REQUIRE_OK(store->create_contact(
@@ -301,6 +303,18 @@ BOOST_FIXTURE_TEST_CASE(contact_conditions_and_paging, StoreFixture) {
   BOOST_TEST(count(by_date) == 6);
   by_date.dates = {{std::nullopt, 20231231, false}};
   BOOST_TEST(count(by_date) == 2);  // Bob's YYYYMMDD value dates
+
+  // _lastUpdated: the contact's modified time (epoch ms); Bob's came later.
+  ContactQuery by_modified;
+  by_modified.last_updated = {{modified[1], modified[3], false}};
+  BOOST_TEST(count(by_modified) == 3);
+  by_modified.last_updated = {{modified[4] + 1, std::nullopt, false}};
+  BOOST_TEST(count(by_modified) == 2);
+  by_modified.last_updated = {{modified[1], modified[3], true}};
+  BOOST_TEST(count(by_modified) == 4);
+  by_modified.last_updated = {{std::nullopt, modified[0], false}};
+  by_modified.codes = {{{std::nullopt, std::string("8867-4")}}};
+  BOOST_TEST(count(by_modified) == 1);
 
   ContactQuery combined;
   combined.patient_ids = std::vector<std::string>{*anne->id};

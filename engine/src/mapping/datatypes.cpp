@@ -214,10 +214,7 @@ Result<std::int64_t> icure_date_time(std::string_view text, const std::string& p
 
 Result<std::int64_t> epoch_ms(std::string_view text, const std::string& path) {
   FHIRBRIDGE_ASSIGN_OR_RETURN(d, parse_fhir_date_time(text, path));
-  std::int64_t days = days_from_civil(d.year, d.month ? d.month : 1, d.day ? d.day : 1);
-  std::int64_t seconds = days * 86400 + d.hour * 3600 + d.minute * 60 + d.second -
-                         d.tz_offset_minutes.value_or(0) * 60;
-  return seconds * 1000 + d.millisecond;
+  return epoch_ms_range(d).first;
 }
 
 namespace {
@@ -711,6 +708,29 @@ void own_reference(json::object& original, const json::object& regenerated,
 }  // namespace fhirbridge::mapping::detail
 
 namespace fhirbridge::mapping {
+
+std::pair<std::int64_t, std::int64_t> epoch_ms_range(const FhirDateTime& d) {
+  const unsigned month = d.month ? static_cast<unsigned>(d.month) : 1;
+  const unsigned day = d.day ? static_cast<unsigned>(d.day) : 1;
+  const std::int64_t zone_ms = d.tz_offset_minutes.value_or(0) * 60000LL;
+  const auto start_of_day = [&](std::int64_t days) { return days * 86400000 - zone_ms; };
+  const std::int64_t low = start_of_day(detail::days_from_civil(d.year, month, day)) +
+                           d.hour * 3600000LL + d.minute * 60000LL + d.second * 1000LL +
+                           d.millisecond;
+  std::int64_t next = 0;  // the start of the next value at the same precision
+  switch (d.precision) {
+    case DatePrecision::year: next = start_of_day(detail::days_from_civil(d.year + 1, 1, 1)); break;
+    case DatePrecision::month:
+      next = start_of_day(month == 12 ? detail::days_from_civil(d.year + 1, 1, 1)
+                                      : detail::days_from_civil(d.year, month + 1, 1));
+      break;
+    case DatePrecision::day: next = low + 86400000; break;
+    case DatePrecision::minute: next = low + 60000; break;
+    case DatePrecision::second: next = low + 1000; break;
+    case DatePrecision::millisecond: next = low + 1; break;
+  }
+  return {low, next - 1};
+}
 
 std::string fhir_instant(std::int64_t ms) {
   std::int64_t seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;

@@ -571,6 +571,8 @@ boost::json::array capability_search_params(std::string_view resource_type) {
         param("birthdate", "date",
               "Partial dates (YYYY, YYYY-MM, YYYY-MM-DD) with eq ne lt gt le ge sa eb ap"),
         param("active", "token", "true | false"),
+        param("_lastUpdated", "date",
+              "meta.lastUpdated; eq ne lt gt le ge sa eb ap, partial dates (UTC when no zone)"),
         param("_has", "special",
               "_has:Observation:patient:<param> (also :subject:, and the short form "
               "_has:Observation:<param>) with any Observation parameter"),
@@ -591,6 +593,8 @@ boost::json::array capability_search_params(std::string_view resource_type) {
         param("date", "date", "effective[x]; eq ne lt gt le ge sa eb ap, partial dates"),
         param("value-quantity", "quantity",
               "[prefix]number|system|code on valueQuantity (filtered after decryption)"),
+        param("_lastUpdated", "date",
+              "meta.lastUpdated; eq ne lt gt le ge sa eb ap, partial dates (UTC when no zone)"),
     };
   }
   return {};

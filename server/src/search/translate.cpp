@@ -177,9 +177,18 @@ struct Translator {
     return any;
   }
 
-  // Date with optional prefix -> DateCondition on iCure integers (8 or 14 digits).
+  // The inclusive range a date stands for, on the scale of the stored column.
+  using DateRange = std::pair<std::int64_t, std::int64_t> (*)(const mapping::FhirDateTime&);
+  static std::pair<std::int64_t, std::int64_t> fuzzy_date_range(const mapping::FhirDateTime& d) {
+    return mapping::icure_range(d, 8);  // YYYYMMDD (birth dates)
+  }
+  static std::pair<std::int64_t, std::int64_t> date_time_range(const mapping::FhirDateTime& d) {
+    return mapping::icure_range(d, 14);  // YYYYMMDDhhmmss (service and contact dates)
+  }
+
+  // Date with optional prefix -> DateCondition on the scale of `range`.
   static Result<DateCondition> date_condition(const std::string& path, const std::string& value,
-                                              int digits) {
+                                              DateRange range) {
     auto parts = split_or(value);
     if (parts.size() != 1) {
       return Status{StatusCode::not_supported, "OR (comma) of dates is not supported", path};
@@ -190,7 +199,7 @@ struct Translator {
     auto parsed = mapping::parse_fhir_date_time(text, path);
     // Our own message: the engine's echoes the raw bytes, which may not be UTF-8.
     if (!parsed) return Status::Invalid(path, "'" + printable(parts.front()) + "' is not a date");
-    auto [lo, hi] = mapping::icure_range(*parsed, digits);
+    auto [lo, hi] = range(*parsed);
     DateCondition c;
     switch (*prefix) {
       case Comparator::eq:
@@ -276,9 +285,14 @@ struct Translator {
       q.genders.push_back(std::move(genders));
     } else if (n == "birthdate") {
       if (!p.modifier.empty()) return bad_modifier(path, p.modifier);
-      auto c = date_condition(path, p.value, 8);
+      auto c = date_condition(path, p.value, fuzzy_date_range);
       if (!c) return c.status();
       q.birth_dates.push_back(*c);
+    } else if (n == "_lastUpdated") {
+      if (!p.modifier.empty()) return bad_modifier(path, p.modifier);
+      auto c = date_condition(path, p.value, mapping::epoch_ms_range);
+      if (!c) return c.status();
+      q.last_updated.push_back(*c);
     } else if (n == "active") {
       if (!p.modifier.empty()) return bad_modifier(path, p.modifier);
       auto b = boolean(path, p.value);
@@ -367,9 +381,14 @@ struct Translator {
         q.tags.push_back(std::move(any));
     } else if (n == "date") {
       if (!p.modifier.empty()) return bad_modifier(path, p.modifier);
-      auto c = date_condition(path, p.value, 14);
+      auto c = date_condition(path, p.value, date_time_range);
       if (!c) return c.status();
       q.dates.push_back(*c);
+    } else if (n == "_lastUpdated") {
+      if (!p.modifier.empty()) return bad_modifier(path, p.modifier);
+      auto c = date_condition(path, p.value, mapping::epoch_ms_range);
+      if (!c) return c.status();
+      q.last_updated.push_back(*c);
     } else if (n == "value-quantity") {
       if (!p.modifier.empty()) return bad_modifier(path, p.modifier);
       auto c = quantity_conditions(path, p.value);

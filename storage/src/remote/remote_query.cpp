@@ -234,6 +234,8 @@ bool patient_matches(const icure::Patient& p, const PatientQuery& q) {
   for (const auto& d : q.birth_dates)
     if (!date_hit(d, p.dateOfBirth, false)) return false;
   if (q.active && p.active.value_or(true) != *q.active) return false;  // iCure: absent = active
+  for (const auto& d : q.last_updated)
+    if (!date_hit(d, p.modified, false)) return false;
   return true;
 }
 
@@ -270,6 +272,8 @@ bool contact_matches(const icure::Contact& c, const std::string& patient_id, con
                        [&](std::int64_t v) { return date_hit(d, v, true); }))
         return false;
   }
+  for (const auto& d : q.last_updated)
+    if (!date_hit(d, c.modified, false)) return false;
   return true;
 }
 

@@ -36,6 +36,11 @@ std::int64_t to_icure_date_time(const FhirDateTime& d);
 // {19740000000000, 19741231235959} with digits=14.
 std::pair<std::int64_t, std::int64_t> icure_range(const FhirDateTime& d, int digits);
 
+// The inclusive range of epoch milliseconds the value stands for at its
+// precision: "2026" -> [2026-01-01T00:00:00.000, 2026-12-31T23:59:59.999].
+// The value's zone applies; a value without one (a date) is read as UTC.
+std::pair<std::int64_t, std::int64_t> epoch_ms_range(const FhirDateTime& d);
+
 // iCure fuzzy date (YYYYMMDD, 00 = absent) back to a FHIR date ("1974", "1974-12").
 std::optional<std::string> fuzzy_date_to_fhir(std::int64_t yyyymmdd);
 

@@ -104,6 +104,7 @@ struct PatientQuery {
   std::vector<std::vector<std::string>> genders;  // iCure gender values, OR inside
   std::vector<DateCondition> birth_dates;         // on dateOfBirth
   std::optional<bool> active;
+  std::vector<DateCondition> last_updated;  // on modified (epoch ms): meta.lastUpdated
   PageRequest page;
 };
 
@@ -114,6 +115,7 @@ struct ContactQuery {
   std::vector<AnyOf> codes;                             // on service codes
   std::vector<AnyOf> tags;                              // on service tags
   std::vector<DateCondition> dates;                     // on service valueDate, else openingDate
+  std::vector<DateCondition> last_updated;              // on the contact's modified (epoch ms)
   PageRequest page;
 };
 
