@@ -121,6 +121,14 @@ bool update_creates(const Status& lookup);
 Status check_update_as_create(const boost::json::value& resource, std::string_view type,
                               const std::string& url_id,
                               const std::optional<std::string>& if_match);
+// Conditional read (RFC 9110 13.1.2 / 13.1.3; Bundle request.ifNoneMatch /
+// ifModifiedSince): true when a 200 answer to a read is to be a 304.
+// `if_none_match` (empty = absent) names the answer's ETag, weakly (W/"3" =
+// "3"), or is "*"; else the answer was last modified no later than
+// `modified_since_ms`, the last millisecond the client's date stands for
+// (an HTTP date's whole second: 10:00:00 = up to 10:00:00.999).
+bool not_modified(std::string_view if_none_match, std::optional<std::int64_t> modified_since_ms,
+                  const FhirAnswer& answer);
 // If-Match "W/\"3\"" / "3" against a rev: version_conflict (412) on mismatch.
 Status check_if_match(const std::optional<std::string>& if_match,
                       const std::optional<std::string>& rev);

@@ -88,6 +88,20 @@ std::string criteria_key(const std::string& type, const std::string& criteria) {
   return type + "?" + (question == std::string::npos ? criteria : criteria.substr(question + 1));
 }
 
+// A GET entry's conditional read (request.ifNoneMatch / ifModifiedSince, as
+// If-None-Match / If-Modified-Since over HTTP): 304 without the resource.
+void apply_conditional_read(const mapping::BundleEntry& entry, FhirAnswer& answer) {
+  if (entry.method != "GET" || answer.status != 200) return;
+  std::optional<std::int64_t> since;
+  if (entry.if_modified_since)  // an instant, checked by parse_bundle
+    if (auto d = mapping::parse_fhir_date_time(*entry.if_modified_since, "ifModifiedSince"); d.ok())
+      since = mapping::epoch_ms_range(*d).second;
+  if (not_modified(entry.if_none_match.value_or(""), since, answer)) {
+    answer.status = 304;
+    answer.body = nullptr;  // ETag and lastModified stay
+  }
+}
+
 // ---- batch ------------------------------------------------------------------
 
 Result<FhirAnswer> process_batch(CallContext& call, const mapping::ParsedBundle& bundle) {
@@ -112,6 +126,7 @@ Result<FhirAnswer> process_batch(CallContext& call, const mapping::ParsedBundle&
       entries.push_back(error_entry(at_entry(answer.status(), entry.index)));
       continue;
     }
+    apply_conditional_read(entry, *answer);
     entries.push_back(entry_for(call, std::move(*answer), entry.full_url));
   }
   FhirAnswer answer;
@@ -403,6 +418,7 @@ Result<FhirAnswer> process_transaction(CallContext& call, const mapping::ParsedB
       answers[index].status = http_status_for(answer.status().code());
       answers[index].body = operation_outcome(answer.status());
     } else {
+      apply_conditional_read(bundle.entries[index], *answer);
       answers[index] = std::move(*answer);
     }
   }

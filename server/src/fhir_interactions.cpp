@@ -128,6 +128,29 @@ Status check_if_match(const std::optional<std::string>& if_match,
           "If-Match " + *if_match + " does not match the current version W/\"" + current + "\""};
 }
 
+bool not_modified(std::string_view if_none_match, std::optional<std::int64_t> modified_since_ms,
+                  const FhirAnswer& answer) {
+  auto opaque = [](std::string_view tag) {
+    while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) tag.remove_prefix(1);
+    while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.remove_suffix(1);
+    if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);
+    return tag;
+  };
+  if (!if_none_match.empty()) {  // when present, If-Modified-Since is not looked at
+    if (answer.etag.empty()) return false;
+    while (true) {
+      const auto comma = if_none_match.find(',');
+      const std::string_view tag = opaque(if_none_match.substr(0, comma));
+      if (tag == "*" || tag == opaque(answer.etag)) return true;
+      if (comma == std::string_view::npos) return false;
+      if_none_match.remove_prefix(comma + 1);
+    }
+  }
+  if (!modified_since_ms || answer.last_modified.empty()) return false;
+  auto modified = mapping::parse_fhir_date_time(answer.last_modified, "lastModified");
+  return modified.ok() && mapping::epoch_ms_range(*modified).first <= *modified_since_ms;
+}
+
 Result<FhirCall> call_from_url(const std::string& method, const std::string& url) {
   FhirCall call;
   call.method = method;

@@ -223,34 +223,14 @@ Response answer_response(const Request& req, const detail::FhirAnswer& answer) {
   return res;
 }
 
-// Conditional read (RFC 9110 13.1.2 / 13.1.3): If-None-Match names the current
-// ETag (weakly: W/"3" = "3") or is "*"; else If-Modified-Since is not before
-// the last update (HTTP dates have whole seconds).
-bool not_modified(const Request& req, const detail::FhirAnswer& answer) {
-  auto opaque = [](std::string_view tag) {
-    while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) tag.remove_prefix(1);
-    while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.remove_suffix(1);
-    if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);
-    return tag;
-  };
-  if (auto none_match = req[http::field::if_none_match]; !none_match.empty()) {
-    if (answer.etag.empty()) return false;
-    std::string_view list = none_match;
-    while (true) {
-      const auto comma = list.find(',');
-      const std::string_view tag = opaque(list.substr(0, comma));
-      if (tag == "*" || tag == opaque(answer.etag)) return true;
-      if (comma == std::string_view::npos) return false;
-      list.remove_prefix(comma + 1);
-    }
-  }
+// If-Modified-Since (an HTTP date, whole seconds) -> the last millisecond it
+// stands for; nullopt when absent or not an HTTP date (then ignored, RFC 9110).
+std::optional<std::int64_t> modified_since_ms(const Request& req) {
   const std::string since(req[http::field::if_modified_since]);
-  if (since.empty() || answer.last_modified.size() < 19) return false;
-  std::tm since_tm{}, modified_tm{};
-  if (!strptime(since.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &since_tm) ||
-      !strptime(answer.last_modified.c_str(), "%Y-%m-%dT%H:%M:%S", &modified_tm))
-    return false;
-  return timegm(&modified_tm) <= timegm(&since_tm);
+  std::tm since_tm{};
+  if (since.empty() || !strptime(since.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &since_tm))
+    return std::nullopt;
+  return static_cast<std::int64_t>(timegm(&since_tm)) * 1000 + 999;
 }
 
 Response handle_fhir(Request& req, ServerContext& ctx, std::string_view base, std::string_view rest,
@@ -340,7 +320,8 @@ Response handle_fhir(Request& req, ServerContext& ctx, std::string_view base, st
   parse_prefer(req, context, ctx.settings());
   auto answer = detail::dispatch(context, call);
   if (!answer.ok()) return status_response(req, answer.status());
-  if (req.method() == http::verb::get && answer->status == 200 && not_modified(req, *answer)) {
+  if (req.method() == http::verb::get && answer->status == 200 &&
+      detail::not_modified(req[http::field::if_none_match], modified_since_ms(req), *answer)) {
     answer->status = 304;
     answer->body = nullptr;  // a 304 has no body; ETag and Last-Modified stay
   }

@@ -417,6 +417,8 @@ BOOST_AUTO_TEST_CASE(the_hl7_bundle) {
   BOOST_TEST(b->entries[5].resource.is_null());
   BOOST_TEST(b->entries[8].method == "GET");
   BOOST_TEST(b->entries[8].url == "Patient?name=peter");
+  BOOST_TEST(*b->entries[9].if_none_match == "W/\"4\"");
+  BOOST_TEST(*b->entries[9].if_modified_since == "2015-08-31T08:14:33+10:00");
 }
 
 BOOST_AUTO_TEST_CASE(bad_bundles) {
@@ -437,6 +439,13 @@ BOOST_AUTO_TEST_CASE(bad_bundles) {
   BOOST_TEST(
       err(R"({"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"PUT","url":"Patient/1"}}]})") ==
       "Bundle.entry[0].resource: is required for PUT");
+  BOOST_TEST(
+      err(R"({"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Patient/1","ifModifiedSince":"2015-08-31"}}]})") ==
+      "Bundle.entry[0].request.ifModifiedSince: '2015-08-31' is not an instant (date, time and "
+      "zone)");
+  BOOST_TEST(
+      err(R"({"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Patient/1","ifModifiedSince":"2015-02-30T00:00:00Z"}}]})") ==
+      "Bundle.entry[0].request.ifModifiedSince: '2015-02-30T00:00:00Z' is not a date");
   BOOST_TEST(err(R"({"resourceType":"Bundle","type":"batch","entry":[{}]})") ==
              "Bundle.entry[0]: an entry needs a resource or a request");
   BOOST_TEST(err(R"({"resourceType":"Bundle","type":"batch","entry":[{"resource":{"id":"x"}}]})") ==

@@ -245,6 +245,61 @@ BOOST_AUTO_TEST_CASE(conditional_read_answers_304) {
   BOOST_TEST(read_with(http::field::if_modified_since, "yesterday").result_int() == 200u);
 }
 
+// request.ifNoneMatch / ifModifiedSince on a Bundle's GET entries: the same
+// conditional read, a 304 entry without the resource.
+BOOST_AUTO_TEST_CASE(conditional_read_in_bundle_entries) {
+  ServerFixture f;
+  const std::string id = create_pat1(f);
+  auto read = f.call(verb::get, kBase + "/Patient/" + id, &f.alice);
+  const std::string last_updated = str(body_json(read), {"meta", "lastUpdated"});
+  auto get_entry = [&](json::object conditions) {
+    conditions["method"] = "GET";
+    conditions["url"] = "Patient/" + id;
+    return json::object{{"request", std::move(conditions)}};
+  };
+  for (const char* type : {"batch", "transaction"}) {
+    BOOST_TEST_CONTEXT(type) {
+      json::object bundle{
+          {"resourceType", "Bundle"},
+          {"type", type},
+          {"entry",
+           json::array{
+               get_entry({{"ifNoneMatch", "W/\"1\""}}), get_entry({{"ifNoneMatch", "W/\"2\""}}),
+               get_entry({{"ifModifiedSince", last_updated}}),
+               get_entry({{"ifModifiedSince", "2000-01-01T00:00:00Z"}}),
+               get_entry(
+                   {{"ifNoneMatch", "W/\"2\""}, {"ifModifiedSince", "2100-01-01T00:00:00+01:00"}}),
+               json::object{
+                   {"request",
+                    {{"method", "GET"}, {"url", "Patient?name=Donald"}, {"ifNoneMatch", "*"}}}}}}};
+      auto res = f.call(verb::post, kBase, &f.alice, json::serialize(bundle));
+      BOOST_REQUIRE_EQUAL(res.result_int(), 200u);
+      const auto entries = body_json(res).at("entry").as_array();
+      BOOST_REQUIRE_EQUAL(entries.size(), 6u);
+      auto status = [&](std::size_t i) {
+        return std::string(entries[i].at("response").at("status").as_string());
+      };
+      BOOST_TEST(status(0) == "304 Not Modified");
+      BOOST_TEST(!entries[0].as_object().contains("resource"));
+      BOOST_TEST(entries[0].at("response").at("etag").as_string() == "W/\"1\"");
+      BOOST_TEST(status(1) == "200 OK");
+      BOOST_TEST(entries[1].at("resource").at("id").as_string() == id);
+      BOOST_TEST(status(2) == "304 Not Modified");  // lastUpdated as given back: not after it
+      BOOST_TEST(status(3) == "200 OK");
+      BOOST_TEST(status(4) == "200 OK");  // ifNoneMatch wins, as over HTTP
+      BOOST_TEST(status(5) == "200 OK");  // a search has no version
+    }
+  }
+  // Not an instant: the whole Bundle is refused, naming the field.
+  json::object bad{{"resourceType", "Bundle"},
+                   {"type", "batch"},
+                   {"entry", json::array{get_entry({{"ifModifiedSince", "2026-12-03"}})}}};
+  auto refused = f.call(verb::post, kBase, &f.alice, json::serialize(bad));
+  BOOST_TEST(refused.result_int() == 400u);
+  BOOST_TEST(refused.body().find("Bundle.entry[0].request.ifModifiedSince") != std::string::npos,
+             refused.body());
+}
+
 BOOST_AUTO_TEST_CASE(update_of_an_id_that_names_nothing_creates_it) {
   ServerFixture f;
   const std::string pat1 = json::serialize(seed("patient-pat1.json"));  // id "pat1"

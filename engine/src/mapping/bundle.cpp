@@ -4,6 +4,7 @@
 #include <array>
 
 #include "datatypes.hpp"
+#include "fhirbridge/mapping/fhir_dates.hpp"
 
 namespace fhirbridge::mapping {
 
@@ -54,6 +55,17 @@ static Result<ParsedBundle> parse(const json::value& bundle) {
       FHIRBRIDGE_ASSIGN_OR_RETURN(url, get_string(*request, "url", rpath));
       FHIRBRIDGE_ASSIGN_OR_RETURN(if_match, get_string(*request, "ifMatch", rpath));
       FHIRBRIDGE_ASSIGN_OR_RETURN(if_none_exist, get_string(*request, "ifNoneExist", rpath));
+      FHIRBRIDGE_ASSIGN_OR_RETURN(if_none_match, get_string(*request, "ifNoneMatch", rpath));
+      FHIRBRIDGE_ASSIGN_OR_RETURN(if_modified_since,
+                                  get_string(*request, "ifModifiedSince", rpath));
+      if (if_modified_since) {
+        const std::string path = child(rpath, "ifModifiedSince");
+        auto since = parse_fhir_date_time(*if_modified_since, path);
+        if (!since.ok()) return since.status();
+        if (since->precision < DatePrecision::second || !since->tz_offset_minutes)
+          return Status::Invalid(
+              path, quoted(*if_modified_since) + " is not an instant (date, time and zone)");
+      }
       if (!method) return Status::Invalid(child(rpath, "method"), "is required");
       bool known = false;
       for (auto m : kMethods) known = known || m == *method;
@@ -63,6 +75,8 @@ static Result<ParsedBundle> parse(const json::value& bundle) {
       entry.url = url.value_or("");
       entry.if_match = if_match;
       entry.if_none_exist = if_none_exist;
+      entry.if_none_match = if_none_match;
+      entry.if_modified_since = if_modified_since;
     } else if (resource) {
       // The tutorial's bundle has no request: a resource alone is a create.
       entry.method = "POST";

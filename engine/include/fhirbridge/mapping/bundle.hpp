@@ -19,6 +19,9 @@ struct BundleEntry {
   std::string method;                   // request.method (POST when absent on a resource)
   std::string url;  // request.url; without a request, the resource type (a create)
   std::optional<std::string> if_match, if_none_exist;
+  // Conditional read of a GET entry: request.ifNoneMatch (an ETag list) and
+  // request.ifModifiedSince (a FHIR instant, checked here).
+  std::optional<std::string> if_none_match, if_modified_since;
 };
 
 struct ParsedBundle {
