@@ -95,6 +95,10 @@ try {
   valid(found, 'searchset Bundle');
   const observations = await client.search({ resourceType: 'Observation', searchParams: { subject: `Patient/${pat1.id}` } });
   check(observations.total === 1, 'search Observation?subject=');
+  const summaries = await client.search({ resourceType: 'Observation', searchParams: { _summary: 'true' } });
+  const summary = summaries.entry[0].resource;
+  check(summary.valueQuantity && !summary.referenceRange && summary.meta.tag.some((t) => t.code === 'SUBSETTED'), 'search Observation?_summary=true keeps the summary elements');
+  valid(summaries, 'searchset Bundle of summaries');
 
   // A transaction whose observation references its patient by urn:uuid.
   const patientUrn = 'urn:uuid:0c3a0b6e-3c1c-4d37-9d5b-5f0f8b3f3a11';

@@ -2,6 +2,8 @@
 // versioning, Prefer, transactions and batches against a real SqliteStore.
 #include <boost/test/unit_test.hpp>
 
+#include <set>
+
 #include "server_fixture.hpp"
 
 using namespace fhirbridge;
@@ -243,6 +245,55 @@ BOOST_AUTO_TEST_CASE(conditional_read_answers_304) {
                     "application/fhir+json", {{http::field::if_none_match, "*"}})
                  .result_int() == 200u);
   BOOST_TEST(read_with(http::field::if_modified_since, "yesterday").result_int() == 200u);
+}
+
+// _summary=true keeps R4's summary elements, text the narrative and the
+// mandatory ones, data all but the narrative; each marks SUBSETTED. On the
+// tutorial's resources, which have elements of every kind.
+BOOST_AUTO_TEST_CASE(summary_modes_subset_the_resources) {
+  ServerFixture f;
+  create_pat1(f);
+  BOOST_REQUIRE_EQUAL(
+      f.post(kBase + "/Observation", with_subject(seed("observation-f001.json"), "Patient/pat1"))
+          .result_int(),
+      201u);
+  using Keys = std::set<std::string>;
+  auto kept = [&](const std::string& query) {
+    auto res = f.get(kBase + "/" + query, &f.alice);
+    BOOST_REQUIRE_EQUAL(res.result_int(), 200u);
+    const json::value bundle = body_json(res);
+    const auto& r = bundle.at("entry").at(0).at("resource").as_object();
+    Keys keys;
+    for (const auto& [key, value] : r) keys.insert(std::string(key));
+    const bool subsetted = json::serialize(r.at("meta")).find("SUBSETTED") != std::string::npos;
+    BOOST_TEST(subsetted == (query.find("_summary=false") == std::string::npos), query);
+    return keys;
+  };
+  BOOST_TEST(kept("Patient?_summary=true") ==
+             (Keys{"resourceType", "id", "meta", "identifier", "active", "name", "gender",
+                   "managingOrganization", "link"}));
+  BOOST_TEST(kept("Patient?_summary=text") == (Keys{"resourceType", "id", "meta", "text"}));
+  const Keys full = kept("Patient?_summary=false");
+  BOOST_TEST(full.count("photo") == 1u);
+  BOOST_TEST(full.count("contact") == 1u);
+  Keys data = full;
+  data.erase("text");
+  BOOST_TEST(kept("Patient?_summary=data") == data);
+  BOOST_TEST(kept("Observation?_summary=true") ==
+             (Keys{"resourceType", "id", "meta", "identifier", "status", "code", "subject",
+                   "effectivePeriod", "issued", "performer", "valueQuantity"}));
+  BOOST_TEST(kept("Observation?_summary=text") ==
+             (Keys{"resourceType", "id", "meta", "text", "status", "code"}));
+  // _elements wins over _summary; an included patient is summarised as a Patient.
+  BOOST_TEST(kept("Observation?_summary=true&_elements=interpretation") ==
+             (Keys{"resourceType", "id", "meta", "interpretation"}));
+  auto with_patient = f.get(kBase + "/Observation?_summary=true&_include=Observation:subject");
+  BOOST_REQUIRE_EQUAL(with_patient.result_int(), 200u);
+  const json::value with_patient_bundle = body_json(with_patient);
+  const auto& included = with_patient_bundle.at("entry").at(1).at("resource").as_object();
+  BOOST_TEST(included.at("resourceType").as_string() == "Patient");
+  BOOST_TEST(included.contains("name"));
+  BOOST_TEST(!included.contains("photo"));
 }
 
 // request.ifNoneMatch / ifModifiedSince on a Bundle's GET entries: the same

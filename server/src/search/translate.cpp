@@ -529,9 +529,16 @@ struct Translator {
     } else if (n == "_summary") {
       if (p.value == "count")
         controls.count_only = true;
-      else if (p.value != "false" && p.value != "true" && p.value != "data" && p.value != "text")
+      else if (p.value == "true")
+        controls.summary = SummaryMode::summary;
+      else if (p.value == "text")
+        controls.summary = SummaryMode::text;
+      else if (p.value == "data")
+        controls.summary = SummaryMode::data;
+      else if (p.value == "false")
+        controls.summary = SummaryMode::full;
+      else
         return Status::Invalid("_summary", "'" + printable(p.value) + "' is not a _summary value");
-      // true/data/text: we return full resources, which the spec allows.
     } else if (n == "_total") {
       if (p.value == "none")
         controls.total = TotalMode::none;

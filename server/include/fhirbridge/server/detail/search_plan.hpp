@@ -57,13 +57,18 @@ struct ContactPlan {
 enum class TotalMode { accurate, bounded, none };
 inline constexpr std::int64_t kBoundedTotal = 1000;
 
+// _summary: `true` keeps the elements the R4 definition marks as summary,
+// `text` the narrative and the mandatory elements, `data` all but the narrative.
+enum class SummaryMode { full, summary, text, data };
+
 struct SearchControls {
   std::size_t count = 50;             // page size; 0 = count only
   bool count_only = false;            // _summary=count or _count=0
   std::optional<std::string> cursor;  // _cursor from a previous `next` link
   std::vector<storage::SortKey> sort;
   TotalMode total = TotalMode::bounded;
-  std::vector<std::string> elements;  // _elements (top-level names), empty = all
+  std::vector<std::string> elements;        // _elements (top-level names), empty = all
+  SummaryMode summary = SummaryMode::full;  // _summary other than count (_elements wins)
   // _include=Observation:subject (on Observation): each match's patient, once.
   bool include_subjects = false;
   // _revinclude=Observation:subject (on Patient): the page's patients' observations.
@@ -94,6 +99,13 @@ std::vector<std::string> split_or(const std::string& value);
 
 // Re-encodes parameters as a query string (for self/next links).
 std::string encode_query(const std::vector<QueryParam>& params);
+
+// Whether a top-level element of `resource_type` stays under _summary=`mode`
+// (besides resourceType, id and meta, which always stay). summary: the R4
+// definition's summary elements (choice elements by their prefix: valueQuantity
+// is value[x]); text: the narrative and the mandatory elements; data: all but
+// the narrative; full: all.
+bool in_summary(SummaryMode mode, std::string_view resource_type, std::string_view element);
 
 // The value-quantity test on a mapped FHIR Observation (valueQuantity only).
 bool quantity_matches(const QuantityCondition& condition, const boost::json::object& observation);

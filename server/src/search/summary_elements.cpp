@@ -1,0 +1,67 @@
+// _summary's element lists, as data: the elements FHIR R4 marks as summary
+// (isSummary) and the mandatory ones (min 1), per resource type we serve.
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <string_view>
+
+#include "fhirbridge/server/detail/search_plan.hpp"
+
+namespace fhirbridge::server::detail {
+namespace {
+
+struct SummaryElements {
+  std::string_view resource_type;
+  std::array<std::string_view, 17> summary;  // "" pads; a name ending in [x] is a choice
+  std::array<std::string_view, 2> mandatory;
+};
+
+// https://hl7.org/fhir/R4/patient.html, observation.html (the Σ flags).
+constexpr std::array<SummaryElements, 2> kSummaryElements{{
+    {"Patient",
+     {"implicitRules", "identifier", "active", "name", "telecom", "gender", "birthDate",
+      "deceased[x]", "address", "managingOrganization", "link"},
+     {}},
+    {"Observation",
+     {"implicitRules", "identifier", "basedOn", "partOf", "status", "category", "code", "subject",
+      "focus", "encounter", "effective[x]", "issued", "performer", "value[x]", "hasMember",
+      "derivedFrom", "component"},
+     {"status", "code"}},
+}};
+
+// "value[x]" names valueQuantity, valueString, ...: the prefix, then a capital.
+bool names(std::string_view listed, std::string_view element) {
+  if (listed.size() > 3 && listed.substr(listed.size() - 3) == "[x]") {
+    const std::string_view prefix = listed.substr(0, listed.size() - 3);
+    return element.size() > prefix.size() && element.substr(0, prefix.size()) == prefix &&
+           std::isupper(static_cast<unsigned char>(element[prefix.size()]));
+  }
+  return listed == element;
+}
+
+template <std::size_t N>
+bool listed_in(const std::array<std::string_view, N>& list, std::string_view element) {
+  return std::any_of(list.begin(), list.end(), [&](std::string_view listed) {
+    return !listed.empty() && names(listed, element);
+  });
+}
+
+}  // namespace
+
+bool in_summary(SummaryMode mode, std::string_view resource_type, std::string_view element) {
+  switch (mode) {
+    case SummaryMode::full: return true;
+    case SummaryMode::data: return element != "text";
+    case SummaryMode::summary:
+    case SummaryMode::text: break;
+  }
+  if (mode == SummaryMode::text && element == "text") return true;
+  for (const auto& type : kSummaryElements) {
+    if (type.resource_type != resource_type) continue;
+    return mode == SummaryMode::summary ? listed_in(type.summary, element)
+                                        : listed_in(type.mandatory, element);
+  }
+  return false;
+}
+
+}  // namespace fhirbridge::server::detail
