@@ -133,6 +133,15 @@ bool not_modified(std::string_view if_none_match, std::optional<std::int64_t> mo
 Status check_if_match(const std::optional<std::string>& if_match,
                       const std::optional<std::string>& rev);
 
+// PATCH: the JSON Patch `patch` applied to the resource `id` names, as a read
+// returns it (errors name the operation: patch[2].path). Nothing is stored.
+struct PatchedResource {
+  boost::json::value resource;
+  std::string version;  // the generation it was applied to (the If-Match to require)
+};
+Result<PatchedResource> patch_resource(CallContext& call, const std::string& type,
+                                       const std::string& id, const boost::json::value& patch);
+
 // ---- conditional create / update (docs/server.md) ---------------------------
 
 // If-None-Exist's value ("identifier=a|b"; "Patient?identifier=a|b" is accepted

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "fhir_api.hpp"
+#include "fhirbridge/crypto/primitives.hpp"
 #include "fhirbridge/mapping/bundle.hpp"
 #include "fhirbridge/server/operation_outcome.hpp"
 
@@ -102,6 +103,35 @@ void apply_conditional_read(const mapping::BundleEntry& entry, FhirAnswer& answe
   }
 }
 
+// A PATCH entry's resource: a Binary holding a JSON Patch (FHIR's way to carry
+// one in a Bundle: contentType application/json-patch+json, base64 data) ->
+// the patch. A Parameters resource (FHIRPath Patch) is not supported.
+Result<json::value> json_patch_of_binary(const json::value& resource) {
+  const std::string type = resource_type_of(resource);
+  if (type == "Parameters")
+    return Status(StatusCode::not_supported, "FHIRPath Patch (Parameters) is not supported",
+                  "Bundle.entry.resource");
+  if (type != "Binary")
+    return Status::Invalid("Bundle.entry.resource",
+                           "a PATCH entry carries a Binary with a JSON Patch, not '" + type + "'");
+  const json::object& binary = resource.get_object();
+  const json::value* content_type = binary.if_contains("contentType");
+  if (!content_type || !content_type->is_string() ||
+      content_type->get_string().subview().substr(0, 27) != "application/json-patch+json")
+    return Status::Invalid("Bundle.entry.resource.contentType",
+                           "must be application/json-patch+json");
+  const json::value* data = binary.if_contains("data");
+  if (!data || !data->is_string())
+    return Status::Invalid("Bundle.entry.resource.data", "the base64 JSON Patch is required");
+  auto bytes = crypto::from_base64(data->get_string().subview());
+  if (!bytes.ok()) return Status::Invalid("Bundle.entry.resource.data", "is not base64");
+  boost::system::error_code ec;
+  json::value patch = json::parse(
+      json::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size()), ec);
+  if (ec) return Status::Invalid("Bundle.entry.resource.data", "is not a JSON document");
+  return patch;
+}
+
 // ---- batch ------------------------------------------------------------------
 
 Result<FhirAnswer> process_batch(CallContext& call, const mapping::ParsedBundle& bundle) {
@@ -118,7 +148,16 @@ Result<FhirAnswer> process_batch(CallContext& call, const mapping::ParsedBundle&
           entry.index)));
       continue;
     }
-    request->body = entry.resource;
+    if (entry.method == "PATCH") {
+      auto patch = json_patch_of_binary(entry.resource);
+      if (!patch.ok()) {
+        entries.push_back(error_entry(at_entry(patch.status(), entry.index)));
+        continue;
+      }
+      request->body = std::move(*patch);
+    } else {
+      request->body = entry.resource;
+    }
     request->if_match = entry.if_match;
     request->if_none_exist = entry.if_none_exist;
     auto answer = dispatch(call, *request);
@@ -148,7 +187,7 @@ int method_rank(const std::string& method) {
   // before Observations so observations can reference them.
   if (method == "DELETE") return 0;
   if (method == "POST") return 1;
-  if (method == "PUT") return 2;
+  if (method == "PUT" || method == "PATCH") return 2;
   return 3;
 }
 
@@ -318,6 +357,24 @@ Result<FhirAnswer> process_transaction(CallContext& call, const mapping::ParsedB
       if (!target.ok()) return fail(target.status());
       if (auto updated = add_update(target->url_id, target->resource); !updated.ok())
         return fail(updated);
+      continue;
+    }
+    if (method == "PATCH") {
+      // Applied to the resource as it was before the transaction; the store
+      // refuses the update if it changed since (its rev is checked).
+      auto patch = json_patch_of_binary(entry->resource);
+      if (!patch.ok()) return fail(patch.status());
+      std::string id = seg.size() == 2 ? seg[1] : std::string{};
+      if (seg.size() == 1) {  // conditional patch
+        auto match = conditional_match(call, type, request.params, "Bundle.entry.request.url");
+        if (!match.ok()) return fail(match.status());
+        if (!*match)
+          return fail(Status::NotFound("no " + type + " matches the criteria of the PATCH"));
+        id = **match;
+      }
+      auto patched = patch_resource(call, type, id, *patch);
+      if (!patched.ok()) return fail(patched.status());
+      if (auto updated = add_update(id, patched->resource); !updated.ok()) return fail(updated);
       continue;
     }
     if (method == "DELETE") {

@@ -571,6 +571,25 @@ Result<storage::WriteResult> resolve_resource(CallContext& call, const std::stri
   return storage::WriteResult{std::move(*record)};
 }
 
+}  // namespace
+
+Result<PatchedResource> patch_resource(CallContext& call, const std::string& type,
+                                       const std::string& id, const json::value& patch) {
+  auto found = resolve_resource(call, type, id);
+  if (!found.ok()) return found.status();
+  const auto* patient = std::get_if<icure::Patient>(&*found);
+  const auto* record = std::get_if<storage::ContactRecord>(&*found);
+  auto view =
+      patient ? patient_view(*patient, call.server) : observation_view(*record, call.server);
+  if (!view.ok()) return view.status();
+  auto patched = apply_json_patch(json::value(std::move(*view)), patch);
+  if (!patched.ok()) return patched.status();
+  return PatchedResource{std::move(*patched),
+                         generation_of(patient ? patient->rev : record->contact.rev)};
+}
+
+namespace {
+
 Result<FhirAnswer> do_read(CallContext& call, const std::string& type, const std::string& id,
                            const std::optional<std::string>& version) {
   auto resolved = resolve_resource(call, type, id);
@@ -649,23 +668,25 @@ Result<FhirAnswer> do_patch(CallContext& call, const std::string& type, const st
                             const FhirCall& request) {
   if (request.body.is_null())
     return Status(StatusCode::structure, "a JSON Patch (application/json-patch+json) is required");
-  auto found = resolve_resource(call, type, id);
-  if (!found.ok()) return found.status();
-  const auto* patient = std::get_if<icure::Patient>(&*found);
-  const auto* record = std::get_if<storage::ContactRecord>(&*found);
-  auto view =
-      patient ? patient_view(*patient, call.server) : observation_view(*record, call.server);
-  if (!view.ok()) return view.status();
-  auto patched = apply_json_patch(json::value(std::move(*view)), request.body);
+  auto patched = patch_resource(call, type, id, request.body);
   if (!patched.ok()) return patched.status();
   FhirCall update;
   update.method = "PUT";
   update.segments = {type, id};
-  update.body = std::move(*patched);
+  update.body = std::move(patched->resource);
   update.if_match = request.if_match;
-  if (!update.if_match)
-    update.if_match = "W/\"" + generation_of(patient ? patient->rev : record->contact.rev) + "\"";
+  if (!update.if_match) update.if_match = "W/\"" + patched->version + "\"";
   return do_update(call, type, id, update);
+}
+
+// PATCH <Type>?criteria: the one match is patched; none is not_found (HAPI's
+// answer: a patch needs something to apply to), several are multiple_matches.
+Result<FhirAnswer> do_conditional_patch(CallContext& call, const std::string& type,
+                                        const FhirCall& request) {
+  auto match = conditional_match(call, type, request.params, "query");
+  if (!match.ok()) return match.status();
+  if (!*match) return Status::NotFound("no " + type + " matches the criteria of the PATCH");
+  return do_patch(call, type, **match, request);
 }
 
 FhirAnswer deleted_answer(std::string diagnostics) {
@@ -814,8 +835,9 @@ Result<FhirAnswer> dispatch(CallContext& call, const FhirCall& request) {
       if (method == "GET") return do_search(call, type, request);
       if (method == "POST") return do_create(call, type, request);
       if (method == "PUT") return do_conditional_update(call, type, request);
+      if (method == "PATCH") return do_conditional_patch(call, type, request);
       if (method == "DELETE") return do_conditional_delete(call, type, request);
-      return not_allowed("GET, POST, PUT, DELETE", method);
+      return not_allowed("GET, POST, PUT, PATCH, DELETE", method);
     }
     if (seg.size() == 2 && seg[1] == "_search") {
       if (method == "POST") return do_search(call, type, request);

@@ -289,8 +289,9 @@ Response handle_fhir(Request& req, ServerContext& ctx, std::string_view base, st
       auto form = parse_query(req.body());
       if (!form.ok()) return status_response(req, form.status());
       call.params.insert(call.params.end(), form->begin(), form->end());
-    } else if (patch && call.segments.size() == 2 && kind != BodyKind::json_patch) {
-      // PATCH <Type>/{id}; other PATCH targets are answered 405 by the routing.
+    } else if (patch && (call.segments.size() == 1 || call.segments.size() == 2) && !is_search &&
+               kind != BodyKind::json_patch) {
+      // PATCH <Type>/{id} and <Type>?criteria; other targets are 405 (routing).
       return status_response(
           req,
           Status(StatusCode::not_supported,

@@ -446,6 +446,9 @@ BOOST_AUTO_TEST_CASE(bad_bundles) {
   BOOST_TEST(
       err(R"({"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Patient/1","ifModifiedSince":"2015-02-30T00:00:00Z"}}]})") ==
       "Bundle.entry[0].request.ifModifiedSince: '2015-02-30T00:00:00Z' is not a date");
+  BOOST_TEST(
+      err(R"({"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"PATCH","url":"Patient/1"}}]})") ==
+      "Bundle.entry[0].resource: is required for PATCH");
   BOOST_TEST(err(R"({"resourceType":"Bundle","type":"batch","entry":[{}]})") ==
              "Bundle.entry[0]: an entry needs a resource or a request");
   BOOST_TEST(err(R"({"resourceType":"Bundle","type":"batch","entry":[{"resource":{"id":"x"}}]})") ==

@@ -2,6 +2,7 @@
 """Builds the seed corpora for the fuzz targets from ../shared (FHIR fixtures,
 the tutorial's requests, the SDK's iCure entities) plus a few hand-written
 edge cases. Usage: make_corpora.py <shared_dir> <out_dir>"""
+import base64
 import json, pathlib, sys
 
 shared, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
@@ -76,6 +77,15 @@ patch_ops = [{"op": "replace", "path": "/gender", "value": "other"}, {"op": "add
              {"op": "test", "path": "/id", "value": "123"}, {"op": "move", "from": "/name/0", "path": "/name/-"},
              {"op": "copy", "from": "/birthDate", "path": "/x~1y"}, {"op": "remove", "path": "/telecom/0"}]
 put("http_request", "patch", req("PATCH", "/fhir/r4/Patient/123", json.dumps(patch_ops)).replace("fhir+json", "json-patch+json"))
+put("http_request", "conditional-patch", req("PATCH", "/fhir/r4/Patient?identifier=urn:oid:1|x", json.dumps(patch_ops)).replace("fhir+json", "json-patch+json"))
+patch_bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+    {"resource": {"resourceType": "Binary", "contentType": "application/json-patch+json",
+                  "data": base64.b64encode(json.dumps(patch_ops).encode()).decode()},
+     "request": {"method": "PATCH", "url": "Patient?identifier=urn:oid:1|x"}},
+    {"request": {"method": "GET", "url": "Patient/123", "ifNoneMatch": 'W/"1"',
+                 "ifModifiedSince": "2026-12-03T10:00:00.250+01:00"}}]}
+put("http_request", "patch-bundle", req("POST", "/fhir/r4", json.dumps(patch_bundle)))
+put("fhir_bundle", "patch-bundle", json.dumps(patch_bundle))
 put("http_request", "keychain-delete", req("DELETE", "/rest/icdx/v1/keychain/@HCP@"))
 for stem, doc in by_type.get("Patient", [])[:3]:
     put("json_patch", stem, json.dumps([doc, patch_ops]))

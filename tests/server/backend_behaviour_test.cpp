@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "fhirbridge/crypto/primitives.hpp"
 #include "server/backend_world.hpp"
 
 namespace fhirbridge::test {
@@ -552,6 +553,92 @@ BEHAVIOUR_CASE(json_patch) {
   BOOST_REQUIRE_EQUAL(value.result_int(), 200u);
   BOOST_TEST(body_json(value).at("valueQuantity").at("value").to_number<double>() == 7.1);
   BOOST_TEST(str(body_json(value), {"meta", "versionId"}) == "2");
+}
+
+// PATCH <Type>?criteria, and PATCH entries in Bundles: a Binary holding the
+// JSON Patch (contentType application/json-patch+json, base64 data).
+BEHAVIOUR_CASE(conditional_patch_and_patch_entries) {
+  const std::string id =
+      create(w, patient("", "Noether", "Emmy", "1882-03-23", "mrn-noether"), w.alice);
+  const std::string criteria = "/Patient?identifier=urn:oid:1.2.3|mrn-noether";
+  auto patch = [&](const std::string& target, const std::string& ops) {
+    return w.call(verb::patch, kBase + target, &w.alice, ops, "application/json-patch+json");
+  };
+  auto gender = [&] {
+    return str(body_json(w.get(kBase + "/Patient/" + id, &w.alice)), {"gender"});
+  };
+  auto by_criteria = patch(criteria, R"([{"op":"replace","path":"/gender","value":"other"}])");
+  BOOST_TEST_INFO(w.name() << ": " << by_criteria.body());
+  BOOST_REQUIRE_EQUAL(by_criteria.result_int(), 200u);
+  BOOST_TEST(str(body_json(by_criteria), {"id"}) == id);
+  BOOST_TEST(gender() == "other");
+  BOOST_TEST(patch("/Patient?identifier=urn:oid:1.2.3|nobody", "[]").result_int() == 404u);
+  create(w, patient("", "Noether", "Fritz", "1884-10-07", "mrn-fritz"), w.alice);
+  BOOST_TEST(patch("/Patient?family=noether", "[]").result_int() == 412u);
+  BOOST_TEST(patch("/Patient?unknown=1", "[]").result_int() == 400u);
+
+  auto binary = [](const std::string& ops) {
+    const std::string data =
+        crypto::to_base64(reinterpret_cast<const std::uint8_t*>(ops.data()), ops.size());
+    return json::object{
+        {"resourceType", "Binary"}, {"contentType", "application/json-patch+json"}, {"data", data}};
+  };
+  auto patch_entry = [&](const std::string& url, const std::string& ops) {
+    return json::object{{"resource", binary(ops)},
+                        {"request", {{"method", "PATCH"}, {"url", url}}}};
+  };
+  for (const char* type : {"transaction", "batch"}) {
+    const std::string value = std::string(type) == "batch" ? "female" : "male";
+    json::object bundle{
+        {"resourceType", "Bundle"},
+        {"type", type},
+        {"entry",
+         json::array{patch_entry("Patient/" + id, R"([{"op":"replace","path":"/gender","value":")" +
+                                                      value + R"("}])"),
+                     patch_entry("Patient?identifier=urn:oid:1.2.3|mrn-fritz",
+                                 R"([{"op":"add","path":"/active","value":false}])")}}};
+    auto res = w.post(kBase, bundle, &w.alice);
+    BOOST_TEST_INFO(w.name() << " " << type << ": " << res.body());
+    BOOST_REQUIRE_EQUAL(res.result_int(), 200u);
+    const json::value answer = body_json(res);
+    for (std::size_t i = 0; i < 2; ++i)
+      BOOST_TEST(answer.at("entry").at(i).at("response").at("status").as_string() == "200 OK");
+    BOOST_TEST(gender() == value);
+  }
+  // A transaction with a bad patch writes nothing; a batch fails that entry only.
+  json::object bad{
+      {"resourceType", "Bundle"},
+      {"type", "transaction"},
+      {"entry",
+       json::array{
+           patch_entry("Patient/" + id, R"([{"op":"replace","path":"/gender","value":"unknown"}])"),
+           patch_entry("Patient/" + id, R"([{"op":"test","path":"/gender","value":"male"}])")}}};
+  auto refused = w.post(kBase, bad, &w.alice);
+  BOOST_TEST(refused.result_int() == 400u);
+  BOOST_TEST(refused.body().find("Bundle.entry[1]") != std::string::npos, refused.body());
+  BOOST_TEST(gender() == "female");
+  // Two entries that change the same resource: neither overwrites the other.
+  json::object twice{
+      {"resourceType", "Bundle"},
+      {"type", "transaction"},
+      {"entry",
+       json::array{
+           patch_entry("Patient/" + id, R"([{"op":"replace","path":"/gender","value":"male"}])"),
+           patch_entry("Patient/" + id, R"([{"op":"add","path":"/active","value":false}])")}}};
+  auto conflicting = w.post(kBase, twice, &w.alice);
+  BOOST_TEST(conflicting.result_int() == 412u, conflicting.body());
+  BOOST_TEST(gender() == "female");
+  bad["type"] = "batch";
+  json::array& entries = bad["entry"].as_array();
+  entries[1].as_object()["resource"] = json::object{{"resourceType", "Parameters"}};
+  auto partial = w.post(kBase, bad, &w.alice);
+  BOOST_REQUIRE_EQUAL(partial.result_int(), 200u);
+  const json::value partial_answer = body_json(partial);
+  BOOST_TEST(partial_answer.at("entry").at(0).at("response").at("status").as_string() == "200 OK");
+  const auto& fhirpath = partial_answer.at("entry").at(1).at("response");
+  BOOST_TEST(fhirpath.at("status").as_string() == "400 Bad Request");
+  BOOST_TEST(fhirpath.at("outcome").at("issue").at(0).at("code").as_string() == "not-supported");
+  BOOST_TEST(gender() == "unknown");
 }
 
 // _include=Observation:subject and _revinclude=Observation:subject: the

@@ -108,9 +108,15 @@ BOOST_AUTO_TEST_CASE(routing_errors_are_operation_outcomes) {
       f.call(verb::put, kBase + "/Patient", &f.alice, "{\"resourceType\": \"Patient\"}");
   BOOST_TEST(put_type.result_int() == 400u);
   BOOST_TEST(issue_field(put_type, "expression") == "query");
+  // PATCH on the type is a conditional patch: a JSON Patch, and criteria.
   auto patch_type = f.call(verb::patch, kBase + "/Patient", &f.alice, "{}");
-  BOOST_TEST(patch_type.result_int() == 405u);
-  BOOST_TEST(patch_type[http::field::allow] == "GET, POST, PUT, DELETE");
+  BOOST_TEST(patch_type.result_int() == 415u);
+  auto patch_type_no_criteria =
+      f.call(verb::patch, kBase + "/Patient", &f.alice, "[]", "application/json-patch+json");
+  BOOST_TEST(patch_type_no_criteria.result_int() == 400u);
+  auto trace_type = f.call(verb::trace, kBase + "/Patient", &f.alice);
+  BOOST_TEST(trace_type.result_int() == 405u);
+  BOOST_TEST(trace_type[http::field::allow] == "GET, POST, PUT, PATCH, DELETE");
 }
 
 BOOST_AUTO_TEST_CASE(bad_bodies_are_4xx_with_the_offending_path) {

@@ -84,7 +84,7 @@ static Result<ParsedBundle> parse(const json::value& bundle) {
     } else {
       return Status::Invalid(epath, "an entry needs a resource or a request");
     }
-    if ((entry.method == "POST" || entry.method == "PUT") && !resource)
+    if ((entry.method == "POST" || entry.method == "PUT" || entry.method == "PATCH") && !resource)
       return Status::Invalid(child(epath, "resource"), "is required for " + entry.method);
     out.entries.push_back(std::move(entry));
   }
