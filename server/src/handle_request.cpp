@@ -373,6 +373,19 @@ Response error_response(const Status& status, unsigned http_version, bool keep_a
 
 Response handle_request(Request&& request, ServerContext& ctx) {
   try {
+    if (request.method() == http::verb::head) {
+      // HEAD is GET without the body (RFC 9110 9.3.2): the same status and
+      // headers, Content-Length included.
+      request.method(http::verb::get);
+      Response res = handle(request, ctx);
+      request.method(http::verb::head);
+      if (!res.body().empty()) {
+        const auto length = res.body().size();
+        res.body().clear();
+        res.content_length(length);
+      }
+      return res;
+    }
     return handle(request, ctx);
   } catch (const std::exception& e) {
     // Never crash on input: log the cause (no body, no credentials) and answer 500.

@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <set>
+#include <vector>
 
 #include "server_fixture.hpp"
 
@@ -300,6 +301,29 @@ BOOST_AUTO_TEST_CASE(summary_modes_subset_the_resources) {
   BOOST_TEST(included.at("resourceType").as_string() == "Patient");
   BOOST_TEST(included.contains("name"));
   BOOST_TEST(!included.contains("photo"));
+}
+
+// HEAD is GET without the body: same status and headers, Content-Length of the GET's body.
+BOOST_AUTO_TEST_CASE(head_is_get_without_the_body) {
+  ServerFixture f;
+  const std::string id = create_pat1(f);
+  for (const std::string& target :
+       std::vector<std::string>{"/Patient/" + id, "/Patient?name=Donald", "/metadata"}) {
+    BOOST_TEST_CONTEXT(target) {
+      auto get = f.call(verb::get, kBase + target, &f.alice);
+      auto head = f.call(verb::head, kBase + target, &f.alice);
+      BOOST_TEST(head.result_int() == 200u);
+      BOOST_TEST(head.body().empty());
+      BOOST_TEST(head[http::field::content_type] == get[http::field::content_type]);
+      BOOST_TEST(head[http::field::etag] == get[http::field::etag]);
+      if (target != "/Patient?name=Donald")  // a searchset carries a fresh id and timestamp
+        BOOST_TEST(head[http::field::content_length] == std::to_string(get.body().size()));
+      else
+        BOOST_TEST(!head[http::field::content_length].empty());
+    }
+  }
+  BOOST_TEST(f.call(verb::head, kBase + "/Patient/nobody", &f.alice).result_int() == 404u);
+  BOOST_TEST(f.call(verb::head, kBase + "/Patient/" + id, nullptr).result_int() == 401u);
 }
 
 // request.ifNoneMatch / ifModifiedSince on a Bundle's GET entries: the same
