@@ -310,6 +310,25 @@ Conditions patient_conditions(const PatientQuery& q) {
     std::string cond = date_condition(d, "p.modified", false, params);
     c.add(std::move(cond), std::move(params));
   }
+  for (const auto& [element, missing] : q.presence) {
+    const std::string is = missing ? "IS NULL" : "IS NOT NULL";
+    auto rows = [&, missing = missing](const char* table, const char* where,
+                                       std::vector<Value> params = {}) {
+      c.add(std::string(missing ? "NOT " : "") + "EXISTS (SELECT 1 FROM " + table +
+                " x WHERE x.patient_id = p.id AND " + where + ")",
+            std::move(params));
+    };
+    switch (element) {
+      case PatientElement::gender: c.add("p.gender " + is); break;
+      case PatientElement::birth_date: c.add("p.birth_date " + is); break;
+      case PatientElement::identifier:
+        rows("patient_identifier", "x.system <> ?", {std::string(kFhirIdSystem)});
+        break;
+      case PatientElement::name: rows("patient_name", "x.field <> 'pair'"); break;
+      case PatientElement::family: rows("patient_name", "x.field = 'family'"); break;
+      case PatientElement::given: rows("patient_name", "x.field = 'given'"); break;
+    }
+  }
   return c;
 }
 
@@ -363,6 +382,21 @@ Conditions contact_conditions(const ContactQuery& q) {
     std::vector<Value> params;
     std::string cond = date_condition(d, "c.modified", false, params);
     c.add(std::move(cond), std::move(params));
+  }
+  for (const auto& [element, missing] : q.presence) {
+    auto rows = [&, missing = missing](const char* table, const char* where,
+                                       std::vector<Value> params = {}) {
+      c.add(std::string(missing ? "NOT " : "") + "EXISTS (SELECT 1 FROM " + table +
+                " x WHERE x.contact_id = c.id AND " + where + ")",
+            std::move(params));
+    };
+    switch (element) {
+      case ContactElement::date: rows("contact_date", "1"); break;
+      case ContactElement::code: rows("service_code", "x.kind = 'code'"); break;
+      case ContactElement::identifier:
+        rows("service_identifier", "x.system <> ?", {std::string(kFhirIdSystem)});
+        break;
+    }
   }
   return c;
 }

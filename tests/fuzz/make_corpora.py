@@ -40,7 +40,8 @@ queries = ["name=Chalmers", "family:exact=Chalmers&given=Peter", "birthdate=ge19
            "subject:identifier=urn:oid:1|x", "name:contains=a%20b+c", "%zz=1", "a&&b==c",
            "_include=Observation:subject", "_revinclude=Observation:patient&family=x", "birthdate=nope",
            "_lastUpdated=gt2026-12-03T10:00:00.250%2B01:00&_sort=-_lastUpdated", "_lastUpdated=ne2026-12",
-           "_summary=true&_include=Observation:subject", "_summary=text"]
+           "_summary=true&_include=Observation:subject", "_summary=text",
+           "birthdate:missing=true&identifier:missing=false", "subject:Patient.given:missing=true&date:missing=false"]
 for i, q in enumerate(queries):
     put("query_string", f"q{i}", q)
 

@@ -252,6 +252,30 @@ BEHAVIOUR_CASE(search_by_last_updated) {
   BOOST_TEST(bad.body().find("_lastUpdated") != std::string::npos);
 }
 
+// :missing, evaluated by each backend (SQLite's index tables, the remote's
+// decrypted entities).
+BEHAVIOUR_CASE(search_by_missing_elements) {
+  const std::string full = create(w, patient("", "Present", "Paula", "1970-01-01", "PR1"), w.alice);
+  const std::string bare =
+      create(w, json::object{{"resourceType", "Patient"}, {"id", "bare-1"}}, w.alice);
+  BOOST_TEST(total(w, "Patient?birthdate:missing=true", w.alice) == 1);
+  BOOST_TEST(total(w, "Patient?identifier:missing=true", w.alice) == 1);  // the FHIR id is not one
+  BOOST_TEST(total(w, "Patient?name:missing=false&gender:missing=false", w.alice) == 1);
+  BOOST_TEST(search(w, "Patient?family:missing=true", w.alice)
+                 .at("entry")
+                 .at(0)
+                 .at("resource")
+                 .at("id")
+                 .as_string() == bare);
+  json::value obs = with_subject(seed("observation-f001.json"), "Patient/" + full);
+  obs.as_object().erase("id");
+  obs.as_object().erase("effectivePeriod");
+  create(w, obs, w.alice);
+  BOOST_TEST(total(w, "Observation?date:missing=true", w.alice) == 1);
+  BOOST_TEST(total(w, "Observation?identifier:missing=false&code:missing=false", w.alice) == 1);
+  BOOST_TEST(total(w, "Observation?subject:Patient.birthdate:missing=false", w.alice) == 1);
+}
+
 BEHAVIOUR_CASE(a_transaction_is_all_or_nothing) {
   create(w, seed("patient-pat1.json"), w.alice);
   // A new patient, then one whose FHIR id exists: nothing is stored.

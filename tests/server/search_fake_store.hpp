@@ -182,6 +182,12 @@ class FakeSearchStore final : public storage::Store {
     }
     return false;
   }
+  static bool business_identifier(const std::optional<std::vector<icure::Identifier>>& ids) {
+    return ids && std::any_of(ids->begin(), ids->end(), [](const icure::Identifier& i) {
+             return i.value && i.system.value_or("") != "https://dxm.icure.dev";
+           });
+  }
+
   static bool date_hit(const storage::DateCondition& c, std::optional<std::int64_t> v) {
     if (!v) return false;
     bool in = (!c.lo || *v >= *c.lo) && (!c.hi || *v <= *c.hi);
@@ -217,6 +223,19 @@ class FakeSearchStore final : public storage::Store {
     if (q.active && p.active != q.active) return false;
     for (const auto& d : q.last_updated)
       if (!date_hit(d, p.modified)) return false;
+    for (const auto& [element, missing] : q.presence) {
+      using storage::PatientElement;
+      bool present = false;
+      switch (element) {
+        case PatientElement::gender: present = p.gender.has_value(); break;
+        case PatientElement::birth_date: present = p.dateOfBirth.has_value(); break;
+        case PatientElement::identifier: present = business_identifier(p.identifier); break;
+        case PatientElement::name: present = !all.empty(); break;
+        case PatientElement::family: present = !family.empty(); break;
+        case PatientElement::given: present = !given.empty(); break;
+      }
+      if (present == missing) return false;
+    }
     return true;
   }
 
@@ -238,6 +257,16 @@ class FakeSearchStore final : public storage::Store {
       if (!date_hit(d, s.valueDate ? s.valueDate : s.openingDate)) return false;
     for (const auto& d : q.last_updated)
       if (!date_hit(d, r.contact.modified)) return false;
+    for (const auto& [element, missing] : q.presence) {
+      using storage::ContactElement;
+      bool present = false;
+      switch (element) {
+        case ContactElement::date: present = s.valueDate || s.openingDate; break;
+        case ContactElement::code: present = s.codes && !s.codes->empty(); break;
+        case ContactElement::identifier: present = business_identifier(s.identifier); break;
+      }
+      if (present == missing) return false;
+    }
     return true;
   }
 };

@@ -176,6 +176,18 @@ BOOST_AUTO_TEST_CASE(birthdate_prefixes_and_partial_dates) {
   BOOST_TEST(both.size() == 2u);
 }
 
+BOOST_AUTO_TEST_CASE(missing_modifier) {
+  auto q = patients("birthdate:missing=true&identifier:missing=false").plan.query;
+  BOOST_REQUIRE_EQUAL(q.presence.size(), 2u);
+  BOOST_TEST((q.presence[0].element == storage::PatientElement::birth_date));
+  BOOST_TEST(q.presence[0].missing);
+  BOOST_TEST((q.presence[1].element == storage::PatientElement::identifier));
+  BOOST_TEST(!q.presence[1].missing);
+  BOOST_TEST(patient_error("birthdate:missing=maybe").path() == "birthdate:missing");
+  // Only where the store knows presence: not active (iCure: absent = active).
+  BOOST_TEST(patient_error("active:missing=true").path() == "active:missing");
+}
+
 BOOST_AUTO_TEST_CASE(malformed_values_name_the_parameter) {
   auto s = patient_error("birthdate=1974-13");
   BOOST_TEST((s.code() == StatusCode::invalid));

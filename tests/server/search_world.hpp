@@ -213,6 +213,15 @@ struct SearchWorld {
     check("Patient", "active=true", {"pat1", "pat2", "pat4"});
     check("Patient", "active=false", {"pat3"});
     check("Patient", "active=true&gender=female", {"pat2"});
+    // :missing (the FHIR id, an identifier in iCure, does not count as one)
+    check("Patient", "birthdate:missing=true", {"pat4"});
+    check("Patient", "birthdate:missing=false", {"pat1", "pat2", "pat3"});
+    check("Patient", "identifier:missing=true", {"pat3", "pat4"});
+    check("Patient", "identifier:missing=false&gender:missing=false", {"pat1", "pat2"});
+    check("Patient", "given:missing=true", {"pat4"});
+    check("Patient", "family:missing=true", {});
+    check("Patient", "name:missing=false", {"pat1", "pat2", "pat3", "pat4"});
+    check("Patient", "gender:missing=true", {});
   }
 
   void check_patient_has() {
@@ -260,6 +269,11 @@ struct SearchWorld {
           {"f002", "f004"});
     check("Observation", "code=http://snomed.info/sct|15074-8", {});
     check("Observation", "code=15074-8&code=http://loinc.org|", {"f001", "f003"});
+    check("Observation", "date:missing=true", {"f004"});
+    check("Observation", "identifier:missing=true&date:missing=false", {"f002", "f003"});
+    check("Observation", "code:missing=true", {});
+    check("Observation", "subject:Patient.birthdate:missing=true", {});
+    check("Observation", "subject:Patient.identifier:missing=true", {"f004"});
     // status / category / _tag
     check("Observation", "status=final", {"f001", "f003"});
     check("Observation", "status=final,amended", {"f001", "f003", "f004"});

@@ -251,9 +251,36 @@ struct Translator {
 
   // ---- Patient ---------------------------------------------------------------
 
+  // name:missing=true|false, on the parameters whose element the store indexes.
+  template <typename Element, std::size_t N>
+  static Result<Handled> presence_param(
+      std::vector<storage::Presence<Element>>& presence,
+      const std::array<std::pair<std::string_view, Element>, N>& elements, const QueryParam& p,
+      const std::string& path) {
+    for (const auto& [name, element] : elements) {
+      if (name != p.name) continue;
+      auto missing = boolean(path, p.value);
+      if (!missing) return missing.status();
+      presence.push_back({element, *missing});
+      return Handled::yes;
+    }
+    return bad_modifier(path, p.modifier);
+  }
+
   Result<Handled> patient_param(PatientPlan& plan, const QueryParam& p, const std::string& path) {
     auto& q = plan.query;
     const std::string& n = p.name;
+    if (p.modifier == "missing" && n.rfind("_has:", 0) != 0) {
+      using storage::PatientElement;
+      static constexpr std::array<std::pair<std::string_view, PatientElement>, 6> kElements{
+          {{"gender", PatientElement::gender},
+           {"birthdate", PatientElement::birth_date},
+           {"identifier", PatientElement::identifier},
+           {"name", PatientElement::name},
+           {"family", PatientElement::family},
+           {"given", PatientElement::given}}};
+      return presence_param(q.presence, kElements, p, path);
+    }
     if (n == "_id") {
       if (!p.modifier.empty()) return bad_modifier(path, p.modifier);
       plan.id_or_fhir_id.push_back(split_or(p.value));
@@ -340,6 +367,14 @@ struct Translator {
                                     const std::string& path) {
     auto& q = plan.query;
     const std::string& n = p.name;
+    if (p.modifier == "missing") {
+      using storage::ContactElement;
+      static constexpr std::array<std::pair<std::string_view, ContactElement>, 3> kElements{
+          {{"date", ContactElement::date},
+           {"code", ContactElement::code},
+           {"identifier", ContactElement::identifier}}};
+      return presence_param(q.presence, kElements, p, path);
+    }
     if (n == "_id") {
       if (!p.modifier.empty()) return bad_modifier(path, p.modifier);
       plan.id_or_fhir_id.push_back(split_or(p.value));

@@ -47,6 +47,14 @@ bool has_fhir_id(const std::optional<std::vector<icure::Identifier>>& ids,
   });
 }
 
+// An identifier with a value other than the FHIR-id one (which is the
+// resource's id): what SqliteStore indexes.
+bool has_business_identifier(const std::optional<std::vector<icure::Identifier>>& ids) {
+  return ids && std::any_of(ids->begin(), ids->end(), [](const icure::Identifier& i) {
+           return i.value && i.system.value_or("") != kFhirIdSystem;
+         });
+}
+
 std::int64_t normalize_contact_date(std::int64_t date) {
   return date < 100000000 ? date * 1000000 : date;
 }
@@ -236,6 +244,27 @@ bool patient_matches(const icure::Patient& p, const PatientQuery& q) {
   if (q.active && p.active.value_or(true) != *q.active) return false;  // iCure: absent = active
   for (const auto& d : q.last_updated)
     if (!date_hit(d, p.modified, false)) return false;
+  for (const auto& [element, missing] : q.presence) {
+    bool present = false;
+    switch (element) {
+      case PatientElement::gender: present = p.gender.has_value(); break;
+      case PatientElement::birth_date: present = p.dateOfBirth.has_value(); break;
+      case PatientElement::identifier: present = has_business_identifier(p.identifier); break;
+      case PatientElement::name:
+      case PatientElement::family:
+      case PatientElement::given: {
+        const char* field = element == PatientElement::family  ? "family"
+                            : element == PatientElement::given ? "given"
+                                                               : nullptr;
+        const auto tokens = name_tokens(p);
+        present = std::any_of(tokens.begin(), tokens.end(), [&](const NameToken& t) {
+          return field ? t.field == field : t.field != "pair";
+        });
+        break;
+      }
+    }
+    if (present == missing) return false;
+  }
   return true;
 }
 
@@ -274,6 +303,22 @@ bool contact_matches(const icure::Contact& c, const std::string& patient_id, con
   }
   for (const auto& d : q.last_updated)
     if (!date_hit(d, c.modified, false)) return false;
+  for (const auto& [element, missing] : q.presence) {
+    bool present = false;
+    switch (element) {
+      case ContactElement::date: present = !contact_dates(c).empty(); break;
+      case ContactElement::code:
+        present = std::any_of(services.begin(), services.end(),
+                              [](const icure::Service& s) { return s.codes && !s.codes->empty(); });
+        break;
+      case ContactElement::identifier:
+        present = std::any_of(services.begin(), services.end(), [](const icure::Service& s) {
+          return has_business_identifier(s.identifier);
+        });
+        break;
+    }
+    if (present == missing) return false;
+  }
   return true;
 }
 

@@ -95,6 +95,16 @@ struct Page {
 };
 
 // Conditions are ANDed; each vector element is one more AND-ed condition.
+// FHIR's :missing on an element: absent (missing = true) or present (false).
+// Identifiers do not count the FHIR-id one (it is the resource's id).
+enum class PatientElement { gender, birth_date, identifier, name, family, given };
+enum class ContactElement { date, code, identifier };
+template <typename Element>
+struct Presence {
+  Element element;
+  bool missing = true;
+};
+
 struct PatientQuery {
   std::optional<std::vector<std::string>> ids;  // OR; any id of the store
   std::vector<AnyOf> identifiers;
@@ -105,6 +115,7 @@ struct PatientQuery {
   std::vector<DateCondition> birth_dates;         // on dateOfBirth
   std::optional<bool> active;
   std::vector<DateCondition> last_updated;  // on modified (epoch ms): meta.lastUpdated
+  std::vector<Presence<PatientElement>> presence;
   PageRequest page;
 };
 
@@ -116,6 +127,7 @@ struct ContactQuery {
   std::vector<AnyOf> tags;                              // on service tags
   std::vector<DateCondition> dates;                     // on service valueDate, else openingDate
   std::vector<DateCondition> last_updated;              // on the contact's modified (epoch ms)
+  std::vector<Presence<ContactElement>> presence;       // over the services: any has it
   PageRequest page;
 };
 
