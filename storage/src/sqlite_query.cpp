@@ -272,6 +272,15 @@ void add_name_condition(Conditions& c, const TextCondition& t, const char* field
   c.members.push_back(std::move(m));
 }
 
+// :missing over an index table: the entity has (missing = false) or has no
+// row `x` of `table` that is its own (`own`) and matches `where`.
+void add_presence(Conditions& c, bool missing, const char* table, const char* own,
+                  const char* where, std::vector<Value> params) {
+  c.add(std::string(missing ? "NOT " : "") + "EXISTS (SELECT 1 FROM " + table + " x WHERE " + own +
+            " AND " + where + ")",
+        std::move(params));
+}
+
 Conditions patient_conditions(const PatientQuery& q) {
   Conditions c;
   if (q.ids) {
@@ -314,9 +323,7 @@ Conditions patient_conditions(const PatientQuery& q) {
     const std::string is = missing ? "IS NULL" : "IS NOT NULL";
     auto rows = [&, missing = missing](const char* table, const char* where,
                                        std::vector<Value> params = {}) {
-      c.add(std::string(missing ? "NOT " : "") + "EXISTS (SELECT 1 FROM " + table +
-                " x WHERE x.patient_id = p.id AND " + where + ")",
-            std::move(params));
+      add_presence(c, missing, table, "x.patient_id = p.id", where, std::move(params));
     };
     switch (element) {
       case PatientElement::gender: c.add("p.gender " + is); break;
@@ -386,9 +393,7 @@ Conditions contact_conditions(const ContactQuery& q) {
   for (const auto& [element, missing] : q.presence) {
     auto rows = [&, missing = missing](const char* table, const char* where,
                                        std::vector<Value> params = {}) {
-      c.add(std::string(missing ? "NOT " : "") + "EXISTS (SELECT 1 FROM " + table +
-                " x WHERE x.contact_id = c.id AND " + where + ")",
-            std::move(params));
+      add_presence(c, missing, table, "x.contact_id = c.id", where, std::move(params));
     };
     switch (element) {
       case ContactElement::date: rows("contact_date", "1"); break;
