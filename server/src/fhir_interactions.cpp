@@ -11,6 +11,7 @@
 #include "fhirbridge/mapping/observation.hpp"
 #include "fhirbridge/mapping/patient.hpp"
 #include "fhirbridge/server/detail/json_patch.hpp"
+#include "fhirbridge/server/detail/search_plan.hpp"
 #include "fhirbridge/server/operation_outcome.hpp"
 
 namespace fhirbridge::server::detail {
@@ -590,8 +591,33 @@ Result<PatchedResource> patch_resource(CallContext& call, const std::string& typ
 
 namespace {
 
+// _summary / _elements on a read (as HAPI): the subsets a search makes.
+// Other parameters are ignored, as FHIR servers do on reads.
+Status subset_read(const std::vector<QueryParam>& params, FhirAnswer& answer) {
+  std::vector<std::string> elements;
+  SummaryMode summary = SummaryMode::full;
+  for (const auto& p : params) {
+    if (p.name == "_elements") {
+      elements = split_or(p.value);
+    } else if (p.name == "_summary") {
+      if (p.value == "true")
+        summary = SummaryMode::summary;
+      else if (p.value == "text")
+        summary = SummaryMode::text;
+      else if (p.value == "data")
+        summary = SummaryMode::data;
+      else if (p.value != "false")
+        return Status::Invalid("_summary", "a read takes _summary=true, text, data or false");
+    }
+  }
+  if ((elements.empty() && summary == SummaryMode::full) || !answer.body.is_object()) return {};
+  answer.body = subset_resource(std::move(answer.body.get_object()), elements, summary);
+  return {};
+}
+
 Result<FhirAnswer> do_read(CallContext& call, const std::string& type, const std::string& id,
-                           const std::optional<std::string>& version) {
+                           const std::optional<std::string>& version,
+                           const std::vector<QueryParam>& params) {
   auto resolved = resolve_resource(call, type, id);
   if (!resolved.ok()) return resolved.status();
   const storage::WriteResult& found = *resolved;
@@ -603,7 +629,9 @@ Result<FhirAnswer> do_read(CallContext& call, const std::string& type, const std
       return Status::NotFound(type + "/" + id + "/_history/" + *version +
                               " not found (only the current version is kept)");
   }
-  return view_answer(call, type, 200, found, "read", false);
+  auto answer = view_answer(call, type, 200, found, "read", false);
+  if (answer.ok() && !params.empty()) FHIRBRIDGE_RETURN_IF_ERROR(subset_read(params, *answer));
+  return answer;
 }
 
 Result<FhirAnswer> do_update(CallContext& call, const std::string& type, const std::string& id,
@@ -844,14 +872,14 @@ Result<FhirAnswer> dispatch(CallContext& call, const FhirCall& request) {
       return not_allowed("POST", method);
     }
     if (seg.size() == 2) {
-      if (method == "GET") return do_read(call, type, seg[1], std::nullopt);
+      if (method == "GET") return do_read(call, type, seg[1], std::nullopt, request.params);
       if (method == "PUT") return do_update(call, type, seg[1], request);
       if (method == "PATCH") return do_patch(call, type, seg[1], request);
       if (method == "DELETE") return do_delete(call, type, seg[1], request);
       return not_allowed("GET, PUT, PATCH, DELETE", method);
     }
     if (seg.size() == 4 && seg[2] == "_history") {
-      if (method == "GET") return do_read(call, type, seg[1], seg[3]);
+      if (method == "GET") return do_read(call, type, seg[1], seg[3], request.params);
       return not_allowed("GET", method);
     }
     if (seg.size() == 3 && seg[2] == "_history")

@@ -301,6 +301,24 @@ BOOST_AUTO_TEST_CASE(summary_modes_subset_the_resources) {
   BOOST_TEST(included.at("resourceType").as_string() == "Patient");
   BOOST_TEST(included.contains("name"));
   BOOST_TEST(!included.contains("photo"));
+
+  // Reads take _summary and _elements too (as HAPI); the version is the same.
+  auto read_keys = [&](const std::string& target) {
+    auto res = f.get(kBase + target);
+    BOOST_REQUIRE_EQUAL(res.result_int(), 200u);
+    BOOST_TEST(res[http::field::etag] == "W/\"1\"");
+    Keys keys;
+    const json::value resource = body_json(res);
+    for (const auto& [key, value] : resource.as_object()) keys.insert(std::string(key));
+    return keys;
+  };
+  BOOST_TEST(read_keys("/Patient/pat1?_summary=true") == kept("Patient?_summary=true"));
+  BOOST_TEST(read_keys("/Patient/pat1?_elements=gender,photo") ==
+             (Keys{"resourceType", "id", "meta", "gender", "photo"}));
+  BOOST_TEST(read_keys("/Patient/pat1/_history/1?_summary=text") ==
+             (Keys{"resourceType", "id", "meta", "text"}));
+  BOOST_TEST(read_keys("/Patient/pat1?_summary=false").count("photo") == 1u);
+  BOOST_TEST(f.get(kBase + "/Patient/pat1?_summary=count").result_int() == 400u);
 }
 
 // HEAD is GET without the body: same status and headers, Content-Length of the GET's body.

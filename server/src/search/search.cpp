@@ -237,31 +237,8 @@ struct BundleBuilder {
     issues.push_back(std::move(issue));
   }
 
-  // _elements: keep the mandatory elements and the requested ones; _summary
-  // (when there is no _elements): keep what the mode names. Mark SUBSETTED.
   json::object subset(json::object resource) const {
-    if (controls.elements.empty() && controls.summary == detail::SummaryMode::full) return resource;
-    std::string_view type;
-    if (const auto* t = resource.if_contains("resourceType"); t && t->is_string())
-      type = t->get_string();
-    json::object kept;
-    for (auto& [key, value] : resource) {
-      bool wanted = key == "resourceType" || key == "id" || key == "meta";
-      if (!controls.elements.empty())
-        wanted = wanted || std::find(controls.elements.begin(), controls.elements.end(),
-                                     std::string_view(key)) != controls.elements.end();
-      else
-        wanted = wanted || detail::in_summary(controls.summary, type, key);
-      if (wanted) kept[key] = value;
-    }
-    json::object& meta = kept["meta"].emplace_object();
-    if (auto* old = resource.if_contains("meta"); old && old->is_object()) meta = old->get_object();
-    json::array& tags =
-        meta["tag"].is_array() ? meta["tag"].get_array() : meta["tag"].emplace_array();
-    tags.push_back(
-        json::object{{"system", "http://terminology.hl7.org/CodeSystem/v3-ObservationValue"},
-                     {"code", "SUBSETTED"}});
-    return kept;
+    return detail::subset_resource(std::move(resource), controls.elements, controls.summary);
   }
 
   void add(const std::string& id, json::object resource) {

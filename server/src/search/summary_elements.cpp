@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <string>
 #include <string_view>
 
 #include "fhirbridge/server/detail/search_plan.hpp"
@@ -62,6 +63,32 @@ bool in_summary(SummaryMode mode, std::string_view resource_type, std::string_vi
                                         : listed_in(type.mandatory, element);
   }
   return false;
+}
+
+boost::json::object subset_resource(boost::json::object resource,
+                                    const std::vector<std::string>& elements, SummaryMode summary) {
+  if (elements.empty() && summary == SummaryMode::full) return resource;
+  std::string type;  // a copy: the values are moved out below
+  if (const auto* t = resource.if_contains("resourceType"); t && t->is_string())
+    type = t->get_string();
+  boost::json::object kept;
+  for (auto& [key, value] : resource) {
+    bool wanted = key == "resourceType" || key == "id" || key == "meta";
+    if (!elements.empty())
+      wanted = wanted ||
+               std::find(elements.begin(), elements.end(), std::string_view(key)) != elements.end();
+    else
+      wanted = wanted || in_summary(summary, type, key);
+    if (wanted) kept[key] = std::move(value);
+  }
+  boost::json::object& meta =
+      kept["meta"].is_object() ? kept["meta"].get_object() : kept["meta"].emplace_object();
+  boost::json::array& tags =
+      meta["tag"].is_array() ? meta["tag"].get_array() : meta["tag"].emplace_array();
+  tags.push_back(
+      boost::json::object{{"system", "http://terminology.hl7.org/CodeSystem/v3-ObservationValue"},
+                          {"code", "SUBSETTED"}});
+  return kept;
 }
 
 }  // namespace fhirbridge::server::detail

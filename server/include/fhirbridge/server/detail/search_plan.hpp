@@ -107,6 +107,13 @@ std::string encode_query(const std::vector<QueryParam>& params);
 // the narrative; full: all.
 bool in_summary(SummaryMode mode, std::string_view resource_type, std::string_view element);
 
+// _elements / _summary applied to one resource (searches and reads): with
+// `elements`, the mandatory elements (resourceType, id, meta) and those;
+// else what `summary` keeps. A subset gets meta.tag SUBSETTED; with neither,
+// the resource is returned as it is.
+boost::json::object subset_resource(boost::json::object resource,
+                                    const std::vector<std::string>& elements, SummaryMode summary);
+
 // The value-quantity test on a mapped FHIR Observation (valueQuantity only).
 bool quantity_matches(const QuantityCondition& condition, const boost::json::object& observation);
 
