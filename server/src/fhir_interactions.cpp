@@ -600,14 +600,10 @@ Status subset_read(const std::vector<QueryParam>& params, FhirAnswer& answer) {
     if (p.name == "_elements") {
       elements = split_or(p.value);
     } else if (p.name == "_summary") {
-      if (p.value == "true")
-        summary = SummaryMode::summary;
-      else if (p.value == "text")
-        summary = SummaryMode::text;
-      else if (p.value == "data")
-        summary = SummaryMode::data;
-      else if (p.value != "false")
+      auto mode = summary_mode(p.value);
+      if (!mode)
         return Status::Invalid("_summary", "a read takes _summary=true, text, data or false");
+      summary = *mode;
     }
   }
   if ((elements.empty() && summary == SummaryMode::full) || !answer.body.is_object()) return {};

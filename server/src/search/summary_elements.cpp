@@ -65,6 +65,14 @@ bool in_summary(SummaryMode mode, std::string_view resource_type, std::string_vi
   return false;
 }
 
+std::optional<SummaryMode> summary_mode(std::string_view value) {
+  if (value == "true") return SummaryMode::summary;
+  if (value == "text") return SummaryMode::text;
+  if (value == "data") return SummaryMode::data;
+  if (value == "false") return SummaryMode::full;
+  return std::nullopt;
+}
+
 boost::json::object subset_resource(boost::json::object resource,
                                     const std::vector<std::string>& elements, SummaryMode summary) {
   if (elements.empty() && summary == SummaryMode::full) return resource;

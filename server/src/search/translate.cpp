@@ -564,14 +564,8 @@ struct Translator {
     } else if (n == "_summary") {
       if (p.value == "count")
         controls.count_only = true;
-      else if (p.value == "true")
-        controls.summary = SummaryMode::summary;
-      else if (p.value == "text")
-        controls.summary = SummaryMode::text;
-      else if (p.value == "data")
-        controls.summary = SummaryMode::data;
-      else if (p.value == "false")
-        controls.summary = SummaryMode::full;
+      else if (auto mode = summary_mode(p.value))
+        controls.summary = *mode;
       else
         return Status::Invalid("_summary", "'" + printable(p.value) + "' is not a _summary value");
     } else if (n == "_total") {

@@ -107,6 +107,10 @@ std::string encode_query(const std::vector<QueryParam>& params);
 // the narrative; full: all.
 bool in_summary(SummaryMode mode, std::string_view resource_type, std::string_view element);
 
+// _summary's value (true, text, data, false) as a mode; nullopt for anything
+// else (`count` is a search control, not a subset).
+std::optional<SummaryMode> summary_mode(std::string_view value);
+
 // _elements / _summary applied to one resource (searches and reads): with
 // `elements`, the mandatory elements (resourceType, id, meta) and those;
 // else what `summary` keeps. A subset gets meta.tag SUBSETTED; with neither,
