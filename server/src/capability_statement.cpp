@@ -18,7 +18,7 @@ json::object resource_entry(const char* type, const char* profile) {
   json::object entry{{"type", type},
                      {"profile", profile},
                      {"interaction", interactions({"read", "vread", "update", "patch", "delete",
-                                                   "create", "search-type"})},
+                                                   "history-instance", "create", "search-type"})},
                      {"versioning", "versioned-update"},
                      {"readHistory", false},
                      {"updateCreate", true},

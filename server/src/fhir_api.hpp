@@ -64,6 +64,13 @@ inline std::string generation_of(const std::optional<std::string>& rev) {
 }
 using mapping::fhir_instant;
 
+// "200 OK": Bundle.entry.response.status for an HTTP status.
+std::string status_text(unsigned code);
+// A Bundle of `type` (a batch/transaction response, a history) with a fresh id
+// and meta.lastUpdated now.
+boost::json::object response_bundle(const std::string& type, boost::json::array entries,
+                                    const ServerContext& ctx);
+
 // Splits "Patient/123?name=x" into segments and decoded params.
 Result<FhirCall> call_from_url(const std::string& method, const std::string& url);
 

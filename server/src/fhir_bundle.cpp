@@ -17,12 +17,21 @@ namespace fhirbridge::server::detail {
 namespace json = boost::json;
 namespace http = boost::beast::http;
 
-namespace {
-
 std::string status_text(unsigned code) {
   return std::to_string(code) + " " +
          std::string(http::obsolete_reason(static_cast<http::status>(code)));
 }
+
+json::object response_bundle(const std::string& type, json::array entries,
+                             const ServerContext& ctx) {
+  return {{"resourceType", "Bundle"},
+          {"id", ctx.mapping().new_id()},
+          {"type", type},
+          {"meta", {{"lastUpdated", fhir_instant(ctx.mapping().now_ms())}}},
+          {"entry", std::move(entries)}};
+}
+
+namespace {
 
 std::string resource_type_of(const json::value& resource) {
   if (const json::object* o = resource.if_object())
@@ -64,15 +73,6 @@ json::object error_entry(const Status& status) {
 Status at_entry(const Status& status, std::size_t index) {
   return {status.code(), "Bundle.entry[" + std::to_string(index) + "]: " + status.message(),
           status.path()};
-}
-
-json::object response_bundle(const std::string& type, json::array entries,
-                             const ServerContext& ctx) {
-  return {{"resourceType", "Bundle"},
-          {"id", ctx.mapping().new_id()},
-          {"type", type},
-          {"meta", {{"lastUpdated", fhir_instant(ctx.mapping().now_ms())}}},
-          {"entry", std::move(entries)}};
 }
 
 // The URL an entry targets: request.url, or the resource type for a POST without one.

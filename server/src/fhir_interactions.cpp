@@ -4,6 +4,7 @@
 #include <boost/beast/http/status.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <ctime>
 
@@ -630,6 +631,116 @@ Result<FhirAnswer> do_read(CallContext& call, const std::string& type, const std
   return answer;
 }
 
+// ---- history ---------------------------------------------------------------
+
+// _since / _at / _count of a history interaction (FHIR http.html#history).
+struct HistoryParams {
+  std::optional<std::int64_t> since_ms;  // versions changed at or after
+  std::optional<std::int64_t> at_ms;     // the version current at
+  std::optional<std::size_t> count;
+  std::vector<QueryParam> echoed;  // for the self link
+};
+
+Result<HistoryParams> history_params(const std::vector<QueryParam>& params) {
+  HistoryParams out;
+  for (const auto& p : params) {
+    if (p.name == "_since" || p.name == "_at") {
+      auto when = mapping::parse_fhir_date_time(p.value, p.name);
+      if (!when.ok()) return when.status();
+      // _since from the start of what it names; _at up to its end ("_at=2026" is all of 2026).
+      const auto [first, last] = mapping::epoch_ms_range(*when);
+      (p.name == "_since" ? out.since_ms : out.at_ms) = p.name == "_since" ? first : last;
+    } else if (p.name == "_count") {
+      std::size_t count = 0;
+      auto [end, ec] = std::from_chars(p.value.data(), p.value.data() + p.value.size(), count);
+      if (ec != std::errc{} || end != p.value.data() + p.value.size())
+        return Status::Invalid("_count", "a non-negative integer is required");
+      out.count = count;
+    } else {
+      continue;  // other parameters (_format, _pretty, _list) are ignored, as on a read
+    }
+    out.echoed.push_back(p);
+  }
+  return out;
+}
+
+// One version in a history Bundle: what a client replaying the history would send.
+json::object history_entry(const CallContext& call, const std::string& type, const std::string& id,
+                           const std::string& generation, const std::string& last_modified,
+                           json::value resource) {
+  const bool created = generation == "1";
+  const bool deleted = resource.is_null();
+  json::object request{{"method", deleted   ? "DELETE"
+                                  : created ? "POST"
+                                            : "PUT"},
+                       {"url", created && !deleted ? type : type + "/" + id}};
+  json::object response{{"status", status_text(created && !deleted ? 201 : 200)}};
+  if (!generation.empty()) response["etag"] = "W/\"" + generation + "\"";
+  response["lastModified"] = last_modified;
+  json::object entry{{"fullUrl", call.base_url + "/" + type + "/" + id}};
+  if (!deleted) entry["resource"] = std::move(resource);
+  entry["request"] = std::move(request);
+  entry["response"] = std::move(response);
+  return entry;
+}
+
+// GET <Type>/{id}/_history. Only the current version of an entity is kept (as
+// iCure keeps it), so the history holds that version, or the delete of a
+// deleted entity; a _since or _at that excludes it gives an empty history.
+Result<FhirAnswer> do_history(CallContext& call, const std::string& type, const std::string& id,
+                              const std::vector<QueryParam>& params) {
+  auto wanted = history_params(params);
+  if (!wanted.ok()) return wanted.status();
+  std::string store_id, generation;
+  std::int64_t changed_ms = 0;
+  json::value resource;
+  auto found = resolve_resource(call, type, id);
+  if (found.ok()) {
+    auto answer = view_answer(call, type, 200, *found, "read", false);
+    if (!answer.ok()) return answer.status();
+    auto stamp = [&](const auto& entity) {
+      store_id = entity.id.value_or(id);
+      changed_ms = entity.modified.value_or(0);
+      generation = generation_of(entity.rev);
+    };
+    if (const auto* patient = std::get_if<icure::Patient>(&*found))
+      stamp(*patient);
+    else
+      stamp(std::get<storage::ContactRecord>(*found).contact);
+    resource = std::move(answer->body);
+  } else if (found.status().code() == StatusCode::deleted) {
+    const auto kind =
+        type == "Patient" ? storage::EntityKind::patient : storage::EntityKind::contact;
+    auto deletion = call.server.store().get_deletion(call.who, kind, id);
+    if (!deletion.ok()) return found.status();  // no trace to show: as a read, 410
+    store_id = deletion->id;
+    changed_ms = deletion->deleted_ms;
+    generation = generation_of(deletion->rev);
+  } else {
+    return found.status();
+  }
+  json::array entries;
+  const bool in_range = (!wanted->since_ms || changed_ms >= *wanted->since_ms) &&
+                        (!wanted->at_ms || changed_ms <= *wanted->at_ms);
+  if (in_range)
+    entries.push_back(history_entry(call, type, store_id, generation, fhir_instant(changed_ms),
+                                    std::move(resource)));
+  const std::size_t total = entries.size();
+  if (wanted->count && entries.size() > *wanted->count) entries.resize(*wanted->count);
+  json::object bundle = response_bundle("history", std::move(entries), call.server);
+  if (bundle.at("entry").as_array().empty())
+    bundle.erase("entry");  // FHIR JSON has no empty arrays
+  bundle["total"] = total;
+  const std::string query = encode_query(wanted->echoed);
+  bundle["link"] =
+      json::array{json::object{{"relation", "self"},
+                               {"url", call.base_url + "/" + type + "/" + id + "/_history" +
+                                           (query.empty() ? "" : "?" + query)}}};
+  FhirAnswer answer;
+  answer.body = std::move(bundle);
+  return answer;
+}
+
 Result<FhirAnswer> do_update(CallContext& call, const std::string& type, const std::string& id,
                              const FhirCall& request) {
   if (request.body.is_null())
@@ -863,6 +974,12 @@ Result<FhirAnswer> dispatch(CallContext& call, const FhirCall& request) {
       if (method == "DELETE") return do_conditional_delete(call, type, request);
       return not_allowed("GET, POST, PUT, PATCH, DELETE", method);
     }
+    if (seg.size() == 2 && seg[1] == "_history")
+      return Status(StatusCode::not_supported,
+                    "type history (" + type +
+                        "/_history) is not supported: a search with _lastUpdated=ge<instant> "
+                        "lists what changed, " +
+                        type + "/<id>/_history shows a delete");
     if (seg.size() == 2 && seg[1] == "_search") {
       if (method == "POST") return do_search(call, type, request);
       return not_allowed("POST", method);
@@ -878,8 +995,10 @@ Result<FhirAnswer> dispatch(CallContext& call, const FhirCall& request) {
       if (method == "GET") return do_read(call, type, seg[1], seg[3], request.params);
       return not_allowed("GET", method);
     }
-    if (seg.size() == 3 && seg[2] == "_history")
-      return Status(StatusCode::not_supported, "the history interaction is not supported");
+    if (seg.size() == 3 && seg[2] == "_history") {
+      if (method == "GET") return do_history(call, type, seg[1], request.params);
+      return not_allowed("GET", method);
+    }
     return Status::NotFound("no route for " + method + " " + type + "/" + seg[1] + "/...");
   }();
   if (!result.ok()) return explain(result.status(), call.server, call.who);

@@ -149,16 +149,12 @@ std::optional<std::int64_t> service_date(const icure::Service& s) {
 
 // ---- shared internals (declared at the end of Impl) ------------------------------------
 
-Result<std::optional<SqliteStore::Impl::DeletedStub>> SqliteStore::Impl::deleted_stub(
-    const char* kind, const std::string& id, const std::string& reader) {
-  auto stmt = db().cached("SELECT rev, deleted, readers FROM tombstone WHERE kind = ? AND id = ?");
-  if (!stmt.ok()) return stmt.status();
-  stmt->bind(1, kind).bind(2, id);
-  auto row = stmt->step();
-  if (!row.ok()) return row.status();
-  if (!*row || stmt->text(2).find("," + reader + ",") == std::string::npos)
-    return std::optional<DeletedStub>();
-  return std::optional(DeletedStub{stmt->text(0), stmt->int64(1)});
+Result<std::optional<Deletion>> SqliteStore::Impl::deleted_stub(const char* kind,
+                                                                const std::string& id,
+                                                                const std::string& reader) {
+  auto found = deletion_for(kind, id, reader);
+  if (!found.ok() || !*found || (*found)->id == id) return found;
+  return std::optional<Deletion>();  // only an alias matched: iCure reads by store id
 }
 
 std::string SqliteStore::Impl::resolve_contact_patient(const Principal& who,

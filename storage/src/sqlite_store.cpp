@@ -563,22 +563,28 @@ Result<std::optional<std::string>> SqliteStore::Impl::tombstone_rev(const char* 
   return std::optional(stmt->text(0));
 }
 
-Result<bool> SqliteStore::Impl::deleted_for(const char* kind, const std::string& id_or_alias,
-                                            const std::string& reader) {
-  // Several deleted entities may share an alias (a FHIR id re-used after a
-  // delete): any one the reader could read makes the answer "deleted".
+Result<std::optional<Deletion>> SqliteStore::Impl::deletion_for(const char* kind,
+                                                                const std::string& id_or_alias,
+                                                                const std::string& reader) {
+  // The store id wins (the first arm runs first); several deleted entities
+  // may share an alias (a FHIR id re-used after a delete): then the latest
+  // one the reader could read is the answer.
   auto stmt = db().cached(
-      "SELECT readers FROM tombstone WHERE kind = ?1 AND id = ?2 "
-      "UNION ALL SELECT t.readers FROM tombstone_alias a "
+      "SELECT id, rev, deleted, readers FROM tombstone WHERE kind = ?1 AND id = ?2 "
+      "UNION ALL SELECT t.id, t.rev, t.deleted, t.readers FROM tombstone_alias a "
       "JOIN tombstone t ON t.kind = a.kind AND t.id = a.id WHERE a.kind = ?1 AND a.alias = ?2");
   if (!stmt.ok()) return stmt.status();
   stmt->bind(1, kind).bind(2, id_or_alias);
   const std::string needle = "," + reader + ",";
+  std::optional<Deletion> latest;
   for (;;) {
     auto row = stmt->step();
     if (!row.ok()) return row.status();
-    if (!*row) return false;
-    if (stmt->text(0).find(needle) != std::string::npos) return true;
+    if (!*row) return latest;
+    if (stmt->text(3).find(needle) == std::string::npos) continue;
+    Deletion found{stmt->text(0), stmt->text(1), stmt->int64(2)};
+    if (found.id == id_or_alias) return std::optional(std::move(found));
+    if (!latest || found.deleted_ms > latest->deleted_ms) latest = std::move(found);
   }
 }
 
@@ -831,7 +837,7 @@ Result<SqliteStore::Impl::PatientRow> SqliteStore::Impl::visible_patient(
     stmt = Statement();
   }
   if (report_deleted) {
-    auto deleted = deleted_for("patient", id_or_fhir_id, who.hcp_id);
+    auto deleted = deletion_for("patient", id_or_fhir_id, who.hcp_id);
     if (!deleted.ok()) return deleted.status();
     if (*deleted) return Status(StatusCode::deleted, "patient " + id_or_fhir_id + " was deleted");
   }
@@ -1161,7 +1167,7 @@ Result<SqliteStore::Impl::ContactRow> SqliteStore::Impl::visible_contact(const P
     stmt = Statement();
   }
   if (report_deleted) {
-    auto deleted = deleted_for("contact", id, who.hcp_id);
+    auto deleted = deletion_for("contact", id, who.hcp_id);
     if (!deleted.ok()) return deleted.status();
     if (*deleted) return Status(StatusCode::deleted, "contact " + id + " was deleted");
   }
@@ -1423,6 +1429,17 @@ Result<ContactRecord> SqliteStore::get_contact(const Principal& who, const std::
     auto contact = impl_->sealer.unseal_contact(*impl_, who.hcp_id, *row->sealed);
     if (!contact.ok()) return contact.status();
     return ContactRecord{std::move(*contact), row->patient_id};
+  });
+}
+
+Result<Deletion> SqliteStore::get_deletion(const Principal& who, EntityKind kind,
+                                           const std::string& id) {
+  return impl_->read([&]() -> Result<Deletion> {
+    const char* table = kind == EntityKind::patient ? "patient" : "contact";
+    auto found = impl_->deletion_for(table, id, who.hcp_id);
+    if (!found.ok()) return found.status();
+    if (!*found) return Status::NotFound(std::string(table) + " " + id + ": no deletion known");
+    return std::move(**found);
   });
 }
 

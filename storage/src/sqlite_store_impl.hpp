@@ -224,10 +224,10 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
   Result<bool> is_reader(const char* kind, const std::string& id, const std::string& hcp_id);
   // The rev of the tombstone of store id `id`, or nothing.
   Result<std::optional<std::string>> tombstone_rev(const char* kind, const std::string& id);
-  // Whether `reader` could read a deleted entity whose store id or alias
-  // (tombstone_alias: FHIR ids, service ids) is `id_or_alias`.
-  Result<bool> deleted_for(const char* kind, const std::string& id_or_alias,
-                           const std::string& reader);
+  // The latest delete of an entity whose store id or alias (tombstone_alias:
+  // FHIR ids, service ids) is `id_or_alias` and that `reader` could read.
+  Result<std::optional<Deletion>> deletion_for(const char* kind, const std::string& id_or_alias,
+                                               const std::string& reader);
   Status write_tombstone(const char* kind, const std::string& id, const std::string& rev,
                          const std::vector<std::string>& readers,
                          const std::vector<std::string>& aliases);
@@ -309,13 +309,9 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
                                  const std::optional<std::string>& rev);
 
   // -- SealedStore helpers (sqlite_sealed.cpp) --
-  struct DeletedStub {
-    std::string rev;
-    std::int64_t deleted_ms = 0;
-  };
-  // The tombstone of `kind`/`id` when `reader` could read the entity.
-  Result<std::optional<DeletedStub>> deleted_stub(const char* kind, const std::string& id,
-                                                  const std::string& reader);
+  // The tombstone of store id `id` (not an alias) when `reader` could read the entity.
+  Result<std::optional<Deletion>> deleted_stub(const char* kind, const std::string& id,
+                                               const std::string& reader);
   // The patient id in a sealed contact's cryptedForeignKeys, decrypted with
   // the caller's key; empty when the key is not in the keychain (or fails).
   std::string resolve_contact_patient(const Principal& who, const icure::Contact& sealed);

@@ -83,4 +83,9 @@ Result<std::unordered_map<std::string, std::string>> Store::contact_ids_by_servi
   return found;
 }
 
+Result<Deletion> Store::get_deletion(const Principal&, EntityKind kind, const std::string& id) {
+  return Status::NotFound(std::string(kind == EntityKind::patient ? "patient " : "contact ") + id +
+                          ": no deletion known");
+}
+
 }  // namespace fhirbridge::storage

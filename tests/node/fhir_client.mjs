@@ -169,6 +169,15 @@ try {
   };
   const status = await readStatus(pat2);
   check(status === 410, `read after delete -> ${status}`);
+  // Instance history: the current version, or the delete of a deleted resource.
+  const patchedHistory = await client.resourceHistory({ resourceType: 'Patient', id: made.id });
+  check(patchedHistory.type === 'history' && patchedHistory.total === 1 && patchedHistory.entry[0].request.method === 'PUT' &&
+        patchedHistory.entry[0].resource.meta.versionId === '3', 'history of an updated Patient');
+  valid(patchedHistory, 'history Bundle');
+  const deletedHistory = await client.resourceHistory({ resourceType: 'Patient', id: pat2 });
+  check(deletedHistory.entry?.[0]?.request?.method === 'DELETE' && !deletedHistory.entry[0].resource &&
+        deletedHistory.entry[0].response.etag === 'W/"2"', `history of a deleted Patient: ${JSON.stringify(deletedHistory.entry)}`);
+  valid(deletedHistory, 'history Bundle of a deleted Patient');
   // A client-assigned id is gone too once deleted by it.
   await client.delete({ resourceType: 'Patient', id: 'kit-new' });
   const byClientId = await readStatus('kit-new');

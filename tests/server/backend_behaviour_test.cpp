@@ -103,6 +103,73 @@ BEHAVIOUR_CASE(create_read_vread_update_delete) {
   BOOST_TEST(w.get(kBase + "/Patient/pat1", &w.alice).result_int() == gone);
 }
 
+BEHAVIOUR_CASE(instance_history_shows_the_current_version_or_the_delete) {
+  const std::string id = create(w, seed("patient-pat1.json"), w.alice);
+  auto history = [&](const std::string& target, const Account& who, unsigned status = 200) {
+    auto res = w.get(kBase + "/" + target, &who);
+    BOOST_TEST_INFO(w.name() << " " << target << ": " << res.body());
+    BOOST_REQUIRE_EQUAL(res.result_int(), status);
+    return body_json(res);
+  };
+  const json::value created = history("Patient/" + id + "/_history", w.alice);
+  BOOST_TEST(str(created, {"type"}) == "history");
+  BOOST_TEST(created.at("total").as_int64() == 1);
+  const json::value& first = created.at("entry").at(0);
+  BOOST_TEST(str(first, {"request", "method"}) == "POST");
+  BOOST_TEST(str(first, {"request", "url"}) == "Patient");
+  BOOST_TEST(str(first, {"response", "status"}) == "201 Created");
+  BOOST_TEST(str(first, {"response", "etag"}) == "W/\"1\"");
+  BOOST_TEST(str(first, {"resource", "id"}) == id);
+  BOOST_TEST(str(first, {"fullUrl"}).ends_with("/Patient/" + id));
+  // By the FHIR id too; _since / _at that exclude the one version kept: empty.
+  BOOST_TEST(history("Patient/pat1/_history", w.alice).at("total").as_int64() == 1);
+  const json::value later = history("Patient/" + id + "/_history?_since=2999-01-01", w.alice);
+  BOOST_TEST(later.at("total").as_int64() == 0);
+  BOOST_TEST(!later.as_object().contains("entry"));
+  BOOST_TEST(history("Patient/" + id + "/_history?_at=2001", w.alice).at("total").as_int64() == 0);
+  BOOST_TEST(history("Patient/" + id + "/_history?_since=2001-01-01T00:00:00Z&_count=5", w.alice)
+                 .at("total")
+                 .as_int64() == 1);
+  history("Patient/" + id + "/_history?_since=yesterday", w.alice, 400);
+  history("Patient/" + id + "/_history", w.bob, 404);  // not shared with bob
+  history("Patient/no-such-patient/_history", w.alice, 404);
+  BOOST_TEST(w.post(kBase + "/Patient/" + id + "/_history", seed("patient-pat1.json"), &w.alice)
+                 .result_int() == 405u);
+
+  json::value update = first.at("resource");
+  update.as_object()["gender"] = "male";
+  BOOST_REQUIRE_EQUAL(w.call(verb::put, kBase + "/Patient/" + id, &w.alice, json::serialize(update),
+                             "application/fhir+json")
+                          .result_int(),
+                      200u);
+  const json::value updated = history("Patient/" + id + "/_history", w.alice);
+  const json::value& second = updated.at("entry").at(0);
+  BOOST_TEST(str(second, {"request", "method"}) == "PUT");
+  BOOST_TEST(str(second, {"request", "url"}) == "Patient/" + id);
+  BOOST_TEST(str(second, {"resource", "gender"}) == "male");
+
+  BOOST_TEST(w.call(verb::delete_, kBase + "/Patient/" + id, &w.alice).result_int() == 200u);
+  const json::value deleted = history("Patient/" + id + "/_history", w.alice);
+  const json::value& gone = deleted.at("entry").at(0);
+  BOOST_TEST(str(gone, {"request", "method"}) == "DELETE");
+  BOOST_TEST(str(gone, {"request", "url"}) == "Patient/" + id);
+  BOOST_TEST(str(gone, {"response", "etag"}) == "W/\"3\"");
+  BOOST_TEST(!str(gone, {"response", "lastModified"}).empty());
+  BOOST_TEST(!gone.as_object().contains("resource"));
+  history("Patient/" + id + "/_history", w.bob, 404);  // bob never read it
+
+  const std::string other = create(w, patient("", "Other", "Ann", "1980-02-03", "mrn-h"), w.alice);
+  const std::string obs =
+      create(w, with_subject(seed("observation-f001.json"), "Patient/" + other), w.alice);
+  auto method_of = [&](const std::string& target) {
+    const json::value bundle = history(target, w.alice);
+    return str(bundle.at("entry").at(0), {"request", "method"});
+  };
+  BOOST_TEST(method_of("Observation/" + obs + "/_history") == "POST");
+  BOOST_TEST(w.call(verb::delete_, kBase + "/Observation/" + obs, &w.alice).result_int() == 200u);
+  BOOST_TEST(method_of("Observation/" + obs + "/_history") == "DELETE");
+}
+
 BEHAVIOUR_CASE(fhir_ids_are_read_back_and_unique) {
   const std::string id = create(w, seed("patient-pat1.json"), w.alice);
   auto by_fhir_id = w.get(kBase + "/Patient/pat1", &w.alice);

@@ -165,6 +165,19 @@ BOOST_AUTO_TEST_CASE(create_read_update_delete_with_versions) {
   BOOST_TEST(f.get(kBase + "/Patient/" + id).result_int() == 200u);
   BOOST_TEST(f.get(kBase + "/Patient/" + id + "/_history/1").result_int() == 200u);
   BOOST_TEST(f.get(kBase + "/Patient/" + id + "/_history/7").result_int() == 404u);
+  // Instance history (docs/server.md), also as a batch entry; type history is refused.
+  BOOST_TEST(str(body_json(f.get(kBase + "/Patient/" + id + "/_history")), {"type"}) == "history");
+  json::object history_batch{
+      {"resourceType", "Bundle"},
+      {"type", "batch"},
+      {"entry", json::array{json::object{
+                    {"request", {{"method", "GET"}, {"url", "Patient/" + id + "/_history"}}}}}}};
+  const json::value batch_answer =
+      body_json(f.call(verb::post, kBase, &f.alice, json::serialize(history_batch)));
+  BOOST_TEST(str(batch_answer.at("entry").at(0), {"resource", "type"}) == "history");
+  auto type_history = f.get(kBase + "/Patient/_history");
+  BOOST_TEST(type_history.result_int() == 400u);
+  BOOST_TEST(issue_field(type_history, "code") == "not-supported");
 
   // Duplicate FHIR id.
   auto dup = f.post(kBase + "/Patient", seed("patient-pat1.json"));

@@ -86,6 +86,10 @@ class FaultyStore final : public storage::Store {
                                              const std::string& id) override {
     return inner_.get_contact(who, id);
   }
+  Result<storage::Deletion> get_deletion(const storage::Principal& who, storage::EntityKind kind,
+                                         const std::string& id) override {
+    return inner_.get_deletion(who, kind, id);
+  }
   Result<storage::ContactRecord> update_contact(const storage::Principal& who,
                                                 icure::Contact contact) override {
     return write([&] { return inner_.update_contact(who, std::move(contact)); });

@@ -1251,6 +1251,28 @@ Result<ContactRecord> RemoteStore::get_contact(const Principal& who, const std::
   return ContactRecord{std::move(*clear), *patient_id};
 }
 
+Result<Deletion> RemoteStore::get_deletion(const Principal& who, EntityKind kind,
+                                           const std::string& id) {
+  FHIRBRIDGE_SESSION(who);
+  const bool patient = kind == EntityKind::patient;
+  const Status none =
+      Status::NotFound((patient ? "patient " : "contact ") + id + ": no deletion known");
+  if (id.empty()) return none;
+  auto got = impl_->call(s.auth, http::verb::get,
+                         (patient ? "/patient/" : "/contact/") + escape(id), nullptr, true);
+  if (!got.ok()) return got.status().code() == StatusCode::not_found ? none : got.status();
+  // Both entities carry what matters here (rev, deletionDate) alike. As for a
+  // read, the remote decides who learns of a delete (ours answers a stub
+  // without delegations to former readers only).
+  auto trace = [&](const auto& e) -> Result<Deletion> {
+    if (!e.ok()) return e.status();
+    if (!e->deletionDate || !e->id || !e->rev) return none;
+    return Deletion{*e->id, *e->rev, *e->deletionDate};
+  };
+  if (patient) return trace(entity_from<icure::Patient>(*got, "Patient"));
+  return trace(entity_from<icure::Contact>(*got, "Contact"));
+}
+
 Result<ContactRecord> RemoteStore::update_contact(const Principal& who, icure::Contact contact) {
   FHIRBRIDGE_SESSION(who);
   return impl_->update_contact(s, std::move(contact));

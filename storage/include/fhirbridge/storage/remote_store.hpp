@@ -92,6 +92,11 @@ class RemoteStore final : public Store {
   Result<Page<ContactRecord>> find_contacts(const Principal& who,
                                             const ContactQuery& query) override;
 
+  // iCure's soft deletes (deletionDate), by store id only: a deleted
+  // entity's FHIR ids or service ids are not searched for.
+  Result<Deletion> get_deletion(const Principal& who, EntityKind kind,
+                                const std::string& id) override;
+
   Result<std::vector<WriteResult>> apply(const Principal& who, const WriteBatch& batch) override;
 
   // TCP/TLS connections opened so far (tests check connection reuse).

@@ -94,6 +94,10 @@ class SqliteStore final : public Store, public SealedStore {
   Result<Page<ContactRecord>> find_contacts(const Principal& who,
                                             const ContactQuery& query) override;
 
+  // From the tombstones (and their aliases: FHIR ids, service ids).
+  Result<Deletion> get_deletion(const Principal& who, EntityKind kind,
+                                const std::string& id) override;
+
   // From the clear identifier indexes joined with the readers: nothing is
   // decrypted (an import's "already stored?" look-ups).
   Result<std::unordered_map<std::string, std::string>> patient_ids_by_identifier(

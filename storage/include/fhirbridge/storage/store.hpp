@@ -179,6 +179,15 @@ struct Deleted {
 };
 using WriteResult = std::variant<icure::Patient, ContactRecord, Deleted>;
 
+// What is left of a deleted entity: its store id, the rev its delete gave it
+// and when the delete happened.
+enum class EntityKind { patient, contact };
+struct Deletion {
+  std::string id;
+  std::string rev;
+  std::int64_t deleted_ms = 0;  // ms since the epoch
+};
+
 // ---- the interface ---------------------------------------------------------
 
 class Store {
@@ -254,6 +263,17 @@ class Store {
   // The same for the identifiers of contacts' services: value -> contact id.
   virtual Result<std::unordered_map<std::string, std::string>> contact_ids_by_service_identifier(
       const Principal& who, const std::string& system, const std::vector<std::string>& values);
+
+  // -- deletions --
+
+  // The delete of the patient or contact `id` (any id get_patient/get_contact
+  // accept) that `who` could read before it, the latest when several share the
+  // id. not_found for an id that names no deletion `who` could have read. A
+  // live entity may answer to the same id (a FHIR id re-used after a delete):
+  // ask get_* first, as a read does. This default answers not_found: a backend
+  // that keeps no trace of deletes can say only that.
+  virtual Result<Deletion> get_deletion(const Principal& who, EntityKind kind,
+                                        const std::string& id);
 
   // -- transactions --
 
