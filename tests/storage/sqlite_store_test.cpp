@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <thread>
 
@@ -176,6 +177,43 @@ BOOST_FIXTURE_TEST_CASE(a_deleted_patient_read_by_its_fhir_id_answers_deleted, S
   BOOST_TEST((store->get_patient(hcp1, "pat-1").status().code() == StatusCode::deleted));
   REQUIRE_OK(store->delete_patient(hcp1, *first->id, {}));
   BOOST_TEST((store->get_patient(hcp1, "pat-1").status().code() == StatusCode::deleted));
+}
+
+BOOST_FIXTURE_TEST_CASE(get_deletion_finds_the_latest_delete_by_any_id, StoreFixture) {
+  using storage::EntityKind;
+  auto first = store->create_patient(hcp1, make_patient("Martin", "Paul", "male", 1980, "pat-1"));
+  REQUIRE_OK(first);
+  BOOST_TEST((store->get_deletion(hcp1, EntityKind::patient, *first->id).status().code() ==
+              StatusCode::not_found));  // alive
+  auto deleted = store->delete_patient(hcp1, *first->id, {});
+  REQUIRE_OK(deleted);
+  for (const std::string& id : {*first->id, std::string("pat-1")}) {
+    BOOST_TEST_INFO(id);
+    auto found = store->get_deletion(hcp1, EntityKind::patient, id);
+    REQUIRE_OK(found);
+    BOOST_TEST(found->id == *first->id);
+    BOOST_TEST(found->rev == deleted->rev);
+    BOOST_TEST(found->deleted_ms > 0);
+    BOOST_TEST((store->get_deletion(hcp2, EntityKind::patient, id).status().code() ==
+                StatusCode::not_found));  // hcp2 never read it
+    BOOST_TEST((store->get_deletion(hcp1, EntityKind::contact, id).status().code() ==
+                StatusCode::not_found));  // another kind
+  }
+  // A second patient with that FHIR id, deleted later: the FHIR id now names its delete.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  auto second =
+      store->create_patient(hcp1, make_patient("Martin", "Paula", "female", 1981, "pat-1"));
+  REQUIRE_OK(second);
+  REQUIRE_OK(store->delete_patient(hcp1, *second->id, {}));
+  auto latest = store->get_deletion(hcp1, EntityKind::patient, "pat-1");
+  REQUIRE_OK(latest);
+  BOOST_TEST(latest->id == *second->id);
+  // Re-created under its store id: no deletion any more.
+  icure::Patient again = make_patient("Martin", "Paul", "male", 1980);
+  again.id = first->id;
+  REQUIRE_OK(store->create_patient(hcp1, again));
+  BOOST_TEST((store->get_deletion(hcp1, EntityKind::patient, *first->id).status().code() ==
+              StatusCode::not_found));
 }
 
 BOOST_FIXTURE_TEST_CASE(reopening_the_file_finds_everything, StoreFixture) {
