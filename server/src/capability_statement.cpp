@@ -28,6 +28,10 @@ json::object resource_entry(const char* type, const char* profile) {
                      {"conditionalDelete", "multiple"},
                      {"searchParam", capability_search_params(type)}};
   entry[std::string_view(type) == "Observation" ? "searchInclude" : "searchRevInclude"] = subject;
+  if (std::string_view(type) == "Patient")
+    entry["operation"] = json::array{
+        json::object{{"name", "everything"},
+                     {"definition", "http://hl7.org/fhir/OperationDefinition/Patient-everything"}}};
   return entry;
 }
 }  // namespace

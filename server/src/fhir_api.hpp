@@ -149,6 +149,19 @@ struct PatchedResource {
 Result<PatchedResource> patch_resource(CallContext& call, const std::string& type,
                                        const std::string& id, const boost::json::value& patch);
 
+// The search options a call implies (its base URL, Prefer: handling, page sizes).
+SearchOptions search_options(const CallContext& call);
+
+// An operation's parameters from a POST: the query's, then those of a
+// Parameters body (name + a primitive value[x]); no body is no parameters.
+Result<std::vector<QueryParam>> operation_params(const boost::json::value& body,
+                                                 std::vector<QueryParam> query);
+
+// GET Patient/{id}/$everything (docs/server.md): the patient and its
+// observations, paged as a search.
+Result<FhirAnswer> patient_everything(CallContext& call, const std::string& id,
+                                      const std::vector<QueryParam>& params);
+
 // ---- conditional create / update (docs/server.md) ---------------------------
 
 // If-None-Exist's value ("identifier=a|b"; "Patient?identifier=a|b" is accepted

@@ -450,6 +450,15 @@ Result<icure::Contact> observation_for_update(ServerContext& ctx, const storage:
   return c;
 }
 
+SearchOptions search_options(const CallContext& call) {
+  SearchOptions options;
+  options.base_url = call.base_url;
+  options.strict = call.strict;
+  options.default_count = call.server.settings().default_page_size;
+  options.max_count = call.server.settings().max_page_size;
+  return options;
+}
+
 // ---- interactions -----------------------------------------------------------
 
 namespace {
@@ -513,15 +522,6 @@ std::vector<QueryParam> search_params_only(const std::vector<QueryParam>& params
   for (const auto& p : params)
     if (p.name != "_format" && p.name != "_pretty") out.push_back(p);
   return out;
-}
-
-SearchOptions search_options(const CallContext& call) {
-  SearchOptions options;
-  options.base_url = call.base_url;
-  options.strict = call.strict;
-  options.default_count = call.server.settings().default_page_size;
-  options.max_count = call.server.settings().max_page_size;
-  return options;
 }
 
 Result<FhirAnswer> do_search(CallContext& call, const std::string& type, const FhirCall& request) {
@@ -994,6 +994,16 @@ Result<FhirAnswer> dispatch(CallContext& call, const FhirCall& request) {
     if (seg.size() == 4 && seg[2] == "_history") {
       if (method == "GET") return do_read(call, type, seg[1], seg[3], request.params);
       return not_allowed("GET", method);
+    }
+    if (seg.size() == 3 && seg[2] == "$everything") {
+      if (type != "Patient") return Status::NotFound("$everything is an operation on Patient");
+      if (method == "GET") return patient_everything(call, seg[1], request.params);
+      if (method == "POST") {
+        auto params = operation_params(request.body, request.params);
+        if (!params.ok()) return params.status();
+        return patient_everything(call, seg[1], *params);
+      }
+      return not_allowed("GET, POST", method);
     }
     if (seg.size() == 3 && seg[2] == "_history") {
       if (method == "GET") return do_history(call, type, seg[1], request.params);

@@ -169,6 +169,15 @@ try {
   };
   const status = await readStatus(pat2);
   check(status === 410, `read after delete -> ${status}`);
+  // Patient/$everything, as the client sends it: POST (Parameters) and GET.
+  const everything = await client.operation({ name: 'everything', resourceType: 'Patient', id: pat1.id,
+    input: { resourceType: 'Parameters', parameter: [{ name: '_count', valueInteger: 10 }] } });
+  check(everything.type === 'searchset' && everything.entry[0].resource.id === pat1.id &&
+        everything.entry.slice(1).every((e) => e.resource.resourceType === 'Observation' && e.resource.subject.reference.endsWith(pat1.id)) &&
+        everything.total === everything.entry.length && everything.total >= 2, `POST Patient/$everything -> ${everything.total}`);
+  valid(everything, 'Patient/$everything Bundle');
+  const everythingGet = await client.operation({ name: '$everything', resourceType: 'Patient', id: pat1.id, method: 'get', input: { _type: 'Patient' } });
+  check(everythingGet.total === 1 && everythingGet.entry[0].resource.resourceType === 'Patient', 'GET Patient/$everything?_type=Patient');
   // Instance history: the current version, or the delete of a deleted resource.
   const patchedHistory = await client.resourceHistory({ resourceType: 'Patient', id: made.id });
   check(patchedHistory.type === 'history' && patchedHistory.total === 1 && patchedHistory.entry[0].request.method === 'PUT' &&

@@ -334,6 +334,80 @@ BOOST_AUTO_TEST_CASE(summary_modes_subset_the_resources) {
   BOOST_TEST(f.get(kBase + "/Patient/pat1?_summary=count").result_int() == 400u);
 }
 
+// Patient/{id}/$everything: the patient first, then its observations, paged as a search.
+BOOST_AUTO_TEST_CASE(patient_everything_pages_the_patient_and_its_observations) {
+  ServerFixture f;
+  BOOST_REQUIRE_EQUAL(f.post(kBase + "/Patient", seed("patient-pat1.json")).result_int(), 201u);
+  json::value other = seed("patient-pat1.json");
+  other.as_object()["id"] = "other";
+  BOOST_REQUIRE_EQUAL(f.post(kBase + "/Patient", other).result_int(), 201u);
+  auto observe = [&](const std::string& fhir_id, const std::string& subject) {
+    json::value obs = with_subject(seed("observation-f001.json"), subject);
+    obs.as_object()["id"] = fhir_id;
+    BOOST_REQUIRE_EQUAL(f.post(kBase + "/Observation", obs).result_int(), 201u);
+  };
+  for (const char* id : {"o1", "o2", "o3"}) observe(id, "Patient/pat1");
+  observe("o4", "Patient/other");
+
+  auto everything = [&](const std::string& target, unsigned status = 200) {
+    auto res = f.get(target.starts_with("http") ? target.substr(target.find(kBase)) : target);
+    BOOST_TEST_INFO(target << ": " << res.body());
+    BOOST_REQUIRE_EQUAL(res.result_int(), status);
+    return body_json(res);
+  };
+  auto types = [](const json::value& bundle) {
+    std::vector<std::string> out;
+    if (const auto* entries = bundle.as_object().if_contains("entry"))
+      for (const auto& e : entries->as_array()) out.push_back(str(e, {"resource", "resourceType"}));
+    return out;
+  };
+  using Types = std::vector<std::string>;
+  const json::value first = everything(kBase + "/Patient/pat1/$everything?_count=2");
+  BOOST_TEST(str(first, {"type"}) == "searchset");
+  BOOST_TEST(first.at("total").as_int64() == 4);
+  BOOST_TEST(types(first) == (Types{"Patient", "Observation", "Observation"}));
+  std::string next;
+  for (const auto& link : first.at("link").as_array())
+    if (str(link, {"relation"}) == "next") next = str(link, {"url"});
+  BOOST_TEST(next.find("/Patient/pat1/$everything?") != std::string::npos);
+  BOOST_TEST(next.find("_cursor=") != std::string::npos);
+  const json::value second = everything(next);
+  BOOST_TEST(second.at("total").as_int64() == 4);
+  BOOST_TEST(types(second) == (Types{"Observation"}));
+
+  BOOST_TEST(types(everything(kBase + "/Patient/pat1/$everything?_type=Patient")) ==
+             (Types{"Patient"}));
+  const json::value observations =
+      everything(kBase + "/Patient/pat1/$everything?_type=Observation,Condition");
+  BOOST_TEST(observations.at("total").as_int64() == 3);
+  BOOST_TEST(types(observations) == (Types{"Observation", "Observation", "Observation"}));
+  const json::value later = everything(kBase + "/Patient/pat1/$everything?_since=2999-01-01");
+  BOOST_TEST(later.at("total").as_int64() == 0);
+  BOOST_TEST(!later.as_object().contains("entry"));
+  // The seed observation is dated 2013: a later care period keeps only the patient.
+  BOOST_TEST(types(everything(kBase + "/Patient/pat1/$everything?start=2014-01-01")) ==
+             (Types{"Patient"}));
+  BOOST_TEST(
+      everything(kBase + "/Patient/pat1/$everything?start=2013&end=2013").at("total").as_int64() ==
+      4);
+  everything(kBase + "/Patient/pat1/$everything?start=13-2013", 400);
+  everything(kBase + "/Patient/nobody/$everything", 404);
+  BOOST_TEST(f.get(kBase + "/Patient/pat1/$everything", &f.bob).result_int() == 404u);
+  BOOST_TEST(f.get(kBase + "/Observation/o1/$everything").result_int() == 404u);
+  // POST takes a Parameters body (the query's parameters come first).
+  json::object parameters{
+      {"resourceType", "Parameters"},
+      {"parameter", json::array{json::object{{"name", "_type"}, {"valueCode", "Patient"}}}}};
+  const json::value posted = body_json(f.post(kBase + "/Patient/pat1/$everything", parameters));
+  BOOST_TEST(types(posted) == (Types{"Patient"}));
+  BOOST_TEST(f.post(kBase + "/Patient/pat1/$everything", json::object{{"resourceType", "Patient"}})
+                 .result_int() == 400u);
+  parameters["parameter"].as_array()[0].as_object().erase("valueCode");
+  BOOST_TEST(f.post(kBase + "/Patient/pat1/$everything", parameters).result_int() == 400u);
+  BOOST_TEST(f.call(verb::delete_, kBase + "/Patient/pat1/$everything", &f.alice).result_int() ==
+             405u);
+}
+
 // HEAD is GET without the body: same status and headers, Content-Length of the GET's body.
 BOOST_AUTO_TEST_CASE(head_is_get_without_the_body) {
   ServerFixture f;
