@@ -88,6 +88,16 @@ patch_bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
 put("http_request", "patch-bundle", req("POST", "/fhir/r4", json.dumps(patch_bundle)))
 put("fhir_bundle", "patch-bundle", json.dumps(patch_bundle))
 put("http_request", "keychain-delete", req("DELETE", "/rest/icdx/v1/keychain/@HCP@"))
+put("http_request", "history", req("GET", "/fhir/r4/Patient/pat1/_history?_since=2020-01-01&_at=2999&_count=1"))
+put("http_request", "everything", req("GET", "/fhir/r4/Patient/pat1/$everything?_type=Patient,Observation&start=2013&end=2014-01&_count=1&_since=2020"))
+everything_parameters = {"resourceType": "Parameters", "parameter": [
+    {"name": "_count", "valueInteger": 1}, {"name": "_type", "valueCode": "Observation"},
+    {"name": "start", "valueDate": "2013-04"}]}
+put("http_request", "everything-post", req("POST", "/fhir/r4/Patient/pat1/$everything", json.dumps(everything_parameters)))
+operations_batch = {"resourceType": "Bundle", "type": "batch", "entry": [
+    {"request": {"method": "GET", "url": "Patient/pat1/_history"}},
+    {"request": {"method": "GET", "url": "Patient/pat1/$everything?_count=2"}}]}
+put("http_request", "operations-batch", req("POST", "/fhir/r4", json.dumps(operations_batch)))
 for stem, doc in by_type.get("Patient", [])[:3]:
     put("json_patch", stem, json.dumps([doc, patch_ops]))
     for i, op in enumerate(patch_ops):
