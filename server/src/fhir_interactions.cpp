@@ -649,7 +649,10 @@ Result<HistoryParams> history_params(const std::vector<QueryParam>& params) {
       if (!when.ok()) return when.status();
       // _since from the start of what it names; _at up to its end ("_at=2026" is all of 2026).
       const auto [first, last] = mapping::epoch_ms_range(*when);
-      (p.name == "_since" ? out.since_ms : out.at_ms) = p.name == "_since" ? first : last;
+      if (p.name == "_since")
+        out.since_ms = first;
+      else
+        out.at_ms = last;
     } else if (p.name == "_count") {
       std::size_t count = 0;
       auto [end, ec] = std::from_chars(p.value.data(), p.value.data() + p.value.size(), count);

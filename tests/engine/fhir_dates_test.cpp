@@ -53,7 +53,8 @@ BOOST_AUTO_TEST_CASE(bad_dates_are_errors_with_the_path) {
   BOOST_TEST(parse_fhir_date_time("1976-02-29", "p").ok());
   // the message stays printable ASCII whatever the bytes were
   BOOST_TEST(parse_fhir_date_time("19\xff\n\xc3\xa9", "p").status().message() ==
-             "'19????' is not a date");
+             "'19?"
+             "???' is not a date");  // split: "??'" would be a trigraph
 }
 
 BOOST_AUTO_TEST_CASE(ranges_cover_the_precision) {

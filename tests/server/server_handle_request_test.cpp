@@ -391,6 +391,13 @@ BOOST_AUTO_TEST_CASE(patient_everything_pages_the_patient_and_its_observations) 
       everything(kBase + "/Patient/pat1/$everything?start=2013&end=2013").at("total").as_int64() ==
       4);
   everything(kBase + "/Patient/pat1/$everything?start=13-2013", 400);
+  // An unknown parameter: ignored with a warning, 400 when the client asks for strictness.
+  auto lenient = f.get(kBase + "/Patient/pat1/$everything?_elements=id");
+  BOOST_TEST(lenient.result_int() == 200u);
+  BOOST_TEST(std::string(lenient[http::field::warning]).find("_elements") != std::string::npos);
+  BOOST_TEST(f.call(verb::get, kBase + "/Patient/pat1/$everything?_elements=id", &f.alice, {}, {},
+                    {{http::field::prefer, "handling=strict"}})
+                 .result_int() == 400u);
   everything(kBase + "/Patient/nobody/$everything", 404);
   BOOST_TEST(f.get(kBase + "/Patient/pat1/$everything", &f.bob).result_int() == 404u);
   BOOST_TEST(f.get(kBase + "/Observation/o1/$everything").result_int() == 404u);
