@@ -170,6 +170,23 @@ BEHAVIOUR_CASE(instance_history_shows_the_current_version_or_the_delete) {
   BOOST_TEST(method_of("Observation/" + obs + "/_history") == "DELETE");
 }
 
+BEHAVIOUR_CASE(patient_everything_returns_the_patient_and_its_observations) {
+  const std::string id = create(w, seed("patient-pat1.json"), w.alice);
+  const std::string other = create(w, patient("", "Other", "Ann", "1980-02-03", "mrn-e"), w.alice);
+  const std::string obs =
+      create(w, with_subject(seed("observation-f001.json"), "Patient/pat1"), w.alice);
+  json::value unrelated = with_subject(seed("observation-f001.json"), "Patient/" + other);
+  unrelated.as_object().erase("id");
+  create(w, unrelated, w.alice);
+  const json::object bundle = search(w, "Patient/pat1/$everything", w.alice);
+  BOOST_TEST(bundle.at("total").as_int64() == 2);
+  const auto& entries = bundle.at("entry").as_array();
+  BOOST_REQUIRE_EQUAL(entries.size(), 2u);
+  BOOST_TEST(str(entries[0], {"resource", "id"}) == id);
+  BOOST_TEST(str(entries[1], {"resource", "id"}) == obs);
+  BOOST_TEST(w.get(kBase + "/Patient/" + id + "/$everything", &w.bob).result_int() == 404u);
+}
+
 BEHAVIOUR_CASE(fhir_ids_are_read_back_and_unique) {
   const std::string id = create(w, seed("patient-pat1.json"), w.alice);
   auto by_fhir_id = w.get(kBase + "/Patient/pat1", &w.alice);
