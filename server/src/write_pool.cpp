@@ -42,6 +42,11 @@ void WritePool::join() {
     if (w->thread.joinable()) w->thread.join();
 }
 
+std::size_t WritePool::idle_threads() {
+  std::lock_guard lock(mutex_);
+  return idle_.size();
+}
+
 void WritePool::run(Worker& worker) {
   std::unique_lock lock(mutex_);
   for (;;) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <cstddef>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -28,6 +29,8 @@ class WritePool {
   void post(std::function<void()> job);
   // Runs every job posted so far, then stops and joins the threads. Once.
   void join();
+  // Threads waiting for a job now (a snapshot: for tests and diagnostics).
+  std::size_t idle_threads();
 
  private:
   struct Worker {
