@@ -44,6 +44,15 @@ BOOST_AUTO_TEST_CASE(metadata_is_public_and_lists_what_is_supported) {
   BOOST_TEST(resources[0].at("type").as_string() == "Patient");
   BOOST_TEST(resources[1].at("type").as_string() == "Observation");
   BOOST_TEST(!resources[0].at("searchParam").as_array().empty());
+  for (const auto& resource : resources) {
+    std::set<std::string> interactions;
+    for (const auto& i : resource.at("interaction").as_array())
+      interactions.insert(str(i, {"code"}));
+    BOOST_TEST(interactions.count("history-instance") == 1u);
+    BOOST_TEST(interactions.count("history-type") == 0u);
+  }
+  BOOST_TEST(str(resources[0].at("operation").at(0), {"name"}) == "everything");
+  BOOST_TEST(!resources[1].as_object().contains("operation"));
   // Also under /fhir/r4 and with a trailing slash.
   BOOST_TEST(f.call(verb::get, "/fhir/r4/metadata", nullptr).result_int() == 200u);
   BOOST_TEST(f.call(verb::get, "/fhir/r4/metadata/", nullptr).result_int() == 200u);
