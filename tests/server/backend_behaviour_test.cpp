@@ -358,6 +358,22 @@ BEHAVIOUR_CASE(search_by_missing_elements) {
   BOOST_TEST(total(w, "Observation?date:missing=true", w.alice) == 1);
   BOOST_TEST(total(w, "Observation?identifier:missing=false&code:missing=false", w.alice) == 1);
   BOOST_TEST(total(w, "Observation?subject:Patient.birthdate:missing=false", w.alice) == 1);
+  // value-quantity:missing filters decrypted content (the seed has a valueQuantity).
+  json::value coded = with_subject(seed("observation-f001.json"), "Patient/" + full);
+  coded.as_object().erase("id");
+  coded.as_object().erase("valueQuantity");
+  coded.as_object()["valueString"] = "not measured";
+  const std::string unmeasured = create(w, coded, w.alice);
+  BOOST_TEST(total(w, "Observation?value-quantity:missing=false", w.alice) == 1);
+  const json::object none = search(w, "Observation?value-quantity:missing=true", w.alice);
+  BOOST_TEST(none.at("total").as_int64() == 1);
+  BOOST_TEST(none.at("entry").at(0).at("resource").at("id").as_string() == unmeasured);
+  BOOST_TEST(total(w, "Observation?value-quantity:missing=true&value-quantity:missing=false",
+                   w.alice) == 0);
+  BOOST_TEST(total(w, "Patient?_has:Observation:patient:value-quantity:missing=true", w.alice) ==
+             1);
+  BOOST_TEST(w.get(kBase + "/Observation?value-quantity:missing=maybe", &w.alice).result_int() ==
+             400u);
 }
 
 BEHAVIOUR_CASE(a_transaction_is_all_or_nothing) {

@@ -202,6 +202,9 @@ struct Executor {
   }
 
   static bool passes(const ContactPlan& plan, const json::object& observation) {
+    const bool has_quantity = observation.contains("valueQuantity");
+    for (bool missing : plan.value_quantity_missing)
+      if (missing == has_quantity) return false;
     for (const auto& any : plan.value_quantity) {
       bool one = std::any_of(any.begin(), any.end(), [&](const auto& c) {
         return detail::quantity_matches(c, observation);

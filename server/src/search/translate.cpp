@@ -367,6 +367,12 @@ struct Translator {
                                     const std::string& path) {
     auto& q = plan.query;
     const std::string& n = p.name;
+    if (p.modifier == "missing" && n == "value-quantity") {
+      auto missing = boolean(path, p.value);
+      if (!missing) return missing.status();
+      plan.value_quantity_missing.push_back(*missing);
+      return Handled::yes;
+    }
     if (p.modifier == "missing") {
       using storage::ContactElement;
       static constexpr std::array<std::pair<std::string_view, ContactElement>, 3> kElements{

@@ -48,7 +48,12 @@ struct ContactPlan {
   std::vector<std::vector<std::string>> subject_id_or_fhir_id;  // patient store id or FHIR id
   std::vector<PatientPlan> subject_chains;    // subject:Patient.name=..., subject:identifier=...
   std::vector<QuantityAnyOf> value_quantity;  // post-filter, ANDed
-  bool needs_post_filter() const { return !value_quantity.empty(); }
+  // value-quantity:missing=true|false (post-filter, ANDed): whether the
+  // observation has no valueQuantity (content is encrypted: not a store query).
+  std::vector<bool> value_quantity_missing;
+  bool needs_post_filter() const {
+    return !value_quantity.empty() || !value_quantity_missing.empty();
+  }
 };
 
 // Bundle.total (docs/search.md): `bounded` (the default, and _total=estimate)
