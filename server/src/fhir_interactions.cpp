@@ -964,6 +964,11 @@ Result<FhirAnswer> dispatch(CallContext& call, const FhirCall& request) {
     answer.body = capability_statement(call.server, call.base_url);
     return answer;
   }
+  if (seg[0] == "_history")
+    return Status(
+        StatusCode::not_supported,
+        "system history (/_history) is not supported: a search with "
+        "_lastUpdated=ge<instant> lists what changed, <Type>/<id>/_history shows a delete");
   const std::string& type = seg[0];
   if (!is_supported_type(type))
     return Status::NotFound("resource type '" + type +

@@ -21,6 +21,8 @@ struct EverythingParams {
   std::vector<QueryParam> search;            // for the Observation search
   std::vector<QueryParam> echoed;            // for the links (without _cursor)
   bool first_page = true;                    // no _cursor
+  std::vector<std::string> elements;         // _elements, for the patient too
+  SummaryMode summary = SummaryMode::full;   // _summary (true, text, data, false)
   std::vector<std::string> ignored;
 };
 
@@ -49,6 +51,19 @@ Result<EverythingParams> everything_params(const std::vector<QueryParam>& params
       FHIRBRIDGE_RETURN_IF_ERROR(mapping::parse_fhir_date_time(p.value, p.name).status());
       out.search.push_back(QueryParam{"date", "", (p.name == "start" ? "ge" : "le") + p.value});
     } else if (p.name == "_count") {
+      out.search.push_back(p);
+    } else if (p.name == "_elements" || p.name == "_summary") {
+      // As on a search, for every resource of the answer (_summary=count has
+      // no meaning for an operation that returns everything).
+      if (p.name == "_elements") {
+        out.elements = split_or(p.value);
+      } else {
+        auto mode = summary_mode(p.value);
+        if (!mode)
+          return Status::Invalid("_summary",
+                                 "$everything takes _summary=true, text, data or false");
+        out.summary = *mode;
+      }
       out.search.push_back(p);
     } else {
       out.ignored.push_back(p.name);
@@ -130,7 +145,8 @@ Result<FhirAnswer> patient_everything(CallContext& call, const std::string& id,
   if (!wanted.ok()) return wanted.status();
   if (call.strict && !wanted->ignored.empty())
     return Status::Invalid(wanted->ignored.front(),
-                           "$everything takes _type, _since, start, end and _count");
+                           "$everything takes _type, _since, start, end, _count, _elements "
+                           "and _summary");
   auto patient = resolve_patient(call.server, call.who, id);
   if (!patient.ok()) return patient.status();
   const std::string store_id = patient->id.value_or(id);
@@ -160,7 +176,8 @@ Result<FhirAnswer> patient_everything(CallContext& call, const std::string& id,
     if (!view.ok()) return view.status();
     entries.insert(entries.begin(),
                    json::object{{"fullUrl", call.base_url + "/Patient/" + store_id},
-                                {"resource", std::move(*view)},
+                                {"resource", subset_resource(std::move(*view), wanted->elements,
+                                                             wanted->summary)},
                                 {"search", json::object{{"mode", "match"}}}});
   }
   if (entries.empty()) bundle.erase("entry");  // FHIR JSON has no empty arrays

@@ -187,6 +187,7 @@ BOOST_AUTO_TEST_CASE(create_read_update_delete_with_versions) {
   auto type_history = f.get(kBase + "/Patient/_history");
   BOOST_TEST(type_history.result_int() == 400u);
   BOOST_TEST(issue_field(type_history, "code") == "not-supported");
+  BOOST_TEST(issue_field(f.get(kBase + "/_history"), "code") == "not-supported");
 
   // Duplicate FHIR id.
   auto dup = f.post(kBase + "/Patient", seed("patient-pat1.json"));
@@ -400,11 +401,17 @@ BOOST_AUTO_TEST_CASE(patient_everything_pages_the_patient_and_its_observations) 
       everything(kBase + "/Patient/pat1/$everything?start=2013&end=2013").at("total").as_int64() ==
       4);
   everything(kBase + "/Patient/pat1/$everything?start=13-2013", 400);
+  // _elements subsets every resource, the patient too.
+  const json::value subset = everything(kBase + "/Patient/pat1/$everything?_elements=status");
+  BOOST_TEST(!subset.at("entry").at(0).at("resource").as_object().contains("name"));
+  BOOST_TEST(str(subset.at("entry").at(1), {"resource", "status"}) == "final");
+  BOOST_TEST(!subset.at("entry").at(1).at("resource").as_object().contains("code"));
+  everything(kBase + "/Patient/pat1/$everything?_summary=count", 400);
   // An unknown parameter: ignored with a warning, 400 when the client asks for strictness.
-  auto lenient = f.get(kBase + "/Patient/pat1/$everything?_elements=id");
+  auto lenient = f.get(kBase + "/Patient/pat1/$everything?_foo=id");
   BOOST_TEST(lenient.result_int() == 200u);
-  BOOST_TEST(std::string(lenient[http::field::warning]).find("_elements") != std::string::npos);
-  BOOST_TEST(f.call(verb::get, kBase + "/Patient/pat1/$everything?_elements=id", &f.alice, {}, {},
+  BOOST_TEST(std::string(lenient[http::field::warning]).find("_foo") != std::string::npos);
+  BOOST_TEST(f.call(verb::get, kBase + "/Patient/pat1/$everything?_foo=id", &f.alice, {}, {},
                     {{http::field::prefer, "handling=strict"}})
                  .result_int() == 400u);
   everything(kBase + "/Patient/nobody/$everything", 404);
