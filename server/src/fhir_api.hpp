@@ -71,6 +71,11 @@ std::string status_text(unsigned code);
 boost::json::object response_bundle(const std::string& type, boost::json::array entries,
                                     const ServerContext& ctx);
 
+// One Bundle entry answering an interaction: fullUrl, the resource (or, for an
+// error, response.outcome) and response {status, location, etag, lastModified}.
+boost::json::object entry_for(const CallContext& call, FhirAnswer&& answer,
+                              std::optional<std::string> full_url);
+
 // Splits "Patient/123?name=x" into segments and decoded params.
 Result<FhirCall> call_from_url(const std::string& method, const std::string& url);
 

@@ -46,6 +46,8 @@ std::string relative_location(const std::string& absolute, const std::string& ba
   return absolute;
 }
 
+}  // namespace
+
 json::object entry_for(const CallContext& call, FhirAnswer&& answer,
                        std::optional<std::string> full_url) {
   json::object response{{"status", status_text(answer.status)}};
@@ -63,6 +65,8 @@ json::object entry_for(const CallContext& call, FhirAnswer&& answer,
   entry["response"] = std::move(response);
   return entry;
 }
+
+namespace {
 
 json::object error_entry(const Status& status) {
   return {{"response",

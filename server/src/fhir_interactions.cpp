@@ -4,7 +4,6 @@
 #include <boost/beast/http/status.hpp>
 
 #include <algorithm>
-#include <charconv>
 #include <cstring>
 #include <ctime>
 
@@ -654,11 +653,9 @@ Result<HistoryParams> history_params(const std::vector<QueryParam>& params) {
       else
         out.at_ms = last;
     } else if (p.name == "_count") {
-      std::size_t count = 0;
-      auto [end, ec] = std::from_chars(p.value.data(), p.value.data() + p.value.size(), count);
-      if (ec != std::errc{} || end != p.value.data() + p.value.size())
-        return Status::Invalid("_count", "a non-negative integer is required");
-      out.count = count;
+      auto count = parse_count(p.value);
+      if (!count.ok()) return count.status();
+      out.count = *count;
     } else {
       continue;  // other parameters (_format, _pretty, _list) are ignored, as on a read
     }
@@ -673,16 +670,19 @@ json::object history_entry(const CallContext& call, const std::string& type, con
                            json::value resource) {
   const bool created = generation == "1";
   const bool deleted = resource.is_null();
-  json::object request{{"method", deleted   ? "DELETE"
-                                  : created ? "POST"
-                                            : "PUT"},
-                       {"url", created && !deleted ? type : type + "/" + id}};
-  json::object response{{"status", status_text(created && !deleted ? 201 : 200)}};
-  if (!generation.empty()) response["etag"] = "W/\"" + generation + "\"";
-  response["lastModified"] = last_modified;
-  json::object entry{{"fullUrl", call.base_url + "/" + type + "/" + id}};
-  if (!deleted) entry["resource"] = std::move(resource);
-  entry["request"] = std::move(request);
+  FhirAnswer version;
+  version.status = created && !deleted ? 201 : 200;
+  if (!generation.empty()) version.etag = "W/\"" + generation + "\"";
+  version.last_modified = last_modified;
+  version.body = std::move(resource);
+  json::object entry = entry_for(call, std::move(version), call.base_url + "/" + type + "/" + id);
+  // FHIR's element order: request before response.
+  json::value response = std::move(entry["response"]);
+  entry.erase("response");
+  entry["request"] = json::object{{"method", deleted   ? "DELETE"
+                                             : created ? "POST"
+                                                       : "PUT"},
+                                  {"url", created && !deleted ? type : type + "/" + id}};
   entry["response"] = std::move(response);
   return entry;
 }

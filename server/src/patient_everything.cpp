@@ -3,6 +3,7 @@
 // them, so paging, totals and cursors are the search's.
 #include <boost/json.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,7 +21,7 @@ struct EverythingParams {
   std::optional<std::int64_t> since_ms;      // _since
   std::vector<QueryParam> search;            // for the Observation search
   std::vector<QueryParam> echoed;            // for the links (without _cursor)
-  bool first_page = true;                    // no _cursor
+  std::optional<std::string> cursor;         // the search's, for this page
   std::vector<std::string> elements;         // _elements, for the patient too
   SummaryMode summary = SummaryMode::full;   // _summary (true, text, data, false)
   std::vector<std::string> ignored;
@@ -31,7 +32,7 @@ Result<EverythingParams> everything_params(const std::vector<QueryParam>& params
   for (const auto& p : params) {
     if (p.name == "_format" || p.name == "_pretty") continue;
     if (p.name == "_cursor") {
-      out.first_page = false;
+      out.cursor = p.value;
       out.search.push_back(p);
       continue;
     }
@@ -82,27 +83,16 @@ std::string everything_url(const CallContext& call, const std::string& id,
   return call.base_url + "/Patient/" + id + "/$everything" + (query.empty() ? "" : "?" + query);
 }
 
-// The search's self/next links, pointed at $everything with the same cursor.
-Status relink(json::object& bundle, const CallContext& call, const std::string& id,
-              const EverythingParams& wanted) {
-  json::array links;
-  if (const json::value* old = bundle.if_contains("link"); old && old->is_array()) {
-    for (const auto& link : old->get_array()) {
-      const std::string url(link.at("url").as_string());
-      auto parsed = call_from_url("GET", url);
-      if (!parsed.ok()) return parsed.status();
-      std::optional<std::string> cursor;
-      for (const auto& p : parsed->params)
-        if (p.name == "_cursor") cursor = p.value;
-      links.push_back(json::object{{"relation", link.at("relation")},
-                                   {"url", everything_url(call, id, wanted.echoed, cursor)}});
-    }
-  }
-  if (links.empty())
-    links.push_back(json::object{{"relation", "self"},
-                                 {"url", everything_url(call, id, wanted.echoed, std::nullopt)}});
-  bundle["link"] = std::move(links);
-  return {};
+// Self and next links pointed at $everything, with the search's cursors.
+json::array everything_links(const CallContext& call, const std::string& id,
+                             const EverythingParams& wanted,
+                             const std::optional<std::string>& next_cursor) {
+  json::array links{json::object{{"relation", "self"},
+                                 {"url", everything_url(call, id, wanted.echoed, wanted.cursor)}}};
+  if (next_cursor)
+    links.push_back(json::object{{"relation", "next"},
+                                 {"url", everything_url(call, id, wanted.echoed, next_cursor)}});
+  return links;
 }
 
 }  // namespace
@@ -153,6 +143,7 @@ Result<FhirAnswer> patient_everything(CallContext& call, const std::string& id,
 
   json::object bundle;
   std::vector<std::string> warnings;
+  std::optional<std::string> next_cursor;
   if (wanted->observations) {
     std::vector<QueryParam> search_params = wanted->search;
     search_params.push_back(QueryParam{"subject", "", "Patient/" + store_id});
@@ -161,6 +152,7 @@ Result<FhirAnswer> patient_everything(CallContext& call, const std::string& id,
     if (!outcome.ok()) return outcome.status();
     bundle = std::move(outcome->bundle);
     warnings = std::move(outcome->warnings);
+    next_cursor = std::move(outcome->next_cursor);
   } else {
     bundle = response_bundle("searchset", {}, call.server);
     bundle.erase("meta");
@@ -171,7 +163,7 @@ Result<FhirAnswer> patient_everything(CallContext& call, const std::string& id,
   // The patient counts in every page's total and is an entry of the first page only.
   const bool patient_matches =
       wanted->patient && (!wanted->since_ms || patient->modified.value_or(0) >= *wanted->since_ms);
-  if (patient_matches && wanted->first_page) {
+  if (patient_matches && !wanted->cursor) {
     auto view = patient_view(*patient, call.server);
     if (!view.ok()) return view.status();
     entries.insert(entries.begin(),
@@ -184,7 +176,7 @@ Result<FhirAnswer> patient_everything(CallContext& call, const std::string& id,
   if (json::value* total = bundle.if_contains("total");
       total && total->is_int64() && patient_matches)
     *total = total->as_int64() + 1;
-  FHIRBRIDGE_RETURN_IF_ERROR(relink(bundle, call, id, *wanted));
+  bundle["link"] = everything_links(call, id, *wanted, next_cursor);
   for (const auto& name : wanted->ignored)
     warnings.push_back("parameter '" + name + "' is not supported by $everything; ignored");
   FhirAnswer answer;

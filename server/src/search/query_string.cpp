@@ -1,4 +1,5 @@
 // application/x-www-form-urlencoded decoding/encoding of FHIR search queries.
+#include <charconv>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -81,6 +82,14 @@ Result<std::vector<QueryParam>> parse_query(std::string_view raw) {
 }
 
 namespace detail {
+
+Result<std::size_t> parse_count(std::string_view value) {
+  std::size_t count = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), count);
+  if (ec != std::errc{} || end != value.data() + value.size())
+    return Status::Invalid("_count", "'" + printable(value) + "' is not a non-negative integer");
+  return count;
+}
 
 std::vector<std::string> split_or(const std::string& value) {
   std::vector<std::string> parts;

@@ -282,12 +282,21 @@ struct BundleBuilder {
   }
 };
 
+// The searchset and what the caller needs besides it.
+SearchOutcome outcome_of(BundleBuilder& b, std::int64_t total,
+                         const std::optional<std::string>& next_cursor,
+                         const mapping::MappingContext& ctx, std::vector<std::string> warnings) {
+  SearchOutcome out{b.finish(total, next_cursor, ctx), std::move(warnings), std::nullopt};
+  if (!b.controls.count_only) out.next_cursor = next_cursor;
+  return out;
+}
+
 template <typename Plan>
 SearchOutcome empty_outcome(const std::string& type, const detail::TranslatedSearch<Plan>& t,
                             const SearchOptions& options, const mapping::MappingContext& ctx) {
   BundleBuilder b{type, options, t.controls, t.echoed, {}, {}};
   for (std::size_t i = 0; i < t.warnings.size(); ++i) b.warn(t.warning_paths[i], t.warnings[i]);
-  return SearchOutcome{b.finish(0, std::nullopt, ctx), t.warnings};
+  return outcome_of(b, 0, std::nullopt, ctx, t.warnings);
 }
 
 // _revinclude=Observation:subject: the observations of the page's patients, up
@@ -380,7 +389,7 @@ Result<SearchOutcome> search_patients(Executor& ex, const std::vector<QueryParam
   if (t->controls.revinclude_observations && !page->items.empty()) {
     FHIRBRIDGE_RETURN_IF_ERROR(include_observations(ex, page->items, b, warnings));
   }
-  return SearchOutcome{b.finish(page->total, page->next_cursor, ex.ctx), std::move(warnings)};
+  return outcome_of(b, page->total, page->next_cursor, ex.ctx, std::move(warnings));
 }
 
 Result<std::size_t> parse_mem_cursor(const std::optional<std::string>& cursor) {
@@ -435,7 +444,7 @@ Result<SearchOutcome> search_observations(Executor& ex, const std::vector<QueryP
     }
     if (t->controls.include_subjects)
       FHIRBRIDGE_RETURN_IF_ERROR(include_subjects(ex, subjects, b, warnings));
-    return SearchOutcome{b.finish(page->total, page->next_cursor, ex.ctx), std::move(warnings)};
+    return outcome_of(b, page->total, page->next_cursor, ex.ctx, std::move(warnings));
   }
 
   // Post-filtered: everything, in the requested order, filtered, paged here.
@@ -469,8 +478,8 @@ Result<SearchOutcome> search_observations(Executor& ex, const std::vector<QueryP
     FHIRBRIDGE_RETURN_IF_ERROR(include_subjects(ex, subjects, b, warnings));
   std::optional<std::string> next;
   if (end < matches.size()) next = std::string(kMemCursorPrefix) + std::to_string(end);
-  return SearchOutcome{b.finish(static_cast<std::int64_t>(matches.size()), next, ex.ctx),
-                       std::move(warnings)};
+  return outcome_of(b, static_cast<std::int64_t>(matches.size()), next, ex.ctx,
+                    std::move(warnings));
 }
 
 mapping::MappingContext default_context() {

@@ -545,12 +545,9 @@ struct Translator {
                                 const std::array<std::string_view, N>& sorts) {
     const std::string& n = p.name;
     if (n == "_count") {
-      std::size_t count = 0;
-      auto [end, ec] = std::from_chars(p.value.data(), p.value.data() + p.value.size(), count);
-      if (ec != std::errc{} || end != p.value.data() + p.value.size()) {
-        return Status::Invalid("_count",
-                               "'" + printable(p.value) + "' is not a non-negative integer");
-      }
+      auto parsed = parse_count(p.value);
+      if (!parsed.ok()) return parsed.status();
+      const std::size_t count = *parsed;
       controls.count = std::min(count, options.max_count);
       controls.count_only = count == 0;
     } else if (n == "_sort") {

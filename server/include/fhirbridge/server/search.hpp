@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +40,9 @@ struct SearchOptions {
 struct SearchOutcome {
   boost::json::object bundle;         // Bundle type searchset (total, link self/next, entry[])
   std::vector<std::string> warnings;  // e.g. "unknown search parameter 'foo' ignored"
+  // The `_cursor` of the bundle's next link; nullopt on the last page (and
+  // with _summary=count). For operations that page as a search does.
+  std::optional<std::string> next_cursor;
 };
 
 // Runs a search for "Patient" or "Observation" as `who` sees the store.

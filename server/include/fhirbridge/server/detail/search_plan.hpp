@@ -102,6 +102,10 @@ Result<TranslatedSearch<ContactPlan>> translate_observation_search(
 // escapes a literal comma. Empty pieces are dropped.
 std::vector<std::string> split_or(const std::string& value);
 
+// A `_count` value: a non-negative integer; invalid (path `_count`) otherwise.
+// Searches, histories and operations that page share it.
+Result<std::size_t> parse_count(std::string_view value);
+
 // Re-encodes parameters as a query string (for self/next links).
 std::string encode_query(const std::vector<QueryParam>& params);
 
