@@ -28,10 +28,14 @@ json::object resource_entry(const char* type, const char* profile) {
                      {"conditionalDelete", "multiple"},
                      {"searchParam", capability_search_params(type)}};
   entry[std::string_view(type) == "Observation" ? "searchInclude" : "searchRevInclude"] = subject;
+  json::array operations{
+      json::object{{"name", "validate"},
+                   {"definition", "http://hl7.org/fhir/OperationDefinition/Resource-validate"}}};
   if (std::string_view(type) == "Patient")
-    entry["operation"] = json::array{
+    operations.push_back(
         json::object{{"name", "everything"},
-                     {"definition", "http://hl7.org/fhir/OperationDefinition/Patient-everything"}}};
+                     {"definition", "http://hl7.org/fhir/OperationDefinition/Patient-everything"}});
+  entry["operation"] = std::move(operations);
   return entry;
 }
 }  // namespace

@@ -76,6 +76,13 @@ boost::json::object response_bundle(const std::string& type, boost::json::array 
 boost::json::object entry_for(const CallContext& call, FhirAnswer&& answer,
                               std::optional<std::string> full_url);
 
+// The body is a JSON object whose resourceType is `expected` (structure /
+// invalid at resourceType otherwise).
+Status check_resource_type(const boost::json::value& resource, std::string_view expected);
+// The resource without meta.versionId / meta.lastUpdated: server-managed fields
+// must not end up stored as client content.
+boost::json::value without_server_meta(boost::json::value resource);
+
 // Splits "Patient/123?name=x" into segments and decoded params.
 Result<FhirCall> call_from_url(const std::string& method, const std::string& url);
 
@@ -166,6 +173,15 @@ Result<std::vector<QueryParam>> operation_params(const boost::json::value& body,
 // observations, paged as a search.
 Result<FhirAnswer> patient_everything(CallContext& call, const std::string& id,
                                       const std::vector<QueryParam>& params);
+
+// POST <Type>/$validate, <Type>/{id}/$validate (docs/server.md): an
+// OperationOutcome saying whether the resource would be accepted in general
+// (it maps) or as a create / update / delete (`mode`); nothing is stored. The
+// body is the resource or a Parameters (resource, mode, profile). A resource
+// that fails is a 200 with its error issue; a request that cannot be validated
+// (no resource, an unknown mode or profile, no key) is an error.
+Result<FhirAnswer> validate_resource(CallContext& call, const std::string& type,
+                                     const std::optional<std::string>& id, const FhirCall& request);
 
 // ---- conditional create / update (docs/server.md) ---------------------------
 

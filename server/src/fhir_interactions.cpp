@@ -26,20 +26,6 @@ bool is_supported_type(const std::string& type) {
   return type == "Patient" || type == "Observation";
 }
 
-Status check_resource_type(const json::value& resource, std::string_view expected) {
-  const json::object* obj = resource.if_object();
-  if (!obj) return {StatusCode::structure, "the body must be a JSON object (a FHIR resource)"};
-  const json::value* type = obj->if_contains("resourceType");
-  if (!type || !type->is_string())
-    return Status::Invalid("resourceType",
-                           "missing resourceType (expected '" + std::string(expected) + "')");
-  if (type->get_string() != expected)
-    return Status::Invalid("resourceType", "resourceType '" + std::string(type->get_string()) +
-                                               "' is not accepted here (expected '" +
-                                               std::string(expected) + "')");
-  return {};
-}
-
 std::optional<std::string> string_member(const json::object& o, std::string_view key) {
   if (const json::value* m = o.if_contains(key); m && m->is_string())
     return std::string(m->get_string());
@@ -51,18 +37,6 @@ std::optional<std::string> string_member(const json::object& o, std::string_view
 std::optional<std::string> string_member(const json::value& v, std::string_view key) {
   if (const json::object* o = v.if_object()) return string_member(*o, key);
   return std::nullopt;
-}
-
-// Server-managed meta fields must not end up stored as client content.
-json::value without_server_meta(json::value resource) {
-  if (json::object* obj = resource.if_object()) {
-    if (json::value* meta = obj->if_contains("meta"); meta && meta->is_object()) {
-      meta->get_object().erase("versionId");
-      meta->get_object().erase("lastUpdated");
-      if (meta->get_object().empty()) obj->erase("meta");
-    }
-  }
-  return resource;
 }
 
 bool same_identifier(const icure::Identifier& a, const icure::Identifier& b) {
@@ -99,6 +73,31 @@ std::string reference_id(const std::string& reference) {
 }
 
 }  // namespace
+
+Status check_resource_type(const json::value& resource, std::string_view expected) {
+  const json::object* obj = resource.if_object();
+  if (!obj) return {StatusCode::structure, "the body must be a JSON object (a FHIR resource)"};
+  const json::value* type = obj->if_contains("resourceType");
+  if (!type || !type->is_string())
+    return Status::Invalid("resourceType",
+                           "missing resourceType (expected '" + std::string(expected) + "')");
+  if (type->get_string() != expected)
+    return Status::Invalid("resourceType", "resourceType '" + std::string(type->get_string()) +
+                                               "' is not accepted here (expected '" +
+                                               std::string(expected) + "')");
+  return {};
+}
+
+json::value without_server_meta(json::value resource) {
+  if (json::object* obj = resource.if_object()) {
+    if (json::value* meta = obj->if_contains("meta"); meta && meta->is_object()) {
+      meta->get_object().erase("versionId");
+      meta->get_object().erase("lastUpdated");
+      if (meta->get_object().empty()) obj->erase("meta");
+    }
+  }
+  return resource;
+}
 
 Status explain(Status status, const ServerContext& ctx, const storage::Principal& who) {
   if (status.code() != StatusCode::key_missing) return status;
@@ -988,6 +987,14 @@ Result<FhirAnswer> dispatch(CallContext& call, const FhirCall& request) {
                         "/_history) is not supported: a search with _lastUpdated=ge<instant> "
                         "lists what changed, " +
                         type + "/<id>/_history shows a delete");
+    if (seg.size() == 2 && seg[1] == "$validate") {
+      if (method == "POST") return validate_resource(call, type, std::nullopt, request);
+      return not_allowed("POST", method);
+    }
+    if (seg.size() == 3 && seg[2] == "$validate") {
+      if (method == "POST") return validate_resource(call, type, seg[1], request);
+      return not_allowed("POST", method);
+    }
     if (seg.size() == 2 && seg[1] == "_search") {
       if (method == "POST") return do_search(call, type, request);
       return not_allowed("POST", method);

@@ -98,6 +98,16 @@ operations_batch = {"resourceType": "Bundle", "type": "batch", "entry": [
     {"request": {"method": "GET", "url": "Patient/pat1/_history"}},
     {"request": {"method": "GET", "url": "Patient/pat1/$everything?_count=2"}}]}
 put("http_request", "operations-batch", req("POST", "/fhir/r4", json.dumps(operations_batch)))
+validate_parameters = {"resourceType": "Parameters", "parameter": [
+    {"name": "resource", "resource": {"resourceType": "Patient", "id": "pat1", "birthDate": "1974-12"}},
+    {"name": "mode", "valueCode": "update"},
+    {"name": "profile", "valueCanonical": "http://hl7.org/fhir/StructureDefinition/Patient"}]}
+put("http_request", "validate", req("POST", "/fhir/r4/Patient/pat1/$validate", json.dumps(validate_parameters)))
+put("http_request", "validate-delete", req("POST", "/fhir/r4/Observation/f001/$validate?mode=delete", "{}"))
+validate_batch = {"resourceType": "Bundle", "type": "batch", "entry": [
+    {"resource": {"resourceType": "Observation", "status": "final"},
+     "request": {"method": "POST", "url": "Observation/$validate?mode=create"}}]}
+put("http_request", "validate-batch", req("POST", "/fhir/r4", json.dumps(validate_batch)))
 for stem, doc in by_type.get("Patient", [])[:3]:
     put("json_patch", stem, json.dumps([doc, patch_ops]))
     for i, op in enumerate(patch_ops):

@@ -178,6 +178,15 @@ try {
   valid(everything, 'Patient/$everything Bundle');
   const everythingGet = await client.operation({ name: '$everything', resourceType: 'Patient', id: pat1.id, method: 'get', input: { _type: 'Patient' } });
   check(everythingGet.total === 1 && everythingGet.entry[0].resource.resourceType === 'Patient', 'GET Patient/$everything?_type=Patient');
+  // Patient/$validate: a Parameters with the resource and a mode; an OperationOutcome back.
+  const validateAs = (resource, mode) => client.operation({ name: 'validate', resourceType: 'Patient',
+    input: { resourceType: 'Parameters', parameter: [{ name: 'resource', resource }, { name: 'mode', valueCode: mode }] } });
+  const fine = await validateAs({ resourceType: 'Patient', name: [{ family: 'Duck', given: ['Daisy'] }] }, 'create');
+  check(fine.resourceType === 'OperationOutcome' && fine.issue[0].severity === 'information', 'Patient/$validate of a valid Patient');
+  valid(fine, 'OperationOutcome of $validate');
+  const unfit = await validateAs({ resourceType: 'Patient', birthDate: '13-2013' }, 'create');
+  check(unfit.issue[0].severity === 'error' && unfit.issue[0].expression[0] === 'Patient.birthDate', 'Patient/$validate of a bad birthDate');
+  valid(unfit, 'OperationOutcome of a failed $validate');
   // Instance history: the current version, or the delete of a deleted resource.
   const patchedHistory = await client.resourceHistory({ resourceType: 'Patient', id: made.id });
   check(patchedHistory.type === 'history' && patchedHistory.total === 1 && patchedHistory.entry[0].request.method === 'PUT' &&

@@ -187,6 +187,25 @@ BEHAVIOUR_CASE(patient_everything_returns_the_patient_and_its_observations) {
   BOOST_TEST(w.get(kBase + "/Patient/" + id + "/$everything", &w.bob).result_int() == 404u);
 }
 
+BEHAVIOUR_CASE(validate_checks_as_the_write_would_and_stores_nothing) {
+  auto outcome = [&](const std::string& target, const json::value& body) {
+    auto res = w.post(kBase + target, body, &w.alice);
+    BOOST_TEST_INFO(target << ": " << res.body());
+    BOOST_REQUIRE_EQUAL(res.result_int(), 200u);
+    const json::value parsed = body_json(res);
+    return str(parsed.at("issue").at(0), {"code"});
+  };
+  const json::value pat1 = seed("patient-pat1.json");
+  BOOST_TEST(outcome("/Patient/$validate?mode=create", pat1) == "informational");
+  const std::string id = create(w, pat1, w.alice);
+  BOOST_TEST(outcome("/Patient/$validate?mode=create", pat1) == "duplicate");
+  BOOST_TEST(outcome("/Patient/" + id + "/$validate?mode=delete", json::object{}) ==
+             "informational");
+  const json::value obs = with_subject(seed("observation-f001.json"), "Patient/pat1");
+  BOOST_TEST(outcome("/Observation/$validate?mode=create", obs) == "informational");
+  BOOST_TEST(w.get(kBase + "/Observation/f001", &w.alice).result_int() == 404u);
+}
+
 BEHAVIOUR_CASE(fhir_ids_are_read_back_and_unique) {
   const std::string id = create(w, seed("patient-pat1.json"), w.alice);
   auto by_fhir_id = w.get(kBase + "/Patient/pat1", &w.alice);

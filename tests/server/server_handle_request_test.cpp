@@ -51,8 +51,13 @@ BOOST_AUTO_TEST_CASE(metadata_is_public_and_lists_what_is_supported) {
     BOOST_TEST(interactions.count("history-instance") == 1u);
     BOOST_TEST(interactions.count("history-type") == 0u);
   }
-  BOOST_TEST(str(resources[0].at("operation").at(0), {"name"}) == "everything");
-  BOOST_TEST(!resources[1].as_object().contains("operation"));
+  auto operations = [](const json::value& resource) {
+    std::set<std::string> names;
+    for (const auto& op : resource.at("operation").as_array()) names.insert(str(op, {"name"}));
+    return names;
+  };
+  BOOST_TEST((operations(resources[0]) == std::set<std::string>{"everything", "validate"}));
+  BOOST_TEST((operations(resources[1]) == std::set<std::string>{"validate"}));
   // Also under /fhir/r4 and with a trailing slash.
   BOOST_TEST(f.call(verb::get, "/fhir/r4/metadata", nullptr).result_int() == 200u);
   BOOST_TEST(f.call(verb::get, "/fhir/r4/metadata/", nullptr).result_int() == 200u);
@@ -429,6 +434,100 @@ BOOST_AUTO_TEST_CASE(patient_everything_pages_the_patient_and_its_observations) 
   BOOST_TEST(f.post(kBase + "/Patient/pat1/$everything", parameters).result_int() == 400u);
   BOOST_TEST(f.call(verb::delete_, kBase + "/Patient/pat1/$everything", &f.alice).result_int() ==
              405u);
+}
+
+// <Type>/$validate: an OperationOutcome says whether the resource would be
+// accepted (in general, or as a create / update / delete); nothing is stored.
+BOOST_AUTO_TEST_CASE(validate_says_what_a_write_would_say_and_stores_nothing) {
+  ServerFixture f;
+  auto validate = [&](const std::string& target, const json::value& body, unsigned status = 200,
+                      const std::string& if_match = {}) {
+    auto res = if_match.empty()
+                   ? f.call(verb::post, kBase + target, &f.alice, json::serialize(body))
+                   : f.call(verb::post, kBase + target, &f.alice, json::serialize(body),
+                            "application/fhir+json", {{http::field::if_match, if_match}});
+    BOOST_TEST_INFO(target << ": " << res.body());
+    BOOST_REQUIRE_EQUAL(res.result_int(), status);
+    json::value outcome = body_json(res);
+    BOOST_REQUIRE_EQUAL(str(outcome, {"resourceType"}), "OperationOutcome");
+    return outcome;
+  };
+  auto severity = [](const json::value& outcome) {
+    return str(outcome.at("issue").at(0), {"severity"});
+  };
+  auto expression = [](const json::value& outcome) {
+    return std::string(outcome.at("issue").at(0).at("expression").at(0).as_string());
+  };
+  auto parameters = [](json::array list) {
+    return json::value{{"resourceType", "Parameters"}, {"parameter", std::move(list)}};
+  };
+  const json::value pat1 = seed("patient-pat1.json");
+
+  // General validation: the resource itself, or a Parameters with `resource`.
+  BOOST_TEST(severity(validate("/Patient/$validate", pat1)) == "information");
+  BOOST_TEST(
+      severity(validate("/Patient/$validate",
+                        parameters({json::object{{"name", "resource"}, {"resource", pat1}}}))) ==
+      "information");
+  json::value bad = pat1;
+  bad.as_object()["birthDate"] = "13-2013";
+  const json::value failed = validate("/Patient/$validate", bad);
+  BOOST_TEST(severity(failed) == "error");
+  BOOST_TEST(expression(failed) == "Patient.birthDate");
+  BOOST_TEST(expression(validate("/Patient/$validate", seed("observation-f001.json"))) ==
+             "resourceType");
+  // Nothing was stored.
+  BOOST_TEST(body_json(f.get(kBase + "/Patient?_summary=count")).at("total").as_int64() == 0);
+
+  // mode=create: the checks of a POST (a taken FHIR id, an unknown subject).
+  BOOST_TEST(severity(validate("/Patient/$validate?mode=create", pat1)) == "information");
+  BOOST_REQUIRE_EQUAL(f.post(kBase + "/Patient", pat1).result_int(), 201u);
+  const json::value taken = validate(
+      "/Patient/$validate", parameters({json::object{{"name", "resource"}, {"resource", pat1}},
+                                        json::object{{"name", "mode"}, {"valueCode", "create"}}}));
+  BOOST_TEST(str(taken.at("issue").at(0), {"code"}) == "duplicate");
+  BOOST_TEST(expression(taken) == "Patient.id");
+  json::value obs = with_subject(seed("observation-f001.json"), "Patient/pat1");
+  BOOST_TEST(severity(validate("/Observation/$validate?mode=create", obs)) == "information");
+  BOOST_TEST(expression(validate("/Observation/$validate?mode=create",
+                                 with_subject(obs, "Patient/nobody"))) == "Observation.subject");
+  // In general, a reference is not looked up.
+  BOOST_TEST(severity(validate("/Observation/$validate", with_subject(obs, "Patient/nobody"))) ==
+             "information");
+
+  // mode=update on the instance: the id must match, If-Match must name the version.
+  BOOST_TEST(severity(validate("/Patient/pat1/$validate?mode=update", pat1)) == "information");
+  json::value renamed = pat1;
+  renamed.as_object()["id"] = "pat2";
+  BOOST_TEST(expression(validate("/Patient/pat1/$validate?mode=update", renamed)) == "Patient.id");
+  BOOST_TEST(
+      str(validate("/Patient/pat1/$validate?mode=update", pat1, 200, "W/\"7\"").at("issue").at(0),
+          {"severity"}) == "error");
+  // An unknown id is an update-as-create.
+  BOOST_TEST(severity(validate("/Patient/pat2/$validate?mode=update", renamed)) == "information");
+
+  // mode=delete needs no resource; an unknown id is a finding.
+  BOOST_TEST(
+      severity(validate("/Patient/pat1/$validate",
+                        parameters({json::object{{"name", "mode"}, {"valueCode", "delete"}}}))) ==
+      "information");
+  BOOST_TEST(
+      str(validate("/Patient/nobody/$validate?mode=delete", json::object{}).at("issue").at(0),
+          {"code"}) == "not-found");
+  BOOST_TEST(f.get(kBase + "/Patient/pat1").result_int() == 200u);  // still there
+
+  // Requests that cannot be validated: 400.
+  validate("/Patient/$validate?mode=sideways", pat1, 400);
+  validate("/Patient/$validate?mode=update", pat1, 400);  // an update needs the id
+  validate("/Patient/$validate", parameters({}), 400);    // no resource
+  validate("/Patient/$validate?profile=http://example.org/StructureDefinition/mine", pat1, 400);
+  BOOST_TEST(severity(validate(
+                 "/Patient/$validate?profile=http://hl7.org/fhir/StructureDefinition/Patient",
+                 pat1)) == "information");
+  BOOST_TEST(f.call(verb::get, kBase + "/Patient/$validate", &f.alice).result_int() == 405u);
+  BOOST_TEST(f.call(verb::post, kBase + "/Patient/$validate", nullptr, json::serialize(pat1),
+                    "application/fhir+json")
+                 .result_int() == 401u);
 }
 
 // HEAD is GET without the body: same status and headers, Content-Length of the GET's body.
