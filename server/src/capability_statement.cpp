@@ -69,7 +69,9 @@ json::object capability_statement(const ServerContext& ctx, const std::string& b
                 resource_entry("Patient", "http://hl7.org/fhir/StructureDefinition/Patient"),
                 resource_entry("Observation",
                                "http://hl7.org/fhir/StructureDefinition/Observation")}},
-           {"interaction", interactions({"transaction", "batch"})}}}}};
+           {"interaction", interactions({"transaction", "batch"})},
+           // Patient/{id}/Observation (the only compartment member we store).
+           {"compartment", json::array{"http://hl7.org/fhir/CompartmentDefinition/patient"}}}}}};
 }
 
 }  // namespace fhirbridge::server::detail

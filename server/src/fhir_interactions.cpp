@@ -532,6 +532,16 @@ Result<FhirAnswer> do_search(CallContext& call, const std::string& type, const F
   return answer;
 }
 
+// GET Patient/{id}/Observation (FHIR compartment search, as HAPI and Medplum
+// serve it): the Observation search with subject=Patient/{id} added, so its
+// self and next links are that search's.
+Result<FhirAnswer> do_compartment_search(CallContext& call, const std::string& patient_id,
+                                         const FhirCall& request) {
+  FhirCall in_compartment = request;
+  in_compartment.params.push_back(QueryParam{"subject", "", "Patient/" + patient_id});
+  return do_search(call, "Observation", in_compartment);
+}
+
 Result<FhirAnswer> do_create(CallContext& call, const std::string& type, const FhirCall& request) {
   if (request.body.is_null())
     return Status(StatusCode::structure, "a " + type + " resource is required in the body");
@@ -1009,6 +1019,16 @@ Result<FhirAnswer> dispatch(CallContext& call, const FhirCall& request) {
     if (seg.size() == 4 && seg[2] == "_history") {
       if (method == "GET") return do_read(call, type, seg[1], seg[3], request.params);
       return not_allowed("GET", method);
+    }
+    // Compartment search: Patient/{id}/Observation, POST .../Observation/_search.
+    if (type == "Patient" && seg.size() >= 3 && seg[2] != "_history" && !seg[2].starts_with("$") &&
+        (seg.size() == 3 || (seg.size() == 4 && seg[3] == "_search"))) {
+      if (seg[2] != "Observation")
+        return Status::NotFound("the Patient compartment holds Observation here ('" + seg[2] +
+                                "' is not stored)");
+      if (seg.size() == 3 && method == "GET") return do_compartment_search(call, seg[1], request);
+      if (seg.size() == 4 && method == "POST") return do_compartment_search(call, seg[1], request);
+      return not_allowed(seg.size() == 3 ? "GET" : "POST", method);
     }
     if (seg.size() == 3 && seg[2] == "$everything") {
       if (type != "Patient") return Status::NotFound("$everything is an operation on Patient");

@@ -283,7 +283,8 @@ Response handle_fhir(Request& req, ServerContext& ctx, std::string_view base, st
       return status_response(req, Status(StatusCode::too_large,
                                          "body over the limit of " +
                                              std::to_string(ctx.settings().body_limit) + " bytes"));
-    const bool is_search = call.segments.size() == 2 && call.segments[1] == "_search";
+    const bool is_search = !call.segments.empty() && call.segments.back() == "_search" &&
+                           (call.segments.size() == 2 || call.segments.size() == 4);
     const BodyKind kind = body_kind(req);
     if (is_search && kind == BodyKind::form) {
       auto form = parse_query(req.body());

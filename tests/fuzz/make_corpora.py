@@ -103,6 +103,11 @@ validate_parameters = {"resourceType": "Parameters", "parameter": [
     {"name": "mode", "valueCode": "update"},
     {"name": "profile", "valueCanonical": "http://hl7.org/fhir/StructureDefinition/Patient"}]}
 put("http_request", "validate", req("POST", "/fhir/r4/Patient/pat1/$validate", json.dumps(validate_parameters)))
+put("http_request", "compartment", req("GET", "/fhir/r4/Patient/pat1/Observation?code=http://loinc.org|15074-8&_count=1"))
+form = "date=ge2013&_sort=-date"
+put("http_request", "compartment-post",
+    f"POST /fhir/r4/Patient/pat1/Observation/_search HTTP/1.1\r\nHost: fuzz.test\r\n{AUTH}\r\n"
+    f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(form)}\r\n\r\n{form}")
 put("http_request", "validate-delete", req("POST", "/fhir/r4/Observation/f001/$validate?mode=delete", "{}"))
 validate_batch = {"resourceType": "Bundle", "type": "batch", "entry": [
     {"resource": {"resourceType": "Observation", "status": "final"},

@@ -178,6 +178,15 @@ try {
   valid(everything, 'Patient/$everything Bundle');
   const everythingGet = await client.operation({ name: '$everything', resourceType: 'Patient', id: pat1.id, method: 'get', input: { _type: 'Patient' } });
   check(everythingGet.total === 1 && everythingGet.entry[0].resource.resourceType === 'Patient', 'GET Patient/$everything?_type=Patient');
+  // The Patient compartment: Patient/{id}/Observation, by GET and by POST _search.
+  for (const postSearch of [false, true]) {
+    const inCompartment = await client.compartmentSearch({ resourceType: 'Observation',
+      compartment: { resourceType: 'Patient', id: pat1.id }, searchParams: { _count: 50 }, options: { postSearch } });
+    check(inCompartment.type === 'searchset' && inCompartment.total >= 1 &&
+          inCompartment.entry.every((e) => e.resource.subject.reference.endsWith(pat1.id)),
+          `compartment search Patient/{id}/Observation (postSearch ${postSearch}) -> ${inCompartment.total}`);
+    valid(inCompartment, 'compartment searchset');
+  }
   // Patient/$validate: a Parameters with the resource and a mode; an OperationOutcome back.
   const validateAs = (resource, mode) => client.operation({ name: 'validate', resourceType: 'Patient',
     input: { resourceType: 'Parameters', parameter: [{ name: 'resource', resource }, { name: 'mode', valueCode: mode }] } });

@@ -187,6 +187,22 @@ BEHAVIOUR_CASE(patient_everything_returns_the_patient_and_its_observations) {
   BOOST_TEST(w.get(kBase + "/Patient/" + id + "/$everything", &w.bob).result_int() == 404u);
 }
 
+BEHAVIOUR_CASE(patient_compartment_search_finds_the_patients_observations) {
+  const std::string id = create(w, seed("patient-pat1.json"), w.alice);
+  const std::string other = create(w, patient("", "Other", "Ann", "1980-02-03", "mrn-c"), w.alice);
+  const std::string obs =
+      create(w, with_subject(seed("observation-f001.json"), "Patient/pat1"), w.alice);
+  json::value unrelated = with_subject(seed("observation-f001.json"), "Patient/" + other);
+  unrelated.as_object().erase("id");
+  create(w, unrelated, w.alice);
+  for (const std::string& patient_id : {std::string("pat1"), id}) {
+    const json::object bundle = search(w, "Patient/" + patient_id + "/Observation", w.alice);
+    BOOST_TEST(bundle.at("total").as_int64() == 1);
+    BOOST_TEST(str(bundle.at("entry").at(0), {"resource", "id"}) == obs);
+  }
+  BOOST_TEST(search(w, "Patient/" + id + "/Observation", w.bob).at("total").as_int64() == 0);
+}
+
 BEHAVIOUR_CASE(validate_checks_as_the_write_would_and_stores_nothing) {
   auto outcome = [&](const std::string& target, const json::value& body) {
     auto res = w.post(kBase + target, body, &w.alice);

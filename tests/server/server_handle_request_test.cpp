@@ -58,6 +58,8 @@ BOOST_AUTO_TEST_CASE(metadata_is_public_and_lists_what_is_supported) {
   };
   BOOST_TEST((operations(resources[0]) == std::set<std::string>{"everything", "validate"}));
   BOOST_TEST((operations(resources[1]) == std::set<std::string>{"validate"}));
+  BOOST_TEST(str(cs.at("rest").at(0).at("compartment").at(0), {}) ==
+             "http://hl7.org/fhir/CompartmentDefinition/patient");
   // Also under /fhir/r4 and with a trailing slash.
   BOOST_TEST(f.call(verb::get, "/fhir/r4/metadata", nullptr).result_int() == 200u);
   BOOST_TEST(f.call(verb::get, "/fhir/r4/metadata/", nullptr).result_int() == 200u);
@@ -434,6 +436,55 @@ BOOST_AUTO_TEST_CASE(patient_everything_pages_the_patient_and_its_observations) 
   BOOST_TEST(f.post(kBase + "/Patient/pat1/$everything", parameters).result_int() == 400u);
   BOOST_TEST(f.call(verb::delete_, kBase + "/Patient/pat1/$everything", &f.alice).result_int() ==
              405u);
+}
+
+// Patient/{id}/Observation: the Patient compartment, as an Observation?subject= search.
+BOOST_AUTO_TEST_CASE(patient_compartment_search_is_a_subject_search) {
+  ServerFixture f;
+  const std::string pat1 = create_pat1(f);
+  json::value other = seed("patient-pat1.json");
+  other.as_object()["id"] = "other";
+  BOOST_REQUIRE_EQUAL(f.post(kBase + "/Patient", other).result_int(), 201u);
+  for (const auto& [id, subject] : std::vector<std::pair<std::string, std::string>>{
+           {"o1", "Patient/pat1"}, {"o2", "Patient/pat1"}, {"o3", "Patient/other"}}) {
+    json::value obs = with_subject(seed("observation-f001.json"), subject);
+    obs.as_object()["id"] = id;
+    BOOST_REQUIRE_EQUAL(f.post(kBase + "/Observation", obs).result_int(), 201u);
+  }
+  auto total = [&](const std::string& target) {
+    auto res = f.get(kBase + target);
+    BOOST_TEST_INFO(target << ": " << res.body());
+    BOOST_REQUIRE_EQUAL(res.result_int(), 200u);
+    const json::value bundle = body_json(res);
+    BOOST_REQUIRE_EQUAL(str(bundle, {"type"}), "searchset");
+    return bundle.at("total").as_int64();
+  };
+  BOOST_TEST(total("/Patient/pat1/Observation") == 2);          // by FHIR id
+  BOOST_TEST(total("/Patient/" + pat1 + "/Observation") == 2);  // by store id
+  BOOST_TEST(total("/Patient/other/Observation") == 1);
+  BOOST_TEST(total("/Patient/nobody/Observation") == 0);
+  BOOST_TEST(total("/Patient/pat1/Observation?_id=o1") == 1);
+  BOOST_TEST(total("/Patient/pat1/Observation?_id=o3") == 0);  // o3 is another patient's
+  BOOST_TEST(total("/Patient/pat1/Observation?code=http://loinc.org|15074-8") == 2);
+  // Paging follows the search's next link.
+  const json::value page = body_json(f.get(kBase + "/Patient/pat1/Observation?_count=1"));
+  BOOST_TEST(page.at("entry").as_array().size() == 1u);
+  bool has_next = false;
+  for (const auto& link : page.at("link").as_array())
+    has_next = has_next || str(link, {"relation"}) == "next";
+  BOOST_TEST(has_next);
+  // POST .../_search with a form body.
+  auto posted = f.call(verb::post, kBase + "/Patient/pat1/Observation/_search", &f.alice, "_id=o2",
+                       "application/x-www-form-urlencoded");
+  BOOST_TEST(posted.result_int() == 200u);
+  BOOST_TEST(body_json(posted).at("total").as_int64() == 1);
+  // Bob sees none of alice's observations.
+  BOOST_TEST(body_json(f.get(kBase + "/Patient/pat1/Observation", &f.bob)).at("total").as_int64() ==
+             0);
+  BOOST_TEST(f.get(kBase + "/Patient/pat1/Condition").result_int() == 404u);
+  BOOST_TEST(f.call(verb::post, kBase + "/Patient/pat1/Observation", &f.alice, "{}").result_int() ==
+             405u);
+  BOOST_TEST(f.get(kBase + "/Observation/o1/Patient").result_int() == 404u);
 }
 
 // <Type>/$validate: an OperationOutcome says whether the resource would be
