@@ -41,7 +41,10 @@ queries = ["name=Chalmers", "family:exact=Chalmers&given=Peter", "birthdate=ge19
            "_include=Observation:subject", "_revinclude=Observation:patient&family=x", "birthdate=nope",
            "_lastUpdated=gt2026-12-03T10:00:00.250%2B01:00&_sort=-_lastUpdated", "_lastUpdated=ne2026-12",
            "_summary=true&_include=Observation:subject", "_summary=text",
-           "birthdate:missing=true&identifier:missing=false", "subject:Patient.given:missing=true&date:missing=false"]
+           "birthdate:missing=true&identifier:missing=false", "subject:Patient.given:missing=true&date:missing=false",
+           "component-code=http://loinc.org|8480-6&value-concept:text=neg&performer:Practitioner=f005",
+           "value-string:contains=flu&category:missing=true&encounter=http://x/fhir/Encounter/e1/_history/2",
+           "combo-code:not=|85354-9,8462-4&_has:Observation:patient:based-on:missing=false"]
 for i, q in enumerate(queries):
     put("query_string", f"q{i}", q)
 

@@ -203,6 +203,20 @@ BEHAVIOUR_CASE(patient_compartment_search_finds_the_patients_observations) {
   BOOST_TEST(search(w, "Patient/" + id + "/Observation", w.bob).at("total").as_int64() == 0);
 }
 
+BEHAVIOUR_CASE(element_filters_match_after_decryption) {
+  create(w, seed("patient-pat1.json"), w.alice);
+  json::value bp = read_json(shared_dir() / "fixtures/hl7/Observation-blood-pressure.json");
+  const std::string pressure = create(w, with_subject(bp, "Patient/pat1"), w.alice);
+  create(w, with_subject(seed("observation-f001.json"), "Patient/pat1"), w.alice);
+  const json::object found =
+      search(w, "Observation?component-code=http://loinc.org|8480-6&performer=Practitioner/example",
+             w.alice);
+  BOOST_TEST(found.at("total").as_int64() == 1);
+  BOOST_TEST(str(found.at("entry").at(0), {"resource", "id"}) == pressure);
+  BOOST_TEST(total(w, "Observation?category:missing=true", w.alice) == 1);
+  BOOST_TEST(total(w, "Observation?component-code=8480-6", w.bob) == 0);
+}
+
 BEHAVIOUR_CASE(validate_checks_as_the_write_would_and_stores_nothing) {
   auto outcome = [&](const std::string& target, const json::value& body) {
     auto res = w.post(kBase + target, body, &w.alice);

@@ -106,10 +106,36 @@ BOOST_AUTO_TEST_CASE(capability_lists_every_parameter) {
   BOOST_TEST(names("Patient") ==
              (std::set<std::string>{"_id", "identifier", "name", "family", "given", "gender",
                                     "birthdate", "active", "_lastUpdated", "_has"}));
-  BOOST_TEST(
-      names("Observation") ==
-      (std::set<std::string>{"_id", "identifier", "code", "_tag", "category", "status", "subject",
-                             "patient", "date", "value-quantity", "_lastUpdated"}));
+  BOOST_TEST(names("Observation") == (std::set<std::string>{"_id",
+                                                            "identifier",
+                                                            "code",
+                                                            "_tag",
+                                                            "category",
+                                                            "status",
+                                                            "subject",
+                                                            "patient",
+                                                            "date",
+                                                            "value-quantity",
+                                                            "_lastUpdated",
+                                                            "value-concept",
+                                                            "value-string",
+                                                            "component-code",
+                                                            "combo-code",
+                                                            "component-value-concept",
+                                                            "combo-value-concept",
+                                                            "data-absent-reason",
+                                                            "component-data-absent-reason",
+                                                            "combo-data-absent-reason",
+                                                            "method",
+                                                            "performer",
+                                                            "encounter",
+                                                            "based-on",
+                                                            "part-of",
+                                                            "has-member",
+                                                            "derived-from",
+                                                            "device",
+                                                            "specimen",
+                                                            "focus"}));
   BOOST_TEST(server::capability_search_params("Encounter").empty());
 }
 

@@ -405,7 +405,7 @@ struct SearchWorld {
     BOOST_REQUIRE(!strict.ok());
     BOOST_TEST((strict.status().code() == StatusCode::invalid));
     BOOST_TEST(strict.status().path() == "shoe");
-    BOOST_TEST(run("Observation", "performer=x", true).status().path() == "performer");
+    BOOST_TEST(run("Observation", "interpretation=x", true).status().path() == "interpretation");
     // Malformed values are invalid in both modes.
     auto bad = run("Patient", "birthdate=1974-13");
     BOOST_REQUIRE(!bad.ok());
@@ -413,7 +413,10 @@ struct SearchWorld {
     BOOST_TEST(bad.status().path() == "birthdate");
     BOOST_TEST(run("Observation", "date=2013-02-30").status().path() == "date");
     BOOST_TEST(run("Observation", "value-quantity=x").status().path() == "value-quantity");
-    BOOST_TEST(run("Observation", "status:missing=true").status().path() == "status:missing");
+    BOOST_TEST(run("Observation", "status:missing=yes").status().path() == "status:missing");
+    BOOST_TEST(run("Observation", "identifier:missing=yes").status().path() ==
+               "identifier:missing");
+    BOOST_TEST(run("Observation", "performer:below=x").status().path() == "performer:below");
     BOOST_TEST(run("Observation", "value-quantity=gt1&_cursor=garbage").status().path() ==
                "_cursor");
     BOOST_TEST((run("Encounter", "").status().code() == StatusCode::not_supported));

@@ -438,6 +438,88 @@ BOOST_AUTO_TEST_CASE(patient_everything_pages_the_patient_and_its_observations) 
              405u);
 }
 
+// Parameters on elements only the sealed content holds (component, value[x]
+// other than Quantity, references other than subject): filtered after decryption.
+BOOST_AUTO_TEST_CASE(element_filters_search_what_only_the_content_holds) {
+  ServerFixture f;
+  create_pat1(f);
+  auto hl7 = [](const std::string& name) {
+    return with_subject(read_json(shared_dir() / "fixtures/hl7" / name), "Patient/pat1");
+  };
+  std::map<std::string, std::string> fhir_id_of;  // store id -> the id the test gave
+  auto add = [&](json::value obs) {
+    auto res = f.post(kBase + "/Observation", obs);
+    BOOST_TEST_INFO(res.body());
+    BOOST_REQUIRE_EQUAL(res.result_int(), 201u);
+    fhir_id_of[str(body_json(res), {"id"})] = str(obs, {"id"});
+  };
+  add(hl7("Observation-blood-pressure.json"));  // components 8480-6, 8462-4; Practitioner/example
+  add(hl7("Observation-example.json"));         // Encounter/example
+  add(with_subject(seed("observation-f001.json"), "Patient/pat1"));  // Practitioner/f005
+  json::value coded = with_subject(seed("observation-f001.json"), "Patient/pat1");
+  coded.as_object()["id"] = "concept";
+  coded.as_object().erase("valueQuantity");
+  coded.as_object()["valueCodeableConcept"] =
+      json::object{{"coding", json::array{json::object{{"system", "http://snomed.info/sct"},
+                                                       {"code", "260385009"},
+                                                       {"display", "Negative"}}}}};
+  add(coded);
+  json::value text = coded;
+  text.as_object()["id"] = "text";
+  text.as_object().erase("valueCodeableConcept");
+  text.as_object()["valueString"] = "Positive for influenza A";
+  add(text);
+
+  auto ids = [&](const std::string& query, unsigned status = 200) {
+    auto res = f.get(kBase + "/Observation?" + query + "&_sort=_id");
+    BOOST_TEST_INFO(query << ": " << res.body());
+    BOOST_REQUIRE_EQUAL(res.result_int(), status);
+    std::set<std::string> out;
+    const json::value bundle = body_json(res);
+    if (status != 200) return out;
+    if (const auto* entries = bundle.as_object().if_contains("entry"))
+      for (const auto& e : entries->as_array()) out.insert(fhir_id_of[str(e, {"resource", "id"})]);
+    return out;
+  };
+  using Ids = std::set<std::string>;
+  BOOST_TEST(ids("component-code=http://loinc.org|8480-6") == (Ids{"blood-pressure"}));
+  BOOST_TEST(ids("component-code=85354-9").empty());  // the panel's own code is not a component
+  BOOST_TEST(ids("combo-code=85354-9") == (Ids{"blood-pressure"}));
+  BOOST_TEST(ids("combo-code=8462-4,15074-8") ==
+             (Ids{"blood-pressure", "f001", "concept", "text"}));
+  BOOST_TEST(ids("value-concept=http://snomed.info/sct|260385009") == (Ids{"concept"}));
+  BOOST_TEST(ids("value-concept=http://loinc.org|260385009").empty());
+  BOOST_TEST(ids("value-concept:text=negat") == (Ids{"concept"}));
+  BOOST_TEST(ids("value-concept:not=260385009") ==
+             (Ids{"blood-pressure", "example", "f001", "text"}));
+  BOOST_TEST(ids("value-string=positive") == (Ids{"text"}));
+  BOOST_TEST(ids("value-string:contains=INFLUENZA") == (Ids{"text"}));
+  BOOST_TEST(ids("value-string:exact=positive for influenza A").empty());
+  BOOST_TEST(ids("value-string:exact=Positive for influenza A") == (Ids{"text"}));
+  BOOST_TEST(ids("performer=Practitioner/f005") == (Ids{"f001", "concept", "text"}));
+  BOOST_TEST(ids("performer=example") == (Ids{"blood-pressure"}));
+  BOOST_TEST(ids("performer:Practitioner=example") == (Ids{"blood-pressure"}));
+  BOOST_TEST(ids("performer=http://elsewhere.org/fhir/Practitioner/example") ==
+             (Ids{"blood-pressure"}));
+  BOOST_TEST(ids("performer=Organization/example").empty());
+  BOOST_TEST(ids("encounter=Encounter/example") == (Ids{"example"}));
+  // :missing, also on the indexed category (its tag index is shared with status and meta.tag).
+  BOOST_TEST(ids("category:missing=true") == (Ids{"f001", "concept", "text"}));
+  BOOST_TEST(ids("category:missing=false") == (Ids{"blood-pressure", "example"}));
+  BOOST_TEST(ids("status:missing=true").empty());
+  BOOST_TEST(ids("encounter:missing=false") == (Ids{"example"}));
+  // With an indexed parameter, and inside _has.
+  BOOST_TEST(ids("code=http://loinc.org|15074-8&value-concept:missing=true") ==
+             (Ids{"f001", "text"}));
+  auto patients =
+      body_json(f.get(kBase + "/Patient?_has:Observation:patient:component-code=8480-6"));
+  BOOST_TEST(patients.at("total").as_int64() == 1);
+  // Malformed: 400 at the parameter.
+  ids("value-string:below=x", 400);
+  ids("performer:identifier=x", 400);
+  ids("value-concept:missing=maybe", 400);
+}
+
 // Patient/{id}/Observation: the Patient compartment, as an Observation?subject= search.
 BOOST_AUTO_TEST_CASE(patient_compartment_search_is_a_subject_search) {
   ServerFixture f;

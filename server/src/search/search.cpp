@@ -211,6 +211,8 @@ struct Executor {
       });
       if (!one) return false;
     }
+    for (const auto& filter : plan.element_filters)
+      if (!detail::element_filter_matches(filter, observation)) return false;
     return true;
   }
 };
@@ -575,7 +577,7 @@ boost::json::array capability_search_params(std::string_view resource_type) {
     };
   }
   if (resource_type == "Observation") {
-    return json::array{
+    json::array params{
         param("_id", "token", "Store id or the FHIR id given on create"),
         param("identifier", "token", "system|value, value, system| or |value"),
         param("code", "token", "system|code, code, system| or |code"),
@@ -592,6 +594,11 @@ boost::json::array capability_search_params(std::string_view resource_type) {
         param("_lastUpdated", "date",
               "meta.lastUpdated; eq ne lt gt le ge sa eb ap, partial dates (UTC when no zone)"),
     };
+    static constexpr std::string_view kTypes[] = {"token", "string", "reference"};
+    for (const auto& def : detail::observation_element_filters())
+      params.push_back(param(def.param, kTypes[static_cast<int>(def.kind)],
+                             "Filtered after decryption (docs/search.md); :missing too"));
+    return params;
   }
   return {};
 }

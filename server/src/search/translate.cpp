@@ -363,6 +363,53 @@ struct Translator {
 
   // ---- Observation ---------------------------------------------------------
 
+  // A parameter of the element-filter table (element_filters.cpp) with its
+  // modifier and OR values checked here, so a bad one is a 400 up front.
+  static Result<ElementFilter> element_filter(const ElementFilterDef& def, const QueryParam& p,
+                                              const std::string& path) {
+    ElementFilter filter;
+    filter.paths = def.paths;
+    filter.kind = def.kind;
+    filter.modifier = p.modifier;
+    auto lowered = [](std::string s) {
+      for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      return s;
+    };
+    switch (def.kind) {
+      case ElementFilterKind::token:
+        if (!p.modifier.empty() && p.modifier != "text" && p.modifier != "not")
+          return bad_modifier(path, p.modifier);
+        break;
+      case ElementFilterKind::string:
+        if (!p.modifier.empty() && p.modifier != "exact" && p.modifier != "contains")
+          return bad_modifier(path, p.modifier);
+        break;
+      case ElementFilterKind::reference:
+        // :Type (a resource type: an upper-case first letter) names the type of a bare id.
+        if (!p.modifier.empty() && !std::isupper(static_cast<unsigned char>(p.modifier[0])))
+          return bad_modifier(path, p.modifier);
+        break;
+    }
+    for (const auto& part : split_or(p.value)) {
+      ElementFilter::Value value;
+      if (def.kind == ElementFilterKind::token && p.modifier != "text") {
+        Token t = parse_token(part);
+        if (!t.code && !t.system)
+          return Status::Invalid(path, "'" + printable(part) + "' is not a token");
+        value.system = t.system;
+        value.code = t.code;
+        value.no_system = t.no_system;
+      } else if (def.kind == ElementFilterKind::reference) {
+        value.text = p.modifier.empty() ? part : p.modifier + "/" + part;
+      } else {
+        value.text = p.modifier == "exact" ? part : lowered(part);
+      }
+      filter.values.push_back(std::move(value));
+    }
+    if (filter.values.empty()) return Status::Invalid(path, "a value is required");
+    return filter;
+  }
+
   Result<Handled> observation_param(ContactPlan& plan, const QueryParam& p,
                                     const std::string& path) {
     auto& q = plan.query;
@@ -371,6 +418,23 @@ struct Translator {
       auto missing = boolean(path, p.value);
       if (!missing) return missing.status();
       plan.value_quantity_missing.push_back(*missing);
+      return Handled::yes;
+    }
+    if (p.modifier == "missing") {
+      if (const auto* paths = observation_missing_paths(n)) {
+        auto missing = boolean(path, p.value);
+        if (!missing) return missing.status();
+        ElementFilter filter;
+        filter.paths = *paths;
+        filter.missing = *missing;
+        plan.element_filters.push_back(std::move(filter));
+        return Handled::yes;
+      }
+    }
+    if (const auto* def = observation_element_filter(n); def && p.modifier != "missing") {
+      auto filter = element_filter(*def, p, path);
+      if (!filter) return filter.status();
+      plan.element_filters.push_back(std::move(*filter));
       return Handled::yes;
     }
     if (p.modifier == "missing") {

@@ -28,6 +28,38 @@ struct QuantityCondition {
 };
 using QuantityAnyOf = std::vector<QuantityCondition>;  // OR (commas)
 
+// A search parameter on an element that lives only in the sealed content
+// (docs/search.md, "Filtered after decryption"): matched on the mapped FHIR
+// resource. One row of a table per parameter (element_filters.cpp).
+enum class ElementFilterKind { token, string, reference };
+struct ElementFilterDef {
+  std::string_view param;  // "value-concept"
+  ElementFilterKind kind;
+  std::vector<std::string_view> paths;  // "component.code": arrays are flattened
+};
+// The row for `param` among Observation's, or nullptr.
+const ElementFilterDef* observation_element_filter(std::string_view param);
+// The element paths `param:missing` tests on an Observation (the table's, and
+// category, status and _tag, whose shared tag index cannot tell them apart).
+const std::vector<std::string_view>* observation_missing_paths(std::string_view param);
+// Every row, for the CapabilityStatement.
+const std::vector<ElementFilterDef>& observation_element_filters();
+
+struct ElementFilter {
+  std::vector<std::string_view> paths;
+  ElementFilterKind kind = ElementFilterKind::token;
+  std::string modifier;         // token: "", text, not; string: "", exact, contains;
+                                // reference: "" or a resource type
+  std::optional<bool> missing;  // :missing=true|false (then `values` is empty)
+  struct Value {
+    std::optional<std::string> system, code;  // token (no_system: "|code")
+    bool no_system = false;
+    std::string text;  // string, :text, reference
+  };
+  std::vector<Value> values;  // OR
+};
+bool element_filter_matches(const ElementFilter& filter, const boost::json::object& resource);
+
 struct ContactPlan;
 
 // Everything the outer PatientQuery needs. `query.ids` is left empty: the
@@ -51,8 +83,9 @@ struct ContactPlan {
   // value-quantity:missing=true|false (post-filter, ANDed): whether the
   // observation has no valueQuantity (content is encrypted: not a store query).
   std::vector<bool> value_quantity_missing;
+  std::vector<ElementFilter> element_filters;  // post-filter, ANDed
   bool needs_post_filter() const {
-    return !value_quantity.empty() || !value_quantity_missing.empty();
+    return !value_quantity.empty() || !value_quantity_missing.empty() || !element_filters.empty();
   }
 };
 

@@ -1,0 +1,197 @@
+// Search parameters on elements only the sealed content holds (the mapping
+// keeps them in the encrypted FHIR residual or service content): matched on
+// the mapped Observation after decryption. The parameters are data.
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fhirbridge/server/detail/search_plan.hpp"
+
+namespace fhirbridge::server::detail {
+
+namespace json = boost::json;
+
+namespace {
+
+using Kind = ElementFilterKind;
+
+// R4 Observation search parameters (SearchParameter expressions, minus the
+// `Observation.` prefix; value[x] by its JSON name).
+const std::vector<ElementFilterDef> kObservationFilters{
+    {"value-concept", Kind::token, {"valueCodeableConcept"}},
+    {"value-string", Kind::string, {"valueString"}},
+    {"component-code", Kind::token, {"component.code"}},
+    {"combo-code", Kind::token, {"code", "component.code"}},
+    {"component-value-concept", Kind::token, {"component.valueCodeableConcept"}},
+    {"combo-value-concept",
+     Kind::token,
+     {"valueCodeableConcept", "component.valueCodeableConcept"}},
+    {"data-absent-reason", Kind::token, {"dataAbsentReason"}},
+    {"component-data-absent-reason", Kind::token, {"component.dataAbsentReason"}},
+    {"combo-data-absent-reason", Kind::token, {"dataAbsentReason", "component.dataAbsentReason"}},
+    {"method", Kind::token, {"method"}},
+    {"performer", Kind::reference, {"performer"}},
+    {"encounter", Kind::reference, {"encounter"}},
+    {"based-on", Kind::reference, {"basedOn"}},
+    {"part-of", Kind::reference, {"partOf"}},
+    {"has-member", Kind::reference, {"hasMember"}},
+    {"derived-from", Kind::reference, {"derivedFrom"}},
+    {"device", Kind::reference, {"device"}},
+    {"specimen", Kind::reference, {"specimen"}},
+    {"focus", Kind::reference, {"focus"}},
+};
+
+// Indexed parameters whose :missing only the content can answer.
+const std::vector<std::pair<std::string_view, std::vector<std::string_view>>> kMissingOnly{
+    {"category", {"category"}},
+    {"status", {"status"}},
+    {"_tag", {"meta.tag"}},
+};
+
+// Every value at `path` ("component.code"), arrays flattened at each step.
+void collect(const json::value& at, std::string_view path, std::vector<const json::value*>& out) {
+  if (const json::array* list = at.if_array()) {
+    for (const auto& item : *list) collect(item, path, out);
+    return;
+  }
+  if (path.empty()) {
+    out.push_back(&at);
+    return;
+  }
+  const json::object* object = at.if_object();
+  if (!object) return;
+  const std::size_t dot = path.find('.');
+  const json::value* next = object->if_contains(path.substr(0, dot));
+  if (!next) return;
+  collect(*next, dot == std::string_view::npos ? std::string_view{} : path.substr(dot + 1), out);
+}
+
+std::string folded(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::string_view string_of(const json::object& o, std::string_view key) {
+  if (const json::value* v = o.if_contains(key); v && v->is_string()) return v->get_string();
+  return {};
+}
+
+bool coding_matches(const json::object& coding, const ElementFilter::Value& wanted) {
+  const json::value* system = coding.if_contains("system");
+  if (wanted.no_system && system) return false;
+  if (wanted.system && string_of(coding, "system") != *wanted.system) return false;
+  return !wanted.code || string_of(coding, "code") == *wanted.code;
+}
+
+// A CodeableConcept (any coding), a Coding, or a bare code (no system).
+bool token_matches(const json::value& value, const ElementFilter::Value& wanted) {
+  if (value.is_string()) return !wanted.system && wanted.code && value.get_string() == *wanted.code;
+  const json::object* object = value.if_object();
+  if (!object) return false;
+  if (const json::value* codings = object->if_contains("coding"); codings && codings->is_array()) {
+    return std::any_of(codings->get_array().begin(), codings->get_array().end(),
+                       [&](const json::value& c) {
+                         return c.is_object() && coding_matches(c.get_object(), wanted);
+                       });
+  }
+  return object->contains("code") && coding_matches(*object, wanted);
+}
+
+// :text: CodeableConcept.text or a coding's display starts with the value.
+bool text_matches(const json::value& value, const std::string& wanted) {
+  const json::object* object = value.if_object();
+  if (!object) return false;
+  auto starts = [&](std::string_view s) { return folded(s).rfind(wanted, 0) == 0; };
+  if (starts(string_of(*object, "text")) && object->contains("text")) return true;
+  if (const json::value* codings = object->if_contains("coding"); codings && codings->is_array())
+    for (const auto& c : codings->get_array())
+      if (c.is_object() && c.get_object().contains("display") &&
+          starts(string_of(c.get_object(), "display")))
+        return true;
+  return false;
+}
+
+bool string_matches(const json::value& value, const ElementFilter& filter,
+                    const std::string& wanted) {
+  if (!value.is_string()) return false;
+  if (filter.modifier == "exact") return value.get_string() == wanted;
+  const std::string have = folded(value.get_string());
+  if (filter.modifier == "contains") return have.find(wanted) != std::string::npos;
+  return have.rfind(wanted, 0) == 0;
+}
+
+// The last "Type/id" of a reference ("http://x/fhir/Encounter/e1/_history/2" -> "Encounter/e1").
+std::string_view type_and_id(std::string_view reference) {
+  if (auto history = reference.find("/_history/"); history != std::string_view::npos)
+    reference = reference.substr(0, history);
+  const std::size_t last = reference.rfind('/');
+  if (last == std::string_view::npos || last == 0) return reference;
+  const std::size_t before = reference.rfind('/', last - 1);
+  return before == std::string_view::npos ? reference : reference.substr(before + 1);
+}
+
+// `Type/id`, a bare id (any type), or an absolute URL naming the same Type/id.
+bool reference_matches(const json::value& value, const std::string& wanted) {
+  const json::object* object = value.if_object();
+  if (!object) return false;
+  const std::string_view reference = string_of(*object, "reference");
+  if (reference.empty()) return false;
+  if (reference == wanted) return true;
+  const std::string_view have = type_and_id(reference);
+  if (wanted.find('/') == std::string::npos) return have.substr(have.find('/') + 1) == wanted;
+  return have == type_and_id(wanted);
+}
+
+}  // namespace
+
+const ElementFilterDef* observation_element_filter(std::string_view param) {
+  for (const auto& def : kObservationFilters)
+    if (def.param == param) return &def;
+  return nullptr;
+}
+
+const std::vector<std::string_view>* observation_missing_paths(std::string_view param) {
+  if (const auto* def = observation_element_filter(param)) return &def->paths;
+  for (const auto& [name, paths] : kMissingOnly)
+    if (name == param) return &paths;
+  return nullptr;
+}
+
+const std::vector<ElementFilterDef>& observation_element_filters() {
+  return kObservationFilters;
+}
+
+bool element_filter_matches(const ElementFilter& filter, const json::object& resource) {
+  std::vector<const json::value*> found;
+  for (const auto& path : filter.paths) {
+    // Paths start at a top-level element: look it up without copying the resource.
+    const std::size_t dot = path.find('.');
+    if (const json::value* top = resource.if_contains(path.substr(0, dot)))
+      collect(*top, dot == std::string_view::npos ? std::string_view{} : path.substr(dot + 1),
+              found);
+  }
+  if (filter.missing) return found.empty() == *filter.missing;
+  auto any_value = [&](const json::value& v) {
+    return std::any_of(filter.values.begin(), filter.values.end(), [&](const auto& wanted) {
+      switch (filter.kind) {
+        case Kind::token:
+          return filter.modifier == "text" ? text_matches(v, wanted.text)
+                                           : token_matches(v, wanted);
+        case Kind::string: return string_matches(v, filter, wanted.text);
+        case Kind::reference: return reference_matches(v, wanted.text);
+      }
+      return false;
+    });
+  };
+  const bool hit =
+      std::any_of(found.begin(), found.end(), [&](const auto* v) { return any_value(*v); });
+  return filter.modifier == "not" ? !hit : hit;
+}
+
+}  // namespace fhirbridge::server::detail
