@@ -44,7 +44,9 @@ queries = ["name=Chalmers", "family:exact=Chalmers&given=Peter", "birthdate=ge19
            "birthdate:missing=true&identifier:missing=false", "subject:Patient.given:missing=true&date:missing=false",
            "component-code=http://loinc.org|8480-6&value-concept:text=neg&performer:Practitioner=f005",
            "value-string:contains=flu&category:missing=true&encounter=http://x/fhir/Encounter/e1/_history/2",
-           "combo-code:not=|85354-9,8462-4&_has:Observation:patient:based-on:missing=false"]
+           "combo-code:not=|85354-9,8462-4&_has:Observation:patient:based-on:missing=false",
+           "telecom=phone|0648352638&address:contains=ville&organization:Organization=1&_count=1&_cursor=mem:1",
+           "subject:Patient.email=a@b&subject:Patient.address-use:missing=true"]
 for i, q in enumerate(queries):
     put("query_string", f"q{i}", q)
 

@@ -215,6 +215,12 @@ BEHAVIOUR_CASE(element_filters_match_after_decryption) {
   BOOST_TEST(str(found.at("entry").at(0), {"resource", "id"}) == pressure);
   BOOST_TEST(total(w, "Observation?category:missing=true", w.alice) == 1);
   BOOST_TEST(total(w, "Observation?component-code=8480-6", w.bob) == 0);
+  const std::string f001 =
+      create(w, read_json(shared_dir() / "fixtures/hl7/Patient-f001.json"), w.alice);
+  const json::object by_phone = search(w, "Patient?phone=0648352638&address-city=amster", w.alice);
+  BOOST_TEST(by_phone.at("total").as_int64() == 1);
+  BOOST_TEST(str(by_phone.at("entry").at(0), {"resource", "id"}) == f001);
+  BOOST_TEST(total(w, "Patient?phone=0648352638", w.bob) == 0);
 }
 
 BEHAVIOUR_CASE(validate_checks_as_the_write_would_and_stores_nothing) {

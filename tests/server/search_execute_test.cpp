@@ -103,9 +103,29 @@ BOOST_AUTO_TEST_CASE(capability_lists_every_parameter) {
     }
     return out;
   };
-  BOOST_TEST(names("Patient") ==
-             (std::set<std::string>{"_id", "identifier", "name", "family", "given", "gender",
-                                    "birthdate", "active", "_lastUpdated", "_has"}));
+  BOOST_TEST(names("Patient") == (std::set<std::string>{"_id",
+                                                        "identifier",
+                                                        "name",
+                                                        "family",
+                                                        "given",
+                                                        "gender",
+                                                        "birthdate",
+                                                        "active",
+                                                        "_lastUpdated",
+                                                        "_has",
+                                                        "telecom",
+                                                        "phone",
+                                                        "email",
+                                                        "address",
+                                                        "address-city",
+                                                        "address-state",
+                                                        "address-postalcode",
+                                                        "address-country",
+                                                        "address-use",
+                                                        "language",
+                                                        "general-practitioner",
+                                                        "organization",
+                                                        "link"}));
   BOOST_TEST(names("Observation") == (std::set<std::string>{"_id",
                                                             "identifier",
                                                             "code",

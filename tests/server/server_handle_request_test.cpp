@@ -520,6 +520,76 @@ BOOST_AUTO_TEST_CASE(element_filters_search_what_only_the_content_holds) {
   ids("value-concept:missing=maybe", 400);
 }
 
+// Patient parameters on what the mapping keeps sealed (telecom, address,
+// references): filtered after decryption, also in chains and conditional deletes.
+BOOST_AUTO_TEST_CASE(patient_element_filters_search_telecom_address_and_references) {
+  ServerFixture f;
+  std::map<std::string, std::string> name_of;  // store id -> fixture
+  for (const std::string name : {"example", "f001", "pat1", "f201"}) {
+    auto res = f.post(kBase + "/Patient",
+                      read_json(shared_dir() / "fixtures/hl7" / ("Patient-" + name + ".json")));
+    BOOST_TEST_INFO(name << ": " << res.body());
+    BOOST_REQUIRE_EQUAL(res.result_int(), 201u);
+    name_of[str(body_json(res), {"id"})] = name;
+  }
+  auto names = [&](const std::string& query, unsigned status = 200) {
+    auto res = f.get(kBase + "/Patient?" + query);
+    BOOST_TEST_INFO(query << ": " << res.body());
+    BOOST_REQUIRE_EQUAL(res.result_int(), status);
+    std::set<std::string> out;
+    if (status != 200) return out;
+    const json::value bundle = body_json(res);
+    if (const auto* entries = bundle.as_object().if_contains("entry"))
+      for (const auto& e : entries->as_array())
+        if (str(e, {"search", "mode"}) == "match") out.insert(name_of[str(e, {"resource", "id"})]);
+    return out;
+  };
+  using Names = std::set<std::string>;
+  BOOST_TEST(names("phone=0648352638") == (Names{"f001"}));
+  BOOST_TEST(names("telecom=phone|0648352638") == (Names{"f001"}));
+  BOOST_TEST(names("telecom=email|0648352638").empty());
+  BOOST_TEST(names("email=p.heuvel@gmail.com") == (Names{"f001"}));
+  BOOST_TEST(names("phone=p.heuvel@gmail.com").empty());  // an email is not a phone
+  BOOST_TEST(names("address-city=amster") == (Names{"f001", "f201"}));
+  BOOST_TEST(names("address-city:exact=Amsterdam&address-postalcode=1055") == (Names{"f201"}));
+  BOOST_TEST(names("address=pleasant") == (Names{"example"}));
+  BOOST_TEST(names("address:contains=ville") == (Names{"example"}));
+  BOOST_TEST(names("address-use=home") == (Names{"example", "f001", "f201"}));
+  BOOST_TEST(names("address:missing=true") == (Names{"pat1"}));
+  BOOST_TEST(names("organization=Organization/1") == (Names{"example", "pat1"}));
+  BOOST_TEST(names("organization:Organization=f201") == (Names{"f201"}));
+  BOOST_TEST(names("link=Patient/pat2") == (Names{"pat1"}));
+  BOOST_TEST(names("language=urn:ietf:bcp:47|nl") == (Names{"f001"}));
+  BOOST_TEST(names("telecom:missing=false&address-city=Amsterdam") == (Names{"f001", "f201"}));
+  // Paged in memory, with a total and a next link.
+  auto first = body_json(f.get(kBase + "/Patient?address-use=home&_count=2&_sort=_id"));
+  BOOST_TEST(first.at("total").as_int64() == 3);
+  BOOST_TEST(first.at("entry").as_array().size() == 2u);
+  std::string next;
+  for (const auto& link : first.at("link").as_array())
+    if (str(link, {"relation"}) == "next") next = str(link, {"url"});
+  BOOST_REQUIRE(!next.empty());
+  auto second = body_json(f.get(next.substr(next.find(kBase))));
+  BOOST_TEST(second.at("entry").as_array().size() == 1u);
+  // Chained from Observation, and as a conditional delete's criteria.
+  BOOST_REQUIRE_EQUAL(
+      f.post(kBase + "/Observation", with_subject(seed("observation-f001.json"), "Patient/f001"))
+          .result_int(),
+      201u);
+  BOOST_TEST(body_json(f.get(kBase + "/Observation?subject:Patient.phone=0648352638"))
+                 .at("total")
+                 .as_int64() == 1);
+  BOOST_TEST(
+      body_json(f.get(kBase + "/Observation?subject:Patient.phone=0612")).at("total").as_int64() ==
+      0);
+  BOOST_TEST(
+      f.call(verb::delete_, kBase + "/Patient?email=p.heuvel@gmail.com", &f.alice).result_int() ==
+      200u);
+  BOOST_TEST(names("address-city=amster") == (Names{"f201"}));
+  names("phone:exact=1", 400);
+  names("address:text=x", 400);
+}
+
 // Patient/{id}/Observation: the Patient compartment, as an Observation?subject= search.
 BOOST_AUTO_TEST_CASE(patient_compartment_search_is_a_subject_search) {
   ServerFixture f;

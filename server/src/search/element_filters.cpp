@@ -1,6 +1,6 @@
 // Search parameters on elements only the sealed content holds (the mapping
 // keeps them in the encrypted FHIR residual or service content): matched on
-// the mapped Observation after decryption. The parameters are data.
+// the mapped resource after decryption. The parameters are data.
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -45,7 +45,28 @@ const std::vector<ElementFilterDef> kObservationFilters{
     {"focus", Kind::reference, {"focus"}},
 };
 
-// Indexed parameters whose :missing only the content can answer.
+// R4 Patient search parameters on what the mapping keeps sealed.
+const std::vector<ElementFilterDef> kPatientFilters{
+    {"telecom", Kind::contact_point, {"telecom"}, {}},
+    {"phone", Kind::contact_point, {"telecom"}, "phone"},
+    {"email", Kind::contact_point, {"telecom"}, "email"},
+    {"address",
+     Kind::string,
+     {"address.text", "address.line", "address.city", "address.district", "address.state",
+      "address.postalCode", "address.country"},
+     {}},
+    {"address-city", Kind::string, {"address.city"}, {}},
+    {"address-state", Kind::string, {"address.state"}, {}},
+    {"address-postalcode", Kind::string, {"address.postalCode"}, {}},
+    {"address-country", Kind::string, {"address.country"}, {}},
+    {"address-use", Kind::token, {"address.use"}, {}},
+    {"language", Kind::token, {"communication.language"}, {}},
+    {"general-practitioner", Kind::reference, {"generalPractitioner"}, {}},
+    {"organization", Kind::reference, {"managingOrganization"}, {}},
+    {"link", Kind::reference, {"link.other"}, {}},
+};
+
+// Indexed Observation parameters whose :missing only the content can answer.
 const std::vector<std::pair<std::string_view, std::vector<std::string_view>>> kMissingOnly{
     {"category", {"category"}},
     {"status", {"status"}},
@@ -103,6 +124,18 @@ bool token_matches(const json::value& value, const ElementFilter::Value& wanted)
   return object->contains("code") && coding_matches(*object, wanted);
 }
 
+// A ContactPoint: the token's code is its value, the token's system its system.
+bool contact_point_matches(const json::value& value, const ElementFilter& filter,
+                           const ElementFilter::Value& wanted) {
+  const json::object* point = value.if_object();
+  if (!point) return false;
+  if (!filter.contact_system.empty() && string_of(*point, "system") != filter.contact_system)
+    return false;
+  if (wanted.no_system && point->contains("system")) return false;
+  if (wanted.system && string_of(*point, "system") != *wanted.system) return false;
+  return !wanted.code || string_of(*point, "value") == *wanted.code;
+}
+
 // :text: CodeableConcept.text or a coding's display starts with the value.
 bool text_matches(const json::value& value, const std::string& wanted) {
   const json::object* object = value.if_object();
@@ -150,21 +183,26 @@ bool reference_matches(const json::value& value, const std::string& wanted) {
 
 }  // namespace
 
-const ElementFilterDef* observation_element_filter(std::string_view param) {
-  for (const auto& def : kObservationFilters)
+const std::vector<ElementFilterDef>& element_filter_defs(std::string_view resource_type) {
+  static const std::vector<ElementFilterDef> none;
+  if (resource_type == "Patient") return kPatientFilters;
+  if (resource_type == "Observation") return kObservationFilters;
+  return none;
+}
+
+const ElementFilterDef* element_filter_def(std::string_view resource_type, std::string_view param) {
+  for (const auto& def : element_filter_defs(resource_type))
     if (def.param == param) return &def;
   return nullptr;
 }
 
-const std::vector<std::string_view>* observation_missing_paths(std::string_view param) {
-  if (const auto* def = observation_element_filter(param)) return &def->paths;
-  for (const auto& [name, paths] : kMissingOnly)
-    if (name == param) return &paths;
+const std::vector<std::string_view>* missing_paths(std::string_view resource_type,
+                                                   std::string_view param) {
+  if (const auto* def = element_filter_def(resource_type, param)) return &def->paths;
+  if (resource_type == "Observation")
+    for (const auto& [name, paths] : kMissingOnly)
+      if (name == param) return &paths;
   return nullptr;
-}
-
-const std::vector<ElementFilterDef>& observation_element_filters() {
-  return kObservationFilters;
 }
 
 bool element_filter_matches(const ElementFilter& filter, const json::object& resource) {
@@ -185,6 +223,7 @@ bool element_filter_matches(const ElementFilter& filter, const json::object& res
                                            : token_matches(v, wanted);
         case Kind::string: return string_matches(v, filter, wanted.text);
         case Kind::reference: return reference_matches(v, wanted.text);
+        case Kind::contact_point: return contact_point_matches(v, filter, wanted);
       }
       return false;
     });

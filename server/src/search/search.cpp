@@ -3,7 +3,8 @@
 // Order of work: resolve everything the outer query depends on (FHIR ids ->
 // store ids, chained patient searches, _has contact searches), intersect the
 // resulting id sets, then run ONE paged store query; the store pages and
-// counts. Only value-quantity needs decrypted content, so such searches fetch
+// counts. Parameters on content the store cannot index (value-quantity, the
+// element filters of element_filters.cpp) need decrypted content: such searches fetch
 // all candidates, filter after mapping, and page in memory (cursor "mem:<n>").
 #include <algorithm>
 #include <charconv>
@@ -176,14 +177,34 @@ struct Executor {
       auto ready = prepare(chain);
       if (!ready) return ready.status();
       if (!*ready) return false;
-      auto found = patient_ids_of(chain.query);
+      auto found = filtered_patients(chain);
       if (!found) return found.status();
-      intersect(patients, std::move(*found));
+      std::set<std::string> chained;
+      for (const auto& p : *found)
+        if (p.id) chained.insert(*p.id);
+      intersect(patients, std::move(chained));
       if (patients->empty()) return false;
     }
     if (patients)
       plan.query.patient_ids = std::vector<std::string>(patients->begin(), patients->end());
     return true;
+  }
+
+  // Every patient of a prepared plan's query, post-filters applied.
+  Result<std::vector<icure::Patient>> filtered_patients(const PatientPlan& plan) {
+    auto all = all_patients(plan.query);
+    if (!all || !plan.needs_post_filter()) return all;
+    std::vector<icure::Patient> kept;
+    for (auto& p : *all) {
+      auto fhir = view(p);
+      if (fhir && passes(plan, *fhir)) kept.push_back(std::move(p));
+    }
+    return kept;
+  }
+
+  static bool passes(const PatientPlan& plan, const json::object& patient) {
+    return std::all_of(plan.element_filters.begin(), plan.element_filters.end(),
+                       [&](const auto& f) { return detail::element_filter_matches(f, patient); });
   }
 
   // Every contact matching a plan, post-filters applied (for _has and search_ids).
@@ -356,6 +377,46 @@ Status include_subjects(Executor& ex, const std::vector<std::string>& patient_id
   return {};
 }
 
+Result<std::size_t> parse_mem_cursor(const std::optional<std::string>& cursor);
+
+// Post-filtered (elements only the content holds): every candidate in the
+// requested order, mapped, filtered, paged here with a "mem:<offset>" cursor.
+Result<SearchOutcome> search_filtered_patients(Executor& ex,
+                                               detail::TranslatedSearch<PatientPlan>& t,
+                                               const SearchOptions& options) {
+  auto offset = parse_mem_cursor(t.controls.cursor);
+  if (!offset) return offset.status();
+  auto all = ex.all_patients(t.plan.query);
+  if (!all) return all.status();
+  BundleBuilder b{"Patient", options, t.controls, t.echoed, {}, {}};
+  std::vector<std::string> warnings = t.warnings;
+  for (std::size_t i = 0; i < t.warnings.size(); ++i) b.warn(t.warning_paths[i], t.warnings[i]);
+  std::vector<std::pair<icure::Patient, json::object>> matches;
+  for (auto& patient : *all) {
+    auto fhir = ex.view(patient);
+    if (!fhir) {
+      warnings.push_back("patient " + patient.id.value_or("") +
+                         " could not be mapped: " + fhir.status().to_string());
+      b.warn("Patient", warnings.back());
+      continue;
+    }
+    if (Executor::passes(t.plan, *fhir)) matches.emplace_back(std::move(patient), std::move(*fhir));
+  }
+  const std::size_t begin = std::min(*offset, matches.size());
+  const std::size_t end = std::min(begin + t.controls.count, matches.size());
+  std::vector<icure::Patient> page;
+  for (std::size_t i = begin; i < end; ++i) {
+    b.add(matches[i].first.id.value_or(""), std::move(matches[i].second));
+    page.push_back(std::move(matches[i].first));
+  }
+  if (t.controls.revinclude_observations && !page.empty())
+    FHIRBRIDGE_RETURN_IF_ERROR(include_observations(ex, page, b, warnings));
+  std::optional<std::string> next;
+  if (end < matches.size()) next = std::string(kMemCursorPrefix) + std::to_string(end);
+  return outcome_of(b, static_cast<std::int64_t>(matches.size()), next, ex.ctx,
+                    std::move(warnings));
+}
+
 Result<SearchOutcome> search_patients(Executor& ex, const std::vector<QueryParam>& params,
                                       const SearchOptions& options) {
   auto t = detail::translate_patient_search(params, options);
@@ -365,9 +426,10 @@ Result<SearchOutcome> search_patients(Executor& ex, const std::vector<QueryParam
   if (!*ready) return empty_outcome("Patient", *t, options, ex.ctx);
 
   storage::PatientQuery& q = t->plan.query;
+  q.page.sort = t->controls.sort;
+  if (t->plan.needs_post_filter()) return search_filtered_patients(ex, *t, options);
   q.page.limit = t->controls.count;
   q.page.cursor = t->controls.cursor;
-  q.page.sort = t->controls.sort;
   q.page.count_up_to = count_up_to(t->controls);
   auto page = ex.store.find_patients(ex.who, q);
   if (!page)
@@ -526,7 +588,7 @@ Result<std::vector<std::string>> search_ids(storage::Store& store, const storage
     if (!ready) return ready.status();
     if (!*ready) return ids;
     t->plan.query.page.sort = t->controls.sort;
-    auto all = ex.all_patients(t->plan.query);
+    auto all = ex.filtered_patients(t->plan);
     if (!all) return all.status();
     for (const auto& p : *all)
       if (p.id) ids.push_back(*p.id);
@@ -555,8 +617,16 @@ Result<std::vector<std::string>> search_ids(storage::Store& store, const storage
 }
 
 boost::json::array capability_search_params(std::string_view resource_type) {
+  // Parameters filtered after decryption, from the element-filter table.
+  auto add_filtered = [&](json::array& params) {
+    static constexpr std::string_view kTypes[] = {"token", "string", "reference", "token"};
+    for (const auto& def : detail::element_filter_defs(resource_type))
+      params.push_back(param(def.param, kTypes[static_cast<int>(def.kind)],
+                             "Filtered after decryption (docs/search.md); :missing too"));
+    return std::move(params);
+  };
   if (resource_type == "Patient") {
-    return json::array{
+    json::array params{
         param("_id", "token", "Store id or the FHIR id given on create"),
         param("identifier", "token", "system|value, value, system| or |value"),
         param(
@@ -575,6 +645,7 @@ boost::json::array capability_search_params(std::string_view resource_type) {
               "_has:Observation:patient:<param> (also :subject:, and the short form "
               "_has:Observation:<param>) with any Observation parameter"),
     };
+    return add_filtered(params);
   }
   if (resource_type == "Observation") {
     json::array params{
@@ -594,11 +665,7 @@ boost::json::array capability_search_params(std::string_view resource_type) {
         param("_lastUpdated", "date",
               "meta.lastUpdated; eq ne lt gt le ge sa eb ap, partial dates (UTC when no zone)"),
     };
-    static constexpr std::string_view kTypes[] = {"token", "string", "reference"};
-    for (const auto& def : detail::observation_element_filters())
-      params.push_back(param(def.param, kTypes[static_cast<int>(def.kind)],
-                             "Filtered after decryption (docs/search.md); :missing too"));
-    return params;
+    return add_filtered(params);
   }
   return {};
 }

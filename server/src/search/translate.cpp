@@ -270,6 +270,7 @@ struct Translator {
   Result<Handled> patient_param(PatientPlan& plan, const QueryParam& p, const std::string& path) {
     auto& q = plan.query;
     const std::string& n = p.name;
+    if (auto handled = content_filter("Patient", plan.element_filters, p, path)) return *handled;
     if (p.modifier == "missing" && n.rfind("_has:", 0) != 0) {
       using storage::PatientElement;
       static constexpr std::array<std::pair<std::string_view, PatientElement>, 6> kElements{
@@ -363,6 +364,32 @@ struct Translator {
 
   // ---- Observation ---------------------------------------------------------
 
+  // A parameter of the element-filter table (element_filters.cpp), or its
+  // :missing (also status/category/_tag:missing on Observation), as a
+  // post-filter; nullopt when `p` is none of those.
+  static std::optional<Result<Handled>> content_filter(std::string_view type,
+                                                       std::vector<ElementFilter>& filters,
+                                                       const QueryParam& p,
+                                                       const std::string& path) {
+    if (p.modifier == "missing") {
+      const auto* paths = missing_paths(type, p.name);
+      if (!paths) return std::nullopt;
+      auto missing = boolean(path, p.value);
+      if (!missing) return Result<Handled>(missing.status());
+      ElementFilter filter;
+      filter.paths = *paths;
+      filter.missing = *missing;
+      filters.push_back(std::move(filter));
+      return Result<Handled>(Handled::yes);
+    }
+    const auto* def = element_filter_def(type, p.name);
+    if (!def) return std::nullopt;
+    auto filter = element_filter(*def, p, path);
+    if (!filter) return Result<Handled>(filter.status());
+    filters.push_back(std::move(*filter));
+    return Result<Handled>(Handled::yes);
+  }
+
   // A parameter of the element-filter table (element_filters.cpp) with its
   // modifier and OR values checked here, so a bad one is a 400 up front.
   static Result<ElementFilter> element_filter(const ElementFilterDef& def, const QueryParam& p,
@@ -370,6 +397,7 @@ struct Translator {
     ElementFilter filter;
     filter.paths = def.paths;
     filter.kind = def.kind;
+    filter.contact_system = def.contact_system;
     filter.modifier = p.modifier;
     auto lowered = [](std::string s) {
       for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -379,6 +407,9 @@ struct Translator {
       case ElementFilterKind::token:
         if (!p.modifier.empty() && p.modifier != "text" && p.modifier != "not")
           return bad_modifier(path, p.modifier);
+        break;
+      case ElementFilterKind::contact_point:
+        if (!p.modifier.empty() && p.modifier != "not") return bad_modifier(path, p.modifier);
         break;
       case ElementFilterKind::string:
         if (!p.modifier.empty() && p.modifier != "exact" && p.modifier != "contains")
@@ -392,7 +423,8 @@ struct Translator {
     }
     for (const auto& part : split_or(p.value)) {
       ElementFilter::Value value;
-      if (def.kind == ElementFilterKind::token && p.modifier != "text") {
+      if ((def.kind == ElementFilterKind::token && p.modifier != "text") ||
+          def.kind == ElementFilterKind::contact_point) {
         Token t = parse_token(part);
         if (!t.code && !t.system)
           return Status::Invalid(path, "'" + printable(part) + "' is not a token");
@@ -420,23 +452,8 @@ struct Translator {
       plan.value_quantity_missing.push_back(*missing);
       return Handled::yes;
     }
-    if (p.modifier == "missing") {
-      if (const auto* paths = observation_missing_paths(n)) {
-        auto missing = boolean(path, p.value);
-        if (!missing) return missing.status();
-        ElementFilter filter;
-        filter.paths = *paths;
-        filter.missing = *missing;
-        plan.element_filters.push_back(std::move(filter));
-        return Handled::yes;
-      }
-    }
-    if (const auto* def = observation_element_filter(n); def && p.modifier != "missing") {
-      auto filter = element_filter(*def, p, path);
-      if (!filter) return filter.status();
-      plan.element_filters.push_back(std::move(*filter));
-      return Handled::yes;
-    }
+    if (auto handled = content_filter("Observation", plan.element_filters, p, path))
+      return *handled;
     if (p.modifier == "missing") {
       using storage::ContactElement;
       static constexpr std::array<std::pair<std::string_view, ContactElement>, 3> kElements{

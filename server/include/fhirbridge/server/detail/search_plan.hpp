@@ -31,23 +31,26 @@ using QuantityAnyOf = std::vector<QuantityCondition>;  // OR (commas)
 // A search parameter on an element that lives only in the sealed content
 // (docs/search.md, "Filtered after decryption"): matched on the mapped FHIR
 // resource. One row of a table per parameter (element_filters.cpp).
-enum class ElementFilterKind { token, string, reference };
+enum class ElementFilterKind { token, string, reference, contact_point };
 struct ElementFilterDef {
   std::string_view param;  // "value-concept"
   ElementFilterKind kind;
   std::vector<std::string_view> paths;  // "component.code": arrays are flattened
+  std::string_view contact_system;      // contact_point: only ContactPoints of this system
 };
-// The row for `param` among Observation's, or nullptr.
-const ElementFilterDef* observation_element_filter(std::string_view param);
-// The element paths `param:missing` tests on an Observation (the table's, and
+// The row for `param` of `resource_type` (Patient, Observation), or nullptr.
+const ElementFilterDef* element_filter_def(std::string_view resource_type, std::string_view param);
+// The element paths `param:missing` tests (the table's, and on Observation
 // category, status and _tag, whose shared tag index cannot tell them apart).
-const std::vector<std::string_view>* observation_missing_paths(std::string_view param);
-// Every row, for the CapabilityStatement.
-const std::vector<ElementFilterDef>& observation_element_filters();
+const std::vector<std::string_view>* missing_paths(std::string_view resource_type,
+                                                   std::string_view param);
+// Every row of a resource type, for the CapabilityStatement.
+const std::vector<ElementFilterDef>& element_filter_defs(std::string_view resource_type);
 
 struct ElementFilter {
   std::vector<std::string_view> paths;
   ElementFilterKind kind = ElementFilterKind::token;
+  std::string_view contact_system;
   std::string modifier;         // token: "", text, not; string: "", exact, contains;
                                 // reference: "" or a resource type
   std::optional<bool> missing;  // :missing=true|false (then `values` is empty)
@@ -72,6 +75,8 @@ struct PatientPlan {
   // _has:Observation:patient:<param>: each plan must match at least one
   // contact of the patient. ANDed.
   std::vector<ContactPlan> has_observations;
+  std::vector<ElementFilter> element_filters;  // post-filter, ANDed
+  bool needs_post_filter() const { return !element_filters.empty(); }
 };
 
 struct ContactPlan {
