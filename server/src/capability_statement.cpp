@@ -18,7 +18,8 @@ json::object resource_entry(const char* type, const char* profile) {
   json::object entry{{"type", type},
                      {"profile", profile},
                      {"interaction", interactions({"read", "vread", "update", "patch", "delete",
-                                                   "history-instance", "create", "search-type"})},
+                                                   "history-instance", "history-type", "create",
+                                                   "search-type"})},
                      {"versioning", "versioned-update"},
                      {"readHistory", false},
                      {"updateCreate", true},
@@ -69,7 +70,7 @@ json::object capability_statement(const ServerContext& ctx, const std::string& b
                 resource_entry("Patient", "http://hl7.org/fhir/StructureDefinition/Patient"),
                 resource_entry("Observation",
                                "http://hl7.org/fhir/StructureDefinition/Observation")}},
-           {"interaction", interactions({"transaction", "batch"})},
+           {"interaction", interactions({"transaction", "batch", "history-system"})},
            // Patient/{id}/Observation (the only compartment member we store).
            {"compartment", json::array{"http://hl7.org/fhir/CompartmentDefinition/patient"}}}}}};
 }

@@ -83,6 +83,18 @@ Status check_resource_type(const boost::json::value& resource, std::string_view 
 // must not end up stored as client content.
 boost::json::value without_server_meta(boost::json::value resource);
 
+// One version in a history Bundle, as a client replaying the history would
+// send it: request POST <Type> (generation 1) or PUT <Type>/<id>, or DELETE
+// when `resource` is null; response status, ETag, lastModified.
+boost::json::object history_entry(const CallContext& call, const std::string& type,
+                                  const std::string& id, const std::string& generation,
+                                  const std::string& last_modified, boost::json::value resource);
+// GET <Type>/_history, GET /_history (docs/server.md): what changed since
+// `_since` in `types`, newest first, deletes included, paged with `_cursor`.
+// `path` is the route after the base, for the links ("Patient/_history").
+Result<FhirAnswer> type_history(CallContext& call, const std::vector<std::string>& types,
+                                const std::string& path, const std::vector<QueryParam>& params);
+
 // Splits "Patient/123?name=x" into segments and decoded params.
 Result<FhirCall> call_from_url(const std::string& method, const std::string& url);
 

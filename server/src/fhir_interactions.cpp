@@ -673,6 +673,8 @@ Result<HistoryParams> history_params(const std::vector<QueryParam>& params) {
   return out;
 }
 
+}  // namespace
+
 // One version in a history Bundle: what a client replaying the history would send.
 json::object history_entry(const CallContext& call, const std::string& type, const std::string& id,
                            const std::string& generation, const std::string& last_modified,
@@ -695,6 +697,8 @@ json::object history_entry(const CallContext& call, const std::string& type, con
   entry["response"] = std::move(response);
   return entry;
 }
+
+namespace {
 
 // GET <Type>/{id}/_history. Only the current version of an entity is kept (as
 // iCure keeps it), so the history holds that version, or the delete of a
@@ -973,11 +977,11 @@ Result<FhirAnswer> dispatch(CallContext& call, const FhirCall& request) {
     answer.body = capability_statement(call.server, call.base_url);
     return answer;
   }
-  if (seg[0] == "_history")
-    return Status(
-        StatusCode::not_supported,
-        "system history (/_history) is not supported: a search with "
-        "_lastUpdated=ge<instant> lists what changed, <Type>/<id>/_history shows a delete");
+  if (seg[0] == "_history") {
+    if (seg.size() != 1) return Status::NotFound("no route for " + method + " /_history/...");
+    if (method != "GET") return not_allowed("GET", method);
+    return type_history(call, {"Patient", "Observation"}, "_history", request.params);
+  }
   const std::string& type = seg[0];
   if (!is_supported_type(type))
     return Status::NotFound("resource type '" + type +
@@ -991,12 +995,10 @@ Result<FhirAnswer> dispatch(CallContext& call, const FhirCall& request) {
       if (method == "DELETE") return do_conditional_delete(call, type, request);
       return not_allowed("GET, POST, PUT, PATCH, DELETE", method);
     }
-    if (seg.size() == 2 && seg[1] == "_history")
-      return Status(StatusCode::not_supported,
-                    "type history (" + type +
-                        "/_history) is not supported: a search with _lastUpdated=ge<instant> "
-                        "lists what changed, " +
-                        type + "/<id>/_history shows a delete");
+    if (seg.size() == 2 && seg[1] == "_history") {
+      if (method == "GET") return type_history(call, {type}, type + "/_history", request.params);
+      return not_allowed("GET", method);
+    }
     if (seg.size() == 2 && seg[1] == "$validate") {
       if (method == "POST") return validate_resource(call, type, std::nullopt, request);
       return not_allowed("POST", method);

@@ -125,6 +125,10 @@ CREATE TABLE tombstone_alias(
   PRIMARY KEY(kind, alias, id)) WITHOUT ROWID;
 CREATE INDEX tombstone_alias_id ON tombstone_alias(kind, id);
 )sql",
+      // 4: deletes listed by time (type history: what changed since, deletes too).
+      R"sql(
+CREATE INDEX IF NOT EXISTS tombstone_deleted ON tombstone(kind, deleted);
+)sql",
   };
   return list;
 }

@@ -1443,6 +1443,34 @@ Result<Deletion> SqliteStore::get_deletion(const Principal& who, EntityKind kind
   });
 }
 
+Result<std::vector<Deletion>> SqliteStore::list_deletions(const Principal& who, EntityKind kind,
+                                                          std::int64_t since_ms,
+                                                          const std::optional<Deletion>& after,
+                                                          std::size_t limit) {
+  return impl_->read([&]() -> Result<std::vector<Deletion>> {
+    // tombstone_deleted (kind, deleted) drives it; readers are ",hcp1,hcp2,".
+    auto stmt = impl_->db().cached(
+        "SELECT id, rev, deleted FROM tombstone WHERE kind = ?1 AND deleted >= ?2 "
+        "AND (?3 IS NULL OR deleted < ?3 OR (deleted = ?3 AND id < ?4)) "
+        "AND instr(readers, ?5) > 0 ORDER BY deleted DESC, id DESC LIMIT ?6");
+    if (!stmt.ok()) return stmt.status();
+    stmt->bind(1, kind == EntityKind::patient ? "patient" : "contact").bind(2, since_ms);
+    if (after)
+      stmt->bind(3, after->deleted_ms).bind(4, after->id);
+    else
+      stmt->bind(3, nullptr).bind(4, nullptr);
+    stmt->bind(5, "," + who.hcp_id + ",")
+        .bind(6, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+    std::vector<Deletion> out;
+    for (;;) {
+      auto row = stmt->step();
+      if (!row.ok()) return row.status();
+      if (!*row) return out;
+      out.push_back(Deletion{stmt->text(0), stmt->text(1), stmt->int64(2)});
+    }
+  });
+}
+
 Result<ContactRecord> SqliteStore::update_contact(const Principal& who, icure::Contact contact) {
   return impl_->write([&] { return impl_->update_contact(who, std::move(contact)); });
 }

@@ -88,4 +88,9 @@ Result<Deletion> Store::get_deletion(const Principal&, EntityKind kind, const st
                           ": no deletion known");
 }
 
+Result<std::vector<Deletion>> Store::list_deletions(const Principal&, EntityKind, std::int64_t,
+                                                    const std::optional<Deletion>&, std::size_t) {
+  return std::vector<Deletion>{};
+}
+
 }  // namespace fhirbridge::storage

@@ -187,6 +187,15 @@ try {
           `compartment search Patient/{id}/Observation (postSearch ${postSearch}) -> ${inCompartment.total}`);
     valid(inCompartment, 'compartment searchset');
   }
+  // Type and system history: what changed, deletes included, newest first.
+  const typeHistory = await client.typeHistory({ resourceType: 'Patient' });
+  check(typeHistory.type === 'history' && typeHistory.entry.some((e) => e.request.method === 'DELETE' && e.fullUrl.endsWith(`/Patient/${pat2}`)) &&
+        typeHistory.entry.some((e) => e.resource?.id === pat1.id), 'Patient/_history lists the delete and the live patient');
+  valid(typeHistory, 'type history Bundle');
+  const systemHistory = await client.systemHistory();
+  check(systemHistory.type === 'history' && systemHistory.entry.some((e) => e.resource?.resourceType === 'Observation') &&
+        systemHistory.entry.every((e, i, all) => i === 0 || all[i - 1].response.lastModified >= e.response.lastModified), '/_history, newest first');
+  valid(systemHistory, 'system history Bundle');
   // Patient/$validate: a Parameters with the resource and a mode; an OperationOutcome back.
   const validateAs = (resource, mode) => client.operation({ name: 'validate', resourceType: 'Patient',
     input: { resourceType: 'Parameters', parameter: [{ name: 'resource', resource }, { name: 'mode', valueCode: mode }] } });

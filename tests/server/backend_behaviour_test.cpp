@@ -170,6 +170,33 @@ BEHAVIOUR_CASE(instance_history_shows_the_current_version_or_the_delete) {
   BOOST_TEST(method_of("Observation/" + obs + "/_history") == "DELETE");
 }
 
+BEHAVIOUR_CASE(type_history_pages_what_changed) {
+  std::vector<std::string> ids;
+  for (const char* mrn : {"mrn-t1", "mrn-t2", "mrn-t3"})
+    ids.push_back(create(w, patient("", "Hist", "Ory", "1980-02-03", mrn), w.alice));
+  BOOST_TEST(w.call(verb::delete_, kBase + "/Patient/" + ids[0], &w.alice).result_int() == 200u);
+  std::vector<std::string> seen;
+  std::string target = kBase + "/Patient/_history?_count=1";
+  for (int pages = 0; pages < 10 && !target.empty(); ++pages) {
+    const json::object bundle =
+        search(w, target.substr(target.find(kBase) + kBase.size() + 1), w.alice);
+    if (const auto* entries = bundle.if_contains("entry"))
+      for (const auto& e : entries->as_array())
+        seen.push_back(str(e, {"request", "method"}) + " " +
+                       str(e, {"fullUrl"}).substr(str(e, {"fullUrl"}).rfind('/') + 1));
+    target.clear();
+    for (const auto& link : bundle.at("link").as_array())
+      if (str(link, {"relation"}) == "next") target = str(link, {"url"});
+  }
+  std::set<std::string> expected{"POST " + ids[1], "POST " + ids[2]};
+  // SQLite lists its deletes; iCure's REST subset lists no deleted entities (docs/remote.md).
+  if (std::string(w.name()) == "sqlite") expected.insert("DELETE " + ids[0]);
+  BOOST_TEST(std::set<std::string>(seen.begin(), seen.end()) == expected);
+  BOOST_TEST(seen.size() == expected.size());
+  const json::object none = search(w, "Patient/_history", w.bob);
+  BOOST_TEST(!none.contains("entry"));
+}
+
 BEHAVIOUR_CASE(patient_everything_returns_the_patient_and_its_observations) {
   const std::string id = create(w, seed("patient-pat1.json"), w.alice);
   const std::string other = create(w, patient("", "Other", "Ann", "1980-02-03", "mrn-e"), w.alice);

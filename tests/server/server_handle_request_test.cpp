@@ -49,8 +49,13 @@ BOOST_AUTO_TEST_CASE(metadata_is_public_and_lists_what_is_supported) {
     for (const auto& i : resource.at("interaction").as_array())
       interactions.insert(str(i, {"code"}));
     BOOST_TEST(interactions.count("history-instance") == 1u);
-    BOOST_TEST(interactions.count("history-type") == 0u);
+    BOOST_TEST(interactions.count("history-type") == 1u);
   }
+  std::set<std::string> system_interactions;
+  for (const auto& i : cs.at("rest").at(0).at("interaction").as_array())
+    system_interactions.insert(str(i, {"code"}));
+  BOOST_TEST(
+      (system_interactions == std::set<std::string>{"transaction", "batch", "history-system"}));
   auto operations = [](const json::value& resource) {
     std::set<std::string> names;
     for (const auto& op : resource.at("operation").as_array()) names.insert(str(op, {"name"}));
@@ -181,7 +186,7 @@ BOOST_AUTO_TEST_CASE(create_read_update_delete_with_versions) {
   BOOST_TEST(f.get(kBase + "/Patient/" + id).result_int() == 200u);
   BOOST_TEST(f.get(kBase + "/Patient/" + id + "/_history/1").result_int() == 200u);
   BOOST_TEST(f.get(kBase + "/Patient/" + id + "/_history/7").result_int() == 404u);
-  // Instance history (docs/server.md), also as a batch entry; type history is refused.
+  // Instance history (docs/server.md), also as a batch entry.
   BOOST_TEST(str(body_json(f.get(kBase + "/Patient/" + id + "/_history")), {"type"}) == "history");
   json::object history_batch{
       {"resourceType", "Bundle"},
@@ -191,10 +196,6 @@ BOOST_AUTO_TEST_CASE(create_read_update_delete_with_versions) {
   const json::value batch_answer =
       body_json(f.call(verb::post, kBase, &f.alice, json::serialize(history_batch)));
   BOOST_TEST(str(batch_answer.at("entry").at(0), {"resource", "type"}) == "history");
-  auto type_history = f.get(kBase + "/Patient/_history");
-  BOOST_TEST(type_history.result_int() == 400u);
-  BOOST_TEST(issue_field(type_history, "code") == "not-supported");
-  BOOST_TEST(issue_field(f.get(kBase + "/_history"), "code") == "not-supported");
 
   // Duplicate FHIR id.
   auto dup = f.post(kBase + "/Patient", seed("patient-pat1.json"));
@@ -588,6 +589,103 @@ BOOST_AUTO_TEST_CASE(patient_element_filters_search_telecom_address_and_referenc
   BOOST_TEST(names("address-city=amster") == (Names{"f201"}));
   names("phone:exact=1", 400);
   names("address:text=x", 400);
+}
+
+// Type and system history: what changed, newest first, each resource once
+// (its current version or its delete), paged with a cursor over every stream.
+BOOST_AUTO_TEST_CASE(type_history_lists_changes_and_deletes_newest_first) {
+  ServerFixture f;
+  const std::string a = create_pat1(f);
+  json::value other = seed("patient-pat1.json");
+  other.as_object()["id"] = "other";
+  auto made = f.post(kBase + "/Patient", other);
+  BOOST_REQUIRE_EQUAL(made.result_int(), 201u);
+  json::value b_resource = body_json(made);
+  const std::string b = str(b_resource, {"id"});
+  std::vector<std::string> observations;
+  for (const char* id : {"o1", "o2", "o3"}) {
+    json::value obs = with_subject(seed("observation-f001.json"), "Patient/pat1");
+    obs.as_object()["id"] = id;
+    auto res = f.post(kBase + "/Observation", obs);
+    BOOST_REQUIRE_EQUAL(res.result_int(), 201u);
+    observations.push_back(str(body_json(res), {"id"}));
+  }
+  b_resource.as_object()["gender"] = "female";
+  BOOST_REQUIRE_EQUAL(
+      f.call(verb::put, kBase + "/Patient/" + b, &f.alice, json::serialize(b_resource))
+          .result_int(),
+      200u);
+  BOOST_REQUIRE_EQUAL(
+      f.call(verb::delete_, kBase + "/Observation/" + observations[0], &f.alice).result_int(),
+      200u);
+
+  struct Row {
+    std::string url, method, last_modified;
+  };
+  auto rows_of = [](const json::value& bundle) {
+    std::vector<Row> rows;
+    if (const auto* entries = bundle.as_object().if_contains("entry"))
+      for (const auto& e : entries->as_array())
+        rows.push_back(
+            Row{str(e, {"fullUrl"}).substr(str(e, {"fullUrl"}).find(kBase) + kBase.size() + 1),
+                str(e, {"request", "method"}), str(e, {"response", "lastModified"})});
+    return rows;
+  };
+  auto history = [&](const std::string& target, unsigned status = 200) {
+    auto res =
+        f.get(target.starts_with("http") ? target.substr(target.find(kBase)) : kBase + target);
+    BOOST_TEST_INFO(target << ": " << res.body());
+    BOOST_REQUIRE_EQUAL(res.result_int(), status);
+    return body_json(res);
+  };
+  // Every page of a history, following next links.
+  auto walk = [&](const std::string& first) {
+    std::vector<Row> rows;
+    std::string target = first;
+    for (int pages = 0; pages < 20 && !target.empty(); ++pages) {
+      const json::value bundle = history(target);
+      BOOST_TEST(str(bundle, {"type"}) == "history");
+      for (auto& r : rows_of(bundle)) rows.push_back(std::move(r));
+      target.clear();
+      for (const auto& link : bundle.at("link").as_array())
+        if (str(link, {"relation"}) == "next") target = str(link, {"url"});
+    }
+    return rows;
+  };
+  auto summary = [](const std::vector<Row>& rows) {
+    std::set<std::string> out;
+    for (const auto& r : rows) out.insert(r.method + " " + r.url);
+    return out;
+  };
+  using Set = std::set<std::string>;
+  const auto patients = walk("/Patient/_history");
+  BOOST_TEST(summary(patients) == (Set{"POST Patient/" + a, "PUT Patient/" + b}));
+  const auto obs = walk("/Observation/_history");
+  BOOST_TEST(summary(obs) ==
+             (Set{"DELETE Observation/" + observations[0], "POST Observation/" + observations[1],
+                  "POST Observation/" + observations[2]}));
+  const auto all = walk("/_history");
+  BOOST_TEST(all.size() == 5u);
+  BOOST_TEST(all.front().method == "DELETE");  // the last change
+  for (std::size_t i = 1; i < all.size(); ++i)
+    BOOST_TEST(all[i - 1].last_modified >= all[i].last_modified);  // newest first
+  // One at a time: the same sequence through four cursors.
+  const auto paged = walk("/_history?_count=1");
+  BOOST_REQUIRE_EQUAL(paged.size(), all.size());
+  for (std::size_t i = 0; i < all.size(); ++i) BOOST_TEST(paged[i].url == all[i].url);
+  BOOST_TEST(walk("/Observation/_history?_count=2").size() == 3u);
+  // _since: nothing after the future; everything after the past.
+  BOOST_TEST(walk("/_history?_since=2999-01-01").empty());
+  BOOST_TEST(walk("/_history?_since=2000-01-01T00:00:00Z").size() == 5u);
+  // Bob sees none of it; errors.
+  BOOST_TEST(!body_json(f.get(kBase + "/_history", &f.bob)).as_object().contains("entry"));
+  history("/Patient/_history?_at=2020", 400);
+  history("/Patient/_history?_since=yesterday", 400);
+  history("/_history?_cursor=garbage", 400);
+  history("/_history?_cursor=h!!", 400);  // three positions for four streams
+  history("/Patient/_history?_cursor=h!12:", 400);
+  BOOST_TEST(f.call(verb::post, kBase + "/Patient/_history", &f.alice, "{}").result_int() == 405u);
+  BOOST_TEST(f.get(kBase + "/_history/x").result_int() == 404u);
 }
 
 // Patient/{id}/Observation: the Patient compartment, as an Observation?subject= search.

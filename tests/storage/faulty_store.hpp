@@ -90,6 +90,11 @@ class FaultyStore final : public storage::Store {
                                          const std::string& id) override {
     return inner_.get_deletion(who, kind, id);
   }
+  Result<std::vector<storage::Deletion>> list_deletions(
+      const storage::Principal& who, storage::EntityKind kind, std::int64_t since_ms,
+      const std::optional<storage::Deletion>& after, std::size_t limit) override {
+    return inner_.list_deletions(who, kind, since_ms, after, limit);
+  }
   Result<storage::ContactRecord> update_contact(const storage::Principal& who,
                                                 icure::Contact contact) override {
     return write([&] { return inner_.update_contact(who, std::move(contact)); });

@@ -179,6 +179,51 @@ BOOST_FIXTURE_TEST_CASE(a_deleted_patient_read_by_its_fhir_id_answers_deleted, S
   BOOST_TEST((store->get_patient(hcp1, "pat-1").status().code() == StatusCode::deleted));
 }
 
+BOOST_FIXTURE_TEST_CASE(list_deletions_pages_newest_first_to_their_readers, StoreFixture) {
+  using storage::EntityKind;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    auto p =
+        store->create_patient(hcp1, make_patient("Del", "P" + std::to_string(i), "male", 1980));
+    REQUIRE_OK(p);
+    ids.push_back(*p->id);
+  }
+  auto kept = store->create_patient(hcp1, make_patient("Kept", "Alive", "male", 1980));
+  REQUIRE_OK(kept);
+  for (int i = 0; i < 5; ++i) REQUIRE_OK(store->delete_patient(hcp1, ids[i], {}));
+  auto all = store->list_deletions(hcp1, EntityKind::patient, 0, std::nullopt, 100);
+  REQUIRE_OK(all);
+  BOOST_REQUIRE_EQUAL(all->size(), 5u);
+  for (std::size_t i = 1; i < all->size(); ++i) {
+    const auto& a = (*all)[i - 1];
+    const auto& b = (*all)[i];
+    BOOST_TEST((a.deleted_ms > b.deleted_ms || (a.deleted_ms == b.deleted_ms && a.id > b.id)));
+  }
+  // Keyset paging: two at a time gives the same sequence.
+  std::vector<std::string> paged;
+  std::optional<storage::Deletion> after;
+  for (;;) {
+    auto page = store->list_deletions(hcp1, EntityKind::patient, 0, after, 2);
+    REQUIRE_OK(page);
+    for (const auto& d : *page) paged.push_back(d.id);
+    if (page->size() < 2) break;
+    after = page->back();
+  }
+  std::vector<std::string> expected;
+  for (const auto& d : *all) expected.push_back(d.id);
+  BOOST_TEST(paged == expected);
+  // Since: only the later deletes; hcp2 never read them; contacts are another kind.
+  const std::int64_t since = (*all)[2].deleted_ms;
+  auto later = store->list_deletions(hcp1, EntityKind::patient, since, std::nullopt, 100);
+  REQUIRE_OK(later);
+  BOOST_TEST(later->size() ==
+             static_cast<std::size_t>(std::count_if(
+                 all->begin(), all->end(), [&](const auto& d) { return d.deleted_ms >= since; })));
+  BOOST_TEST(later->size() >= 3u);
+  BOOST_TEST(store->list_deletions(hcp2, EntityKind::patient, 0, std::nullopt, 100)->empty());
+  BOOST_TEST(store->list_deletions(hcp1, EntityKind::contact, 0, std::nullopt, 100)->empty());
+}
+
 BOOST_FIXTURE_TEST_CASE(get_deletion_finds_the_latest_delete_by_any_id, StoreFixture) {
   using storage::EntityKind;
   auto first = store->create_patient(hcp1, make_patient("Martin", "Paul", "male", 1980, "pat-1"));
@@ -258,19 +303,29 @@ BOOST_FIXTURE_TEST_CASE(a_file_newer_than_the_build_is_refused, StoreFixture) {
   BOOST_TEST(opened.status().message().find("newer") != std::string::npos);
 }
 
+namespace {
+std::map<std::string, std::string> index_definitions(const std::filesystem::path& file);
+}  // namespace
+
 BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_2_is_migrated, StoreFixture) {
   REQUIRE_OK(store->create_patient(hcp1, make_patient("Martin", "Paul", "male", 1980, "pat-1")));
   store.reset();
-  // What a version-2 file looks like: no tombstone aliases yet.
+  // What a version-2 file looks like: no tombstone aliases, no index of deletes by time.
   sqlite3* db = nullptr;
   BOOST_REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
-  BOOST_REQUIRE(sqlite3_exec(db, "DROP TABLE tombstone_alias; PRAGMA user_version = 2", nullptr,
-                             nullptr, nullptr) == SQLITE_OK);
+  BOOST_REQUIRE(sqlite3_exec(db,
+                             "DROP TABLE tombstone_alias; DROP INDEX tombstone_deleted; "
+                             "PRAGMA user_version = 2",
+                             nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(db);
   open();
   REQUIRE_OK(store->get_patient(hcp1, "pat-1"));
   REQUIRE_OK(store->delete_patient(hcp1, "pat-1", {}));
   BOOST_TEST((store->get_patient(hcp1, "pat-1").status().code() == StatusCode::deleted));
+  BOOST_TEST(index_definitions(file).count("tombstone_deleted") == 1u);
+  auto listed = store->list_deletions(hcp1, storage::EntityKind::patient, 0, std::nullopt, 10);
+  REQUIRE_OK(listed);
+  BOOST_TEST(listed->size() == 1u);
 }
 
 namespace {

@@ -97,6 +97,10 @@ class SqliteStore final : public Store, public SealedStore {
   // From the tombstones (and their aliases: FHIR ids, service ids).
   Result<Deletion> get_deletion(const Principal& who, EntityKind kind,
                                 const std::string& id) override;
+  Result<std::vector<Deletion>> list_deletions(const Principal& who, EntityKind kind,
+                                               std::int64_t since_ms,
+                                               const std::optional<Deletion>& after,
+                                               std::size_t limit) override;
 
   // From the clear identifier indexes joined with the readers: nothing is
   // decrypted (an import's "already stored?" look-ups).

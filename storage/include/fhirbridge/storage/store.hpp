@@ -275,6 +275,16 @@ class Store {
   virtual Result<Deletion> get_deletion(const Principal& who, EntityKind kind,
                                         const std::string& id);
 
+  // The deletes of `kind` that `who` could read before them, made at or after
+  // `since_ms`, newest first (deleted_ms, then id, both descending), only those
+  // after `after` in that order when given, at most `limit`. For type history
+  // (what changed since, deletes included). This default answers none: a
+  // backend that keeps no trace of deletes cannot list them.
+  virtual Result<std::vector<Deletion>> list_deletions(const Principal& who, EntityKind kind,
+                                                       std::int64_t since_ms,
+                                                       const std::optional<Deletion>& after,
+                                                       std::size_t limit);
+
   // -- transactions --
 
   // All ops or none: on the first failing op nothing is written and the
