@@ -84,36 +84,42 @@ class LiveStream final : public ChangeStream {
     if (!position_.empty()) q.page.cursor = position_;
   }
 
-  Result<Fetched> query(std::size_t n) {
-    Fetched out;
-    auto& store = call_.server.store();
-    if (type_ == "Patient") {
-      storage::PatientQuery q;
-      shape(q, n);
-      auto page = store.find_patients(call_.who, q);
-      if (!page.ok()) return cursor_error(page.status());
-      for (const auto& patient : page->items) {
-        auto view = patient_view(patient, call_.server);
-        if (!view.ok()) return view.status();
-        out.changes.push_back(Change{patient.modified.value_or(0), type_, patient.id.value_or(""),
-                                     generation_of(patient.rev), std::move(*view)});
-      }
-      out.next = page->next_cursor;
-      return out;
-    }
-    storage::ContactQuery q;
+  Result<Change> change_of(const icure::Patient& patient) const {
+    auto view = patient_view(patient, call_.server);
+    if (!view.ok()) return view.status();
+    return Change{patient.modified.value_or(0), type_, patient.id.value_or(""),
+                  generation_of(patient.rev), std::move(*view)};
+  }
+  Result<Change> change_of(const storage::ContactRecord& record) const {
+    auto view = observation_view(record, call_.server);
+    if (!view.ok()) return view.status();
+    return Change{record.contact.modified.value_or(0), type_, record.contact.id.value_or(""),
+                  generation_of(record.contact.rev), std::move(*view)};
+  }
+
+  // One page of `find` (find_patients or find_contacts) as changes.
+  template <typename Query, typename Find>
+  Result<Fetched> page_of(Query q, std::size_t n, Find find) {
     shape(q, n);
-    auto page = store.find_contacts(call_.who, q);
+    auto page = find(q);
     if (!page.ok()) return cursor_error(page.status());
-    for (const auto& record : page->items) {
-      auto view = observation_view(record, call_.server);
-      if (!view.ok()) return view.status();
-      out.changes.push_back(Change{record.contact.modified.value_or(0), type_,
-                                   record.contact.id.value_or(""),
-                                   generation_of(record.contact.rev), std::move(*view)});
+    Fetched out;
+    for (const auto& entity : page->items) {
+      auto change = change_of(entity);
+      if (!change.ok()) return change.status();
+      out.changes.push_back(std::move(*change));
     }
     out.next = page->next_cursor;
     return out;
+  }
+
+  Result<Fetched> query(std::size_t n) {
+    auto& store = call_.server.store();
+    if (type_ == "Patient")
+      return page_of(storage::PatientQuery{}, n,
+                     [&](const auto& q) { return store.find_patients(call_.who, q); });
+    return page_of(storage::ContactQuery{}, n,
+                   [&](const auto& q) { return store.find_contacts(call_.who, q); });
   }
 
   Status cursor_error(const Status& status) const {

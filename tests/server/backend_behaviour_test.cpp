@@ -197,7 +197,11 @@ BEHAVIOUR_CASE(type_history_pages_what_changed) {
   BOOST_TEST(!none.contains("entry"));
 }
 
-BEHAVIOUR_CASE(patient_everything_returns_the_patient_and_its_observations) {
+// pat1 with one observation, and another patient with one of its own.
+struct PatientWithObservation {
+  std::string id, obs;
+};
+PatientWithObservation pat1_and_another(World& w) {
   const std::string id = create(w, seed("patient-pat1.json"), w.alice);
   const std::string other = create(w, patient("", "Other", "Ann", "1980-02-03", "mrn-e"), w.alice);
   const std::string obs =
@@ -205,6 +209,11 @@ BEHAVIOUR_CASE(patient_everything_returns_the_patient_and_its_observations) {
   json::value unrelated = with_subject(seed("observation-f001.json"), "Patient/" + other);
   unrelated.as_object().erase("id");
   create(w, unrelated, w.alice);
+  return {id, obs};
+}
+
+BEHAVIOUR_CASE(patient_everything_returns_the_patient_and_its_observations) {
+  const auto [id, obs] = pat1_and_another(w);
   const json::object bundle = search(w, "Patient/pat1/$everything", w.alice);
   BOOST_TEST(bundle.at("total").as_int64() == 2);
   const auto& entries = bundle.at("entry").as_array();
@@ -215,13 +224,7 @@ BEHAVIOUR_CASE(patient_everything_returns_the_patient_and_its_observations) {
 }
 
 BEHAVIOUR_CASE(patient_compartment_search_finds_the_patients_observations) {
-  const std::string id = create(w, seed("patient-pat1.json"), w.alice);
-  const std::string other = create(w, patient("", "Other", "Ann", "1980-02-03", "mrn-c"), w.alice);
-  const std::string obs =
-      create(w, with_subject(seed("observation-f001.json"), "Patient/pat1"), w.alice);
-  json::value unrelated = with_subject(seed("observation-f001.json"), "Patient/" + other);
-  unrelated.as_object().erase("id");
-  create(w, unrelated, w.alice);
+  const auto [id, obs] = pat1_and_another(w);
   for (const std::string& patient_id : {std::string("pat1"), id}) {
     const json::object bundle = search(w, "Patient/" + patient_id + "/Observation", w.alice);
     BOOST_TEST(bundle.at("total").as_int64() == 1);

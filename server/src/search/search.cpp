@@ -190,16 +190,21 @@ struct Executor {
     return true;
   }
 
-  // Every patient of a prepared plan's query, post-filters applied.
-  Result<std::vector<icure::Patient>> filtered_patients(const PatientPlan& plan) {
-    auto all = all_patients(plan.query);
+  // The entities of `all` whose FHIR view passes the plan's post-filters.
+  template <typename Plan, typename Entity>
+  Result<std::vector<Entity>> keep_passing(const Plan& plan, Result<std::vector<Entity>> all) {
     if (!all || !plan.needs_post_filter()) return all;
-    std::vector<icure::Patient> kept;
-    for (auto& p : *all) {
-      auto fhir = view(p);
-      if (fhir && passes(plan, *fhir)) kept.push_back(std::move(p));
+    std::vector<Entity> kept;
+    for (auto& entity : *all) {
+      auto fhir = view(entity);
+      if (fhir && passes(plan, *fhir)) kept.push_back(std::move(entity));
     }
     return kept;
+  }
+
+  // Every patient of a prepared plan's query, post-filters applied.
+  Result<std::vector<icure::Patient>> filtered_patients(const PatientPlan& plan) {
+    return keep_passing(plan, all_patients(plan.query));
   }
 
   static bool passes(const PatientPlan& plan, const json::object& patient) {
@@ -212,14 +217,7 @@ struct Executor {
     auto ready = prepare(plan);
     if (!ready) return ready.status();
     if (!*ready) return std::vector<storage::ContactRecord>{};
-    auto all = all_contacts(plan.query);
-    if (!all || !plan.needs_post_filter()) return all;
-    std::vector<storage::ContactRecord> kept;
-    for (auto& r : *all) {
-      auto fhir = view(r);
-      if (fhir && passes(plan, *fhir)) kept.push_back(std::move(r));
-    }
-    return kept;
+    return keep_passing(plan, all_contacts(plan.query));
   }
 
   static bool passes(const ContactPlan& plan, const json::object& observation) {
