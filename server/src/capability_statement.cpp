@@ -15,19 +15,19 @@ json::array interactions(std::initializer_list<const char*> codes) {
 json::object resource_entry(const char* type, const char* profile) {
   // The one reference searches follow: Observation.subject (docs/search.md).
   const json::array subject{"Observation:subject", "Observation:patient"};
-  json::object entry{{"type", type},
-                     {"profile", profile},
-                     {"interaction", interactions({"read", "vread", "update", "patch", "delete",
-                                                   "history-instance", "history-type", "create",
-                                                   "search-type"})},
-                     {"versioning", "versioned-update"},
-                     {"readHistory", false},
-                     {"updateCreate", true},
-                     {"conditionalCreate", true},
-                     {"conditionalRead", "full-support"},
-                     {"conditionalUpdate", true},
-                     {"conditionalDelete", "multiple"},
-                     {"searchParam", capability_search_params(type)}};
+  json::object entry{
+      {"type", type},
+      {"profile", profile},
+      {"interaction", interactions({"read", "vread", "update", "patch", "delete",
+                                    "history-instance", "history-type", "create", "search-type"})},
+      {"versioning", "versioned-update"},
+      {"readHistory", false},
+      {"updateCreate", true},
+      {"conditionalCreate", true},
+      {"conditionalRead", "full-support"},
+      {"conditionalUpdate", true},
+      {"conditionalDelete", "multiple"},
+      {"searchParam", capability_search_params(type)}};
   entry[std::string_view(type) == "Observation" ? "searchInclude" : "searchRevInclude"] = subject;
   json::array operations{
       json::object{{"name", "validate"},
