@@ -46,7 +46,8 @@ queries = ["name=Chalmers", "family:exact=Chalmers&given=Peter", "birthdate=ge19
            "value-string:contains=flu&category:missing=true&encounter=http://x/fhir/Encounter/e1/_history/2",
            "combo-code:not=|85354-9,8462-4&_has:Observation:patient:based-on:missing=false",
            "telecom=phone|0648352638&address:contains=ville&organization:Organization=1&_count=1&_cursor=mem:1",
-           "subject:Patient.email=a@b&subject:Patient.address-use:missing=true"]
+           "subject:Patient.email=a@b&subject:Patient.address-use:missing=true",
+           "deceased=true,false&based-on:identifier=|1234&link:identifier=sys|"]
 for i, q in enumerate(queries):
     put("query_string", f"q{i}", q)
 

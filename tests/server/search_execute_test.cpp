@@ -125,7 +125,8 @@ BOOST_AUTO_TEST_CASE(capability_lists_every_parameter) {
                                                         "language",
                                                         "general-practitioner",
                                                         "organization",
-                                                        "link"}));
+                                                        "link",
+                                                        "deceased"}));
   BOOST_TEST(names("Observation") == (std::set<std::string>{"_id",
                                                             "identifier",
                                                             "code",

@@ -504,6 +504,10 @@ BOOST_AUTO_TEST_CASE(element_filters_search_what_only_the_content_holds) {
              (Ids{"blood-pressure"}));
   BOOST_TEST(ids("performer=Organization/example").empty());
   BOOST_TEST(ids("encounter=Encounter/example") == (Ids{"example"}));
+  BOOST_TEST(ids("based-on:identifier=https://acme.org/identifiers|1234") ==
+             (Ids{"blood-pressure"}));
+  BOOST_TEST(ids("based-on:identifier=1234") == (Ids{"blood-pressure"}));
+  BOOST_TEST(ids("based-on:identifier=https://elsewhere.org|1234").empty());
   // :missing, also on the indexed category (its tag index is shared with status and meta.tag).
   BOOST_TEST(ids("category:missing=true") == (Ids{"f001", "concept", "text"}));
   BOOST_TEST(ids("category:missing=false") == (Ids{"blood-pressure", "example"}));
@@ -517,7 +521,7 @@ BOOST_AUTO_TEST_CASE(element_filters_search_what_only_the_content_holds) {
   BOOST_TEST(patients.at("total").as_int64() == 1);
   // Malformed: 400 at the parameter.
   ids("value-string:below=x", 400);
-  ids("performer:identifier=x", 400);
+  ids("performer:above=x", 400);
   ids("value-concept:missing=maybe", 400);
 }
 
@@ -587,6 +591,17 @@ BOOST_AUTO_TEST_CASE(patient_element_filters_search_telecom_address_and_referenc
       f.call(verb::delete_, kBase + "/Patient?email=p.heuvel@gmail.com", &f.alice).result_int() ==
       200u);
   BOOST_TEST(names("address-city=amster") == (Names{"f201"}));
+  // deceased: deceasedBoolean true or any deceasedDateTime.
+  json::value died = read_json(shared_dir() / "fixtures/hl7/Patient-pat1.json");
+  died.as_object()["id"] = "died";
+  died.as_object()["deceasedDateTime"] = "2020-02-03";
+  auto made = f.post(kBase + "/Patient", died);
+  BOOST_REQUIRE_EQUAL(made.result_int(), 201u);
+  name_of[str(body_json(made), {"id"})] = "died";
+  BOOST_TEST(names("deceased=true") == (Names{"died"}));
+  BOOST_TEST(names("deceased=false") == (Names{"example", "pat1", "f201"}));
+  BOOST_TEST(names("deceased:missing=true") == (Names{"pat1"}));
+  names("deceased=maybe", 400);
   names("phone:exact=1", 400);
   names("address:text=x", 400);
 }

@@ -22,27 +22,31 @@ using Kind = ElementFilterKind;
 // R4 Observation search parameters (SearchParameter expressions, minus the
 // `Observation.` prefix; value[x] by its JSON name).
 const std::vector<ElementFilterDef> kObservationFilters{
-    {"value-concept", Kind::token, {"valueCodeableConcept"}},
-    {"value-string", Kind::string, {"valueString"}},
-    {"component-code", Kind::token, {"component.code"}},
-    {"combo-code", Kind::token, {"code", "component.code"}},
-    {"component-value-concept", Kind::token, {"component.valueCodeableConcept"}},
+    {"value-concept", Kind::token, {"valueCodeableConcept"}, {}},
+    {"value-string", Kind::string, {"valueString"}, {}},
+    {"component-code", Kind::token, {"component.code"}, {}},
+    {"combo-code", Kind::token, {"code", "component.code"}, {}},
+    {"component-value-concept", Kind::token, {"component.valueCodeableConcept"}, {}},
     {"combo-value-concept",
      Kind::token,
-     {"valueCodeableConcept", "component.valueCodeableConcept"}},
-    {"data-absent-reason", Kind::token, {"dataAbsentReason"}},
-    {"component-data-absent-reason", Kind::token, {"component.dataAbsentReason"}},
-    {"combo-data-absent-reason", Kind::token, {"dataAbsentReason", "component.dataAbsentReason"}},
-    {"method", Kind::token, {"method"}},
-    {"performer", Kind::reference, {"performer"}},
-    {"encounter", Kind::reference, {"encounter"}},
-    {"based-on", Kind::reference, {"basedOn"}},
-    {"part-of", Kind::reference, {"partOf"}},
-    {"has-member", Kind::reference, {"hasMember"}},
-    {"derived-from", Kind::reference, {"derivedFrom"}},
-    {"device", Kind::reference, {"device"}},
-    {"specimen", Kind::reference, {"specimen"}},
-    {"focus", Kind::reference, {"focus"}},
+     {"valueCodeableConcept", "component.valueCodeableConcept"},
+     {}},
+    {"data-absent-reason", Kind::token, {"dataAbsentReason"}, {}},
+    {"component-data-absent-reason", Kind::token, {"component.dataAbsentReason"}, {}},
+    {"combo-data-absent-reason",
+     Kind::token,
+     {"dataAbsentReason", "component.dataAbsentReason"},
+     {}},
+    {"method", Kind::token, {"method"}, {}},
+    {"performer", Kind::reference, {"performer"}, {}},
+    {"encounter", Kind::reference, {"encounter"}, {}},
+    {"based-on", Kind::reference, {"basedOn"}, {}},
+    {"part-of", Kind::reference, {"partOf"}, {}},
+    {"has-member", Kind::reference, {"hasMember"}, {}},
+    {"derived-from", Kind::reference, {"derivedFrom"}, {}},
+    {"device", Kind::reference, {"device"}, {}},
+    {"specimen", Kind::reference, {"specimen"}, {}},
+    {"focus", Kind::reference, {"focus"}, {}},
 };
 
 // R4 Patient search parameters on what the mapping keeps sealed.
@@ -64,6 +68,7 @@ const std::vector<ElementFilterDef> kPatientFilters{
     {"general-practitioner", Kind::reference, {"generalPractitioner"}, {}},
     {"organization", Kind::reference, {"managingOrganization"}, {}},
     {"link", Kind::reference, {"link.other"}, {}},
+    {"deceased", Kind::deceased, {"deceasedBoolean", "deceasedDateTime"}, {}},
 };
 
 // Indexed Observation parameters whose :missing only the content can answer.
@@ -169,6 +174,17 @@ std::string_view type_and_id(std::string_view reference) {
   return before == std::string_view::npos ? reference : reference.substr(before + 1);
 }
 
+// :identifier: Reference.identifier as a token (system|value).
+bool reference_identifier_matches(const json::value& value, const ElementFilter::Value& wanted) {
+  const json::object* object = value.if_object();
+  const json::value* identifier = object ? object->if_contains("identifier") : nullptr;
+  if (!identifier || !identifier->is_object()) return false;
+  const json::object& id = identifier->get_object();
+  if (wanted.no_system && id.contains("system")) return false;
+  if (wanted.system && string_of(id, "system") != *wanted.system) return false;
+  return !wanted.code || string_of(id, "value") == *wanted.code;
+}
+
 // `Type/id`, a bare id (any type), or an absolute URL naming the same Type/id.
 bool reference_matches(const json::value& value, const std::string& wanted) {
   const json::object* object = value.if_object();
@@ -215,6 +231,13 @@ bool element_filter_matches(const ElementFilter& filter, const json::object& res
               found);
   }
   if (filter.missing) return found.empty() == *filter.missing;
+  if (filter.kind == Kind::deceased) {
+    const bool dead = std::any_of(found.begin(), found.end(), [](const json::value* v) {
+      return v->is_string() || (v->is_bool() && v->get_bool());
+    });
+    return std::any_of(filter.values.begin(), filter.values.end(),
+                       [&](const auto& wanted) { return (wanted.code == "true") == dead; });
+  }
   auto any_value = [&](const json::value& v) {
     return std::any_of(filter.values.begin(), filter.values.end(), [&](const auto& wanted) {
       switch (filter.kind) {
@@ -222,7 +245,10 @@ bool element_filter_matches(const ElementFilter& filter, const json::object& res
           return filter.modifier == "text" ? text_matches(v, wanted.text)
                                            : token_matches(v, wanted);
         case Kind::string: return string_matches(v, filter, wanted.text);
-        case Kind::reference: return reference_matches(v, wanted.text);
+        case Kind::reference:
+          return filter.modifier == "identifier" ? reference_identifier_matches(v, wanted)
+                                                 : reference_matches(v, wanted.text);
+        case Kind::deceased: return false;  // answered above
         case Kind::contact_point: return contact_point_matches(v, filter, wanted);
       }
       return false;

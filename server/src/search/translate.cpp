@@ -416,15 +416,25 @@ struct Translator {
           return bad_modifier(path, p.modifier);
         break;
       case ElementFilterKind::reference:
-        // :Type (a resource type: an upper-case first letter) names the type of a bare id.
-        if (!p.modifier.empty() && !std::isupper(static_cast<unsigned char>(p.modifier[0])))
+        // :Type (a resource type: an upper-case first letter) names the type of a bare id;
+        // :identifier matches Reference.identifier (system|value).
+        if (!p.modifier.empty() && p.modifier != "identifier" &&
+            !std::isupper(static_cast<unsigned char>(p.modifier[0])))
           return bad_modifier(path, p.modifier);
+        break;
+      case ElementFilterKind::deceased:
+        if (!p.modifier.empty()) return bad_modifier(path, p.modifier);
         break;
     }
     for (const auto& part : split_or(p.value)) {
       ElementFilter::Value value;
-      if ((def.kind == ElementFilterKind::token && p.modifier != "text") ||
-          def.kind == ElementFilterKind::contact_point) {
+      if (def.kind == ElementFilterKind::deceased) {
+        auto dead = boolean(path, part);
+        if (!dead) return dead.status();
+        value.code = *dead ? "true" : "false";
+      } else if ((def.kind == ElementFilterKind::token && p.modifier != "text") ||
+                 def.kind == ElementFilterKind::contact_point ||
+                 (def.kind == ElementFilterKind::reference && p.modifier == "identifier")) {
         Token t = parse_token(part);
         if (!t.code && !t.system)
           return Status::Invalid(path, "'" + printable(part) + "' is not a token");

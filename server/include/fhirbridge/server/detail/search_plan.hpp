@@ -31,7 +31,9 @@ using QuantityAnyOf = std::vector<QuantityCondition>;  // OR (commas)
 // A search parameter on an element that lives only in the sealed content
 // (docs/search.md, "Filtered after decryption"): matched on the mapped FHIR
 // resource. One row of a table per parameter (element_filters.cpp).
-enum class ElementFilterKind { token, string, reference, contact_point };
+// deceased: Patient.deceased[x] as the R4 token (true: deceasedBoolean true or
+// any deceasedDateTime).
+enum class ElementFilterKind { token, string, reference, contact_point, deceased };
 struct ElementFilterDef {
   std::string_view param;  // "value-concept"
   ElementFilterKind kind;
