@@ -47,7 +47,8 @@ queries = ["name=Chalmers", "family:exact=Chalmers&given=Peter", "birthdate=ge19
            "combo-code:not=|85354-9,8462-4&_has:Observation:patient:based-on:missing=false",
            "telecom=phone|0648352638&address:contains=ville&organization:Organization=1&_count=1&_cursor=mem:1",
            "subject:Patient.email=a@b&subject:Patient.address-use:missing=true",
-           "deceased=true,false&based-on:identifier=|1234&link:identifier=sys|"]
+           "deceased=true,false&based-on:identifier=|1234&link:identifier=sys|",
+           "value-date=ge2021-05-06T10:00%2B02:00&death-date=ne2020&value-date:missing=false"]
 for i, q in enumerate(queries):
     put("query_string", f"q{i}", q)
 

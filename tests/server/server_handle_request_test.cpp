@@ -470,6 +470,11 @@ BOOST_AUTO_TEST_CASE(element_filters_search_what_only_the_content_holds) {
   text.as_object().erase("valueCodeableConcept");
   text.as_object()["valueString"] = "Positive for influenza A";
   add(text);
+  json::value dated = text;
+  dated.as_object()["id"] = "dated";
+  dated.as_object().erase("valueString");
+  dated.as_object()["valueDateTime"] = "2021-05-06T10:00:00+02:00";
+  add(dated);
 
   auto ids = [&](const std::string& query, unsigned status = 200) {
     auto res = f.get(kBase + "/Observation?" + query + "&_sort=_id");
@@ -487,17 +492,21 @@ BOOST_AUTO_TEST_CASE(element_filters_search_what_only_the_content_holds) {
   BOOST_TEST(ids("component-code=85354-9").empty());  // the panel's own code is not a component
   BOOST_TEST(ids("combo-code=85354-9") == (Ids{"blood-pressure"}));
   BOOST_TEST(ids("combo-code=8462-4,15074-8") ==
-             (Ids{"blood-pressure", "f001", "concept", "text"}));
+             (Ids{"blood-pressure", "f001", "concept", "text", "dated"}));
   BOOST_TEST(ids("value-concept=http://snomed.info/sct|260385009") == (Ids{"concept"}));
   BOOST_TEST(ids("value-concept=http://loinc.org|260385009").empty());
   BOOST_TEST(ids("value-concept:text=negat") == (Ids{"concept"}));
   BOOST_TEST(ids("value-concept:not=260385009") ==
-             (Ids{"blood-pressure", "example", "f001", "text"}));
+             (Ids{"blood-pressure", "example", "f001", "text", "dated"}));
   BOOST_TEST(ids("value-string=positive") == (Ids{"text"}));
+  BOOST_TEST(ids("value-date=2021-05") == (Ids{"dated"}));
+  BOOST_TEST(ids("value-date=ge2021-05-06T10:00") == (Ids{"dated"}));  // wall-clock time
+  BOOST_TEST(ids("value-date=gt2021-05-06T10:00").empty());            // after the whole minute
+  BOOST_TEST(ids("value-date=lt2021").empty());
   BOOST_TEST(ids("value-string:contains=INFLUENZA") == (Ids{"text"}));
   BOOST_TEST(ids("value-string:exact=positive for influenza A").empty());
   BOOST_TEST(ids("value-string:exact=Positive for influenza A") == (Ids{"text"}));
-  BOOST_TEST(ids("performer=Practitioner/f005") == (Ids{"f001", "concept", "text"}));
+  BOOST_TEST(ids("performer=Practitioner/f005") == (Ids{"f001", "concept", "text", "dated"}));
   BOOST_TEST(ids("performer=example") == (Ids{"blood-pressure"}));
   BOOST_TEST(ids("performer:Practitioner=example") == (Ids{"blood-pressure"}));
   BOOST_TEST(ids("performer=http://elsewhere.org/fhir/Practitioner/example") ==
@@ -509,13 +518,13 @@ BOOST_AUTO_TEST_CASE(element_filters_search_what_only_the_content_holds) {
   BOOST_TEST(ids("based-on:identifier=1234") == (Ids{"blood-pressure"}));
   BOOST_TEST(ids("based-on:identifier=https://elsewhere.org|1234").empty());
   // :missing, also on the indexed category (its tag index is shared with status and meta.tag).
-  BOOST_TEST(ids("category:missing=true") == (Ids{"f001", "concept", "text"}));
+  BOOST_TEST(ids("category:missing=true") == (Ids{"f001", "concept", "text", "dated"}));
   BOOST_TEST(ids("category:missing=false") == (Ids{"blood-pressure", "example"}));
   BOOST_TEST(ids("status:missing=true").empty());
   BOOST_TEST(ids("encounter:missing=false") == (Ids{"example"}));
   // With an indexed parameter, and inside _has.
   BOOST_TEST(ids("code=http://loinc.org|15074-8&value-concept:missing=true") ==
-             (Ids{"f001", "text"}));
+             (Ids{"f001", "text", "dated"}));
   auto patients =
       body_json(f.get(kBase + "/Patient?_has:Observation:patient:component-code=8480-6"));
   BOOST_TEST(patients.at("total").as_int64() == 1);
@@ -601,6 +610,10 @@ BOOST_AUTO_TEST_CASE(patient_element_filters_search_telecom_address_and_referenc
   BOOST_TEST(names("deceased=true") == (Names{"died"}));
   BOOST_TEST(names("deceased=false") == (Names{"example", "pat1", "f201"}));
   BOOST_TEST(names("deceased:missing=true") == (Names{"pat1"}));
+  BOOST_TEST(names("death-date=2020") == (Names{"died"}));
+  BOOST_TEST(names("death-date=ge2020-02-03&death-date=lt2020-02-04") == (Names{"died"}));
+  BOOST_TEST(names("death-date=lt2020").empty());
+  names("death-date=2020-13", 400);
   names("deceased=maybe", 400);
   names("phone:exact=1", 400);
   names("address:text=x", 400);

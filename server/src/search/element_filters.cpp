@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fhirbridge/mapping/fhir_dates.hpp"
 #include "fhirbridge/server/detail/search_plan.hpp"
 
 namespace fhirbridge::server::detail {
@@ -47,6 +48,7 @@ const std::vector<ElementFilterDef> kObservationFilters{
     {"device", Kind::reference, {"device"}, {}},
     {"specimen", Kind::reference, {"specimen"}, {}},
     {"focus", Kind::reference, {"focus"}, {}},
+    {"value-date", Kind::date, {"valueDateTime", "valuePeriod.start"}, {}},
 };
 
 // R4 Patient search parameters on what the mapping keeps sealed.
@@ -69,6 +71,7 @@ const std::vector<ElementFilterDef> kPatientFilters{
     {"organization", Kind::reference, {"managingOrganization"}, {}},
     {"link", Kind::reference, {"link.other"}, {}},
     {"deceased", Kind::deceased, {"deceasedBoolean", "deceasedDateTime"}, {}},
+    {"death-date", Kind::date, {"deceasedDateTime"}, {}},
 };
 
 // Indexed Observation parameters whose :missing only the content can answer.
@@ -174,6 +177,17 @@ std::string_view type_and_id(std::string_view reference) {
   return before == std::string_view::npos ? reference : reference.substr(before + 1);
 }
 
+// A dateTime against a condition on the store's YYYYMMDDhhmmss scale: its
+// start, as the indexed dates are stored.
+bool date_matches(const json::value& value, const storage::DateCondition& wanted) {
+  if (!value.is_string()) return false;
+  auto parsed = mapping::parse_fhir_date_time(value.get_string(), "value");
+  if (!parsed.ok()) return false;
+  const std::int64_t at = mapping::icure_range(*parsed, 14).first;
+  const bool inside = (!wanted.lo || at >= *wanted.lo) && (!wanted.hi || at <= *wanted.hi);
+  return inside != wanted.negate;
+}
+
 // :identifier: Reference.identifier as a token (system|value).
 bool reference_identifier_matches(const json::value& value, const ElementFilter::Value& wanted) {
   const json::object* object = value.if_object();
@@ -248,6 +262,7 @@ bool element_filter_matches(const ElementFilter& filter, const json::object& res
         case Kind::reference:
           return filter.modifier == "identifier" ? reference_identifier_matches(v, wanted)
                                                  : reference_matches(v, wanted.text);
+        case Kind::date: return date_matches(v, wanted.date);
         case Kind::deceased: return false;  // answered above
         case Kind::contact_point: return contact_point_matches(v, filter, wanted);
       }

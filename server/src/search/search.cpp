@@ -617,7 +617,8 @@ Result<std::vector<std::string>> search_ids(storage::Store& store, const storage
 boost::json::array capability_search_params(std::string_view resource_type) {
   // Parameters filtered after decryption, from the element-filter table.
   auto add_filtered = [&](json::array& params) {
-    static constexpr std::string_view kTypes[] = {"token", "string", "reference", "token", "token"};
+    static constexpr std::string_view kTypes[] = {"token", "string", "reference",
+                                                  "token", "token",  "date"};
     for (const auto& def : detail::element_filter_defs(resource_type))
       params.push_back(param(def.param, kTypes[static_cast<int>(def.kind)],
                              "Filtered after decryption (docs/search.md); :missing too"));

@@ -425,6 +425,15 @@ struct Translator {
       case ElementFilterKind::deceased:
         if (!p.modifier.empty()) return bad_modifier(path, p.modifier);
         break;
+      case ElementFilterKind::date: {
+        if (!p.modifier.empty()) return bad_modifier(path, p.modifier);
+        auto c = date_condition(path, p.value, date_time_range);
+        if (!c) return c.status();
+        ElementFilter::Value value;
+        value.date = *c;
+        filter.values.push_back(std::move(value));
+        return filter;
+      }
     }
     for (const auto& part : split_or(p.value)) {
       ElementFilter::Value value;

@@ -33,7 +33,9 @@ using QuantityAnyOf = std::vector<QuantityCondition>;  // OR (commas)
 // resource. One row of a table per parameter (element_filters.cpp).
 // deceased: Patient.deceased[x] as the R4 token (true: deceasedBoolean true or
 // any deceasedDateTime).
-enum class ElementFilterKind { token, string, reference, contact_point, deceased };
+// date: dateTimes (a Period by its start) on the YYYYMMDDhhmmss scale of the
+// store's dates, compared as the indexed `date` parameter is.
+enum class ElementFilterKind { token, string, reference, contact_point, deceased, date };
 struct ElementFilterDef {
   std::string_view param;  // "value-concept"
   ElementFilterKind kind;
@@ -59,7 +61,8 @@ struct ElementFilter {
   struct Value {
     std::optional<std::string> system, code;  // token (no_system: "|code")
     bool no_system = false;
-    std::string text;  // string, :text, reference
+    std::string text;             // string, :text, reference
+    storage::DateCondition date;  // date
   };
   std::vector<Value> values;  // OR
 };
