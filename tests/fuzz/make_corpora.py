@@ -48,7 +48,10 @@ queries = ["name=Chalmers", "family:exact=Chalmers&given=Peter", "birthdate=ge19
            "telecom=phone|0648352638&address:contains=ville&organization:Organization=1&_count=1&_cursor=mem:1",
            "subject:Patient.email=a@b&subject:Patient.address-use:missing=true",
            "deceased=true,false&based-on:identifier=|1234&link:identifier=sys|",
-           "value-date=ge2021-05-06T10:00%2B02:00&death-date=ne2020&value-date:missing=false"]
+           "value-date=ge2021-05-06T10:00%2B02:00&death-date=ne2020&value-date:missing=false",
+           "component-code-value-quantity=http://loinc.org|8480-6$gt140,8462-4$ap90|http://unitsofmeasure.org|mm[Hg]",
+           "code-value-concept=15074-8$|x&combo-code-value-quantity=$&code-value-date=a\\$b$2021,x$y",
+           "combo-value-quantity=ge1e3&code-value-string=c$\\,&component-value-quantity:missing=true"]
 for i, q in enumerate(queries):
     put("query_string", f"q{i}", q)
 
@@ -67,6 +70,8 @@ for stem, doc in by_type.get("Bundle", []):
 for i, q in enumerate(queries[:8]):
     put("http_request", f"search-patient-{i}", req("GET", "/fhir/r4/Patient?" + q))
     put("http_request", f"search-obs-{i}", req("GET", "/rest/fhir/r4/Observation?" + q))
+put("http_request", "search-composite",
+    req("GET", "/fhir/r4/Observation?component-code-value-quantity=http://loinc.org%7C8480-6%24gt140,8462-4%24gt90"))
 put("http_request", "metadata", "GET /fhir/r4/metadata HTTP/1.1\r\nHost: fuzz.test\r\n\r\n")
 put("http_request", "read", req("GET", "/fhir/r4/Patient/123"))
 put("http_request", "delete", req("DELETE", "/fhir/r4/Patient?name=x"))

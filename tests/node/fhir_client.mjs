@@ -95,6 +95,9 @@ try {
   valid(found, 'searchset Bundle');
   const observations = await client.search({ resourceType: 'Observation', searchParams: { subject: `Patient/${pat1.id}` } });
   check(observations.total === 1, 'search Observation?subject=');
+  const glucose = await client.search({ resourceType: 'Observation', searchParams: { 'code-value-quantity': 'http://loinc.org|15074-8$gt6' } });
+  const notGlucose = await client.search({ resourceType: 'Observation', searchParams: { 'code-value-quantity': 'http://loinc.org|15074-8$gt7' } });
+  check(glucose.total === 1 && glucose.entry[0].resource.id === obs.id && notGlucose.total === 0, 'search Observation?code-value-quantity=loinc|15074-8$gt6 (composite)');
   const summaries = await client.search({ resourceType: 'Observation', searchParams: { _summary: 'true' } });
   const summary = summaries.entry[0].resource;
   check(summary.valueQuantity && !summary.referenceRange && summary.meta.tag.some((t) => t.code === 'SUBSETTED'), 'search Observation?_summary=true keeps the summary elements');

@@ -244,6 +244,10 @@ BEHAVIOUR_CASE(element_filters_match_after_decryption) {
   BOOST_TEST(found.at("total").as_int64() == 1);
   BOOST_TEST(str(found.at("entry").at(0), {"resource", "id"}) == pressure);
   BOOST_TEST(total(w, "Observation?category:missing=true", w.alice) == 1);
+  BOOST_TEST(total(w, "Observation?component-code-value-quantity=8480-6$gt100", w.alice) == 1);
+  BOOST_TEST(total(w, "Observation?component-code-value-quantity=8462-4$gt100", w.alice) == 0);
+  BOOST_TEST(total(w, "Observation?code-value-quantity=15074-8$6.3", w.alice) == 1);
+  BOOST_TEST(total(w, "Observation?code-value-quantity=15074-8$6.3", w.bob) == 0);
   BOOST_TEST(total(w, "Observation?component-code=8480-6", w.bob) == 0);
   const std::string f001 =
       create(w, read_json(shared_dir() / "fixtures/hl7/Patient-f001.json"), w.alice);

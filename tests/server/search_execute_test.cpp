@@ -120,8 +120,14 @@ BOOST_AUTO_TEST_CASE(capability_lists_every_parameter) {
                            "Observation"));
   for (const char* filtered : {"phone", "address-city", "deceased", "death-date"})
     BOOST_TEST(names("Patient").count(filtered) == 1u);
-  for (const char* filtered : {"value-concept", "combo-code", "performer", "value-date"})
+  for (const char* filtered : {"value-concept", "combo-code", "performer", "value-date",
+                               "component-value-quantity", "code-value-quantity"})
     BOOST_TEST(names("Observation").count(filtered) == 1u);
+  for (const auto& p : server::capability_search_params("Observation")) {
+    const auto& o = p.as_object();
+    if (o.at("name") == "component-code-value-quantity") BOOST_TEST(o.at("type") == "composite");
+    if (o.at("name") == "combo-value-quantity") BOOST_TEST(o.at("type") == "quantity");
+  }
   BOOST_TEST(server::capability_search_params("Encounter").empty());
 }
 

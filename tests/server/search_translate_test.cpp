@@ -413,6 +413,49 @@ BOOST_AUTO_TEST_CASE(value_quantity) {
   BOOST_TEST(!detail::quantity_matches(cond("6.3"), boost::json::object{}));
 }
 
+BOOST_AUTO_TEST_CASE(composite_parameters_pair_a_code_with_a_value) {
+  auto t = observations("code-value-quantity=http://loinc.org|8480-6$gt140,8462-4$gt90");
+  BOOST_REQUIRE_EQUAL(t.plan.element_filters.size(), 1u);
+  const auto& filter = t.plan.element_filters[0];
+  BOOST_REQUIRE_EQUAL(filter.codes.size(), 2u);
+  BOOST_REQUIRE_EQUAL(filter.values.size(), 2u);
+  BOOST_TEST(*filter.codes[0].system == "http://loinc.org");
+  BOOST_TEST(*filter.codes[1].code == "8462-4");
+  BOOST_TEST((filter.values[0].quantity.comparator == detail::Comparator::gt));
+  BOOST_TEST(filter.values[1].quantity.value == 90);
+  // Observation.code is indexed: the pairs' codes narrow the store query too.
+  BOOST_REQUIRE_EQUAL(t.plan.query.codes.size(), 1u);
+  BOOST_TEST(t.plan.query.codes[0].size() == 2u);
+  // Component codes are not indexed: a post-filter only.
+  auto components = observations("component-code-value-quantity=8480-6$gt140");
+  BOOST_TEST(components.plan.query.codes.empty());
+  BOOST_TEST(components.plan.needs_post_filter());
+
+  boost::json::object bp{
+      {"code", {{"coding", {{{"system", "http://loinc.org"}, {"code", "85354-9"}}}}}},
+      {"component",
+       {{{"code", {{"coding", {{{"system", "http://loinc.org"}, {"code", "8480-6"}}}}}},
+         {"valueQuantity", {{"value", 150}}}},
+        {{"code", {{"coding", {{{"system", "http://loinc.org"}, {"code", "8462-4"}}}}}},
+         {"valueQuantity", {{"value", 80}}}}}}};
+  auto matches = [&](std::string_view query) {
+    return detail::element_filter_matches(observations(query).plan.element_filters.at(0), bp);
+  };
+  BOOST_TEST(matches("component-code-value-quantity=8480-6$gt140"));
+  BOOST_TEST(!matches("component-code-value-quantity=8462-4$gt140"));  // not crossed
+  BOOST_TEST(matches("component-code-value-quantity=8462-4$gt140,8462-4$80"));
+  BOOST_TEST(!matches("code-value-quantity=85354-9$150"));  // no valueQuantity of its own
+  BOOST_TEST(matches("combo-code-value-quantity=85354-9$150,8480-6$150"));
+  BOOST_TEST(matches("combo-value-quantity=80"));
+
+  BOOST_TEST(observation_error("code-value-quantity=8480-6").to_string() ==
+             "code-value-quantity: '8480-6' is not code$value");
+  BOOST_TEST(observation_error("code-value-concept=$x").path() == "code-value-concept");
+  BOOST_TEST(observation_error("code-value-date=x$2021-13").path() == "code-value-date");
+  BOOST_TEST(observation_error("code-value-quantity:missing=true").path() ==
+             "code-value-quantity:missing");
+}
+
 BOOST_AUTO_TEST_CASE(sort_fields_per_resource) {
   auto t = observations("_sort=-date,code,status,_lastUpdated,_id");
   BOOST_TEST(t.controls.sort.size() == 5u);

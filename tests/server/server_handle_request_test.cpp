@@ -528,10 +528,50 @@ BOOST_AUTO_TEST_CASE(element_filters_search_what_only_the_content_holds) {
   auto patients =
       body_json(f.get(kBase + "/Patient?_has:Observation:patient:component-code=8480-6"));
   BOOST_TEST(patients.at("total").as_int64() == 1);
+  // Quantities in components, and composites: code$value of the same Observation or component
+  // (blood pressure: 8480-6 107 mmHg, 8462-4 60 mmHg; f001 15074-8 6.3; example 29463-7 185).
+  BOOST_TEST(ids("component-value-quantity=107") == (Ids{"blood-pressure"}));
+  BOOST_TEST(ids("component-value-quantity=6.3").empty());
+  BOOST_TEST(ids("combo-value-quantity=gt100") == (Ids{"blood-pressure", "example"}));
+  BOOST_TEST(ids("combo-value-quantity=6.3|http://unitsofmeasure.org|mmol/L") == (Ids{"f001"}));
+  BOOST_TEST(ids("component-value-quantity:missing=false") == (Ids{"blood-pressure"}));
+  BOOST_TEST(ids("component-code-value-quantity=http://loinc.org|8480-6$gt100") ==
+             (Ids{"blood-pressure"}));
+  // The pairs are not crossed: the diastolic component is 60, not 107.
+  BOOST_TEST(ids("component-code-value-quantity=http://loinc.org|8462-4$gt100").empty());
+  BOOST_TEST(ids("component-code-value-quantity=8462-4$lt61") == (Ids{"blood-pressure"}));
+  BOOST_TEST(ids("component-code-value-quantity=85354-9$107").empty());  // the panel's own code
+  BOOST_TEST(ids("code-value-quantity=http://loinc.org|15074-8$6.3") == (Ids{"f001"}));
+  BOOST_TEST(ids("code-value-quantity=http://loinc.org|15074-8$gt7").empty());
+  BOOST_TEST(ids("code-value-quantity=http://loinc.org|29463-7$gt7,http://loinc.org|15074-8$lt7") ==
+             (Ids{"example", "f001"}));
+  BOOST_TEST(ids("code-value-quantity=29463-7$6.3").empty());  // each pair as written
+  BOOST_TEST(ids("combo-code-value-quantity=8480-6$107,15074-8$lt7") ==
+             (Ids{"blood-pressure", "f001"}));
+  BOOST_TEST(ids("code-value-concept=15074-8$http://snomed.info/sct|260385009") ==
+             (Ids{"concept"}));
+  BOOST_TEST(ids("combo-code-value-concept=15074-8$260385009") == (Ids{"concept"}));
+  BOOST_TEST(ids("code-value-string=http://loinc.org|15074-8$positive") == (Ids{"text"}));
+  BOOST_TEST(ids("code-value-date=15074-8$2021-05") == (Ids{"dated"}));
+  BOOST_TEST(ids("code-value-date=15074-8$2020,15074-8$2021") == (Ids{"dated"}));
+  BOOST_TEST(ids("value-date=2020,2021") == (Ids{"dated"}));  // OR of filtered dates
+  // As the indexed code and value-quantity together, and inside _has.
+  BOOST_TEST(ids("code-value-quantity=15074-8$le6.3") == ids("code=15074-8&value-quantity=le6.3"));
+  auto by_pressure = body_json(f.get(
+      kBase + "/Patient?_has:Observation:patient:component-code-value-quantity=8480-6$gt100"));
+  BOOST_TEST(by_pressure.at("total").as_int64() == 1);
   // Malformed: 400 at the parameter.
   ids("value-string:below=x", 400);
   ids("performer:above=x", 400);
   ids("value-concept:missing=maybe", 400);
+  ids("code-value-quantity=15074-8", 400);  // no $value
+  ids("code-value-quantity=$6.3", 400);     // no code
+  ids("code-value-quantity=15074-8$abc", 400);
+  ids("code-value-quantity:missing=true", 400);
+  ids("component-code-value-concept:text=x$y", 400);
+  ids("combo-value-quantity:exact=5", 400);
+  auto bad = f.get(kBase + "/Observation?code-value-quantity=15074-8");
+  BOOST_TEST(issue_field(bad, "expression") == "code-value-quantity");
 }
 
 // Patient parameters on what the mapping keeps sealed (telecom, address,

@@ -49,6 +49,17 @@ const std::vector<ElementFilterDef> kObservationFilters{
     {"specimen", Kind::reference, {"specimen"}, {}},
     {"focus", Kind::reference, {"focus"}, {}},
     {"value-date", Kind::date, {"valueDateTime", "valuePeriod.start"}, {}},
+    {"component-value-quantity", Kind::quantity, {"component.valueQuantity"}, {}},
+    {"combo-value-quantity", Kind::quantity, {"valueQuantity", "component.valueQuantity"}, {}},
+    // Composites: code$value, the code and the value taken from the same root.
+    {"code-value-quantity", Kind::quantity, {"valueQuantity"}, {}, {""}},
+    {"code-value-concept", Kind::token, {"valueCodeableConcept"}, {}, {""}},
+    {"code-value-string", Kind::string, {"valueString"}, {}, {""}},
+    {"code-value-date", Kind::date, {"valueDateTime", "valuePeriod.start"}, {}, {""}},
+    {"component-code-value-quantity", Kind::quantity, {"valueQuantity"}, {}, {"component"}},
+    {"component-code-value-concept", Kind::token, {"valueCodeableConcept"}, {}, {"component"}},
+    {"combo-code-value-quantity", Kind::quantity, {"valueQuantity"}, {}, {"", "component"}},
+    {"combo-code-value-concept", Kind::token, {"valueCodeableConcept"}, {}, {"", "component"}},
 };
 
 // R4 Patient search parameters on what the mapping keeps sealed.
@@ -228,22 +239,77 @@ const ElementFilterDef* element_filter_def(std::string_view resource_type, std::
 
 const std::vector<std::string_view>* missing_paths(std::string_view resource_type,
                                                    std::string_view param) {
-  if (const auto* def = element_filter_def(resource_type, param)) return &def->paths;
+  if (const auto* def = element_filter_def(resource_type, param))
+    return def->composite_roots.empty() ? &def->paths : nullptr;
   if (resource_type == "Observation")
     for (const auto& [name, paths] : kMissingOnly)
       if (name == param) return &paths;
   return nullptr;
 }
 
-bool element_filter_matches(const ElementFilter& filter, const json::object& resource) {
-  std::vector<const json::value*> found;
-  for (const auto& path : filter.paths) {
-    // Paths start at a top-level element: look it up without copying the resource.
-    const std::size_t dot = path.find('.');
-    if (const json::value* top = resource.if_contains(path.substr(0, dot)))
-      collect(*top, dot == std::string_view::npos ? std::string_view{} : path.substr(dot + 1),
-              found);
+namespace {
+
+// Every value at `path`, whose first step is a top-level element of `resource`
+// (looked up without copying the resource).
+void collect_from(const json::object& resource, std::string_view path,
+                  std::vector<const json::value*>& out) {
+  const std::size_t dot = path.find('.');
+  if (const json::value* top = resource.if_contains(path.substr(0, dot)))
+    collect(*top, dot == std::string_view::npos ? std::string_view{} : path.substr(dot + 1), out);
+}
+
+bool value_matches(const ElementFilter& filter, const json::value& v,
+                   const ElementFilter::Value& wanted) {
+  switch (filter.kind) {
+    case Kind::token:
+      return filter.modifier == "text" ? text_matches(v, wanted.text) : token_matches(v, wanted);
+    case Kind::string: return string_matches(v, filter, wanted.text);
+    case Kind::reference:
+      return filter.modifier == "identifier" ? reference_identifier_matches(v, wanted)
+                                             : reference_matches(v, wanted.text);
+    case Kind::date: return date_matches(v, wanted.date);
+    case Kind::quantity: return quantity_value_matches(wanted.quantity, v);
+    case Kind::deceased: return false;  // answered by element_filter_matches
+    case Kind::contact_point: return contact_point_matches(v, filter, wanted);
   }
+  return false;
+}
+
+// code$value pairs: some root (the resource, or one component) whose code
+// matches codes[i] and one of whose values matches values[i].
+bool composite_matches(const ElementFilter& filter, const json::object& resource) {
+  std::vector<const json::object*> roots;
+  for (const auto& root : filter.composite_roots) {
+    if (root.empty()) {
+      roots.push_back(&resource);
+      continue;
+    }
+    std::vector<const json::value*> found;
+    collect_from(resource, root, found);
+    for (const auto* v : found)
+      if (v->is_object()) roots.push_back(&v->get_object());
+  }
+  std::vector<const json::value*> values;
+  for (const json::object* root : roots) {
+    const json::value* code = root->if_contains("code");
+    if (!code) continue;
+    values.clear();
+    for (const auto& path : filter.paths) collect_from(*root, path, values);
+    for (std::size_t i = 0; i < filter.values.size(); ++i) {
+      if (!token_matches(*code, filter.codes[i])) continue;
+      for (const auto* v : values)
+        if (value_matches(filter, *v, filter.values[i])) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+bool element_filter_matches(const ElementFilter& filter, const json::object& resource) {
+  if (!filter.composite_roots.empty()) return composite_matches(filter, resource);
+  std::vector<const json::value*> found;
+  for (const auto& path : filter.paths) collect_from(resource, path, found);
   if (filter.missing) return found.empty() == *filter.missing;
   if (filter.kind == Kind::deceased) {
     const bool dead = std::any_of(found.begin(), found.end(), [](const json::value* v) {
@@ -252,25 +318,10 @@ bool element_filter_matches(const ElementFilter& filter, const json::object& res
     return std::any_of(filter.values.begin(), filter.values.end(),
                        [&](const auto& wanted) { return (wanted.code == "true") == dead; });
   }
-  auto any_value = [&](const json::value& v) {
-    return std::any_of(filter.values.begin(), filter.values.end(), [&](const auto& wanted) {
-      switch (filter.kind) {
-        case Kind::token:
-          return filter.modifier == "text" ? text_matches(v, wanted.text)
-                                           : token_matches(v, wanted);
-        case Kind::string: return string_matches(v, filter, wanted.text);
-        case Kind::reference:
-          return filter.modifier == "identifier" ? reference_identifier_matches(v, wanted)
-                                                 : reference_matches(v, wanted.text);
-        case Kind::date: return date_matches(v, wanted.date);
-        case Kind::deceased: return false;  // answered above
-        case Kind::contact_point: return contact_point_matches(v, filter, wanted);
-      }
-      return false;
-    });
-  };
-  const bool hit =
-      std::any_of(found.begin(), found.end(), [&](const auto* v) { return any_value(*v); });
+  const bool hit = std::any_of(found.begin(), found.end(), [&](const json::value* v) {
+    return std::any_of(filter.values.begin(), filter.values.end(),
+                       [&](const auto& wanted) { return value_matches(filter, *v, wanted); });
+  });
   return filter.modifier == "not" ? !hit : hit;
 }
 

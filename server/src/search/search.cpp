@@ -617,11 +617,15 @@ Result<std::vector<std::string>> search_ids(storage::Store& store, const storage
 boost::json::array capability_search_params(std::string_view resource_type) {
   // Parameters filtered after decryption, from the element-filter table.
   auto add_filtered = [&](json::array& params) {
-    static constexpr std::string_view kTypes[] = {"token", "string", "reference",
-                                                  "token", "token",  "date"};
+    static constexpr std::string_view kTypes[] = {"token", "string", "reference", "token",
+                                                  "token", "date",   "quantity"};
     for (const auto& def : detail::element_filter_defs(resource_type))
-      params.push_back(param(def.param, kTypes[static_cast<int>(def.kind)],
-                             "Filtered after decryption (docs/search.md); :missing too"));
+      params.push_back(def.composite_roots.empty()
+                           ? param(def.param, kTypes[static_cast<int>(def.kind)],
+                                   "Filtered after decryption (docs/search.md); :missing too")
+                           : param(def.param, "composite",
+                                   "code$value, the code and the value of the same "
+                                   "Observation or component; filtered after decryption"));
     return std::move(params);
   };
   if (resource_type == "Patient") {

@@ -165,16 +165,16 @@ struct Translator {
   // Coding tokens: the system becomes CodeStub.type via the shared table.
   static AnyOf coding_tokens(const std::string& value) {
     AnyOf any;
-    for (const auto& part : split_or(value)) {
-      Token t = parse_token(part);
-      std::optional<std::string> type;
-      if (t.no_system)
-        type = mapping::icure_code_type("");
-      else if (t.system)
-        type = mapping::icure_code_type(*t.system);
-      any.push_back(TokenFilter{type, t.code});
-    }
+    for (const auto& part : split_or(value)) any.push_back(coding_token(parse_token(part)));
     return any;
+  }
+  static TokenFilter coding_token(const Token& t) {
+    std::optional<std::string> type;
+    if (t.no_system)
+      type = mapping::icure_code_type("");
+    else if (t.system)
+      type = mapping::icure_code_type(*t.system);
+    return TokenFilter{type, t.code};
   }
 
   // The inclusive range a date stands for, on the scale of the stored column.
@@ -373,6 +373,8 @@ struct Translator {
                                                        const std::string& path) {
     if (p.modifier == "missing") {
       const auto* paths = missing_paths(type, p.name);
+      if (!paths && element_filter_def(type, p.name))  // a composite
+        return Result<Handled>(bad_modifier(path, p.modifier));
       if (!paths) return std::nullopt;
       auto missing = boolean(path, p.value);
       if (!missing) return Result<Handled>(missing.status());
@@ -398,67 +400,116 @@ struct Translator {
     filter.paths = def.paths;
     filter.kind = def.kind;
     filter.contact_system = def.contact_system;
+    filter.composite_roots = def.composite_roots;
     filter.modifier = p.modifier;
-    auto lowered = [](std::string s) {
-      for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      return s;
-    };
-    switch (def.kind) {
-      case ElementFilterKind::token:
-        if (!p.modifier.empty() && p.modifier != "text" && p.modifier != "not")
-          return bad_modifier(path, p.modifier);
-        break;
-      case ElementFilterKind::contact_point:
-        if (!p.modifier.empty() && p.modifier != "not") return bad_modifier(path, p.modifier);
-        break;
-      case ElementFilterKind::string:
-        if (!p.modifier.empty() && p.modifier != "exact" && p.modifier != "contains")
-          return bad_modifier(path, p.modifier);
-        break;
-      case ElementFilterKind::reference:
-        // :Type (a resource type: an upper-case first letter) names the type of a bare id;
-        // :identifier matches Reference.identifier (system|value).
-        if (!p.modifier.empty() && p.modifier != "identifier" &&
-            !std::isupper(static_cast<unsigned char>(p.modifier[0])))
-          return bad_modifier(path, p.modifier);
-        break;
-      case ElementFilterKind::deceased:
-        if (!p.modifier.empty()) return bad_modifier(path, p.modifier);
-        break;
-      case ElementFilterKind::date: {
-        if (!p.modifier.empty()) return bad_modifier(path, p.modifier);
-        auto c = date_condition(path, p.value, date_time_range);
-        if (!c) return c.status();
-        ElementFilter::Value value;
-        value.date = *c;
-        filter.values.push_back(std::move(value));
-        return filter;
-      }
-    }
+    if (auto bad = modifier_error(def, p.modifier, path)) return *bad;
     for (const auto& part : split_or(p.value)) {
-      ElementFilter::Value value;
-      if (def.kind == ElementFilterKind::deceased) {
-        auto dead = boolean(path, part);
-        if (!dead) return dead.status();
-        value.code = *dead ? "true" : "false";
-      } else if ((def.kind == ElementFilterKind::token && p.modifier != "text") ||
-                 def.kind == ElementFilterKind::contact_point ||
-                 (def.kind == ElementFilterKind::reference && p.modifier == "identifier")) {
-        Token t = parse_token(part);
-        if (!t.code && !t.system)
-          return Status::Invalid(path, "'" + printable(part) + "' is not a token");
-        value.system = t.system;
-        value.code = t.code;
-        value.no_system = t.no_system;
-      } else if (def.kind == ElementFilterKind::reference) {
-        value.text = p.modifier.empty() ? part : p.modifier + "/" + part;
-      } else {
-        value.text = p.modifier == "exact" ? part : lowered(part);
+      std::string_view value_part = part;
+      if (!def.composite_roots.empty()) {
+        // code$value: the code half is a token, the value half of the row's kind.
+        const std::size_t dollar = part.find('$');
+        if (dollar == std::string::npos)
+          return Status::Invalid(path, "'" + printable(part) + "' is not code$value");
+        Token t = parse_token(part.substr(0, dollar));
+        if (dollar == 0 || (!t.code && !t.system))
+          return Status::Invalid(path, "'" + printable(part) + "' has no code before '$'");
+        ElementFilter::Value code;
+        code.system = t.system;
+        code.code = t.code;
+        code.no_system = t.no_system;
+        filter.codes.push_back(std::move(code));
+        value_part.remove_prefix(dollar + 1);
       }
-      filter.values.push_back(std::move(value));
+      auto value = filter_value(def.kind, p.modifier, std::string(value_part), path);
+      if (!value) return value.status();
+      filter.values.push_back(std::move(*value));
     }
     if (filter.values.empty()) return Status::Invalid(path, "a value is required");
     return filter;
+  }
+
+  // The modifiers a row's kind takes (composites take none).
+  static std::optional<Status> modifier_error(const ElementFilterDef& def,
+                                              const std::string& modifier,
+                                              const std::string& path) {
+    if (modifier.empty()) return std::nullopt;
+    bool allowed = false;
+    if (def.composite_roots.empty()) {
+      switch (def.kind) {
+        case ElementFilterKind::token: allowed = modifier == "text" || modifier == "not"; break;
+        case ElementFilterKind::contact_point: allowed = modifier == "not"; break;
+        case ElementFilterKind::string:
+          allowed = modifier == "exact" || modifier == "contains";
+          break;
+        case ElementFilterKind::reference:
+          // :Type (a resource type: an upper-case first letter) names the type of a bare id;
+          // :identifier matches Reference.identifier (system|value).
+          allowed =
+              modifier == "identifier" || std::isupper(static_cast<unsigned char>(modifier[0]));
+          break;
+        case ElementFilterKind::deceased:
+        case ElementFilterKind::date:
+        case ElementFilterKind::quantity: break;
+      }
+    }
+    if (allowed) return std::nullopt;
+    return bad_modifier(path, modifier);
+  }
+
+  static std::string ascii_lowered(std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  }
+
+  // One OR'ed value of a row's kind (for a composite: its value half).
+  static Result<ElementFilter::Value> filter_value(ElementFilterKind kind,
+                                                   const std::string& modifier,
+                                                   const std::string& part,
+                                                   const std::string& path) {
+    ElementFilter::Value value;
+    switch (kind) {
+      case ElementFilterKind::deceased: {
+        auto dead = boolean(path, part);
+        if (!dead) return dead.status();
+        value.code = *dead ? "true" : "false";
+        return value;
+      }
+      case ElementFilterKind::date: {
+        auto c = date_condition(path, part, date_time_range);
+        if (!c) return c.status();
+        value.date = *c;
+        return value;
+      }
+      case ElementFilterKind::quantity: {
+        auto c = quantity_conditions(path, part);
+        if (!c) return c.status();
+        value.quantity = std::move(c->front());
+        return value;
+      }
+      case ElementFilterKind::reference:
+        if (modifier != "identifier") {
+          value.text = modifier.empty() ? part : modifier + "/" + part;
+          return value;
+        }
+        break;  // :identifier is a token
+      case ElementFilterKind::string:
+        value.text = modifier == "exact" ? part : ascii_lowered(part);
+        return value;
+      case ElementFilterKind::token:
+        if (modifier == "text") {
+          value.text = ascii_lowered(part);
+          return value;
+        }
+        break;
+      case ElementFilterKind::contact_point: break;
+    }
+    Token t = parse_token(part);
+    if (!t.code && !t.system)
+      return Status::Invalid(path, "'" + printable(part) + "' is not a token");
+    value.system = t.system;
+    value.code = t.code;
+    value.no_system = t.no_system;
+    return value;
   }
 
   Result<Handled> observation_param(ContactPlan& plan, const QueryParam& p,
@@ -471,8 +522,20 @@ struct Translator {
       plan.value_quantity_missing.push_back(*missing);
       return Handled::yes;
     }
-    if (auto handled = content_filter("Observation", plan.element_filters, p, path))
+    if (auto handled = content_filter("Observation", plan.element_filters, p, path)) {
+      // code-value-*: the pairs' codes are Observation.code's, which the store
+      // indexes: the indexed code search narrows what gets decrypted.
+      if (*handled && **handled == Handled::yes) {
+        const ElementFilter& added = plan.element_filters.back();
+        if (added.composite_roots.size() == 1 && added.composite_roots.front().empty()) {
+          AnyOf codes;
+          for (const auto& c : added.codes)
+            codes.push_back(coding_token(Token{c.system, c.code, c.no_system}));
+          q.codes.push_back(std::move(codes));
+        }
+      }
       return *handled;
+    }
     if (p.modifier == "missing") {
       using storage::ContactElement;
       static constexpr std::array<std::pair<std::string_view, ContactElement>, 3> kElements{
@@ -778,8 +841,12 @@ Result<TranslatedSearch<ContactPlan>> translate_observation_search(
 
 bool quantity_matches(const QuantityCondition& c, const boost::json::object& observation) {
   const auto* vq = observation.if_contains("valueQuantity");
-  if (!vq || !vq->is_object()) return false;
-  const auto& q = vq->get_object();
+  return vq && quantity_value_matches(c, *vq);
+}
+
+bool quantity_value_matches(const QuantityCondition& c, const boost::json::value& quantity) {
+  if (!quantity.is_object()) return false;
+  const auto& q = quantity.get_object();
   const auto* value = q.if_contains("value");
   if (!value || !value->is_number()) return false;
   double v = value->to_number<double>();

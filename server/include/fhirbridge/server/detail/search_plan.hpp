@@ -35,17 +35,23 @@ using QuantityAnyOf = std::vector<QuantityCondition>;  // OR (commas)
 // any deceasedDateTime).
 // date: dateTimes (a Period by its start) on the YYYYMMDDhhmmss scale of the
 // store's dates, compared as the indexed `date` parameter is.
-enum class ElementFilterKind { token, string, reference, contact_point, deceased, date };
+// quantity: Quantities, compared as value-quantity is.
+// A composite row (code-value-quantity=`code$value`) pairs a `code` with a
+// value of `kind` found in the same root: the resource itself ("") or each
+// element of a list ("component"); `paths` are then relative to that root.
+enum class ElementFilterKind { token, string, reference, contact_point, deceased, date, quantity };
 struct ElementFilterDef {
   std::string_view param;  // "value-concept"
   ElementFilterKind kind;
   std::vector<std::string_view> paths;  // "component.code": arrays are flattened
   std::string_view contact_system;      // contact_point: only ContactPoints of this system
+  std::vector<std::string_view> composite_roots = {};  // empty: not a composite
 };
 // The row for `param` of `resource_type` (Patient, Observation), or nullptr.
 const ElementFilterDef* element_filter_def(std::string_view resource_type, std::string_view param);
 // The element paths `param:missing` tests (the table's, and on Observation
-// category, status and _tag, whose shared tag index cannot tell them apart).
+// category, status and _tag, whose shared tag index cannot tell them apart);
+// nullptr for composites, which have no :missing.
 const std::vector<std::string_view>* missing_paths(std::string_view resource_type,
                                                    std::string_view param);
 // Every row of a resource type, for the CapabilityStatement.
@@ -63,8 +69,13 @@ struct ElementFilter {
     bool no_system = false;
     std::string text;             // string, :text, reference
     storage::DateCondition date;  // date
+    QuantityCondition quantity;   // quantity
   };
   std::vector<Value> values;  // OR
+  // Composite: the root of each pair, and the token its `code` must match
+  // (codes[i] goes with values[i]).
+  std::vector<std::string_view> composite_roots;
+  std::vector<Value> codes;
 };
 bool element_filter_matches(const ElementFilter& filter, const boost::json::object& resource);
 
@@ -172,5 +183,7 @@ boost::json::object subset_resource(boost::json::object resource,
 
 // The value-quantity test on a mapped FHIR Observation (valueQuantity only).
 bool quantity_matches(const QuantityCondition& condition, const boost::json::object& observation);
+// The same test on one Quantity (any value: false unless it is a Quantity).
+bool quantity_value_matches(const QuantityCondition& condition, const boost::json::value& quantity);
 
 }  // namespace fhirbridge::server::detail
