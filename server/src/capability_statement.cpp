@@ -12,7 +12,7 @@ json::array interactions(std::initializer_list<const char*> codes) {
   return out;
 }
 
-json::object resource_entry(const char* type, const char* profile) {
+json::object resource_entry(const char* type, const char* profile, bool read_history) {
   // The one reference searches follow: Observation.subject (docs/search.md).
   const json::array subject{"Observation:subject", "Observation:patient"};
   json::object entry{
@@ -21,7 +21,7 @@ json::object resource_entry(const char* type, const char* profile) {
       {"interaction", interactions({"read", "vread", "update", "patch", "delete",
                                     "history-instance", "history-type", "create", "search-type"})},
       {"versioning", "versioned-update"},
-      {"readHistory", false},
+      {"readHistory", read_history},  // vread of older versions
       {"updateCreate", true},
       {"conditionalCreate", true},
       {"conditionalRead", "full-support"},
@@ -67,9 +67,10 @@ json::object capability_statement(const ServerContext& ctx, const std::string& b
            {"security", {{"description", "HTTP Basic (login/password of the fhirbridge user)"}}},
            {"resource",
             json::array{
-                resource_entry("Patient", "http://hl7.org/fhir/StructureDefinition/Patient"),
-                resource_entry("Observation",
-                               "http://hl7.org/fhir/StructureDefinition/Observation")}},
+                resource_entry("Patient", "http://hl7.org/fhir/StructureDefinition/Patient",
+                               ctx.store().keeps_old_versions()),
+                resource_entry("Observation", "http://hl7.org/fhir/StructureDefinition/Observation",
+                               ctx.store().keeps_old_versions())}},
            {"interaction", interactions({"transaction", "batch", "history-system"})},
            // Patient/{id}/Observation (the only compartment member we store).
            {"compartment", json::array{"http://hl7.org/fhir/CompartmentDefinition/patient"}}}}}};

@@ -4,6 +4,7 @@
 #include <boost/beast/http/status.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <ctime>
 
@@ -620,21 +621,54 @@ Status subset_read(const std::vector<QueryParam>& params, FhirAnswer& answer) {
   return {};
 }
 
+// The kept versions of a Patient or an Observation, newest first, or the one
+// of `generation` (Store::patient_versions / contact_versions).
+Result<std::vector<storage::WriteResult>> resource_versions(
+    CallContext& call, const std::string& type, const std::string& id,
+    std::optional<std::int64_t> generation) {
+  if (id.empty()) return Status::NotFound(type + "/ not found");
+  std::vector<storage::WriteResult> out;
+  auto keep = [&](auto found) -> Status {
+    if (!found.ok()) return found.status();
+    for (auto& version : *found) out.emplace_back(std::move(version));
+    return {};
+  };
+  storage::Store& store = call.server.store();
+  const Status status = type == "Patient" ? keep(store.patient_versions(call.who, id, generation))
+                                          : keep(store.contact_versions(call.who, id, generation));
+  if (!status.ok()) return missing_resource(status, type, id);
+  return out;
+}
+
+// A FHIR versionId as a rev generation (1, 2, ...); nullopt for anything else.
+std::optional<std::int64_t> parse_generation(const std::string& version) {
+  std::int64_t generation = 0;
+  auto [end, ec] = std::from_chars(version.data(), version.data() + version.size(), generation);
+  if (ec != std::errc{} || end != version.data() + version.size() || generation < 1)
+    return std::nullopt;
+  return generation;
+}
+
 Result<FhirAnswer> do_read(CallContext& call, const std::string& type, const std::string& id,
                            const std::optional<std::string>& version,
                            const std::vector<QueryParam>& params) {
-  auto resolved = resolve_resource(call, type, id);
-  if (!resolved.ok()) return resolved.status();
-  const storage::WriteResult& found = *resolved;
+  Result<storage::WriteResult> found = Status::NotFound(type + "/" + id + " not found");
   if (version) {
-    const auto& rev = std::holds_alternative<icure::Patient>(found)
-                          ? std::get<icure::Patient>(found).rev
-                          : std::get<storage::ContactRecord>(found).contact.rev;
-    if (generation_of(rev) != *version)
-      return Status::NotFound(type + "/" + id + "/_history/" + *version +
-                              " not found (only the current version is kept)");
+    // vread: an older version is kept until the resource is deleted (docs/server.md).
+    const auto generation = parse_generation(*version);
+    const Status no_such_version =
+        Status::NotFound(type + "/" + id + "/_history/" + *version + " not found");
+    if (!generation) return no_such_version;
+    auto versions = resource_versions(call, type, id, generation);
+    if (!versions.ok())
+      return versions.status().code() == StatusCode::not_found ? no_such_version
+                                                               : versions.status();
+    found = std::move(versions->front());
+  } else {
+    found = resolve_resource(call, type, id);
+    if (!found.ok()) return found.status();
   }
-  auto answer = view_answer(call, type, 200, found, "read", false);
+  auto answer = view_answer(call, type, 200, *found, "read", false);
   if (answer.ok() && !params.empty()) FHIRBRIDGE_RETURN_IF_ERROR(subset_read(params, *answer));
   return answer;
 }
@@ -700,47 +734,45 @@ json::object history_entry(const CallContext& call, const std::string& type, con
 
 namespace {
 
-// GET <Type>/{id}/_history. Only the current version of an entity is kept (as
-// iCure keeps it), so the history holds that version, or the delete of a
-// deleted entity; a _since or _at that excludes it gives an empty history.
+// GET <Type>/{id}/_history: the kept versions, newest first (the store keeps
+// an entity's older versions until it is deleted), or the delete of a
+// deleted entity. _since keeps the versions changed at or after it; _at the
+// one version current at that instant.
 Result<FhirAnswer> do_history(CallContext& call, const std::string& type, const std::string& id,
                               const std::vector<QueryParam>& params) {
   auto wanted = history_params(params);
   if (!wanted.ok()) return wanted.status();
-  std::string store_id, generation;
-  std::int64_t changed_ms = 0;
-  json::value resource;
-  auto found = resolve_resource(call, type, id);
-  if (found.ok()) {
-    auto answer = view_answer(call, type, 200, *found, "read", false);
-    if (!answer.ok()) return answer.status();
-    auto stamp = [&](const auto& entity) {
-      store_id = entity.id.value_or(id);
-      changed_ms = entity.modified.value_or(0);
-      generation = generation_of(entity.rev);
-    };
-    if (const auto* patient = std::get_if<icure::Patient>(&*found))
-      stamp(*patient);
-    else
-      stamp(std::get<storage::ContactRecord>(*found).contact);
-    resource = std::move(answer->body);
-  } else if (found.status().code() == StatusCode::deleted) {
+  json::array entries;
+  auto add = [&](const std::string& store_id, const std::string& generation,
+                 std::int64_t changed_ms, json::value resource) {
+    if (wanted->since_ms && changed_ms < *wanted->since_ms) return;
+    if (wanted->at_ms && (changed_ms > *wanted->at_ms || !entries.empty())) return;
+    entries.push_back(history_entry(call, type, store_id, generation, fhir_instant(changed_ms),
+                                    std::move(resource)));
+  };
+  auto versions = resource_versions(call, type, id, std::nullopt);
+  if (versions.ok()) {
+    for (const auto& version : *versions) {
+      auto answer = view_answer(call, type, 200, version, "read", false);
+      if (!answer.ok()) return answer.status();
+      auto stamp = [&](const auto& entity) {
+        add(entity.id.value_or(id), generation_of(entity.rev), entity.modified.value_or(0),
+            std::move(answer->body));
+      };
+      if (const auto* patient = std::get_if<icure::Patient>(&version))
+        stamp(*patient);
+      else
+        stamp(std::get<storage::ContactRecord>(version).contact);
+    }
+  } else if (versions.status().code() == StatusCode::deleted) {
     const auto kind =
         type == "Patient" ? storage::EntityKind::patient : storage::EntityKind::contact;
     auto deletion = call.server.store().get_deletion(call.who, kind, id);
-    if (!deletion.ok()) return found.status();  // no trace to show: as a read, 410
-    store_id = deletion->id;
-    changed_ms = deletion->deleted_ms;
-    generation = generation_of(deletion->rev);
+    if (!deletion.ok()) return versions.status();  // no trace to show: as a read, 410
+    add(deletion->id, generation_of(deletion->rev), deletion->deleted_ms, json::value());
   } else {
-    return found.status();
+    return versions.status();
   }
-  json::array entries;
-  const bool in_range = (!wanted->since_ms || changed_ms >= *wanted->since_ms) &&
-                        (!wanted->at_ms || changed_ms <= *wanted->at_ms);
-  if (in_range)
-    entries.push_back(history_entry(call, type, store_id, generation, fhir_instant(changed_ms),
-                                    std::move(resource)));
   const std::size_t total = entries.size();
   if (wanted->count && entries.size() > *wanted->count) entries.resize(*wanted->count);
   json::object bundle = response_bundle("history", std::move(entries), call.server);

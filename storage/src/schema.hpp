@@ -129,6 +129,16 @@ CREATE INDEX tombstone_alias_id ON tombstone_alias(kind, id);
       R"sql(
 CREATE INDEX IF NOT EXISTS tombstone_deleted ON tombstone(kind, deleted);
 )sql",
+      // 5: the versions an update replaced, sealed as the live row was, kept
+      // while the entity lives (a delete drops them): vread and instance
+      // history. generation: the rev's leading number (FHIR versionId);
+      // patient_id: a contact's, NULL for a patient.
+      R"sql(
+CREATE TABLE entity_version(
+  kind TEXT NOT NULL, id TEXT NOT NULL, generation INTEGER NOT NULL, rev TEXT NOT NULL,
+  modified INTEGER NOT NULL, patient_id TEXT, doc TEXT NOT NULL);
+CREATE UNIQUE INDEX entity_version_key ON entity_version(kind, id, generation);
+)sql",
   };
   return list;
 }

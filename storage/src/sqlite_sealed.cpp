@@ -22,18 +22,6 @@ using sqlite::Value;
 
 namespace {
 
-// The generation of "<generation>-<hex>" (0 for anything else).
-std::int64_t rev_generation(const std::optional<std::string>& rev) {
-  if (!rev) return 0;
-  std::int64_t g = 0;
-  for (char c : *rev) {
-    if (c < '0' || c > '9') break;
-    g = g * 10 + (c - '0');
-    if (g > (std::int64_t{1} << 50)) return 0;
-  }
-  return g;
-}
-
 bool has_delegation_for(const icure::DelegationMap& delegations, const std::string& hcp_id) {
   if (!delegations) return false;
   auto it = delegations->find(hcp_id);

@@ -35,18 +35,6 @@ std::string serialize(const Entity& entity) {
   return json_writer::to_string(entity);
 }
 
-// The generation of "<generation>-<hex>" (0 for anything else).
-std::int64_t generation_of(const std::optional<std::string>& rev) {
-  if (!rev) return 0;
-  std::int64_t g = 0;
-  for (char c : *rev) {
-    if (c < '0' || c > '9') break;
-    g = g * 10 + (c - '0');
-    if (g > (std::int64_t{1} << 50)) return 0;
-  }
-  return g;
-}
-
 bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
@@ -683,7 +671,7 @@ Status SqliteStore::Impl::put(const icure::HealthcareParty& hcp) {
   auto doc = load_doc("healthcare_party", *hcp.id);
   if (!doc.ok()) return doc.status();
   icure::HealthcareParty stored = hcp;
-  stored.rev = next_rev(*doc ? generation_of((*doc)->first) : 0);
+  stored.rev = next_rev(*doc ? rev_generation((*doc)->first) : 0);
   stored.modified = now_ms();
   return write_hcp(stored);
 }
@@ -719,7 +707,7 @@ Result<icure::HealthcareParty> SqliteStore::put_healthcare_party(icure::Healthca
                       "HealthcareParty.rev");
     }
     if (!hcp._type) hcp._type = kHcpType;
-    hcp.rev = impl_->next_rev(*doc ? generation_of((*doc)->first) : 0);
+    hcp.rev = impl_->next_rev(*doc ? rev_generation((*doc)->first) : 0);
     hcp.modified = impl_->now_ms();
     FHIRBRIDGE_RETURN_IF_ERROR(impl_->write_hcp(hcp));
     return hcp;
@@ -763,7 +751,7 @@ Result<icure::User> SqliteStore::put_user(icure::User user) {
         return Status(StatusCode::version_conflict,
                       "user " + *user.id + " is at rev " + (*doc)->first, "User.rev");
     }
-    user.rev = impl_->next_rev(*doc ? generation_of((*doc)->first) : 0);
+    user.rev = impl_->next_rev(*doc ? rev_generation((*doc)->first) : 0);
     auto stmt = impl_->db().cached(
         "INSERT INTO app_user(id, login, rev, doc) VALUES(?1, ?2, ?3, ?4) "
         "ON CONFLICT(id) DO UPDATE SET login = ?2, rev = ?3, doc = ?4");
@@ -872,6 +860,45 @@ Status SqliteStore::Impl::clear_index_rows(const char* kind, const std::string& 
   return {};
 }
 
+Status SqliteStore::Impl::keep_version(const char* kind, const std::string& id) {
+  const bool patient = std::string_view(kind) == "patient";
+  auto stmt = db().cached(
+      patient ? "INSERT OR REPLACE INTO entity_version(kind, id, generation, rev, modified, "
+                "patient_id, doc) SELECT 'patient', id, CAST(rev AS INTEGER), rev, modified, "
+                "NULL, doc FROM patient WHERE id = ?"
+              : "INSERT OR REPLACE INTO entity_version(kind, id, generation, rev, modified, "
+                "patient_id, doc) SELECT 'contact', id, CAST(rev AS INTEGER), rev, modified, "
+                "patient_id, doc FROM contact WHERE id = ?");
+  if (!stmt.ok()) return stmt.status();
+  stmt->bind(1, id);
+  return stmt->run();
+}
+
+Status SqliteStore::Impl::drop_versions(const char* kind, const std::string& id) {
+  auto stmt = db().cached("DELETE FROM entity_version WHERE kind = ? AND id = ?");
+  if (!stmt.ok()) return stmt.status();
+  stmt->bind(1, kind).bind(2, id);
+  return stmt->run();
+}
+
+Result<std::vector<SqliteStore::Impl::OldVersion>> SqliteStore::Impl::old_versions(
+    const char* kind, const std::string& id, std::optional<std::int64_t> generation) {
+  // -1: every generation (they start at 1).
+  auto stmt = db().cached(
+      "SELECT rev, coalesce(patient_id, ''), doc FROM entity_version "
+      "WHERE kind = ?1 AND id = ?2 AND (?3 < 0 OR generation = ?3) ORDER BY generation DESC");
+  if (!stmt.ok()) return stmt.status();
+  stmt->bind(1, kind).bind(2, id).bind(3, generation.value_or(-1));
+  std::vector<OldVersion> out;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.push_back(OldVersion{stmt->text(0), stmt->text(1), stmt->text(2)});
+  }
+  return out;
+}
+
 Status SqliteStore::Impl::write_patient(const icure::Patient& sealed, bool insert) {
   const std::string& id = *sealed.id;
   // Name index: whole folded parts and their words, per field.
@@ -903,6 +930,7 @@ Status SqliteStore::Impl::write_patient(const icure::Patient& sealed, bool inser
     }
   }
 
+  if (!insert) FHIRBRIDGE_RETURN_IF_ERROR(keep_version("patient", id));  // before it changes
   const std::string doc = serialize(sealed);  // bound without a copy (bind_static)
   auto row = db().cached(
       insert ? "INSERT INTO patient(id, rev, doc, modified, gender, birth_date, active, "
@@ -973,7 +1001,7 @@ Result<icure::Patient> SqliteStore::Impl::create_patient(const Principal& who,
   if (*tomb) FHIRBRIDGE_RETURN_IF_ERROR(drop_tombstone("patient", *patient.id));
 
   const auto now = now_ms();
-  patient.rev = next_rev(generation_of(*tomb));
+  patient.rev = next_rev(rev_generation(*tomb));
   patient._type = icure::kPatientType;
   patient.created = patient.created.value_or(now);
   patient.modified = now;
@@ -1009,7 +1037,7 @@ Result<icure::Patient> SqliteStore::Impl::update_patient(const Principal& who,
         "Patient.rev");
   patient.id = previous->id;  // the caller may have used the FHIR id
   FHIRBRIDGE_RETURN_IF_ERROR(check_fhir_id_conflicts(who, patient));
-  patient.rev = next_rev(generation_of(previous->rev));
+  patient.rev = next_rev(rev_generation(previous->rev));
   patient._type = icure::kPatientType;
   patient.created = previous->sealed->created;
   patient.modified = now_ms();
@@ -1028,11 +1056,12 @@ Result<Deleted> SqliteStore::Impl::delete_patient(const Principal& who, const st
   if (rev && *rev != previous->rev)
     return Status(StatusCode::version_conflict,
                   "patient " + previous->id + " is at rev " + previous->rev, "Patient.rev");
-  Deleted deleted{previous->id, next_rev(generation_of(previous->rev))};
+  Deleted deleted{previous->id, next_rev(rev_generation(previous->rev))};
   FHIRBRIDGE_RETURN_IF_ERROR(write_tombstone("patient", deleted.id, deleted.rev,
                                              readers_of(previous->sealed->delegations),
                                              fhir_ids_of(previous->sealed->identifier)));
   FHIRBRIDGE_RETURN_IF_ERROR(clear_index_rows("patient", deleted.id));
+  FHIRBRIDGE_RETURN_IF_ERROR(drop_versions("patient", deleted.id));  // keeps nothing readable
   auto stmt = db().cached("DELETE FROM patient WHERE id = ?");
   if (!stmt.ok()) return stmt.status();
   stmt->bind(1, deleted.id);
@@ -1074,7 +1103,7 @@ Status SqliteStore::share_patient(const Principal& who, const std::string& patie
       icure::Patient sealed = *row->sealed;
       FHIRBRIDGE_RETURN_IF_ERROR(
           impl_->sealer.share_patient(*impl_, who.hcp_id, sealed, delegate_hcp_id));
-      sealed.rev = impl_->next_rev(generation_of(row->rev));
+      sealed.rev = impl_->next_rev(rev_generation(row->rev));
       FHIRBRIDGE_RETURN_IF_ERROR(impl_->write_patient(sealed, /*insert=*/false));
     }
     // The patient's contacts that `who` can read follow.
@@ -1099,7 +1128,7 @@ Status SqliteStore::share_patient(const Principal& who, const std::string& patie
       icure::Contact sealed = *(*contact)->sealed;
       FHIRBRIDGE_RETURN_IF_ERROR(
           impl_->sealer.share_contact(*impl_, who.hcp_id, sealed, delegate_hcp_id));
-      sealed.rev = impl_->next_rev(generation_of((*contact)->rev));
+      sealed.rev = impl_->next_rev(rev_generation((*contact)->rev));
       FHIRBRIDGE_RETURN_IF_ERROR(
           impl_->write_contact(sealed, (*contact)->patient_id, /*insert=*/false));
     }
@@ -1228,6 +1257,7 @@ Status SqliteStore::Impl::write_contact(const icure::Contact& sealed, const std:
   std::optional<std::int64_t> sort_date;
   if (!dates.empty()) sort_date = *std::min_element(dates.begin(), dates.end());
 
+  if (!insert) FHIRBRIDGE_RETURN_IF_ERROR(keep_version("contact", id));  // before it changes
   const std::string doc = serialize(sealed);  // bound without a copy (bind_static)
   auto row = db().cached(
       insert ? "INSERT INTO contact(id, rev, doc, patient_id, modified, sort_date, sort_code, "
@@ -1347,7 +1377,7 @@ Result<ContactRecord> SqliteStore::Impl::create_contact(const Principal& who,
   if (!tomb.ok()) return tomb.status();
   if (*tomb) FHIRBRIDGE_RETURN_IF_ERROR(drop_tombstone("contact", *contact.id));
 
-  contact.rev = next_rev(generation_of(*tomb));
+  contact.rev = next_rev(rev_generation(*tomb));
   contact._type = icure::kContactType;
   contact.created = contact.created.value_or(now);
   contact.modified = now;
@@ -1385,7 +1415,7 @@ Result<ContactRecord> SqliteStore::Impl::update_contact(const Principal& who,
       service.modified = now;
     }
   FHIRBRIDGE_RETURN_IF_ERROR(check_service_fhir_id_conflicts(who, contact));
-  contact.rev = next_rev(generation_of(previous->rev));
+  contact.rev = next_rev(rev_generation(previous->rev));
   contact._type = icure::kContactType;
   contact.created = previous->sealed->created;
   contact.modified = now;
@@ -1405,11 +1435,12 @@ Result<Deleted> SqliteStore::Impl::delete_contact(const Principal& who, const st
   if (rev && *rev != previous->rev)
     return Status(StatusCode::version_conflict,
                   "contact " + previous->id + " is at rev " + previous->rev, "Contact.rev");
-  Deleted deleted{previous->id, next_rev(generation_of(previous->rev))};
+  Deleted deleted{previous->id, next_rev(rev_generation(previous->rev))};
   FHIRBRIDGE_RETURN_IF_ERROR(write_tombstone("contact", deleted.id, deleted.rev,
                                              readers_of(previous->sealed->delegations),
                                              service_aliases_of(*previous->sealed)));
   FHIRBRIDGE_RETURN_IF_ERROR(clear_index_rows("contact", deleted.id));
+  FHIRBRIDGE_RETURN_IF_ERROR(drop_versions("contact", deleted.id));  // keeps nothing readable
   auto stmt = db().cached("DELETE FROM contact WHERE id = ?");
   if (!stmt.ok()) return stmt.status();
   stmt->bind(1, deleted.id);
@@ -1429,6 +1460,82 @@ Result<ContactRecord> SqliteStore::get_contact(const Principal& who, const std::
     auto contact = impl_->sealer.unseal_contact(*impl_, who.hcp_id, *row->sealed);
     if (!contact.ok()) return contact.status();
     return ContactRecord{std::move(*contact), row->patient_id};
+  });
+}
+
+namespace {
+// An old version's sealed document with the current version's key maps:
+// updates keep the content key (EntitySealer::reseal_*), so whoever may read
+// the current version decrypts the old one, a delegate added later included.
+template <typename Entity>
+Result<Entity> with_current_keys(const std::string& doc, const char* type, const Entity& current) {
+  auto sealed = json_io::parse<Entity>(doc, type);
+  if (!sealed.ok())
+    return Status::Internal(std::string("stored version of ") + type + " " +
+                            current.id.value_or("?") + ": " + sealed.status().to_string());
+  sealed->delegations = current.delegations;
+  sealed->encryptionKeys = current.encryptionKeys;
+  sealed->cryptedForeignKeys = current.cryptedForeignKeys;
+  sealed->secretForeignKeys = current.secretForeignKeys;
+  return std::move(*sealed);
+}
+
+Status version_not_kept(const char* kind, const std::string& id, std::int64_t generation) {
+  return Status::NotFound(std::string(kind) + " " + id + ": no version " +
+                          std::to_string(generation) + " (an older version is kept until the " +
+                          kind + " is deleted)");
+}
+}  // namespace
+
+Result<std::vector<icure::Patient>> SqliteStore::patient_versions(
+    const Principal& who, const std::string& id, std::optional<std::int64_t> generation) {
+  return impl_->read([&]() -> Result<std::vector<icure::Patient>> {
+    auto row = impl_->visible_patient(who, id, true);
+    if (!row.ok()) return row.status();
+    std::vector<icure::Patient> out;
+    if (!generation || *generation == rev_generation(row->rev)) {
+      auto current = impl_->sealer.unseal_patient(*impl_, who.hcp_id, *row->sealed);
+      if (!current.ok()) return current.status();
+      out.push_back(std::move(*current));
+      if (generation) return out;
+    }
+    auto old = impl_->old_versions("patient", row->id, generation);
+    if (!old.ok()) return old.status();
+    for (const auto& version : *old) {
+      auto sealed = with_current_keys(version.doc, "Patient", *row->sealed);
+      if (!sealed.ok()) return sealed.status();
+      auto clear = impl_->sealer.unseal_patient(*impl_, who.hcp_id, *sealed);
+      if (!clear.ok()) return clear.status();
+      out.push_back(std::move(*clear));
+    }
+    if (out.empty()) return version_not_kept("patient", id, *generation);
+    return out;
+  });
+}
+
+Result<std::vector<ContactRecord>> SqliteStore::contact_versions(
+    const Principal& who, const std::string& id, std::optional<std::int64_t> generation) {
+  return impl_->read([&]() -> Result<std::vector<ContactRecord>> {
+    auto row = impl_->visible_contact(who, id, true);
+    if (!row.ok()) return row.status();
+    std::vector<ContactRecord> out;
+    if (!generation || *generation == rev_generation(row->rev)) {
+      auto current = impl_->sealer.unseal_contact(*impl_, who.hcp_id, *row->sealed);
+      if (!current.ok()) return current.status();
+      out.push_back(ContactRecord{std::move(*current), row->patient_id});
+      if (generation) return out;
+    }
+    auto old = impl_->old_versions("contact", row->id, generation);
+    if (!old.ok()) return old.status();
+    for (const auto& version : *old) {
+      auto sealed = with_current_keys(version.doc, "Contact", *row->sealed);
+      if (!sealed.ok()) return sealed.status();
+      auto clear = impl_->sealer.unseal_contact(*impl_, who.hcp_id, *sealed);
+      if (!clear.ok()) return clear.status();
+      out.push_back(ContactRecord{std::move(*clear), version.patient_id});
+    }
+    if (out.empty()) return version_not_kept("contact", id, *generation);
+    return out;
   });
 }
 

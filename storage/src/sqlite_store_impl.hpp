@@ -233,6 +233,16 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
                          const std::vector<std::string>& aliases);
   // Removes the tombstone of store id `id` and its aliases.
   Status drop_tombstone(const char* kind, const std::string& id);
+  // The live row of `kind` (patient, contact) `id`, copied to entity_version
+  // before an update replaces it; drop_versions forgets them all (a delete).
+  Status keep_version(const char* kind, const std::string& id);
+  Status drop_versions(const char* kind, const std::string& id);
+  struct OldVersion {
+    std::string rev, patient_id, doc;
+  };
+  // The versions updates replaced, newest first; only `generation` when given.
+  Result<std::vector<OldVersion>> old_versions(const char* kind, const std::string& id,
+                                               std::optional<std::int64_t> generation);
 
   // Parsed sealed documents by id, valid for one rev (revs are unique, so a
   // rolled-back write's copy is never served). Bounded: cleared when full.

@@ -83,6 +83,46 @@ Result<std::unordered_map<std::string, std::string>> Store::contact_ids_by_servi
   return found;
 }
 
+std::int64_t rev_generation(const std::optional<std::string>& rev) {
+  if (!rev) return 0;
+  std::int64_t g = 0;
+  for (char c : *rev) {
+    if (c < '0' || c > '9') break;
+    g = g * 10 + (c - '0');
+    if (g > (std::int64_t{1} << 50)) return 0;
+  }
+  return g;
+}
+
+namespace {
+// The current version only, or not_found for another generation.
+template <typename Entity>
+Result<std::vector<Entity>> current_only(Result<Entity> current, const std::string& what,
+                                         const std::optional<std::string>& rev,
+                                         std::optional<std::int64_t> generation) {
+  if (!current.ok()) return current.status();
+  if (generation && *generation != rev_generation(rev))
+    return Status::NotFound(what + ": version " + std::to_string(*generation) +
+                            " is not kept (only the current version is)");
+  return std::vector<Entity>{std::move(*current)};
+}
+}  // namespace
+
+Result<std::vector<icure::Patient>> Store::patient_versions(
+    const Principal& who, const std::string& id, std::optional<std::int64_t> generation) {
+  auto current = get_patient(who, id);
+  const std::optional<std::string> rev = current.ok() ? current->rev : std::nullopt;
+  return current_only(std::move(current), "patient " + id, rev, generation);
+}
+
+Result<std::vector<ContactRecord>> Store::contact_versions(const Principal& who,
+                                                           const std::string& id,
+                                                           std::optional<std::int64_t> generation) {
+  auto current = get_contact(who, id);
+  const std::optional<std::string> rev = current.ok() ? current->contact.rev : std::nullopt;
+  return current_only(std::move(current), "contact " + id, rev, generation);
+}
+
 Result<Deletion> Store::get_deletion(const Principal&, EntityKind kind, const std::string& id) {
   return Status::NotFound(std::string(kind == EntityKind::patient ? "patient " : "contact ") + id +
                           ": no deletion known");

@@ -120,6 +120,8 @@ form = "date=ge2013&_sort=-date"
 put("http_request", "compartment-post",
     f"POST /fhir/r4/Patient/pat1/Observation/_search HTTP/1.1\r\nHost: fuzz.test\r\n{AUTH}\r\n"
     f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(form)}\r\n\r\n{form}")
+put("http_request", "vread-old", req("GET", "/fhir/r4/Patient/pat1/_history/1?_summary=true"))
+put("http_request", "vread-bad", req("GET", "/fhir/r4/Observation/f001/_history/-1"))
 put("http_request", "type-history", req("GET", "/fhir/r4/Patient/_history?_since=2020-01-01&_count=1"))
 put("http_request", "system-history", req("GET", "/fhir/r4/_history?_count=2&_cursor=h!!12:abc!x"))
 put("http_request", "validate-delete", req("POST", "/fhir/r4/Observation/f001/$validate?mode=delete", "{}"))

@@ -123,6 +123,10 @@ try {
   const upsertedAgain = await client.update({ resourceType: 'Patient', id: 'kit-new', body: { ...seed('patient-pat1.json'), id: 'kit-new', gender: 'female' } });
   check(upsertedAgain.id === upserted.id && upsertedAgain.meta?.versionId === '2' && upsertedAgain.gender === 'female', 'the same update again is version 2');
   valid(upsertedAgain, 'updated Patient');
+  // vread: the version an update replaced is kept until the resource is deleted.
+  const firstVersion = await client.vread({ resourceType: 'Patient', id: upserted.id, version: '1' });
+  check(firstVersion.meta.versionId === '1' && firstVersion.gender === 'male', 'vread of the version an update replaced');
+  valid(firstVersion, 'vread Patient');
 
   // Conditional create (If-None-Exist) and conditional update (PUT Patient?criteria), as the client sends them.
   const mrn = { system: 'urn:oid:0.1.2.3.4.5.6.7', value: 'kit-654321' };
@@ -208,10 +212,11 @@ try {
   const unfit = await validateAs({ resourceType: 'Patient', birthDate: '13-2013' }, 'create');
   check(unfit.issue[0].severity === 'error' && unfit.issue[0].expression[0] === 'Patient.birthDate', 'Patient/$validate of a bad birthDate');
   valid(unfit, 'OperationOutcome of a failed $validate');
-  // Instance history: the current version, or the delete of a deleted resource.
+  // Instance history: every kept version, newest first, or the delete of a deleted resource.
   const patchedHistory = await client.resourceHistory({ resourceType: 'Patient', id: made.id });
-  check(patchedHistory.type === 'history' && patchedHistory.total === 1 && patchedHistory.entry[0].request.method === 'PUT' &&
-        patchedHistory.entry[0].resource.meta.versionId === '3', 'history of an updated Patient');
+  check(patchedHistory.type === 'history' && patchedHistory.total === 3 && patchedHistory.entry[0].request.method === 'PUT' &&
+        patchedHistory.entry.map((e) => e.resource.meta.versionId).join() === '3,2,1' &&
+        patchedHistory.entry[2].request.method === 'POST', 'history of an updated Patient');
   valid(patchedHistory, 'history Bundle');
   const deletedHistory = await client.resourceHistory({ resourceType: 'Patient', id: pat2 });
   check(deletedHistory.entry?.[0]?.request?.method === 'DELETE' && !deletedHistory.entry[0].resource &&

@@ -86,6 +86,17 @@ class FaultyStore final : public storage::Store {
                                              const std::string& id) override {
     return inner_.get_contact(who, id);
   }
+  bool keeps_old_versions() const override { return inner_.keeps_old_versions(); }
+  Result<std::vector<icure::Patient>> patient_versions(
+      const storage::Principal& who, const std::string& id,
+      std::optional<std::int64_t> generation) override {
+    return inner_.patient_versions(who, id, generation);
+  }
+  Result<std::vector<storage::ContactRecord>> contact_versions(
+      const storage::Principal& who, const std::string& id,
+      std::optional<std::int64_t> generation) override {
+    return inner_.contact_versions(who, id, generation);
+  }
   Result<storage::Deletion> get_deletion(const storage::Principal& who, storage::EntityKind kind,
                                          const std::string& id) override {
     return inner_.get_deletion(who, kind, id);

@@ -315,11 +315,14 @@ BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_2_is_migrated, StoreFixture) {
   BOOST_REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
   BOOST_REQUIRE(sqlite3_exec(db,
                              "DROP TABLE tombstone_alias; DROP INDEX tombstone_deleted; "
-                             "PRAGMA user_version = 2",
+                             "DROP TABLE entity_version; PRAGMA user_version = 2",
                              nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(db);
   open();
-  REQUIRE_OK(store->get_patient(hcp1, "pat-1"));
+  auto migrated = store->get_patient(hcp1, "pat-1");
+  REQUIRE_OK(migrated);
+  REQUIRE_OK(store->update_patient(hcp1, *migrated));
+  BOOST_TEST(store->patient_versions(hcp1, "pat-1", std::nullopt)->size() == 2u);
   REQUIRE_OK(store->delete_patient(hcp1, "pat-1", {}));
   BOOST_TEST((store->get_patient(hcp1, "pat-1").status().code() == StatusCode::deleted));
   BOOST_TEST(index_definitions(file).count("tombstone_deleted") == 1u);
@@ -647,6 +650,64 @@ long long rows_in(const std::filesystem::path& file, const std::string& table) {
 
 // The store runs with foreign_keys off (no cascade): deleting an entity must
 // clear every index table itself, or searches would find ghosts.
+// Old versions: kept on update (and share), decrypted for whoever may read the
+// current version, dropped by the delete.
+BOOST_FIXTURE_TEST_CASE(updates_keep_old_versions_until_the_delete, StoreFixture) {
+  auto patient = store->create_patient(hcp1, make_patient("Martin", "Paul", "male", 1980, "pat-1"));
+  REQUIRE_OK(patient);
+  icure::Patient renamed = *patient;
+  renamed.firstName = "Paulo";
+  auto second = store->update_patient(hcp1, renamed);
+  REQUIRE_OK(second);
+  renamed.firstName = "Pablo";
+  renamed.rev = second->rev;
+  REQUIRE_OK(store->update_patient(hcp1, renamed));
+
+  auto versions = store->patient_versions(hcp1, "pat-1", std::nullopt);  // by FHIR id too
+  REQUIRE_OK(versions);
+  BOOST_REQUIRE_EQUAL(versions->size(), 3u);
+  BOOST_TEST(*(*versions)[0].firstName == "Pablo");
+  BOOST_TEST(*(*versions)[1].firstName == "Paulo");
+  BOOST_TEST(*(*versions)[2].firstName == "Paul");
+  BOOST_TEST(storage::rev_generation((*versions)[2].rev) == 1);
+  BOOST_TEST(*(*versions)[1].rev == *second->rev);
+  auto first = store->patient_versions(hcp1, *patient->id, 1);
+  REQUIRE_OK(first);
+  BOOST_REQUIRE_EQUAL(first->size(), 1u);
+  BOOST_TEST(*first->front().firstName == "Paul");
+  BOOST_TEST(*first->front().rev == *patient->rev);
+  BOOST_TEST(*store->patient_versions(hcp1, *patient->id, 3)->front().firstName == "Pablo");
+  BOOST_TEST(
+      (store->patient_versions(hcp1, *patient->id, 9).status().code() == StatusCode::not_found));
+  BOOST_TEST(
+      (store->patient_versions(hcp2, *patient->id, 1).status().code() == StatusCode::not_found));
+
+  // A delegate added later reads the older versions too (same content key).
+  auto contact = store->create_contact(hcp1, make_contact(70, "8867-4", 20240101), *patient->id);
+  REQUIRE_OK(contact);
+  icure::Contact changed = contact->contact;
+  changed.descr = "changed";
+  REQUIRE_OK(store->update_contact(hcp1, changed));
+  REQUIRE_OK(store->share_patient(hcp1, *patient->id, hcp2.hcp_id));
+  auto seen = store->patient_versions(hcp2, *patient->id, 1);
+  REQUIRE_OK(seen);
+  BOOST_TEST(*seen->front().firstName == "Paul");
+  auto contact_versions = store->contact_versions(hcp2, *contact->contact.id, std::nullopt);
+  REQUIRE_OK(contact_versions);
+  BOOST_REQUIRE_EQUAL(contact_versions->size(), 3u);  // created, updated, shared
+  BOOST_TEST(*(*contact_versions)[1].contact.descr == "changed");
+  BOOST_TEST(*(*contact_versions)[2].contact.descr == "contact descr 8867-4");
+  BOOST_TEST((*contact_versions)[2].patient_id == *patient->id);
+  BOOST_TEST(rows_in(file, "entity_version") == 5);  // patient 1, 2, 3; contact 1, 2
+
+  // The delete keeps nothing readable: the old versions go with it.
+  REQUIRE_OK(store->delete_contact(hcp1, *contact->contact.id, std::nullopt));
+  REQUIRE_OK(store->delete_patient(hcp1, *patient->id, std::nullopt));
+  BOOST_TEST(rows_in(file, "entity_version") == 0);
+  BOOST_TEST(
+      (store->patient_versions(hcp1, *patient->id, 1).status().code() == StatusCode::deleted));
+}
+
 BOOST_FIXTURE_TEST_CASE(deletes_leave_no_index_rows, StoreFixture) {
   auto patient =
       store->create_patient(hcp1, make_patient("Lefèvre", "Anne Marie", "female", 19900505, "p1"));

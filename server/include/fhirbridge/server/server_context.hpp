@@ -88,6 +88,7 @@ class ServerContext {
                 mapping::MappingContext mapping = make_system_mapping_context());
 
   storage::Store& store() { return store_; }
+  const storage::Store& store() const { return store_; }
   // The same data as sealed entities (the SQLite backend); null when the
   // backend has none (a remote store): the iCure REST subset then answers 404.
   storage::SealedStore* sealed_store() { return sealed_store_; }

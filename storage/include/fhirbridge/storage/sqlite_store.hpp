@@ -95,6 +95,12 @@ class SqliteStore final : public Store, public SealedStore {
                                             const ContactQuery& query) override;
 
   // From the tombstones (and their aliases: FHIR ids, service ids).
+  // Old versions are kept in entity_version (schema 5) until a delete.
+  bool keeps_old_versions() const override { return true; }
+  Result<std::vector<icure::Patient>> patient_versions(
+      const Principal& who, const std::string& id, std::optional<std::int64_t> generation) override;
+  Result<std::vector<ContactRecord>> contact_versions(
+      const Principal& who, const std::string& id, std::optional<std::int64_t> generation) override;
   Result<Deletion> get_deletion(const Principal& who, EntityKind kind,
                                 const std::string& id) override;
   Result<std::vector<Deletion>> list_deletions(const Principal& who, EntityKind kind,

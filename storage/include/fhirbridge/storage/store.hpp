@@ -190,6 +190,10 @@ struct Deletion {
 
 // ---- the interface ---------------------------------------------------------
 
+// The generation of an iCure rev "<generation>-<hex>" (0 for anything else):
+// the FHIR versionId.
+std::int64_t rev_generation(const std::optional<std::string>& rev);
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -263,6 +267,24 @@ class Store {
   // The same for the identifiers of contacts' services: value -> contact id.
   virtual Result<std::unordered_map<std::string, std::string>> contact_ids_by_service_identifier(
       const Principal& who, const std::string& system, const std::vector<std::string>& values);
+
+  // -- versions --
+
+  // The versions of patient `id` (any id get_patient accepts) that `who` may
+  // read, newest first: the current one, then each one an update replaced.
+  // Who may read them is decided on the current version (a later share gives
+  // its delegate the older versions too). Old versions live as long as the
+  // entity: a delete drops them all, as it keeps nothing readable. With
+  // `generation` (a rev's leading number, the FHIR versionId): that version
+  // only, not_found when it is not kept. not_found / deleted as get_patient.
+  // This default keeps no old versions: the current one only.
+  virtual Result<std::vector<icure::Patient>> patient_versions(
+      const Principal& who, const std::string& id, std::optional<std::int64_t> generation);
+  // The same for a contact.
+  virtual Result<std::vector<ContactRecord>> contact_versions(
+      const Principal& who, const std::string& id, std::optional<std::int64_t> generation);
+  // Whether older versions are kept (the CapabilityStatement's readHistory).
+  virtual bool keeps_old_versions() const { return false; }
 
   // -- deletions --
 
