@@ -1,10 +1,9 @@
-// GET <Type>/_history and GET /_history: every resource of the types that
-// changed since `_since`, newest first, with the deletes (FHIR http.html#history).
-// Only the current version of an entity is kept, so a resource appears once:
-// its current version, or its delete. Several sorted streams (live entities by
-// `modified`, deletes by their time, per type) are merged page by page; the
-// cursor holds each stream's own position, so a page resumes every stream
-// exactly where the previous one stopped taking from it.
+// GET <Type>/_history and GET /_history: every version of the resources of the
+// types that changed since `_since`, newest first, with the deletes (FHIR
+// http.html#history). Several sorted streams per type (live entities by
+// `modified`, the older versions the store kept, deletes by their time) are
+// merged page by page; the cursor holds each stream's own position, so a page
+// resumes every stream exactly where the previous one stopped taking from it.
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -33,6 +32,21 @@ struct Change {
   std::string type, id, generation;
   json::value resource;  // null: a delete
 };
+
+Result<Change> change_of(CallContext& call, const std::string& type,
+                         const icure::Patient& patient) {
+  auto view = patient_view(patient, call.server);
+  if (!view.ok()) return view.status();
+  return Change{patient.modified.value_or(0), type, patient.id.value_or(""),
+                generation_of(patient.rev), std::move(*view)};
+}
+Result<Change> change_of(CallContext& call, const std::string& type,
+                         const storage::ContactRecord& record) {
+  auto view = observation_view(record, call.server);
+  if (!view.ok()) return view.status();
+  return Change{record.contact.modified.value_or(0), type, record.contact.id.value_or(""),
+                generation_of(record.contact.rev), std::move(*view)};
+}
 
 // A stream of changes, newest first, that can say where it stands after
 // giving away its first k changes of the last fetch.
@@ -84,19 +98,6 @@ class LiveStream final : public ChangeStream {
     if (!position_.empty()) q.page.cursor = position_;
   }
 
-  Result<Change> change_of(const icure::Patient& patient) const {
-    auto view = patient_view(patient, call_.server);
-    if (!view.ok()) return view.status();
-    return Change{patient.modified.value_or(0), type_, patient.id.value_or(""),
-                  generation_of(patient.rev), std::move(*view)};
-  }
-  Result<Change> change_of(const storage::ContactRecord& record) const {
-    auto view = observation_view(record, call_.server);
-    if (!view.ok()) return view.status();
-    return Change{record.contact.modified.value_or(0), type_, record.contact.id.value_or(""),
-                  generation_of(record.contact.rev), std::move(*view)};
-  }
-
   // One page of `find` (find_patients or find_contacts) as changes.
   template <typename Query, typename Find>
   Result<Fetched> page_of(Query q, std::size_t n, Find find) {
@@ -105,7 +106,7 @@ class LiveStream final : public ChangeStream {
     if (!page.ok()) return cursor_error(page.status());
     Fetched out;
     for (const auto& entity : page->items) {
-      auto change = change_of(entity);
+      auto change = change_of(call_, type_, entity);
       if (!change.ok()) return change.status();
       out.changes.push_back(std::move(*change));
     }
@@ -182,6 +183,62 @@ class DeletedStream final : public ChangeStream {
   std::size_t asked_ = 0;
 };
 
+// The older versions the store kept (Store::list_old_*_versions), by
+// modified, id, generation, descending.
+class OldVersionStream final : public ChangeStream {
+ public:
+  OldVersionStream(CallContext& call, std::string type, std::int64_t since_ms,
+                   std::optional<storage::VersionPosition> after, bool done)
+      : call_(call),
+        type_(std::move(type)),
+        since_ms_(since_ms),
+        after_(std::move(after)),
+        done_(done) {}
+
+  Result<std::vector<Change>> fetch(std::size_t n) override {
+    fetched_.clear();
+    asked_ = n;
+    if (done_) return std::vector<Change>{};
+    std::vector<Change> out;
+    auto keep = [&](auto listed) -> Status {
+      if (!listed.ok()) return listed.status();
+      for (const auto& entity : *listed) {
+        auto change = change_of(call_, type_, entity);
+        if (!change.ok()) return change.status();
+        fetched_.push_back(storage::VersionPosition{change->ms, change->id,
+                                                    storage::rev_generation(change->generation)});
+        out.push_back(std::move(*change));
+      }
+      return {};
+    };
+    auto& store = call_.server.store();
+    const Status status =
+        type_ == "Patient" ? keep(store.list_old_patient_versions(call_.who, since_ms_, after_, n))
+                           : keep(store.list_old_contact_versions(call_.who, since_ms_, after_, n));
+    if (!status.ok()) return status;
+    return out;
+  }
+
+  Result<std::string> position_after(std::size_t taken) override {
+    if (done_ || (taken == fetched_.size() && fetched_.size() < asked_)) return std::string(kDone);
+    if (taken == 0) return after_ ? encode(*after_) : std::string();
+    return encode(fetched_[taken - 1]);
+  }
+
+  static std::string encode(const storage::VersionPosition& p) {
+    return std::to_string(p.modified_ms) + ":" + std::to_string(p.generation) + ":" + p.id;
+  }
+
+ private:
+  CallContext& call_;
+  std::string type_;
+  std::int64_t since_ms_;
+  std::optional<storage::VersionPosition> after_;
+  bool done_;
+  std::vector<storage::VersionPosition> fetched_;
+  std::size_t asked_ = 0;
+};
+
 struct TypeHistoryParams {
   std::int64_t since_ms = 0;
   std::optional<std::size_t> count;
@@ -204,10 +261,9 @@ Result<TypeHistoryParams> type_history_params(const std::vector<QueryParam>& par
       out.cursor = p.value;
       continue;
     } else if (p.name == "_at") {
-      // Versions current at a time: older versions are not kept.
       return Status(StatusCode::not_supported,
-                    "_at is not supported on a type or system history (only the current "
-                    "version of a resource is kept); _since lists what changed since",
+                    "_at is not supported on a type or system history; _since lists what "
+                    "changed since, and an instance history takes _at",
                     "_at");
     } else {
       continue;  // _format, _pretty, _list...: ignored, as on an instance history
@@ -247,6 +303,24 @@ Result<std::optional<storage::Deletion>> decode_deleted_position(const std::stri
   return std::optional(std::move(after));
 }
 
+Result<std::optional<storage::VersionPosition>> decode_version_position(
+    const std::string& position) {
+  if (position.empty() || position == kDone) return std::optional<storage::VersionPosition>();
+  const Status bad = Status::Invalid("_cursor", "not a cursor of this history");
+  const std::size_t first = position.find(':');
+  const std::size_t second = first == std::string::npos ? first : position.find(':', first + 1);
+  if (second == std::string::npos || second + 1 >= position.size()) return bad;
+  storage::VersionPosition after;
+  auto number = [&](std::size_t from, std::size_t to, std::int64_t& out) {
+    auto [end, ec] = std::from_chars(position.data() + from, position.data() + to, out);
+    return ec == std::errc{} && end == position.data() + to && to > from;
+  };
+  if (!number(0, first, after.modified_ms) || !number(first + 1, second, after.generation))
+    return bad;
+  after.id = position.substr(second + 1);
+  return std::optional(std::move(after));
+}
+
 std::string history_url(const CallContext& call, const std::string& path,
                         std::vector<QueryParam> params, const std::optional<std::string>& cursor) {
   if (cursor) params.push_back(QueryParam{"_cursor", "", *cursor});
@@ -263,18 +337,23 @@ Result<FhirAnswer> type_history(CallContext& call, const std::vector<std::string
   const std::size_t count =
       std::min(wanted->count.value_or(call.server.settings().default_page_size),
                call.server.settings().max_page_size);
-  auto positions = split_cursor(wanted->cursor, types.size() * 2);
+  // Per type: live, deleted, older versions.
+  constexpr std::size_t kPerType = 3;
+  auto positions = split_cursor(wanted->cursor, types.size() * kPerType);
   if (!positions.ok()) return positions.status();
 
   std::vector<std::unique_ptr<ChangeStream>> streams;
   for (std::size_t i = 0; i < types.size(); ++i) {
-    streams.push_back(
-        std::make_unique<LiveStream>(call, types[i], wanted->since_ms, (*positions)[2 * i]));
-    const std::string& deleted = (*positions)[2 * i + 1];
-    auto after = decode_deleted_position(deleted);
-    if (!after.ok()) return after.status();
-    streams.push_back(std::make_unique<DeletedStream>(call, types[i], wanted->since_ms,
-                                                      std::move(*after), deleted == kDone));
+    const std::string* position = &(*positions)[kPerType * i];
+    streams.push_back(std::make_unique<LiveStream>(call, types[i], wanted->since_ms, position[0]));
+    auto deleted_after = decode_deleted_position(position[1]);
+    if (!deleted_after.ok()) return deleted_after.status();
+    streams.push_back(std::make_unique<DeletedStream>(
+        call, types[i], wanted->since_ms, std::move(*deleted_after), position[1] == kDone));
+    auto version_after = decode_version_position(position[2]);
+    if (!version_after.ok()) return version_after.status();
+    streams.push_back(std::make_unique<OldVersionStream>(
+        call, types[i], wanted->since_ms, std::move(*version_after), position[2] == kDone));
   }
 
   // Each stream's first `count`, merged newest first; the page is the first `count`.

@@ -138,6 +138,7 @@ CREATE TABLE entity_version(
   kind TEXT NOT NULL, id TEXT NOT NULL, generation INTEGER NOT NULL, rev TEXT NOT NULL,
   modified INTEGER NOT NULL, patient_id TEXT, doc TEXT NOT NULL);
 CREATE UNIQUE INDEX entity_version_key ON entity_version(kind, id, generation);
+CREATE INDEX entity_version_modified ON entity_version(kind, modified);
 )sql",
   };
   return list;

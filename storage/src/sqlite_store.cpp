@@ -899,6 +899,38 @@ Result<std::vector<SqliteStore::Impl::OldVersion>> SqliteStore::Impl::old_versio
   return out;
 }
 
+Result<std::vector<SqliteStore::Impl::ListedVersion>> SqliteStore::Impl::list_old_versions(
+    const char* kind, const std::string& reader, std::int64_t since_ms,
+    const std::optional<VersionPosition>& after, std::size_t limit) {
+  // entity_version_modified (kind, modified) drives it; the reader tables say who may read.
+  const bool patient = std::string_view(kind) == "patient";
+  auto stmt = db().cached(
+      patient ? "SELECT v.id, v.rev, coalesce(v.patient_id, ''), v.doc FROM entity_version v "
+                "JOIN patient_reader r ON r.patient_id = v.id AND r.hcp_id = ?1 "
+                "WHERE v.kind = 'patient' AND v.modified >= ?2 AND (?3 IS NULL OR v.modified < ?3 "
+                "OR (v.modified = ?3 AND (v.id < ?4 OR (v.id = ?4 AND v.generation < ?5)))) "
+                "ORDER BY v.modified DESC, v.id DESC, v.generation DESC LIMIT ?6"
+              : "SELECT v.id, v.rev, coalesce(v.patient_id, ''), v.doc FROM entity_version v "
+                "JOIN contact_reader r ON r.contact_id = v.id AND r.hcp_id = ?1 "
+                "WHERE v.kind = 'contact' AND v.modified >= ?2 AND (?3 IS NULL OR v.modified < ?3 "
+                "OR (v.modified = ?3 AND (v.id < ?4 OR (v.id = ?4 AND v.generation < ?5)))) "
+                "ORDER BY v.modified DESC, v.id DESC, v.generation DESC LIMIT ?6");
+  if (!stmt.ok()) return stmt.status();
+  stmt->bind(1, reader).bind(2, since_ms);
+  if (after)
+    stmt->bind(3, after->modified_ms).bind(4, after->id).bind(5, after->generation);
+  else
+    stmt->bind(3, nullptr).bind(4, nullptr).bind(5, nullptr);
+  stmt->bind(6, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+  std::vector<ListedVersion> out;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    out.push_back(ListedVersion{stmt->text(0), {stmt->text(1), stmt->text(2), stmt->text(3)}});
+  }
+}
+
 Status SqliteStore::Impl::write_patient(const icure::Patient& sealed, bool insert) {
   const std::string& id = *sealed.id;
   // Name index: whole folded parts and their words, per field.
@@ -1535,6 +1567,46 @@ Result<std::vector<ContactRecord>> SqliteStore::contact_versions(
       out.push_back(ContactRecord{std::move(*clear), version.patient_id});
     }
     if (out.empty()) return version_not_kept("contact", id, *generation);
+    return out;
+  });
+}
+
+Result<std::vector<icure::Patient>> SqliteStore::list_old_patient_versions(
+    const Principal& who, std::int64_t since_ms, const std::optional<VersionPosition>& after,
+    std::size_t limit) {
+  return impl_->read([&]() -> Result<std::vector<icure::Patient>> {
+    auto listed = impl_->list_old_versions("patient", who.hcp_id, since_ms, after, limit);
+    if (!listed.ok()) return listed.status();
+    std::vector<icure::Patient> out;
+    for (const auto& [id, version] : *listed) {
+      auto current = impl_->visible_patient(who, id, false);
+      if (!current.ok()) return current.status();
+      auto sealed = with_current_keys(version.doc, "Patient", *current->sealed);
+      if (!sealed.ok()) return sealed.status();
+      auto clear = impl_->sealer.unseal_patient(*impl_, who.hcp_id, *sealed);
+      if (!clear.ok()) return clear.status();
+      out.push_back(std::move(*clear));
+    }
+    return out;
+  });
+}
+
+Result<std::vector<ContactRecord>> SqliteStore::list_old_contact_versions(
+    const Principal& who, std::int64_t since_ms, const std::optional<VersionPosition>& after,
+    std::size_t limit) {
+  return impl_->read([&]() -> Result<std::vector<ContactRecord>> {
+    auto listed = impl_->list_old_versions("contact", who.hcp_id, since_ms, after, limit);
+    if (!listed.ok()) return listed.status();
+    std::vector<ContactRecord> out;
+    for (const auto& [id, version] : *listed) {
+      auto current = impl_->visible_contact(who, id, false);
+      if (!current.ok()) return current.status();
+      auto sealed = with_current_keys(version.doc, "Contact", *current->sealed);
+      if (!sealed.ok()) return sealed.status();
+      auto clear = impl_->sealer.unseal_contact(*impl_, who.hcp_id, *sealed);
+      if (!clear.ok()) return clear.status();
+      out.push_back(ContactRecord{std::move(*clear), version.patient_id});
+    }
     return out;
   });
 }

@@ -240,6 +240,16 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
   struct OldVersion {
     std::string rev, patient_id, doc;
   };
+  // Old versions of `kind` whose entity `reader` may read, changed at or after
+  // `since_ms`, by (modified, id, generation) descending, after `after`.
+  struct ListedVersion {
+    std::string id;
+    OldVersion version;
+  };
+  Result<std::vector<ListedVersion>> list_old_versions(const char* kind, const std::string& reader,
+                                                       std::int64_t since_ms,
+                                                       const std::optional<VersionPosition>& after,
+                                                       std::size_t limit);
   // The versions updates replaced, newest first; only `generation` when given.
   Result<std::vector<OldVersion>> old_versions(const char* kind, const std::string& id,
                                                std::optional<std::int64_t> generation);

@@ -123,6 +123,16 @@ Result<std::vector<ContactRecord>> Store::contact_versions(const Principal& who,
   return current_only(std::move(current), "contact " + id, rev, generation);
 }
 
+Result<std::vector<icure::Patient>> Store::list_old_patient_versions(
+    const Principal&, std::int64_t, const std::optional<VersionPosition>&, std::size_t) {
+  return std::vector<icure::Patient>{};
+}
+
+Result<std::vector<ContactRecord>> Store::list_old_contact_versions(
+    const Principal&, std::int64_t, const std::optional<VersionPosition>&, std::size_t) {
+  return std::vector<ContactRecord>{};
+}
+
 Result<Deletion> Store::get_deletion(const Principal&, EntityKind kind, const std::string& id) {
   return Status::NotFound(std::string(kind == EntityKind::patient ? "patient " : "contact ") + id +
                           ": no deletion known");

@@ -727,33 +727,38 @@ BOOST_AUTO_TEST_CASE(type_history_lists_changes_and_deletes_newest_first) {
   };
   using Set = std::set<std::string>;
   const auto patients = walk("/Patient/_history");
-  BOOST_TEST(summary(patients) == (Set{"POST Patient/" + a, "PUT Patient/" + b}));
+  // Every kept version: b's update and the version it replaced.
+  BOOST_TEST(summary(patients) ==
+             (Set{"POST Patient/" + a, "PUT Patient/" + b, "POST Patient/" + b}));
+  BOOST_TEST(patients.size() == 3u);
   const auto obs = walk("/Observation/_history");
   BOOST_TEST(summary(obs) ==
              (Set{"DELETE Observation/" + observations[0], "POST Observation/" + observations[1],
                   "POST Observation/" + observations[2]}));
   const auto all = walk("/_history");
-  BOOST_TEST(all.size() == 5u);
+  BOOST_TEST(all.size() == 6u);
   // The delete is the last change (others may share its millisecond).
   for (const auto& row : all)
     if (row.method == "DELETE") BOOST_TEST(row.last_modified == all.front().last_modified);
   for (std::size_t i = 1; i < all.size(); ++i)
     BOOST_TEST(all[i - 1].last_modified >= all[i].last_modified);  // newest first
-  // One at a time: the same sequence through four cursors.
+  // One at a time: the same sequence through the cursors.
   const auto paged = walk("/_history?_count=1");
   BOOST_REQUIRE_EQUAL(paged.size(), all.size());
   for (std::size_t i = 0; i < all.size(); ++i) BOOST_TEST(paged[i].url == all[i].url);
   BOOST_TEST(walk("/Observation/_history?_count=2").size() == 3u);
   // _since: nothing after the future; everything after the past.
   BOOST_TEST(walk("/_history?_since=2999-01-01").empty());
-  BOOST_TEST(walk("/_history?_since=2000-01-01T00:00:00Z").size() == 5u);
+  BOOST_TEST(walk("/_history?_since=2000-01-01T00:00:00Z").size() == 6u);
   // Bob sees none of it; errors.
   BOOST_TEST(!body_json(f.get(kBase + "/_history", &f.bob)).as_object().contains("entry"));
   history("/Patient/_history?_at=2020", 400);
   history("/Patient/_history?_since=yesterday", 400);
   history("/_history?_cursor=garbage", 400);
-  history("/_history?_cursor=h!!", 400);  // three positions for four streams
+  history("/_history?_cursor=h!!", 400);  // three positions for six streams
   history("/Patient/_history?_cursor=h!12:", 400);
+  history("/Patient/_history?_cursor=h!!1:x", 400);  // an old version's position is ms:gen:id
+  history("/Patient/_history?_cursor=h!!x:1:id", 400);
   BOOST_TEST(f.call(verb::post, kBase + "/Patient/_history", &f.alice, "{}").result_int() == 405u);
   BOOST_TEST(f.get(kBase + "/_history/x").result_int() == 404u);
 }

@@ -87,6 +87,16 @@ class FaultyStore final : public storage::Store {
     return inner_.get_contact(who, id);
   }
   bool keeps_old_versions() const override { return inner_.keeps_old_versions(); }
+  Result<std::vector<icure::Patient>> list_old_patient_versions(
+      const storage::Principal& who, std::int64_t since_ms,
+      const std::optional<storage::VersionPosition>& after, std::size_t limit) override {
+    return inner_.list_old_patient_versions(who, since_ms, after, limit);
+  }
+  Result<std::vector<storage::ContactRecord>> list_old_contact_versions(
+      const storage::Principal& who, std::int64_t since_ms,
+      const std::optional<storage::VersionPosition>& after, std::size_t limit) override {
+    return inner_.list_old_contact_versions(who, since_ms, after, limit);
+  }
   Result<std::vector<icure::Patient>> patient_versions(
       const storage::Principal& who, const std::string& id,
       std::optional<std::int64_t> generation) override {

@@ -700,6 +700,27 @@ BOOST_FIXTURE_TEST_CASE(updates_keep_old_versions_until_the_delete, StoreFixture
   BOOST_TEST((*contact_versions)[2].patient_id == *patient->id);
   BOOST_TEST(rows_in(file, "entity_version") == 5);  // patient 1, 2, 3; contact 1, 2
 
+  // Listed by time for type history, newest first, paged by position, to current readers.
+  auto listed = store->list_old_patient_versions(hcp2, 0, std::nullopt, 10);
+  REQUIRE_OK(listed);
+  BOOST_REQUIRE_EQUAL(listed->size(), 3u);
+  BOOST_TEST(*(*listed)[0].firstName == "Pablo");  // version 3, replaced by the share
+  BOOST_TEST(*(*listed)[2].firstName == "Paul");
+  const storage::VersionPosition after{*(*listed)[0].modified, *(*listed)[0].id,
+                                       storage::rev_generation((*listed)[0].rev)};
+  auto rest = store->list_old_patient_versions(hcp1, 0, after, 10);
+  REQUIRE_OK(rest);
+  BOOST_REQUIRE_EQUAL(rest->size(), 2u);
+  BOOST_TEST(*(*rest)[0].firstName == "Paulo");
+  BOOST_TEST(store->list_old_patient_versions(hcp1, 0, std::nullopt, 1)->size() == 1u);
+  BOOST_TEST(store->list_old_patient_versions(hcp3, 0, std::nullopt, 10)->empty());
+  BOOST_TEST(store->list_old_patient_versions(hcp1, INT64_MAX, std::nullopt, 10)->empty());
+  auto old_contacts = store->list_old_contact_versions(hcp1, 0, std::nullopt, 10);
+  REQUIRE_OK(old_contacts);
+  BOOST_REQUIRE_EQUAL(old_contacts->size(), 2u);
+  BOOST_TEST(*old_contacts->front().contact.descr == "changed");
+  BOOST_TEST(old_contacts->front().patient_id == *patient->id);
+
   // The delete keeps nothing readable: the old versions go with it.
   REQUIRE_OK(store->delete_contact(hcp1, *contact->contact.id, std::nullopt));
   REQUIRE_OK(store->delete_patient(hcp1, *patient->id, std::nullopt));

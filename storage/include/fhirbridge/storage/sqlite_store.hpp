@@ -97,6 +97,12 @@ class SqliteStore final : public Store, public SealedStore {
   // From the tombstones (and their aliases: FHIR ids, service ids).
   // Old versions are kept in entity_version (schema 5) until a delete.
   bool keeps_old_versions() const override { return true; }
+  Result<std::vector<icure::Patient>> list_old_patient_versions(
+      const Principal& who, std::int64_t since_ms, const std::optional<VersionPosition>& after,
+      std::size_t limit) override;
+  Result<std::vector<ContactRecord>> list_old_contact_versions(
+      const Principal& who, std::int64_t since_ms, const std::optional<VersionPosition>& after,
+      std::size_t limit) override;
   Result<std::vector<icure::Patient>> patient_versions(
       const Principal& who, const std::string& id, std::optional<std::int64_t> generation) override;
   Result<std::vector<ContactRecord>> contact_versions(

@@ -188,6 +188,13 @@ struct Deletion {
   std::int64_t deleted_ms = 0;  // ms since the epoch
 };
 
+// Where a listing of old versions stands: the last version given.
+struct VersionPosition {
+  std::int64_t modified_ms = 0;
+  std::string id;
+  std::int64_t generation = 0;
+};
+
 // ---- the interface ---------------------------------------------------------
 
 // The generation of an iCure rev "<generation>-<hex>" (0 for anything else):
@@ -285,6 +292,17 @@ class Store {
       const Principal& who, const std::string& id, std::optional<std::int64_t> generation);
   // Whether older versions are kept (the CapabilityStatement's readHistory).
   virtual bool keeps_old_versions() const { return false; }
+  // The kept older versions (not the current ones) of the patients `who` may
+  // read now, changed at or after `since_ms`, newest first (modified, id,
+  // generation, all descending), only those after `after` in that order when
+  // given, at most `limit`. For type history. This default keeps none.
+  virtual Result<std::vector<icure::Patient>> list_old_patient_versions(
+      const Principal& who, std::int64_t since_ms, const std::optional<VersionPosition>& after,
+      std::size_t limit);
+  // The same for contacts.
+  virtual Result<std::vector<ContactRecord>> list_old_contact_versions(
+      const Principal& who, std::int64_t since_ms, const std::optional<VersionPosition>& after,
+      std::size_t limit);
 
   // -- deletions --
 
