@@ -137,21 +137,56 @@ class LiveStream final : public ChangeStream {
   std::optional<std::string> next_;
 };
 
-// Deletes of one type, by their time then id, descending (Store::list_deletions).
-class DeletedStream final : public ChangeStream {
+// A stream the store lists after a position (the last item it gave): it
+// stands after the last item taken, or is done when a fetch came back short.
+template <typename Position>
+class ListedStream : public ChangeStream {
  public:
-  DeletedStream(CallContext& call, std::string type, std::int64_t since_ms,
-                std::optional<storage::Deletion> after, bool done)
+  ListedStream(CallContext& call, std::string type, std::int64_t since_ms,
+               std::optional<Position> after, bool done)
       : call_(call),
         type_(std::move(type)),
         since_ms_(since_ms),
         after_(std::move(after)),
         done_(done) {}
 
-  Result<std::vector<Change>> fetch(std::size_t n) override {
+  Result<std::vector<Change>> fetch(std::size_t n) final {
     fetched_.clear();
     asked_ = n;
     if (done_) return std::vector<Change>{};
+    return list(n);
+  }
+
+  Result<std::string> position_after(std::size_t taken) final {
+    if (done_ || (taken == fetched_.size() && fetched_.size() < asked_)) return std::string(kDone);
+    if (taken == 0) return after_ ? encode(*after_) : std::string();
+    return encode(fetched_[taken - 1]);
+  }
+
+ protected:
+  // Up to n changes after after_, their positions in fetched_.
+  virtual Result<std::vector<Change>> list(std::size_t n) = 0;
+  virtual std::string encode(const Position& position) const = 0;
+
+  CallContext& call_;
+  std::string type_;
+  std::int64_t since_ms_;
+  std::optional<Position> after_;
+  std::vector<Position> fetched_;
+
+ private:
+  bool done_;
+  std::size_t asked_ = 0;
+};
+
+// Deletes of one type, by their time then id, descending (Store::list_deletions);
+// positions "ms:id".
+class DeletedStream final : public ListedStream<storage::Deletion> {
+ public:
+  using ListedStream::ListedStream;
+
+ private:
+  Result<std::vector<Change>> list(std::size_t n) override {
     const auto kind =
         type_ == "Patient" ? storage::EntityKind::patient : storage::EntityKind::contact;
     auto deletions = call_.server.store().list_deletions(call_.who, kind, since_ms_, after_, n);
@@ -163,42 +198,19 @@ class DeletedStream final : public ChangeStream {
     return out;
   }
 
-  Result<std::string> position_after(std::size_t taken) override {
-    if (done_ || (taken == fetched_.size() && fetched_.size() < asked_)) return std::string(kDone);
-    if (taken == 0) return after_ ? encode(*after_) : std::string();
-    return encode(fetched_[taken - 1]);
-  }
-
-  static std::string encode(const storage::Deletion& d) {
+  std::string encode(const storage::Deletion& d) const override {
     return std::to_string(d.deleted_ms) + ":" + d.id;
   }
-
- private:
-  CallContext& call_;
-  std::string type_;
-  std::int64_t since_ms_;
-  std::optional<storage::Deletion> after_;
-  bool done_;
-  std::vector<storage::Deletion> fetched_;
-  std::size_t asked_ = 0;
 };
 
 // The older versions the store kept (Store::list_old_*_versions), by
-// modified, id, generation, descending.
-class OldVersionStream final : public ChangeStream {
+// modified, id, generation, descending; positions "ms:generation:id".
+class OldVersionStream final : public ListedStream<storage::VersionPosition> {
  public:
-  OldVersionStream(CallContext& call, std::string type, std::int64_t since_ms,
-                   std::optional<storage::VersionPosition> after, bool done)
-      : call_(call),
-        type_(std::move(type)),
-        since_ms_(since_ms),
-        after_(std::move(after)),
-        done_(done) {}
+  using ListedStream::ListedStream;
 
-  Result<std::vector<Change>> fetch(std::size_t n) override {
-    fetched_.clear();
-    asked_ = n;
-    if (done_) return std::vector<Change>{};
+ private:
+  Result<std::vector<Change>> list(std::size_t n) override {
     std::vector<Change> out;
     auto keep = [&](auto listed) -> Status {
       if (!listed.ok()) return listed.status();
@@ -219,24 +231,9 @@ class OldVersionStream final : public ChangeStream {
     return out;
   }
 
-  Result<std::string> position_after(std::size_t taken) override {
-    if (done_ || (taken == fetched_.size() && fetched_.size() < asked_)) return std::string(kDone);
-    if (taken == 0) return after_ ? encode(*after_) : std::string();
-    return encode(fetched_[taken - 1]);
-  }
-
-  static std::string encode(const storage::VersionPosition& p) {
+  std::string encode(const storage::VersionPosition& p) const override {
     return std::to_string(p.modified_ms) + ":" + std::to_string(p.generation) + ":" + p.id;
   }
-
- private:
-  CallContext& call_;
-  std::string type_;
-  std::int64_t since_ms_;
-  std::optional<storage::VersionPosition> after_;
-  bool done_;
-  std::vector<storage::VersionPosition> fetched_;
-  std::size_t asked_ = 0;
 };
 
 struct TypeHistoryParams {

@@ -1519,96 +1519,120 @@ Status version_not_kept(const char* kind, const std::string& id, std::int64_t ge
 }
 }  // namespace
 
+namespace {
+using Impl = SqliteStore::Impl;
+
+// Patient and contact specifics of reading kept versions.
+struct PatientVersions {
+  using Record = icure::Patient;
+  static constexpr const char* kind = "patient";
+  static constexpr const char* type = "Patient";
+  static Result<Impl::PatientRow> visible(Impl& impl, const Principal& who, const std::string& id,
+                                          bool report_deleted) {
+    return impl.visible_patient(who, id, report_deleted);
+  }
+  static const std::string& patient_id(const Impl::PatientRow&) {
+    static const std::string none;
+    return none;
+  }
+  static Result<Record> unseal(Impl& impl, const Principal& who, const icure::Patient& sealed,
+                               const std::string&) {
+    return impl.sealer.unseal_patient(impl, who.hcp_id, sealed);
+  }
+};
+
+struct ContactVersions {
+  using Record = ContactRecord;
+  static constexpr const char* kind = "contact";
+  static constexpr const char* type = "Contact";
+  static Result<Impl::ContactRow> visible(Impl& impl, const Principal& who, const std::string& id,
+                                          bool report_deleted) {
+    return impl.visible_contact(who, id, report_deleted);
+  }
+  static const std::string& patient_id(const Impl::ContactRow& row) { return row.patient_id; }
+  static Result<Record> unseal(Impl& impl, const Principal& who, const icure::Contact& sealed,
+                               const std::string& patient_id) {
+    auto clear = impl.sealer.unseal_contact(impl, who.hcp_id, sealed);
+    if (!clear.ok()) return clear.status();
+    return ContactRecord{std::move(*clear), patient_id};
+  }
+};
+
+// An old version's document, unsealed with the current row's key maps.
+template <typename Kind, typename Row>
+Result<typename Kind::Record> unseal_old(Impl& impl, const Principal& who, const Row& current,
+                                         const Impl::OldVersion& version) {
+  auto sealed = with_current_keys(version.doc, Kind::type, *current.sealed);
+  if (!sealed.ok()) return sealed.status();
+  return Kind::unseal(impl, who, *sealed, version.patient_id);
+}
+
+// Store::patient_versions / contact_versions.
+template <typename Kind>
+Result<std::vector<typename Kind::Record>> versions_of(Impl& impl, const Principal& who,
+                                                       const std::string& id,
+                                                       std::optional<std::int64_t> generation) {
+  auto row = Kind::visible(impl, who, id, true);
+  if (!row.ok()) return row.status();
+  std::vector<typename Kind::Record> out;
+  if (!generation || *generation == rev_generation(row->rev)) {
+    auto current = Kind::unseal(impl, who, *row->sealed, Kind::patient_id(*row));
+    if (!current.ok()) return current.status();
+    out.push_back(std::move(*current));
+    if (generation) return out;
+  }
+  auto old = impl.old_versions(Kind::kind, row->id, generation);
+  if (!old.ok()) return old.status();
+  for (const auto& version : *old) {
+    auto clear = unseal_old<Kind>(impl, who, *row, version);
+    if (!clear.ok()) return clear.status();
+    out.push_back(std::move(*clear));
+  }
+  if (out.empty()) return version_not_kept(Kind::kind, id, *generation);
+  return out;
+}
+
+// Store::list_old_patient_versions / list_old_contact_versions.
+template <typename Kind>
+Result<std::vector<typename Kind::Record>> listed_versions(
+    Impl& impl, const Principal& who, std::int64_t since_ms,
+    const std::optional<VersionPosition>& after, std::size_t limit) {
+  auto listed = impl.list_old_versions(Kind::kind, who.hcp_id, since_ms, after, limit);
+  if (!listed.ok()) return listed.status();
+  std::vector<typename Kind::Record> out;
+  for (const auto& [id, version] : *listed) {
+    auto current = Kind::visible(impl, who, id, false);
+    if (!current.ok()) return current.status();
+    auto clear = unseal_old<Kind>(impl, who, *current, version);
+    if (!clear.ok()) return clear.status();
+    out.push_back(std::move(*clear));
+  }
+  return out;
+}
+}  // namespace
+
 Result<std::vector<icure::Patient>> SqliteStore::patient_versions(
     const Principal& who, const std::string& id, std::optional<std::int64_t> generation) {
-  return impl_->read([&]() -> Result<std::vector<icure::Patient>> {
-    auto row = impl_->visible_patient(who, id, true);
-    if (!row.ok()) return row.status();
-    std::vector<icure::Patient> out;
-    if (!generation || *generation == rev_generation(row->rev)) {
-      auto current = impl_->sealer.unseal_patient(*impl_, who.hcp_id, *row->sealed);
-      if (!current.ok()) return current.status();
-      out.push_back(std::move(*current));
-      if (generation) return out;
-    }
-    auto old = impl_->old_versions("patient", row->id, generation);
-    if (!old.ok()) return old.status();
-    for (const auto& version : *old) {
-      auto sealed = with_current_keys(version.doc, "Patient", *row->sealed);
-      if (!sealed.ok()) return sealed.status();
-      auto clear = impl_->sealer.unseal_patient(*impl_, who.hcp_id, *sealed);
-      if (!clear.ok()) return clear.status();
-      out.push_back(std::move(*clear));
-    }
-    if (out.empty()) return version_not_kept("patient", id, *generation);
-    return out;
-  });
+  return impl_->read([&] { return versions_of<PatientVersions>(*impl_, who, id, generation); });
 }
 
 Result<std::vector<ContactRecord>> SqliteStore::contact_versions(
     const Principal& who, const std::string& id, std::optional<std::int64_t> generation) {
-  return impl_->read([&]() -> Result<std::vector<ContactRecord>> {
-    auto row = impl_->visible_contact(who, id, true);
-    if (!row.ok()) return row.status();
-    std::vector<ContactRecord> out;
-    if (!generation || *generation == rev_generation(row->rev)) {
-      auto current = impl_->sealer.unseal_contact(*impl_, who.hcp_id, *row->sealed);
-      if (!current.ok()) return current.status();
-      out.push_back(ContactRecord{std::move(*current), row->patient_id});
-      if (generation) return out;
-    }
-    auto old = impl_->old_versions("contact", row->id, generation);
-    if (!old.ok()) return old.status();
-    for (const auto& version : *old) {
-      auto sealed = with_current_keys(version.doc, "Contact", *row->sealed);
-      if (!sealed.ok()) return sealed.status();
-      auto clear = impl_->sealer.unseal_contact(*impl_, who.hcp_id, *sealed);
-      if (!clear.ok()) return clear.status();
-      out.push_back(ContactRecord{std::move(*clear), version.patient_id});
-    }
-    if (out.empty()) return version_not_kept("contact", id, *generation);
-    return out;
-  });
+  return impl_->read([&] { return versions_of<ContactVersions>(*impl_, who, id, generation); });
 }
 
 Result<std::vector<icure::Patient>> SqliteStore::list_old_patient_versions(
     const Principal& who, std::int64_t since_ms, const std::optional<VersionPosition>& after,
     std::size_t limit) {
-  return impl_->read([&]() -> Result<std::vector<icure::Patient>> {
-    auto listed = impl_->list_old_versions("patient", who.hcp_id, since_ms, after, limit);
-    if (!listed.ok()) return listed.status();
-    std::vector<icure::Patient> out;
-    for (const auto& [id, version] : *listed) {
-      auto current = impl_->visible_patient(who, id, false);
-      if (!current.ok()) return current.status();
-      auto sealed = with_current_keys(version.doc, "Patient", *current->sealed);
-      if (!sealed.ok()) return sealed.status();
-      auto clear = impl_->sealer.unseal_patient(*impl_, who.hcp_id, *sealed);
-      if (!clear.ok()) return clear.status();
-      out.push_back(std::move(*clear));
-    }
-    return out;
-  });
+  return impl_->read(
+      [&] { return listed_versions<PatientVersions>(*impl_, who, since_ms, after, limit); });
 }
 
 Result<std::vector<ContactRecord>> SqliteStore::list_old_contact_versions(
     const Principal& who, std::int64_t since_ms, const std::optional<VersionPosition>& after,
     std::size_t limit) {
-  return impl_->read([&]() -> Result<std::vector<ContactRecord>> {
-    auto listed = impl_->list_old_versions("contact", who.hcp_id, since_ms, after, limit);
-    if (!listed.ok()) return listed.status();
-    std::vector<ContactRecord> out;
-    for (const auto& [id, version] : *listed) {
-      auto current = impl_->visible_contact(who, id, false);
-      if (!current.ok()) return current.status();
-      auto sealed = with_current_keys(version.doc, "Contact", *current->sealed);
-      if (!sealed.ok()) return sealed.status();
-      auto clear = impl_->sealer.unseal_contact(*impl_, who.hcp_id, *sealed);
-      if (!clear.ok()) return clear.status();
-      out.push_back(ContactRecord{std::move(*clear), version.patient_id});
-    }
-    return out;
-  });
+  return impl_->read(
+      [&] { return listed_versions<ContactVersions>(*impl_, who, since_ms, after, limit); });
 }
 
 Result<Deletion> SqliteStore::get_deletion(const Principal& who, EntityKind kind,
