@@ -555,6 +555,14 @@ BOOST_AUTO_TEST_CASE(element_filters_search_what_only_the_content_holds) {
   BOOST_TEST(ids("code-value-date=15074-8$2021-05") == (Ids{"dated"}));
   BOOST_TEST(ids("code-value-date=15074-8$2020,15074-8$2021") == (Ids{"dated"}));
   BOOST_TEST(ids("value-date=2020,2021") == (Ids{"dated"}));  // OR of filtered dates
+  // :text and :not on the indexed code and category: filtered after decryption.
+  BOOST_TEST(ids("code:text=glucose") == (Ids{"f001", "concept", "text", "dated"}));
+  BOOST_TEST(ids("code:text=blood pressure systolic") == (Ids{"blood-pressure"}));  // code.text
+  BOOST_TEST(ids("code:not=http://loinc.org|15074-8") == (Ids{"blood-pressure", "example"}));
+  BOOST_TEST(ids("category:text=vital") == (Ids{"blood-pressure", "example"}));
+  BOOST_TEST(ids("category:not=vital-signs") == (Ids{"f001", "concept", "text", "dated"}));
+  BOOST_TEST(ids("code=15074-8&code:not=15074-8").empty());
+  ids("code:above=15074-8", 400);
   // As the indexed code and value-quantity together, and inside _has.
   BOOST_TEST(ids("code-value-quantity=15074-8$le6.3") == ids("code=15074-8&value-quantity=le6.3"));
   auto by_pressure = body_json(f.get(

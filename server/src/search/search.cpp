@@ -654,9 +654,9 @@ boost::json::array capability_search_params(std::string_view resource_type) {
     json::array params{
         param("_id", "token", "Store id or the FHIR id given on create"),
         param("identifier", "token", "system|value, value, system| or |value"),
-        param("code", "token", "system|code, code, system| or |code"),
+        param("code", "token", "system|code, code, system| or |code; :text, :not"),
         param("_tag", "token", "meta.tag (and category/status tags): system|code, code, system|"),
-        param("category", "token", "system|code, code, system|"),
+        param("category", "token", "system|code, code, system|; :text, :not"),
         param("status", "token", "Observation status; :not"),
         param("subject", "reference",
               "Patient/<id>, <id> (store or FHIR id), :identifier, chained subject:Patient.<param> "

@@ -550,6 +550,15 @@ struct Translator {
     } else if (n == "identifier") {
       if (!p.modifier.empty()) return bad_modifier(path, p.modifier);
       q.identifiers.push_back(identifier_tokens(p.value));
+    } else if ((n == "code" || n == "category") && (p.modifier == "text" || p.modifier == "not")) {
+      // The store indexes codes, not their text, and cannot say "no such coding":
+      // a filter after decryption on the element, as the table's tokens are.
+      static const ElementFilterDef kCode{"code", ElementFilterKind::token, {"code"}, {}};
+      static const ElementFilterDef kCategory{
+          "category", ElementFilterKind::token, {"category"}, {}};
+      auto filter = element_filter(n == "code" ? kCode : kCategory, p, path);
+      if (!filter) return filter.status();
+      plan.element_filters.push_back(std::move(*filter));
     } else if (n == "code") {
       if (!p.modifier.empty()) return bad_modifier(path, p.modifier);
       q.codes.push_back(coding_tokens(p.value));
