@@ -51,7 +51,8 @@ queries = ["name=Chalmers", "family:exact=Chalmers&given=Peter", "birthdate=ge19
            "value-date=ge2021-05-06T10:00%2B02:00&death-date=ne2020&value-date:missing=false",
            "component-code-value-quantity=http://loinc.org|8480-6$gt140,8462-4$ap90|http://unitsofmeasure.org|mm[Hg]",
            "code-value-concept=15074-8$|x&combo-code-value-quantity=$&code-value-date=a\\$b$2021,x$y",
-           "combo-value-quantity=ge1e3&code-value-string=c$\\,&component-value-quantity:missing=true"]
+           "combo-value-quantity=ge1e3&code-value-string=c$\\,&component-value-quantity:missing=true",
+           "code:text=gluc&category:not=vital-signs,laboratory&code:not=|x"]
 for i, q in enumerate(queries):
     put("query_string", f"q{i}", q)
 
