@@ -1558,13 +1558,21 @@ struct ContactVersions {
   }
 };
 
-// An old version's document, unsealed with the current row's key maps.
+// An old version's document, unsealed with the current row's key maps; with
+// its own when those do not open it (a client that re-sealed an update with
+// a new content key, as the iCure REST subset lets it).
 template <typename Kind, typename Row>
 Result<typename Kind::Record> unseal_old(Impl& impl, const Principal& who, const Row& current,
                                          const Impl::OldVersion& version) {
+  using Sealed = std::remove_cvref_t<decltype(*current.sealed)>;
   auto sealed = with_current_keys(version.doc, Kind::type, *current.sealed);
   if (!sealed.ok()) return sealed.status();
-  return Kind::unseal(impl, who, *sealed, version.patient_id);
+  auto clear = Kind::unseal(impl, who, *sealed, version.patient_id);
+  if (clear.ok() || clear.status().code() == StatusCode::key_missing) return clear;
+  auto own = json_io::parse<Sealed>(version.doc, Kind::type);
+  if (!own.ok()) return clear;
+  auto with_own_keys = Kind::unseal(impl, who, *own, version.patient_id);
+  return with_own_keys.ok() ? std::move(with_own_keys) : std::move(clear);
 }
 
 // Store::patient_versions / contact_versions.

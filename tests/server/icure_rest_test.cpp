@@ -416,6 +416,22 @@ BOOST_AUTO_TEST_CASE(fhir_rows_read_sealed_and_sealed_rows_read_through_fhir) {
   BOOST_REQUIRE_EQUAL(fhir_patient.result_int(), 200u);
   BOOST_TEST(str(body_json(fhir_patient).at("name").at(0), {"family"}) == "Lovelace");
 
+  // A client that re-seals an update with a new content key: the version it replaced is
+  // still read back (with its own keys, as the current ones no longer open it).
+  icure::Patient rekeyed = *clear_patient;
+  rekeyed.firstName = "Augusta";
+  BOOST_REQUIRE(sealer.seal_new_patient(directory, f.alice.hcp_id, rekeyed).ok());
+  rekeyed.rev = std::string(posted.at("rev").as_string());
+  ok_json(f.rest(verb::put, "/patient", f.alice, json_io::to_json(rekeyed)));
+  auto first_version = f.get(kFhir + "/Patient/client-p/_history/1");
+  BOOST_TEST_INFO(first_version.body());
+  BOOST_REQUIRE_EQUAL(first_version.result_int(), 200u);
+  BOOST_TEST(body_json(first_version).at("name").at(0).at("given").at(0).as_string() == "Ada");
+  auto rekeyed_history = f.get(kFhir + "/Patient/client-p/_history");
+  BOOST_TEST_INFO(rekeyed_history.body());
+  BOOST_REQUIRE_EQUAL(rekeyed_history.result_int(), 200u);
+  BOOST_TEST(body_json(rekeyed_history).at("total").as_int64() == 2);
+
   auto clear_contact = json_io::parse<icure::Contact>(
       R"({"id":"client-c","descr":"visit","services":[{"id":"client-s","valueDate":20240105103000,
           "codes":[{"type":"LOINC","code":"8867-4"}],
