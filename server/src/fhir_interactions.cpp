@@ -649,25 +649,25 @@ std::optional<std::int64_t> parse_generation(const std::string& version) {
   return generation;
 }
 
+// vread: an older version is kept until the resource is deleted (docs/server.md).
+Result<storage::WriteResult> resolve_version(CallContext& call, const std::string& type,
+                                             const std::string& id, const std::string& version) {
+  const Status no_such_version =
+      Status::NotFound(type + "/" + id + "/_history/" + version + " not found");
+  const auto generation = parse_generation(version);
+  if (!generation) return no_such_version;
+  auto versions = resource_versions(call, type, id, generation);
+  if (!versions.ok())
+    return versions.status().code() == StatusCode::not_found ? no_such_version : versions.status();
+  return std::move(versions->front());
+}
+
 Result<FhirAnswer> do_read(CallContext& call, const std::string& type, const std::string& id,
                            const std::optional<std::string>& version,
                            const std::vector<QueryParam>& params) {
-  Result<storage::WriteResult> found = Status::NotFound(type + "/" + id + " not found");
-  if (version) {
-    // vread: an older version is kept until the resource is deleted (docs/server.md).
-    const auto generation = parse_generation(*version);
-    const Status no_such_version =
-        Status::NotFound(type + "/" + id + "/_history/" + *version + " not found");
-    if (!generation) return no_such_version;
-    auto versions = resource_versions(call, type, id, generation);
-    if (!versions.ok())
-      return versions.status().code() == StatusCode::not_found ? no_such_version
-                                                               : versions.status();
-    found = std::move(versions->front());
-  } else {
-    found = resolve_resource(call, type, id);
-    if (!found.ok()) return found.status();
-  }
+  auto found =
+      version ? resolve_version(call, type, id, *version) : resolve_resource(call, type, id);
+  if (!found.ok()) return found.status();
   auto answer = view_answer(call, type, 200, *found, "read", false);
   if (answer.ok() && !params.empty()) FHIRBRIDGE_RETURN_IF_ERROR(subset_read(params, *answer));
   return answer;

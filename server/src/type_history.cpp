@@ -26,6 +26,10 @@ constexpr char kCursorPrefix = 'h';
 constexpr char kSeparator = '!';         // not in hex store cursors nor in ids
 constexpr std::string_view kDone = "x";  // a stream with nothing left
 
+Status bad_cursor() {
+  return Status::Invalid("_cursor", "not a cursor of this history");
+}
+
 // One history entry before it becomes JSON.
 struct Change {
   std::int64_t ms = 0;
@@ -124,8 +128,7 @@ class LiveStream final : public ChangeStream {
   }
 
   Status cursor_error(const Status& status) const {
-    if (status.code() == StatusCode::invalid && !position_.empty())
-      return Status::Invalid("_cursor", "not a cursor of this history");
+    if (status.code() == StatusCode::invalid && !position_.empty()) return bad_cursor();
     return status;
   }
 
@@ -275,7 +278,7 @@ Result<std::vector<std::string>> split_cursor(const std::optional<std::string>& 
                                               std::size_t streams) {
   std::vector<std::string> positions(streams);
   if (!cursor) return positions;
-  const Status bad = Status::Invalid("_cursor", "not a cursor of this history");
+  const Status bad = bad_cursor();
   if (cursor->empty() || cursor->front() != kCursorPrefix) return bad;
   std::size_t at = 1;
   for (std::size_t i = 0; i < streams; ++i) {
@@ -288,32 +291,36 @@ Result<std::vector<std::string>> split_cursor(const std::optional<std::string>& 
   return positions;
 }
 
+// A whole decimal number filling position[from, to).
+bool whole_number(const std::string& position, std::size_t from, std::size_t to,
+                  std::int64_t& out) {
+  auto [end, ec] = std::from_chars(position.data() + from, position.data() + to, out);
+  return to > from && ec == std::errc{} && end == position.data() + to;
+}
+
+// "ms:id"
 Result<std::optional<storage::Deletion>> decode_deleted_position(const std::string& position) {
   if (position.empty() || position == kDone) return std::optional<storage::Deletion>();
   const std::size_t colon = position.find(':');
   storage::Deletion after;
-  auto [end, ec] = std::from_chars(position.data(), position.data() + colon, after.deleted_ms);
-  if (colon == std::string::npos || ec != std::errc{} || end != position.data() + colon ||
-      colon + 1 >= position.size())
-    return Status::Invalid("_cursor", "not a cursor of this history");
+  if (colon == std::string::npos || colon + 1 >= position.size() ||
+      !whole_number(position, 0, colon, after.deleted_ms))
+    return bad_cursor();
   after.id = position.substr(colon + 1);
   return std::optional(std::move(after));
 }
 
+// "ms:generation:id"
 Result<std::optional<storage::VersionPosition>> decode_version_position(
     const std::string& position) {
   if (position.empty() || position == kDone) return std::optional<storage::VersionPosition>();
-  const Status bad = Status::Invalid("_cursor", "not a cursor of this history");
   const std::size_t first = position.find(':');
   const std::size_t second = first == std::string::npos ? first : position.find(':', first + 1);
-  if (second == std::string::npos || second + 1 >= position.size()) return bad;
   storage::VersionPosition after;
-  auto number = [&](std::size_t from, std::size_t to, std::int64_t& out) {
-    auto [end, ec] = std::from_chars(position.data() + from, position.data() + to, out);
-    return ec == std::errc{} && end == position.data() + to && to > from;
-  };
-  if (!number(0, first, after.modified_ms) || !number(first + 1, second, after.generation))
-    return bad;
+  if (second == std::string::npos || second + 1 >= position.size() ||
+      !whole_number(position, 0, first, after.modified_ms) ||
+      !whole_number(position, first + 1, second, after.generation))
+    return bad_cursor();
   after.id = position.substr(second + 1);
   return std::optional(std::move(after));
 }

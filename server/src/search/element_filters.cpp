@@ -92,6 +92,13 @@ const std::vector<std::pair<std::string_view, std::vector<std::string_view>>> kM
     {"_tag", {"meta.tag"}},
 };
 
+// Indexed Observation tokens whose :text and :not only the content can answer
+// (the index holds codes, not their text, and cannot say "no such coding").
+const std::vector<ElementFilterDef> kContentModifiers{
+    {"code", Kind::token, {"code"}, {}},
+    {"category", Kind::token, {"category"}, {}},
+};
+
 // Every value at `path` ("component.code"), arrays flattened at each step.
 void collect(const json::value& at, std::string_view path, std::vector<const json::value*>& out) {
   if (const json::array* list = at.if_array()) {
@@ -233,6 +240,14 @@ const std::vector<ElementFilterDef>& element_filter_defs(std::string_view resour
 
 const ElementFilterDef* element_filter_def(std::string_view resource_type, std::string_view param) {
   for (const auto& def : element_filter_defs(resource_type))
+    if (def.param == param) return &def;
+  return nullptr;
+}
+
+const ElementFilterDef* content_modifier_def(std::string_view resource_type, std::string_view param,
+                                             std::string_view modifier) {
+  if (resource_type != "Observation" || (modifier != "text" && modifier != "not")) return nullptr;
+  for (const auto& def : kContentModifiers)
     if (def.param == param) return &def;
   return nullptr;
 }

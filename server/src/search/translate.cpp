@@ -385,6 +385,7 @@ struct Translator {
       return Result<Handled>(Handled::yes);
     }
     const auto* def = element_filter_def(type, p.name);
+    if (!def) def = content_modifier_def(type, p.name, p.modifier);
     if (!def) return std::nullopt;
     auto filter = element_filter(*def, p, path);
     if (!filter) return Result<Handled>(filter.status());
@@ -410,14 +411,11 @@ struct Translator {
         const std::size_t dollar = part.find('$');
         if (dollar == std::string::npos)
           return Status::Invalid(path, "'" + printable(part) + "' is not code$value");
-        Token t = parse_token(part.substr(0, dollar));
-        if (dollar == 0 || (!t.code && !t.system))
+        if (dollar == 0)
           return Status::Invalid(path, "'" + printable(part) + "' has no code before '$'");
-        ElementFilter::Value code;
-        code.system = t.system;
-        code.code = t.code;
-        code.no_system = t.no_system;
-        filter.codes.push_back(std::move(code));
+        auto code = filter_value(ElementFilterKind::token, "", part.substr(0, dollar), path);
+        if (!code) return code.status();
+        filter.codes.push_back(std::move(*code));
         value_part.remove_prefix(dollar + 1);
       }
       auto value = filter_value(def.kind, p.modifier, std::string(value_part), path);
@@ -550,15 +548,6 @@ struct Translator {
     } else if (n == "identifier") {
       if (!p.modifier.empty()) return bad_modifier(path, p.modifier);
       q.identifiers.push_back(identifier_tokens(p.value));
-    } else if ((n == "code" || n == "category") && (p.modifier == "text" || p.modifier == "not")) {
-      // The store indexes codes, not their text, and cannot say "no such coding":
-      // a filter after decryption on the element, as the table's tokens are.
-      static const ElementFilterDef kCode{"code", ElementFilterKind::token, {"code"}, {}};
-      static const ElementFilterDef kCategory{
-          "category", ElementFilterKind::token, {"category"}, {}};
-      auto filter = element_filter(n == "code" ? kCode : kCategory, p, path);
-      if (!filter) return filter.status();
-      plan.element_filters.push_back(std::move(*filter));
     } else if (n == "code") {
       if (!p.modifier.empty()) return bad_modifier(path, p.modifier);
       q.codes.push_back(coding_tokens(p.value));

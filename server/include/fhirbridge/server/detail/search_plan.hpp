@@ -49,6 +49,10 @@ struct ElementFilterDef {
 };
 // The row for `param` of `resource_type` (Patient, Observation), or nullptr.
 const ElementFilterDef* element_filter_def(std::string_view resource_type, std::string_view param);
+// For an indexed parameter whose `modifier` (:text, :not) only the content can
+// answer (Observation code and category), the row to filter with; else nullptr.
+const ElementFilterDef* content_modifier_def(std::string_view resource_type, std::string_view param,
+                                             std::string_view modifier);
 // The element paths `param:missing` tests (the table's, and on Observation
 // category, status and _tag, whose shared tag index cannot tell them apart);
 // nullptr for composites, which have no :missing.
