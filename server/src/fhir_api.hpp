@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,11 +36,17 @@ struct FhirCall {
   boost::json::value body;  // null when none
   std::optional<std::string> if_match;
   std::optional<std::string> if_none_exist;  // conditional create: search criteria
+  // The caller sends FhirAnswer::rendered as it is (the HTTP layer); Bundle
+  // entries need `body` itself.
+  bool accepts_rendered = false;
 };
 
 struct FhirAnswer {
   unsigned status = 200;
-  boost::json::value body;    // null = no body
+  boost::json::value body;  // null = no body
+  // Or the body already serialised (a read served from the read cache, only
+  // when FhirCall::accepts_rendered): then `body` is null.
+  std::shared_ptr<const std::string> rendered;
   std::string location;       // absolute URL
   std::string etag;           // W/"<generation>"
   std::string last_modified;  // FHIR instant

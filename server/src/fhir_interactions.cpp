@@ -7,6 +7,8 @@
 #include <charconv>
 #include <cstring>
 #include <ctime>
+#include <functional>
+#include <memory>
 
 #include "fhir_api.hpp"
 #include "fhirbridge/mapping/observation.hpp"
@@ -14,6 +16,7 @@
 #include "fhirbridge/server/detail/json_patch.hpp"
 #include "fhirbridge/server/detail/search_plan.hpp"
 #include "fhirbridge/server/operation_outcome.hpp"
+#include "rendered_cache.hpp"
 
 namespace fhirbridge::server::detail {
 
@@ -662,14 +665,76 @@ Result<storage::WriteResult> resolve_version(CallContext& call, const std::strin
   return std::move(versions->front());
 }
 
+// The read cache's key for what the store just answered: the reader, the
+// resource and exactly the sealed version it was decrypted from (its rev and a
+// fingerprint of its encryptedSelf texts, as the sealer's unsealed cache checks
+// them); nullopt for an entity without an id or a rev.
+std::optional<std::string> read_cache_key(const CallContext& call, std::string_view type,
+                                          const storage::WriteResult& found) {
+  const std::optional<std::string>* id = nullptr;
+  const std::optional<std::string>* rev = nullptr;
+  std::size_t fingerprint = 0;
+  auto mix = [&](const std::optional<std::string>& text) {
+    fingerprint = fingerprint * 1000003u ^ std::hash<std::string_view>{}(text.value_or(""));
+  };
+  if (const auto* patient = std::get_if<icure::Patient>(&found)) {
+    id = &patient->id;
+    rev = &patient->rev;
+    mix(patient->encryptedSelf);
+  } else if (const auto* record = std::get_if<storage::ContactRecord>(&found)) {
+    id = &record->contact.id;
+    rev = &record->contact.rev;
+    mix(record->contact.encryptedSelf);
+    if (record->contact.services)
+      for (const auto& service : *record->contact.services) mix(service.encryptedSelf);
+  }
+  if (!id || !*id || !rev || !*rev) return std::nullopt;
+  std::string key;
+  key.reserve(call.who.hcp_id.size() + type.size() + (*id)->size() + (*rev)->size() + 24);
+  key.append(call.who.hcp_id).append(1, '\x1f').append(type).append(1, '\x1f');
+  key.append(**id).append(1, '\x1f').append(**rev).append(1, '\x1f');
+  key.append(std::to_string(fingerprint));
+  return key;
+}
+
+FhirAnswer rendered_answer(std::shared_ptr<const RenderedCache::Entry> entry) {
+  FhirAnswer answer;
+  answer.etag = entry->etag;
+  answer.last_modified = entry->last_modified;
+  answer.rendered = std::shared_ptr<const std::string>(entry, &entry->body);
+  return answer;
+}
+
+// A plain read of the current version that the HTTP layer answers: mapping and
+// serialisation are skipped when this version was rendered before. The store
+// has already decided access, the key's presence and the current rev.
+Result<FhirAnswer> cached_read(CallContext& call, const std::string& type,
+                               const storage::WriteResult& found) {
+  RenderedCache& cache = call.server.read_cache();
+  const auto key = read_cache_key(call, type, found);
+  if (key)
+    if (auto entry = cache.find(*key)) return rendered_answer(std::move(entry));
+  auto answer = view_answer(call, type, 200, found, "read", false);
+  if (!answer.ok() || !key) return answer;
+  auto entry = std::make_shared<RenderedCache::Entry>(RenderedCache::Entry{
+      json::serialize(answer->body), std::move(answer->etag), std::move(answer->last_modified)});
+  cache.remember(*key, entry);
+  return rendered_answer(std::move(entry));
+}
+
 Result<FhirAnswer> do_read(CallContext& call, const std::string& type, const std::string& id,
-                           const std::optional<std::string>& version,
-                           const std::vector<QueryParam>& params) {
+                           const std::optional<std::string>& version, const FhirCall& request) {
   auto found =
       version ? resolve_version(call, type, id, *version) : resolve_resource(call, type, id);
   if (!found.ok()) return found.status();
+  const bool subset = std::any_of(request.params.begin(), request.params.end(), [](const auto& p) {
+    return p.name != "_format" && p.name != "_pretty";
+  });
+  if (!version && !subset && request.accepts_rendered && call.server.read_cache().enabled())
+    return cached_read(call, type, *found);
   auto answer = view_answer(call, type, 200, *found, "read", false);
-  if (answer.ok() && !params.empty()) FHIRBRIDGE_RETURN_IF_ERROR(subset_read(params, *answer));
+  if (answer.ok() && !request.params.empty())
+    FHIRBRIDGE_RETURN_IF_ERROR(subset_read(request.params, *answer));
   return answer;
 }
 
@@ -1044,14 +1109,14 @@ Result<FhirAnswer> dispatch(CallContext& call, const FhirCall& request) {
       return not_allowed("POST", method);
     }
     if (seg.size() == 2) {
-      if (method == "GET") return do_read(call, type, seg[1], std::nullopt, request.params);
+      if (method == "GET") return do_read(call, type, seg[1], std::nullopt, request);
       if (method == "PUT") return do_update(call, type, seg[1], request);
       if (method == "PATCH") return do_patch(call, type, seg[1], request);
       if (method == "DELETE") return do_delete(call, type, seg[1], request);
       return not_allowed("GET, PUT, PATCH, DELETE", method);
     }
     if (seg.size() == 4 && seg[2] == "_history") {
-      if (method == "GET") return do_read(call, type, seg[1], seg[3], request.params);
+      if (method == "GET") return do_read(call, type, seg[1], seg[3], request);
       return not_allowed("GET", method);
     }
     // Compartment search: Patient/{id}/Observation, POST .../Observation/_search.

@@ -205,6 +205,11 @@ std::vector<std::string> split_path(std::string_view path) {
 
 Response answer_response(const Request& req, const detail::FhirAnswer& answer) {
   Response res = make_response(req, answer.status, answer.body, response_content_type(req));
+  if (answer.rendered) {
+    res.set(http::field::content_type, response_content_type(req));
+    res.body() = *answer.rendered;
+    res.prepare_payload();
+  }
   if (!answer.location.empty()) {
     res.set(http::field::location, answer.location);
     if (answer.status == 201) res.set(http::field::content_location, answer.location);
@@ -317,6 +322,7 @@ Response handle_fhir(Request& req, ServerContext& ctx, std::string_view base, st
     call.if_match = std::string(if_match);
   if (auto if_none_exist = req["If-None-Exist"]; !if_none_exist.empty())
     call.if_none_exist = std::string(if_none_exist);
+  call.accepts_rendered = true;  // answer_response sends FhirAnswer::rendered
 
   detail::CallContext context{ctx, std::move(who), std::move(base_url)};
   parse_prefer(req, context, ctx.settings());
@@ -326,6 +332,7 @@ Response handle_fhir(Request& req, ServerContext& ctx, std::string_view base, st
       detail::not_modified(req[http::field::if_none_match], modified_since_ms(req), *answer)) {
     answer->status = 304;
     answer->body = nullptr;  // a 304 has no body; ETag and Last-Modified stay
+    answer->rendered = nullptr;
   }
   return answer_response(req, *answer);
 }

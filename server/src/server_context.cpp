@@ -9,6 +9,7 @@
 #include <chrono>
 
 #include "fhirbridge/crypto/primitives.hpp"
+#include "rendered_cache.hpp"
 
 namespace fhirbridge::server {
 
@@ -38,7 +39,10 @@ ServerContext::ServerContext(storage::Store& store, crypto::Keychain& keychain,
     : store_(store),
       keychain_(keychain),
       settings_(std::move(settings)),
-      mapping_(std::move(mapping)) {}
+      mapping_(std::move(mapping)),
+      read_cache_(std::make_unique<detail::RenderedCache>(settings_.read_cache_entries)) {}
+
+ServerContext::~ServerContext() = default;
 
 namespace {
 

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <future>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -53,6 +54,9 @@ struct ServerSettings {
   std::size_t failed_login_max_entries = 10000;  // memory bound of each failure table
   std::size_t default_page_size = 50;
   std::size_t max_page_size = 1000;
+  // Reads answered from the serialised FHIR JSON of the same resource version
+  // (docs/server.md, "Read cache"): entries kept, 0 = off.
+  std::size_t read_cache_entries = 8192;
 };
 
 // What the transport knows about the request handled on this thread: the
@@ -82,10 +86,15 @@ class RequestClientScope {
 // system clock: the production mapping context.
 mapping::MappingContext make_system_mapping_context(mapping::MappingSettings settings = {});
 
+namespace detail {
+class RenderedCache;
+}
+
 class ServerContext {
  public:
   ServerContext(storage::Store& store, crypto::Keychain& keychain, ServerSettings settings = {},
                 mapping::MappingContext mapping = make_system_mapping_context());
+  ~ServerContext();
 
   storage::Store& store() { return store_; }
   const storage::Store& store() const { return store_; }
@@ -96,6 +105,8 @@ class ServerContext {
   crypto::Keychain& keychain() { return keychain_; }
   const ServerSettings& settings() const { return settings_; }
   const mapping::MappingContext& mapping() const { return mapping_; }
+  // Serialised FHIR JSON of recently read resource versions (thread-safe).
+  detail::RenderedCache& read_cache() { return *read_cache_; }
 
   // Checks Basic credentials against the store (Store::authenticate: Argon2id
   // for the SQLite backend); a success is cached for settings.login_cache_ttl
@@ -131,6 +142,7 @@ class ServerContext {
   crypto::Keychain& keychain_;
   ServerSettings settings_;
   mapping::MappingContext mapping_;
+  std::unique_ptr<detail::RenderedCache> read_cache_;
   std::mutex store_mutex_;
   std::mutex login_mutex_;
   std::map<std::string, CachedLogin> logins_;  // login -> last successful credentials
