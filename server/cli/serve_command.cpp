@@ -1,6 +1,6 @@
 // fhirbridge serve [--db FILE] [--listen HOST:PORT] [--threads N] [--write-threads N] [--body-limit
 // BYTES]
-//                  [--demo] [--key-ttl SECONDS] [--public-url URL] [--strict]
+//                  [--demo] [--key-ttl SECONDS] [--public-url URL] [--strict] [--read-cache N]
 //                  [--store sqlite|icure --icure-url URL [--icure-ca-file F] [--icure-insecure]]
 // Runs the FHIR server until SIGINT/SIGTERM, on an embedded SQLite store or
 // on a remote iCure REST API (docs/remote.md).
@@ -85,7 +85,7 @@ int serve_command(const std::vector<std::string>& args) {
   po::options_description desc("fhirbridge serve options");
   std::string db, listen, public_url, store_kind, icure_url, icure_ca_file;
   unsigned threads = 0, write_threads = 0;
-  std::size_t body_limit = 0;
+  std::size_t body_limit = 0, read_cache = 0;
   long key_ttl = 0, read_timeout = 0;
   desc.add_options()("help,h", "this help")("db", po::value(&db)->default_value("fhirbridge.db"),
                                             "SQLite database file (created if missing)")(
@@ -103,6 +103,9 @@ int serve_command(const std::vector<std::string>& args) {
       "seconds a posted private key stays in memory")(
       "read-timeout", po::value(&read_timeout)->default_value(30),
       "seconds before an idle connection is closed")(
+      "read-cache",
+      po::value(&read_cache)->default_value(server::ServerSettings{}.read_cache_entries),
+      "resource versions whose FHIR JSON is kept for repeated reads (docs/server.md; 0: none)")(
       "public-url", po::value(&public_url),
       "base URL for Location/fullUrl (default: from the Host header)")(
       "strict", "reject unknown search parameters (400) unless Prefer: handling=lenient")(
@@ -191,6 +194,7 @@ int serve_command(const std::vector<std::string>& args) {
   settings.body_limit = body_limit;
   settings.public_base_url = public_url;
   settings.strict_by_default = vm.count("strict") > 0;
+  settings.read_cache_entries = read_cache;
   server::ServerContext ctx(*store, keychain, settings);
   // The iCure REST subset (/rest/v1) for the official SDK, over the same rows.
   if (auto* sealed = dynamic_cast<storage::SealedStore*>(sqlite)) ctx.attach_sealed_store(sealed);
