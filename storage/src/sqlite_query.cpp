@@ -206,8 +206,8 @@ std::string values_select(std::size_t n) {
   return out + ")";
 }
 
-std::string date_condition(const DateCondition& d, const char* column, bool contact_dates,
-                           std::vector<Value>& params) {
+std::string date_range(const DateCondition& d, const char* column, bool contact_dates,
+                       std::vector<Value>& params) {
   std::string range;
   auto bound = [&](std::int64_t v, bool high) {
     // Contact dates are indexed as YYYYMMDDhhmmss; accept YYYYMMDD bounds too.
@@ -225,6 +225,21 @@ std::string date_condition(const DateCondition& d, const char* column, bool cont
   if (range.empty()) range = "1";
   // A missing date matches neither the range nor its negation.
   return std::string(column) + " IS NOT NULL AND " + (d.negate ? "NOT (" + range + ")" : range);
+}
+
+// A date parameter: its range, or any of them (a comma list).
+std::string date_condition(const DateCondition& d, const char* column, bool contact_dates,
+                           std::vector<Value>& params) {
+  if (d.alternatives.empty()) return date_range(d, column, contact_dates, params);
+  std::string any = "((" + date_range(d, column, contact_dates, params) + ")";
+  for (const auto& other : d.alternatives)
+    any += " OR (" + date_range(other, column, contact_dates, params) + ")";
+  return any + ")";
+}
+
+// One bounded range (not a list, not negated): an index on the date can drive.
+bool is_range(const DateCondition& d) {
+  return (d.lo || d.hi) && !d.negate && d.alternatives.empty();
 }
 
 // One TextCondition over patient_name, restricted to `field` (nullptr = any).
@@ -381,7 +396,7 @@ Conditions contact_conditions(const ContactQuery& q) {
     }
   }
   for (const auto& d : q.dates) {
-    Member m{"contact_date", "d", "contact_id", "", {}, (d.lo || d.hi) && !d.negate ? 4 : 0};
+    Member m{"contact_date", "d", "contact_id", "", {}, is_range(d) ? 4 : 0};
     m.where = date_condition(d, "d.date", true, m.params);
     c.members.push_back(std::move(m));
   }
@@ -510,8 +525,7 @@ SearchSql patient_search(const Principal& who, const Conditions& c, bool by_ids,
 // drives from the entity's modified index when no member can: otherwise the
 // search reads every entity the caller may read. `index` when it does.
 bool has_range(const std::vector<DateCondition>& dates) {
-  return std::any_of(dates.begin(), dates.end(),
-                     [](const DateCondition& d) { return (d.lo || d.hi) && !d.negate; });
+  return std::any_of(dates.begin(), dates.end(), is_range);
 }
 const char* modified_range_index(const PatientQuery& q) {
   return !q.ids && has_range(q.last_updated) && patient_conditions(q).driver() < 0

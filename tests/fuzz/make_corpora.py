@@ -52,7 +52,8 @@ queries = ["name=Chalmers", "family:exact=Chalmers&given=Peter", "birthdate=ge19
            "component-code-value-quantity=http://loinc.org|8480-6$gt140,8462-4$ap90|http://unitsofmeasure.org|mm[Hg]",
            "code-value-concept=15074-8$|x&combo-code-value-quantity=$&code-value-date=a\\$b$2021,x$y",
            "combo-value-quantity=ge1e3&code-value-string=c$\\,&component-value-quantity:missing=true",
-           "code:text=gluc&category:not=vital-signs,laboratory&code:not=|x"]
+           "code:text=gluc&category:not=vital-signs,laboratory&code:not=|x",
+           "birthdate=1974,lt1950,,&_lastUpdated=gt2020,ne2021-02", "date=2013,2015-06&date=ge2014"]
 for i, q in enumerate(queries):
     put("query_string", f"q{i}", q)
 

@@ -363,6 +363,8 @@ BEHAVIOUR_CASE(search_by_name_identifier_birthdate_code_and_patient) {
   BOOST_TEST(total(w, "Patient?identifier=B2", w.alice) == 1);
   BOOST_TEST(total(w, "Patient?birthdate=ge1990-01-01", w.alice) == 2);
   BOOST_TEST(total(w, "Patient?birthdate=lt1990&family=lef", w.alice) == 1);
+  BOOST_TEST(total(w, "Patient?birthdate=1980,2001-06", w.alice) == 2);  // OR
+  BOOST_TEST(total(w, "Patient?birthdate=1980,2001-06&birthdate=ge1990", w.alice) == 1);
   BOOST_TEST(total(w, "Patient?gender=male", w.alice) == 0);
   BOOST_TEST(total(w, "Patient", w.alice) == 3);
 
@@ -390,6 +392,8 @@ BEHAVIOUR_CASE(search_by_name_identifier_birthdate_code_and_patient) {
 
   BOOST_TEST(total(w, "Observation?code=http://loinc.org|15074-8", w.alice) == 1);
   BOOST_TEST(total(w, "Observation?code=8867-4", w.alice) == 1);
+  BOOST_TEST(total(w, "Observation?date=1999,2013-04", w.alice) == 2);  // f001's date, both
+  BOOST_TEST(total(w, "Observation?date=1999,ne2013", w.alice) == 0);
   BOOST_TEST(total(w, "Observation?patient=" + a, w.alice) == 1);
   BOOST_TEST(total(w, "Observation?subject=Patient/" + b + "&code=8867-4", w.alice) == 1);
   BOOST_TEST(total(w, "Observation?subject=Patient/" + b + "&code=15074-8", w.alice) == 0);

@@ -189,9 +189,7 @@ class FakeSearchStore final : public storage::Store {
   }
 
   static bool date_hit(const storage::DateCondition& c, std::optional<std::int64_t> v) {
-    if (!v) return false;
-    bool in = (!c.lo || *v >= *c.lo) && (!c.hi || *v <= *c.hi);
-    return in != c.negate;
+    return v && c.matches(*v);
   }
 
   static bool matches(const icure::Patient& p, const storage::PatientQuery& q) {

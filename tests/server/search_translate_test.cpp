@@ -200,7 +200,9 @@ BOOST_AUTO_TEST_CASE(malformed_values_name_the_parameter) {
   BOOST_TEST(patient_error("name:fuzzy=x").path() == "name:fuzzy");
   BOOST_TEST(patient_error("_summary=maybe").path() == "_summary");
   BOOST_TEST(patient_error("_total=lots").path() == "_total");
-  BOOST_TEST((patient_error("birthdate=1974,1975").code() == StatusCode::not_supported));
+  BOOST_TEST(patient_error("birthdate=1974,nineteen").path() == "birthdate");
+  BOOST_TEST(patient_error("birthdate=1974,xx1975").path() == "birthdate");
+  BOOST_TEST(patient_error("birthdate=,").path() == "birthdate");
 }
 
 // The message quotes the whole value as written, and names a prefix only when one is there:

@@ -209,6 +209,13 @@ struct SearchWorld {
     check("Patient", "birthdate=sa1974", {"pat2"});
     check("Patient", "birthdate=eb1974", {"pat3"});
     check("Patient", "birthdate=ge1970&birthdate=lt1980", {"pat1"});
+    // A comma list is an OR of dates, each with its own prefix; repeats AND them.
+    check("Patient", "birthdate=1974,1980-03", {"pat1", "pat2"});
+    check("Patient", "birthdate=1974,1974-12", {"pat1"});
+    check("Patient", "birthdate=lt1974-12-25,gt1974-12-25", {"pat2", "pat3"});
+    check("Patient", "birthdate=1974,1980-03&birthdate=ge1975", {"pat2"});
+    check("Patient", "birthdate=1974,ne1974", {"pat1", "pat2", "pat3"});
+    check("Patient", "_lastUpdated=lt2000-01-01,ge2000-01-01&gender=female", {"pat2"});
     // active
     check("Patient", "active=true", {"pat1", "pat2", "pat4"});
     check("Patient", "active=false", {"pat3"});
@@ -295,6 +302,9 @@ struct SearchWorld {
     check("Observation", "date=2015-06", {"f003"});
     check("Observation", "date=ne2013", {"f002", "f003"});
     check("Observation", "date=ge2013&date=lt2015", {"f001", "f002"});
+    check("Observation", "date=2013,2015-06", {"f001", "f003"});
+    check("Observation", "date=2013,ne2014", {"f001", "f003"});
+    check("Observation", "date=2013,2015-06&date=ge2014", {"f003"});
   }
 
   void check_observation_subject() {

@@ -201,9 +201,7 @@ bool date_matches(const json::value& value, const storage::DateCondition& wanted
   if (!value.is_string()) return false;
   auto parsed = mapping::parse_fhir_date_time(value.get_string(), "value");
   if (!parsed.ok()) return false;
-  const std::int64_t at = mapping::icure_range(*parsed, 14).first;
-  const bool inside = (!wanted.lo || at >= *wanted.lo) && (!wanted.hi || at <= *wanted.hi);
-  return inside != wanted.negate;
+  return wanted.matches(mapping::icure_range(*parsed, 14).first);
 }
 
 // :identifier: Reference.identifier as a token (system|value).

@@ -186,19 +186,29 @@ struct Translator {
     return mapping::icure_range(d, 14);  // YYYYMMDDhhmmss (service and contact dates)
   }
 
-  // Date with optional prefix -> DateCondition on the scale of `range`.
+  // Dates with optional prefixes, comma-separated (OR) -> one DateCondition
+  // (its alternatives hold the other ranges) on the scale of `range`.
   static Result<DateCondition> date_condition(const std::string& path, const std::string& value,
                                               DateRange range) {
     auto parts = split_or(value);
-    if (parts.size() != 1) {
-      return Status{StatusCode::not_supported, "OR (comma) of dates is not supported", path};
+    if (parts.empty()) return Status::Invalid(path, "'" + printable(value) + "' is not a date");
+    auto first = date_part(path, parts.front(), range);
+    if (!first) return first.status();
+    for (std::size_t i = 1; i < parts.size(); ++i) {
+      auto other = date_part(path, parts[i], range);
+      if (!other) return other.status();
+      first->alternatives.push_back(std::move(*other));
     }
-    std::string_view text = parts.front();
-    auto prefix = take_prefix(path, parts.front(), text, "date");
+    return first;
+  }
+  static Result<DateCondition> date_part(const std::string& path, const std::string& part,
+                                         DateRange range) {
+    std::string_view text = part;
+    auto prefix = take_prefix(path, part, text, "date");
     if (!prefix) return prefix.status();
     auto parsed = mapping::parse_fhir_date_time(text, path);
     // Our own message: the engine's echoes the raw bytes, which may not be UTF-8.
-    if (!parsed) return Status::Invalid(path, "'" + printable(parts.front()) + "' is not a date");
+    if (!parsed) return Status::Invalid(path, "'" + printable(part) + "' is not a date");
     auto [lo, hi] = range(*parsed);
     DateCondition c;
     switch (*prefix) {
@@ -473,7 +483,7 @@ struct Translator {
         return value;
       }
       case ElementFilterKind::date: {
-        auto c = date_condition(path, part, date_time_range);
+        auto c = date_part(path, part, date_time_range);
         if (!c) return c.status();
         value.date = *c;
         return value;

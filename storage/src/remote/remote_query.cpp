@@ -61,13 +61,10 @@ std::int64_t normalize_contact_date(std::int64_t date) {
 
 bool date_hit(const DateCondition& d, std::optional<std::int64_t> value, bool contact_dates) {
   if (!value) return false;  // a missing date matches neither the range nor its negation
-  auto bound = [&](std::int64_t v, bool high) {
+  return d.matches(*value, [&](std::int64_t v, bool high) {
     if (contact_dates && v < 100000000) v = v * 1000000 + (high ? 235959 : 0);
     return v;
-  };
-  const bool in =
-      (!d.lo || *value >= bound(*d.lo, false)) && (!d.hi || *value <= bound(*d.hi, true));
-  return d.negate ? !in : in;
+  });
 }
 
 // The name index of a patient: (field, token, whole) as write_patient builds it.

@@ -59,9 +59,26 @@ using AnyOf = std::vector<TokenFilter>;  // OR of tokens
 
 // Inclusive integer range on an iCure date (YYYYMMDD for birth dates,
 // YYYYMMDDhhmmss for service/contact dates). `negate` = outside the range.
+// A missing date matches neither the range nor its negation.
 struct DateCondition {
   std::optional<std::int64_t> lo, hi;
   bool negate = false;
+  // More ranges of the same parameter, OR'ed with this one (a comma list,
+  // `birthdate=1970,1980`); they have no alternatives of their own.
+  std::vector<DateCondition> alternatives;
+  // Whether `value` matches this range or one of the alternatives; `bound`
+  // puts a bound on the value's scale (bound(v, /*high=*/true)).
+  template <typename Bound>
+  bool matches(std::int64_t value, Bound bound) const {
+    const bool in = (!lo || value >= bound(*lo, false)) && (!hi || value <= bound(*hi, true));
+    if (in != negate) return true;
+    for (const auto& other : alternatives)
+      if (other.matches(value, bound)) return true;
+    return false;
+  }
+  bool matches(std::int64_t value) const {
+    return matches(value, [](std::int64_t v, bool) { return v; });
+  }
 };
 
 enum class TextMatch { prefix, contains, exact };
