@@ -110,6 +110,30 @@ Result<boost::json::object> patient_view(const icure::Patient& patient, const Se
 Result<boost::json::object> observation_view(const storage::ContactRecord& record,
                                              const ServerContext& ctx);
 
+// The store's calls for one FHIR type: Patient -> patient_*, Observation ->
+// contact_*, with the entities as WriteResults. The one place that choice is made
+// for versions, deletions and old-version listings.
+class TypeStore {
+ public:
+  TypeStore(storage::Store& store, std::string_view type)
+      : store_(store), patient_(type == "Patient") {}
+  storage::EntityKind kind() const {
+    return patient_ ? storage::EntityKind::patient : storage::EntityKind::contact;
+  }
+  // Store::patient_versions / contact_versions.
+  Result<std::vector<storage::WriteResult>> versions(const storage::Principal& who,
+                                                     const std::string& id,
+                                                     std::optional<std::int64_t> generation);
+  // Store::list_old_patient_versions / list_old_contact_versions.
+  Result<std::vector<storage::WriteResult>> list_old_versions(
+      const storage::Principal& who, std::int64_t since_ms,
+      const std::optional<storage::VersionPosition>& after, std::size_t limit);
+
+ private:
+  storage::Store& store_;
+  bool patient_;
+};
+
 // Store id or FHIR id (identifier with the FHIR-id system) -> stored entity;
 // the Store resolves both (store.hpp), the server only words the 404.
 Result<icure::Patient> resolve_patient(ServerContext& ctx, const storage::Principal& who,

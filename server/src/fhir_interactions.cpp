@@ -211,6 +211,31 @@ Status missing_resource(const Status& status, std::string_view type, const std::
 }
 }  // namespace
 
+namespace {
+// Each entity moved into the WriteResult variant, or the store's error.
+template <typename Entities>
+Result<std::vector<storage::WriteResult>> as_write_results(Result<Entities> found) {
+  if (!found.ok()) return found.status();
+  std::vector<storage::WriteResult> out;
+  out.reserve(found->size());
+  for (auto& entity : *found) out.emplace_back(std::move(entity));
+  return out;
+}
+}  // namespace
+
+Result<std::vector<storage::WriteResult>> TypeStore::versions(
+    const storage::Principal& who, const std::string& id, std::optional<std::int64_t> generation) {
+  return patient_ ? as_write_results(store_.patient_versions(who, id, generation))
+                  : as_write_results(store_.contact_versions(who, id, generation));
+}
+
+Result<std::vector<storage::WriteResult>> TypeStore::list_old_versions(
+    const storage::Principal& who, std::int64_t since_ms,
+    const std::optional<storage::VersionPosition>& after, std::size_t limit) {
+  return patient_ ? as_write_results(store_.list_old_patient_versions(who, since_ms, after, limit))
+                  : as_write_results(store_.list_old_contact_versions(who, since_ms, after, limit));
+}
+
 Result<icure::Patient> resolve_patient(ServerContext& ctx, const storage::Principal& who,
                                        const std::string& id) {
   if (id.empty()) return Status::NotFound("Patient/ not found");
@@ -630,17 +655,9 @@ Result<std::vector<storage::WriteResult>> resource_versions(
     CallContext& call, const std::string& type, const std::string& id,
     std::optional<std::int64_t> generation) {
   if (id.empty()) return Status::NotFound(type + "/ not found");
-  std::vector<storage::WriteResult> out;
-  auto keep = [&](auto found) -> Status {
-    if (!found.ok()) return found.status();
-    for (auto& version : *found) out.emplace_back(std::move(version));
-    return {};
-  };
-  storage::Store& store = call.server.store();
-  const Status status = type == "Patient" ? keep(store.patient_versions(call.who, id, generation))
-                                          : keep(store.contact_versions(call.who, id, generation));
-  if (!status.ok()) return missing_resource(status, type, id);
-  return out;
+  auto versions = TypeStore(call.server.store(), type).versions(call.who, id, generation);
+  if (!versions.ok()) return missing_resource(versions.status(), type, id);
+  return versions;
 }
 
 // A FHIR versionId as a rev generation (1, 2, ...); nullopt for anything else.
@@ -830,8 +847,7 @@ Result<FhirAnswer> do_history(CallContext& call, const std::string& type, const 
         stamp(std::get<storage::ContactRecord>(version).contact);
     }
   } else if (versions.status().code() == StatusCode::deleted) {
-    const auto kind =
-        type == "Patient" ? storage::EntityKind::patient : storage::EntityKind::contact;
+    const auto kind = TypeStore(call.server.store(), type).kind();
     auto deletion = call.server.store().get_deletion(call.who, kind, id);
     if (!deletion.ok()) return versions.status();  // no trace to show: as a read, 410
     add(deletion->id, generation_of(deletion->rev), deletion->deleted_ms, json::value());

@@ -11,6 +11,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "fhir_api.hpp"
@@ -95,7 +97,9 @@ class LiveStream final : public ChangeStream {
 
   template <typename Query>
   void shape(Query& q, std::size_t n) const {
-    q.last_updated.push_back(storage::DateCondition{since_ms_, std::nullopt});
+    storage::DateCondition since;
+    since.lo = since_ms_;
+    q.last_updated.push_back(std::move(since));
     q.page.limit = n;
     q.page.count_up_to = 0;
     q.page.sort = {storage::SortKey{"_lastUpdated", true}, storage::SortKey{"_id", true}};
@@ -190,8 +194,7 @@ class DeletedStream final : public ListedStream<storage::Deletion> {
 
  private:
   Result<std::vector<Change>> list(std::size_t n) override {
-    const auto kind =
-        type_ == "Patient" ? storage::EntityKind::patient : storage::EntityKind::contact;
+    const auto kind = TypeStore(call_.server.store(), type_).kind();
     auto deletions = call_.server.store().list_deletions(call_.who, kind, since_ms_, after_, n);
     if (!deletions.ok()) return deletions.status();
     fetched_ = std::move(*deletions);
@@ -214,23 +217,24 @@ class OldVersionStream final : public ListedStream<storage::VersionPosition> {
 
  private:
   Result<std::vector<Change>> list(std::size_t n) override {
+    auto listed =
+        TypeStore(call_.server.store(), type_).list_old_versions(call_.who, since_ms_, after_, n);
+    if (!listed.ok()) return listed.status();
     std::vector<Change> out;
-    auto keep = [&](auto listed) -> Status {
-      if (!listed.ok()) return listed.status();
-      for (const auto& entity : *listed) {
-        auto change = change_of(call_, type_, entity);
-        if (!change.ok()) return change.status();
-        fetched_.push_back(storage::VersionPosition{change->ms, change->id,
-                                                    storage::rev_generation(change->generation)});
-        out.push_back(std::move(*change));
-      }
-      return {};
-    };
-    auto& store = call_.server.store();
-    const Status status =
-        type_ == "Patient" ? keep(store.list_old_patient_versions(call_.who, since_ms_, after_, n))
-                           : keep(store.list_old_contact_versions(call_.who, since_ms_, after_, n));
-    if (!status.ok()) return status;
+    for (const auto& version : *listed) {
+      auto change = std::visit(
+          [&](const auto& entity) -> Result<Change> {
+            if constexpr (std::is_same_v<std::decay_t<decltype(entity)>, storage::Deleted>)
+              return Status::Internal("an old version listed as a deletion");
+            else
+              return change_of(call_, type_, entity);
+          },
+          version);
+      if (!change.ok()) return change.status();
+      fetched_.push_back(storage::VersionPosition{change->ms, change->id,
+                                                  storage::rev_generation(change->generation)});
+      out.push_back(std::move(*change));
+    }
     return out;
   }
 
