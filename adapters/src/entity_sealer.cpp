@@ -7,9 +7,10 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 
+#include "fhirbridge/crypto/sealed_version.hpp"
+#include "fhirbridge/detail/bounded_map.hpp"
 #include "fhirbridge/json_io.hpp"
 
 namespace fhirbridge::crypto {
@@ -252,18 +253,6 @@ json::object take_fields(Entity& entity, const std::set<std::string>& fields) {
   return secret;
 }
 
-// Every ciphertext a sealed entity is unsealed from, in order ("" for a part
-// without one): a cached unsealing is valid only for exactly these.
-template <typename Visit>
-void for_each_ciphertext(const icure::Patient& sealed, Visit visit) {
-  visit(sealed.encryptedSelf);
-}
-template <typename Visit>
-void for_each_ciphertext(const icure::Contact& sealed, Visit visit) {
-  visit(sealed.encryptedSelf);
-  if (sealed.services)
-    for (const auto& service : *sealed.services) visit(service.encryptedSelf);
-}
 }  // namespace
 
 // Unsealed entities, keyed by reader and entity id, each valid for exactly the
@@ -273,44 +262,26 @@ void for_each_ciphertext(const icure::Contact& sealed, Visit visit) {
 template <typename Entity>
 class EntitySealer::UnsealedCache {
  public:
-  explicit UnsealedCache(std::size_t capacity) : capacity_(capacity) {}
+  explicit UnsealedCache(std::size_t capacity) : entries_(capacity) {}
 
-  std::shared_ptr<const Entity> find(const std::string& reader, const Entity& sealed) {
-    if (capacity_ == 0 || !sealed.id || !sealed.rev) return nullptr;
-    std::lock_guard lock(mutex_);
-    auto it = entries_.find(key(reader, *sealed.id));
-    if (it == entries_.end() || it->second.rev != *sealed.rev) return nullptr;
-    const auto& kept = it->second.ciphertexts;
-    std::size_t i = 0;
-    bool same = true;
-    for_each_ciphertext(sealed, [&](const std::optional<std::string>& text) {
-      same = same && i < kept.size() && kept[i] == text.value_or(std::string());
-      ++i;
+  std::shared_ptr<const Entity> find(const std::string& reader, const Entity& sealed) const {
+    if (!entries_.enabled() || !sealed.id) return nullptr;
+    return entries_.read(key(reader, *sealed.id), [&](const Entry& entry) {
+      return entry.version.matches(sealed) ? entry.clear : nullptr;
     });
-    if (!same || i != kept.size()) return nullptr;
-    return it->second.clear;
   }
   void put(const std::string& reader, const Entity& sealed, const Entity& clear) {
-    if (capacity_ == 0 || !sealed.id || !sealed.rev) return;
-    Entry entry{*sealed.rev, {}, std::make_shared<const Entity>(clear)};
-    for_each_ciphertext(sealed, [&](const std::optional<std::string>& text) {
-      entry.ciphertexts.push_back(text.value_or(std::string()));
-    });
-    std::unordered_map<std::string, Entry> dropped;  // freed after the lock is released
-    std::lock_guard lock(mutex_);
-    if (entries_.size() >= capacity_) dropped.swap(entries_);
-    entries_[key(reader, *sealed.id)] = std::move(entry);
+    if (!entries_.enabled()) return;
+    auto version = SealedVersion::of(sealed);
+    if (!version) return;
+    entries_.put(key(reader, *sealed.id),
+                 Entry{std::move(*version), std::make_shared<const Entity>(clear)});
   }
-  void clear() {
-    std::unordered_map<std::string, Entry> dropped;
-    std::lock_guard lock(mutex_);
-    dropped.swap(entries_);
-  }
+  void clear() { entries_.clear(); }
 
  private:
   struct Entry {
-    std::string rev;
-    std::vector<std::string> ciphertexts;
+    SealedVersion version;
     std::shared_ptr<const Entity> clear;
   };
   static std::string key(const std::string& reader, const std::string& id) {
@@ -319,9 +290,7 @@ class EntitySealer::UnsealedCache {
     k.append(reader).append(1, '\n').append(id);
     return k;
   }
-  const std::size_t capacity_;
-  std::mutex mutex_;
-  std::unordered_map<std::string, Entry> entries_;
+  fhirbridge::detail::BoundedMap<Entry> entries_;
 };
 
 EntitySealer::EntitySealer(Keychain& keychain, Botan::RandomNumberGenerator& rng,

@@ -682,35 +682,14 @@ Result<storage::WriteResult> resolve_version(CallContext& call, const std::strin
   return std::move(versions->front());
 }
 
-// The read cache's key for what the store just answered: the reader, the
-// resource and exactly the sealed version it was decrypted from (its rev and a
-// fingerprint of its encryptedSelf texts, as the sealer's unsealed cache checks
-// them); nullopt for an entity without an id or a rev.
-std::optional<std::string> read_cache_key(const CallContext& call, std::string_view type,
-                                          const storage::WriteResult& found) {
-  const std::optional<std::string>* id = nullptr;
-  const std::optional<std::string>* rev = nullptr;
-  std::size_t fingerprint = 0;
-  auto mix = [&](const std::optional<std::string>& text) {
-    fingerprint = fingerprint * 1000003u ^ std::hash<std::string_view>{}(text.value_or(""));
-  };
-  if (const auto* patient = std::get_if<icure::Patient>(&found)) {
-    id = &patient->id;
-    rev = &patient->rev;
-    mix(patient->encryptedSelf);
-  } else if (const auto* record = std::get_if<storage::ContactRecord>(&found)) {
-    id = &record->contact.id;
-    rev = &record->contact.rev;
-    mix(record->contact.encryptedSelf);
-    if (record->contact.services)
-      for (const auto& service : *record->contact.services) mix(service.encryptedSelf);
-  }
-  if (!id || !*id || !rev || !*rev) return std::nullopt;
+// The read cache's key for what the store just answered: the reader and the
+// resource (an entry also holds the sealed version it was rendered from, which
+// the store's answer must still match).
+std::string read_cache_key(const CallContext& call, std::string_view type,
+                           const std::string& store_id) {
   std::string key;
-  key.reserve(call.who.hcp_id.size() + type.size() + (*id)->size() + (*rev)->size() + 24);
-  key.append(call.who.hcp_id).append(1, '\x1f').append(type).append(1, '\x1f');
-  key.append(**id).append(1, '\x1f').append(**rev).append(1, '\x1f');
-  key.append(std::to_string(fingerprint));
+  key.reserve(call.who.hcp_id.size() + type.size() + store_id.size() + 2);
+  key.append(call.who.hcp_id).append(1, '\x1f').append(type).append(1, '\x1f').append(store_id);
   return key;
 }
 
@@ -727,16 +706,22 @@ FhirAnswer rendered_answer(std::shared_ptr<const RenderedCache::Entry> entry) {
 // has already decided access, the key's presence and the current rev.
 Result<FhirAnswer> cached_read(CallContext& call, const std::string& type,
                                const storage::WriteResult& found) {
-  RenderedCache& cache = call.server.read_cache();
-  const auto key = read_cache_key(call, type, found);
-  if (key)
-    if (auto entry = cache.find(*key)) return rendered_answer(std::move(entry));
-  auto answer = view_answer(call, type, 200, found, "read", false);
-  if (!answer.ok() || !key) return answer;
-  auto entry = std::make_shared<RenderedCache::Entry>(RenderedCache::Entry{
-      json::serialize(answer->body), std::move(answer->etag), std::move(answer->last_modified)});
-  cache.remember(*key, entry);
-  return rendered_answer(std::move(entry));
+  auto read_through = [&](const auto& sealed) -> Result<FhirAnswer> {
+    if (!sealed.id || !sealed.rev) return view_answer(call, type, 200, found, "read", false);
+    RenderedCache& cache = call.server.read_cache();
+    const std::string key = read_cache_key(call, type, *sealed.id);
+    if (auto entry = cache.find(key, sealed)) return rendered_answer(std::move(entry));
+    auto answer = view_answer(call, type, 200, found, "read", false);
+    if (!answer.ok()) return answer;
+    auto entry = std::make_shared<RenderedCache::Entry>(RenderedCache::Entry{
+        json::serialize(answer->body), std::move(answer->etag), std::move(answer->last_modified)});
+    cache.remember(key, *crypto::SealedVersion::of(sealed), entry);
+    return rendered_answer(std::move(entry));
+  };
+  if (const auto* patient = std::get_if<icure::Patient>(&found)) return read_through(*patient);
+  if (const auto* record = std::get_if<storage::ContactRecord>(&found))
+    return read_through(record->contact);
+  return view_answer(call, type, 200, found, "read", false);
 }
 
 Result<FhirAnswer> do_read(CallContext& call, const std::string& type, const std::string& id,

@@ -6,9 +6,10 @@
 
 #include <cstddef>
 #include <memory>
-#include <shared_mutex>
 #include <string>
-#include <unordered_map>
+
+#include "fhirbridge/crypto/sealed_version.hpp"
+#include "fhirbridge/detail/bounded_map.hpp"
 
 namespace fhirbridge::server::detail {
 
@@ -21,18 +22,28 @@ class RenderedCache {
   };
   // Holds up to `capacity` entries and is emptied when full (like the sealer's
   // caches); 0 disables it.
-  explicit RenderedCache(std::size_t capacity) : capacity_(capacity) {}
+  explicit RenderedCache(std::size_t capacity) : entries_(capacity) {}
 
-  bool enabled() const { return capacity_ > 0; }
-  // Null when not remembered.
-  std::shared_ptr<const Entry> find(const std::string& key) const;
-  void remember(std::string key, std::shared_ptr<const Entry> entry);
-  void clear();
+  bool enabled() const { return entries_.enabled(); }
+  // The entry remembered under `key` if it was rendered from exactly `sealed`
+  // (the sealed Patient or Contact the store answered with: its rev and every
+  // encryptedSelf text), else null.
+  template <typename Sealed>
+  std::shared_ptr<const Entry> find(const std::string& key, const Sealed& sealed) const {
+    return entries_.read(
+        key, [&](const Kept& kept) { return kept.version.matches(sealed) ? kept.entry : nullptr; });
+  }
+  void remember(std::string key, crypto::SealedVersion version,
+                std::shared_ptr<const Entry> entry) {
+    entries_.put(std::move(key), Kept{std::move(version), std::move(entry)});
+  }
 
  private:
-  std::size_t capacity_;
-  mutable std::shared_mutex mutex_;
-  std::unordered_map<std::string, std::shared_ptr<const Entry>> entries_;
+  struct Kept {
+    crypto::SealedVersion version;
+    std::shared_ptr<const Entry> entry;
+  };
+  fhirbridge::detail::BoundedMap<Kept> entries_;
 };
 
 }  // namespace fhirbridge::server::detail

@@ -629,20 +629,17 @@ Result<std::shared_ptr<const icure::HealthcareParty>> SqliteStore::Impl::get_sha
   if (!*row) return Status::NotFound("healthcare party " + hcp_id + " not found");
   const std::string current = rev->text(0);
   rev = sqlite::Statement();
-  {
-    std::lock_guard lock(hcp_cache_mutex);
-    if (auto hit = hcp_cache.find(hcp_id); hit != hcp_cache.end() && hit->second.rev == current)
-      return hit->second.hcp;
-  }
+  if (auto hit = hcp_cache.read(hcp_id, [&](const CachedHcp& cached) {
+        return cached.rev == current ? cached.hcp : nullptr;
+      }))
+    return hit;
   auto doc = load_doc("healthcare_party", hcp_id);
   if (!doc.ok()) return doc.status();
   if (!*doc) return Status::NotFound("healthcare party " + hcp_id + " not found");
   auto parsed = json_io::parse<icure::HealthcareParty>((*doc)->second, "HealthcareParty");
   if (!parsed.ok()) return parsed.status();
   auto shared = std::make_shared<const icure::HealthcareParty>(std::move(*parsed));
-  std::lock_guard lock(hcp_cache_mutex);
-  if (hcp_cache.size() > 1000) hcp_cache.clear();
-  hcp_cache[hcp_id] = CachedHcp{(*doc)->first, shared};
+  hcp_cache.put(hcp_id, CachedHcp{(*doc)->first, shared});
   return shared;
 }
 
@@ -650,17 +647,14 @@ void SqliteStore::Impl::remember_patient_secrets(const std::string& hcp_id,
                                                  const std::string& patient_id,
                                                  const std::string& rev,
                                                  std::vector<std::string> secret_ids) {
-  std::lock_guard lock(patient_secrets_mutex);
-  if (patient_secrets_cache.size() >= kMaxCachedPatientSecrets) patient_secrets_cache.clear();
-  patient_secrets_cache[hcp_id + "|" + patient_id] = CachedSecrets{rev, std::move(secret_ids)};
+  patient_secrets_cache.put(hcp_id + "|" + patient_id, CachedSecrets{rev, std::move(secret_ids)});
 }
 
 std::optional<SqliteStore::Impl::CachedSecrets> SqliteStore::Impl::cached_patient_secrets(
     const std::string& hcp_id, const std::string& patient_id) {
-  std::lock_guard lock(patient_secrets_mutex);
-  auto hit = patient_secrets_cache.find(hcp_id + "|" + patient_id);
-  if (hit == patient_secrets_cache.end()) return std::nullopt;
-  return hit->second;
+  return patient_secrets_cache.read(hcp_id + "|" + patient_id, [](const CachedSecrets& cached) {
+    return std::optional<CachedSecrets>(cached);
+  });
 }
 
 Status SqliteStore::Impl::put(const icure::HealthcareParty& hcp) {

@@ -19,6 +19,7 @@
 
 #include "fhir_ids.hpp"
 #include "fhirbridge/crypto/entity_sealer.hpp"
+#include "fhirbridge/detail/bounded_map.hpp"
 #include "fhirbridge/storage/detail/sqlite.hpp"
 #include "fhirbridge/storage/sqlite_store.hpp"
 
@@ -200,8 +201,7 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
     std::string rev;
     std::shared_ptr<const icure::HealthcareParty> hcp;
   };
-  std::mutex hcp_cache_mutex;  // readers run in parallel
-  std::unordered_map<std::string, CachedHcp> hcp_cache;
+  fhirbridge::detail::BoundedMap<CachedHcp> hcp_cache{1000};
   // The secretIds a reader decrypts from a patient, by "<reader>|<patient id>"
   // with the patient's rev: contact creates of a known patient skip loading
   // and decrypting it. Bounded (cleared when full).
@@ -209,9 +209,7 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
     std::string rev;
     std::vector<std::string> secret_ids;
   };
-  std::mutex patient_secrets_mutex;
-  std::unordered_map<std::string, CachedSecrets> patient_secrets_cache;
-  static constexpr std::size_t kMaxCachedPatientSecrets = 50000;
+  fhirbridge::detail::BoundedMap<CachedSecrets> patient_secrets_cache{50000};
   void remember_patient_secrets(const std::string& hcp_id, const std::string& patient_id,
                                 const std::string& rev, std::vector<std::string> secret_ids);
   std::optional<CachedSecrets> cached_patient_secrets(const std::string& hcp_id,
@@ -259,22 +257,17 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
   template <typename Entity>
   class ParsedCache {
    public:
-    std::shared_ptr<const Entity> find(const std::string& id, const std::string& rev) {
-      std::lock_guard lock(mutex_);
-      auto it = entries_.find(id);
-      if (it == entries_.end() || it->second.first != rev) return nullptr;
-      return it->second.second;
+    std::shared_ptr<const Entity> find(const std::string& id, const std::string& rev) const {
+      return entries_.read(
+          id, [&](const Entry& entry) { return entry.first == rev ? entry.second : nullptr; });
     }
     void put(const std::string& id, const std::string& rev, std::shared_ptr<const Entity> entity) {
-      std::lock_guard lock(mutex_);
-      if (entries_.size() >= kCapacity) entries_.clear();
-      entries_[id] = {rev, std::move(entity)};
+      entries_.put(id, Entry{rev, std::move(entity)});
     }
 
    private:
-    static constexpr std::size_t kCapacity = 4096;
-    std::mutex mutex_;
-    std::unordered_map<std::string, std::pair<std::string, std::shared_ptr<const Entity>>> entries_;
+    using Entry = std::pair<std::string, std::shared_ptr<const Entity>>;
+    fhirbridge::detail::BoundedMap<Entry> entries_{4096};
   };
   ParsedCache<icure::Patient> parsed_patients;
   ParsedCache<icure::Contact> parsed_contacts;
