@@ -5,7 +5,7 @@
 #include <boost/beast/version.hpp>
 
 #include <algorithm>
-#include <cctype>
+#include <chrono>
 #include <ctime>
 #include <iostream>
 #include <string>
@@ -27,10 +27,14 @@ namespace {
 constexpr std::string_view kFhirJson = "application/fhir+json; charset=utf-8";
 constexpr std::string_view kJson = "application/json; charset=utf-8";
 
+// ASCII only (header tokens): no locale look-up per character.
+constexpr char ascii_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+}
+
 std::string lower(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
+  std::transform(out.begin(), out.end(), out.begin(), ascii_lower);
   return out;
 }
 
@@ -38,11 +42,19 @@ bool contains(std::string_view haystack, std::string_view needle) {
   return haystack.find(needle) != std::string_view::npos;
 }
 
+// contains() ignoring ASCII case, for a lower-case needle: header values are
+// looked into on every request, without building a lower-case copy.
+bool icontains(std::string_view haystack, std::string_view needle) {
+  return std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
+                     [](char h, char n) { return ascii_lower(h) == n; }) != haystack.end() ||
+         needle.empty();
+}
+
 // What the response body is labelled: application/json only for clients that
 // ask for it and not for FHIR JSON.
 std::string_view response_content_type(const Request& req) {
-  const std::string accept = lower(req[http::field::accept]);
-  if (contains(accept, "application/json") && !contains(accept, "fhir+json")) return kJson;
+  const std::string_view accept = req[http::field::accept];
+  if (icontains(accept, "application/json") && !icontains(accept, "fhir+json")) return kJson;
   return kFhirJson;
 }
 
@@ -72,16 +84,50 @@ Response unauthorized(const Request& req, const Status& status) {
   return res;
 }
 
-// "Tue, 15 Nov 1994 08:12:31 GMT" from a FHIR instant "1994-11-15T08:12:31.000Z".
-std::string http_date(const std::string& instant) {
-  std::tm tm{};
-  if (instant.size() < 19 || !strptime(instant.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return {};
-  std::time_t t = timegm(&tm);
-  std::tm gmt{};
-  gmtime_r(&t, &gmt);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &gmt);
-  return buf;
+// "Tue, 15 Nov 1994 08:12:31 GMT" from a FHIR instant "1994-11-15T08:12:31.000Z"
+// (UTC, as the mapping writes lastUpdated); "" when it is not one. Read by
+// position rather than with strptime/strftime: it runs on every read.
+std::string http_date(std::string_view instant) {
+  if (instant.size() < 19 || instant[4] != '-' || instant[7] != '-' || instant[10] != 'T' ||
+      instant[13] != ':' || instant[16] != ':')
+    return {};
+  bool digits = true;
+  auto number = [&](std::size_t pos, std::size_t len) {
+    int value = 0;
+    for (std::size_t i = pos; i < pos + len; ++i) {
+      const char c = instant[i];
+      digits = digits && c >= '0' && c <= '9';
+      value = value * 10 + (c - '0');
+    }
+    return value;
+  };
+  const int year = number(0, 4), month = number(5, 2), day = number(8, 2);
+  const int hour = number(11, 2), minute = number(14, 2), second = number(17, 2);
+  const std::chrono::year_month_day date{std::chrono::year{year},
+                                         std::chrono::month{static_cast<unsigned>(month)},
+                                         std::chrono::day{static_cast<unsigned>(day)}};
+  if (!digits || !date.ok() || hour > 23 || minute > 59 || second > 59) return {};
+  static constexpr std::string_view kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const unsigned weekday = std::chrono::weekday{std::chrono::sys_days{date}}.c_encoding();
+  std::string out;
+  out.reserve(29);
+  auto two = [&](int v) {
+    out.push_back(static_cast<char>('0' + v / 10));
+    out.push_back(static_cast<char>('0' + v % 10));
+  };
+  out.append(kDays[weekday]).append(", ");
+  two(day);
+  out.append(" ").append(kMonths[month - 1]).append(" ").append(instant.substr(0, 4));
+  out.push_back(' ');
+  two(hour);
+  out.push_back(':');
+  two(minute);
+  out.push_back(':');
+  two(second);
+  out.append(" GMT");
+  return out;
 }
 
 // ---- request body ----------------------------------------------------------
@@ -204,9 +250,10 @@ std::vector<std::string> split_path(std::string_view path) {
 }
 
 Response answer_response(const Request& req, const detail::FhirAnswer& answer) {
-  Response res = make_response(req, answer.status, answer.body, response_content_type(req));
+  const std::string_view content_type = response_content_type(req);
+  Response res = make_response(req, answer.status, answer.body, content_type);
   if (answer.rendered) {
-    res.set(http::field::content_type, response_content_type(req));
+    res.set(http::field::content_type, content_type);
     res.body() = *answer.rendered;
     res.prepare_payload();
   }
@@ -253,9 +300,9 @@ Response handle_fhir(Request& req, ServerContext& ctx, std::string_view base, st
           req,
           Status(StatusCode::not_supported, "only JSON is supported (_format=json)", "_format"),
           406);
-  const std::string accept = lower(req[http::field::accept]);
-  if (!accept.empty() && contains(accept, "xml") && !contains(accept, "json") &&
-      !contains(accept, "*/*"))
+  const std::string_view accept = req[http::field::accept];
+  if (!accept.empty() && icontains(accept, "xml") && !icontains(accept, "json") &&
+      !icontains(accept, "*/*"))
     return status_response(
         req,
         Status(StatusCode::not_supported, "only JSON is supported (Accept: application/fhir+json)"),

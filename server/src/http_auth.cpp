@@ -50,6 +50,7 @@ Result<storage::Principal> authenticate_basic(const Request& req, ServerContext&
   std::string_view encoded = header.substr(6);
   while (!encoded.empty() && encoded.front() == ' ') encoded.remove_prefix(1);
   while (!encoded.empty() && encoded.back() == ' ') encoded.remove_suffix(1);
+  if (auto remembered = ctx.remembered_basic(encoded)) return std::move(*remembered);
   // Decoded on the stack (or into a secure_vector when long), wiped on every
   // path; so are the login and password strings when this function returns.
   std::array<std::uint8_t, kStackDecoded> stack_buffer;
@@ -76,7 +77,7 @@ Result<storage::Principal> authenticate_basic(const Request& req, ServerContext&
   if (colon == end) return malformed_credentials();
   const WipedString login(decoded, colon);
   const WipedString password(colon + 1, end);
-  return ctx.authenticate(login.get(), password.get());
+  return ctx.authenticate(login.get(), password.get(), encoded);
 }
 
 }  // namespace fhirbridge::server::detail

@@ -157,4 +157,59 @@ BOOST_AUTO_TEST_CASE(concurrent_logins_with_the_same_credentials_share_one_check
   BOOST_TEST(counting.authentications.load() <= 1 + kThreads);
 }
 
+// A success through a Basic header is also remembered for exactly that
+// header's base64 text (a keyed hash of it): a repeated header skips decoding
+// and hashing; any other text, an expired or forgotten login, goes the long way.
+BOOST_AUTO_TEST_CASE(a_repeated_basic_header_is_remembered_for_exactly_its_text) {
+  ServerFixture f({}, false);
+  FaultyStore counting(*f.store);
+  server::ServerContext ctx(counting, f.keychain, {});
+  const std::string alice = f.alice.auth().substr(6);  // the base64 text
+  BOOST_TEST(!ctx.remembered_basic(alice));
+  BOOST_REQUIRE(ctx.authenticate("alice", "alice-password", alice).ok());
+  auto remembered = ctx.remembered_basic(alice);
+  BOOST_REQUIRE(remembered);
+  BOOST_TEST(remembered->hcp_id == f.alice.hcp_id);
+  BOOST_TEST(!ctx.remembered_basic(alice + "="));
+  BOOST_TEST(!ctx.remembered_basic(basic_auth("alice", "alice-passwore").substr(6)));
+  BOOST_TEST(!ctx.remembered_basic(f.bob.auth().substr(6)));
+  BOOST_TEST(!ctx.remembered_basic(""));
+
+  // A wrong password, or the right one without a header text, leaves it remembered.
+  BOOST_TEST(!ctx.authenticate("alice", "wrong", basic_auth("alice", "wrong").substr(6)).ok());
+  BOOST_REQUIRE(ctx.authenticate("alice", "alice-password").ok());  // the remembered digest
+  BOOST_TEST(ctx.remembered_basic(alice).has_value());
+  BOOST_TEST(counting.authentications.load() == 2);  // alice-password once, wrong once
+
+  ctx.forget_logins();
+  BOOST_TEST(!ctx.remembered_basic(alice));
+
+  // Over HTTP: the second request with the same header is not checked again.
+  BOOST_REQUIRE(ctx.authenticate("alice", "alice-password", alice).ok());
+  const auto before = counting.authentications.load();
+  for (int i = 0; i < 3; ++i) {
+    server::Request req{http::verb::get, "/rest/fhir/r4/Patient?_count=1", 11};
+    req.set(http::field::authorization, "Basic  " + alice + " ");  // spaces are trimmed
+    BOOST_TEST(server::handle_request(std::move(req), ctx).result_int() != 401);
+  }
+  BOOST_TEST(counting.authentications.load() == before);
+}
+
+BOOST_AUTO_TEST_CASE(a_remembered_basic_header_expires_with_its_login) {
+  ServerFixture f({}, false);
+  server::ServerSettings settings;
+  settings.login_cache_ttl = std::chrono::seconds(1);
+  server::ServerContext ctx(*f.store, f.keychain, settings);
+  const std::string alice = f.alice.auth().substr(6);
+  BOOST_REQUIRE(ctx.authenticate("alice", "alice-password", alice).ok());
+  BOOST_TEST(ctx.remembered_basic(alice).has_value());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  BOOST_TEST(!ctx.remembered_basic(alice));
+
+  settings.login_cache_ttl = std::chrono::seconds(0);  // no login cache: nothing remembered
+  server::ServerContext uncached(*f.store, f.keychain, settings);
+  BOOST_REQUIRE(uncached.authenticate("alice", "alice-password", alice).ok());
+  BOOST_TEST(!uncached.remembered_basic(alice));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

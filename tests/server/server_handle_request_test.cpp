@@ -2,6 +2,7 @@
 // versioning, Prefer, transactions and batches against a real SqliteStore.
 #include <boost/test/unit_test.hpp>
 
+#include <ctime>
 #include <set>
 #include <vector>
 
@@ -249,6 +250,36 @@ BOOST_AUTO_TEST_CASE(tutorial_patient_conditional_create_and_patch) {
   BOOST_TEST(f.call(verb::get, kBase + "/Patient/pat1", &f.alice, {}, "application/fhir+json",
                     {{http::field::if_none_match, "W/\"2\""}})
                  .result_int() == 304u);
+}
+
+// Last-Modified is meta.lastUpdated as an HTTP date (RFC 9110 IMF-fixdate),
+// checked against the C library's formatting of the same instant; JSON asked
+// for in any case gets application/json, FHIR JSON in any case the FHIR type.
+BOOST_AUTO_TEST_CASE(last_modified_is_last_updated_as_an_http_date) {
+  ServerFixture f;
+  const std::string id = create_pat1(f);
+  for (int read = 0; read < 2; ++read) {  // rendered, then from the read cache
+    auto res = f.get(kBase + "/Patient/" + id);
+    BOOST_REQUIRE_EQUAL(res.result_int(), 200u);
+    const std::string updated(body_json(res).at("meta").at("lastUpdated").as_string());
+    std::tm tm{};
+    BOOST_REQUIRE(strptime(updated.c_str(), "%Y-%m-%dT%H:%M:%S", &tm));
+    const std::time_t t = timegm(&tm);
+    std::tm gmt{};
+    gmtime_r(&t, &gmt);
+    char expected[64];
+    std::strftime(expected, sizeof expected, "%a, %d %b %Y %H:%M:%S GMT", &gmt);
+    BOOST_TEST(res[http::field::last_modified] == expected);
+  }
+  auto as_json = f.call(http::verb::get, kBase + "/Patient/" + id, &f.alice, {}, {},
+                        {{http::field::accept, "Application/JSON"}});
+  BOOST_TEST(as_json[http::field::content_type] == "application/json; charset=utf-8");
+  auto as_fhir = f.call(http::verb::get, kBase + "/Patient/" + id, &f.alice, {}, {},
+                        {{http::field::accept, "application/FHIR+json, Application/JSON"}});
+  BOOST_TEST(as_fhir[http::field::content_type] == "application/fhir+json; charset=utf-8");
+  auto as_xml = f.call(http::verb::get, kBase + "/Patient/" + id, &f.alice, {}, {},
+                       {{http::field::accept, "Application/FHIR+XML"}});
+  BOOST_TEST(as_xml.result_int() == 406u);
 }
 
 // A repeated read of an unchanged version is served from the read cache

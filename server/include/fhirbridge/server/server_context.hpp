@@ -13,6 +13,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "fhirbridge/crypto/keychain.hpp"
@@ -114,7 +116,17 @@ class ServerContext {
   // password is never kept. unauthorized when wrong; throttled while
   // the login or the client (RequestClientScope) is throttled -- the same
   // answer whether or not the login exists.
-  Result<storage::Principal> authenticate(const std::string& login, const std::string& password);
+  // `encoded_basic`, when given, is the base64 text of the Authorization
+  // header these credentials came from: a success is then also remembered for
+  // exactly that text (see remembered_basic).
+  Result<storage::Principal> authenticate(const std::string& login, const std::string& password,
+                                          std::string_view encoded_basic = {});
+  // The principal of a success remembered (and not expired) for exactly this
+  // base64 text of Basic credentials, else nullopt (then decode and call
+  // authenticate). A repeated header skips the decoding and the SHA-256: the
+  // text is remembered as a 128-bit keyed hash (SipHash-2-4 under two keys drawn
+  // at random per context), never in clear (docs/security.md).
+  std::optional<storage::Principal> remembered_basic(std::string_view encoded_basic);
   void forget_logins();  // the success cache and the failure counters
 
   // The SQLite backend is one connection: store calls are serialised through
@@ -123,11 +135,14 @@ class ServerContext {
 
  private:
   using Clock = std::chrono::steady_clock;
+  using BasicTag = std::array<std::uint8_t, 16>;  // keyed hash of a Basic header's base64 text
   struct CachedLogin {
     std::array<std::uint8_t, 32> digest;  // SHA-256(login, 0, password)
     storage::Principal principal;
     Clock::time_point expires;
+    std::optional<BasicTag> basic;  // the header text it came from, when known
   };
+  BasicTag basic_tag(std::string_view encoded_basic) const;
   struct Failures {
     std::size_t count = 0;
     Clock::time_point first, last;  // of the failures in the current window
@@ -146,6 +161,11 @@ class ServerContext {
   std::mutex store_mutex_;
   std::mutex login_mutex_;
   std::map<std::string, CachedLogin> logins_;  // login -> last successful credentials
+  // BasicTag (as 16 bytes) -> login: the way from a header to its logins_
+  // entry, which must still hold that tag. Guarded by login_mutex_; emptied
+  // when it outgrows logins_ twice over (stale ways only cost a slow check).
+  std::unordered_map<std::string, std::string> basic_logins_;
+  std::array<std::uint8_t, 32> basic_tag_key_{};  // two SipHash keys, random per context
   // Password checks under way, by login: a request with the same credentials
   // waits for that check instead of running Argon2id (19 MiB, ~0.1 s) again.
   // Without it, when a busy client's cached login expired, every one of its
