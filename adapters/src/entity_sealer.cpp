@@ -270,12 +270,11 @@ class EntitySealer::UnsealedCache {
       return entry.version.matches(sealed) ? entry.clear : nullptr;
     });
   }
-  void put(const std::string& reader, const Entity& sealed, const Entity& clear) {
+  void put(const std::string& reader, const Entity& sealed, std::shared_ptr<const Entity> clear) {
     if (!entries_.enabled()) return;
     auto version = SealedVersion::of(sealed);
     if (!version) return;
-    entries_.put(key(reader, *sealed.id),
-                 Entry{std::move(*version), std::make_shared<const Entity>(clear)});
+    entries_.put(key(reader, *sealed.id), Entry{std::move(*version), std::move(clear)});
   }
   void clear() { entries_.clear(); }
 
@@ -651,25 +650,33 @@ Status EntitySealer::reseal_patient(HcpDirectory& dir, const std::string& hcp_id
 Result<icure::Patient> EntitySealer::unseal_patient(HcpDirectory& dir,
                                                     const std::string& reader_hcp_id,
                                                     const icure::Patient& sealed) {
+  auto clear = unseal_patient_shared(dir, reader_hcp_id, sealed);
+  if (!clear.ok()) return clear.status();
+  return **clear;
+}
+
+Result<std::shared_ptr<const icure::Patient>> EntitySealer::unseal_patient_shared(
+    HcpDirectory& dir, const std::string& reader_hcp_id, const icure::Patient& sealed) {
   const std::string what = "patient " + sealed.id.value_or("?");
   if (!has_entries_for(sealed.delegations, reader_hcp_id) &&
       !has_entries_for(sealed.encryptionKeys, reader_hcp_id))
     return Status::NotFound(what + " is not shared with healthcare party " + reader_hcp_id);
   if (!sealed.encryptedSelf) {
     FHIRBRIDGE_RETURN_IF_ERROR(keychain_.get(reader_hcp_id));
-    return sealed;
+    return std::make_shared<const icure::Patient>(sealed);
   }
   if (auto hit = unsealed_patients_->find(reader_hcp_id, sealed)) {
     // As on a miss, a key dropped from the keychain (or expired) stops the read.
     FHIRBRIDGE_RETURN_IF_ERROR(keychain_.check(reader_hcp_id));
-    return *hit;
+    return hit;
   }
   auto keys = content_keys(dir, reader_hcp_id, key_map_of(sealed), sealed.id.value_or("?"));
   if (!keys.ok()) return keys.status();
   icure::Patient clear = sealed;
   FHIRBRIDGE_RETURN_IF_ERROR(unseal_entity(clear, *keys, what, "Patient"));
-  unsealed_patients_->put(reader_hcp_id, sealed, clear);
-  return clear;
+  auto shared = std::make_shared<const icure::Patient>(std::move(clear));
+  unsealed_patients_->put(reader_hcp_id, sealed, shared);
+  return shared;
 }
 
 Result<std::vector<std::string>> EntitySealer::patient_secret_ids(HcpDirectory& dir,
@@ -800,7 +807,7 @@ Result<icure::Contact> EntitySealer::unseal_contact(HcpDirectory& dir,
     }
   }
   FHIRBRIDGE_RETURN_IF_ERROR(unseal_entity(clear, *keys, what, "Contact"));
-  unsealed_contacts_->put(reader_hcp_id, sealed, clear);
+  unsealed_contacts_->put(reader_hcp_id, sealed, std::make_shared<const icure::Contact>(clear));
   return clear;
 }
 

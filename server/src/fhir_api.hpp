@@ -138,6 +138,10 @@ class TypeStore {
 // the Store resolves both (store.hpp), the server only words the 404.
 Result<icure::Patient> resolve_patient(ServerContext& ctx, const storage::Principal& who,
                                        const std::string& id);
+// The same, shared with the store's memory of unsealed patients (no copy).
+Result<std::shared_ptr<const icure::Patient>> resolve_patient_shared(ServerContext& ctx,
+                                                                     const storage::Principal& who,
+                                                                     const std::string& id);
 Result<storage::ContactRecord> resolve_observation(ServerContext& ctx,
                                                    const storage::Principal& who,
                                                    const std::string& id);

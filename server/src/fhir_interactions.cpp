@@ -244,6 +244,15 @@ Result<icure::Patient> resolve_patient(ServerContext& ctx, const storage::Princi
   return found;
 }
 
+Result<std::shared_ptr<const icure::Patient>> resolve_patient_shared(ServerContext& ctx,
+                                                                     const storage::Principal& who,
+                                                                     const std::string& id) {
+  if (id.empty()) return Status::NotFound("Patient/ not found");
+  auto found = ctx.store().get_patient_shared(who, id);
+  if (!found.ok()) return missing_resource(found.status(), "Patient", id);
+  return found;
+}
+
 Result<storage::ContactRecord> resolve_observation(ServerContext& ctx,
                                                    const storage::Principal& who,
                                                    const std::string& id) {
@@ -703,37 +712,45 @@ FhirAnswer rendered_answer(std::shared_ptr<const RenderedCache::Entry> entry) {
 
 // A plain read of the current version that the HTTP layer answers: mapping and
 // serialisation are skipped when this version was rendered before. The store
-// has already decided access, the key's presence and the current rev.
-Result<FhirAnswer> cached_read(CallContext& call, const std::string& type,
-                               const storage::WriteResult& found) {
-  auto read_through = [&](const auto& sealed) -> Result<FhirAnswer> {
-    if (!sealed.id || !sealed.rev) return view_answer(call, type, 200, found, "read", false);
-    RenderedCache& cache = call.server.read_cache();
-    const std::string key = read_cache_key(call, type, *sealed.id);
-    if (auto entry = cache.find(key, sealed)) return rendered_answer(std::move(entry));
-    auto answer = view_answer(call, type, 200, found, "read", false);
-    if (!answer.ok()) return answer;
-    auto entry = std::make_shared<RenderedCache::Entry>(RenderedCache::Entry{
-        json::serialize(answer->body), std::move(answer->etag), std::move(answer->last_modified)});
-    cache.remember(key, *crypto::SealedVersion::of(sealed), entry);
-    return rendered_answer(std::move(entry));
-  };
-  if (const auto* patient = std::get_if<icure::Patient>(&found)) return read_through(*patient);
-  if (const auto* record = std::get_if<storage::ContactRecord>(&found))
-    return read_through(record->contact);
-  return view_answer(call, type, 200, found, "read", false);
+// has already decided access, the key's presence and the current rev, and
+// given `sealed` (the Patient or Contact it found); `render` maps it (a miss).
+template <typename Sealed, typename Render>
+Result<FhirAnswer> cached_read(CallContext& call, const std::string& type, const Sealed& sealed,
+                               Render render) {
+  if (!sealed.id || !sealed.rev) return render();
+  RenderedCache& cache = call.server.read_cache();
+  const std::string key = read_cache_key(call, type, *sealed.id);
+  if (auto entry = cache.find(key, sealed)) return rendered_answer(std::move(entry));
+  Result<FhirAnswer> answer = render();
+  if (!answer.ok()) return answer;
+  auto entry = std::make_shared<RenderedCache::Entry>(RenderedCache::Entry{
+      json::serialize(answer->body), std::move(answer->etag), std::move(answer->last_modified)});
+  cache.remember(key, *crypto::SealedVersion::of(sealed), entry);
+  return rendered_answer(std::move(entry));
 }
 
 Result<FhirAnswer> do_read(CallContext& call, const std::string& type, const std::string& id,
                            const std::optional<std::string>& version, const FhirCall& request) {
-  auto found =
-      version ? resolve_version(call, type, id, *version) : resolve_resource(call, type, id);
-  if (!found.ok()) return found.status();
   const bool subset = std::any_of(request.params.begin(), request.params.end(), [](const auto& p) {
     return p.name != "_format" && p.name != "_pretty";
   });
-  if (!version && !subset && request.accepts_rendered && call.server.read_cache().enabled())
-    return cached_read(call, type, *found);
+  if (!version && !subset && request.accepts_rendered && call.server.read_cache().enabled()) {
+    if (type == "Patient") {  // the remembered unsealed patient itself: no copy on a hit
+      auto patient = resolve_patient_shared(call.server, call.who, id);
+      if (!patient.ok()) return patient.status();
+      return cached_read(call, type, **patient, [&] {
+        return view_answer(call, type, 200, storage::WriteResult{**patient}, "read", false);
+      });
+    }
+    auto found = resolve_resource(call, type, id);
+    if (!found.ok()) return found.status();
+    const auto* record = std::get_if<storage::ContactRecord>(&*found);
+    auto render = [&] { return view_answer(call, type, 200, *found, "read", false); };
+    return record ? cached_read(call, type, record->contact, render) : render();
+  }
+  auto found =
+      version ? resolve_version(call, type, id, *version) : resolve_resource(call, type, id);
+  if (!found.ok()) return found.status();
   auto answer = view_answer(call, type, 200, *found, "read", false);
   if (answer.ok() && !request.params.empty())
     FHIRBRIDGE_RETURN_IF_ERROR(subset_read(request.params, *answer));

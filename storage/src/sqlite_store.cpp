@@ -1100,10 +1100,17 @@ Result<icure::Patient> SqliteStore::create_patient(const Principal& who, icure::
 }
 
 Result<icure::Patient> SqliteStore::get_patient(const Principal& who, const std::string& id) {
-  return impl_->read([&]() -> Result<icure::Patient> {
+  auto shared = get_patient_shared(who, id);
+  if (!shared.ok()) return shared.status();
+  return **shared;
+}
+
+Result<std::shared_ptr<const icure::Patient>> SqliteStore::get_patient_shared(
+    const Principal& who, const std::string& id) {
+  return impl_->read([&]() -> Result<std::shared_ptr<const icure::Patient>> {
     auto row = impl_->visible_patient(who, id, true);
     if (!row.ok()) return row.status();
-    return impl_->sealer.unseal_patient(*impl_, who.hcp_id, *row->sealed);
+    return impl_->sealer.unseal_patient_shared(*impl_, who.hcp_id, *row->sealed);
   });
 }
 

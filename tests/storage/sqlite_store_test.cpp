@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "faulty_store.hpp"
+#include "fhirbridge/json_io.hpp"
 #include "fhirbridge/storage/text_fold.hpp"
 #include "store_fixture.hpp"
 
@@ -79,6 +80,51 @@ BOOST_FIXTURE_TEST_CASE(patient_crud_and_revisions, StoreFixture) {
   auto recreated = store->create_patient(hcp1, again);
   REQUIRE_OK(recreated);
   BOOST_TEST(recreated->rev->rfind("4-", 0) == 0);
+}
+
+// get_patient_shared: get_patient's answers without the copy -- a repeated read
+// of an unchanged patient is the one unsealed object the sealer remembers; a
+// new rev is a new object; errors are get_patient's; a store that does not
+// override it (a wrapper) answers through its own get_patient.
+BOOST_FIXTURE_TEST_CASE(a_shared_read_answers_as_get_patient_without_a_copy, StoreFixture) {
+  auto created = store->create_patient(hcp1, make_patient("Dupont", "Élodie", "female", 19740312));
+  REQUIRE_OK(created);
+  auto first = store->get_patient_shared(hcp1, *created->id);
+  REQUIRE_OK(first);
+  auto second = store->get_patient_shared(hcp1, *created->id);
+  REQUIRE_OK(second);
+  BOOST_TEST(first->get() == second->get());
+  auto copy = store->get_patient(hcp1, *created->id);
+  REQUIRE_OK(copy);
+  BOOST_TEST(json_io::to_json(**first) == json_io::to_json(*copy));
+  BOOST_TEST(*(*first)->lastName == "Dupont");
+
+  icure::Patient changed = *copy;
+  changed.note = "changed note";
+  REQUIRE_OK(store->update_patient(hcp1, changed));
+  auto after = store->get_patient_shared(hcp1, *created->id);
+  REQUIRE_OK(after);
+  BOOST_TEST(after->get() != first->get());
+  BOOST_TEST(*(*after)->note == "changed note");
+  BOOST_TEST(*(*first)->note == "note of Élodie Dupont");  // a reader's copy is never changed
+
+  BOOST_TEST(
+      (store->get_patient_shared(hcp2, *created->id).status().code() == StatusCode::not_found));
+  BOOST_TEST(
+      (store->get_patient_shared(hcp1, "no-such-id").status().code() == StatusCode::not_found));
+  keychain.drop(hcp1.hcp_id);  // a remembered patient is not served without the key
+  BOOST_TEST(
+      (store->get_patient_shared(hcp1, *created->id).status().code() == StatusCode::key_missing));
+  BOOST_REQUIRE(
+      keychain.put(hcp1.hcp_id, test::private_hex(0), test::test_key(0).public_key_hex).ok());
+
+  test::FaultyStore wrapper(*store);
+  auto through = wrapper.get_patient_shared(hcp1, *created->id);
+  REQUIRE_OK(through);
+  BOOST_TEST(*(*through)->note == "changed note");
+  REQUIRE_OK(store->delete_patient(hcp1, *created->id, {}));
+  BOOST_TEST(
+      (wrapper.get_patient_shared(hcp1, *created->id).status().code() == StatusCode::deleted));
 }
 
 BOOST_FIXTURE_TEST_CASE(create_conflicts_on_id_and_fhir_id, StoreFixture) {

@@ -92,6 +92,9 @@ class EntitySealer {
   // reading it again costs a copy, after the same keychain check (docs/crypto.md).
   Result<icure::Patient> unseal_patient(HcpDirectory& dir, const std::string& reader_hcp_id,
                                         const icure::Patient& sealed);
+  // The same without the copy: the remembered patient itself on a hit.
+  Result<std::shared_ptr<const icure::Patient>> unseal_patient_shared(
+      HcpDirectory& dir, const std::string& reader_hcp_id, const icure::Patient& sealed);
   // The patient's secretId(s) as `reader_hcp_id` can decrypt them.
   Result<std::vector<std::string>> patient_secret_ids(HcpDirectory& dir,
                                                       const std::string& reader_hcp_id,

@@ -75,6 +75,8 @@ class SqliteStore final : public Store, public SealedStore {
   // `deleted` (410 Gone) instead of not_found.
   Result<icure::Patient> create_patient(const Principal& who, icure::Patient patient) override;
   Result<icure::Patient> get_patient(const Principal& who, const std::string& id) override;
+  Result<std::shared_ptr<const icure::Patient>> get_patient_shared(const Principal& who,
+                                                                   const std::string& id) override;
   Result<icure::Patient> update_patient(const Principal& who, icure::Patient patient) override;
   Result<Deleted> delete_patient(const Principal& who, const std::string& id,
                                  const std::optional<std::string>& rev) override;

@@ -65,7 +65,7 @@ struct DateCondition {
   bool negate = false;
   // More ranges of the same parameter, OR'ed with this one (a comma list,
   // `birthdate=1970,1980`); they have no alternatives of their own.
-  std::vector<DateCondition> alternatives;
+  std::vector<DateCondition> alternatives = {};  // "= {}": brace-init of the rest stays quiet
   // Whether `value` matches this range or one of the alternatives; `bound`
   // puts a bound on the value's scale (bound(v, /*high=*/true)).
   template <typename Bound>
@@ -252,6 +252,15 @@ class Store {
   virtual Result<icure::Patient> create_patient(const Principal& who, icure::Patient patient) = 0;
   // `id`: store id or FHIR id (see "Ids" above). not_found / deleted / key_missing.
   virtual Result<icure::Patient> get_patient(const Principal& who, const std::string& id) = 0;
+  // get_patient's answer, shared: a backend that keeps unsealed patients in
+  // memory returns its copy instead of copying it (reads of a hot patient).
+  // Same answers and errors; by default, get_patient's result moved into one.
+  virtual Result<std::shared_ptr<const icure::Patient>> get_patient_shared(const Principal& who,
+                                                                           const std::string& id) {
+    auto patient = get_patient(who, id);
+    if (!patient.ok()) return patient.status();
+    return std::make_shared<const icure::Patient>(std::move(*patient));
+  }
   // Replaces a patient; patient.rev must be the stored rev (version_conflict),
   // not_found when absent or not visible.
   virtual Result<icure::Patient> update_patient(const Principal& who, icure::Patient patient) = 0;
