@@ -238,10 +238,9 @@ Result<std::vector<storage::WriteResult>> TypeStore::list_old_versions(
 
 Result<icure::Patient> resolve_patient(ServerContext& ctx, const storage::Principal& who,
                                        const std::string& id) {
-  if (id.empty()) return Status::NotFound("Patient/ not found");
-  auto found = ctx.store().get_patient(who, id);
-  if (!found.ok()) return missing_resource(found.status(), "Patient", id);
-  return found;
+  auto found = resolve_patient_shared(ctx, who, id);
+  if (!found.ok()) return found.status();
+  return **found;
 }
 
 Result<std::shared_ptr<const icure::Patient>> resolve_patient_shared(ServerContext& ctx,
