@@ -221,6 +221,8 @@ Result<storage::Principal> ServerContext::authenticate(const std::string& login,
     return checked.status();
   }
   storage::Principal principal = std::move(*checked);
+  const std::optional<BasicTag> basic =
+      encoded_basic.empty() ? std::nullopt : std::optional<BasicTag>(basic_tag(encoded_basic));
   std::lock_guard lock(login_mutex_);
   failures_by_login_.erase(login);  // the per-client count stays: it spans logins
   if (settings_.login_cache_ttl.count() > 0) {
@@ -228,13 +230,11 @@ Result<storage::Principal> ServerContext::authenticate(const std::string& login,
         logins_, settings_.login_cache_max_entries,
         [&](const CachedLogin& c) { return c.expires <= now; },
         [](const CachedLogin& c) { return c.expires; });
-    CachedLogin& remembered = logins_[login];
-    remembered = CachedLogin{digest, principal, now + settings_.login_cache_ttl, std::nullopt};
-    if (!encoded_basic.empty()) {
-      remembered.basic = basic_tag(encoded_basic);
+    logins_[login] = CachedLogin{digest, principal, now + settings_.login_cache_ttl, basic};
+    if (basic) {
       if (basic_logins_.size() >= 2 * std::max<std::size_t>(settings_.login_cache_max_entries, 1))
         basic_logins_.clear();
-      basic_logins_[std::string(remembered.basic->begin(), remembered.basic->end())] = login;
+      basic_logins_[std::string(basic->begin(), basic->end())] = login;
     }
   }
   finish(principal);
