@@ -3,6 +3,7 @@
 // template serves both plain TCP and TLS (ssl_stream over tcp_stream).
 #include "fhirbridge/server/http_server.hpp"
 
+#include <botan/mem_ops.h>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
@@ -77,9 +78,10 @@ constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
 
 // Overwrites a string's bytes before it is freed: request bodies may carry
 // private keys and Basic credentials (std::string has no secure allocator).
+// Botan's scrub is explicit_bzero: a memset the compiler may not drop, not a
+// byte-by-byte volatile loop (it runs on every request).
 void wipe(std::string& s) {
-  volatile char* p = s.data();
-  for (std::size_t i = 0; i < s.size(); ++i) p[i] = 0;
+  Botan::secure_scrub_memory(s.data(), s.size());
   s.clear();
 }
 
@@ -222,8 +224,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void wipe_read_buffer() {
     if (buffer_.size() != 0 || buffer_.capacity() == 0) return;
     auto storage = buffer_.prepare(buffer_.capacity());
-    volatile unsigned char* p = static_cast<unsigned char*>(storage.data());
-    for (std::size_t i = 0; i < storage.size(); ++i) p[i] = 0;
+    Botan::secure_scrub_memory(storage.data(), storage.size());
     buffer_.commit(0);
   }
 
