@@ -10,7 +10,6 @@
 #include <utility>
 
 #include "fhirbridge/crypto/sealed_version.hpp"
-#include "fhirbridge/detail/bounded_map.hpp"
 #include "fhirbridge/json_io.hpp"
 
 namespace fhirbridge::crypto {
@@ -266,30 +265,22 @@ class EntitySealer::UnsealedCache {
 
   std::shared_ptr<const Entity> find(const std::string& reader, const Entity& sealed) const {
     if (!entries_.enabled() || !sealed.id) return nullptr;
-    return entries_.read(key(reader, *sealed.id), [&](const Entry& entry) {
-      return entry.version.matches(sealed) ? entry.clear : nullptr;
-    });
+    return entries_.find(key(reader, *sealed.id), sealed);
   }
   void put(const std::string& reader, const Entity& sealed, std::shared_ptr<const Entity> clear) {
-    if (!entries_.enabled()) return;
-    auto version = SealedVersion::of(sealed);
-    if (!version) return;
-    entries_.put(key(reader, *sealed.id), Entry{std::move(*version), std::move(clear)});
+    if (!entries_.enabled() || !sealed.id) return;
+    entries_.put(key(reader, *sealed.id), sealed, std::move(clear));
   }
   void clear() { entries_.clear(); }
 
  private:
-  struct Entry {
-    SealedVersion version;
-    std::shared_ptr<const Entity> clear;
-  };
   static std::string key(const std::string& reader, const std::string& id) {
     std::string k;
     k.reserve(reader.size() + 1 + id.size());
     k.append(reader).append(1, '\n').append(id);
     return k;
   }
-  fhirbridge::detail::BoundedMap<Entry> entries_;
+  SealedVersionCache<Entity> entries_;
 };
 
 EntitySealer::EntitySealer(Keychain& keychain, Botan::RandomNumberGenerator& rng,

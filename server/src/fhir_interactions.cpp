@@ -724,7 +724,7 @@ Result<FhirAnswer> cached_read(CallContext& call, const std::string& type, const
   if (!answer.ok()) return answer;
   auto entry = std::make_shared<RenderedCache::Entry>(RenderedCache::Entry{
       json::serialize(answer->body), std::move(answer->etag), std::move(answer->last_modified)});
-  cache.remember(key, *crypto::SealedVersion::of(sealed), entry);
+  cache.put(key, sealed, entry);
   return rendered_answer(std::move(entry));
 }
 

@@ -38,12 +38,8 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-bool contains(std::string_view haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string_view::npos;
-}
-
-// contains() ignoring ASCII case, for a lower-case needle: header values are
-// looked into on every request, without building a lower-case copy.
+// Whether `haystack` contains `needle` (lower case) ignoring ASCII case: header
+// values are looked into on every request, without building a lower-case copy.
 bool icontains(std::string_view haystack, std::string_view needle) {
   return std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
                      [](char h, char n) { return ascii_lower(h) == n; }) != haystack.end() ||
@@ -223,11 +219,11 @@ Response handle_keychain(const Request& req, ServerContext& ctx, std::string_vie
 
 void parse_prefer(const Request& req, detail::CallContext& call, const ServerSettings& settings) {
   call.strict = settings.strict_by_default;
-  const std::string prefer = lower(req[http::field::prefer]);
-  if (contains(prefer, "return=minimal")) call.prefer = detail::PreferReturn::minimal;
-  if (contains(prefer, "return=operationoutcome")) call.prefer = detail::PreferReturn::outcome;
-  if (contains(prefer, "handling=strict")) call.strict = true;
-  if (contains(prefer, "handling=lenient")) call.strict = false;
+  const std::string_view prefer = req[http::field::prefer];
+  if (icontains(prefer, "return=minimal")) call.prefer = detail::PreferReturn::minimal;
+  if (icontains(prefer, "return=operationoutcome")) call.prefer = detail::PreferReturn::outcome;
+  if (icontains(prefer, "handling=strict")) call.strict = true;
+  if (icontains(prefer, "handling=lenient")) call.strict = false;
 }
 
 bool format_is_json(std::string_view format) {

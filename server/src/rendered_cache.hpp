@@ -4,46 +4,25 @@
 // (access, keychain, current rev), so it never decides who may read what.
 #pragma once
 
-#include <cstddef>
-#include <memory>
 #include <string>
 
 #include "fhirbridge/crypto/sealed_version.hpp"
-#include "fhirbridge/detail/bounded_map.hpp"
 
 namespace fhirbridge::server::detail {
 
-class RenderedCache {
+// The entries, by reader, type and store id, each served only for the sealed
+// version it was rendered from. Holds up to `capacity` entries and is emptied
+// when full (like the sealer's caches); 0 disables it.
+struct RenderedEntry {
+  std::string body;           // the resource, serialised
+  std::string etag;           // W/"<generation>"
+  std::string last_modified;  // FHIR instant
+};
+// A class (not an alias) so that server_context.hpp can declare it ahead.
+class RenderedCache final : public crypto::SealedVersionCache<RenderedEntry> {
  public:
-  struct Entry {
-    std::string body;           // the resource, serialised
-    std::string etag;           // W/"<generation>"
-    std::string last_modified;  // FHIR instant
-  };
-  // Holds up to `capacity` entries and is emptied when full (like the sealer's
-  // caches); 0 disables it.
-  explicit RenderedCache(std::size_t capacity) : entries_(capacity) {}
-
-  bool enabled() const { return entries_.enabled(); }
-  // The entry remembered under `key` if it was rendered from exactly `sealed`
-  // (the sealed Patient or Contact the store answered with: its rev and every
-  // encryptedSelf text), else null.
-  template <typename Sealed>
-  std::shared_ptr<const Entry> find(const std::string& key, const Sealed& sealed) const {
-    return entries_.read(
-        key, [&](const Kept& kept) { return kept.version.matches(sealed) ? kept.entry : nullptr; });
-  }
-  void remember(std::string key, crypto::SealedVersion version,
-                std::shared_ptr<const Entry> entry) {
-    entries_.put(std::move(key), Kept{std::move(version), std::move(entry)});
-  }
-
- private:
-  struct Kept {
-    crypto::SealedVersion version;
-    std::shared_ptr<const Entry> entry;
-  };
-  fhirbridge::detail::BoundedMap<Kept> entries_;
+  using Entry = RenderedEntry;
+  using SealedVersionCache::SealedVersionCache;
 };
 
 }  // namespace fhirbridge::server::detail
