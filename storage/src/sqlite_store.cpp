@@ -251,24 +251,33 @@ Result<SqliteStore::Impl::ReadLease> SqliteStore::Impl::lease_reader() {
         pool_available.notify_one();
         return status;
       }
-      lease.pooled_ = std::make_unique<sqlite::Database>(std::move(*opened));
-      lease.db_ = lease.pooled_.get();
+      lease.pooled_ = std::make_unique<Reader>(std::move(*opened));
+      lease.db_ = &lease.pooled_->db;
       return lease;
     }
     pool_available.wait(lock);
   }
   lease.pooled_ = std::move(idle_readers.back());
   idle_readers.pop_back();
-  lease.db_ = lease.pooled_.get();
+  lease.db_ = &lease.pooled_->db;
   return lease;
 }
 
-void SqliteStore::Impl::return_reader(std::unique_ptr<sqlite::Database> db) {
+void SqliteStore::Impl::return_reader(std::unique_ptr<Reader> reader) {
   {
     std::lock_guard lock(pool_mutex);
-    idle_readers.push_back(std::move(db));
+    idle_readers.push_back(std::move(reader));
   }
   pool_available.notify_one();
+}
+
+Result<std::int64_t> SqliteStore::Impl::data_version(sqlite::Database& db) {
+  auto stmt = db.cached("PRAGMA data_version");
+  if (!stmt.ok()) return stmt.status();
+  auto row = stmt->step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::Internal("PRAGMA data_version returned no row");
+  return stmt->int64(0);
 }
 
 // ---- group commit -----------------------------------------------------------------
@@ -1107,11 +1116,10 @@ Result<icure::Patient> SqliteStore::get_patient(const Principal& who, const std:
 
 Result<std::shared_ptr<const icure::Patient>> SqliteStore::get_patient_shared(
     const Principal& who, const std::string& id) {
-  return impl_->read([&]() -> Result<std::shared_ptr<const icure::Patient>> {
-    auto row = impl_->visible_patient(who, id, true);
-    if (!row.ok()) return row.status();
-    return impl_->sealer.unseal_patient_shared(*impl_, who.hcp_id, *row->sealed);
-  });
+  return impl_->read_visible_patient(
+      who, id, [&](const Impl::PatientRow& row) -> Result<std::shared_ptr<const icure::Patient>> {
+        return impl_->sealer.unseal_patient_shared(*impl_, who.hcp_id, *row.sealed);
+      });
 }
 
 Result<icure::Patient> SqliteStore::update_patient(const Principal& who, icure::Patient patient) {

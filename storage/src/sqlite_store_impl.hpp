@@ -73,6 +73,34 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
   Status start(const SqliteStoreOptions& options);
 
   // ---- reads ----
+  // The sealed document is shared with the parsed-document cache: a read
+  // copies it only where it builds a new entity (unsealing, updates).
+  struct PatientRow {
+    std::string id, rev;
+    std::shared_ptr<const icure::Patient> sealed;
+  };
+  struct ContactRow {
+    std::string id, rev, patient_id;
+    std::shared_ptr<const icure::Contact> sealed;
+  };
+
+  // What visible_patient() found on one read connection, valid while the
+  // connection's PRAGMA data_version stays the same. SQLite changes that value
+  // when any other connection (this store's writer, another process) commits,
+  // so a hit skips the look-up's SQL and its transaction and is never stale
+  // (docs/storage.md, "Reading one patient"). Only its connection's lease
+  // holder touches it: no lock.
+  struct VisibleMemo {
+    static constexpr std::size_t kCapacity = 4096;  // cleared when full
+    std::int64_t data_version = -1;
+    std::unordered_map<std::string, PatientRow> rows;  // by hcp id '\n' id or FHIR id
+  };
+  struct Reader {
+    explicit Reader(sqlite::Database opened) : db(std::move(opened)) {}
+    sqlite::Database db;
+    VisibleMemo visible;
+  };
+
   // A read connection for one read(): pooled, or (in-memory database / no
   // pool) the writer, held under write_mutex.
   class ReadLease {
@@ -82,19 +110,21 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
     ReadLease& operator=(ReadLease&&) noexcept = default;
     ~ReadLease();
     sqlite::Database& db() { return *db_; }
+    // nullptr on the writer (its own commits would not change data_version).
+    VisibleMemo* visible_memo() { return pooled_ ? &pooled_->visible : nullptr; }
 
    private:
     friend struct Impl;
     Impl* impl_ = nullptr;
-    std::unique_ptr<sqlite::Database> pooled_;
+    std::unique_ptr<Reader> pooled_;
     std::unique_lock<std::mutex> writer_lock_;
     sqlite::Database* db_ = nullptr;
   };
   Result<ReadLease> lease_reader();
-  void return_reader(std::unique_ptr<sqlite::Database> db);
+  void return_reader(std::unique_ptr<Reader> reader);
   std::mutex pool_mutex;
   std::condition_variable pool_available;
-  std::vector<std::unique_ptr<sqlite::Database>> idle_readers;
+  std::vector<std::unique_ptr<Reader>> idle_readers;
   std::size_t open_readers = 0;
   std::size_t max_readers = 0;  // 0: reads use the writer
   std::chrono::milliseconds busy_timeout{5000};
@@ -117,6 +147,60 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
       return Status::Internal(std::string("store: ") + e.what());
     }
   }
+
+  // body(row) on what visible_patient(who, id, /*report_deleted=*/true) finds.
+  // A row the leased connection's VisibleMemo holds for the current
+  // data_version is used without a transaction (body then runs outside one,
+  // as single statements); otherwise this is read() plus remembering the row.
+  template <typename Body>
+  auto read_visible_patient(const Principal& who, const std::string& id, Body&& body)
+      -> decltype(body(std::declval<const PatientRow&>())) {
+    try {
+      auto lease = lease_reader();
+      if (!lease.ok()) return lease.status();
+      Bind bind(lease->db());
+      VisibleMemo* memo = lease->visible_memo();
+      std::string key;
+      if (memo) {
+        auto version = data_version(lease->db());  // in its own short read transaction
+        if (!version.ok()) return version.status();
+        if (*version != memo->data_version) {
+          memo->rows.clear();
+          memo->data_version = *version;
+        }
+        key.reserve(who.hcp_id.size() + 1 + id.size());
+        key.append(who.hcp_id).append(1, '\n').append(id);
+        if (auto hit = memo->rows.find(key); hit != memo->rows.end()) return body(hit->second);
+      }
+      auto tx = sqlite::Transaction::begin(lease->db(), sqlite::Transaction::Mode::deferred);
+      if (!tx.ok()) return tx.status();
+      // The version of this transaction's snapshot (its first statement starts it).
+      std::int64_t version = -1;
+      if (memo) {
+        auto current = data_version(lease->db());
+        if (!current.ok()) return current.status();
+        version = *current;
+      }
+      auto row = visible_patient(who, id, true);
+      if (!row.ok()) return row.status();
+      auto result = body(*row);
+      if (!result.ok()) return result;
+      Status committed = tx->commit();
+      if (!committed.ok()) return committed;
+      if (memo) {
+        if (version != memo->data_version || memo->rows.size() >= VisibleMemo::kCapacity) {
+          memo->rows.clear();
+          memo->data_version = version;
+        }
+        memo->rows.insert_or_assign(std::move(key), std::move(*row));
+      }
+      return result;
+    } catch (const std::exception& e) {
+      return Status::Internal(std::string("store: ") + e.what());
+    }
+  }
+  // PRAGMA data_version of `db` (sqlite.org/pragma.html#pragma_data_version).
+  static Result<std::int64_t> data_version(sqlite::Database& db);
 
   // ---- writes (group commit) ----
   struct PendingWrite {
@@ -272,16 +356,6 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
   ParsedCache<icure::Patient> parsed_patients;
   ParsedCache<icure::Contact> parsed_contacts;
 
-  // The sealed document is shared with the parsed-document cache: a read
-  // copies it only where it builds a new entity (unsealing, updates).
-  struct PatientRow {
-    std::string id, rev;
-    std::shared_ptr<const icure::Patient> sealed;
-  };
-  struct ContactRow {
-    std::string id, rev, patient_id;
-    std::shared_ptr<const icure::Contact> sealed;
-  };
   // The row of a patient whose current rev is known: from the parsed-document
   // cache, else read and parsed (nullopt if it vanished meanwhile).
   Result<std::optional<PatientRow>> patient_row(const std::string& id, std::string rev);

@@ -127,6 +127,59 @@ BOOST_FIXTURE_TEST_CASE(a_shared_read_answers_as_get_patient_without_a_copy, Sto
       (wrapper.get_patient_shared(hcp1, *created->id).status().code() == StatusCode::deleted));
 }
 
+// A read connection remembers what it found for a patient id until SQLite's
+// data_version says another connection committed: what a second store on the
+// same file (as another process would) writes is seen by the very next read,
+// by store id and by FHIR id, for every reader connection.
+BOOST_FIXTURE_TEST_CASE(a_remembered_read_sees_what_another_connection_commits, StoreFixture) {
+  auto created = store->create_patient(
+      hcp1, make_patient("Dupont", "Élodie", "female", 19740312, "fhir-dupont"));
+  REQUIRE_OK(created);
+  const std::string id = *created->id;
+  auto note_of = [&](const std::string& key) -> std::string {
+    auto read = store->get_patient_shared(hcp1, key);
+    BOOST_REQUIRE_MESSAGE(read.ok(), read.status().to_string());
+    return (*read)->note.value_or("");
+  };
+  // Two threads at once, so that more than one reader connection remembers it.
+  auto read_on_two_threads = [&](const std::string& key) {
+    Result<icure::Patient> other = Status::Internal("not read");
+    std::thread second([&] { other = store->get_patient(hcp1, key); });
+    const std::string mine = note_of(key);
+    second.join();
+    REQUIRE_OK(other);
+    BOOST_TEST(mine == other->note.value_or(""));
+    return mine;
+  };
+  for (int i = 0; i < 3; ++i) {
+    BOOST_TEST(read_on_two_threads(id) == "note of Élodie Dupont");
+    BOOST_TEST(read_on_two_threads("fhir-dupont") == "note of Élodie Dupont");
+  }
+
+  auto opened = SqliteStore::open(file, keychain, {});
+  REQUIRE_OK(opened);
+  std::unique_ptr<SqliteStore> other = std::move(*opened);
+  auto current = other->get_patient(hcp1, id);
+  REQUIRE_OK(current);
+  current->note = "changed elsewhere";
+  REQUIRE_OK(other->update_patient(hcp1, *current));
+  BOOST_TEST(read_on_two_threads(id) == "changed elsewhere");
+  BOOST_TEST(read_on_two_threads("fhir-dupont") == "changed elsewhere");
+
+  // Another party's read is never answered from hcp1's remembered row.
+  BOOST_TEST((store->get_patient_shared(hcp2, id).status().code() == StatusCode::not_found));
+  REQUIRE_OK(other->share_patient(hcp1, id, hcp2.hcp_id));
+  auto shared = store->get_patient_shared(hcp2, id);
+  REQUIRE_OK(shared);
+  BOOST_TEST(*(*shared)->note == "changed elsewhere");
+
+  REQUIRE_OK(other->delete_patient(hcp1, id, {}));
+  BOOST_TEST((store->get_patient_shared(hcp1, id).status().code() == StatusCode::deleted));
+  BOOST_TEST((store->get_patient_shared(hcp1, "fhir-dupont").status().code() ==
+              StatusCode::deleted));
+  BOOST_TEST((store->get_patient_shared(hcp2, id).status().code() == StatusCode::deleted));
+}
+
 BOOST_FIXTURE_TEST_CASE(create_conflicts_on_id_and_fhir_id, StoreFixture) {
   auto first =
       store->create_patient(hcp1, make_patient("Martin", "Paul", "male", 19800101, "pat-1"));
