@@ -58,6 +58,8 @@ end
 function request()
   if mode == "read" then
     return wrk.format(nil, base .. "/Patient/" .. next_item())
+  elseif mode == "read_observation" then
+    return wrk.format(nil, base .. "/Observation/" .. next_item())
   elseif mode == "search" then
     return wrk.format(nil, base .. "/Patient?name=" .. next_item() .. "&_count=10")
   elseif mode == "create" then

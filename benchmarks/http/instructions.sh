@@ -10,7 +10,8 @@
 # Environment (defaults):
 #   PATIENTS=5000        patients (+1 observation each) imported before serving
 #   MODES="read create"  read = GET Patient/{store id}, read_client = GET Patient/{the client's
-#                        id}, search = GET Patient?name=, create = POST Patient (fhir.lua)
+#                        id}, search = GET Patient?name=, create = POST Patient (fhir.lua),
+#                        read_observation = GET Observation/{store id} (the contact id)
 #   DURATION=15s         measured wrk run per mode (4 connections; after a 10 s warm-up)
 # Prints: binary, mode, requests measured, instructions per request.
 set -euo pipefail
@@ -40,6 +41,8 @@ sqlite3 "$work/seed.db" "SELECT id FROM patient ORDER BY random() LIMIT 1000" >"
 sqlite3 "$work/seed.db" "SELECT value FROM patient_identifier WHERE system = 'https://dxm.icure.dev' \
   ORDER BY random() LIMIT 1000" >"$work/client_ids.txt"
 sqlite3 "$work/seed.db" "SELECT DISTINCT family_sort FROM patient LIMIT 1000" >"$work/families.txt"
+# An Observation's id is its contact's id (docs/mapping.md).
+sqlite3 "$work/seed.db" "SELECT id FROM contact ORDER BY random() LIMIT 1000" >"$work/observation_ids.txt"
 base=/rest/fhir/r4
 
 printf '%-40s %-8s %10s %14s\n' binary mode requests "instr/request"
@@ -57,6 +60,7 @@ for binary in "$@"; do
     case "$mode" in
       read_client) list="$work/client_ids.txt" lua_mode=read ;;
       search) list="$work/families.txt" ;;
+      read_observation) list="$work/observation_ids.txt" ;;
     esac
     wrk -t1 -c4 -d10s -s "$here/fhir.lua" "$url" -- "$lua_mode" "$base" "$auth" "$list" >/dev/null 2>&1
     callgrind_control -z "$server_pid" >/dev/null 2>&1

@@ -84,16 +84,25 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
     std::shared_ptr<const icure::Contact> sealed;
   };
 
-  // What visible_patient() found on one read connection, valid while the
-  // connection's PRAGMA data_version stays the same. SQLite changes that value
-  // when any other connection (this store's writer, another process) commits,
-  // so a hit skips the look-up's SQL and its transaction and is never stale
-  // (docs/storage.md, "Reading one patient"). Only its connection's lease
-  // holder touches it: no lock.
+  // What visible_patient() / visible_contact() found on one read connection,
+  // valid while the connection's PRAGMA data_version stays the same. SQLite
+  // changes that value when any other connection (this store's writer, another
+  // process) commits, so a hit skips the look-up's SQL and its transaction and
+  // is never stale (docs/storage.md, "Reading one patient or observation").
+  // Only its connection's lease holder touches it: no lock.
   struct VisibleMemo {
-    static constexpr std::size_t kCapacity = 4096;  // cleared when full
+    static constexpr std::size_t kCapacity = 4096;  // per kind; emptied when full
     std::int64_t data_version = -1;
-    std::unordered_map<std::string, PatientRow> rows;  // by hcp id '\n' id or FHIR id
+    // By hcp id '\n' the id asked for (store id, service id or FHIR id).
+    std::unordered_map<std::string, PatientRow> patients;
+    std::unordered_map<std::string, ContactRow> contacts;
+    // Empties both maps when `version` is not the one they were found at.
+    void at_version(std::int64_t version) {
+      if (version == data_version) return;
+      patients.clear();
+      contacts.clear();
+      data_version = version;
+    }
   };
   struct Reader {
     explicit Reader(sqlite::Database opened) : db(std::move(opened)) {}
@@ -148,13 +157,15 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
     }
   }
 
-  // body(row) on what visible_patient(who, id, /*report_deleted=*/true) finds.
-  // A row the leased connection's VisibleMemo holds for the current
-  // data_version is used without a transaction (body then runs outside one,
-  // as single statements); otherwise this is read() plus remembering the row.
-  template <typename Body>
-  auto read_visible_patient(const Principal& who, const std::string& id, Body&& body)
-      -> decltype(body(std::declval<const PatientRow&>())) {
+  // body(row) on what find() (visible_patient / visible_contact with
+  // report_deleted) finds for `who` and `id`. A row the leased connection's
+  // VisibleMemo (member `rows`) holds for the current data_version is used
+  // without a transaction (body then runs outside one, as single statements);
+  // otherwise this is read() plus remembering the row found.
+  template <typename Row, typename Find, typename Body>
+  auto read_remembered(std::unordered_map<std::string, Row> VisibleMemo::*rows,
+                       const Principal& who, const std::string& id, Find&& find, Body&& body)
+      -> decltype(body(std::declval<const Row&>())) {
     try {
       auto lease = lease_reader();
       if (!lease.ok()) return lease.status();
@@ -164,13 +175,11 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
       if (memo) {
         auto version = data_version(lease->db());  // in its own short read transaction
         if (!version.ok()) return version.status();
-        if (*version != memo->data_version) {
-          memo->rows.clear();
-          memo->data_version = *version;
-        }
+        memo->at_version(*version);
         key.reserve(who.hcp_id.size() + 1 + id.size());
         key.append(who.hcp_id).append(1, '\n').append(id);
-        if (auto hit = memo->rows.find(key); hit != memo->rows.end()) return body(hit->second);
+        auto& remembered = memo->*rows;
+        if (auto hit = remembered.find(key); hit != remembered.end()) return body(hit->second);
       }
       auto tx = sqlite::Transaction::begin(lease->db(), sqlite::Transaction::Mode::deferred);
       if (!tx.ok()) return tx.status();
@@ -181,18 +190,17 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
         if (!current.ok()) return current.status();
         version = *current;
       }
-      auto row = visible_patient(who, id, true);
+      Result<Row> row = find();
       if (!row.ok()) return row.status();
       auto result = body(*row);
       if (!result.ok()) return result;
       Status committed = tx->commit();
       if (!committed.ok()) return committed;
       if (memo) {
-        if (version != memo->data_version || memo->rows.size() >= VisibleMemo::kCapacity) {
-          memo->rows.clear();
-          memo->data_version = version;
-        }
-        memo->rows.insert_or_assign(std::move(key), std::move(*row));
+        memo->at_version(version);
+        auto& remembered = memo->*rows;
+        if (remembered.size() >= VisibleMemo::kCapacity) remembered.clear();
+        remembered.insert_or_assign(std::move(key), std::move(*row));
       }
       return result;
     } catch (const std::exception& e) {

@@ -130,7 +130,8 @@ BOOST_FIXTURE_TEST_CASE(a_shared_read_answers_as_get_patient_without_a_copy, Sto
 // A read connection remembers what it found for a patient id until SQLite's
 // data_version says another connection committed: what a second store on the
 // same file (as another process would) writes is seen by the very next read,
-// by store id and by FHIR id, for every reader connection.
+// by store id and by FHIR id, for every reader connection. Observations
+// (contacts) are remembered the same way, by each id they are read by.
 BOOST_FIXTURE_TEST_CASE(a_remembered_read_sees_what_another_connection_commits, StoreFixture) {
   auto created = store->create_patient(
       hcp1, make_patient("Dupont", "Élodie", "female", 19740312, "fhir-dupont"));
@@ -172,6 +173,32 @@ BOOST_FIXTURE_TEST_CASE(a_remembered_read_sees_what_another_connection_commits, 
   auto shared = store->get_patient_shared(hcp2, id);
   REQUIRE_OK(shared);
   BOOST_TEST(*(*shared)->note == "changed elsewhere");
+
+  auto contact =
+      store->create_contact(hcp1, make_contact(72, "8867-4", 20240102103000, "obs-1"), id);
+  REQUIRE_OK(contact);
+  const std::string contact_id = *contact->contact.id;
+  const std::string service_id = *contact->contact.services->front().id;
+  auto value_of = [&](const std::string& key) {
+    auto read = store->get_contact(hcp1, key);
+    BOOST_REQUIRE_MESSAGE(read.ok(), read.status().to_string());
+    BOOST_TEST(*read->contact.id == contact_id);
+    BOOST_TEST(read->patient_id == id);
+    return *read->contact.services->front().content->at("en").measureValue->value;
+  };
+  for (int i = 0; i < 3; ++i)
+    for (const std::string& key : {contact_id, service_id, std::string("obs-1")})
+      BOOST_TEST(value_of(key) == 72.0);
+  auto current_contact = other->get_contact(hcp1, contact_id);
+  REQUIRE_OK(current_contact);
+  (*current_contact->contact.services)[0].content->at("en").measureValue->value = 80;
+  REQUIRE_OK(other->update_contact(hcp1, current_contact->contact));
+  for (const std::string& key : {contact_id, service_id, std::string("obs-1")})
+    BOOST_TEST(value_of(key) == 80.0);
+  BOOST_TEST((store->get_contact(hcp3, contact_id).status().code() == StatusCode::not_found));
+  REQUIRE_OK(other->delete_contact(hcp1, contact_id, {}));
+  for (const std::string& key : {contact_id, service_id, std::string("obs-1")})
+    BOOST_TEST((store->get_contact(hcp1, key).status().code() == StatusCode::deleted));
 
   REQUIRE_OK(other->delete_patient(hcp1, id, {}));
   BOOST_TEST((store->get_patient_shared(hcp1, id).status().code() == StatusCode::deleted));
