@@ -202,8 +202,8 @@ BOOST_FIXTURE_TEST_CASE(a_remembered_read_sees_what_another_connection_commits, 
 
   REQUIRE_OK(other->delete_patient(hcp1, id, {}));
   BOOST_TEST((store->get_patient_shared(hcp1, id).status().code() == StatusCode::deleted));
-  BOOST_TEST((store->get_patient_shared(hcp1, "fhir-dupont").status().code() ==
-              StatusCode::deleted));
+  BOOST_TEST(
+      (store->get_patient_shared(hcp1, "fhir-dupont").status().code() == StatusCode::deleted));
   BOOST_TEST((store->get_patient_shared(hcp2, id).status().code() == StatusCode::deleted));
 }
 
