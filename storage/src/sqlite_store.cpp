@@ -1117,7 +1117,8 @@ Result<icure::Patient> SqliteStore::get_patient(const Principal& who, const std:
 Result<std::shared_ptr<const icure::Patient>> SqliteStore::get_patient_shared(
     const Principal& who, const std::string& id) {
   return impl_->read_remembered(
-      &Impl::VisibleMemo::patients, who, id, [&] { return impl_->visible_patient(who, id, true); },
+      &Impl::VisibleMemo::patients, impl_->parsed_patients, who, id,
+      [&] { return impl_->visible_patient(who, id, true); },
       [&](const Impl::PatientRow& row) -> Result<std::shared_ptr<const icure::Patient>> {
         return impl_->sealer.unseal_patient_shared(*impl_, who.hcp_id, *row.sealed);
       });
@@ -1497,7 +1498,8 @@ Result<ContactRecord> SqliteStore::create_contact(const Principal& who, icure::C
 
 Result<ContactRecord> SqliteStore::get_contact(const Principal& who, const std::string& id) {
   return impl_->read_remembered(
-      &Impl::VisibleMemo::contacts, who, id, [&] { return impl_->visible_contact(who, id, true); },
+      &Impl::VisibleMemo::contacts, impl_->parsed_contacts, who, id,
+      [&] { return impl_->visible_contact(who, id, true); },
       [&](const Impl::ContactRow& row) -> Result<ContactRecord> {
         auto contact = impl_->sealer.unseal_contact(*impl_, who.hcp_id, *row.sealed);
         if (!contact.ok()) return contact.status();

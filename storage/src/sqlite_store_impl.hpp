@@ -90,6 +90,9 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
   // process) commits, so a hit skips the look-up's SQL and its transaction and
   // is never stale (docs/storage.md, "Reading one patient or observation").
   // Only its connection's lease holder touches it: no lock.
+  // Rows are kept without their sealed document (`sealed` empty): that one is
+  // taken from the shared parsed-document cache, so the memo's memory is a few
+  // ids per entry, whatever the number of read connections.
   struct VisibleMemo {
     static constexpr std::size_t kCapacity = 4096;  // per kind; emptied when full
     std::int64_t data_version = -1;
@@ -159,13 +162,14 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
 
   // body(row) on what find() (visible_patient / visible_contact with
   // report_deleted) finds for `who` and `id`. A row the leased connection's
-  // VisibleMemo (member `rows`) holds for the current data_version is used
-  // without a transaction (body then runs outside one, as single statements);
-  // otherwise this is read() plus remembering the row found.
-  template <typename Row, typename Find, typename Body>
+  // VisibleMemo (member `rows`) holds for the current data_version, whose
+  // document `parsed` still holds, is used without a transaction (body then
+  // runs outside one, as single statements); otherwise this is read() plus
+  // remembering the row found.
+  template <typename Row, typename Parsed, typename Find, typename Body>
   auto read_remembered(std::unordered_map<std::string, Row> VisibleMemo::*rows,
-                       const Principal& who, const std::string& id, Find&& find, Body&& body)
-      -> decltype(body(std::declval<const Row&>())) {
+                       const Parsed& parsed, const Principal& who, const std::string& id,
+                       Find&& find, Body&& body) -> decltype(body(std::declval<const Row&>())) {
     try {
       auto lease = lease_reader();
       if (!lease.ok()) return lease.status();
@@ -179,7 +183,13 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
         key.reserve(who.hcp_id.size() + 1 + id.size());
         key.append(who.hcp_id).append(1, '\n').append(id);
         auto& remembered = memo->*rows;
-        if (auto hit = remembered.find(key); hit != remembered.end()) return body(hit->second);
+        if (auto hit = remembered.find(key); hit != remembered.end()) {
+          if (auto sealed = parsed.find(hit->second.id, hit->second.rev)) {
+            Row row = hit->second;
+            row.sealed = std::move(sealed);
+            return body(row);
+          }
+        }  // else looked up again below (and its document read again)
       }
       auto tx = sqlite::Transaction::begin(lease->db(), sqlite::Transaction::Mode::deferred);
       if (!tx.ok()) return tx.status();
@@ -200,6 +210,7 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
         memo->at_version(version);
         auto& remembered = memo->*rows;
         if (remembered.size() >= VisibleMemo::kCapacity) remembered.clear();
+        row->sealed = nullptr;
         remembered.insert_or_assign(std::move(key), std::move(*row));
       }
       return result;
