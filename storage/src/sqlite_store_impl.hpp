@@ -148,16 +148,21 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
       auto lease = lease_reader();
       if (!lease.ok()) return lease.status();
       Bind bind(lease->db());
-      auto tx = sqlite::Transaction::begin(lease->db(), sqlite::Transaction::Mode::deferred);
-      if (!tx.ok()) return tx.status();
-      auto result = body();
-      if (!result.ok()) return result;  // the guard ends the transaction
-      Status committed = tx->commit();
-      if (!committed.ok()) return committed;
-      return result;
+      return in_read_transaction(lease->db(), body);
     } catch (const std::exception& e) {
       return Status::Internal(std::string("store: ") + e.what());
     }
+  }
+  // body() in a deferred transaction on `db` (already bound), committed when it succeeds.
+  template <typename Body>
+  static auto in_read_transaction(sqlite::Database& db, Body& body) -> decltype(body()) {
+    auto tx = sqlite::Transaction::begin(db, sqlite::Transaction::Mode::deferred);
+    if (!tx.ok()) return tx.status();
+    auto result = body();
+    if (!result.ok()) return result;  // the guard ends the transaction
+    Status committed = tx->commit();
+    if (!committed.ok()) return committed;
+    return result;
   }
 
   // body(row) on what find() (visible_patient / visible_contact with
@@ -191,27 +196,28 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
           }
         }  // else looked up again below (and its document read again)
       }
-      auto tx = sqlite::Transaction::begin(lease->db(), sqlite::Transaction::Mode::deferred);
-      if (!tx.ok()) return tx.status();
-      // The version of this transaction's snapshot (its first statement starts it).
+      // As read(), keeping the row found and the version of the transaction's
+      // snapshot (its first statement starts it) to remember them once committed.
       std::int64_t version = -1;
-      if (memo) {
-        auto current = data_version(lease->db());
-        if (!current.ok()) return current.status();
-        version = *current;
-      }
-      Result<Row> row = find();
-      if (!row.ok()) return row.status();
-      auto result = body(*row);
-      if (!result.ok()) return result;
-      Status committed = tx->commit();
-      if (!committed.ok()) return committed;
-      if (memo) {
+      std::optional<Row> found;
+      auto look_up = [&]() -> decltype(body(std::declval<const Row&>())) {
+        if (memo) {
+          auto current = data_version(lease->db());
+          if (!current.ok()) return current.status();
+          version = *current;
+        }
+        Result<Row> row = find();
+        if (!row.ok()) return row.status();
+        found = std::move(*row);
+        return body(*found);
+      };
+      auto result = in_read_transaction(lease->db(), look_up);
+      if (result.ok() && memo) {
         memo->at_version(version);
         auto& remembered = memo->*rows;
         if (remembered.size() >= VisibleMemo::kCapacity) remembered.clear();
-        row->sealed = nullptr;
-        remembered.insert_or_assign(std::move(key), std::move(*row));
+        found->sealed = nullptr;
+        remembered.insert_or_assign(std::move(key), std::move(*found));
       }
       return result;
     } catch (const std::exception& e) {
