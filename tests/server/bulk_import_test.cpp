@@ -2,7 +2,10 @@
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
+#include <cstdio>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 #include "bulk_fixture.hpp"
 #include "storage/faulty_store.hpp"
@@ -141,6 +144,71 @@ BOOST_AUTO_TEST_CASE(on_error_stop_stops_at_the_first_bad_line) {
   BOOST_TEST(summary.failed == 1u);
   BOOST_TEST(summary.patients_stored == 1u);  // line 1, read before the bad line
   BOOST_TEST(s.patient_count() == 1);
+}
+
+// Reading runs ahead on its own thread (read_ahead.hpp): what it read past
+// the bad line must not show in the summary, nor be stored.
+BOOST_AUTO_TEST_CASE(reading_ahead_counts_nothing_past_where_the_import_stopped) {
+  BulkStore s;
+  const auto summary =
+      s.import_text(file_with_bad_lines() + generated_ndjson(100, 2), stop_on_error());
+  BOOST_TEST_INFO(summary.to_string());
+  BOOST_TEST(summary.stopped);
+  BOOST_TEST(summary.resources_read == 1u);  // line 1; line 2 is not JSON
+  BOOST_TEST(summary.failed == 1u);
+  BOOST_TEST(summary.stored() == 1u);
+  BOOST_TEST(s.patient_count() == 1);
+}
+
+// A store that fails stops the import while the reader is blocked a batch
+// ahead: the import returns (the reader is released and joined) and counts
+// only the two batches it took.
+BOOST_AUTO_TEST_CASE(a_failing_store_releases_the_reader_ahead) {
+  BulkStore s;
+  test::FaultyStore down(*s.store);
+  auto options = batch(10);
+  options.unavailable_retries = 0;
+  down.fail_write(2, test::FaultyStore::When::before_write, StatusCode::unavailable);
+  std::istringstream in(generated_ndjson(200, 4));  // 1000 resources, many chunks ahead
+  const auto summary = bulk::import_stream(down, s.who, s.mapping, in, "input.ndjson", options);
+  BOOST_TEST_INFO(summary.to_string());
+  BOOST_TEST((summary.status.code() == StatusCode::unavailable));
+  BOOST_TEST(summary.resources_read == 20u);
+  BOOST_TEST(summary.stored() == 10u);
+  BOOST_TEST(s.patient_count() + s.contact_count() == 10);
+}
+
+// Entity ids come from the mapping context on the reading thread only, in
+// input order, so a deterministic context gives deterministic store ids
+// whatever the timing of the two threads.
+BOOST_AUTO_TEST_CASE(ids_are_drawn_by_the_reader_in_input_order) {
+  BulkStore s;
+  std::vector<std::thread::id> callers;  // only the reader appends
+  int next = 0;
+  s.mapping.new_id = [&] {
+    callers.push_back(std::this_thread::get_id());
+    char id[40];
+    std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", ++next);
+    return std::string(id);
+  };
+  std::string input;
+  for (const char* fhir_id : {"a", "b", "c"})
+    input += std::string(R"({"resourceType":"Patient","id":")") + fhir_id +
+             R"(","name":[{"family":"Martin"}]})" + "\n";
+  const auto summary = s.import_text(input, batch(1));
+  BOOST_TEST_INFO(summary.to_string());
+  BOOST_TEST(summary.patients_stored == 3u);
+  auto ids =
+      s.store->patient_ids_by_identifier(s.who, s.mapping.settings.fhir_id_system, {"a", "b", "c"});
+  BOOST_REQUIRE(ids.ok());
+  BOOST_TEST(ids->at("a") == "00000000-0000-4000-8000-000000000001");
+  BOOST_TEST(ids->at("b") == "00000000-0000-4000-8000-000000000002");
+  BOOST_TEST(ids->at("c") == "00000000-0000-4000-8000-000000000003");
+  BOOST_REQUIRE(!callers.empty());
+  for (const auto& caller : callers) {
+    BOOST_TEST((caller == callers.front()));
+    BOOST_TEST((caller != std::this_thread::get_id()));
+  }
 }
 
 BOOST_AUTO_TEST_CASE(imports_a_pretty_printed_transaction_bundle_file) {

@@ -9,15 +9,12 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "fhirbridge/json_arena.hpp"
-#include "fhirbridge/mapping/bundle.hpp"
-#include "fhirbridge/mapping/observation.hpp"
-#include "fhirbridge/mapping/patient.hpp"
 #include "fhirbridge/server/bulk.hpp"
+#include "import_reader.hpp"
+#include "read_ahead.hpp"
 
 namespace fhirbridge::server::bulk {
 
-namespace json = boost::json;
 namespace fs = std::filesystem;
 
 std::string ImportIssue::to_string() const {
@@ -43,34 +40,8 @@ constexpr std::size_t kLookupChunk = 200;
 // so memory does not grow with the file (~15 MB at most); lookups then go to the store.
 constexpr std::size_t kMaxRememberedPatients = 100000;
 
-// A resource read but not yet written.
-struct Pending {
-  enum class Kind { patient, observation } kind;
-  std::size_t source = 0;  // index in Importer::sources_
-  std::size_t line = 0;
-  std::string where;
-  std::optional<std::string> fhir_id;
-  std::optional<std::string> alias;  // Bundle fullUrl, e.g. urn:uuid:...
-  icure::Patient patient;            // kind == patient
-  icure::Contact contact;            // kind == observation
-  std::string subject_key;           // kind == observation: the store id once resolved
-};
-
-// "Patient/123", "http://x/fhir/Patient/123/_history/2", "123" -> "123";
-// "urn:uuid:x" stays as is (a Bundle fullUrl).
-std::optional<std::string> subject_key(const std::string& reference) {
-  if (reference.rfind("urn:", 0) == 0) return reference;
-  auto pos = reference.rfind("Patient/");
-  if (pos == std::string::npos) {
-    // A bare id (as the tutorial's Observation sends) is a patient id.
-    if (!reference.empty() && reference.find('/') == std::string::npos) return reference;
-    return std::nullopt;
-  }
-  std::string rest = reference.substr(pos + 8);
-  rest = rest.substr(0, rest.find('/'));
-  if (rest.empty()) return std::nullopt;
-  return rest;
-}
+using detail::Pending;
+using detail::ReadEvent;
 
 class Importer {
  public:
@@ -87,7 +58,21 @@ class Importer {
   }
 
   ImportSummary run() {
-    for (std::size_t i = 0; i < streams_.size() && !done(); ++i) read_source(i);
+    {
+      // Reading (parse + map) runs up to a batch ahead on its own thread;
+      // this one replays its events in order and writes (docs/bulk.md).
+      detail::ReadAhead ahead(options_.batch_size, [this](const detail::ImportReader::Sink& sink) {
+        detail::ImportReader reader(mapping_, sink);
+        for (std::size_t i = 0; i < streams_.size(); ++i)
+          if (!reader.read_source(i, *streams_[i])) return;
+      });
+      std::vector<ReadEvent> chunk;
+      while (!done() && ahead.next(chunk))
+        for (ReadEvent& event : chunk) {
+          if (done()) break;
+          take(event);
+        }
+    }  // the reader stops at its next event, and is joined
     // Even after a stop, what was read before the bad line is stored.
     flush();
     // Observations whose patient came later (or never): one more try, in order.
@@ -125,141 +110,29 @@ class Importer {
     }
   }
 
-  void read_source(std::size_t index) {
-    std::istream& in = *streams_[index];
-    std::string line;
-    std::size_t line_no = 0;
-    // A pretty-printed Bundle spans lines: when the first non-blank line is
-    // not a complete JSON value, the whole file is parsed as one document.
-    bool first = true;
-    while (!done() && std::getline(in, line)) {
-      ++line_no;
-      bytes_read_ += line.size() + 1;
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      json::error_code ec;
-      // One arena per line (as engine_bench's mapped path parses): the tree
-      // dies once the line is mapped -- pending writes keep typed entities
-      // only -- so it is neither allocated nor freed node by node.
-      alignas(16) unsigned char arena_buffer[16384];
-      json_io::Arena arena(arena_buffer, sizeof arena_buffer);
-      json::value v = json::parse(line, ec, &arena);
-      if (ec && first) {
-        std::string rest((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        bytes_read_ += rest.size();
-        json::error_code whole_ec;
-        json::value whole = json::parse(line + "\n" + rest, whole_ec);
-        if (!whole_ec) {
-          handle_value(index, line_no, "", whole);
-          break;
-        }
-      }
-      first = false;
-      if (ec) {
-        issue(index, line_no, "line " + std::to_string(line_no),
-              Status(StatusCode::structure, "not a JSON value: " + ec.message()));
-        continue;
-      }
-      handle_value(index, line_no, "", v);
-    }
-    if (!done() && in.bad())
-      summary_.status = Status::Internal("cannot read " + sources_[index].name);
-  }
-
-  // One parsed line (or a whole Bundle file when prefix == "" and line_no is its first line).
-  void handle_value(std::size_t source, std::size_t line_no, const std::string& entry,
-                    json::value& v) {
-    const std::string where =
-        "line " + std::to_string(line_no) + (entry.empty() ? "" : ", " + entry);
-    const json::object* obj = v.if_object();
-    const json::string* type =
-        obj ? (obj->if_contains("resourceType") ? obj->at("resourceType").if_string() : nullptr)
-            : nullptr;
-    if (!type) {
-      issue(source, line_no, where,
-            Status::Invalid("resourceType", "not a FHIR resource (no resourceType)"));
-      return;
-    }
-    ++summary_.resources_read;
-    if (*type == "Bundle") {
-      --summary_.resources_read;  // its entries count, not the Bundle
-      auto parsed = mapping::parse_bundle(v);
-      if (!parsed.ok()) {
-        issue(source, line_no, where, parsed.status());
+  // One event of the reader, as if this thread had read the line itself.
+  void take(ReadEvent& event) {
+    bytes_read_ += event.bytes;
+    if (event.found) ++summary_.resources_read;
+    switch (event.kind) {
+      case ReadEvent::Kind::resource:
+        pending_.push_back(std::move(event.resource));
+        if (pending_.size() >= options_.batch_size) flush();
         return;
-      }
-      for (auto& e : parsed->entries) {
-        if (done()) return;
-        if (e.resource.is_null()) continue;  // DELETE / GET entries: nothing to import
-        const std::string entry_where = "entry[" + std::to_string(e.index) + "]";
-        handle_resource(source, line_no, entry_where, e.resource, e.full_url);
-      }
-      return;
-    }
-    handle_resource(source, line_no, entry, v, std::nullopt);
-  }
-
-  void handle_resource(std::size_t source, std::size_t line_no, const std::string& entry,
-                       json::value& v, const std::optional<std::string>& full_url) {
-    const std::string where =
-        "line " + std::to_string(line_no) + (entry.empty() ? "" : ", " + entry);
-    if (!entry.empty()) ++summary_.resources_read;
-    const json::object& obj = v.as_object();
-    const json::string* type =
-        obj.if_contains("resourceType") ? obj.at("resourceType").if_string() : nullptr;
-    if (!type) {
-      issue(source, line_no, where, Status::Invalid("resourceType", "missing resourceType"));
-      return;
-    }
-    Pending p;
-    p.source = source;
-    p.line = line_no;
-    p.where = where;
-    p.alias = full_url;
-    if (const auto* id = obj.if_contains("id"); id && id->is_string())
-      p.fhir_id = std::string(id->get_string());
-    if (*type == "Patient") {
-      auto mapped = mapping::fhir_patient_to_icure(v, mapping_);
-      if (!mapped.ok()) {
-        issue(source, line_no, where, mapped.status());
+      case ReadEvent::Kind::bad:
+        issue(event.source, event.line, std::move(event.where), std::move(event.status));
         return;
-      }
-      p.kind = Pending::Kind::patient;
-      p.patient = std::move(*mapped);
-    } else if (*type == "Observation") {
-      if (!prepare_observation(p, v)) return;
-    } else {
-      ++summary_.skipped_unsupported;
-      if (unsupported_reported_.insert(std::string(*type)).second && options_.on_issue)
-        options_.on_issue({sources_[source].name, line_no, where,
-                           Status(StatusCode::not_supported,
-                                  std::string(*type) + " resources are not imported (only "
-                                                       "Patient and Observation); skipping them")});
-      return;
+      case ReadEvent::Kind::unsupported:
+        ++summary_.skipped_unsupported;
+        if (!event.status.ok() && options_.on_issue)  // the first of its type only
+          options_.on_issue(
+              {sources_[event.source].name, event.line, event.where, std::move(event.status)});
+        return;
+      case ReadEvent::Kind::unreadable:
+        summary_.status = Status::Internal("cannot read " + sources_[event.source].name);
+        return;
+      case ReadEvent::Kind::bytes_only: return;
     }
-    pending_.push_back(std::move(p));
-    if (pending_.size() >= options_.batch_size) flush();
-  }
-
-  bool prepare_observation(Pending& p, json::value& v) {
-    auto mapped = mapping::fhir_observation_to_icure(v, mapping_);
-    if (!mapped.ok()) {
-      issue(p.source, p.line, p.where, mapped.status());
-      return false;
-    }
-    std::optional<std::string> key;
-    if (mapped->subject_reference) key = subject_key(*mapped->subject_reference);
-    if (!key) {
-      issue(p.source, p.line, p.where,
-            Status::Invalid("Observation.subject",
-                            mapped->subject_reference
-                                ? "'" + *mapped->subject_reference + "' is not a Patient reference"
-                                : "an Observation needs a Patient subject to be stored"));
-      return false;
-    }
-    p.kind = Pending::Kind::observation;
-    p.contact = std::move(mapped->contact);
-    p.subject_key = *key;
-    return true;
   }
 
   // ---- lookups ---------------------------------------------------------------
@@ -337,7 +210,6 @@ class Importer {
         if (p.alias) remember_patient(*p.alias, *stored);
         continue;
       }
-      if (!p.patient.id || p.patient.id->empty()) p.patient.id = mapping_.new_id();
       if (p.fhir_id) remember_patient(*p.fhir_id, *p.patient.id);
       if (p.alias) remember_patient(*p.alias, *p.patient.id);
       writes.push_back(&p);
@@ -462,7 +334,6 @@ class Importer {
   std::vector<Pending> pending_, deferred_;
   bool deferred_pass_ = false;
   std::unordered_map<std::string, std::string> known_patients_;  // FHIR id / fullUrl -> store id
-  std::unordered_set<std::string> unsupported_reported_;
   ImportSummary summary_;
   Status stop_status_;
 };

@@ -14,7 +14,12 @@
 //    identifier of settings.fhir_id_system) is skipped, so re-running an
 //    import stores nothing twice;
 //  - bad lines (bad JSON, mapping errors, unknown subject) are reported with
-//    their line number and either skipped or stop the import (OnError).
+//    their line number and either skipped or stop the import (OnError);
+//  - parsing and mapping run on a reading thread up to a batch ahead of the
+//    caller's thread, which looks up and writes; results are as if read on
+//    one thread. The mapping context's new_id / now_ms are called from the
+//    reading thread only: they must not share unlocked state with the store
+//    (e.g. one non-thread-safe RNG for both).
 #pragma once
 
 #include <chrono>

@@ -1,0 +1,188 @@
+// ImportReader: see import_reader.hpp.
+#include "import_reader.hpp"
+
+#include <iterator>
+
+#include <boost/json/parse.hpp>
+
+#include "fhirbridge/json_arena.hpp"
+#include "fhirbridge/mapping/bundle.hpp"
+#include "fhirbridge/mapping/observation.hpp"
+#include "fhirbridge/mapping/patient.hpp"
+
+namespace fhirbridge::server::bulk::detail {
+
+namespace json = boost::json;
+
+namespace {
+
+// "Patient/123", "http://x/fhir/Patient/123/_history/2", "123" -> "123";
+// "urn:uuid:x" stays as is (a Bundle fullUrl).
+std::optional<std::string> subject_key(const std::string& reference) {
+  if (reference.rfind("urn:", 0) == 0) return reference;
+  auto pos = reference.rfind("Patient/");
+  if (pos == std::string::npos) {
+    // A bare id (as the tutorial's Observation sends) is a patient id.
+    if (!reference.empty() && reference.find('/') == std::string::npos) return reference;
+    return std::nullopt;
+  }
+  std::string rest = reference.substr(pos + 8);
+  rest = rest.substr(0, rest.find('/'));
+  if (rest.empty()) return std::nullopt;
+  return rest;
+}
+
+std::string where_of(std::size_t line_no, const std::string& entry) {
+  return "line " + std::to_string(line_no) + (entry.empty() ? "" : ", " + entry);
+}
+
+}  // namespace
+
+bool ImportReader::emit(ReadEvent&& event) {
+  event.bytes = bytes_;
+  bytes_ = 0;
+  return sink_(std::move(event));
+}
+
+bool ImportReader::bad(std::size_t source, std::size_t line, std::string where, Status status) {
+  ReadEvent event;
+  event.kind = ReadEvent::Kind::bad;
+  event.source = source;
+  event.line = line;
+  event.where = std::move(where);
+  event.status = std::move(status);
+  return emit(std::move(event));
+}
+
+bool ImportReader::read_source(std::size_t index, std::istream& in) {
+  std::string line;
+  std::size_t line_no = 0;
+  // A pretty-printed Bundle spans lines: when the first non-blank line is
+  // not a complete JSON value, the whole file is parsed as one document.
+  bool first = true;
+  while (std::getline(in, line)) {
+    ++line_no;
+    bytes_ += line.size() + 1;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    json::error_code ec;
+    // One arena per line (as engine_bench's mapped path parses): the tree
+    // dies once the line is mapped -- pending writes keep typed entities
+    // only -- so it is neither allocated nor freed node by node.
+    alignas(16) unsigned char arena_buffer[16384];
+    json_io::Arena arena(arena_buffer, sizeof arena_buffer);
+    json::value v = json::parse(line, ec, &arena);
+    if (ec && first) {
+      std::string rest((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      bytes_ += rest.size();
+      json::error_code whole_ec;
+      json::value whole = json::parse(line + "\n" + rest, whole_ec);
+      if (!whole_ec) return handle_value(index, line_no, whole) && emit(ReadEvent{});
+    }
+    first = false;
+    const bool go_on = ec ? bad(index, line_no, "line " + std::to_string(line_no),
+                                Status(StatusCode::structure, "not a JSON value: " + ec.message()))
+                          : handle_value(index, line_no, v);
+    if (!go_on) return false;
+  }
+  if (in.bad()) {
+    ReadEvent event;
+    event.kind = ReadEvent::Kind::unreadable;
+    event.source = index;
+    emit(std::move(event));
+    return false;
+  }
+  return emit(ReadEvent{});  // the bytes of trailing blank lines
+}
+
+// One parsed line, or a whole Bundle file (line_no then its first line).
+bool ImportReader::handle_value(std::size_t source, std::size_t line_no, json::value& v) {
+  const json::object* obj = v.if_object();
+  const json::string* type =
+      obj ? (obj->if_contains("resourceType") ? obj->at("resourceType").if_string() : nullptr)
+          : nullptr;
+  if (!type)
+    return bad(source, line_no, where_of(line_no, ""),
+               Status::Invalid("resourceType", "not a FHIR resource (no resourceType)"));
+  if (*type != "Bundle") return handle_resource(source, line_no, "", v, std::nullopt);
+  // A Bundle's entries count as resources read, not the Bundle.
+  auto parsed = mapping::parse_bundle(v);
+  if (!parsed.ok()) return bad(source, line_no, where_of(line_no, ""), parsed.status());
+  for (auto& e : parsed->entries) {
+    if (e.resource.is_null()) continue;  // DELETE / GET entries: nothing to import
+    if (!handle_resource(source, line_no, "entry[" + std::to_string(e.index) + "]", e.resource,
+                         e.full_url))
+      return false;
+  }
+  return true;
+}
+
+bool ImportReader::handle_resource(std::size_t source, std::size_t line_no,
+                                   const std::string& entry, json::value& v,
+                                   const std::optional<std::string>& full_url) {
+  ReadEvent event;
+  event.found = true;
+  event.source = source;
+  event.line = line_no;
+  event.where = where_of(line_no, entry);
+  const json::object* obj = v.if_object();
+  const json::string* type =
+      obj && obj->if_contains("resourceType") ? obj->at("resourceType").if_string() : nullptr;
+  if (!type) {
+    event.kind = ReadEvent::Kind::bad;
+    event.status = Status::Invalid("resourceType", "missing resourceType");
+    return emit(std::move(event));
+  }
+  Pending& p = event.resource;
+  p.source = source;
+  p.line = line_no;
+  p.where = event.where;
+  p.alias = full_url;
+  if (const auto* id = obj->if_contains("id"); id && id->is_string())
+    p.fhir_id = std::string(id->get_string());
+  if (*type == "Patient") {
+    auto mapped = mapping::fhir_patient_to_icure(v, mapping_);
+    if (!mapped.ok()) {
+      event.kind = ReadEvent::Kind::bad;
+      event.status = mapped.status();
+      return emit(std::move(event));
+    }
+    p.kind = Pending::Kind::patient;
+    p.patient = std::move(*mapped);
+    // Ids are drawn here, on the reading thread, never by the writer.
+    if (!p.patient.id || p.patient.id->empty()) p.patient.id = mapping_.new_id();
+  } else if (*type == "Observation") {
+    if (Status mapped = map_observation(p, v); !mapped.ok()) {
+      event.kind = ReadEvent::Kind::bad;
+      event.status = std::move(mapped);
+      return emit(std::move(event));
+    }
+  } else {
+    event.kind = ReadEvent::Kind::unsupported;
+    if (unsupported_reported_.insert(std::string(*type)).second)
+      event.status = Status(StatusCode::not_supported,
+                            std::string(*type) +
+                                " resources are not imported (only Patient and Observation); "
+                                "skipping them");
+    return emit(std::move(event));
+  }
+  event.kind = ReadEvent::Kind::resource;
+  return emit(std::move(event));
+}
+
+Status ImportReader::map_observation(Pending& p, json::value& v) {
+  auto mapped = mapping::fhir_observation_to_icure(v, mapping_);
+  if (!mapped.ok()) return mapped.status();
+  std::optional<std::string> key;
+  if (mapped->subject_reference) key = subject_key(*mapped->subject_reference);
+  if (!key)
+    return Status::Invalid("Observation.subject",
+                           mapped->subject_reference
+                               ? "'" + *mapped->subject_reference + "' is not a Patient reference"
+                               : "an Observation needs a Patient subject to be stored");
+  p.kind = Pending::Kind::observation;
+  p.contact = std::move(mapped->contact);
+  p.subject_key = *key;
+  return {};
+}
+
+}  // namespace fhirbridge::server::bulk::detail
