@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <initializer_list>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -48,6 +49,31 @@ struct Stopwatch {
 struct Args {
   Args(int argc, char** argv) : args(argv + 1, argv + argc) {}
   std::vector<std::string> args;
+  // Every program calls this first: --help / -h prints `usage` (exit 0);
+  // anything that is neither one of `valued` (followed by its value) nor one
+  // of `flags` prints the error and `usage` (exit 2), rather than a long run
+  // with a misspelt option ignored.
+  void accept_only(std::initializer_list<const char*> valued,
+                   std::initializer_list<const char*> flags, const char* usage) const {
+    auto is = [](std::initializer_list<const char*> names, const std::string& arg) {
+      return std::any_of(names.begin(), names.end(), [&](const char* n) { return arg == n; });
+    };
+    for (std::size_t i = 0; i < args.size(); ++i) {
+      if (args[i] == "--help" || args[i] == "-h") {
+        std::cout << usage;
+        std::exit(0);
+      }
+      if (is(flags, args[i])) continue;
+      if (is(valued, args[i]) && i + 1 < args.size()) {
+        ++i;
+        continue;
+      }
+      std::cerr << (is(valued, args[i]) ? "missing value for " : "unknown option ") << args[i]
+                << "\n"
+                << usage;
+      std::exit(2);
+    }
+  }
   std::size_t size(const std::string& name, std::size_t fallback) const {
     for (std::size_t i = 0; i + 1 < args.size(); ++i)
       if (args[i] == name) return std::strtoull(args[i + 1].c_str(), nullptr, 10);

@@ -89,7 +89,10 @@ Row measure(const std::string& name, std::size_t ops, Fn&& fn) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Args args(argc, argv);
+  const Args args(argc, argv);
+  args.accept_only({"--entities", "--warm-reads", "--threads", "--seed"}, {},
+                   "usage: crypto_bench [--entities 2000] [--warm-reads 20000] [--threads 2] "
+                   "[--seed 1]\n");
   const std::size_t entities = args.size("--entities", 2000);
   const std::size_t warm_reads = args.size("--warm-reads", 20000);
   const std::size_t threads = std::max<std::size_t>(1, args.size("--threads", 2));

@@ -79,6 +79,12 @@ Totals mapped(const std::vector<CorpusItem>& corpus, const mapping::MappingConte
 
 int main(int argc, char** argv) {
   const Args args(argc, argv);
+  args.accept_only({"--patients", "--observations-per-patient", "--rounds", "--seed", "--profile",
+                    "--profile-bare"},
+                   {"--heap-parse"},
+                   "usage: engine_bench [--patients 4000] [--observations-per-patient 4] "
+                   "[--rounds 5] [--seed 1]\n"
+                   "  [--heap-parse] [--profile N | --profile-bare N]   (benchmarks/README.md)\n");
   const std::size_t patients = args.size("--patients", 4000);
   const std::size_t per_patient = args.size("--observations-per-patient", 4);
   const std::size_t rounds = std::max<std::size_t>(1, args.size("--rounds", 5));

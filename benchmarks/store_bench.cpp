@@ -161,6 +161,14 @@ std::int64_t check_total(const auto& page, const char* what) {
 
 int main(int argc, char** argv) {
   const Args args(argc, argv);
+  args.accept_only({"--sizes", "--observations-per-patient", "--queries", "--import-patients",
+                    "--time-budget", "--threads", "--seed", "--dir"},
+                   {"--million", "--explain", "--keep"},
+                   "usage: store_bench [--sizes 10000,100000] [--million] "
+                   "[--observations-per-patient 1]\n"
+                   "  [--queries 200] [--import-patients 5000] [--time-budget 150] "
+                   "[--threads 4] [--seed S]\n"
+                   "  [--explain] [--keep] [--dir /tmp]   (benchmarks/README.md)\n");
   std::vector<std::size_t> sizes;
   {
     std::stringstream list(args.text("--sizes", "10000,100000"));
