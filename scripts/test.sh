@@ -13,7 +13,7 @@
 #   FHIRBRIDGE_CI_SANITIZE=0 / FHIRBRIDGE_CI_FUZZ=0 / FHIRBRIDGE_CI_TSAN=0   skip that stage
 #                    (local runs). The TSan stage builds test_storage and test_server only and
 #                    runs the storage suite (group commit, read pool, checkpointer) and the
-#                    threaded server tests (concurrency, sockets, TLS, throttling).
+#                    threaded server tests (concurrency, sockets, TLS, throttling, bulk import).
 # Cost on 2 cores, measured in docs/security.md ("CI"): the sanitizer, fuzz and
 # TSan stages add roughly half an hour to the ~7 minute normal run.
 set -euo pipefail
@@ -65,6 +65,6 @@ if [ "${FHIRBRIDGE_CI_TSAN:-1}" != 0 ]; then
   export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
   "$TSAN_BUILD_DIR/tests/test_storage" --report_level=short
   "$TSAN_BUILD_DIR/tests/test_server" --report_level=short \
-    --run_test=concurrency,server_socket,tls,login_throttling
+    --run_test=concurrency,server_socket,tls,login_throttling,bulk_import
 fi
 stage "done"
