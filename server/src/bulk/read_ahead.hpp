@@ -6,6 +6,7 @@
 // memory does not grow with the file.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -45,6 +46,8 @@ class ReadAhead {
   std::deque<std::vector<ReadEvent>> ready_;
   bool finished_ = false;  // the reader returned (or threw)
   bool stopping_ = false;  // the Importer takes no more
+  // stopping_, read by the reader at every event without the lock.
+  std::atomic<bool> stop_reading_{false};
   std::exception_ptr failure_;
   const std::size_t max_chunks_;
   std::thread thread_;  // last: started once the rest exists
