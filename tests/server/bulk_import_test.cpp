@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstdio>
 #include <sstream>
+#include <stdexcept>
+#include <streambuf>
 #include <thread>
 #include <vector>
 
@@ -208,6 +210,41 @@ BOOST_AUTO_TEST_CASE(ids_are_drawn_by_the_reader_in_input_order) {
   for (const auto& caller : callers) {
     BOOST_TEST((caller == callers.front()));
     BOOST_TEST((caller != std::this_thread::get_id()));
+  }
+}
+
+namespace {
+// Serves `text`, then fails as a dying disk would: its underflow throws.
+struct FailingAfter : std::streambuf {
+  explicit FailingAfter(std::string text) : text_(std::move(text)) {
+    setg(text_.data(), text_.data(), text_.data() + text_.size());
+  }
+  int_type underflow() override { throw std::runtime_error("disk gone"); }
+  std::string text_;
+};
+}  // namespace
+
+// A source that fails while the reading thread reads it ends the import with
+// an internal error in its summary, as it did on one thread: an unreadable
+// stream is reported by name, and an exception thrown on the reading thread
+// (a stream that rethrows) reaches the caller's summary, not std::terminate.
+// What was read before is stored.
+BOOST_AUTO_TEST_CASE(a_source_failing_on_the_reading_thread_fails_the_import_cleanly) {
+  for (const bool rethrows : {false, true}) {
+    BulkStore s;
+    FailingAfter buffer(generated_ndjson(20, 1));
+    std::istream in(&buffer);
+    if (rethrows) in.exceptions(std::ios::badbit);
+    const auto summary =
+        bulk::import_stream(*s.store, s.who, s.mapping, in, "input.ndjson", batch(4));
+    BOOST_TEST_INFO(summary.to_string());
+    BOOST_TEST((summary.status.code() == StatusCode::internal));
+    BOOST_TEST(summary.status.message().find(rethrows ? "disk gone" : "cannot read input.ndjson") !=
+               std::string::npos);
+    // An exception replaces the summary's counts (import_stream's catch, as
+    // before the reading thread); the store has the batches all the same.
+    if (!rethrows) BOOST_TEST(summary.stored() == 40u);
+    BOOST_TEST(s.patient_count() + s.contact_count() == 40);
   }
 }
 

@@ -28,11 +28,13 @@ void ReadAhead::run(const Read& read) {
       chunk.push_back(std::move(event));
       return chunk.size() < kChunkEvents || hand_over(chunk);
     });
-    if (!chunk.empty()) hand_over(chunk);
   } catch (...) {
     std::lock_guard lock(mutex_);
     failure_ = std::current_exception();
   }
+  // Also after a throw: what was read before it is written first, as on one
+  // thread (next() rethrows only once every event was taken).
+  if (!chunk.empty()) hand_over(chunk);
   {
     std::lock_guard lock(mutex_);
     finished_ = true;
