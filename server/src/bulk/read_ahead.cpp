@@ -11,7 +11,6 @@ ReadAhead::ReadAhead(std::size_t max_ahead, Read read)
       thread_([this, read = std::move(read)] { run(read); }) {}
 
 ReadAhead::~ReadAhead() {
-  stop_reading_.store(true, std::memory_order_relaxed);
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
@@ -24,7 +23,7 @@ void ReadAhead::run(const Read& read) {
   std::vector<ReadEvent> chunk;
   try {
     read([&](ReadEvent&& event) {
-      if (stop_reading_.load(std::memory_order_relaxed)) return false;
+      if (stopping_.load(std::memory_order_relaxed)) return false;
       chunk.push_back(std::move(event));
       return chunk.size() < kChunkEvents || hand_over(chunk);
     });

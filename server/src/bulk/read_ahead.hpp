@@ -1,5 +1,5 @@
-// Runs an import's reading (ImportReader: parse + map, about a quarter of an
-// import's CPU) on a thread of its own, a few chunks of events ahead of the
+// Runs an import's reading (ImportReader: parse + map, ~10% of an import's
+// CPU) on a thread of its own, a few chunks of events ahead of the
 // Importer, which writes them: on two cores the two halves overlap
 // (docs/bulk.md). Bounded: the reader waits while `max_ahead` events wait to
 // be taken (one batch: it reads the next batch while the last is written), so
@@ -45,9 +45,9 @@ class ReadAhead {
   std::condition_variable changed_;
   std::deque<std::vector<ReadEvent>> ready_;
   bool finished_ = false;  // the reader returned (or threw)
-  bool stopping_ = false;  // the Importer takes no more
-  // stopping_, read by the reader at every event without the lock.
-  std::atomic<bool> stop_reading_{false};
+  // The Importer takes no more. Set under mutex_ (so a waiting hand-over
+  // cannot miss it); read by the reader at every event without the lock.
+  std::atomic<bool> stopping_{false};
   std::exception_ptr failure_;
   const std::size_t max_chunks_;
   std::thread thread_;  // last: started once the rest exists
