@@ -228,24 +228,45 @@ struct FailingAfter : std::streambuf {
 // an internal error in its summary, as it did on one thread: an unreadable
 // stream is reported by name, and an exception thrown on the reading thread
 // (a stream that rethrows) reaches the caller's summary, not std::terminate.
-// What was read before is stored.
+// What was read before is stored, also the part of a batch read before the
+// failure, and the summary counts it.
 BOOST_AUTO_TEST_CASE(a_source_failing_on_the_reading_thread_fails_the_import_cleanly) {
-  for (const bool rethrows : {false, true}) {
-    BulkStore s;
-    FailingAfter buffer(generated_ndjson(20, 1));
-    std::istream in(&buffer);
-    if (rethrows) in.exceptions(std::ios::badbit);
-    const auto summary =
-        bulk::import_stream(*s.store, s.who, s.mapping, in, "input.ndjson", batch(4));
-    BOOST_TEST_INFO(summary.to_string());
-    BOOST_TEST((summary.status.code() == StatusCode::internal));
-    BOOST_TEST(summary.status.message().find(rethrows ? "disk gone" : "cannot read input.ndjson") !=
-               std::string::npos);
-    // An exception replaces the summary's counts (import_stream's catch, as
-    // before the reading thread); the store has the batches all the same.
-    if (!rethrows) BOOST_TEST(summary.stored() == 40u);
-    BOOST_TEST(s.patient_count() + s.contact_count() == 40);
-  }
+  for (const std::size_t batch_size : {4u, 64u})  // 40 resources: whole batches, then a part
+    for (const bool rethrows : {false, true}) {
+      BulkStore s;
+      FailingAfter buffer(generated_ndjson(20, 1));
+      std::istream in(&buffer);
+      if (rethrows) in.exceptions(std::ios::badbit);
+      const auto summary =
+          bulk::import_stream(*s.store, s.who, s.mapping, in, "input.ndjson", batch(batch_size));
+      BOOST_TEST_INFO(summary.to_string());
+      BOOST_TEST((summary.status.code() == StatusCode::internal));
+      BOOST_TEST(summary.status.message().find(rethrows ? "import failed: disk gone"
+                                                        : "cannot read input.ndjson") !=
+                 std::string::npos);
+      BOOST_TEST(summary.resources_read == 40u);
+      BOOST_TEST(summary.stored() == 40u);
+      BOOST_TEST(s.patient_count() + s.contact_count() == 40);
+    }
+}
+
+// An exception on the writing side (bad_alloc inside a write) ends the import
+// with an internal error; the summary still counts the batches stored before.
+BOOST_AUTO_TEST_CASE(an_exception_while_writing_keeps_the_counts_of_what_was_stored) {
+  BulkStore s;
+  test::FaultyStore throwing(*s.store);
+  int writes = 0;
+  throwing.before_each_write = [&] {
+    if (++writes == 3) throw std::bad_alloc();
+  };
+  std::istringstream in(generated_ndjson(50, 1));  // 100 resources, 10 batches
+  auto options = batch(10);
+  const auto summary = bulk::import_stream(throwing, s.who, s.mapping, in, "input.ndjson", options);
+  BOOST_TEST_INFO(summary.to_string());
+  BOOST_TEST((summary.status.code() == StatusCode::internal));
+  BOOST_TEST(summary.status.message().find("import failed: ") == 0u);
+  BOOST_TEST(summary.stored() == static_cast<std::size_t>(s.patient_count() + s.contact_count()));
+  BOOST_TEST(summary.stored() == 20u);  // two batches of ten
 }
 
 BOOST_AUTO_TEST_CASE(imports_a_pretty_printed_transaction_bundle_file) {

@@ -43,6 +43,10 @@ constexpr std::size_t kMaxRememberedPatients = 100000;
 using detail::Pending;
 using detail::ReadEvent;
 
+std::string failure_message(const std::exception& e) {
+  return std::string("import failed: ") + e.what();
+}
+
 class Importer {
  public:
   Importer(storage::Store& store, const storage::Principal& who,
@@ -57,7 +61,26 @@ class Importer {
     streams_.push_back(in);
   }
 
+  // Never throws: an exception (bad_alloc, a stream that rethrows) ends the
+  // import with an internal error, and the summary keeps the counts of what
+  // was stored before it.
   ImportSummary run() {
+    try {
+      read_and_write();
+    } catch (const std::exception& e) {
+      if (summary_.status.ok()) summary_.status = Status::Internal(failure_message(e));
+    }
+    if (!read_failure_.ok() && summary_.status.ok()) summary_.status = read_failure_;
+    if (summary_.stopped && summary_.status.ok()) summary_.status = stop_status_;
+    return std::move(summary_);
+  }
+
+ private:
+  struct Source {
+    std::string name;
+  };
+
+  void read_and_write() {
     {
       // Reading (parse + map) runs up to a batch ahead on its own thread;
       // this one replays its events in order and writes (docs/bulk.md).
@@ -67,13 +90,19 @@ class Importer {
           if (!reader.read_source(i, *streams_[i])) return;
       });
       std::vector<ReadEvent> chunk;
-      while (!done() && ahead.next(chunk))
-        for (ReadEvent& event : chunk) {
-          if (done()) break;
-          take(event);
-        }
+      try {
+        while (!done() && ahead.next(chunk))
+          for (ReadEvent& event : chunk) {
+            if (done()) break;
+            take(event);
+          }
+      } catch (const std::exception& e) {
+        // Thrown by the reading thread (after every event it had read) or
+        // by a write: reading ends; what was read is still written below.
+        read_failure_ = Status::Internal(failure_message(e));
+      }
     }  // the reader stops at its next event, and is joined
-    // Even after a stop, what was read before the bad line is stored.
+    // Even after a stop or a failed read, what was read before is stored.
     flush();
     // Observations whose patient came later (or never): one more try, in order.
     deferred_pass_ = true;
@@ -85,17 +114,11 @@ class Importer {
     }
     flush();
     report_progress();
-    if (summary_.stopped && summary_.status.ok()) summary_.status = stop_status_;
-    return std::move(summary_);
   }
 
- private:
-  struct Source {
-    std::string name;
-  };
-
-  // Reading stops at a stop-worthy issue or a store failure; writing only at the latter.
-  bool done() const { return summary_.stopped || !summary_.status.ok(); }
+  // Reading stops at a stop-worthy issue, a failed read or a store failure;
+  // writing only at the last.
+  bool done() const { return summary_.stopped || !read_failure_.ok() || !summary_.status.ok(); }
 
   void issue(std::size_t source, std::size_t line, std::string where, Status status) {
     const StatusCode code = status.code();
@@ -129,7 +152,7 @@ class Importer {
               {sources_[event.source].name, event.line, event.where, std::move(event.status)});
         return;
       case ReadEvent::Kind::unreadable:
-        summary_.status = Status::Internal("cannot read " + sources_[event.source].name);
+        read_failure_ = Status::Internal("cannot read " + sources_[event.source].name);
         return;
       case ReadEvent::Kind::bytes_only: return;
     }
@@ -336,6 +359,7 @@ class Importer {
   std::unordered_map<std::string, std::string> known_patients_;  // FHIR id / fullUrl -> store id
   ImportSummary summary_;
   Status stop_status_;
+  Status read_failure_;  // an unreadable source; an exception while reading or in a write
 };
 
 // The resourceType of the first line, to read Patient files first.
@@ -382,7 +406,7 @@ ImportSummary import_files(storage::Store& store, const storage::Principal& who,
     return importer.run();
   } catch (const std::exception& e) {  // bad_alloc and the like: never out of the API
     ImportSummary summary;
-    summary.status = Status::Internal(std::string("import failed: ") + e.what());
+    summary.status = Status::Internal(failure_message(e));
     return summary;
   }
 }
@@ -396,7 +420,7 @@ ImportSummary import_stream(storage::Store& store, const storage::Principal& who
     return importer.run();
   } catch (const std::exception& e) {
     ImportSummary summary;
-    summary.status = Status::Internal(std::string("import failed: ") + e.what());
+    summary.status = Status::Internal(failure_message(e));
     return summary;
   }
 }

@@ -84,7 +84,9 @@ struct ImportSummary {
   std::string to_string() const;  // one-paragraph human summary
 };
 
-// Imports the files in order ("-" reads stdin). Never throws.
+// Imports the files in order ("-" reads stdin). Never throws: an unreadable
+// source or an exception (bad_alloc, a stream that rethrows) gives an internal
+// status, and the counts of what was stored before it (docs/bulk.md).
 ImportSummary import_files(storage::Store& store, const storage::Principal& who,
                            const mapping::MappingContext& mapping,
                            const std::vector<std::filesystem::path>& files,
