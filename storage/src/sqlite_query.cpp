@@ -748,12 +748,26 @@ std::string token_or(const AnyOf& tokens, const char* system_col, const char* va
 
 Result<Page<icure::Patient>> SqliteStore::find_patients(const Principal& who,
                                                         const PatientQuery& query) {
-  return impl_->read([&]() -> Result<Page<icure::Patient>> {
+  auto shared = find_patients_shared(who, query);
+  if (!shared.ok()) return shared.status();
+  Page<icure::Patient> page;
+  page.items.reserve(shared->items.size());
+  for (const auto& patient : shared->items) page.items.push_back(*patient);
+  page.next_cursor = std::move(shared->next_cursor);
+  page.total = shared->total;
+  return page;
+}
+
+Result<Page<std::shared_ptr<const icure::Patient>>> SqliteStore::find_patients_shared(
+    const Principal& who, const PatientQuery& query) {
+  using Item = std::shared_ptr<const icure::Patient>;
+  return impl_->read([&]() -> Result<Page<Item>> {
     auto sort = resolve_sort(query.page.sort, kPatientSort, "p.id");
     if (!sort.ok()) return sort.status();
     // The parsed document comes from the cache reads by id fill (keyed by id
-    // and rev) when it is there: parsing was a fifth of a name search.
-    auto unseal = [&](const Statement& row) -> Result<icure::Patient> {
+    // and rev) when it is there: parsing was a fifth of a name search. The
+    // unsealed patient is the sealer's remembered one (copying it was a tenth).
+    auto unseal = [&](const Statement& row) -> Result<Item> {
       const std::string id = row.text(0), rev = row.text(1);
       auto sealed = impl_->parsed_patients.find(id, rev);
       if (!sealed) {
@@ -762,24 +776,24 @@ Result<Page<icure::Patient>> SqliteStore::find_patients(const Principal& who,
         sealed = std::make_shared<const icure::Patient>(std::move(*parsed));
         impl_->parsed_patients.put(id, rev, sealed);
       }
-      return impl_->sealer.unseal_patient(*impl_, who.hcp_id, *sealed);
+      return impl_->sealer.unseal_patient_shared(*impl_, who.hcp_id, *sealed);
     };
     const char* columns = "p.id, p.rev, p.doc";
     ResolvedSort pair_sort = *sort;
     auto found = [&] {
       if (auto pair = patient_pair_search(who, query, pair_sort))
-        return run_search<icure::Patient>(impl_->db(), *pair, std::nullopt, pair_sort, columns, 3,
-                                          query.page, unseal);
-      return run_search<icure::Patient>(
-          impl_->db(), patient_search(who, query, modified_range_index(query)),
-          patient_sorted_scan(who, query, *sort), *sort, columns, 3, query.page, unseal);
+        return run_search<Item>(impl_->db(), *pair, std::nullopt, pair_sort, columns, 3, query.page,
+                                unseal);
+      return run_search<Item>(impl_->db(), patient_search(who, query, modified_range_index(query)),
+                              patient_sorted_scan(who, query, *sort), *sort, columns, 3, query.page,
+                              unseal);
     }();
     // An import (here or in another process) deferred the indexes those plans
     // name (SqliteStore::defer_search_indexes): the same search, planned by
     // SQLite. Same answer and cursors (the pair plan's keys are the same values).
     if (!found.ok() && found.status().message().find("no such index") != std::string::npos)
-      return run_search<icure::Patient>(impl_->db(), patient_search(who, query), std::nullopt,
-                                        *sort, columns, 3, query.page, unseal);
+      return run_search<Item>(impl_->db(), patient_search(who, query), std::nullopt, *sort, columns,
+                              3, query.page, unseal);
     return found;
   });
 }

@@ -127,6 +127,57 @@ BOOST_FIXTURE_TEST_CASE(a_shared_read_answers_as_get_patient_without_a_copy, Sto
       (wrapper.get_patient_shared(hcp1, *created->id).status().code() == StatusCode::deleted));
 }
 
+// find_patients_shared: find_patients' page (items, order, total, cursor)
+// without the copies -- the same search again gives the same unsealed
+// objects, a changed patient a new one; a wrapper that does not override it
+// answers through its own find_patients; a missing key fails it.
+BOOST_FIXTURE_TEST_CASE(a_shared_search_answers_as_find_patients_without_copies, StoreFixture) {
+  for (const char* given : {"Anna", "Bea", "Carla"})
+    REQUIRE_OK(store->create_patient(hcp1, make_patient("Dupont", given, "female", 19740312)));
+  REQUIRE_OK(store->create_patient(hcp1, make_patient("Martin", "Zoé", "female", 19800101)));
+  PatientQuery q;
+  q.names.push_back(TextCondition{{"dupont"}, TextMatch::prefix});
+  q.page.limit = 2;
+  q.page.sort = {SortKey{"given", false}};  // Anna, Bea | Carla, whatever is updated
+  test::FaultyStore wrapper(*store);
+  auto copies = store->find_patients(hcp1, q);
+  auto first = store->find_patients_shared(hcp1, q);
+  auto again = store->find_patients_shared(hcp1, q);
+  auto through = wrapper.find_patients_shared(hcp1, q);
+  REQUIRE_OK(copies);
+  REQUIRE_OK(first);
+  REQUIRE_OK(again);
+  REQUIRE_OK(through);
+  for (const auto* page : {&*first, &*through}) {
+    BOOST_TEST(page->total == 3);
+    BOOST_TEST((page->next_cursor == copies->next_cursor));
+    BOOST_REQUIRE(page->items.size() == 2u);
+    for (std::size_t i = 0; i < 2; ++i)
+      BOOST_TEST(json_io::to_json(*page->items[i]) == json_io::to_json(copies->items[i]));
+  }
+  BOOST_TEST(first->items[0].get() == again->items[0].get());
+  BOOST_TEST(first->items[1].get() == again->items[1].get());
+
+  icure::Patient changed = copies->items[0];
+  changed.note = "changed note";
+  REQUIRE_OK(store->update_patient(hcp1, changed));
+  auto after = store->find_patients_shared(hcp1, q);
+  REQUIRE_OK(after);
+  BOOST_REQUIRE(after->items.size() == 2u);
+  BOOST_TEST(after->items[0].get() != first->items[0].get());
+  BOOST_TEST(*after->items[0]->note == "changed note");
+  BOOST_TEST(after->items[1].get() == first->items[1].get());
+  BOOST_TEST(*first->items[0]->note == "note of Anna Dupont");  // a reader's copy is never changed
+
+  auto other = store->find_patients_shared(hcp2, q);
+  REQUIRE_OK(other);
+  BOOST_TEST(other->items.empty());
+  keychain.drop(hcp1.hcp_id);
+  BOOST_TEST((store->find_patients_shared(hcp1, q).status().code() == StatusCode::key_missing));
+  BOOST_REQUIRE(
+      keychain.put(hcp1.hcp_id, test::private_hex(0), test::test_key(0).public_key_hex).ok());
+}
+
 // A read connection remembers what it found for a patient id until SQLite's
 // data_version says another connection committed: what a second store on the
 // same file (as another process would) writes is seen by the very next read,

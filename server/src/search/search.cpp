@@ -322,12 +322,10 @@ SearchOutcome empty_outcome(const std::string& type, const detail::TranslatedSea
 
 // _revinclude=Observation:subject: the observations of the page's patients, up
 // to options.max_count (a warning says when there are more).
-Status include_observations(Executor& ex, const std::vector<icure::Patient>& patients,
-                            BundleBuilder& b, std::vector<std::string>& warnings) {
+Status include_observations(Executor& ex, std::vector<std::string> patient_ids, BundleBuilder& b,
+                            std::vector<std::string>& warnings) {
   storage::ContactQuery q;
-  q.patient_ids.emplace();
-  for (const auto& patient : patients)
-    if (patient.id) q.patient_ids->push_back(*patient.id);
+  q.patient_ids = std::move(patient_ids);
   q.page.limit = ex.options.max_count;
   auto page = ex.store.find_contacts(ex.who, q);
   if (!page) return page.status();
@@ -402,13 +400,13 @@ Result<SearchOutcome> search_filtered_patients(Executor& ex,
   }
   const std::size_t begin = std::min(*offset, matches.size());
   const std::size_t end = std::min(begin + t.controls.count, matches.size());
-  std::vector<icure::Patient> page;
+  std::vector<std::string> page_ids;
   for (std::size_t i = begin; i < end; ++i) {
     b.add(matches[i].first.id.value_or(""), std::move(matches[i].second));
-    page.push_back(std::move(matches[i].first));
+    if (matches[i].first.id) page_ids.push_back(*matches[i].first.id);
   }
-  if (t.controls.revinclude_observations && !page.empty())
-    FHIRBRIDGE_RETURN_IF_ERROR(include_observations(ex, page, b, warnings));
+  if (t.controls.revinclude_observations && begin < end)
+    FHIRBRIDGE_RETURN_IF_ERROR(include_observations(ex, std::move(page_ids), b, warnings));
   std::optional<std::string> next;
   if (end < matches.size()) next = std::string(kMemCursorPrefix) + std::to_string(end);
   return outcome_of(b, static_cast<std::int64_t>(matches.size()), next, ex.ctx,
@@ -429,7 +427,7 @@ Result<SearchOutcome> search_patients(Executor& ex, const std::vector<QueryParam
   q.page.limit = t->controls.count;
   q.page.cursor = t->controls.cursor;
   q.page.count_up_to = count_up_to(t->controls);
-  auto page = ex.store.find_patients(ex.who, q);
+  auto page = ex.store.find_patients_shared(ex.who, q);
   if (!page)
     return page.status().code() == StatusCode::invalid && t->controls.cursor
                ? Status::Invalid("_cursor", page.status().message())
@@ -438,9 +436,11 @@ Result<SearchOutcome> search_patients(Executor& ex, const std::vector<QueryParam
   BundleBuilder b{"Patient", options, t->controls, t->echoed, {}, {}};
   std::vector<std::string> warnings = t->warnings;
   for (std::size_t i = 0; i < t->warnings.size(); ++i) b.warn(t->warning_paths[i], t->warnings[i]);
+  std::vector<std::string> page_ids;
   for (const auto& patient : page->items) {
-    auto fhir = ex.view(patient);
-    std::string id = patient.id.value_or("");
+    auto fhir = ex.view(*patient);
+    std::string id = patient->id.value_or("");
+    if (!id.empty()) page_ids.push_back(id);
     if (!fhir) {
       warnings.push_back("patient " + id + " could not be mapped: " + fhir.status().to_string());
       b.warn("Patient", warnings.back());
@@ -449,7 +449,7 @@ Result<SearchOutcome> search_patients(Executor& ex, const std::vector<QueryParam
     b.add(id, std::move(*fhir));
   }
   if (t->controls.revinclude_observations && !page->items.empty()) {
-    FHIRBRIDGE_RETURN_IF_ERROR(include_observations(ex, page->items, b, warnings));
+    FHIRBRIDGE_RETURN_IF_ERROR(include_observations(ex, std::move(page_ids), b, warnings));
   }
   return outcome_of(b, page->total, page->next_cursor, ex.ctx, std::move(warnings));
 }

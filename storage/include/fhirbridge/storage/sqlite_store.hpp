@@ -82,6 +82,8 @@ class SqliteStore final : public Store, public SealedStore {
                                  const std::optional<std::string>& rev) override;
   Result<Page<icure::Patient>> find_patients(const Principal& who,
                                              const PatientQuery& query) override;
+  Result<Page<std::shared_ptr<const icure::Patient>>> find_patients_shared(
+      const Principal& who, const PatientQuery& query) override;
   Status share_patient(const Principal& who, const std::string& patient_id,
                        const std::string& delegate_hcp_id) override;
 

@@ -270,6 +270,21 @@ class Store {
   // Only patients visible to `who`. Page::total counts all matches.
   virtual Result<Page<icure::Patient>> find_patients(const Principal& who,
                                                      const PatientQuery& query) = 0;
+  // find_patients' answer with each patient shared, as get_patient_shared
+  // (searches: a page of hot patients is not copied). Same answers and errors;
+  // by default, find_patients' items moved into them.
+  virtual Result<Page<std::shared_ptr<const icure::Patient>>> find_patients_shared(
+      const Principal& who, const PatientQuery& query) {
+    auto page = find_patients(who, query);
+    if (!page.ok()) return page.status();
+    Page<std::shared_ptr<const icure::Patient>> shared;
+    shared.items.reserve(page->items.size());
+    for (auto& patient : page->items)
+      shared.items.push_back(std::make_shared<const icure::Patient>(std::move(patient)));
+    shared.next_cursor = std::move(page->next_cursor);
+    shared.total = page->total;
+    return shared;
+  }
   // Shares a patient (and its contacts) with another HCP: delegations and
   // exchange keys, as iCure does. not_found when the patient or HCP is unknown.
   virtual Status share_patient(const Principal& who, const std::string& patient_id,
