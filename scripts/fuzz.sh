@@ -13,7 +13,7 @@ SECONDS_PER_TARGET="${1:-30}"
 shift || true
 BUILD="${FUZZ_BUILD_DIR:-$ROOT/build-fuzz}"
 SHARED="${FHIRBRIDGE_SHARED_DIR:-$ROOT/../shared}"
-ALL_TARGETS=(fhir_patient fhir_observation fhir_bundle icure_json query_string http_request json_patch)
+ALL_TARGETS=(fhir_patient fhir_observation fhir_bundle icure_json query_string http_request json_patch ndjson_import)
 TARGETS=("${@:-${ALL_TARGETS[@]}}")
 
 if ! command -v clang++-14 >/dev/null || ! dpkg-query -W libclang-rt-14-dev >/dev/null 2>&1; then

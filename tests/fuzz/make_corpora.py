@@ -135,3 +135,15 @@ for stem, doc in by_type.get("Patient", [])[:3]:
     put("json_patch", stem, json.dumps([doc, patch_ops]))
     for i, op in enumerate(patch_ops):
         put("json_patch", f"{stem}-{i}", json.dumps([doc, [op]]))
+
+# ndjson_import: NDJSON of the fixtures (one per line), a pretty-printed Bundle,
+# and the two broken shapes the reader tells apart.
+resources = [doc for t in ("Patient", "Observation") for _, doc in by_type.get(t, [])]
+ndjson = "".join(json.dumps(doc, separators=(",", ":")) + "\n" for doc in resources)
+put("ndjson_import", "ndjson", ndjson)
+put("ndjson_import", "broken-first-line", '{"resourceType":"Patient","name":[\n' + ndjson)
+for stem, doc in by_type.get("Bundle", [])[:2]:
+    pretty = json.dumps(doc, indent=2)
+    put("ndjson_import", "pretty-" + stem, pretty)
+    lines = pretty.split("\n")
+    put("ndjson_import", "broken-pretty-" + stem, "\n".join(lines[:5] + ["  ,,"] + lines[5:]))

@@ -250,6 +250,25 @@ BOOST_AUTO_TEST_CASE(a_source_failing_on_the_reading_thread_fails_the_import_cle
     }
 }
 
+// The same while a pretty-printed document is being read: the failure is
+// reported as the source's (not as a broken document).
+BOOST_AUTO_TEST_CASE(a_source_failing_inside_a_pretty_printed_document_is_unreadable) {
+  for (const bool rethrows : {false, true}) {
+    BulkStore s;
+    FailingAfter buffer("{\n  \"resourceType\": \"Bundle\",\n  \"type\": \"transaction\",\n");
+    std::istream in(&buffer);
+    if (rethrows) in.exceptions(std::ios::badbit);
+    const auto summary =
+        bulk::import_stream(*s.store, s.who, s.mapping, in, "bundle.json", batch(4));
+    BOOST_TEST_INFO(summary.to_string());
+    BOOST_TEST((summary.status.code() == StatusCode::internal));
+    BOOST_TEST(summary.status.message().find(rethrows
+                                                 ? "import failed: disk gone"
+                                                 : "cannot read bundle.json") != std::string::npos);
+    BOOST_TEST(summary.failed == 0u);
+  }
+}
+
 // An exception on the writing side (bad_alloc inside a write) ends the import
 // with an internal error; the summary still counts the batches stored before.
 BOOST_AUTO_TEST_CASE(an_exception_while_writing_keeps_the_counts_of_what_was_stored) {
@@ -294,6 +313,68 @@ BOOST_AUTO_TEST_CASE(imports_a_pretty_printed_transaction_bundle_file) {
   BOOST_TEST(summary.failed == 0u);
   BOOST_TEST(summary.patients_stored == 1u);
   BOOST_TEST(summary.observations_stored == 1u);
+}
+
+// A first line that is not a complete JSON value may start a pretty-printed
+// Bundle; when the file turns out not to be one document, that line is a bad
+// line and every line after it is still imported (they were all dropped), and
+// the progress still ends at the file's size.
+BOOST_AUTO_TEST_CASE(a_broken_first_line_does_not_swallow_the_lines_after_it) {
+  const std::string good = generated_ndjson(30, 2);  // 90 resources
+  for (const std::string broken :
+       {R"({"resourceType":"Patient","name":[)", R"({"resourceType":"Pat)", "{", "{bad"}) {
+    BulkStore s;
+    const auto file = s.dir.path() / "broken.ndjson";
+    write_file(file, broken + "\n" + good);
+    std::vector<bulk::ImportIssue> issues;
+    std::uint64_t bytes_read = 0, bytes_total = 0;
+    bulk::ImportOptions options;
+    options.on_issue = [&](const bulk::ImportIssue& issue) { issues.push_back(issue); };
+    options.on_progress = [&](const bulk::ImportProgress& p) {
+      bytes_read = p.bytes_read;
+      bytes_total = p.bytes_total;
+    };
+    const auto summary = bulk::import_files(*s.store, s.who, s.mapping, {file}, options);
+    BOOST_TEST_INFO(broken << ": " << summary.to_string());
+    BOOST_TEST(summary.status.ok());
+    BOOST_TEST(summary.failed == 1u);
+    BOOST_REQUIRE(issues.size() == 1u);
+    BOOST_TEST(issues[0].line == 1u);
+    BOOST_TEST(summary.resources_read == 90u);
+    BOOST_TEST(summary.stored() == 90u);
+    BOOST_TEST(s.patient_count() + s.contact_count() == 90);
+    BOOST_TEST(bytes_read == bytes_total);
+    BOOST_TEST(bytes_total == broken.size() + 1 + good.size());
+  }
+}
+
+// A pretty-printed document that breaks part way is one bad line, where it
+// breaks (not one per line of it); the next file is still imported.
+BOOST_AUTO_TEST_CASE(a_broken_pretty_printed_bundle_is_one_issue_where_it_breaks) {
+  BulkStore s;
+  const auto broken = s.dir.path() / "bundle.json";
+  write_file(broken, R"({
+  "resourceType": "Bundle", "type": "transaction",
+  "entry": [
+    {"resource": {"resourceType": "Patient", "name": [{"family": "Ørsted"}]}}
+    {"resource": {"resourceType": "Patient", "name": [{"family": "Martin"}]}}
+  ]
+}
+)");
+  const auto next = s.dir.path() / "next.ndjson";
+  write_file(next, generated_ndjson(2, 1));
+  std::vector<bulk::ImportIssue> issues;
+  bulk::ImportOptions options;
+  options.on_issue = [&](const bulk::ImportIssue& issue) { issues.push_back(issue); };
+  const auto summary = bulk::import_files(*s.store, s.who, s.mapping, {broken, next}, options);
+  BOOST_TEST_INFO(summary.to_string());
+  BOOST_TEST(summary.status.ok());
+  BOOST_TEST(summary.failed == 1u);
+  BOOST_REQUIRE(issues.size() == 1u);
+  BOOST_TEST(issues[0].source == broken.string());
+  BOOST_TEST(issues[0].line == 5u);
+  BOOST_TEST(issues[0].status.message().find("not a JSON document") != std::string::npos);
+  BOOST_TEST(summary.stored() == 4u);
 }
 
 BOOST_AUTO_TEST_CASE(patient_files_are_read_before_observation_files) {

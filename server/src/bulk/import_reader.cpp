@@ -1,9 +1,11 @@
 // ImportReader: see import_reader.hpp.
 #include "import_reader.hpp"
 
-#include <iterator>
+#include <deque>
+#include <optional>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/stream_parser.hpp>
 
 #include "fhirbridge/json_arena.hpp"
 #include "fhirbridge/mapping/bundle.hpp"
@@ -57,10 +59,24 @@ bool ImportReader::bad(std::size_t source, std::size_t line, std::string where, 
 bool ImportReader::read_source(std::size_t index, std::istream& in) {
   std::string line;
   std::size_t line_no = 0;
-  // A pretty-printed Bundle spans lines: when the first non-blank line is
-  // not a complete JSON value, the whole file is parsed as one document.
+  // Lines read ahead while trying the file as one document, to be taken as
+  // NDJSON lines after all (from line 2).
+  std::deque<std::string> replay;
+  auto next_line = [&] {
+    if (replay.empty()) return static_cast<bool>(std::getline(in, line));
+    line = std::move(replay.front());
+    replay.pop_front();
+    return true;
+  };
+  auto unreadable = [&] {
+    ReadEvent event;
+    event.kind = ReadEvent::Kind::unreadable;
+    event.source = index;
+    emit(std::move(event));
+    return false;
+  };
   bool first = true;
-  while (std::getline(in, line)) {
+  while (next_line()) {
     ++line_no;
     bytes_ += line.size() + 1;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
@@ -72,11 +88,21 @@ bool ImportReader::read_source(std::size_t index, std::istream& in) {
     json_io::Arena arena(arena_buffer, sizeof arena_buffer);
     json::value v = json::parse(line, ec, &arena);
     if (ec && first) {
-      std::string rest((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      bytes_ += rest.size();
-      json::error_code whole_ec;
-      json::value whole = json::parse(line + "\n" + rest, whole_ec);
-      if (!whole_ec) return handle_value(index, line_no, whole) && emit(ReadEvent{});
+      // A pretty-printed Bundle spans lines: when the first non-blank line is
+      // not a complete JSON value, the file may be one document.
+      Document doc = parse_document(line, line_no, in, replay);
+      if (!doc.error || !next_is_a_value(replay)) {
+        for (const auto& l : replay) bytes_ += l.size() + 1;
+        replay.clear();
+        if (!doc.error) return handle_value(index, line_no, doc.value) && emit(ReadEvent{});
+        if (in.bad()) return unreadable();  // it broke because reading did
+        // A broken document: one bad line, where it breaks; the rest of the
+        // source is not read (its lines are not resources of their own).
+        return bad(index, doc.error_line, where_of(doc.error_line, ""),
+                   Status(StatusCode::structure, "not a JSON document: " + doc.error.message()));
+      }
+      // NDJSON with a broken first line: that line is a bad line, and the
+      // lines read meanwhile are taken as NDJSON lines below.
     }
     first = false;
     const bool go_on = ec ? bad(index, line_no, "line " + std::to_string(line_no),
@@ -84,14 +110,39 @@ bool ImportReader::read_source(std::size_t index, std::istream& in) {
                           : handle_value(index, line_no, v);
     if (!go_on) return false;
   }
-  if (in.bad()) {
-    ReadEvent event;
-    event.kind = ReadEvent::Kind::unreadable;
-    event.source = index;
-    emit(std::move(event));
-    return false;
-  }
+  if (in.bad()) return unreadable();
   return emit(ReadEvent{});  // the bytes of trailing blank lines
+}
+
+ImportReader::Document ImportReader::parse_document(const std::string& first_line,
+                                                    std::size_t line_no, std::istream& in,
+                                                    std::deque<std::string>& read) {
+  // Fed line by line, so that an NDJSON file with a broken first line fails
+  // within a line or two instead of being read whole into memory first.
+  Document doc;
+  doc.error_line = line_no;
+  json::stream_parser parser;
+  parser.write(first_line.data(), first_line.size(), doc.error);
+  std::string line;
+  while (!doc.error && std::getline(in, line)) {
+    ++doc.error_line;
+    parser.write("\n", 1, doc.error);
+    if (!doc.error) parser.write(line.data(), line.size(), doc.error);
+    read.push_back(std::move(line));
+  }
+  if (!doc.error) parser.finish(doc.error);
+  if (!doc.error) doc.value = parser.release();
+  return doc;
+}
+
+bool ImportReader::next_is_a_value(const std::deque<std::string>& lines) {
+  for (const auto& line : lines) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    json::error_code ec;
+    json::parse(line, ec);
+    return !ec;
+  }
+  return true;  // nothing after the first line: it was a bad line either way
 }
 
 // One parsed line, or a whole Bundle file (line_no then its first line).

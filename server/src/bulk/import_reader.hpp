@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <istream>
 #include <optional>
@@ -69,6 +70,18 @@ class ImportReader {
   bool emit(ReadEvent&& event);
   bool bad(std::size_t source, std::size_t line, std::string where, Status status);
   bool handle_value(std::size_t source, std::size_t line_no, boost::json::value& v);
+  // The source as one JSON document starting with `first_line` (line
+  // `line_no`): its value, or the parser's error and the line it broke on.
+  // Either way, every line it read after the first is appended to `read`.
+  struct Document {
+    boost::json::value value;
+    boost::json::error_code error;
+    std::size_t error_line = 0;
+  };
+  Document parse_document(const std::string& first_line, std::size_t line_no, std::istream& in,
+                          std::deque<std::string>& read);
+  // Whether the first non-blank of `lines` is a JSON value by itself (NDJSON).
+  static bool next_is_a_value(const std::deque<std::string>& lines);
   bool handle_resource(std::size_t source, std::size_t line_no, const std::string& entry,
                        boost::json::value& v, const std::optional<std::string>& full_url);
   Status map_observation(Pending& p, boost::json::value& v);
