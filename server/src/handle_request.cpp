@@ -147,7 +147,11 @@ Result<json::value> parse_json_body(const std::string& body) {
   boost::system::error_code ec;
   json::parse_options options;
   options.max_depth = 64;
-  json::value value = json::parse(body, ec, {}, options);
+  std::string_view text = body;
+  // A UTF-8 byte order mark (Windows tools write one) is ignored, as RFC 8259
+  // allows and HAPI's parser does.
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+  json::value value = json::parse(text, ec, {}, options);
   if (ec) return Status(StatusCode::structure, "malformed JSON body: " + ec.message());
   return value;
 }

@@ -375,6 +375,40 @@ BOOST_AUTO_TEST_CASE(a_broken_pretty_printed_bundle_is_one_issue_where_it_breaks
   BOOST_TEST(issues[0].line == 5u);
   BOOST_TEST(issues[0].status.message().find("not a JSON document") != std::string::npos);
   BOOST_TEST(summary.stored() == 4u);
+
+  // Broken on its very first line: still one issue, not one per line.
+  const auto first = s.dir.path() / "first.json";
+  write_file(first, R"({ "resourceType": "Patient" "active": true,
+  "name": [{"family": "Ørsted"}],
+  "gender": "female"
+}
+)");
+  issues.clear();
+  const auto again = bulk::import_files(*s.store, s.who, s.mapping, {first}, options);
+  BOOST_TEST_INFO(again.to_string());
+  BOOST_TEST(again.failed == 1u);
+  BOOST_REQUIRE(issues.size() == 1u);
+  BOOST_TEST(issues[0].line == 1u);
+}
+
+// A UTF-8 byte order mark before the first line (what Windows tools write) is
+// ignored, in NDJSON and in a pretty-printed document.
+BOOST_AUTO_TEST_CASE(a_byte_order_mark_is_ignored) {
+  BulkStore s;
+  const std::string bom = "\xEF\xBB\xBF";
+  const auto ndjson = s.dir.path() / "bom.ndjson";
+  write_file(ndjson, bom + generated_ndjson(3, 1));
+  const auto pretty = s.dir.path() / "bom.json";
+  write_file(pretty, bom + R"({
+  "resourceType": "Patient", "id": "bom-1",
+  "name": [{"family": "Ørsted", "given": ["Élodie"]}]
+}
+)");
+  const auto summary = bulk::import_files(*s.store, s.who, s.mapping, {ndjson, pretty});
+  BOOST_TEST_INFO(summary.to_string());
+  BOOST_TEST(summary.failed == 0u);
+  BOOST_TEST(summary.patients_stored == 4u);
+  BOOST_TEST(summary.observations_stored == 3u);
 }
 
 BOOST_AUTO_TEST_CASE(patient_files_are_read_before_observation_files) {

@@ -151,6 +151,12 @@ BOOST_AUTO_TEST_CASE(bad_bodies_are_4xx_with_the_offending_path) {
   auto malformed = f.call(verb::post, kBase + "/Patient", &f.alice, "{\"resourceType\": ");
   BOOST_TEST(malformed.result_int() == 400u);
   BOOST_TEST(issue_field(malformed, "code") == "structure");
+  // A UTF-8 byte order mark before the JSON is ignored; anywhere else it is not JSON.
+  const std::string bom = "\xEF\xBB\xBF";
+  const std::string patient = R"({"resourceType":"Patient","name":[{"family":"Bom"}]})";
+  BOOST_TEST(f.call(verb::post, kBase + "/Patient", &f.alice, bom + patient).result_int() == 201u);
+  BOOST_TEST(f.call(verb::post, kBase + "/Patient", &f.alice, " " + bom + patient).result_int() ==
+             400u);
   auto wrong_type = f.post(kBase + "/Patient",
                            json::object{{"resourceType", "Observation"}, {"status", "final"}});
   BOOST_TEST(wrong_type.result_int() == 400u);

@@ -1,6 +1,7 @@
 // ImportReader: see import_reader.hpp.
 #include "import_reader.hpp"
 
+#include <algorithm>
 #include <deque>
 #include <optional>
 
@@ -32,6 +33,10 @@ std::optional<std::string> subject_key(const std::string& reference) {
   rest = rest.substr(0, rest.find('/'));
   if (rest.empty()) return std::nullopt;
   return rest;
+}
+
+bool is_blank(const std::string& line) {
+  return line.find_first_not_of(" \t\r") == std::string::npos;
 }
 
 std::string where_of(std::size_t line_no, const std::string& entry) {
@@ -79,7 +84,10 @@ bool ImportReader::read_source(std::size_t index, std::istream& in) {
   while (next_line()) {
     ++line_no;
     bytes_ += line.size() + 1;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    // A UTF-8 byte order mark (Windows tools write one) starts no JSON value;
+    // RFC 8259 lets a parser ignore it.
+    if (line_no == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
+    if (is_blank(line)) continue;
     json::error_code ec;
     // One arena per line (as engine_bench's mapped path parses): the tree
     // dies once the line is mapped -- pending writes keep typed entities
@@ -91,6 +99,9 @@ bool ImportReader::read_source(std::size_t index, std::istream& in) {
       // A pretty-printed Bundle spans lines: when the first non-blank line is
       // not a complete JSON value, the file may be one document.
       Document doc = parse_document(line, line_no, in, replay);
+      // Broken on its first line: the next non-blank line tells NDJSON (a
+      // value by itself) from a document (a fragment).
+      while (doc.error && !has_content(replay) && std::getline(in, line)) replay.push_back(line);
       if (!doc.error || !next_is_a_value(replay)) {
         for (const auto& l : replay) bytes_ += l.size() + 1;
         replay.clear();
@@ -137,12 +148,16 @@ ImportReader::Document ImportReader::parse_document(const std::string& first_lin
 
 bool ImportReader::next_is_a_value(const std::deque<std::string>& lines) {
   for (const auto& line : lines) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (is_blank(line)) continue;
     json::error_code ec;
     json::parse(line, ec);
     return !ec;
   }
   return true;  // nothing after the first line: it was a bad line either way
+}
+
+bool ImportReader::has_content(const std::deque<std::string>& lines) {
+  return std::any_of(lines.begin(), lines.end(), [](const auto& l) { return !is_blank(l); });
 }
 
 // One parsed line, or a whole Bundle file (line_no then its first line).

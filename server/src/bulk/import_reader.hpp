@@ -82,6 +82,8 @@ class ImportReader {
                           std::deque<std::string>& read);
   // Whether the first non-blank of `lines` is a JSON value by itself (NDJSON).
   static bool next_is_a_value(const std::deque<std::string>& lines);
+  // Whether any of `lines` is not blank.
+  static bool has_content(const std::deque<std::string>& lines);
   bool handle_resource(std::size_t source, std::size_t line_no, const std::string& entry,
                        boost::json::value& v, const std::optional<std::string>& full_url);
   Status map_observation(Pending& p, boost::json::value& v);
