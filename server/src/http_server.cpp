@@ -76,6 +76,10 @@ using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 template <class Stream>
 constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
 
+// How long a connection answered before its request's end drains what the
+// client still sends (Session::do_linger).
+constexpr std::chrono::seconds kLingerTime{2};
+
 // Overwrites a string's bytes before it is freed: request bodies may carry
 // private keys and Basic credentials (std::string has no secure allocator).
 // Botan's scrub is explicit_bzero: a memset the compiler may not drop, not a
@@ -104,7 +108,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   // keep-alive connection is closed now; a request in progress finishes.
   void on_server_stop() override {
     asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
-      if (self->reading_ && self->parser_ && !self->parser_->got_some()) {
+      if (self->lingering_) {
+        beast::get_lowest_layer(self->stream_).cancel();  // the drain ends and closes
+      } else if (self->reading_ && self->parser_ && !self->parser_->got_some()) {
         beast::error_code ignored;
         auto& lowest = beast::get_lowest_layer(self->stream_);
         lowest.socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -159,6 +165,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       return do_close();
     started_ = std::chrono::steady_clock::now();
     if (ec == beast::http::error::body_limit) {
+      unread_input_ = true;
       method_ = std::string(parser_->get().method_string());
       target_ = std::string(parser_->get().target());
       wipe(parser_->get().body());
@@ -170,6 +177,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
     if (ec) {
       if (!parser_->got_some()) return do_close();
+      unread_input_ = true;
       method_ = "-";
       target_ = "-";
       return send(error_response(
@@ -244,8 +252,44 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     const bool keep_alive = response_->keep_alive();
     server_->log(method_, target_, response_->result_int(), ms);
     response_.reset();
+    if (!ec && unread_input_) return do_linger();
     if (ec || !keep_alive) return do_close();
     do_read();
+  }
+
+  // After answering a request that was not read to its end (over the body
+  // limit, malformed), the client may still be sending it. Closing at once
+  // makes the kernel answer that data with a reset, which can cost the client
+  // the answer (curl: "connection reset" instead of the 413). So, as nginx's
+  // lingering close: end our side after the answer, then read and drop what
+  // still comes for up to kLingerTime, then close.
+  void do_linger() {
+    if constexpr (kIsTls<Stream>) {
+      do_close();  // TLS: close_notify, whose shutdown reads the peer's records
+    } else {
+      if (server_->stopping) return close_socket();
+      beast::error_code ignored;
+      auto& lowest = beast::get_lowest_layer(stream_);
+      lowest.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      lowest.expires_after(kLingerTime);  // for the whole drain, not per read
+      lingering_ = true;
+      drain();
+    }
+  }
+
+  void drain() {
+    auto space = buffer_.prepare(16 * 1024);
+    beast::get_lowest_layer(stream_).async_read_some(
+        space, [self = this->shared_from_this(), space](beast::error_code ec, std::size_t n) {
+          // Dropped unread (never committed), and overwritten: it may be a
+          // body with credentials in it.
+          Botan::secure_scrub_memory(space.data(), n);
+          if (ec) {  // the client's end, the deadline, or a server stop
+            self->lingering_ = false;
+            return self->close_socket();
+          }
+          self->drain();
+        });
   }
 
   void do_close() {
@@ -272,6 +316,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::optional<beast::http::request_parser<beast::http::string_body>> parser_;
   std::optional<Response> response_;
   bool reading_ = false;
+  bool unread_input_ = false;  // answered before the request's end: linger before closing
+  bool lingering_ = false;
   std::chrono::steady_clock::time_point started_;
   std::string method_, target_;
   std::string client_address_;

@@ -4,6 +4,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fhirbridge/server/http_server.hpp"
@@ -194,6 +195,35 @@ BOOST_AUTO_TEST_CASE(body_over_the_limit_is_413) {
         "\r\nContent-Type: application/fhir+json\r\nContent-Length: 99999999999\r\n\r\n{");
     BOOST_REQUIRE(res.has_value());
     BOOST_TEST(res->result_int() == 413u);
+  }
+  expect_socket_still_serving(f, server.http.port());
+}
+
+// The answer to a body over the limit reaches a client that is still sending
+// that body, and the client may go on sending it: the server drains the rest
+// for a while (a lingering close) instead of closing with unread data, which
+// makes the kernel reset the connection (the client's writes then fail, and
+// the reset may discard the answer before the client reads it).
+BOOST_AUTO_TEST_CASE(a_client_still_sending_an_oversized_body_gets_the_413_without_a_reset) {
+  server::ServerSettings settings;
+  settings.body_limit = 64 * 1024;
+  ServerFixture f(settings);
+  RunningServer server(f);
+  const std::string chunk(64 * 1024, 'm');
+  RawClient client(server.http.port());
+  const std::string head = "POST " + kBase +
+                           "/Patient HTTP/1.1\r\nHost: x\r\nAuthorization: " + f.alice.auth() +
+                           "\r\nContent-Type: application/fhir+json\r\nContent-Length: " +
+                           std::to_string(20 * chunk.size()) + "\r\n\r\n";
+  BOOST_REQUIRE(!client.write(head + chunk + chunk));  // answered after the header already
+  boost::system::error_code ec;
+  auto res = client.read(ec);
+  BOOST_REQUIRE_MESSAGE(res.has_value(), ec.message());
+  BOOST_TEST(res->result_int() == 413u);
+  for (int i = 0; i < 8; ++i) {  // the rest of the body, as a client unaware of the answer sends it
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    BOOST_TEST_INFO("chunk " << i);
+    BOOST_TEST(client.write(chunk).message() == boost::system::error_code().message());
   }
   expect_socket_still_serving(f, server.http.port());
 }
