@@ -265,7 +265,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   // still comes for up to kLingerTime, then close.
   void do_linger() {
     if constexpr (kIsTls<Stream>) {
-      do_close();  // TLS: close_notify, whose shutdown reads the peer's records
+      do_close();  // TLS: closed after close_notify, as before (not drained)
     } else {
       if (server_->stopping) return close_socket();
       beast::error_code ignored;
