@@ -153,6 +153,39 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     parser_->body_limit(server_->ctx.settings().body_limit);
     beast::get_lowest_layer(stream_).expires_after(server_->options.read_timeout);
     reading_ = true;
+    beast::http::async_read_header(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&Session::on_header, this->shared_from_this()));
+  }
+
+  // The header is in (or the read failed, e.g. a Content-Length over the body
+  // limit). A request without a body is complete. A client that sent
+  // "Expect: 100-continue" waits for "100 Continue" before sending its body
+  // (curl does for bodies over 1 MiB, and gives up waiting after a second):
+  // it gets it now, then the body is read.
+  void on_header(beast::error_code ec, std::size_t n) {
+    if (ec || parser_->is_done()) return on_read(ec, n);
+    const auto& request = parser_->get();
+    if (request.version() >= 11 &&
+        beast::iequals(request[beast::http::field::expect], "100-continue")) {
+      continue_.emplace(beast::http::status::continue_, request.version());
+      return beast::http::async_write(
+          stream_, *continue_,
+          beast::bind_front_handler(&Session::on_continue_sent, this->shared_from_this()));
+    }
+    read_body();
+  }
+
+  void on_continue_sent(beast::error_code ec, std::size_t) {
+    continue_.reset();
+    if (ec) {
+      reading_ = false;
+      return do_close();
+    }
+    read_body();
+  }
+
+  void read_body() {
     beast::http::async_read(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&Session::on_read, this->shared_from_this()));
   }
@@ -315,6 +348,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::shared_ptr<HttpServer::Impl> server_;
   std::optional<beast::http::request_parser<beast::http::string_body>> parser_;
   std::optional<Response> response_;
+  std::optional<beast::http::response<beast::http::empty_body>> continue_;  // "100 Continue"
   bool reading_ = false;
   bool unread_input_ = false;  // answered before the request's end: linger before closing
   bool lingering_ = false;

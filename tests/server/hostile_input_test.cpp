@@ -228,6 +228,51 @@ BOOST_AUTO_TEST_CASE(a_client_still_sending_an_oversized_body_gets_the_413_witho
   expect_socket_still_serving(f, server.http.port());
 }
 
+// "Expect: 100-continue" (curl sends it above 1 MiB and, without an answer,
+// waits a second before sending the body anyway): the server says "100
+// Continue" once the header is acceptable, then answers the request; a body
+// announced over the limit gets its 413 at once, without the 100.
+BOOST_AUTO_TEST_CASE(expect_100_continue_is_answered_before_the_body) {
+  server::ServerSettings settings;
+  settings.body_limit = 64 * 1024;
+  ServerFixture f(settings);
+  RunningServer server(f);
+  const std::string body = R"({"resourceType":"Patient","name":[{"family":"Continue"}]})";
+  auto head = [&](std::size_t length) {
+    return "POST " + kBase + "/Patient HTTP/1.1\r\nHost: x\r\nAuthorization: " + f.alice.auth() +
+           "\r\nContent-Type: application/fhir+json\r\nExpect: 100-continue\r\n"
+           "Content-Length: " +
+           std::to_string(length) + "\r\n\r\n";
+  };
+  {
+    RawClient client(server.http.port(), std::chrono::seconds(10));
+    BOOST_REQUIRE(!client.write(head(body.size())));
+    boost::system::error_code ec;
+    auto interim = client.read(ec);  // before any byte of the body was sent
+    BOOST_REQUIRE_MESSAGE(interim.has_value(), ec.message());
+    BOOST_TEST(interim->result_int() == 100u);
+    BOOST_REQUIRE(!client.write(body));
+    auto created = client.read(ec);
+    BOOST_REQUIRE_MESSAGE(created.has_value(), ec.message());
+    BOOST_TEST(created->result_int() == 201u);
+  }
+  {
+    RawClient client(server.http.port(), std::chrono::seconds(10));
+    BOOST_REQUIRE(!client.write(head(10 * 64 * 1024)));
+    boost::system::error_code ec;
+    auto refused = client.read(ec);
+    BOOST_REQUIRE_MESSAGE(refused.has_value(), ec.message());
+    BOOST_TEST(refused->result_int() == 413u);
+  }
+  {  // without the header nothing changes: no interim answer
+    RawClient client(server.http.port(), std::chrono::seconds(10));
+    auto res = client.exchange(raw_request("POST", kBase + "/Patient", f.alice.auth(), body));
+    BOOST_REQUIRE(res.has_value());
+    BOOST_TEST(res->result_int() == 201u);
+  }
+  expect_socket_still_serving(f, server.http.port());
+}
+
 BOOST_AUTO_TEST_CASE(huge_strings_and_arrays) {
   ServerFixture f;
   json::value huge_name = seed("patient-pat1.json");
