@@ -96,6 +96,27 @@ void expect_socket_still_serving(ServerFixture& f, unsigned short port) {
 
 }  // namespace
 
+namespace {
+// The header of a POST Patient announcing `content_length` bytes of body (not sent).
+std::string post_patient_header(const std::string& auth, std::uint64_t content_length,
+                                const std::string& extra_headers = "") {
+  return "POST " + kBase + "/Patient HTTP/1.1\r\nHost: x\r\nAuthorization: " + auth +
+         "\r\nContent-Type: application/fhir+json\r\n" + extra_headers +
+         "Content-Length: " + std::to_string(content_length) + "\r\n\r\n";
+}
+
+// A server on 127.0.0.1 whose body limit is 64 KiB.
+struct SmallBodyLimitServer {
+  static server::ServerSettings small() {
+    server::ServerSettings settings;
+    settings.body_limit = 64 * 1024;
+    return settings;
+  }
+  ServerFixture f{small()};
+  RunningServer server{f};
+};
+}  // namespace
+
 BOOST_AUTO_TEST_SUITE(hostile_input)
 
 BOOST_AUTO_TEST_CASE(malformed_and_truncated_json) {
@@ -190,9 +211,7 @@ BOOST_AUTO_TEST_CASE(body_over_the_limit_is_413) {
   }
   {  // a Content-Length far over the limit, body never sent: answered at once
     RawClient client(server.http.port());
-    auto res = client.exchange(
-        "POST " + kBase + "/Patient HTTP/1.1\r\nHost: x\r\nAuthorization: " + f.alice.auth() +
-        "\r\nContent-Type: application/fhir+json\r\nContent-Length: 99999999999\r\n\r\n{");
+    auto res = client.exchange(post_patient_header(f.alice.auth(), 99999999999) + "{");
     BOOST_REQUIRE(res.has_value());
     BOOST_TEST(res->result_int() == 413u);
   }
@@ -204,17 +223,11 @@ BOOST_AUTO_TEST_CASE(body_over_the_limit_is_413) {
 // for a while (a lingering close) instead of closing with unread data, which
 // makes the kernel reset the connection (the client's writes then fail, and
 // the reset may discard the answer before the client reads it).
-BOOST_AUTO_TEST_CASE(a_client_still_sending_an_oversized_body_gets_the_413_without_a_reset) {
-  server::ServerSettings settings;
-  settings.body_limit = 64 * 1024;
-  ServerFixture f(settings);
-  RunningServer server(f);
+BOOST_FIXTURE_TEST_CASE(a_client_still_sending_an_oversized_body_gets_the_413_without_a_reset,
+                        SmallBodyLimitServer) {
   const std::string chunk(64 * 1024, 'm');
   RawClient client(server.http.port());
-  const std::string head = "POST " + kBase +
-                           "/Patient HTTP/1.1\r\nHost: x\r\nAuthorization: " + f.alice.auth() +
-                           "\r\nContent-Type: application/fhir+json\r\nContent-Length: " +
-                           std::to_string(20 * chunk.size()) + "\r\n\r\n";
+  const std::string head = post_patient_header(f.alice.auth(), 20 * chunk.size());
   BOOST_REQUIRE(!client.write(head + chunk + chunk));  // answered after the header already
   boost::system::error_code ec;
   auto res = client.read(ec);
@@ -232,17 +245,10 @@ BOOST_AUTO_TEST_CASE(a_client_still_sending_an_oversized_body_gets_the_413_witho
 // waits a second before sending the body anyway): the server says "100
 // Continue" once the header is acceptable, then answers the request; a body
 // announced over the limit gets its 413 at once, without the 100.
-BOOST_AUTO_TEST_CASE(expect_100_continue_is_answered_before_the_body) {
-  server::ServerSettings settings;
-  settings.body_limit = 64 * 1024;
-  ServerFixture f(settings);
-  RunningServer server(f);
+BOOST_FIXTURE_TEST_CASE(expect_100_continue_is_answered_before_the_body, SmallBodyLimitServer) {
   const std::string body = R"({"resourceType":"Patient","name":[{"family":"Continue"}]})";
   auto head = [&](std::size_t length) {
-    return "POST " + kBase + "/Patient HTTP/1.1\r\nHost: x\r\nAuthorization: " + f.alice.auth() +
-           "\r\nContent-Type: application/fhir+json\r\nExpect: 100-continue\r\n"
-           "Content-Length: " +
-           std::to_string(length) + "\r\n\r\n";
+    return post_patient_header(f.alice.auth(), length, "Expect: 100-continue\r\n");
   };
   {
     RawClient client(server.http.port(), std::chrono::seconds(10));
