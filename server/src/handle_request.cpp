@@ -13,6 +13,7 @@
 
 #include "fhir_api.hpp"
 #include "fhirbridge/crypto/primitives.hpp"
+#include "fhirbridge/json_io.hpp"
 #include "fhirbridge/server/operation_outcome.hpp"
 #include "fhirbridge/server/search.hpp"
 #include "http_auth.hpp"
@@ -147,11 +148,8 @@ Result<json::value> parse_json_body(const std::string& body) {
   boost::system::error_code ec;
   json::parse_options options;
   options.max_depth = 64;
-  std::string_view text = body;
-  // A UTF-8 byte order mark (Windows tools write one) is ignored, as RFC 8259
-  // allows and HAPI's parser does.
-  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
-  json::value value = json::parse(text, ec, {}, options);
+  // A byte order mark is ignored, as HAPI's parser does.
+  json::value value = json::parse(json_io::without_byte_order_mark(body), ec, {}, options);
   if (ec) return Status(StatusCode::structure, "malformed JSON body: " + ec.message());
   return value;
 }

@@ -227,6 +227,13 @@ Result<T> parse(std::string_view text, const std::string& path) {
   return out;
 }
 
+// `text` without a leading UTF-8 byte order mark (Windows tools write one;
+// RFC 8259 lets a parser ignore it, and JSON text cannot start with it).
+inline std::string_view without_byte_order_mark(std::string_view text) {
+  constexpr std::string_view kBom = "\xEF\xBB\xBF";
+  return text.substr(0, kBom.size()) == kBom ? text.substr(kBom.size()) : text;
+}
+
 // `text` with every invalid UTF-8 sequence replaced by U+FFFD, so that echoing
 // client bytes (ids, paths) into a JSON answer still gives valid JSON.
 std::string valid_utf8(std::string_view text);

@@ -9,6 +9,7 @@
 #include <boost/json/stream_parser.hpp>
 
 #include "fhirbridge/json_arena.hpp"
+#include "fhirbridge/json_io.hpp"
 #include "fhirbridge/mapping/bundle.hpp"
 #include "fhirbridge/mapping/observation.hpp"
 #include "fhirbridge/mapping/patient.hpp"
@@ -84,9 +85,8 @@ bool ImportReader::read_source(std::size_t index, std::istream& in) {
   while (next_line()) {
     ++line_no;
     bytes_ += line.size() + 1;
-    // A UTF-8 byte order mark (Windows tools write one) starts no JSON value;
-    // RFC 8259 lets a parser ignore it.
-    if (line_no == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
+    if (line_no == 1)  // a byte order mark is ignored
+      line.erase(0, line.size() - json_io::without_byte_order_mark(line).size());
     if (is_blank(line)) continue;
     json::error_code ec;
     // One arena per line (as engine_bench's mapped path parses): the tree
@@ -99,9 +99,8 @@ bool ImportReader::read_source(std::size_t index, std::istream& in) {
       // A pretty-printed Bundle spans lines: when the first non-blank line is
       // not a complete JSON value, the file may be one document.
       Document doc = parse_document(line, line_no, in, replay);
-      // Broken on its first line: the next non-blank line tells NDJSON (a
-      // value by itself) from a document (a fragment).
-      while (doc.error && !has_content(replay) && std::getline(in, line)) replay.push_back(line);
+      // Not one: the next non-blank line tells NDJSON (a value by itself)
+      // from a broken document (a fragment).
       if (!doc.error || !next_is_a_value(replay)) {
         for (const auto& l : replay) bytes_ += l.size() + 1;
         replay.clear();
@@ -143,6 +142,8 @@ ImportReader::Document ImportReader::parse_document(const std::string& first_lin
   }
   if (!doc.error) parser.finish(doc.error);
   if (!doc.error) doc.value = parser.release();
+  // Broken on its first line: one more non-blank line, to tell what it is.
+  while (doc.error && !has_content(read) && std::getline(in, line)) read.push_back(line);
   return doc;
 }
 

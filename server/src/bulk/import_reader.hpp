@@ -72,7 +72,8 @@ class ImportReader {
   bool handle_value(std::size_t source, std::size_t line_no, boost::json::value& v);
   // The source as one JSON document starting with `first_line` (line
   // `line_no`): its value, or the parser's error and the line it broke on.
-  // Either way, every line it read after the first is appended to `read`.
+  // Either way, every line it read after the first is appended to `read`;
+  // when it broke, they include the first non-blank line after the first.
   struct Document {
     boost::json::value value;
     boost::json::error_code error;
