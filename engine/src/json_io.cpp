@@ -66,6 +66,17 @@ void write_value(std::string& out, const json::value& v, bool pretty, std::size_
 
 }  // namespace
 
+Result<json::value> parse_client_json(std::string_view text) {
+  boost::system::error_code ec;
+  json::parse_options options;
+  options.max_depth = 64;
+  const std::string_view json_text = without_byte_order_mark(text);
+  json::value value =
+      json::parse(json::string_view(json_text.data(), json_text.size()), ec, {}, options);
+  if (ec) return Status(StatusCode::structure, "malformed JSON body: " + ec.message());
+  return value;
+}
+
 std::string valid_utf8(std::string_view text) {
   std::string out;
   out.reserve(text.size());

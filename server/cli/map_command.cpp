@@ -168,7 +168,8 @@ int map_command(const std::vector<std::string>& args) {
     text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
   boost::system::error_code ec;
-  json::value doc = json::parse(text, ec);
+  const std::string_view json_text = json_io::without_byte_order_mark(text);
+  json::value doc = json::parse(json::string_view(json_text.data(), json_text.size()), ec);
   if (ec) return fail(*input + ": malformed JSON: " + ec.message());
 
   const MappingContext ctx =

@@ -144,16 +144,6 @@ BodyKind body_kind(const Request& req) {
   return BodyKind::other;
 }
 
-Result<json::value> parse_json_body(const std::string& body) {
-  boost::system::error_code ec;
-  json::parse_options options;
-  options.max_depth = 64;
-  // A byte order mark is ignored, as HAPI's parser does.
-  json::value value = json::parse(json_io::without_byte_order_mark(body), ec, {}, options);
-  if (ec) return Status(StatusCode::structure, "malformed JSON body: " + ec.message());
-  return value;
-}
-
 // ---- the keychain endpoint -------------------------------------------------
 
 // POST puts the caller's key; DELETE forgets it before its TTL (leaving a shared
@@ -185,7 +175,7 @@ Response handle_keychain(const Request& req, ServerContext& ctx, std::string_vie
   if (body_kind(req) != BodyKind::json)
     return status_response(
         req, Status(StatusCode::not_supported, "the key must be sent as application/json"), 415);
-  auto body = parse_json_body(req.body());
+  auto body = json_io::parse_client_json(req.body());
   if (!body.ok()) return status_response(req, body.status());
   json::value* key = body->is_object() ? body->as_object().if_contains("key") : nullptr;
   // The parsed copy of the key is overwritten on every way out (the HTTP
@@ -358,7 +348,7 @@ Response handle_fhir(Request& req, ServerContext& ctx, std::string_view base, st
                                                 "': use application/fhir+json or application/json"),
           415);
     } else if (!req.body().empty()) {
-      auto body = parse_json_body(req.body());
+      auto body = json_io::parse_client_json(req.body());
       if (!body.ok()) return status_response(req, body.status());
       call.body = std::move(*body);
     }

@@ -157,6 +157,12 @@ BOOST_AUTO_TEST_CASE(patients_crud_conflicts_and_visibility) {
   auto malformed = f.call(verb::post, kRest + "/patient", &f.alice, "{bad", "application/json");
   BOOST_TEST(malformed.result_int() == 400u);
   BOOST_TEST(str(body_json(malformed), {"error"}) == "Bad Request");
+  // A UTF-8 byte order mark in front is ignored, as on the FHIR API.
+  auto with_bom = f.call(verb::post, kRest + "/patient", &f.alice,
+                         "\xEF\xBB\xBF" + json::serialize(raw_patient("p-bom", "B", "O", {a})),
+                         "application/json");
+  BOOST_TEST(with_bom.result_int() == 200u);
+  BOOST_TEST(str(body_json(with_bom), {"id"}) == "p-bom");
 
   auto got = ok_json(f.rest(verb::get, "/patient/p-1", f.alice));
   BOOST_TEST(str(got, {"lastName"}) == "Lovelace");

@@ -234,6 +234,11 @@ inline std::string_view without_byte_order_mark(std::string_view text) {
   return text.substr(0, kBom.size()) == kBom ? text.substr(kBom.size()) : text;
 }
 
+// A JSON text a client sent (an HTTP body, a file): a byte order mark in
+// front is ignored and nesting deeper than 64 is refused (the mapping walks
+// values recursively). A structure error "malformed JSON body: ..." otherwise.
+Result<json::value> parse_client_json(std::string_view text);
+
 // `text` with every invalid UTF-8 sequence replaced by U+FFFD, so that echoing
 // client bytes (ids, paths) into a JSON answer still gives valid JSON.
 std::string valid_utf8(std::string_view text);

@@ -7,6 +7,7 @@
 
 #include "../http_auth.hpp"
 #include "fhirbridge/crypto/primitives.hpp"
+#include "fhirbridge/json_io.hpp"
 #include "icure_rest_internal.hpp"
 
 namespace fhirbridge::server::detail {
@@ -65,12 +66,7 @@ std::string basic_login(const Request& req) {
 
 Result<json::value> parse_body(const Request& req) {
   if (req.body().empty()) return json::value();
-  boost::system::error_code ec;
-  json::parse_options options;
-  options.max_depth = 64;
-  json::value value = json::parse(req.body(), ec, {}, options);
-  if (ec) return Status(StatusCode::structure, "malformed JSON body: " + ec.message());
-  return value;
+  return json_io::parse_client_json(req.body());
 }
 
 Response handle(Request& req, ServerContext& ctx, std::string_view rest, std::string_view query) {
