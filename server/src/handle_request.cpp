@@ -81,6 +81,13 @@ Response unauthorized(const Request& req, const Status& status) {
   return res;
 }
 
+// The answer to credentials authenticate_basic refused: 401 with a
+// challenge, or what else it said (429 when throttled, 500).
+Response refusal(const Request& req, const Status& status) {
+  return status.code() == StatusCode::unauthorized ? unauthorized(req, status)
+                                                   : status_response(req, status);
+}
+
 // "Tue, 15 Nov 1994 08:12:31 GMT" from a FHIR instant "1994-11-15T08:12:31.000Z"
 // (UTC, as the mapping writes lastUpdated); "" when it is not one. Read by
 // position rather than with strptime/strftime: it runs on every read.
@@ -157,9 +164,7 @@ Response handle_keychain(const Request& req, ServerContext& ctx, std::string_vie
     return res;
   }
   auto who = detail::authenticate_basic(req, ctx);
-  if (!who.ok())
-    return who.status().code() == StatusCode::unauthorized ? unauthorized(req, who.status())
-                                                           : status_response(req, who.status());
+  if (!who.ok()) return refusal(req, who.status());
   const std::string hcp_id(rest);
   if (hcp_id.empty() || hcp_id.find('/') != std::string::npos)
     return status_response(req, Status::NotFound("use POST /rest/icdx/v1/keychain/{hcpId}"));
@@ -310,10 +315,7 @@ Response handle_fhir(Request& req, ServerContext& ctx, std::string_view base, st
   storage::Principal who;
   if (!is_metadata) {
     auto principal = detail::authenticate_basic(req, ctx);
-    if (!principal.ok())
-      return principal.status().code() == StatusCode::unauthorized
-                 ? unauthorized(req, principal.status())
-                 : status_response(req, principal.status());
+    if (!principal.ok()) return refusal(req, principal.status());
     who = std::move(*principal);
   }
 
@@ -372,37 +374,76 @@ Response handle_fhir(Request& req, ServerContext& ctx, std::string_view base, st
   return answer_response(req, *answer);
 }
 
-Response handle(Request& req, ServerContext& ctx) {
+// Where a request's path leads: which API, and the path and query after its base.
+struct Route {
+  enum class Api { none, keychain, icure_rest, fhir } api = Api::none;
+  std::string_view base, rest, query, path;
+};
+
+Route route(const Request& req, ServerContext& ctx) {
+  Route route;
   const std::string_view target = req.target();
   const auto qmark = target.find('?');
   std::string_view path = target.substr(0, qmark);
-  const std::string_view query =
-      qmark == std::string_view::npos ? std::string_view{} : target.substr(qmark + 1);
+  route.query = qmark == std::string_view::npos ? std::string_view{} : target.substr(qmark + 1);
   while (path.size() > 1 && path.back() == '/')
     path.remove_suffix(1);  // "/rest/fhir/r4/" == "/rest/fhir/r4"
+  route.path = path;
 
   auto under = [&](std::string_view prefix) {
-    return path.size() >= prefix.size() && path.substr(0, prefix.size()) == prefix &&
-           (path.size() == prefix.size() || path[prefix.size()] == '/');
+    if (path.size() < prefix.size() || path.substr(0, prefix.size()) != prefix ||
+        (path.size() != prefix.size() && path[prefix.size()] != '/'))
+      return false;
+    route.base = prefix;
+    route.rest = path.substr(prefix.size());
+    return true;
   };
-  const std::string& keychain = ctx.settings().keychain_path;
-  if (under(keychain)) {
-    std::string_view rest = path.substr(keychain.size());
-    if (!rest.empty()) rest.remove_prefix(1);
-    return handle_keychain(req, ctx, rest);
+  if (under(ctx.settings().keychain_path)) {
+    if (!route.rest.empty()) route.rest.remove_prefix(1);
+    route.api = Route::Api::keychain;
+  } else if (ctx.sealed_store() && under(ctx.settings().icure_rest_base)) {
+    if (!route.rest.empty()) route.rest.remove_prefix(1);
+    route.api = Route::Api::icure_rest;
+  } else {
+    for (const auto& base : ctx.settings().fhir_base_paths)
+      if (under(base)) {
+        route.api = Route::Api::fhir;
+        break;
+      }
   }
-  if (ctx.sealed_store() && under(ctx.settings().icure_rest_base)) {
-    std::string_view rest = path.substr(ctx.settings().icure_rest_base.size());
-    if (!rest.empty()) rest.remove_prefix(1);
-    return detail::handle_icure_rest(req, ctx, rest, query);
+  return route;
+}
+
+Response handle(Request& req, ServerContext& ctx) {
+  const Route to = route(req, ctx);
+  switch (to.api) {
+    case Route::Api::keychain: return handle_keychain(req, ctx, to.rest);
+    case Route::Api::icure_rest: return detail::handle_icure_rest(req, ctx, to.rest, to.query);
+    case Route::Api::fhir: return handle_fhir(req, ctx, to.base, to.rest, to.query);
+    case Route::Api::none: break;
   }
-  for (const auto& base : ctx.settings().fhir_base_paths)
-    if (under(base)) return handle_fhir(req, ctx, base, path.substr(base.size()), query);
-  return status_response(req, Status::NotFound("no such endpoint: " + std::string(path) +
+  return status_response(req, Status::NotFound("no such endpoint: " + std::string(to.path) +
                                                " (the FHIR API is under /rest/fhir/r4)"));
 }
 
 }  // namespace
+
+std::optional<Response> answer_before_body(const Request& header, ServerContext& ctx) {
+  try {
+    const Route to = route(header, ctx);
+    const bool needs_credentials =
+        (to.api == Route::Api::keychain && header.method() == http::verb::post) ||
+        to.api == Route::Api::icure_rest ||
+        (to.api == Route::Api::fhir && split_path(to.rest) != std::vector<std::string>{"metadata"});
+    if (!needs_credentials) return std::nullopt;
+    auto who = detail::authenticate_basic(header, ctx);
+    if (who.ok()) return std::nullopt;
+    return to.api == Route::Api::icure_rest ? detail::icure_rest_refusal(header, who.status())
+                                            : refusal(header, who.status());
+  } catch (const std::exception&) {
+    return std::nullopt;  // the whole request will tell
+  }
+}
 
 Response error_response(const Status& status, unsigned http_version, bool keep_alive) {
   Response res{static_cast<http::status>(http_status_for(status.code())), http_version};

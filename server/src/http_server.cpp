@@ -162,18 +162,50 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   // limit). A request without a body is complete. A client that sent
   // "Expect: 100-continue" waits for "100 Continue" before sending its body
   // (curl does for bodies over 1 MiB, and gives up waiting after a second):
-  // it gets it now, then the body is read.
+  // unless its credentials are refused, it gets it now, then the body is read.
   void on_header(beast::error_code ec, std::size_t n) {
     if (ec || parser_->is_done()) return on_read(ec, n);
     const auto& request = parser_->get();
-    if (request.version() >= 11 &&
-        beast::iequals(request[beast::http::field::expect], "100-continue")) {
-      continue_.emplace(beast::http::status::continue_, request.version());
-      return beast::http::async_write(
-          stream_, *continue_,
-          beast::bind_front_handler(&Session::on_continue_sent, this->shared_from_this()));
+    if (request.version() < 11 ||
+        !beast::iequals(request[beast::http::field::expect], "100-continue"))
+      return read_body();
+    // Checking a password hashes it: on the write pool, as writes run, when there is one.
+    // (The session waits meanwhile; the parser is only read.)
+    if (!server_->write_pool) return answer_or_continue(check_header(request));
+    auto back = asio::prefer(stream_.get_executor(), asio::execution::outstanding_work.tracked);
+    server_->write_pool->post([self = this->shared_from_this(), back = std::move(back)]() mutable {
+      auto early = self->check_header(self->parser_->get());
+      asio::post(back, [self = std::move(self), early = std::move(early)]() mutable {
+        self->answer_or_continue(std::move(early));
+      });
+    });
+  }
+
+  // answer_before_body for the header read so far, as handle() runs the API.
+  std::optional<Response> check_header(const Request& header) {
+    RequestClient client{client_address_};
+    RequestClientScope scope(client);
+    std::optional<Response> early = answer_before_body(header, server_->ctx);
+    if (early) finish(*early, client);
+    return early;
+  }
+
+  // A refusal is sent instead of "100 Continue"; the body is then not read
+  // (the client need not send it) and the connection closes after a linger.
+  void answer_or_continue(std::optional<Response> early) {
+    if (early) {
+      reading_ = false;
+      started_ = std::chrono::steady_clock::now();
+      unread_input_ = true;
+      method_ = std::string(parser_->get().method_string());
+      target_ = std::string(parser_->get().target());
+      early->keep_alive(false);
+      return send(std::move(*early));
     }
-    read_body();
+    continue_.emplace(beast::http::status::continue_, parser_->get().version());
+    beast::http::async_write(
+        stream_, *continue_,
+        beast::bind_front_handler(&Session::on_continue_sent, this->shared_from_this()));
   }
 
   void on_continue_sent(beast::error_code ec, std::size_t) {
@@ -254,10 +286,16 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     // overwrite it and the raw bytes left in the read buffer. (handle_request
     // takes an rvalue reference: `request` still owns its body here.)
     wipe(request.body());
+    finish(response, client);
+    return response;
+  }
+
+  // What every answer of the API gets from the session: Retry-After on a
+  // throttled login, and no keep-alive once the server stops.
+  void finish(Response& response, const RequestClient& client) const {
     if (response.result_int() == 429 && client.retry_after.count() > 0)
       response.set(beast::http::field::retry_after, std::to_string(client.retry_after.count()));
     if (server_->stopping) response.keep_alive(false);
-    return response;
   }
 
   // Zeroes the read buffer's storage once everything in it was parsed (the

@@ -279,6 +279,48 @@ BOOST_FIXTURE_TEST_CASE(expect_100_continue_is_answered_before_the_body, SmallBo
   expect_socket_still_serving(f, server.http.port());
 }
 
+// Credentials are checked before "100 Continue": a client with a wrong
+// password (or none) is refused before it uploads its body, on each API in
+// that API's own error format.
+BOOST_FIXTURE_TEST_CASE(wrong_credentials_are_refused_instead_of_100_continue,
+                        SmallBodyLimitServer) {
+  const std::string wrong = basic_auth(f.alice.login, "not-her-password");
+  auto refused_before_the_body = [&](const std::string& header) {
+    RawClient client(server.http.port(), std::chrono::seconds(10));
+    BOOST_REQUIRE(!client.write(header));
+    boost::system::error_code ec;
+    auto res = client.read(ec);  // no byte of the body was sent
+    BOOST_REQUIRE_MESSAGE(res.has_value(), ec.message());
+    BOOST_TEST(res->result_int() == 401u);
+    BOOST_TEST(!res->keep_alive());
+    BOOST_TEST(res->count(http::field::www_authenticate) == 1u);
+    return json::parse(res->body());
+  };
+  const std::string expect = "Expect: 100-continue\r\n";
+  auto outcome = refused_before_the_body(post_patient_header(wrong, 1000, expect));
+  BOOST_TEST(outcome.at("resourceType").as_string() == "OperationOutcome");
+  auto no_credentials = refused_before_the_body(
+      "POST " + kBase + "/Patient HTTP/1.1\r\nHost: x\r\n" + expect +
+      "Content-Type: application/fhir+json\r\nContent-Length: 1000\r\n\r\n");
+  BOOST_TEST(no_credentials.at("resourceType").as_string() == "OperationOutcome");
+  f.ctx->attach_sealed_store(f.store.get());  // serve the iCure REST subset too
+  auto icure = refused_before_the_body("POST /rest/v1/patient HTTP/1.1\r\nHost: x\r\n" + expect +
+                                       "Authorization: " + wrong +
+                                       "\r\nContent-Type: application/json\r\n"
+                                       "Content-Length: 1000\r\n\r\n");
+  BOOST_TEST(icure.at("error").as_string() == "Unauthorized");
+  {  // the public CapabilityStatement needs none: it gets its 100
+    RawClient client(server.http.port(), std::chrono::seconds(10));
+    BOOST_REQUIRE(!client.write("POST " + kBase + "/metadata HTTP/1.1\r\nHost: x\r\n" + expect +
+                                "Content-Length: 2\r\n\r\n"));
+    boost::system::error_code ec;
+    auto interim = client.read(ec);
+    BOOST_REQUIRE_MESSAGE(interim.has_value(), ec.message());
+    BOOST_TEST(interim->result_int() == 100u);
+  }
+  expect_socket_still_serving(f, server.http.port());
+}
+
 BOOST_AUTO_TEST_CASE(huge_strings_and_arrays) {
   ServerFixture f;
   json::value huge_name = seed("patient-pat1.json");

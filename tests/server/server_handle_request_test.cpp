@@ -90,6 +90,43 @@ BOOST_AUTO_TEST_CASE(missing_or_wrong_credentials_are_401_with_a_challenge) {
   BOOST_TEST(f.call(verb::get, kBase + "/Patient/x", &f.alice).result_int() == 404u);
 }
 
+// What the HTTP server asks before "100 Continue": the refusal a request gets
+// from its header alone, in the format of the API it is for.
+BOOST_AUTO_TEST_CASE(a_header_alone_tells_refused_credentials) {
+  ServerFixture f;
+  auto header = [&](verb method, const std::string& target, const std::string& auth) {
+    server::Request req{method, target, 11};
+    req.set(http::field::host, "fhir.test");
+    if (!auth.empty()) req.set(http::field::authorization, auth);
+    req.set(http::field::content_length, "1000");
+    return req;
+  };
+  const std::string wrong = basic_auth(f.alice.login, "nope");
+  auto refused = server::answer_before_body(header(verb::post, kBase + "/Patient", wrong), *f.ctx);
+  BOOST_REQUIRE(refused.has_value());
+  BOOST_TEST(refused->result_int() == 401u);
+  BOOST_TEST((*refused)[http::field::www_authenticate] == "Basic realm=\"fhirbridge\"");
+  BOOST_TEST(issue_field(*refused, "code") == "login");
+  auto none = server::answer_before_body(header(verb::put, kBase + "/Patient/x", ""), *f.ctx);
+  BOOST_REQUIRE(none.has_value());
+  BOOST_TEST(none->result_int() == 401u);
+  auto keychain = server::answer_before_body(
+      header(verb::post, "/rest/icdx/v1/keychain/" + f.alice.hcp_id, wrong), *f.ctx);
+  BOOST_REQUIRE(keychain.has_value());
+  BOOST_TEST(keychain->result_int() == 401u);
+  f.ctx->attach_sealed_store(f.store.get());  // serve the iCure REST subset too
+  auto icure = server::answer_before_body(header(verb::post, "/rest/v1/patient", wrong), *f.ctx);
+  BOOST_REQUIRE(icure.has_value());
+  BOOST_TEST(icure->result_int() == 401u);
+  BOOST_TEST(json::parse(icure->body()).at("error").as_string() == "Unauthorized");
+  // Good credentials, the public CapabilityStatement and unknown paths need the body (or
+  // the whole request) to be answered.
+  BOOST_TEST(
+      !server::answer_before_body(header(verb::post, kBase + "/Patient", f.alice.auth()), *f.ctx));
+  BOOST_TEST(!server::answer_before_body(header(verb::post, kBase + "/metadata", ""), *f.ctx));
+  BOOST_TEST(!server::answer_before_body(header(verb::post, "/elsewhere", ""), *f.ctx));
+}
+
 BOOST_AUTO_TEST_CASE(basic_credentials_of_any_length_and_scheme_case) {
   ServerFixture f;
   // Credentials up to 1 KB encoded are decoded on the stack, longer ones on the

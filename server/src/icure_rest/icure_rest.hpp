@@ -14,4 +14,8 @@ namespace fhirbridge::server::detail {
 Response handle_icure_rest(Request& req, ServerContext& ctx, std::string_view rest,
                            std::string_view query);
 
+// The answer handle_icure_rest gives a request whose credentials were refused
+// with `status` (answer_before_body gives it without reading the body).
+Response icure_rest_refusal(const Request& req, const Status& status);
+
 }  // namespace fhirbridge::server::detail

@@ -3,6 +3,8 @@
 // route is testable directly; http_server.hpp only moves bytes.
 #pragma once
 
+#include <optional>
+
 #include <boost/beast/http.hpp>
 
 #include "fhirbridge/server/server_context.hpp"
@@ -16,6 +18,13 @@ using Response = http::response<http::string_body>;
 
 // Never throws: any escaping exception becomes a 500 OperationOutcome.
 Response handle_request(Request&& request, ServerContext& ctx);
+
+// The answer a request gets whatever its body holds, from its header alone:
+// the refusal (401, or 429 when throttled) of missing or wrong credentials on
+// a path that needs them. nullopt when the body is needed to answer. The HTTP
+// server asks before it sends "100 Continue", so that a client with a wrong
+// password is told before it uploads its body (RFC 9110 10.1.1). Never throws.
+std::optional<Response> answer_before_body(const Request& header, ServerContext& ctx);
 
 // An OperationOutcome response for `status` (used for errors found before a
 // request is complete, e.g. a body over the limit while reading).
