@@ -1,5 +1,5 @@
 // fhirbridge import [--db F] --login L --password-file P --key-file K
-//                   [--on-error skip|stop] [--batch-size N]
+//                   [--on-error skip|stop] [--batch-size N] [--max-json-bytes N]
 //                   [--defer-indexes auto|yes|no] FILE...
 // Streams FHIR NDJSON / Bundle files into the encrypted store (docs/bulk.md).
 #include <unistd.h>
@@ -106,6 +106,7 @@ int import_command(const std::vector<std::string>& args) {
   std::string db = "fhirbridge.db", login, password_file, key_file, on_error = "skip",
               defer_indexes = "auto";
   std::size_t batch_size = 2000;
+  std::size_t max_json_bytes = server::bulk::ImportOptions{}.max_json_bytes;
   std::vector<std::string> files;
   po::options_description opts(
       "fhirbridge import [options] FILE...  (NDJSON or Bundle; - = stdin)");
@@ -118,6 +119,8 @@ int import_command(const std::vector<std::string>& args) {
       "on-error", po::value(&on_error)->default_value(on_error),
       "skip: report bad lines and go on; stop: stop at the first bad line")(
       "batch-size", po::value(&batch_size)->default_value(batch_size), "resources per transaction")(
+      "max-json-bytes", po::value(&max_json_bytes)->default_value(max_json_bytes),
+      "the longest NDJSON line (or pretty-printed document) read; a longer one is a bad line")(
       "defer-indexes", po::value(&defer_indexes)->default_value(defer_indexes),
       "drop the search-only indexes while importing and build them at the end: yes, no, or "
       "auto (when the input files are >= 16 MiB and >= 1/8 of the store file)")(
@@ -134,6 +137,10 @@ int import_command(const std::vector<std::string>& args) {
     po::notify(vm);
   } catch (const po::error& e) {
     std::cerr << "fhirbridge import: " << e.what() << "\n" << opts << "\n";
+    return 2;
+  }
+  if (max_json_bytes == 0) {
+    std::cerr << "fhirbridge import: --max-json-bytes must be at least 1\n";
     return 2;
   }
   if (files.empty() || (on_error != "skip" && on_error != "stop") ||
@@ -173,6 +180,7 @@ int import_command(const std::vector<std::string>& args) {
   server::bulk::ImportOptions options;
   options.on_error = on_error == "stop" ? server::bulk::OnError::stop : server::bulk::OnError::skip;
   options.batch_size = batch_size;
+  options.max_json_bytes = max_json_bytes;
   options.on_issue = [&](const server::bulk::ImportIssue& issue) {
     std::cerr << (isatty(2) ? "\r\033[K" : "") << issue.to_string() << "\n";
   };

@@ -391,6 +391,71 @@ BOOST_AUTO_TEST_CASE(a_broken_pretty_printed_bundle_is_one_issue_where_it_breaks
   BOOST_TEST(issues[0].line == 1u);
 }
 
+// A line longer than ImportOptions::max_json_bytes is one bad line, read past
+// without being kept; lines up to the limit (whatever their length against the
+// reader's 16 KiB chunks) are imported. A pretty-printed document over the limit
+// is one issue, and the next file is still imported.
+BOOST_AUTO_TEST_CASE(lines_and_documents_over_the_json_limit_are_read_past) {
+  // A Patient line of exactly `size` bytes.
+  auto patient_of_size = [](std::size_t size) {
+    const std::string head = R"({"resourceType":"Patient","name":[{"family":")", tail = R"("}]})";
+    return head + std::string(size - head.size() - tail.size(), 'x') + tail;
+  };
+  constexpr std::size_t kLimit = 40000;
+  const std::string good = generated_ndjson(10, 2);  // 30 resources
+  const std::vector<std::string> fitting = {patient_of_size(16383), patient_of_size(16384),
+                                            patient_of_size(16385), patient_of_size(kLimit)};
+  const std::string too_long = patient_of_size(kLimit + 1), far_too_long(100000, '{');
+  std::string text = too_long + "\n" + good;
+  for (const auto& line : fitting) text += line + "\n";
+  text += far_too_long + "\n" + too_long + "\n";
+  BulkStore s;
+  const auto file = s.dir.path() / "long.ndjson";
+  write_file(file, text);
+  std::vector<bulk::ImportIssue> issues;
+  std::uint64_t bytes_read = 0;
+  bulk::ImportOptions options;
+  options.max_json_bytes = kLimit;
+  options.on_issue = [&](const bulk::ImportIssue& issue) { issues.push_back(issue); };
+  options.on_progress = [&](const bulk::ImportProgress& p) { bytes_read = p.bytes_read; };
+  const auto summary = bulk::import_files(*s.store, s.who, s.mapping, {file}, options);
+  BOOST_TEST_INFO(summary.to_string());
+  BOOST_TEST(summary.status.ok());
+  BOOST_TEST(summary.failed == 3u);
+  BOOST_REQUIRE(issues.size() == 3u);
+  const std::size_t first_after = 2 + 30 + fitting.size();
+  BOOST_TEST(issues[0].line == 1u);
+  BOOST_TEST(issues[1].line == first_after);
+  BOOST_TEST(issues[2].line == first_after + 1);
+  for (const auto& issue : issues) {
+    BOOST_TEST((issue.status.code() == StatusCode::too_large));
+    BOOST_TEST(issue.status.message().find("--max-json-bytes") != std::string::npos);
+  }
+  BOOST_TEST(summary.stored() == 30u + fitting.size());
+  BOOST_TEST(bytes_read == text.size());
+
+  // A pretty-printed Bundle over the limit: one issue where it goes over.
+  std::string bundle = "{\"resourceType\": \"Bundle\", \"type\": \"transaction\",\n\"entry\": [\n";
+  for (int i = 0; i < 20; ++i)
+    bundle += (i ? ",\n" : "") + std::string("{\"resource\": ") + patient_of_size(3000) + "}";
+  bundle += "\n]}\n";
+  const auto big = s.dir.path() / "bundle.json";
+  write_file(big, bundle);
+  const auto next = s.dir.path() / "next.ndjson";
+  write_file(next, generated_ndjson(2, 1));
+  issues.clear();
+  options.max_json_bytes = 10000;
+  const auto pretty = bulk::import_files(*s.store, s.who, s.mapping, {big, next}, options);
+  BOOST_TEST_INFO(pretty.to_string());
+  BOOST_TEST(pretty.status.ok());
+  BOOST_TEST(pretty.failed == 1u);
+  BOOST_REQUIRE(issues.size() == 1u);
+  BOOST_TEST(issues[0].source == big.string());
+  BOOST_TEST(issues[0].line == 6u);  // lines 3-5 hold 3 entries (~9 KB), line 6 goes over
+  BOOST_TEST((issues[0].status.code() == StatusCode::too_large));
+  BOOST_TEST(pretty.stored() + pretty.skipped_existing == 4u);  // next.ndjson, read on
+}
+
 // A UTF-8 byte order mark before the first line (what Windows tools write) is
 // ignored, in NDJSON and in a pretty-printed document.
 BOOST_AUTO_TEST_CASE(a_byte_order_mark_is_ignored) {

@@ -85,7 +85,7 @@ class Importer {
       // Reading (parse + map) runs up to a batch ahead on its own thread;
       // this one replays its events in order and writes (docs/bulk.md).
       detail::ReadAhead ahead(options_.batch_size, [this](const detail::ImportReader::Sink& sink) {
-        detail::ImportReader reader(mapping_, sink);
+        detail::ImportReader reader(mapping_, sink, options_.max_json_bytes);
         for (std::size_t i = 0; i < streams_.size(); ++i)
           if (!reader.read_source(i, *streams_[i])) return;
       });
@@ -362,13 +362,16 @@ class Importer {
   Status read_failure_;  // an unreadable source; an exception while reading or in a write
 };
 
-// The resourceType of the first line, to read Patient files first.
+// The resourceType of the first line, to read Patient files first. Only its
+// first 64 KiB are looked at: a file without newlines is not read whole here.
 bool starts_with_patient(const fs::path& file) {
-  std::ifstream in(file);
-  std::string line;
-  if (!std::getline(in, line)) return false;
-  return line.find("\"resourceType\":\"Patient\"") != std::string::npos ||
-         line.find("\"resourceType\": \"Patient\"") != std::string::npos;
+  std::ifstream in(file, std::ios::binary);
+  std::string head(64 * 1024, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(in.gcount()));
+  const std::string_view line = std::string_view(head).substr(0, head.find('\n'));
+  return line.find("\"resourceType\":\"Patient\"") != std::string_view::npos ||
+         line.find("\"resourceType\": \"Patient\"") != std::string_view::npos;
 }
 
 }  // namespace

@@ -62,16 +62,50 @@ bool ImportReader::bad(std::size_t source, std::size_t line, std::string where, 
   return emit(std::move(event));
 }
 
+bool ImportReader::read_line(std::istream& in, std::string& line, std::uint64_t& length) const {
+  line.clear();
+  length = 0;
+  bool got = false;
+  // In chunks, with istream::getline (which finds the '\n' in the stream's
+  // buffer), so that a line is never held past the limit.
+  char chunk[16384];
+  for (;;) {
+    in.getline(chunk, sizeof chunk);
+    auto count = static_cast<std::size_t>(in.gcount());
+    if (in.bad()) return false;
+    if (count == 0 && in.fail()) return got;  // the end: nothing more
+    got = true;
+    const bool full = in.fail() && !in.eof();    // the chunk filled before the '\n'
+    const bool ended = !in.fail() && !in.eof();  // the '\n' was read (and counted)
+    if (ended) --count;
+    const bool was_within = length <= max_json_bytes_;
+    length += count;
+    if (length <= max_json_bytes_)
+      line.append(chunk, count);
+    else if (was_within)
+      std::string().swap(line);  // over the limit: dropped, memory too
+    if (!full) return true;
+    in.clear();
+  }
+}
+
+Status ImportReader::too_large() const {
+  return Status(StatusCode::too_large, "over the limit of " + std::to_string(max_json_bytes_) +
+                                           " bytes for one JSON text (--max-json-bytes)");
+}
+
 bool ImportReader::read_source(std::size_t index, std::istream& in) {
   std::string line;
+  std::uint64_t length = 0;
   std::size_t line_no = 0;
   // Lines read ahead while trying the file as one document, to be taken as
   // NDJSON lines after all (from line 2).
   std::deque<std::string> replay;
   auto next_line = [&] {
-    if (replay.empty()) return static_cast<bool>(std::getline(in, line));
+    if (replay.empty()) return read_line(in, line, length);
     line = std::move(replay.front());
     replay.pop_front();
+    length = line.size();
     return true;
   };
   auto unreadable = [&] {
@@ -84,7 +118,12 @@ bool ImportReader::read_source(std::size_t index, std::istream& in) {
   bool first = true;
   while (next_line()) {
     ++line_no;
-    bytes_ += line.size() + 1;
+    bytes_ += length + 1;
+    if (length > max_json_bytes_) {  // read past, not kept
+      first = false;
+      if (!bad(index, line_no, where_of(line_no, ""), too_large())) return false;
+      continue;
+    }
     if (line_no == 1)  // a byte order mark is ignored
       line.erase(0, line.size() - json_io::without_byte_order_mark(line).size());
     if (is_blank(line)) continue;
@@ -101,15 +140,18 @@ bool ImportReader::read_source(std::size_t index, std::istream& in) {
       Document doc = parse_document(line, line_no, in, replay);
       // Not one: the next non-blank line tells NDJSON (a value by itself)
       // from a broken document (a fragment).
-      if (!doc.error || !next_is_a_value(replay)) {
+      if (!doc.error || doc.too_large || !next_is_a_value(replay)) {
         for (const auto& l : replay) bytes_ += l.size() + 1;
         replay.clear();
         if (!doc.error) return handle_value(index, line_no, doc.value) && emit(ReadEvent{});
         if (in.bad()) return unreadable();  // it broke because reading did
-        // A broken document: one bad line, where it breaks; the rest of the
-        // source is not read (its lines are not resources of their own).
+        // A broken (or too large) document: one bad line, where it breaks;
+        // the rest of the source is not read (its lines are not resources of
+        // their own).
         return bad(index, doc.error_line, where_of(doc.error_line, ""),
-                   Status(StatusCode::structure, "not a JSON document: " + doc.error.message()));
+                   doc.too_large ? too_large()
+                                 : Status(StatusCode::structure,
+                                          "not a JSON document: " + doc.error.message()));
       }
       // NDJSON with a broken first line: that line is a bad line, and the
       // lines read meanwhile are taken as NDJSON lines below.
@@ -133,9 +175,17 @@ ImportReader::Document ImportReader::parse_document(const std::string& first_lin
   doc.error_line = line_no;
   json::stream_parser parser;
   parser.write(first_line.data(), first_line.size(), doc.error);
+  std::uint64_t total = first_line.size(), length = 0;
   std::string line;
-  while (!doc.error && std::getline(in, line)) {
+  while (!doc.error && read_line(in, line, length)) {
     ++doc.error_line;
+    total += length + 1;
+    if (total > max_json_bytes_) {
+      // Not kept: the caller reports the document, whose rest is not read.
+      doc.too_large = true;
+      doc.error = json::error::exception;  // any error: it is not parsed
+      return doc;
+    }
     parser.write("\n", 1, doc.error);
     if (!doc.error) parser.write(line.data(), line.size(), doc.error);
     read.push_back(std::move(line));
@@ -143,7 +193,7 @@ ImportReader::Document ImportReader::parse_document(const std::string& first_lin
   if (!doc.error) parser.finish(doc.error);
   if (!doc.error) doc.value = parser.release();
   // Broken on its first line: one more non-blank line, to tell what it is.
-  while (doc.error && !has_content(read) && std::getline(in, line)) read.push_back(line);
+  while (doc.error && !has_content(read) && read_line(in, line, length)) read.push_back(line);
   return doc;
 }
 

@@ -59,8 +59,10 @@ class ImportReader {
   using Sink = std::function<bool(ReadEvent&&)>;
 
   // `mapping` gives entities their ids and clock: only this reader calls it.
-  ImportReader(const mapping::MappingContext& mapping, Sink sink)
-      : mapping_(mapping), sink_(std::move(sink)) {}
+  // `max_json_bytes`: ImportOptions::max_json_bytes.
+  ImportReader(const mapping::MappingContext& mapping, Sink sink,
+               std::size_t max_json_bytes = std::size_t{256} << 20)
+      : mapping_(mapping), sink_(std::move(sink)), max_json_bytes_(max_json_bytes) {}
 
   // Reads source `index` to its end, or until the sink says stop; returns
   // whether to go on with the next source.
@@ -78,6 +80,7 @@ class ImportReader {
     boost::json::value value;
     boost::json::error_code error;
     std::size_t error_line = 0;
+    bool too_large = false;  // over max_json_bytes (then `error` is set too)
   };
   Document parse_document(const std::string& first_line, std::size_t line_no, std::istream& in,
                           std::deque<std::string>& read);
@@ -89,8 +92,14 @@ class ImportReader {
                        boost::json::value& v, const std::optional<std::string>& full_url);
   Status map_observation(Pending& p, boost::json::value& v);
 
+  // The next line of `in` into `line`, as std::getline, but keeping at most
+  // max_json_bytes_ of it; `length` gets its whole length (without the '\n').
+  bool read_line(std::istream& in, std::string& line, std::uint64_t& length) const;
+  Status too_large() const;
+
   const mapping::MappingContext& mapping_;
   Sink sink_;
+  std::size_t max_json_bytes_;
   std::uint64_t bytes_ = 0;  // read since the last event
   std::unordered_set<std::string> unsupported_reported_;
 };

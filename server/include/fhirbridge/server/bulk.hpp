@@ -58,9 +58,15 @@ struct ImportProgress {
 
 struct ImportOptions {
   OnError on_error = OnError::skip;
-  std::size_t batch_size = 2000;                     // resources per Store::apply transaction
-  std::size_t max_kept_issues = 1000;                // ImportSummary::issues keeps the first ones
-  std::function<void(const ImportIssue&)> on_issue;  // every issue, as it happens
+  std::size_t batch_size = 2000;       // resources per Store::apply transaction
+  std::size_t max_kept_issues = 1000;  // ImportSummary::issues keeps the first ones
+  // The largest JSON text held at once: an NDJSON line, or a file read as one
+  // document (a pretty-printed Bundle). A longer line is one bad line, read
+  // past without being kept; a longer document is one issue and the rest of
+  // its file is skipped. So memory stays bounded whatever the input (a file
+  // without newlines, say).
+  std::size_t max_json_bytes = std::size_t{256} << 20;
+  std::function<void(const ImportIssue&)> on_issue;        // every issue, as it happens
   std::function<void(const ImportProgress&)> on_progress;  // after each batch
   // A batch the store refuses as `unavailable` (another process held SQLite's
   // write lock past its busy timeout, e.g. a server opening the file builds
