@@ -434,6 +434,26 @@ BOOST_AUTO_TEST_CASE(lines_and_documents_over_the_json_limit_are_read_past) {
   BOOST_TEST(summary.stored() == 30u + fitting.size());
   BOOST_TEST(bytes_read == text.size());
 
+  // A broken first line, then one over the limit: NDJSON (a line over the limit
+  // cannot belong to a document), both are bad lines and the rest is imported.
+  {
+    BulkStore fresh;
+    const auto broken = fresh.dir.path() / "broken.ndjson";
+    const std::string broken_text = "{bad\n" + too_long + "\n" + good;
+    write_file(broken, broken_text);
+    issues.clear();
+    const auto after =
+        bulk::import_files(*fresh.store, fresh.who, fresh.mapping, {broken}, options);
+    BOOST_TEST_INFO(after.to_string());
+    BOOST_TEST(after.failed == 2u);
+    BOOST_REQUIRE(issues.size() == 2u);
+    BOOST_TEST(issues[0].line == 1u);
+    BOOST_TEST(issues[1].line == 2u);
+    BOOST_TEST((issues[1].status.code() == StatusCode::too_large));
+    BOOST_TEST(after.stored() == 30u);
+    BOOST_TEST(bytes_read == broken_text.size());
+  }
+
   // A pretty-printed Bundle over the limit: one issue where it goes over.
   std::string bundle = "{\"resourceType\": \"Bundle\", \"type\": \"transaction\",\n\"entry\": [\n";
   for (int i = 0; i < 20; ++i)

@@ -100,12 +100,12 @@ bool ImportReader::read_source(std::size_t index, std::istream& in) {
   std::size_t line_no = 0;
   // Lines read ahead while trying the file as one document, to be taken as
   // NDJSON lines after all (from line 2).
-  std::deque<std::string> replay;
+  std::deque<Line> replay;
   auto next_line = [&] {
     if (replay.empty()) return read_line(in, line, length);
-    line = std::move(replay.front());
+    line = std::move(replay.front().text);
+    length = replay.front().length;
     replay.pop_front();
-    length = line.size();
     return true;
   };
   auto unreadable = [&] {
@@ -141,7 +141,7 @@ bool ImportReader::read_source(std::size_t index, std::istream& in) {
       // Not one: the next non-blank line tells NDJSON (a value by itself)
       // from a broken document (a fragment).
       if (!doc.error || doc.too_large || !next_is_a_value(replay)) {
-        for (const auto& l : replay) bytes_ += l.size() + 1;
+        for (const auto& l : replay) bytes_ += l.length + 1;
         replay.clear();
         if (!doc.error) return handle_value(index, line_no, doc.value) && emit(ReadEvent{});
         if (in.bad()) return unreadable();  // it broke because reading did
@@ -168,7 +168,7 @@ bool ImportReader::read_source(std::size_t index, std::istream& in) {
 
 ImportReader::Document ImportReader::parse_document(const std::string& first_line,
                                                     std::size_t line_no, std::istream& in,
-                                                    std::deque<std::string>& read) {
+                                                    std::deque<Line>& read) {
   // Fed line by line, so that an NDJSON file with a broken first line fails
   // within a line or two instead of being read whole into memory first.
   Document doc;
@@ -188,27 +188,30 @@ ImportReader::Document ImportReader::parse_document(const std::string& first_lin
     }
     parser.write("\n", 1, doc.error);
     if (!doc.error) parser.write(line.data(), line.size(), doc.error);
-    read.push_back(std::move(line));
+    read.push_back({std::move(line), length});
   }
   if (!doc.error) parser.finish(doc.error);
   if (!doc.error) doc.value = parser.release();
   // Broken on its first line: one more non-blank line, to tell what it is.
-  while (doc.error && !has_content(read) && read_line(in, line, length)) read.push_back(line);
+  while (doc.error && !has_content(read) && read_line(in, line, length))
+    read.push_back({std::move(line), length});
   return doc;
 }
 
-bool ImportReader::next_is_a_value(const std::deque<std::string>& lines) {
+bool ImportReader::next_is_a_value(const std::deque<Line>& lines) {
   for (const auto& line : lines) {
-    if (is_blank(line)) continue;
+    if (line.too_long()) return true;
+    if (is_blank(line.text)) continue;
     json::error_code ec;
-    json::parse(line, ec);
+    json::parse(line.text, ec);
     return !ec;
   }
   return true;  // nothing after the first line: it was a bad line either way
 }
 
-bool ImportReader::has_content(const std::deque<std::string>& lines) {
-  return std::any_of(lines.begin(), lines.end(), [](const auto& l) { return !is_blank(l); });
+bool ImportReader::has_content(const std::deque<Line>& lines) {
+  return std::any_of(lines.begin(), lines.end(),
+                     [](const Line& l) { return l.too_long() || !is_blank(l.text); });
 }
 
 // One parsed line, or a whole Bundle file (line_no then its first line).

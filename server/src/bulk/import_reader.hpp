@@ -82,12 +82,19 @@ class ImportReader {
     std::size_t error_line = 0;
     bool too_large = false;  // over max_json_bytes (then `error` is set too)
   };
+  // A line read ahead: `text` is empty when `length` is over max_json_bytes_.
+  struct Line {
+    std::string text;
+    std::uint64_t length = 0;
+    bool too_long() const { return length != text.size(); }
+  };
   Document parse_document(const std::string& first_line, std::size_t line_no, std::istream& in,
-                          std::deque<std::string>& read);
-  // Whether the first non-blank of `lines` is a JSON value by itself (NDJSON).
-  static bool next_is_a_value(const std::deque<std::string>& lines);
+                          std::deque<Line>& read);
+  // Whether the first non-blank of `lines` is a JSON value by itself (NDJSON);
+  // a line over the limit counts as one (it cannot be part of a document).
+  static bool next_is_a_value(const std::deque<Line>& lines);
   // Whether any of `lines` is not blank.
-  static bool has_content(const std::deque<std::string>& lines);
+  static bool has_content(const std::deque<Line>& lines);
   bool handle_resource(std::size_t source, std::size_t line_no, const std::string& entry,
                        boost::json::value& v, const std::optional<std::string>& full_url);
   Status map_observation(Pending& p, boost::json::value& v);
