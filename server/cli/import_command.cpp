@@ -106,7 +106,7 @@ int import_command(const std::vector<std::string>& args) {
   std::string db = "fhirbridge.db", login, password_file, key_file, on_error = "skip",
               defer_indexes = "auto";
   std::size_t batch_size = 2000;
-  std::size_t max_json_bytes = server::bulk::ImportOptions{}.max_json_bytes;
+  std::size_t max_json_bytes = server::bulk::kDefaultMaxJsonBytes;
   std::vector<std::string> files;
   po::options_description opts(
       "fhirbridge import [options] FILE...  (NDJSON or Bundle; - = stdin)");

@@ -17,6 +17,7 @@
 
 #include "fhirbridge/icure/entities.hpp"
 #include "fhirbridge/mapping/context.hpp"
+#include "fhirbridge/server/bulk.hpp"
 #include "fhirbridge/status.hpp"
 
 namespace fhirbridge::server::bulk::detail {
@@ -61,7 +62,7 @@ class ImportReader {
   // `mapping` gives entities their ids and clock: only this reader calls it.
   // `max_json_bytes`: ImportOptions::max_json_bytes.
   ImportReader(const mapping::MappingContext& mapping, Sink sink,
-               std::size_t max_json_bytes = std::size_t{256} << 20)
+               std::size_t max_json_bytes = kDefaultMaxJsonBytes)
       : mapping_(mapping), sink_(std::move(sink)), max_json_bytes_(max_json_bytes) {}
 
   // Reads source `index` to its end, or until the sink says stop; returns

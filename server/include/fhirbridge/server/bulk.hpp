@@ -56,6 +56,9 @@ struct ImportProgress {
   std::size_t resources_read = 0, resources_stored = 0;
 };
 
+// ImportOptions::max_json_bytes by default (256 MiB).
+inline constexpr std::size_t kDefaultMaxJsonBytes = std::size_t{256} << 20;
+
 struct ImportOptions {
   OnError on_error = OnError::skip;
   std::size_t batch_size = 2000;       // resources per Store::apply transaction
@@ -65,7 +68,7 @@ struct ImportOptions {
   // past without being kept; a longer document is one issue and the rest of
   // its file is skipped. So memory stays bounded whatever the input (a file
   // without newlines, say).
-  std::size_t max_json_bytes = std::size_t{256} << 20;
+  std::size_t max_json_bytes = kDefaultMaxJsonBytes;
   std::function<void(const ImportIssue&)> on_issue;        // every issue, as it happens
   std::function<void(const ImportProgress&)> on_progress;  // after each batch
   // A batch the store refuses as `unavailable` (another process held SQLite's
