@@ -476,6 +476,37 @@ BOOST_AUTO_TEST_CASE(lines_and_documents_over_the_json_limit_are_read_past) {
   BOOST_TEST(pretty.stored() + pretty.skipped_existing == 4u);  // next.ndjson, read on
 }
 
+// The tutorial's transaction Bundle as saved (pretty-printed): its file counts
+// as one JSON text against the limit, whole; under a limit it is one issue.
+BOOST_AUTO_TEST_CASE(the_tutorials_bundle_file_against_the_json_limit) {
+  const auto file = shared_dir() / "fixtures/seed/bundle-transaction.json";
+  const auto size = std::filesystem::file_size(file);
+  std::vector<bulk::ImportIssue> issues;
+  bulk::ImportOptions options;
+  options.on_issue = [&](const bulk::ImportIssue& issue) { issues.push_back(issue); };
+  {
+    BulkStore s;
+    options.max_json_bytes = size;  // it fits exactly
+    const auto summary = bulk::import_files(*s.store, s.who, s.mapping, {file}, options);
+    BOOST_TEST_INFO(summary.to_string());
+    BOOST_TEST(summary.resources_read == 2u);  // patient pat2 and observation f005
+    BOOST_TEST(summary.patients_stored == 1u);
+    for (const auto& issue : issues)  // if any: about the entries, not the size
+      BOOST_TEST((issue.status.code() != StatusCode::too_large));
+  }
+  {
+    BulkStore s;
+    issues.clear();
+    options.max_json_bytes = size / 2;
+    const auto summary = bulk::import_files(*s.store, s.who, s.mapping, {file}, options);
+    BOOST_TEST_INFO(summary.to_string());
+    BOOST_TEST(summary.stored() == 0u);
+    BOOST_TEST(summary.failed == 1u);
+    BOOST_REQUIRE(issues.size() == 1u);
+    BOOST_TEST((issues[0].status.code() == StatusCode::too_large));
+  }
+}
+
 // A UTF-8 byte order mark before the first line (what Windows tools write) is
 // ignored, in NDJSON and in a pretty-printed document.
 BOOST_AUTO_TEST_CASE(a_byte_order_mark_is_ignored) {

@@ -3,6 +3,7 @@
 // crash or a hang), and the server still answers afterwards.
 #include <boost/test/unit_test.hpp>
 
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -319,6 +320,46 @@ BOOST_FIXTURE_TEST_CASE(wrong_credentials_are_refused_instead_of_100_continue,
     BOOST_TEST(interim->result_int() == 100u);
   }
   expect_socket_still_serving(f, server.http.port());
+}
+
+// The tutorial's requests as a client may send them: the files as saved (here
+// with a byte order mark in front, as Windows tools write them), each with
+// "Expect: 100-continue" (curl sends it for large bodies). Right credentials
+// get the 100 and then the tutorial's answers; wrong ones their 401 first.
+BOOST_FIXTURE_TEST_CASE(the_tutorials_requests_with_a_byte_order_mark_and_expect_100_continue,
+                        SmallBodyLimitServer) {
+  const std::string bom = "\xEF\xBB\xBF";
+  auto exchange = [&](const std::string& target, const std::string& auth,
+                      const std::string& body) -> std::optional<server::Response> {
+    RawClient client(server.http.port(), std::chrono::seconds(10));
+    BOOST_REQUIRE(!client.write(
+        "POST " + target + " HTTP/1.1\r\nHost: x\r\nAuthorization: " + auth +
+        "\r\nContent-Type: application/fhir+json\r\n" +
+        "Expect: 100-continue\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n"));
+    boost::system::error_code ec;
+    auto first = client.read(ec);
+    BOOST_REQUIRE_MESSAGE(first.has_value(), ec.message());
+    if (first->result_int() != 100u) return first;  // answered before the body
+    BOOST_REQUIRE(!client.write(body));
+    auto answer = client.read(ec);
+    BOOST_REQUIRE_MESSAGE(answer.has_value(), ec.message());
+    return answer;
+  };
+  const std::string pat1 = bom + read_file(shared_dir() / "fixtures/seed/patient-pat1.json");
+  auto refused = exchange(kBase + "/Patient", basic_auth(f.alice.login, "wrong"), pat1);
+  BOOST_TEST(refused->result_int() == 401u);
+  auto created = exchange(kBase + "/Patient", f.alice.auth(), pat1);
+  BOOST_TEST(created->result_int() == 201u);
+  BOOST_TEST(body_json(*created).at("name") == seed("patient-pat1.json").at("name"));
+
+  json::value bundle = seed("bundle-transaction.json");
+  auto& entries = bundle.as_object()["entry"].as_array();
+  entries[1].as_object()["resource"] = with_subject(entries[1].at("resource"), "Patient/pat2");
+  auto tx = exchange(kBase, f.alice.auth(), bom + pretty(bundle));
+  BOOST_TEST(tx->result_int() == 200u);
+  const auto answer = body_json(*tx);
+  BOOST_TEST(str(answer, {"type"}) == "transaction-response");
+  BOOST_TEST(answer.at("entry").as_array().size() == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(huge_strings_and_arrays) {
