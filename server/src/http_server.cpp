@@ -196,11 +196,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (early) {
       reading_ = false;
       started_ = std::chrono::steady_clock::now();
-      unread_input_ = true;
-      method_ = std::string(parser_->get().method_string());
-      target_ = std::string(parser_->get().target());
-      early->keep_alive(false);
-      return send(std::move(*early));
+      return send_unread(std::move(*early), std::string(parser_->get().method_string()),
+                         std::string(parser_->get().target()));
     }
     continue_.emplace(beast::http::status::continue_, parser_->get().version());
     beast::http::async_write(
@@ -230,23 +227,20 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       return do_close();
     started_ = std::chrono::steady_clock::now();
     if (ec == beast::http::error::body_limit) {
-      unread_input_ = true;
-      method_ = std::string(parser_->get().method_string());
-      target_ = std::string(parser_->get().target());
       wipe(parser_->get().body());
-      return send(error_response(
-          Status(StatusCode::too_large, "body over the limit of " +
-                                            std::to_string(server_->ctx.settings().body_limit) +
-                                            " bytes"),
-          parser_->get().version(), false));
+      return send_unread(
+          error_response(Status(StatusCode::too_large,
+                                "body over the limit of " +
+                                    std::to_string(server_->ctx.settings().body_limit) + " bytes"),
+                         parser_->get().version(), false),
+          std::string(parser_->get().method_string()), std::string(parser_->get().target()));
     }
     if (ec) {
       if (!parser_->got_some()) return do_close();
-      unread_input_ = true;
-      method_ = "-";
-      target_ = "-";
-      return send(error_response(
-          Status(StatusCode::structure, "malformed HTTP request: " + ec.message()), 11, false));
+      return send_unread(
+          error_response(Status(StatusCode::structure, "malformed HTTP request: " + ec.message()),
+                         11, false),
+          "-", "-");
     }
     Request request = parser_->release();
     method_ = std::string(request.method_string());
@@ -314,6 +308,16 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     beast::http::async_write(
         stream_, *response_,
         beast::bind_front_handler(&Session::on_write, this->shared_from_this()));
+  }
+
+  // Answers a request that was not read to its end (its body is left in the
+  // socket): no keep-alive, and a lingering close after the answer.
+  void send_unread(Response&& response, std::string method, std::string target) {
+    unread_input_ = true;
+    method_ = std::move(method);
+    target_ = std::move(target);
+    response.keep_alive(false);
+    send(std::move(response));
   }
 
   void on_write(beast::error_code ec, std::size_t) {
