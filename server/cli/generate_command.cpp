@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "count_option.hpp"
 #include "fhirbridge/synthetic/generator.hpp"
 
 namespace fhirbridge::cli {
@@ -14,8 +15,8 @@ namespace fhirbridge::cli {
 namespace po = boost::program_options;
 
 int generate_command(const std::vector<std::string>& args) {
-  std::size_t patients = 100, per_patient = 5;
-  std::uint64_t seed = 42;
+  Count<std::size_t> patients{100}, per_patient{5};
+  Count<std::uint64_t> seed{42};
   po::options_description opts("fhirbridge generate [options] > out.ndjson");
   opts.add_options()("help,h", "this help")(
       "patients", po::value(&patients)->default_value(patients), "number of patients")(
@@ -35,13 +36,13 @@ int generate_command(const std::vector<std::string>& args) {
     return 2;
   }
   std::ios::sync_with_stdio(false);
-  synthetic::Prng prng(seed);
+  synthetic::Prng prng(seed.value);
   synthetic::Generator generator(prng);
-  for (std::size_t i = 0; i < patients && std::cout; ++i) {
+  for (std::size_t i = 0; i < patients.value && std::cout; ++i) {
     const boost::json::object patient = generator.patient();
     std::cout << boost::json::serialize(patient) << '\n';
     const std::string id(patient.at("id").as_string());
-    for (std::size_t k = 0; k < per_patient; ++k)
+    for (std::size_t k = 0; k < per_patient.value; ++k)
       std::cout << boost::json::serialize(generator.observation(id)) << '\n';
   }
   std::cout.flush();

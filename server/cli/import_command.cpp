@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "count_option.hpp"
 #include "fhirbridge/server/bulk.hpp"
 #include "fhirbridge/server/server_context.hpp"
 #include "fhirbridge/storage/sqlite_store.hpp"
@@ -105,8 +106,8 @@ class ProgressDisplay {
 int import_command(const std::vector<std::string>& args) {
   std::string db = "fhirbridge.db", login, password_file, key_file, on_error = "skip",
               defer_indexes = "auto";
-  std::size_t batch_size = 2000;
-  std::size_t max_json_bytes = server::bulk::kDefaultMaxJsonBytes;
+  Count<std::size_t, 1> batch_size{2000};
+  Count<std::size_t, 1> max_json_bytes{server::bulk::kDefaultMaxJsonBytes};
   std::vector<std::string> files;
   po::options_description opts(
       "fhirbridge import [options] FILE...  (NDJSON or Bundle; - = stdin)");
@@ -137,10 +138,6 @@ int import_command(const std::vector<std::string>& args) {
     po::notify(vm);
   } catch (const po::error& e) {
     std::cerr << "fhirbridge import: " << e.what() << "\n" << opts << "\n";
-    return 2;
-  }
-  if (max_json_bytes == 0) {
-    std::cerr << "fhirbridge import: --max-json-bytes must be at least 1\n";
     return 2;
   }
   if (files.empty() || (on_error != "skip" && on_error != "stop") ||
@@ -179,8 +176,8 @@ int import_command(const std::vector<std::string>& args) {
   ProgressDisplay progress(!quiet);
   server::bulk::ImportOptions options;
   options.on_error = on_error == "stop" ? server::bulk::OnError::stop : server::bulk::OnError::skip;
-  options.batch_size = batch_size;
-  options.max_json_bytes = max_json_bytes;
+  options.batch_size = batch_size.value;
+  options.max_json_bytes = max_json_bytes.value;
   options.on_issue = [&](const server::bulk::ImportIssue& issue) {
     std::cerr << (isatty(2) ? "\r\033[K" : "") << issue.to_string() << "\n";
   };

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "commands.hpp"
+#include "count_option.hpp"
 #include "fhirbridge/crypto/keychain.hpp"
 #include "fhirbridge/server/accounts.hpp"
 #include "fhirbridge/server/http_server.hpp"
@@ -84,27 +85,30 @@ int ensure_demo_account(storage::Store& store, const std::string& base_url) {
 int serve_command(const std::vector<std::string>& args) {
   po::options_description desc("fhirbridge serve options");
   std::string db, listen, public_url, store_kind, icure_url, icure_ca_file;
-  unsigned threads = 0, write_threads = 0;
-  std::size_t body_limit = 0, read_cache = 0;
-  long key_ttl = 0, read_timeout = 0;
+  // Upper bounds: a thread count past 1024 only fails to start; a key-ttl
+  // past a year or a read-timeout past a day overflows no clock, but is a typo.
+  Count<unsigned, 1, 1024> threads{std::max(2u, std::thread::hardware_concurrency())};
+  Count<unsigned, 0, 1024> write_threads{16};
+  Count<std::size_t, 1> body_limit{8 * 1024 * 1024};
+  Count<std::size_t> read_cache{server::ServerSettings{}.read_cache_entries};
+  Count<long, 1, 366 * 24 * 3600> key_ttl{12 * 3600};
+  Count<long, 1, 24 * 3600> read_timeout{30};
   desc.add_options()("help,h", "this help")("db", po::value(&db)->default_value("fhirbridge.db"),
                                             "SQLite database file (created if missing)")(
       "listen", po::value(&listen)->default_value("127.0.0.1:8080"),
       "HOST:PORT to listen on (port 0: any free port)")(
-      "threads",
-      po::value(&threads)->default_value(std::max(2u, std::thread::hardware_concurrency())),
+      "threads", po::value(&threads)->default_value(threads),
       "I/O threads, which also handle reads (one per core: more only contend)")(
-      "write-threads", po::value(&write_threads)->default_value(16),
+      "write-threads", po::value(&write_threads)->default_value(write_threads),
       "threads that handle writes (POST/PUT/DELETE); writes waiting together share one commit "
       "(0: writes run on the I/O threads)")("body-limit",
-                                            po::value(&body_limit)->default_value(8 * 1024 * 1024),
+                                            po::value(&body_limit)->default_value(body_limit),
                                             "largest request body, in bytes (413 above)")(
-      "key-ttl", po::value(&key_ttl)->default_value(12 * 3600),
+      "key-ttl", po::value(&key_ttl)->default_value(key_ttl),
       "seconds a posted private key stays in memory")(
-      "read-timeout", po::value(&read_timeout)->default_value(30),
+      "read-timeout", po::value(&read_timeout)->default_value(read_timeout),
       "seconds before an idle connection is closed")(
-      "read-cache",
-      po::value(&read_cache)->default_value(server::ServerSettings{}.read_cache_entries),
+      "read-cache", po::value(&read_cache)->default_value(read_cache),
       "resource versions whose FHIR JSON is kept for repeated reads (docs/server.md; 0: none)")(
       "public-url", po::value(&public_url),
       "base URL for Location/fullUrl (default: from the Host header)")(
@@ -142,11 +146,6 @@ int serve_command(const std::vector<std::string>& args) {
     std::cerr << "fhirbridge serve: --listen must be HOST:PORT, not '" << listen << "'\n";
     return 2;
   }
-  if (key_ttl <= 0 || read_timeout <= 0 || body_limit == 0) {
-    std::cerr << "fhirbridge serve: --key-ttl, --read-timeout and --body-limit must be positive\n";
-    return 2;
-  }
-
   if (store_kind != "sqlite" && store_kind != "icure") {
     std::cerr << "fhirbridge serve: --store must be sqlite or icure, not '" << store_kind << "'\n";
     return 2;
@@ -162,7 +161,7 @@ int serve_command(const std::vector<std::string>& args) {
     return 2;
   }
 
-  crypto::Keychain keychain{std::chrono::seconds(key_ttl)};
+  crypto::Keychain keychain{std::chrono::seconds(key_ttl.value)};
   std::unique_ptr<storage::Store> store;
   storage::SqliteStore* sqlite = nullptr;
   if (remote) {
@@ -191,10 +190,10 @@ int serve_command(const std::vector<std::string>& args) {
   }
 
   server::ServerSettings settings;
-  settings.body_limit = body_limit;
+  settings.body_limit = body_limit.value;
   settings.public_base_url = public_url;
   settings.strict_by_default = vm.count("strict") > 0;
-  settings.read_cache_entries = read_cache;
+  settings.read_cache_entries = read_cache.value;
   server::ServerContext ctx(*store, keychain, settings);
   // The iCure REST subset (/rest/v1) for the official SDK, over the same rows.
   if (auto* sealed = dynamic_cast<storage::SealedStore*>(sqlite)) ctx.attach_sealed_store(sealed);
@@ -202,9 +201,9 @@ int serve_command(const std::vector<std::string>& args) {
   server::HttpServerOptions options;
   options.address = host;
   options.port = port;
-  options.threads = threads;
-  options.write_threads = write_threads;
-  options.read_timeout = std::chrono::seconds(read_timeout);
+  options.threads = threads.value;
+  options.write_threads = write_threads.value;
+  options.read_timeout = std::chrono::seconds(read_timeout.value);
   options.access_log = vm.count("no-access-log") == 0;
   options.tls_cert_file = tls_cert;
   options.tls_key_file = tls_key;

@@ -1,0 +1,92 @@
+// The `fhirbridge` command's whole-number options (server/cli/count_option.hpp)
+// run as the real binary: a negative, fractional, out-of-range or overflowing
+// value is refused with exit code 2 and a message naming the option and its
+// range, before anything is opened or started. Boost's own parse wrapped "-1"
+// to the largest value: `generate --patients -1` never ended, `import
+// --batch-size -1` meant one transaction for everything.
+#include <sys/wait.h>
+
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "common/test_support.hpp"
+
+namespace {
+
+std::filesystem::path fhirbridge_binary() {
+  return std::filesystem::path(FHIRBRIDGE_BINARY_DIR) / "server/fhirbridge";
+}
+
+struct Run {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr
+};
+
+// `timeout` bounds a command that, refused or not, would run forever.
+Run run_fhirbridge(const std::string& args) {
+  const std::string command =
+      "timeout 20 " + fhirbridge_binary().string() + " " + args + " 2>&1 < /dev/null";
+  Run run;
+  FILE* out = popen(command.c_str(), "r");
+  BOOST_REQUIRE(out != nullptr);
+  std::array<char, 4096> buffer{};
+  std::size_t n = 0;
+  while ((n = fread(buffer.data(), 1, buffer.size(), out)) > 0 && run.output.size() < (1u << 20))
+    run.output.append(buffer.data(), n);
+  const int status = pclose(out);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+void expect_refused(const std::string& args, const std::string& option, const std::string& range) {
+  const Run run = run_fhirbridge(args);
+  BOOST_TEST_CONTEXT("fhirbridge " << args << "\n" << run.output.substr(0, 400)) {
+    BOOST_TEST(run.exit_code == 2);
+    BOOST_TEST(run.output.find("for option '" + option + "' is invalid") != std::string::npos);
+    BOOST_TEST(run.output.find(range) != std::string::npos);
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(cli_options)
+
+BOOST_AUTO_TEST_CASE(whole_number_options_refuse_what_would_wrap_or_overflow) {
+  if (!std::filesystem::exists(fhirbridge_binary())) {
+    BOOST_TEST_MESSAGE("skipped: " << fhirbridge_binary() << " is not built");
+    return;
+  }
+  fhirbridge::test::TempDir dir;
+  const std::string db = "--db " + (dir.path() / "never.db").string();
+  const std::string import = "import " + db + " --login a --password-file p --key-file k ";
+
+  expect_refused("generate --patients -1", "--patients", "from 0 up");
+  expect_refused("generate --seed 1.5", "--seed", "from 0 up");
+  expect_refused("generate --observations-per-patient 18446744073709551616",
+                 "--observations-per-patient", "from 0 up");
+  expect_refused(import + "--batch-size -1 x.ndjson", "--batch-size", "from 1 up");
+  expect_refused(import + "--batch-size 0 x.ndjson", "--batch-size", "from 1 up");
+  expect_refused(import + "--max-json-bytes -1 x.ndjson", "--max-json-bytes", "from 1 up");
+  expect_refused("serve " + db + " --threads -1", "--threads", "from 1 to 1024");
+  expect_refused("serve " + db + " --threads 0", "--threads", "from 1 to 1024");
+  expect_refused("serve " + db + " --write-threads 1025", "--write-threads", "from 0 to 1024");
+  expect_refused("serve " + db + " --body-limit -1", "--body-limit", "from 1 up");
+  expect_refused("serve " + db + " --read-cache ' 5'", "--read-cache", "from 0 up");
+  expect_refused("serve " + db + " --key-ttl 0", "--key-ttl", "from 1 to 31622400");
+  expect_refused("serve " + db + " --read-timeout 1e3", "--read-timeout", "from 1 to 86400");
+  // Refused before the database was opened or created.
+  BOOST_TEST(!std::filesystem::exists(dir.path() / "never.db"));
+
+  // In range: taken as before (2 patients with 1 observation each: 4 lines).
+  const Run generated = run_fhirbridge(
+      "generate --patients 2 --observations-per-patient 1 --seed 18446744073709551615");
+  BOOST_TEST(generated.exit_code == 0);
+  BOOST_TEST(std::count(generated.output.begin(), generated.output.end(), '\n') == 4);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
