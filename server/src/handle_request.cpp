@@ -414,8 +414,26 @@ Route route(const Request& req, ServerContext& ctx) {
   return route;
 }
 
+// RFC 9110 10.1.1: an HTTP/1.1 expectation other than 100-continue cannot be
+// met (an HTTP/1.0 one is ignored). 417, as Jetty (HAPI) and Node (Medplum)
+// answer, whether or not the request has a body.
+std::optional<Response> unmet_expectation(const Request& req, const Route& to) {
+  const auto expect = req[http::field::expect];
+  if (req.version() < 11 || expect.empty() || boost::beast::iequals(expect, "100-continue"))
+    return std::nullopt;
+  const Status failed(StatusCode::not_supported,
+                      "Expect: '" + std::string(expect) +
+                          "' cannot be met (100-continue is the only expectation known)",
+                      "Expect");
+  if (to.api != Route::Api::icure_rest) return status_response(req, failed, 417);
+  Response res = detail::icure_rest_refusal(req, failed);
+  res.result(http::status::expectation_failed);
+  return res;
+}
+
 Response handle(Request& req, ServerContext& ctx) {
   const Route to = route(req, ctx);
+  if (auto failed = unmet_expectation(req, to)) return std::move(*failed);
   switch (to.api) {
     case Route::Api::keychain: return handle_keychain(req, ctx, to.rest);
     case Route::Api::icure_rest: return detail::handle_icure_rest(req, ctx, to.rest, to.query);
@@ -431,6 +449,7 @@ Response handle(Request& req, ServerContext& ctx) {
 std::optional<Response> answer_before_body(const Request& header, ServerContext& ctx) {
   try {
     const Route to = route(header, ctx);
+    if (auto failed = unmet_expectation(header, to)) return failed;
     const bool needs_credentials =
         (to.api == Route::Api::keychain && header.method() == http::verb::post) ||
         to.api == Route::Api::icure_rest ||

@@ -163,12 +163,14 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   // "Expect: 100-continue" waits for "100 Continue" before sending its body
   // (curl does for bodies over 1 MiB, and gives up waiting after a second):
   // unless its credentials are refused, it gets it now, then the body is read.
+  // An expectation we do not know gets 417 (answer_before_body).
   void on_header(beast::error_code ec, std::size_t n) {
     if (ec || parser_->is_done()) return on_read(ec, n);
     const auto& request = parser_->get();
-    if (request.version() < 11 ||
-        !beast::iequals(request[beast::http::field::expect], "100-continue"))
-      return read_body();
+    const auto expect = request[beast::http::field::expect];
+    if (request.version() < 11 || expect.empty()) return read_body();
+    // Any other expectation is answered (417) at once; no password is checked.
+    if (!beast::iequals(expect, "100-continue")) return answer_or_continue(check_header(request));
     // Checking a password hashes it: on the write pool, as writes run, when there is one.
     // (The session waits meanwhile; the parser is only read.)
     if (!server_->write_pool) return answer_or_continue(check_header(request));

@@ -322,6 +322,41 @@ BOOST_FIXTURE_TEST_CASE(wrong_credentials_are_refused_instead_of_100_continue,
   expect_socket_still_serving(f, server.http.port());
 }
 
+// An expectation other than 100-continue cannot be met (RFC 9110 10.1.1): 417
+// before any byte of the body, with or without credentials, and for a request
+// without a body too, as Jetty (HAPI) and Node (Medplum) answer. HTTP/1.0
+// expectations are ignored. The server kept reading such a body and served it.
+BOOST_FIXTURE_TEST_CASE(an_unknown_expectation_is_417_before_the_body, SmallBodyLimitServer) {
+  auto expectation_failed = [&](const std::string& header) {
+    RawClient client(server.http.port(), std::chrono::seconds(10));
+    BOOST_REQUIRE(!client.write(header));
+    boost::system::error_code ec;
+    auto res = client.read(ec);
+    BOOST_REQUIRE_MESSAGE(res.has_value(), ec.message());
+    BOOST_TEST(res->result_int() == 417u);
+    return *res;
+  };
+  auto refused =
+      expectation_failed(post_patient_header(f.alice.auth(), 1000, "Expect: 200-ok\r\n"));
+  BOOST_TEST(!refused.keep_alive());  // its body was not read
+  BOOST_TEST(issue_field(refused, "code") == "not-supported");
+  BOOST_TEST(issue_field(refused, "diagnostics").find("200-ok") != std::string::npos);
+  expectation_failed(post_patient_header("", 1000, "Expect: 100-continue, 200-ok\r\n"));
+  auto read = expectation_failed(
+      raw_request("GET", kBase + "/Patient?name=x", f.alice.auth(), {}, "Expect: whatever\r\n"));
+  BOOST_TEST(read.keep_alive());  // nothing left unread
+  {
+    RawClient client(server.http.port(), std::chrono::seconds(10));
+    std::string old = raw_request("POST", kBase + "/Patient", f.alice.auth(),
+                                  R"({"resourceType":"Patient"})", "Expect: 200-ok\r\n");
+    old.replace(old.find("HTTP/1.1"), 8, "HTTP/1.0");
+    auto res = client.exchange(old);
+    BOOST_REQUIRE(res.has_value());
+    BOOST_TEST(res->result_int() == 201u);
+  }
+  expect_socket_still_serving(f, server.http.port());
+}
+
 // The tutorial's requests as a client may send them: the files as saved (here
 // with a byte order mark in front, as Windows tools write them), each with
 // "Expect: 100-continue" (curl sends it for large bodies). Right credentials

@@ -127,6 +127,44 @@ BOOST_AUTO_TEST_CASE(a_header_alone_tells_refused_credentials) {
   BOOST_TEST(!server::answer_before_body(header(verb::post, "/elsewhere", ""), *f.ctx));
 }
 
+// RFC 9110 10.1.1: an HTTP/1.1 expectation other than 100-continue gets 417,
+// from the header alone and from the whole request, in the API's error format.
+BOOST_AUTO_TEST_CASE(an_unknown_expectation_is_417) {
+  ServerFixture f;
+  f.ctx->attach_sealed_store(f.store.get());  // serve the iCure REST subset too
+  auto header = [&](const std::string& target, const std::string& expect, unsigned version = 11) {
+    server::Request req{verb::post, target, version};
+    req.set(http::field::host, "fhir.test");
+    req.set(http::field::authorization, f.alice.auth());
+    req.set(http::field::expect, expect);
+    req.set(http::field::content_length, "1000");
+    return req;
+  };
+  auto fhir = server::answer_before_body(header(kBase + "/Patient", "200-ok"), *f.ctx);
+  BOOST_REQUIRE(fhir.has_value());
+  BOOST_TEST(fhir->result_int() == 417u);
+  BOOST_TEST(issue_field(*fhir, "code") == "not-supported");
+  BOOST_TEST(issue_field(*fhir, "diagnostics").find("'200-ok'") != std::string::npos);
+  auto icure = server::answer_before_body(header("/rest/v1/patient", "200-ok"), *f.ctx);
+  BOOST_REQUIRE(icure.has_value());
+  BOOST_TEST(icure->result_int() == 417u);
+  BOOST_TEST(json::parse(icure->body()).as_object().contains("error"));
+  // Before the credentials: none at all still gets 417, not 401.
+  auto anonymous = header(kBase + "/Patient", "x");
+  anonymous.erase(http::field::authorization);
+  BOOST_TEST(server::answer_before_body(anonymous, *f.ctx)->result_int() == 417u);
+  // 100-continue in any letter case, and HTTP/1.0 (expectations ignored), need the body.
+  BOOST_TEST(!server::answer_before_body(header(kBase + "/Patient", "100-Continue"), *f.ctx));
+  BOOST_TEST(!server::answer_before_body(header(kBase + "/Patient", "200-ok", 10), *f.ctx));
+  // The whole request: a read with an expectation gets 417 too.
+  BOOST_TEST(
+      f.call(verb::get, kBase + "/Patient/x", &f.alice, {}, {}, {{http::field::expect, "200-ok"}})
+          .result_int() == 417u);
+  BOOST_TEST(f.call(verb::get, kBase + "/Patient/x", &f.alice, {}, {},
+                    {{http::field::expect, "100-continue"}})
+                 .result_int() == 404u);
+}
+
 BOOST_AUTO_TEST_CASE(basic_credentials_of_any_length_and_scheme_case) {
   ServerFixture f;
   // Credentials up to 1 KB encoded are decoded on the stack, longer ones on the

@@ -21,7 +21,8 @@ Response handle_request(Request&& request, ServerContext& ctx);
 
 // The answer a request gets whatever its body holds, from its header alone:
 // the refusal (401, or 429 when throttled) of missing or wrong credentials on
-// a path that needs them. nullopt when the body is needed to answer. The HTTP
+// a path that needs them, or 417 for an HTTP/1.1 `Expect` other than
+// 100-continue. nullopt when the body is needed to answer. The HTTP
 // server asks before it sends "100 Continue", so that a client with a wrong
 // password is told before it uploads its body (RFC 9110 10.1.1). Never throws.
 std::optional<Response> answer_before_body(const Request& header, ServerContext& ctx);
