@@ -444,17 +444,32 @@ Response handle(Request& req, ServerContext& ctx) {
                                                " (the FHIR API is under /rest/fhir/r4)"));
 }
 
+// Whether a request to `to` is refused without credentials: everything but
+// the CapabilityStatement, the keychain's GET and unknown paths.
+bool needs_credentials(const Request& req, const Route& to) {
+  return (to.api == Route::Api::keychain && req.method() == http::verb::post) ||
+         to.api == Route::Api::icure_rest ||
+         (to.api == Route::Api::fhir &&
+          split_path(to.rest) != std::vector<std::string>{"metadata"});
+}
+
 }  // namespace
+
+bool answer_before_body_hashes(const Request& header, ServerContext& ctx) {
+  try {
+    const Route to = route(header, ctx);
+    return !unmet_expectation(header, to) && needs_credentials(header, to) &&
+           detail::authentication_hashes(header, ctx);
+  } catch (const std::exception&) {
+    return true;  // answer_before_body will tell, wherever it runs
+  }
+}
 
 std::optional<Response> answer_before_body(const Request& header, ServerContext& ctx) {
   try {
     const Route to = route(header, ctx);
     if (auto failed = unmet_expectation(header, to)) return failed;
-    const bool needs_credentials =
-        (to.api == Route::Api::keychain && header.method() == http::verb::post) ||
-        to.api == Route::Api::icure_rest ||
-        (to.api == Route::Api::fhir && split_path(to.rest) != std::vector<std::string>{"metadata"});
-    if (!needs_credentials) return std::nullopt;
+    if (!needs_credentials(header, to)) return std::nullopt;
     auto who = detail::authenticate_basic(header, ctx);
     if (who.ok()) return std::nullopt;
     return to.api == Route::Api::icure_rest ? detail::icure_rest_refusal(header, who.status())

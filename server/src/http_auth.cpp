@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
+#include <string_view>
 
 #include <botan/base64.h>
 #include <botan/mem_ops.h>
@@ -41,15 +43,28 @@ Status missing_credentials() {
 Status malformed_credentials() {
   return Status(StatusCode::unauthorized, "malformed Basic credentials");
 }
-}  // namespace
 
-Result<storage::Principal> authenticate_basic(const Request& req, ServerContext& ctx) {
+// The base64 part of `Authorization: Basic <base64>`; nullopt for none.
+std::optional<std::string_view> encoded_basic(const Request& req) {
   const std::string_view header = req[http::field::authorization];
   if (header.size() < 6 || !boost::beast::iequals(header.substr(0, 6), "basic "))
-    return missing_credentials();
+    return std::nullopt;
   std::string_view encoded = header.substr(6);
   while (!encoded.empty() && encoded.front() == ' ') encoded.remove_prefix(1);
   while (!encoded.empty() && encoded.back() == ' ') encoded.remove_suffix(1);
+  return encoded;
+}
+}  // namespace
+
+bool authentication_hashes(const Request& req, ServerContext& ctx) {
+  const auto encoded = encoded_basic(req);
+  return encoded && !encoded->empty() && !ctx.remembered_basic(*encoded);
+}
+
+Result<storage::Principal> authenticate_basic(const Request& req, ServerContext& ctx) {
+  const auto basic = encoded_basic(req);
+  if (!basic) return missing_credentials();
+  const std::string_view encoded = *basic;
   if (auto remembered = ctx.remembered_basic(encoded)) return std::move(*remembered);
   // Decoded on the stack (or into a secure_vector when long), wiped on every
   // path; so are the login and password strings when this function returns.

@@ -10,4 +10,9 @@ namespace fhirbridge::server::detail {
 // by ServerContext::authenticate. unauthorized when missing or malformed.
 Result<storage::Principal> authenticate_basic(const Request& req, ServerContext& ctx);
 
+// Whether authenticate_basic(req) would hash a password: there are Basic
+// credentials and ServerContext does not remember them. Missing or other
+// credentials are refused, and remembered ones accepted, without hashing.
+bool authentication_hashes(const Request& req, ServerContext& ctx);
+
 }  // namespace fhirbridge::server::detail

@@ -169,11 +169,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     const auto& request = parser_->get();
     const auto expect = request[beast::http::field::expect];
     if (request.version() < 11 || expect.empty()) return read_body();
-    // Any other expectation is answered (417) at once; no password is checked.
-    if (!beast::iequals(expect, "100-continue")) return answer_or_continue(check_header(request));
     // Checking a password hashes it: on the write pool, as writes run, when there is one.
-    // (The session waits meanwhile; the parser is only read.)
-    if (!server_->write_pool) return answer_or_continue(check_header(request));
+    // (The session waits meanwhile; the parser is only read.) Remembered credentials are
+    // checked here: a pool busy with writes does not delay their 100.
+    if (!server_->write_pool || !answer_before_body_hashes(request, server_->ctx))
+      return answer_or_continue(check_header(request));
     auto back = asio::prefer(stream_.get_executor(), asio::execution::outstanding_work.tracked);
     server_->write_pool->post([self = this->shared_from_this(), back = std::move(back)]() mutable {
       auto early = self->check_header(self->parser_->get());

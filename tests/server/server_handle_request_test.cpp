@@ -127,6 +127,36 @@ BOOST_AUTO_TEST_CASE(a_header_alone_tells_refused_credentials) {
   BOOST_TEST(!server::answer_before_body(header(verb::post, "/elsewhere", ""), *f.ctx));
 }
 
+// Which header checks hash a password (and so run on the HTTP server's write
+// pool): only credentials not remembered from an earlier request.
+BOOST_AUTO_TEST_CASE(a_header_check_hashes_only_credentials_not_seen_before) {
+  ServerFixture f;
+  auto header = [&](const std::string& target, const std::string& auth,
+                    const std::string& expect = "100-continue") {
+    server::Request req{verb::post, target, 11};
+    req.set(http::field::host, "fhir.test");
+    if (!auth.empty()) req.set(http::field::authorization, auth);
+    req.set(http::field::expect, expect);
+    req.set(http::field::content_length, "1000");
+    return req;
+  };
+  auto hashes = [&](const server::Request& req) {
+    return server::answer_before_body_hashes(req, *f.ctx);
+  };
+  const std::string wrong = basic_auth(f.alice.login, "nope");
+  BOOST_TEST(hashes(header(kBase + "/Patient", f.alice.auth())));  // not seen yet
+  BOOST_TEST(hashes(header(kBase + "/Patient", wrong)));
+  BOOST_TEST(!hashes(header(kBase + "/Patient", "")));  // refused without hashing
+  BOOST_TEST(!hashes(header(kBase + "/Patient", "Bearer abc")));
+  BOOST_TEST(!hashes(header(kBase + "/metadata", f.alice.auth())));  // needs none
+  BOOST_TEST(!hashes(header("/elsewhere", f.alice.auth())));
+  BOOST_TEST(!hashes(header(kBase + "/Patient", f.alice.auth(), "200-ok")));  // 417 first
+  BOOST_TEST(f.call(verb::get, kBase + "/Patient/x", &f.alice).result_int() == 404u);
+  BOOST_TEST(!hashes(header(kBase + "/Patient", f.alice.auth())));  // remembered now
+  BOOST_TEST(!server::answer_before_body(header(kBase + "/Patient", f.alice.auth()), *f.ctx));
+  BOOST_TEST(hashes(header(kBase + "/Patient", wrong)));  // a wrong password never is
+}
+
 // RFC 9110 10.1.1: an HTTP/1.1 expectation other than 100-continue gets 417,
 // from the header alone and from the whole request, in the API's error format.
 BOOST_AUTO_TEST_CASE(an_unknown_expectation_is_417) {

@@ -233,6 +233,70 @@ BOOST_AUTO_TEST_CASE(a_write_in_flight_on_the_write_pool_is_answered_across_a_st
   BOOST_TEST(f.store->find_patients({f.alice.hcp_id, ""}, {})->total == 1);
 }
 
+// "Expect: 100-continue" with credentials the server remembers gets its 100
+// from the I/O thread, while the only write thread is held by another write;
+// credentials seen for the first time are checked on the pool (they hash).
+BOOST_AUTO_TEST_CASE(remembered_credentials_get_their_100_while_the_write_pool_is_busy) {
+  ServerFixture f;
+  FaultyStore gated(*f.store);
+  std::promise<void> entered, release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> first{true};
+  gated.before_each_write = [&] {
+    if (!first.exchange(false)) return;
+    entered.set_value();
+    released.wait();
+  };
+  server::ServerSettings settings;
+  settings.public_base_url = "http://fhir.test";
+  server::ServerContext ctx(gated, f.keychain, settings);
+  server::HttpServerOptions options = RunningServer::options();
+  options.write_threads = 1;
+  server::HttpServer http(ctx, options);
+  BOOST_REQUIRE(http.start().ok());
+
+  json::value patient = seed("patient-pat1.json");
+  patient.as_object().erase("id");  // two creates of it
+  const std::string body = json::serialize(patient);
+  server::Response held;
+  std::thread writer([&] {
+    Client client(http.port());
+    held = client.send(verb::post, kBase + "/Patient", f.alice.auth(), body);
+  });
+  entered.get_future().wait();  // the pool's one thread waits in the store; alice is remembered
+
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  socket.connect({asio::ip::make_address("127.0.0.1"), http.port()});
+  const std::string header = "POST " + kBase +
+                             "/Patient HTTP/1.1\r\nHost: x\r\nAuthorization: " + f.alice.auth() +
+                             "\r\nContent-Type: application/fhir+json\r\nExpect: 100-continue\r\n"
+                             "Content-Length: " +
+                             std::to_string(body.size()) + "\r\n\r\n";
+  asio::write(socket, asio::buffer(header));
+  beast::flat_buffer buffer;
+  http::response_parser<http::empty_body> interim;
+  beast::error_code ec;
+  // The pool stays held until the 100 came or 5 s passed (a 100 that waited
+  // for the pool would come only once it is released).
+  auto interim_read =
+      std::async(std::launch::async, [&] { http::read_header(socket, buffer, interim, ec); });
+  BOOST_TEST((interim_read.wait_for(std::chrono::seconds(5)) == std::future_status::ready));
+  release.set_value();
+  interim_read.wait();
+  BOOST_TEST(ec.message() == beast::error_code().message());
+  BOOST_TEST(interim.get().result_int() == 100u);
+  writer.join();
+  BOOST_TEST(held.result_int() == 201u);
+  asio::write(socket, asio::buffer(body));  // and the request goes on as usual
+  http::response<http::string_body> created;
+  http::read(socket, buffer, created, ec);
+  BOOST_TEST(ec.message() == beast::error_code().message());
+  BOOST_TEST(created.result_int() == 201u);
+  http.stop();
+  http.wait();
+}
+
 // Many clients writing at once through the pool: every write is answered and
 // stored once, and concurrent writes share commits.
 BOOST_AUTO_TEST_CASE(concurrent_writes_through_the_write_pool) {

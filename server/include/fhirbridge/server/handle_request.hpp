@@ -26,6 +26,10 @@ Response handle_request(Request&& request, ServerContext& ctx);
 // server asks before it sends "100 Continue", so that a client with a wrong
 // password is told before it uploads its body (RFC 9110 10.1.1). Never throws.
 std::optional<Response> answer_before_body(const Request& header, ServerContext& ctx);
+// Whether answer_before_body(header) would hash a password (credentials seen
+// for the first time, or wrong): the HTTP server then runs it off the I/O
+// threads. False when it is answered from the header and remembered logins.
+bool answer_before_body_hashes(const Request& header, ServerContext& ctx);
 
 // An OperationOutcome response for `status` (used for errors found before a
 // request is complete, e.g. a body over the limit while reading).
