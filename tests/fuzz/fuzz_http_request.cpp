@@ -93,6 +93,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     parser.put_eof(ec);
     if (ec || !parser.is_done()) return 0;
   }
+  // What the server asks of the header alone, before "100 Continue": a
+  // refusal (401/429) or 417, never anything else.
+  server::answer_before_body_hashes(parser.get(), *world.ctx);
+  if (auto early = server::answer_before_body(parser.get(), *world.ctx))
+    if (early->result_int() != 401 && early->result_int() != 417 && early->result_int() != 429 &&
+        early->result_int() != 500)
+      __builtin_trap();
   auto response = server::handle_request(parser.release(), *world.ctx);
   // Every answer must be a well-formed HTTP response.
   if (response.result_int() < 100 || response.result_int() > 599) __builtin_trap();
