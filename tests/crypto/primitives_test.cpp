@@ -2,6 +2,7 @@
 
 #include <botan/auto_rng.h>
 #include <botan/base64.h>
+#include <botan/hex.h>
 
 #include <cctype>
 
@@ -68,6 +69,29 @@ BOOST_AUTO_TEST_CASE(table_decoders_agree_with_botan) {
   }
   BOOST_TEST(!from_hex("0g").ok());
   BOOST_TEST(!from_hex(std::string("0\0", 2)).ok());
+}
+
+// The arithmetic encoders write exactly what Botan's do (lowercase hex,
+// padded base64): on every byte value and on every length's padding.
+BOOST_AUTO_TEST_CASE(encoders_agree_with_botan) {
+  Bytes every(256);
+  for (int b = 0; b < 256; ++b) every[b] = static_cast<std::uint8_t>(b);
+  BOOST_TEST(to_hex(every) == Botan::hex_encode(every.data(), every.size(), false));
+  BOOST_TEST(to_base64(every.data(), every.size()) ==
+             Botan::base64_encode(every.data(), every.size()));
+  Botan::AutoSeeded_RNG rng;
+  for (std::size_t n = 0; n < 200; ++n) {
+    Bytes data(n);
+    rng.randomize(data.data(), data.size());
+    BOOST_TEST_INFO(n << " bytes");
+    BOOST_TEST(to_hex(data) == Botan::hex_encode(data.data(), data.size(), false));
+    BOOST_TEST(to_base64(data.data(), data.size()) ==
+               Botan::base64_encode(data.data(), data.size()));
+  }
+  BOOST_TEST(to_base64(reinterpret_cast<const std::uint8_t*>("foobar"), 6) == "Zm9vYmFy");
+  BOOST_TEST(to_base64(reinterpret_cast<const std::uint8_t*>("fooba"), 5) == "Zm9vYmE=");
+  BOOST_TEST(to_base64(reinterpret_cast<const std::uint8_t*>("foob"), 4) == "Zm9vYg==");
+  BOOST_TEST(to_base64(nullptr, 0).empty());
 }
 
 BOOST_AUTO_TEST_CASE(aes_objects_are_reused_safely_across_key_sizes) {
