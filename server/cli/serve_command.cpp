@@ -8,6 +8,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <algorithm>
 #include <iostream>
 #include <thread>
 
@@ -85,9 +86,9 @@ int ensure_demo_account(storage::Store& store, const std::string& base_url) {
 int serve_command(const std::vector<std::string>& args) {
   po::options_description desc("fhirbridge serve options");
   std::string db, listen, public_url, store_kind, icure_url, icure_ca_file;
-  // Upper bounds: a thread count past 1024 only fails to start; a key-ttl
-  // past a year or a read-timeout past a day overflows no clock, but is a typo.
-  Count<unsigned, 1, 1024> threads{std::max(2u, std::thread::hardware_concurrency())};
+  // Upper bounds: past 1024 threads only fail to start; seconds are bounded
+  // (a year, a day) so that a deadline computed from them cannot overflow.
+  Count<unsigned, 1, 1024> threads{std::clamp(std::thread::hardware_concurrency(), 2u, 1024u)};
   Count<unsigned, 0, 1024> write_threads{16};
   Count<std::size_t, 1> body_limit{8 * 1024 * 1024};
   Count<std::size_t> read_cache{server::ServerSettings{}.read_cache_entries};
