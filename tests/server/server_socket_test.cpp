@@ -69,6 +69,47 @@ struct RunningServer {
 
 const std::string kBase = "/rest/fhir/r4";
 
+// A server on `f`'s store whose first write waits in the store until
+// release(): a write pool busy with a slow write.
+class FirstWriteHeld {
+ public:
+  FirstWriteHeld(ServerFixture& f, unsigned write_threads)
+      : gated_(*f.store), ctx_(gated_, f.keychain, settings()), http(ctx_, options(write_threads)) {
+    gated_.before_each_write = [this] {
+      if (first_.exchange(false)) {
+        entered_.set_value();
+        released_.wait();
+      }
+    };
+    BOOST_REQUIRE(http.start().ok());
+  }
+  ~FirstWriteHeld() { release(); }  // a failed test must not leave the write waiting
+  void wait_until_held() { entered_.get_future().wait(); }
+  void release() {
+    if (!released_once_.exchange(true)) release_.set_value();
+  }
+
+ private:
+  static server::ServerSettings settings() {
+    server::ServerSettings s;
+    s.public_base_url = "http://fhir.test";
+    return s;
+  }
+  static server::HttpServerOptions options(unsigned write_threads) {
+    server::HttpServerOptions o = RunningServer::options();
+    o.write_threads = write_threads;
+    return o;
+  }
+  FaultyStore gated_;
+  std::promise<void> entered_, release_;
+  std::shared_future<void> released_ = release_.get_future().share();
+  std::atomic<bool> first_{true}, released_once_{false};
+  server::ServerContext ctx_;
+
+ public:
+  server::HttpServer http;
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(server_socket)
@@ -198,22 +239,8 @@ BOOST_AUTO_TEST_CASE(body_over_the_limit_is_413_and_stop_is_graceful) {
 // answers it (then closes the connection).
 BOOST_AUTO_TEST_CASE(a_write_in_flight_on_the_write_pool_is_answered_across_a_stop) {
   ServerFixture f;
-  FaultyStore gated(*f.store);
-  std::promise<void> entered, release;
-  std::shared_future<void> released = release.get_future().share();
-  std::atomic<bool> first{true};
-  gated.before_each_write = [&] {
-    if (!first.exchange(false)) return;
-    entered.set_value();
-    released.wait();
-  };
-  server::ServerSettings settings;
-  settings.public_base_url = "http://fhir.test";
-  server::ServerContext ctx(gated, f.keychain, settings);
-  server::HttpServerOptions options = RunningServer::options();
-  options.write_threads = 2;
-  server::HttpServer http(ctx, options);
-  BOOST_REQUIRE(http.start().ok());
+  FirstWriteHeld held(f, /*write_threads=*/2);
+  server::HttpServer& http = held.http;
 
   server::Response created;
   std::thread writer([&] {
@@ -221,11 +248,11 @@ BOOST_AUTO_TEST_CASE(a_write_in_flight_on_the_write_pool_is_answered_across_a_st
     created = client.send(verb::post, kBase + "/Patient", f.alice.auth(),
                           json::serialize(seed("patient-pat1.json")));
   });
-  entered.get_future().wait();
+  held.wait_until_held();
   Client reader(http.port());
   BOOST_TEST(reader.send(verb::get, kBase + "/metadata", "").result_int() == 200u);
   http.stop();
-  release.set_value();
+  held.release();
   writer.join();
   BOOST_TEST(created.result_int() == 201u);
   BOOST_TEST(!created.keep_alive());
@@ -238,32 +265,18 @@ BOOST_AUTO_TEST_CASE(a_write_in_flight_on_the_write_pool_is_answered_across_a_st
 // credentials seen for the first time are checked on the pool (they hash).
 BOOST_AUTO_TEST_CASE(remembered_credentials_get_their_100_while_the_write_pool_is_busy) {
   ServerFixture f;
-  FaultyStore gated(*f.store);
-  std::promise<void> entered, release;
-  std::shared_future<void> released = release.get_future().share();
-  std::atomic<bool> first{true};
-  gated.before_each_write = [&] {
-    if (!first.exchange(false)) return;
-    entered.set_value();
-    released.wait();
-  };
-  server::ServerSettings settings;
-  settings.public_base_url = "http://fhir.test";
-  server::ServerContext ctx(gated, f.keychain, settings);
-  server::HttpServerOptions options = RunningServer::options();
-  options.write_threads = 1;
-  server::HttpServer http(ctx, options);
-  BOOST_REQUIRE(http.start().ok());
+  FirstWriteHeld held(f, /*write_threads=*/1);
+  server::HttpServer& http = held.http;
 
   json::value patient = seed("patient-pat1.json");
   patient.as_object().erase("id");  // two creates of it
   const std::string body = json::serialize(patient);
-  server::Response held;
+  server::Response first_write;
   std::thread writer([&] {
     Client client(http.port());
-    held = client.send(verb::post, kBase + "/Patient", f.alice.auth(), body);
+    first_write = client.send(verb::post, kBase + "/Patient", f.alice.auth(), body);
   });
-  entered.get_future().wait();  // the pool's one thread waits in the store; alice is remembered
+  held.wait_until_held();  // the pool's one thread waits in the store; alice is remembered
 
   asio::io_context io;
   asio::ip::tcp::socket socket(io);
@@ -282,12 +295,12 @@ BOOST_AUTO_TEST_CASE(remembered_credentials_get_their_100_while_the_write_pool_i
   auto interim_read =
       std::async(std::launch::async, [&] { http::read_header(socket, buffer, interim, ec); });
   BOOST_TEST((interim_read.wait_for(std::chrono::seconds(5)) == std::future_status::ready));
-  release.set_value();
+  held.release();
   interim_read.wait();
   BOOST_TEST(ec.message() == beast::error_code().message());
   BOOST_TEST(interim.get().result_int() == 100u);
   writer.join();
-  BOOST_TEST(held.result_int() == 201u);
+  BOOST_TEST(first_write.result_int() == 201u);
   asio::write(socket, asio::buffer(body));  // and the request goes on as usual
   http::response<http::string_body> created;
   http::read(socket, buffer, created, ec);
