@@ -131,6 +131,13 @@ validate_batch = {"resourceType": "Bundle", "type": "batch", "entry": [
     {"resource": {"resourceType": "Observation", "status": "final"},
      "request": {"method": "POST", "url": "Observation/$validate?mode=create"}}]}
 put("http_request", "validate-batch", req("POST", "/fhir/r4", json.dumps(validate_batch)))
+# Headers answered before the body (answer_before_body): 100-continue with
+# right and wrong credentials, an expectation that cannot be met (417).
+patient_body = '{"resourceType":"Patient","name":[{"family":"Expect"}]}'
+put("http_request", "expect-continue", req("POST", "/rest/fhir/r4/Patient", patient_body, "Expect: 100-continue\r\n"))
+put("http_request", "expect-wrong-password",
+    req("POST", "/rest/fhir/r4/Patient", patient_body, "Expect: 100-continue\r\n").replace(AUTH, "Authorization: Basic YWxpY2U6bm9wZQ=="))
+put("http_request", "expect-unknown", req("GET", "/rest/fhir/r4/Patient?name=x", None, "Expect: 200-ok\r\n"))
 for stem, doc in by_type.get("Patient", [])[:3]:
     put("json_patch", stem, json.dumps([doc, patch_ops]))
     for i, op in enumerate(patch_ops):
