@@ -395,6 +395,23 @@ BOOST_FIXTURE_TEST_CASE(the_tutorials_requests_with_a_byte_order_mark_and_expect
   const auto answer = body_json(*tx);
   BOOST_TEST(str(answer, {"type"}) == "transaction-response");
   BOOST_TEST(answer.at("entry").as_array().size() == 2u);
+
+  // The same Bundle with an expectation the server cannot meet: 417 before
+  // its body, and nothing of it is stored.
+  const auto stored = f.store->find_patients({f.alice.hcp_id, ""}, {})->total;
+  const std::string tx_body = pretty(bundle);
+  RawClient client(server.http.port(), std::chrono::seconds(10));
+  BOOST_REQUIRE(!client.write("POST " + kBase +
+                              " HTTP/1.1\r\nHost: x\r\nAuthorization: " + f.alice.auth() +
+                              "\r\nContent-Type: application/fhir+json\r\nExpect: 200-ok\r\n"
+                              "Content-Length: " +
+                              std::to_string(tx_body.size()) + "\r\n\r\n"));
+  boost::system::error_code ec;
+  auto failed = client.read(ec);
+  BOOST_REQUIRE_MESSAGE(failed.has_value(), ec.message());
+  BOOST_TEST(failed->result_int() == 417u);
+  BOOST_TEST(issue_field(*failed, "expression") == "Expect");
+  BOOST_TEST(f.store->find_patients({f.alice.hcp_id, ""}, {})->total == stored);
 }
 
 BOOST_AUTO_TEST_CASE(huge_strings_and_arrays) {
