@@ -426,7 +426,7 @@ std::optional<Response> unmet_expectation(const Request& req, const Route& to) {
                           "' cannot be met (100-continue is the only expectation known)",
                       "Expect");
   if (to.api != Route::Api::icure_rest) return status_response(req, failed, 417);
-  Response res = detail::icure_rest_refusal(req, failed);
+  Response res = detail::icure_rest_error(req, failed);
   res.result(http::status::expectation_failed);
   return res;
 }
@@ -472,7 +472,7 @@ std::optional<Response> answer_before_body(const Request& header, ServerContext&
     if (!needs_credentials(header, to)) return std::nullopt;
     auto who = detail::authenticate_basic(header, ctx);
     if (who.ok()) return std::nullopt;
-    return to.api == Route::Api::icure_rest ? detail::icure_rest_refusal(header, who.status())
+    return to.api == Route::Api::icure_rest ? detail::icure_rest_error(header, who.status())
                                             : refusal(header, who.status());
   } catch (const std::exception&) {
     return std::nullopt;  // the whole request will tell

@@ -18,6 +18,9 @@ std::filesystem::path shared_dir() {
 std::filesystem::path binary_dir() {
   return FHIRBRIDGE_BINARY_DIR;
 }
+std::filesystem::path fhirbridge_binary() {
+  return binary_dir() / "server/fhirbridge";
+}
 
 std::string read_file(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);

@@ -8,9 +8,10 @@
 
 namespace fhirbridge::test {
 
-std::filesystem::path source_dir();  // the repository
-std::filesystem::path shared_dir();  // ../shared
-std::filesystem::path binary_dir();  // the build tree
+std::filesystem::path source_dir();         // the repository
+std::filesystem::path shared_dir();         // ../shared
+std::filesystem::path binary_dir();         // the build tree
+std::filesystem::path fhirbridge_binary();  // the `fhirbridge` command of the build tree
 std::string read_file(const std::filesystem::path& p);
 boost::json::value read_json(const std::filesystem::path& p);
 void write_file(const std::filesystem::path& p, const std::string& text);

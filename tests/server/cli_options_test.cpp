@@ -18,9 +18,7 @@
 
 namespace {
 
-std::filesystem::path fhirbridge_binary() {
-  return std::filesystem::path(FHIRBRIDGE_BINARY_DIR) / "server/fhirbridge";
-}
+using fhirbridge::test::fhirbridge_binary;
 
 struct Run {
   int exit_code = -1;

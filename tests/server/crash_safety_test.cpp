@@ -33,10 +33,6 @@ namespace {
 
 const std::string kBase = "/rest/fhir/r4";
 
-std::filesystem::path fhirbridge_binary() {
-  return std::filesystem::path(FHIRBRIDGE_BINARY_DIR) / "server/fhirbridge";
-}
-
 std::string after(const std::string& line, const std::string& prefix) {
   const auto at = line.find(prefix);
   if (at == std::string::npos) return {};

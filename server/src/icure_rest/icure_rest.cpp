@@ -126,7 +126,7 @@ Response handle_icure_rest(Request& req, ServerContext& ctx, std::string_view re
   return icure_rest::error_response(req, Status::Internal("internal server error"));
 }
 
-Response icure_rest_refusal(const Request& req, const Status& status) {
+Response icure_rest_error(const Request& req, const Status& status) {
   return icure_rest::error_response(req, status);
 }
 

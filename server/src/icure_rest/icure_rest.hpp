@@ -14,8 +14,9 @@ namespace fhirbridge::server::detail {
 Response handle_icure_rest(Request& req, ServerContext& ctx, std::string_view rest,
                            std::string_view query);
 
-// The answer handle_icure_rest gives a request whose credentials were refused
-// with `status` (answer_before_body gives it without reading the body).
-Response icure_rest_refusal(const Request& req, const Status& status);
+// An error as handle_icure_rest answers it (iCure's `{"error": ...}` format):
+// what answer_before_body gives, without reading the body, for refused
+// credentials (401/429) and an unmet expectation (417).
+Response icure_rest_error(const Request& req, const Status& status);
 
 }  // namespace fhirbridge::server::detail
