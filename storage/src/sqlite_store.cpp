@@ -539,6 +539,16 @@ Result<std::optional<std::pair<std::string, std::string>>> SqliteStore::Impl::lo
   return std::optional(std::pair(stmt->text(0), stmt->text(1)));
 }
 
+Result<std::string> SqliteStore::Impl::doc_at(const char* table, std::int64_t rowid) {
+  auto stmt = db().cached(std::string("SELECT doc FROM ") + table + " WHERE rowid = ?");
+  if (!stmt.ok()) return stmt.status();
+  stmt->bind(1, rowid);
+  auto row = stmt->step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::Internal(std::string("a ") + table + " row left during its search");
+  return stmt->text(0);
+}
+
 Result<bool> SqliteStore::Impl::is_reader(const char* kind, const std::string& id,
                                           const std::string& hcp_id) {
   std::string sql =

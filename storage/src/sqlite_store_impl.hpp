@@ -327,6 +327,9 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
   // (rev, doc) of a row of `table`, or nothing.
   Result<std::optional<std::pair<std::string, std::string>>> load_doc(const char* table,
                                                                       const std::string& id);
+  // The doc of the row of `table` whose rowid is `rowid` (a search page's row,
+  // read in the same transaction: it exists).
+  Result<std::string> doc_at(const char* table, std::int64_t rowid);
   // kind: "patient" / "contact".
   Result<bool> is_reader(const char* kind, const std::string& id, const std::string& hcp_id);
   // The rev of the tombstone of store id `id`, or nothing.
