@@ -551,6 +551,94 @@ Result<FhirAnswer> view_answer(CallContext& call, std::string_view type, unsigne
   return Status::Internal("unexpected write result");
 }
 
+// The read cache's key for what the store just answered: the reader and the
+// resource (an entry also holds the sealed version it was rendered from, which
+// the store's answer must still match).
+std::string read_cache_key(const CallContext& call, std::string_view type,
+                           const std::string& store_id) {
+  std::string key;
+  key.reserve(call.who.hcp_id.size() + type.size() + store_id.size() + 2);
+  key.append(call.who.hcp_id).append(1, '\x1f').append(type).append(1, '\x1f').append(store_id);
+  return key;
+}
+
+FhirAnswer rendered_answer(std::shared_ptr<const RenderedCache::Entry> entry) {
+  FhirAnswer answer;
+  answer.etag = entry->etag;
+  answer.last_modified = entry->last_modified;
+  answer.rendered = std::shared_ptr<const std::string>(entry, &entry->body);
+  return answer;
+}
+
+// The read cache's entry for `sealed` (the Patient or Contact the store found,
+// with an id and a rev): the one kept for exactly this sealed version, or
+// `view()` (its resource) serialised and kept.
+template <typename Sealed, typename View>
+Result<std::shared_ptr<const RenderedCache::Entry>> rendered_entry(CallContext& call,
+                                                                   std::string_view type,
+                                                                   const Sealed& sealed,
+                                                                   View view) {
+  RenderedCache& cache = call.server.read_cache();
+  std::string key = read_cache_key(call, type, *sealed.id);
+  if (auto entry = cache.find(key, sealed)) return entry;
+  Result<json::object> resource = view();
+  if (!resource.ok()) return resource.status();
+  FhirAnswer answer = resource_answer(call, 200, type, std::move(*resource), "read", false);
+  auto entry = std::make_shared<const RenderedCache::Entry>(RenderedCache::Entry{
+      json::serialize(answer.body), std::move(answer.etag), std::move(answer.last_modified)});
+  cache.put(std::move(key), sealed, entry);
+  return entry;
+}
+
+// A plain read of the current version that the HTTP layer answers: mapping and
+// serialisation are skipped when this version was rendered before. The store
+// has already decided access, the key's presence and the current rev, and
+// given `sealed` (the Patient or Contact it found); `view` maps it (a miss).
+template <typename Sealed, typename View>
+Result<FhirAnswer> cached_read(CallContext& call, const std::string& type, const Sealed& sealed,
+                               View view) {
+  if (!sealed.id || !sealed.rev) {
+    auto resource = view();
+    if (!resource.ok()) return resource.status();
+    return resource_answer(call, 200, type, std::move(*resource), "read", false);
+  }
+  auto entry = rendered_entry(call, type, sealed, view);
+  if (!entry.ok()) return entry.status();
+  return rendered_answer(std::move(*entry));
+}
+
+// The read cache as a search's renderer: a search answered over HTTP splices
+// the serialised resources reads keep, and keeps those it renders for reads.
+class ReadCacheRenderer final : public ResourceRenderer {
+ public:
+  explicit ReadCacheRenderer(CallContext& call) : call_(call) {}
+
+  Result<std::shared_ptr<const std::string>> patient(const icure::Patient& patient) override {
+    return body_of("Patient", patient, [&] { return patient_view(patient, call_.server); });
+  }
+  Result<std::shared_ptr<const std::string>> observation(
+      const storage::ContactRecord& record) override {
+    return body_of("Observation", record.contact,
+                   [&] { return observation_view(record, call_.server); });
+  }
+
+ private:
+  template <typename Sealed, typename View>
+  Result<std::shared_ptr<const std::string>> body_of(std::string_view type, const Sealed& sealed,
+                                                     View view) {
+    if (!sealed.id || !sealed.rev) {  // never stored: nothing to keep it under
+      auto resource = view();
+      if (!resource.ok()) return resource.status();
+      return std::make_shared<const std::string>(json::serialize(*resource));
+    }
+    auto entry = rendered_entry(call_, type, sealed, view);
+    if (!entry.ok()) return entry.status();
+    return std::shared_ptr<const std::string>(*entry, &(*entry)->body);
+  }
+
+  CallContext& call_;
+};
+
 std::vector<QueryParam> search_params_only(const std::vector<QueryParam>& params) {
   // Format/pretty-printing are handled by the HTTP layer, not search.
   std::vector<QueryParam> out;
@@ -560,11 +648,15 @@ std::vector<QueryParam> search_params_only(const std::vector<QueryParam>& params
 }
 
 Result<FhirAnswer> do_search(CallContext& call, const std::string& type, const FhirCall& request) {
+  SearchOptions options = search_options(call);
+  ReadCacheRenderer renderer(call);
+  if (request.accepts_rendered && call.server.read_cache().enabled()) options.renderer = &renderer;
   auto outcome = search(call.server.store(), call.who, type, search_params_only(request.params),
-                        search_options(call), call.server.mapping());
+                        options, call.server.mapping());
   if (!outcome.ok()) return outcome.status();
   FhirAnswer answer;
   answer.body = std::move(outcome->bundle);
+  answer.rendered = std::move(outcome->rendered);
   answer.warnings = std::move(outcome->warnings);
   return answer;
 }
@@ -690,44 +782,6 @@ Result<storage::WriteResult> resolve_version(CallContext& call, const std::strin
   return std::move(versions->front());
 }
 
-// The read cache's key for what the store just answered: the reader and the
-// resource (an entry also holds the sealed version it was rendered from, which
-// the store's answer must still match).
-std::string read_cache_key(const CallContext& call, std::string_view type,
-                           const std::string& store_id) {
-  std::string key;
-  key.reserve(call.who.hcp_id.size() + type.size() + store_id.size() + 2);
-  key.append(call.who.hcp_id).append(1, '\x1f').append(type).append(1, '\x1f').append(store_id);
-  return key;
-}
-
-FhirAnswer rendered_answer(std::shared_ptr<const RenderedCache::Entry> entry) {
-  FhirAnswer answer;
-  answer.etag = entry->etag;
-  answer.last_modified = entry->last_modified;
-  answer.rendered = std::shared_ptr<const std::string>(entry, &entry->body);
-  return answer;
-}
-
-// A plain read of the current version that the HTTP layer answers: mapping and
-// serialisation are skipped when this version was rendered before. The store
-// has already decided access, the key's presence and the current rev, and
-// given `sealed` (the Patient or Contact it found); `render` maps it (a miss).
-template <typename Sealed, typename Render>
-Result<FhirAnswer> cached_read(CallContext& call, const std::string& type, const Sealed& sealed,
-                               Render render) {
-  if (!sealed.id || !sealed.rev) return render();
-  RenderedCache& cache = call.server.read_cache();
-  const std::string key = read_cache_key(call, type, *sealed.id);
-  if (auto entry = cache.find(key, sealed)) return rendered_answer(std::move(entry));
-  Result<FhirAnswer> answer = render();
-  if (!answer.ok()) return answer;
-  auto entry = std::make_shared<RenderedCache::Entry>(RenderedCache::Entry{
-      json::serialize(answer->body), std::move(answer->etag), std::move(answer->last_modified)});
-  cache.put(key, sealed, entry);
-  return rendered_answer(std::move(entry));
-}
-
 Result<FhirAnswer> do_read(CallContext& call, const std::string& type, const std::string& id,
                            const std::optional<std::string>& version, const FhirCall& request) {
   const bool subset = std::any_of(request.params.begin(), request.params.end(), [](const auto& p) {
@@ -737,15 +791,15 @@ Result<FhirAnswer> do_read(CallContext& call, const std::string& type, const std
     if (type == "Patient") {  // the remembered unsealed patient itself: no copy on a hit
       auto patient = resolve_patient_shared(call.server, call.who, id);
       if (!patient.ok()) return patient.status();
-      return cached_read(call, type, **patient, [&] {
-        return view_answer(call, type, 200, storage::WriteResult{**patient}, "read", false);
-      });
+      return cached_read(call, type, **patient,
+                         [&] { return patient_view(**patient, call.server); });
     }
     auto found = resolve_resource(call, type, id);
     if (!found.ok()) return found.status();
     const auto* record = std::get_if<storage::ContactRecord>(&*found);
-    auto render = [&] { return view_answer(call, type, 200, *found, "read", false); };
-    return record ? cached_read(call, type, record->contact, render) : render();
+    if (!record) return view_answer(call, type, 200, *found, "read", false);
+    return cached_read(call, type, record->contact,
+                       [&] { return observation_view(*record, call.server); });
   }
   auto found =
       version ? resolve_version(call, type, id, *version) : resolve_resource(call, type, id);

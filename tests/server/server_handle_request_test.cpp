@@ -461,6 +461,68 @@ BOOST_AUTO_TEST_CASE(reads_without_the_read_cache) {
   BOOST_TEST(read[http::field::etag] == "W/\"1\"");
 }
 
+// A search answered over HTTP splices each match's resource as the read cache
+// keeps it (docs/server.md, "Read cache"): the Bundle is the one a batch entry's
+// search builds as JSON (that path never splices), each resource is byte for
+// byte what a read returns, and an update or another reader is never served
+// an entry kept for someone else.
+BOOST_AUTO_TEST_CASE(searches_splice_what_reads_keep_and_say_the_same) {
+  ServerFixture f;
+  const std::string id = create_pat1(f);
+  json::value second = seed("patient-pat1.json");
+  second.as_object()["id"] = "pat2";
+  second.as_object()["gender"] = "female";
+  BOOST_REQUIRE_EQUAL(f.post(kBase + "/Patient", second).result_int(), 201u);
+  auto obs =
+      f.post(kBase + "/Observation", with_subject(seed("observation-f001.json"), "Patient/pat1"));
+  BOOST_REQUIRE_EQUAL(obs.result_int(), 201u);
+  const std::string read_body = f.get(kBase + "/Patient/" + id).body();  // now kept
+
+  auto without_id = [](json::value bundle) {
+    if (bundle.is_object()) bundle.as_object().erase("id");  // a new id per Bundle
+    return bundle;
+  };
+  for (const std::string query :
+       {"Patient?name=donald", "Patient?name=donald&_count=1", "Patient?name=nobody",
+        "Patient?family=donald&unknown-parameter=1", "Patient?_revinclude=Observation:subject",
+        "Patient?_elements=gender", "Patient?_summary=true", "Patient?_summary=count",
+        "Patient?_sort=-gender&_total=accurate", "Observation?subject=Patient/pat1",
+        "Observation?_include=Observation:subject", "Patient/pat1/Observation"}) {
+    BOOST_TEST_CONTEXT(query) {
+      auto direct = f.get(kBase + "/" + query);
+      BOOST_REQUIRE_EQUAL(direct.result_int(), 200u);
+      json::object batch{
+          {"resourceType", "Bundle"},
+          {"type", "batch"},
+          {"entry", json::array{json::object{{"request", {{"method", "GET"}, {"url", query}}}}}}};
+      auto batched = f.call(verb::post, kBase, &f.alice, json::serialize(batch));
+      BOOST_REQUIRE_EQUAL(batched.result_int(), 200u);
+      const json::value batched_json = body_json(batched);
+      const json::value& entry = batched_json.at("entry").at(0);
+      BOOST_TEST(str(entry, {"response", "status"}).rfind("200", 0) == 0u);
+      BOOST_TEST(without_id(body_json(direct)) == without_id(entry.at("resource")));
+    }
+  }
+  // The match is the read's text itself, and a search keeps what a read then serves.
+  auto found = f.get(kBase + "/Patient?name=donald&gender=male");
+  BOOST_TEST(found.body().find(R"("resource":)" + read_body + ",") != std::string::npos);
+  const json::value females = body_json(f.get(kBase + "/Patient?gender=female"));
+  const json::value& pat2 = females.at("entry").at(0);
+  const std::string pat2_read = f.get(kBase + "/Patient/" + str(pat2, {"resource", "id"})).body();
+  BOOST_TEST(json::parse(pat2_read) == pat2.at("resource"));
+
+  // An update is searched as its new version; another party sees none of them.
+  auto patched = f.call(verb::patch, kBase + "/Patient/" + id, &f.alice,
+                        R"([{"op":"replace","path":"/gender","value":"other"}])",
+                        "application/json-patch+json");
+  BOOST_REQUIRE_EQUAL(patched.result_int(), 200u);
+  json::object after = patient_search(f, "gender=other");
+  BOOST_REQUIRE_EQUAL(after.at("entry").as_array().size(), 1u);
+  BOOST_TEST(str(after.at("entry").at(0), {"resource", "meta", "versionId"}) == "2");
+  BOOST_TEST(str(after.at("entry").at(0), {"resource", "gender"}) == "other");
+  BOOST_TEST(!patient_search(f, "name=donald", &f.bob).contains("entry"));
+}
+
 // Conditional read: If-None-Match / If-Modified-Since answer 304 without a body.
 BOOST_AUTO_TEST_CASE(conditional_read_answers_304) {
   ServerFixture f;

@@ -239,12 +239,28 @@ struct Executor {
 // ---- Bundle building ---------------------------------------------------------
 
 struct BundleBuilder {
+  BundleBuilder(std::string type, const SearchOptions& search_options,
+                const SearchControls& search_controls, const std::vector<QueryParam>& echoed_params)
+      : resource_type(std::move(type)),
+        options(search_options),
+        controls(search_controls),
+        echoed(echoed_params) {}
+
   std::string resource_type;
   const SearchOptions& options;
   const SearchControls& controls;
   const std::vector<QueryParam>& echoed;
   json::array entries;
   json::array issues;
+  // When splicing: the entries, each already serialised.
+  std::vector<std::string> serialized;
+
+  // Whole resources and a renderer: the entries are kept serialised and each
+  // match's resource is the renderer's text (the read cache's), spliced in.
+  bool splices() const {
+    return options.renderer && controls.elements.empty() &&
+           controls.summary == detail::SummaryMode::full;
+  }
 
   std::string link(const std::optional<std::string>& cursor) const {
     std::vector<QueryParam> params = echoed;
@@ -265,18 +281,59 @@ struct BundleBuilder {
     return detail::subset_resource(std::move(resource), controls.elements, controls.summary);
   }
 
+  void push(json::object entry) {
+    if (splices())
+      serialized.push_back(json::serialize(entry));
+    else
+      entries.push_back(std::move(entry));
+  }
+
   void add(const std::string& id, json::object resource) {
-    entries.push_back(json::object{{"fullUrl", options.base_url + "/" + resource_type + "/" + id},
-                                   {"resource", subset(std::move(resource))},
-                                   {"search", json::object{{"mode", "match"}}}});
+    push(json::object{{"fullUrl", options.base_url + "/" + resource_type + "/" + id},
+                      {"resource", subset(std::move(resource))},
+                      {"search", json::object{{"mode", "match"}}}});
+  }
+
+  // A match of the page: the renderer's text when splicing, else mapped here.
+  // An error when it cannot be mapped (the caller warns).
+  template <typename Entity>
+  Status add_match(const std::string& id, const Entity& entity, const Executor& ex) {
+    if (!splices()) {
+      auto fhir = ex.view(entity);
+      if (!fhir) return fhir.status();
+      add(id, std::move(*fhir));
+      return {};
+    }
+    auto resource = render(entity);
+    if (!resource) return resource.status();
+    // The same members, in the same order, as add() would give.
+    std::string entry = R"({"fullUrl":)";
+    entry += json::serialize(json::string(options.base_url + "/" + resource_type + "/" + id));
+    entry += R"(,"resource":)";
+    entry += **resource;
+    entry += R"(,"search":{"mode":"match"}})";
+    serialized.push_back(std::move(entry));
+    return {};
+  }
+  Result<std::shared_ptr<const std::string>> render(const icure::Patient& patient) const {
+    return options.renderer->patient(patient);
+  }
+  Result<std::shared_ptr<const std::string>> render(const storage::ContactRecord& record) const {
+    return options.renderer->observation(record);
   }
 
   // A resource of _include/_revinclude (not counted in total).
   void include(std::string_view type, const std::string& id, json::object resource) {
-    entries.push_back(
-        json::object{{"fullUrl", options.base_url + "/" + std::string(type) + "/" + id},
-                     {"resource", subset(std::move(resource))},
-                     {"search", json::object{{"mode", "include"}}}});
+    push(json::object{{"fullUrl", options.base_url + "/" + std::string(type) + "/" + id},
+                      {"resource", subset(std::move(resource))},
+                      {"search", json::object{{"mode", "include"}}}});
+  }
+
+  // The entry that carries the warnings (search.mode = outcome).
+  json::object outcome_entry() {
+    return json::object{{"resource", json::object{{"resourceType", "OperationOutcome"},
+                                                  {"issue", std::move(issues)}}},
+                        {"search", json::object{{"mode", "outcome"}}}};
   }
 
   json::object finish(std::int64_t total, const std::optional<std::string>& next_cursor,
@@ -292,14 +349,31 @@ struct BundleBuilder {
       links.push_back(json::object{{"relation", "next"}, {"url", link(next_cursor)}});
     }
     bundle["link"] = std::move(links);
-    if (!issues.empty()) {
-      entries.insert(entries.begin(),
-                     json::object{{"resource", json::object{{"resourceType", "OperationOutcome"},
-                                                            {"issue", std::move(issues)}}},
-                                  {"search", json::object{{"mode", "outcome"}}}});
-    }
+    if (!issues.empty()) entries.insert(entries.begin(), outcome_entry());
     if (!entries.empty()) bundle["entry"] = std::move(entries);
     return bundle;
+  }
+
+  // finish() when splicing: the same Bundle, serialised, with `serialized` as its entries.
+  std::shared_ptr<const std::string> finish_serialized(
+      std::int64_t total, const std::optional<std::string>& next_cursor,
+      const mapping::MappingContext& ctx) {
+    if (!issues.empty()) serialized.insert(serialized.begin(), json::serialize(outcome_entry()));
+    issues.clear();
+    std::string out = json::serialize(finish(total, next_cursor, ctx));  // no entry member
+    if (!serialized.empty()) {
+      std::size_t size = out.size() + 12;
+      for (const auto& entry : serialized) size += entry.size() + 1;
+      out.reserve(size);
+      out.pop_back();  // the Bundle's closing brace: "entry" is its last member
+      out += R"(,"entry":[)";
+      for (std::size_t i = 0; i < serialized.size(); ++i) {
+        if (i) out += ',';
+        out += serialized[i];
+      }
+      out += "]}";
+    }
+    return std::make_shared<const std::string>(std::move(out));
   }
 };
 
@@ -307,7 +381,12 @@ struct BundleBuilder {
 SearchOutcome outcome_of(BundleBuilder& b, std::int64_t total,
                          const std::optional<std::string>& next_cursor,
                          const mapping::MappingContext& ctx, std::vector<std::string> warnings) {
-  SearchOutcome out{b.finish(total, next_cursor, ctx), std::move(warnings), std::nullopt};
+  SearchOutcome out;
+  if (b.splices())
+    out.rendered = b.finish_serialized(total, next_cursor, ctx);
+  else
+    out.bundle = b.finish(total, next_cursor, ctx);
+  out.warnings = std::move(warnings);
   if (!b.controls.count_only) out.next_cursor = next_cursor;
   return out;
 }
@@ -315,7 +394,7 @@ SearchOutcome outcome_of(BundleBuilder& b, std::int64_t total,
 template <typename Plan>
 SearchOutcome empty_outcome(const std::string& type, const detail::TranslatedSearch<Plan>& t,
                             const SearchOptions& options, const mapping::MappingContext& ctx) {
-  BundleBuilder b{type, options, t.controls, t.echoed, {}, {}};
+  BundleBuilder b{type, options, t.controls, t.echoed};
   for (std::size_t i = 0; i < t.warnings.size(); ++i) b.warn(t.warning_paths[i], t.warnings[i]);
   return outcome_of(b, 0, std::nullopt, ctx, t.warnings);
 }
@@ -384,7 +463,7 @@ Result<SearchOutcome> search_filtered_patients(Executor& ex,
   if (!offset) return offset.status();
   auto all = ex.all_patients(t.plan.query);
   if (!all) return all.status();
-  BundleBuilder b{"Patient", options, t.controls, t.echoed, {}, {}};
+  BundleBuilder b{"Patient", options, t.controls, t.echoed};
   std::vector<std::string> warnings = t.warnings;
   for (std::size_t i = 0; i < t.warnings.size(); ++i) b.warn(t.warning_paths[i], t.warnings[i]);
   std::vector<std::pair<icure::Patient, json::object>> matches;
@@ -433,20 +512,17 @@ Result<SearchOutcome> search_patients(Executor& ex, const std::vector<QueryParam
                ? Status::Invalid("_cursor", page.status().message())
                : page.status();
 
-  BundleBuilder b{"Patient", options, t->controls, t->echoed, {}, {}};
+  BundleBuilder b{"Patient", options, t->controls, t->echoed};
   std::vector<std::string> warnings = t->warnings;
   for (std::size_t i = 0; i < t->warnings.size(); ++i) b.warn(t->warning_paths[i], t->warnings[i]);
   std::vector<std::string> page_ids;
   for (const auto& patient : page->items) {
-    auto fhir = ex.view(*patient);
     std::string id = patient->id.value_or("");
     if (!id.empty()) page_ids.push_back(id);
-    if (!fhir) {
-      warnings.push_back("patient " + id + " could not be mapped: " + fhir.status().to_string());
+    if (Status added = b.add_match(id, *patient, ex); !added.ok()) {
+      warnings.push_back("patient " + id + " could not be mapped: " + added.to_string());
       b.warn("Patient", warnings.back());
-      continue;
     }
-    b.add(id, std::move(*fhir));
   }
   if (t->controls.revinclude_observations && !page->items.empty()) {
     FHIRBRIDGE_RETURN_IF_ERROR(include_observations(ex, std::move(page_ids), b, warnings));
@@ -474,7 +550,7 @@ Result<SearchOutcome> search_observations(Executor& ex, const std::vector<QueryP
   if (!ready) return ready.status();
   if (!*ready) return empty_outcome("Observation", *t, options, ex.ctx);
 
-  BundleBuilder b{"Observation", options, t->controls, t->echoed, {}, {}};
+  BundleBuilder b{"Observation", options, t->controls, t->echoed};
   std::vector<std::string> warnings = t->warnings;
   for (std::size_t i = 0; i < t->warnings.size(); ++i) b.warn(t->warning_paths[i], t->warnings[i]);
   auto map_failed = [&](const std::string& id, const Status& s) {
@@ -496,12 +572,10 @@ Result<SearchOutcome> search_observations(Executor& ex, const std::vector<QueryP
     std::vector<std::string> subjects;
     for (const auto& record : page->items) {
       std::string id = record.contact.id.value_or("");
-      auto fhir = ex.view(record);
-      if (!fhir) {
-        map_failed(id, fhir.status());
+      if (Status added = b.add_match(id, record, ex); !added.ok()) {
+        map_failed(id, added);
         continue;
       }
-      b.add(id, std::move(*fhir));
       subjects.push_back(record.patient_id);
     }
     if (t->controls.include_subjects)

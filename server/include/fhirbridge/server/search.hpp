@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,15 +31,35 @@ struct QueryParam {
 // ("a=1&b=x%3Ay+z"). invalid on bad percent-escapes (path "query").
 Result<std::vector<QueryParam>> parse_query(std::string_view raw);
 
+// The serialised FHIR resources a caller keeps (the server's read cache, by
+// sealed version): a search given one splices each match's resource into its
+// Bundle as this gives it, instead of mapping and serialising it again.
+class ResourceRenderer {
+ public:
+  virtual ~ResourceRenderer() = default;
+  // The resource exactly as a read returns it, serialised; an error when it
+  // cannot be mapped (the search then warns and leaves it out, as it does
+  // without a renderer).
+  virtual Result<std::shared_ptr<const std::string>> patient(const icure::Patient& patient) = 0;
+  virtual Result<std::shared_ptr<const std::string>> observation(
+      const storage::ContactRecord& record) = 0;
+};
+
 struct SearchOptions {
   std::string base_url;            // e.g. "http://127.0.0.1:8080/rest/fhir/r4" for fullUrl/links
   bool strict = false;             // Prefer: handling=strict -> unknown params are 400
   std::size_t default_count = 50;  // _count when absent
   std::size_t max_count = 1000;
+  // When set, a search whose entries are whole resources (no _elements or
+  // _summary) may answer SearchOutcome::rendered instead of `bundle`.
+  ResourceRenderer* renderer = nullptr;
 };
 
 struct SearchOutcome {
-  boost::json::object bundle;         // Bundle type searchset (total, link self/next, entry[])
+  // Bundle type searchset (total, link self/next, entry[]); empty when `rendered` is set.
+  boost::json::object bundle;
+  // The same Bundle already serialised (only with SearchOptions::renderer).
+  std::shared_ptr<const std::string> rendered;
   std::vector<std::string> warnings;  // e.g. "unknown search parameter 'foo' ignored"
   // The `_cursor` of the bundle's next link; nullopt on the last page (and
   // with _summary=count). For operations that page as a search does.
