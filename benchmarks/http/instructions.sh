@@ -11,7 +11,8 @@
 #   PATIENTS=5000        patients (+1 observation each) imported before serving
 #   MODES="read create"  read = GET Patient/{store id}, read_client = GET Patient/{the client's
 #                        id}, search = GET Patient?name=, create = POST Patient (fhir.lua),
-#                        read_observation = GET Observation/{store id} (the contact id)
+#                        read_observation = GET Observation/{store id} (the contact id),
+#                        search_observation = GET Observation?code={LOINC code}&_count=10
 #   DURATION=15s         measured wrk run per mode (4 connections; after a 10 s warm-up)
 # Prints: binary, mode, requests measured, instructions per request.
 set -euo pipefail
@@ -41,6 +42,8 @@ sqlite3 "$work/seed.db" "SELECT id FROM patient ORDER BY random() LIMIT 1000" >"
 sqlite3 "$work/seed.db" "SELECT value FROM patient_identifier WHERE system = 'https://dxm.icure.dev' \
   ORDER BY random() LIMIT 1000" >"$work/client_ids.txt"
 sqlite3 "$work/seed.db" "SELECT DISTINCT family_sort FROM patient LIMIT 1000" >"$work/families.txt"
+# LOINC codes, each of ~100-200 observations at 2000 (search_observation).
+sqlite3 "$work/seed.db" "SELECT DISTINCT code FROM service_code WHERE kind = 'code'" >"$work/codes.txt"
 # An Observation's id is its contact's id (docs/mapping.md).
 sqlite3 "$work/seed.db" "SELECT id FROM contact ORDER BY random() LIMIT 1000" >"$work/observation_ids.txt"
 base=/rest/fhir/r4
@@ -61,6 +64,7 @@ for binary in "$@"; do
       read_client) list="$work/client_ids.txt" lua_mode=read ;;
       search) list="$work/families.txt" ;;
       read_observation) list="$work/observation_ids.txt" ;;
+      search_observation) list="$work/codes.txt" ;;
     esac
     wrk -t1 -c4 -d10s -s "$here/fhir.lua" "$url" -- "$lua_mode" "$base" "$auth" "$list" >/dev/null 2>&1
     callgrind_control -z "$server_pid" >/dev/null 2>&1
