@@ -430,6 +430,14 @@ int main(int argc, char** argv) {
       if (plan.ok())
         for (const auto& line : *plan) std::printf("  %s\n", line.c_str());
     }
+    storage::ContactQuery by_code;
+    by_code.codes.push_back(
+        {storage::TokenFilter{"LOINC", synthetic::Generator::loinc_codes().front()}});
+    by_code.page.limit = 20;
+    auto plan = b.store->explain_contact_query(b.who, by_code);
+    std::printf("\nEXPLAIN QUERY PLAN, LOINC code:\n");
+    if (plan.ok())
+      for (const auto& line : *plan) std::printf("  %s\n", line.c_str());
   }
   if (args.flag("--keep")) {  // leave the store for offline look (sqlite3 CLI on the clear index)
     std::printf("\nkept %s\n", (dir / "store.db").c_str());

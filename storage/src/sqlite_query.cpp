@@ -476,8 +476,11 @@ SearchSql make_search(const Conditions& c, bool correlated, const char* outer,
   std::string join = reader_join;
   join.replace(join.find("{ref}"), 5, std::string(m.alias) + "." + m.column);
   if (!c.plain.empty()) join += std::string(" CROSS JOIN ") + entity_join;
-  s.count_select = std::string("SELECT DISTINCT ") + reader_outer + " FROM " + m.table + " " +
-                   m.alias + " CROSS JOIN " + join + " WHERE (" + m.where + ")";
+  // DISTINCT on the driver's own column (equal to the reader's): when the
+  // driver's index ends with it (service_code_code) an equality range yields
+  // it in order, and SQLite needs no temporary B-tree to drop repeats.
+  s.count_select = std::string("SELECT DISTINCT ") + m.alias + "." + m.column + " FROM " + m.table +
+                   " " + m.alias + " CROSS JOIN " + join + " WHERE (" + m.where + ")";
   s.count_params = {hcp_id};
   s.count_params.insert(s.count_params.end(), m.params.begin(), m.params.end());
   c.render(/*correlated=*/true, reader_outer, driver, s.count_select, s.count_params);
@@ -580,6 +583,13 @@ const char* index_for(const ResolvedSort& sort, std::initializer_list<OrderedInd
 // it) instead of collecting and sorting every match: the scan reads about
 // page size / selectivity rows, which does not grow with the store.
 constexpr std::int64_t kSortedScanThreshold = 500;
+// What a search page selects of each match: the id and rev (the parsed-doc
+// cache's key), the rowid and, for a contact, its patient; then the sort
+// keys. The rowid, not the doc: a page sorted after the fact (few matches)
+// puts every match's columns in SQLite's sorter, and a ~1.7 KB doc there
+// costs overflow pages per row. The doc is read by rowid on a cache miss.
+constexpr const char* kPatientColumns = "p.id, p.rev, p.rowid";
+constexpr const char* kContactColumns = "c.id, c.rev, c.rowid, c.patient_id";
 // The bound explain_patient_query shows counts with (the server's default total).
 constexpr std::int64_t kExplainedCountBound = 1000;
 
@@ -780,25 +790,21 @@ Result<Page<std::shared_ptr<const icure::Patient>>> SqliteStore::find_patients_s
       }
       return impl_->sealer.unseal_patient_shared(*impl_, who.hcp_id, *sealed);
     };
-    // The rowid, not the doc: a page sorted after the fact (few matches) puts
-    // every match's columns in SQLite's sorter, and a ~1.7 KB doc there costs
-    // overflow pages per row. The doc is read by rowid only on a cache miss.
-    const char* columns = "p.id, p.rev, p.rowid";
     ResolvedSort pair_sort = *sort;
     auto found = [&] {
       if (auto pair = patient_pair_search(who, query, pair_sort))
-        return run_search<Item>(impl_->db(), *pair, std::nullopt, pair_sort, columns, 3, query.page,
-                                unseal);
+        return run_search<Item>(impl_->db(), *pair, std::nullopt, pair_sort, kPatientColumns, 3,
+                                query.page, unseal);
       return run_search<Item>(impl_->db(), patient_search(who, query, modified_range_index(query)),
-                              patient_sorted_scan(who, query, *sort), *sort, columns, 3, query.page,
-                              unseal);
+                              patient_sorted_scan(who, query, *sort), *sort, kPatientColumns, 3,
+                              query.page, unseal);
     }();
     // An import (here or in another process) deferred the indexes those plans
     // name (SqliteStore::defer_search_indexes): the same search, planned by
     // SQLite. Same answer and cursors (the pair plan's keys are the same values).
     if (!found.ok() && found.status().message().find("no such index") != std::string::npos)
-      return run_search<Item>(impl_->db(), patient_search(who, query), std::nullopt, *sort, columns,
-                              3, query.page, unseal);
+      return run_search<Item>(impl_->db(), patient_search(who, query), std::nullopt, *sort,
+                              kPatientColumns, 3, query.page, unseal);
     return found;
   });
 }
@@ -810,8 +816,7 @@ Result<Page<ContactRecord>> SqliteStore::find_contacts(const Principal& who,
     if (!sort.ok()) return sort.status();
     return run_search<ContactRecord>(
         impl_->db(), contact_search(who, query), contact_sorted_scan(who, query, *sort), *sort,
-        "c.id, c.rev, c.rowid, c.patient_id", 4, query.page,
-        [&](const Statement& row) -> Result<ContactRecord> {
+        kContactColumns, 4, query.page, [&](const Statement& row) -> Result<ContactRecord> {
           // As for patients: the cached parsed document when it is there, the
           // doc read by rowid when not.
           const std::string id = row.text(0), rev = row.text(1);
@@ -888,54 +893,89 @@ Result<std::unordered_map<std::string, std::string>> SqliteStore::contact_ids_by
   });
 }
 
-// The plans of every query find_patients may run for `query`, each headed by
-// "-- <which>:" (the count, then the page shapes).
+namespace {
+
+// EXPLAIN QUERY PLAN lines of a search's queries, each shape under a
+// "-- <which>:" heading line (the count, then the page shapes).
+class PlanExplainer {
+ public:
+  // `select`: the columns the search's page reads (they decide whether an
+  // index covers it).
+  PlanExplainer(sqlite::Database& db, const char* select, std::size_t limit)
+      : db_(db), select_(select), limit_(limit) {}
+
+  // The bounded count and the page of `search` under `what`.
+  Status shape(const std::string& what, const SearchSql& search, const ResolvedSort& order) {
+    const std::string bound = " LIMIT " + std::to_string(kExplainedCountBound + 1);
+    if (search.count_select.empty())
+      FHIRBRIDGE_RETURN_IF_ERROR(explain(
+          what + " count", "SELECT COUNT(*) FROM (SELECT 1 " + search.from_where + bound + ")",
+          search.params));
+    else
+      FHIRBRIDGE_RETURN_IF_ERROR(
+          explain(what + " count", "SELECT COUNT(*) FROM (" + search.count_select + bound + ")",
+                  search.count_params));
+    return page(what + " page", search, order);
+  }
+  Status page(const std::string& what, const SearchSql& search, const ResolvedSort& order) {
+    PageSql page = page_query(search, order, select_, nullptr, limit_);
+    return explain(what, page.sql, page.params);
+  }
+  std::vector<std::string> take() { return std::move(lines_); }
+
+ private:
+  Status explain(const std::string& what, const std::string& sql,
+                 const std::vector<Value>& params) {
+    auto stmt = db_.prepare("EXPLAIN QUERY PLAN " + sql);
+    if (!stmt.ok()) return stmt.status();
+    stmt->bind_all(params);
+    lines_.push_back("-- " + what + ":");
+    for (;;) {
+      auto row = stmt->step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      lines_.push_back(stmt->text(3));
+    }
+    return {};
+  }
+
+  sqlite::Database& db_;
+  const char* select_;
+  std::size_t limit_;
+  std::vector<std::string> lines_;
+};
+
+}  // namespace
+
 Result<std::vector<std::string>> SqliteStore::explain_patient_query(const Principal& who,
                                                                     const PatientQuery& query) {
   return impl_->read([&]() -> Result<std::vector<std::string>> {
     auto sort = resolve_sort(query.page.sort, kPatientSort, "p.id");
     if (!sort.ok()) return sort.status();
-    std::vector<std::string> lines;
-    auto explain = [&](const std::string& what, const std::string& sql,
-                       const std::vector<Value>& params) -> Status {
-      auto stmt = impl_->db().prepare("EXPLAIN QUERY PLAN " + sql);
-      if (!stmt.ok()) return stmt.status();
-      stmt->bind_all(params);
-      lines.push_back("-- " + what + ":");
-      for (;;) {
-        auto row = stmt->step();
-        if (!row.ok()) return row.status();
-        if (!*row) break;
-        lines.push_back(stmt->text(3));
-      }
-      return {};
-    };
-    auto shape = [&](const std::string& what, const SearchSql& search,
-                     const ResolvedSort& order) -> Status {
-      const std::string bound = " LIMIT " + std::to_string(kExplainedCountBound + 1);
-      if (search.count_select.empty())
-        FHIRBRIDGE_RETURN_IF_ERROR(explain(
-            what + " count", "SELECT COUNT(*) FROM (SELECT 1 " + search.from_where + bound + ")",
-            search.params));
-      else
-        FHIRBRIDGE_RETURN_IF_ERROR(
-            explain(what + " count", "SELECT COUNT(*) FROM (" + search.count_select + bound + ")",
-                    search.count_params));
-      PageSql page = page_query(search, order, "p.rowid", nullptr, query.page.limit);
-      return explain(what + " page", page.sql, page.params);
-    };
+    PlanExplainer plans(impl_->db(), kPatientColumns, query.page.limit);
     ResolvedSort pair_sort = *sort;
     if (auto pair = patient_pair_search(who, query, pair_sort)) {
-      FHIRBRIDGE_RETURN_IF_ERROR(shape("family+given pair", *pair, pair_sort));
-      return lines;
+      FHIRBRIDGE_RETURN_IF_ERROR(plans.shape("family+given pair", *pair, pair_sort));
+      return plans.take();
     }
     FHIRBRIDGE_RETURN_IF_ERROR(
-        shape("few matches", patient_search(who, query, modified_range_index(query)), *sort));
-    if (auto scan = patient_sorted_scan(who, query, *sort)) {
-      PageSql page = page_query(*scan, *sort, "p.rowid", nullptr, query.page.limit);
-      FHIRBRIDGE_RETURN_IF_ERROR(explain("many matches: sorted scan page", page.sql, page.params));
-    }
-    return lines;
+        plans.shape("few matches", patient_search(who, query, modified_range_index(query)), *sort));
+    if (auto scan = patient_sorted_scan(who, query, *sort))
+      FHIRBRIDGE_RETURN_IF_ERROR(plans.page("many matches: sorted scan page", *scan, *sort));
+    return plans.take();
+  });
+}
+
+Result<std::vector<std::string>> SqliteStore::explain_contact_query(const Principal& who,
+                                                                    const ContactQuery& query) {
+  return impl_->read([&]() -> Result<std::vector<std::string>> {
+    auto sort = resolve_sort(query.page.sort, kContactSort, "c.id");
+    if (!sort.ok()) return sort.status();
+    PlanExplainer plans(impl_->db(), kContactColumns, query.page.limit);
+    FHIRBRIDGE_RETURN_IF_ERROR(plans.shape("few matches", contact_search(who, query), *sort));
+    if (auto scan = contact_sorted_scan(who, query, *sort))
+      FHIRBRIDGE_RETURN_IF_ERROR(plans.page("many matches: sorted scan page", *scan, *sort));
+    return plans.take();
   });
 }
 

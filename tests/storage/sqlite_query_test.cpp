@@ -238,6 +238,44 @@ BOOST_FIXTURE_TEST_CASE(name_search_uses_the_token_index, PeopleFixture) {
   BOOST_TEST(all.find("SCAN patient_name") == std::string::npos, all);
 }
 
+// A code search reads service_code only through its two covering indexes:
+// the count walks (code, type, kind, contact_id) without a row look-up or a
+// temporary B-tree for DISTINCT, and the sorted scan checks each contact on
+// (contact_id, kind, type, code). Schema migration 6.
+BOOST_FIXTURE_TEST_CASE(code_search_reads_service_code_from_covering_indexes, StoreFixture) {
+  auto patient = store->create_patient(hcp1, make_patient("Dupont", "Anne", "female", 1990));
+  REQUIRE_OK(patient);
+  REQUIRE_OK(store->create_contact(hcp1, make_contact(64, "8867-4", 20240101), *patient->id));
+  auto text_of = [&](const ContactQuery& q) {
+    auto plan = store->explain_contact_query(hcp1, q);
+    REQUIRE_OK(plan);
+    std::string all;
+    for (const auto& line : *plan) all += line + "\n";
+    return all;
+  };
+  ContactQuery by_code;
+  by_code.codes.push_back({TokenFilter{"LOINC", "8867-4"}});
+  by_code.page.limit = 10;
+  const std::string plan = text_of(by_code);
+  BOOST_TEST_MESSAGE(plan);
+  BOOST_TEST(plan.find("COVERING INDEX service_code_code") != std::string::npos, plan);
+  BOOST_TEST(plan.find("COVERING INDEX service_code_contact") != std::string::npos, plan);
+  BOOST_TEST(plan.find("USING INDEX service_code") == std::string::npos, plan);  // no row look-up
+  BOOST_TEST(plan.find("TEMP B-TREE FOR DISTINCT") == std::string::npos, plan);
+  BOOST_TEST(plan.find("many matches: sorted scan page") != std::string::npos, plan);
+
+  ContactQuery of_one_patient = by_code;  // the patient's contacts, checked per contact
+  of_one_patient.patient_ids = std::vector<std::string>{*patient->id};
+  const std::string patient_plan = text_of(of_one_patient);
+  BOOST_TEST(patient_plan.find("COVERING INDEX service_code_contact") != std::string::npos,
+             patient_plan);
+  BOOST_TEST(patient_plan.find("USING INDEX service_code") == std::string::npos, patient_plan);
+
+  auto found = store->find_contacts(hcp1, by_code);
+  REQUIRE_OK(found);
+  BOOST_TEST(found->total == 1);
+}
+
 BOOST_FIXTURE_TEST_CASE(contact_conditions_and_paging, StoreFixture) {
   auto anne = store->create_patient(hcp1, make_patient("Lefèvre", "Anne", "female", 1990, "anne"));
   auto bob = store->create_patient(hcp1, make_patient("Leroy", "Bob", "male", 1980));

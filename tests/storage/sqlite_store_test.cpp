@@ -508,6 +508,42 @@ BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_2_is_migrated, StoreFixture) {
   BOOST_TEST(listed->size() == 1u);
 }
 
+// Version 5 had service_code indexes that did not cover a code search; an
+// import killed before it built its deferred indexes may have left
+// service_code_code out altogether. Either way the migration puts in the
+// covering ones and code searches answer as before.
+BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_5_gets_covering_code_indexes, StoreFixture) {
+  auto patient = store->create_patient(hcp1, make_patient("Martin", "Paul", "male", 1980));
+  REQUIRE_OK(patient);
+  REQUIRE_OK(store->create_contact(hcp1, make_contact(64, "8867-4", 20240101), *patient->id));
+  ContactQuery by_code;
+  by_code.codes.push_back({TokenFilter{"LOINC", "8867-4"}});
+  for (const bool code_index_deferred : {false, true}) {
+    store.reset();
+    sqlite3* db = nullptr;
+    BOOST_REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+    const std::string version_5 =
+        std::string("DROP INDEX service_code_code; DROP INDEX service_code_contact; ") +
+        (code_index_deferred
+             ? ""
+             : "CREATE INDEX service_code_code ON service_code(code, type, kind); ") +
+        "CREATE INDEX service_code_contact ON service_code(contact_id); PRAGMA user_version = 5";
+    BOOST_REQUIRE(sqlite3_exec(db, version_5.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+    BOOST_TEST(index_definitions(file).count("service_code_code") ==
+               (code_index_deferred ? 0u : 1u));
+    open();
+    auto indexes = index_definitions(file);
+    BOOST_TEST(indexes["service_code_code"] ==
+               "CREATE INDEX service_code_code ON service_code(code, type, kind, contact_id)");
+    BOOST_TEST(indexes["service_code_contact"] ==
+               "CREATE INDEX service_code_contact ON service_code(contact_id, kind, type, code)");
+    auto found = store->find_contacts(hcp1, by_code);
+    REQUIRE_OK(found);
+    BOOST_TEST(found->total == 1);
+  }
+}
+
 namespace {
 
 // name -> sql of the file's indexes, read on a connection of its own.

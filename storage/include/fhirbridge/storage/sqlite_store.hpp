@@ -162,11 +162,14 @@ class SqliteStore final : public Store, public SealedStore {
                                                             const SealedServiceFilter& filter,
                                                             const SealedPageRequest& page) override;
 
-  // SQLite's EXPLAIN QUERY PLAN lines of find_patients' queries: the bounded
-  // count and every page shape, each under a heading line (tests use it to
-  // prove that searches stay indexed; store_bench --explain prints it).
+  // SQLite's EXPLAIN QUERY PLAN lines of find_patients' (find_contacts')
+  // queries: the bounded count and every page shape, each under a heading
+  // line (tests use them to prove that searches stay indexed; store_bench
+  // --explain prints them). Errors: invalid (a bad sort), internal.
   Result<std::vector<std::string>> explain_patient_query(const Principal& who,
                                                          const PatientQuery& query);
+  Result<std::vector<std::string>> explain_contact_query(const Principal& who,
+                                                         const ContactQuery& query);
 
   // Bulk loading (`fhirbridge import`, docs/storage.md). defer_search_indexes()
   // drops the indexes that only searches use (names, family order, birth date,
