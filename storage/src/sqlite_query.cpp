@@ -448,6 +448,16 @@ struct SearchSql {
   // this walks the member's index range and stops after the bound.
   std::string count_select;
   std::vector<Value> count_params;
+  // The count's "FROM <member's table> ... WHERE ..." and the driving member
+  // (empty when none drives).
+  std::string driver_from_where;
+  std::string driver_table, driver_alias;
+  // When not empty: the driver's rows carry the sort keys under these names
+  // (patient_name's modified, patient_id), and a page is their first DISTINCT
+  // keys, sorted (of driver_from_where, with count_params), then
+  // `page_entity_join` joins the entity to those rows only ("k.k<i>": key i).
+  std::vector<std::string> page_keys;
+  std::string page_entity_join;
 };
 
 // `from_where`, and the member-driven count when a member can drive (the
@@ -459,7 +469,9 @@ struct SearchSql {
 SearchSql make_search(const Conditions& c, bool correlated, const char* outer,
                       const std::string& from, const std::string& hcp_id, bool allow_driver,
                       const char* reader_join, const char* reader_outer, const char* entity_join) {
-  SearchSql s{from + "WHERE 1", {hcp_id}, {}, {}};
+  SearchSql s;
+  s.from_where = from + "WHERE 1";
+  s.params = {hcp_id};
   const int driver = allow_driver ? c.driver() : -1;
   if (correlated || driver < 0) {
     c.render(correlated, outer, -1, s.from_where, s.params);
@@ -479,11 +491,15 @@ SearchSql make_search(const Conditions& c, bool correlated, const char* outer,
   // DISTINCT on the driver's own column (equal to the reader's): when the
   // driver's index ends with it (service_code_code) an equality range yields
   // it in order, and SQLite needs no temporary B-tree to drop repeats.
-  s.count_select = std::string("SELECT DISTINCT ") + m.alias + "." + m.column + " FROM " + m.table +
-                   " " + m.alias + " CROSS JOIN " + join + " WHERE (" + m.where + ")";
+  s.driver_from_where = std::string("FROM ") + m.table + " " + m.alias + " CROSS JOIN " + join +
+                        " WHERE (" + m.where + ")";
   s.count_params = {hcp_id};
   s.count_params.insert(s.count_params.end(), m.params.begin(), m.params.end());
-  c.render(/*correlated=*/true, reader_outer, driver, s.count_select, s.count_params);
+  c.render(/*correlated=*/true, reader_outer, driver, s.driver_from_where, s.count_params);
+  s.count_select =
+      std::string("SELECT DISTINCT ") + m.alias + "." + m.column + " " + s.driver_from_where;
+  s.driver_table = m.table;
+  s.driver_alias = m.alias;
   return s;
 }
 
@@ -492,16 +508,43 @@ struct PageSql {
   std::vector<Value> params;
 };
 
+std::string order_by(const ResolvedSort& sort) {
+  std::string sql = " ORDER BY ";
+  for (std::size_t i = 0; i < sort.keys.size(); ++i)
+    sql += (i ? ", " : "") + sort.keys[i].first + (sort.keys[i].second ? " DESC" : "");
+  return sql;
+}
+
+// A page of `search.page_keys` (see SearchSql): the driver's rows sorted on
+// their own copies of the keys, the entity joined to the page's rows alone.
+PageSql keyed_page_query(const SearchSql& search, const ResolvedSort& sort, const char* select,
+                         const std::vector<Value>* after, std::size_t limit) {
+  ResolvedSort inner = sort, outer = sort;
+  std::string keys;
+  for (std::size_t i = 0; i < sort.keys.size(); ++i) {
+    inner.keys[i].first = search.page_keys[i];
+    outer.keys[i].first = "k.k" + std::to_string(i);
+    keys += (i ? ", " : "") + search.page_keys[i] + " AS k" + std::to_string(i);
+  }
+  PageSql page{"", search.count_params};
+  std::string rows = "SELECT DISTINCT " + keys + " " + search.driver_from_where;
+  if (after) rows += " AND (" + keyset_condition(inner, *after, page.params) + ")";
+  rows += order_by(inner) + " LIMIT ?";
+  page.params.emplace_back(static_cast<std::int64_t>(limit + 1));  // one more: is there a next?
+  page.sql = std::string("SELECT ") + select;
+  for (const auto& key : outer.keys) page.sql += ", " + key.first;
+  page.sql += " FROM (" + rows + ") k " + search.page_entity_join + order_by(outer);
+  return page;
+}
+
 PageSql page_query(const SearchSql& search, const ResolvedSort& sort, const char* select,
                    const std::vector<Value>* after, std::size_t limit) {
+  if (!search.page_keys.empty()) return keyed_page_query(search, sort, select, after, limit);
   PageSql page{std::string("SELECT ") + select, search.params};
   for (const auto& key : sort.keys) page.sql += ", " + key.first;
   page.sql += " " + search.from_where;
   if (after) page.sql += " AND (" + keyset_condition(sort, *after, page.params) + ")";
-  page.sql += " ORDER BY ";
-  for (std::size_t i = 0; i < sort.keys.size(); ++i)
-    page.sql += (i ? ", " : "") + sort.keys[i].first + (sort.keys[i].second ? " DESC" : "");
-  page.sql += " LIMIT ?";
+  page.sql += order_by(sort) + " LIMIT ?";
   page.params.emplace_back(static_cast<std::int64_t>(limit + 1));  // one more: is there a next?
   return page;
 }
@@ -577,6 +620,21 @@ const char* index_for(const ResolvedSort& sort, std::initializer_list<OrderedInd
     if (same) return index.name;
   }
   return nullptr;
+}
+
+// The search for few matches (run_search). A name search in the default
+// order (_lastUpdated, id) sorts its patient_name rows, which carry the
+// patient's `modified` (migration 2), and reads the patient rows of the page
+// alone: not every match's id look-up and row, nor a list of them first.
+SearchSql patient_few_matches_search(const Principal& who, const PatientQuery& query,
+                                     const ResolvedSort& sort) {
+  SearchSql s = patient_search(who, query, modified_range_index(query));
+  if (s.driver_table == "patient_name" &&
+      index_for(sort, {{"patient_modified", {"p.modified", "p.id"}}})) {
+    s.page_keys = {s.driver_alias + ".modified", s.driver_alias + ".patient_id"};
+    s.page_entity_join = "CROSS JOIN patient p ON p.id = k.k1";
+  }
+  return s;
 }
 
 // Above this many matches a search scans in sort order (when an index has
@@ -697,14 +755,14 @@ std::optional<SearchSql> patient_pair_search(const Principal& who, const Patient
   Conditions c = patient_conditions(rest);
   const std::string pair = folded_family + '\x1f' + folded_given;
   const char* pair_rows = "d.token = ? AND d.field = 'pair' AND d.whole = 1";
-  SearchSql s{std::string("FROM patient_name d INDEXED BY patient_name_token "
-                          "CROSS JOIN patient p ON p.id = d.patient_id "
-                          "CROSS JOIN patient_reader r ON r.patient_id = p.id AND r.hcp_id = ? "
-                          "WHERE ") +
-                  pair_rows,
-              {who.hcp_id, pair},
-              {},
-              {}};
+  SearchSql s;
+  s.from_where = std::string(
+                     "FROM patient_name d INDEXED BY patient_name_token "
+                     "CROSS JOIN patient p ON p.id = d.patient_id "
+                     "CROSS JOIN patient_reader r ON r.patient_id = p.id AND r.hcp_id = ? "
+                     "WHERE ") +
+                 pair_rows;
+  s.params = {who.hcp_id, pair};
   c.render(/*correlated=*/true, "p.id", -1, s.from_where, s.params);
   // The count is the shared member-driven one with the pair rows driving: it
   // joins the readers, and the patient row only for a condition on it
@@ -795,7 +853,7 @@ Result<Page<std::shared_ptr<const icure::Patient>>> SqliteStore::find_patients_s
       if (auto pair = patient_pair_search(who, query, pair_sort))
         return run_search<Item>(impl_->db(), *pair, std::nullopt, pair_sort, kPatientColumns, 3,
                                 query.page, unseal);
-      return run_search<Item>(impl_->db(), patient_search(who, query, modified_range_index(query)),
+      return run_search<Item>(impl_->db(), patient_few_matches_search(who, query, *sort),
                               patient_sorted_scan(who, query, *sort), *sort, kPatientColumns, 3,
                               query.page, unseal);
     }();
@@ -959,7 +1017,7 @@ Result<std::vector<std::string>> SqliteStore::explain_patient_query(const Princi
       return plans.take();
     }
     FHIRBRIDGE_RETURN_IF_ERROR(
-        plans.shape("few matches", patient_search(who, query, modified_range_index(query)), *sort));
+        plans.shape("few matches", patient_few_matches_search(who, query, *sort), *sort));
     if (auto scan = patient_sorted_scan(who, query, *sort))
       FHIRBRIDGE_RETURN_IF_ERROR(plans.page("many matches: sorted scan page", *scan, *sort));
     return plans.take();

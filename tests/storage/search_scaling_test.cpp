@@ -188,6 +188,44 @@ BOOST_FIXTURE_TEST_CASE(count_walks_the_driving_index, CrowdFixture) {
   BOOST_TEST(plan.find("SCAN p") == std::string::npos, plan);
 }
 
+// A name search of few matches in the (_lastUpdated, id) order sorts its
+// patient_name rows, which carry the patient's `modified`, and joins the
+// patients of the page alone: each patient once, in either direction,
+// through every page, and where an update moved it.
+BOOST_FIXTURE_TEST_CASE(few_name_matches_page_on_the_name_rows, CrowdFixture) {
+  PatientQuery dupu;
+  dupu.names = {text("dupu")};
+  const auto is_dupuis = [](const Person& p) { return p.family == "Dupuis"; };
+  BOOST_REQUIRE_LE(expected(is_dupuis).size(), 500u);  // the few-matches shape
+  auto plan = store->explain_patient_query(hcp1, dupu);
+  REQUIRE_OK(plan);
+  std::string page_plan;
+  bool in_page = false;
+  for (const auto& line : *plan) {
+    if (line.rfind("-- ", 0) == 0) in_page = line == "-- few matches page:";
+    if (in_page) page_plan += line + "\n";
+  }
+  BOOST_TEST_MESSAGE(page_plan);
+  BOOST_TEST(page_plan.find("CO-ROUTINE k") != std::string::npos, page_plan);
+  BOOST_TEST(page_plan.find("LIST SUBQUERY") == std::string::npos, page_plan);
+  check(dupu, is_dupuis);
+
+  PatientQuery newest_first = dupu;
+  newest_first.page.sort = {{"_lastUpdated", true}, {"_id", true}};
+  auto want = expected(is_dupuis);
+  std::reverse(want.begin(), want.end());
+  BOOST_TEST(all_pages(newest_first, want.size()) == want, boost::test_tools::per_element());
+
+  auto oldest = store->get_patient(hcp1, expected(is_dupuis).front());
+  REQUIRE_OK(oldest);
+  auto updated = store->update_patient(hcp1, *oldest);
+  REQUIRE_OK(updated);
+  for (auto& p : people)
+    if (p.id == *updated->id) p.modified = *updated->modified;
+  BOOST_TEST(expected(is_dupuis).back() == *updated->id);
+  check(dupu, is_dupuis);
+}
+
 // _lastUpdated (a sync client's "what changed since"): a range on the
 // patient_modified index for the page and for the count, not a scan.
 BOOST_FIXTURE_TEST_CASE(last_updated_is_a_modified_index_range, CrowdFixture) {
