@@ -452,12 +452,14 @@ struct SearchSql {
   // (empty when none drives).
   std::string driver_from_where;
   std::string driver_table, driver_alias;
-  // When not empty: the driver's rows carry the sort keys under these names
-  // (patient_name's modified, patient_id), and a page is their first DISTINCT
-  // keys, sorted (of driver_from_where, with count_params), then
-  // `page_entity_join` joins the entity to those rows only ("k.k<i>": key i).
+  // A keyed search: the driver's rows carry the sort's keys, (modified, id),
+  // under these names (patient_name's modified, patient_id). Its count
+  // returns the matches' keys (DISTINCT, of driver_from_where with
+  // count_params), a page of few matches is cut from them, and each of its
+  // items is read by `entity_by_id` ("FROM <entity> WHERE <id> = ?"). Empty:
+  // a plain count, and a page of from_where.
   std::vector<std::string> page_keys;
-  std::string page_entity_join;
+  std::string entity_by_id;
 };
 
 // `from_where`, and the member-driven count when a member can drive (the
@@ -515,31 +517,8 @@ std::string order_by(const ResolvedSort& sort) {
   return sql;
 }
 
-// A page of `search.page_keys` (see SearchSql): the driver's rows sorted on
-// their own copies of the keys, the entity joined to the page's rows alone.
-PageSql keyed_page_query(const SearchSql& search, const ResolvedSort& sort, const char* select,
-                         const std::vector<Value>* after, std::size_t limit) {
-  ResolvedSort inner = sort, outer = sort;
-  std::string keys;
-  for (std::size_t i = 0; i < sort.keys.size(); ++i) {
-    inner.keys[i].first = search.page_keys[i];
-    outer.keys[i].first = "k.k" + std::to_string(i);
-    keys += (i ? ", " : "") + search.page_keys[i] + " AS k" + std::to_string(i);
-  }
-  PageSql page{"", search.count_params};
-  std::string rows = "SELECT DISTINCT " + keys + " " + search.driver_from_where;
-  if (after) rows += " AND (" + keyset_condition(inner, *after, page.params) + ")";
-  rows += order_by(inner) + " LIMIT ?";
-  page.params.emplace_back(static_cast<std::int64_t>(limit + 1));  // one more: is there a next?
-  page.sql = std::string("SELECT ") + select;
-  for (const auto& key : outer.keys) page.sql += ", " + key.first;
-  page.sql += " FROM (" + rows + ") k " + search.page_entity_join + order_by(outer);
-  return page;
-}
-
 PageSql page_query(const SearchSql& search, const ResolvedSort& sort, const char* select,
                    const std::vector<Value>* after, std::size_t limit) {
-  if (!search.page_keys.empty()) return keyed_page_query(search, sort, select, after, limit);
   PageSql page{std::string("SELECT ") + select, search.params};
   for (const auto& key : sort.keys) page.sql += ", " + key.first;
   page.sql += " " + search.from_where;
@@ -632,7 +611,7 @@ SearchSql patient_few_matches_search(const Principal& who, const PatientQuery& q
   if (s.driver_table == "patient_name" &&
       index_for(sort, {{"patient_modified", {"p.modified", "p.id"}}})) {
     s.page_keys = {s.driver_alias + ".modified", s.driver_alias + ".patient_id"};
-    s.page_entity_join = "CROSS JOIN patient p ON p.id = k.k1";
+    s.entity_by_id = "FROM patient p WHERE p.id = ?";
   }
   return s;
 }
@@ -651,10 +630,50 @@ constexpr const char* kContactColumns = "c.id, c.rev, c.rowid, c.patient_id";
 // The bound explain_patient_query shows counts with (the server's default total).
 constexpr std::int64_t kExplainedCountBound = 1000;
 
+// " LIMIT <up_to + 1>" (nothing when up_to < 0: every match).
+std::string bound_clause(std::int64_t up_to) {
+  return up_to < 0 ? "" : " LIMIT " + std::to_string(up_to + 1);
+}
+
+// A keyed search's match (SearchSql::page_keys).
+struct MatchKey {
+  std::int64_t modified = 0;
+  std::string id;
+};
+
+// The keyed search's matches, as its count would walk them.
+std::string match_keys_query(const SearchSql& search, std::int64_t up_to) {
+  return "SELECT DISTINCT " + search.page_keys[0] + ", " + search.page_keys[1] + " " +
+         search.driver_from_where + bound_clause(up_to);
+}
+
+// The keys of the matches (at most `up_to` + 1 when up_to >= 0).
+Result<std::vector<MatchKey>> match_keys(sqlite::Database& db, const SearchSql& search,
+                                         std::int64_t up_to) {
+  auto stmt = db.cached_dynamic(match_keys_query(search, up_to));
+  if (!stmt.ok()) return stmt.status();
+  stmt->bind_all(search.count_params);
+  std::vector<MatchKey> keys;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    keys.push_back({stmt->int64(0), stmt->text(1)});
+  }
+  return keys;
+}
+
+// The statement that reads one item of a keyed search's page.
+std::string by_id_query(const SearchSql& search, const ResolvedSort& sort, const char* select) {
+  std::string sql = std::string("SELECT ") + select;
+  for (const auto& key : sort.keys) sql += ", " + key.first;
+  return sql + " " + search.entity_by_id;
+}
+
 // Counts the matches (at most `up_to` when >= 0: then "more" is up_to + 1).
 Result<std::int64_t> count_matches(sqlite::Database& db, const SearchSql& search,
                                    std::int64_t up_to) {
-  const std::string limit = up_to < 0 ? "" : " LIMIT " + std::to_string(up_to + 1);
+  const std::string limit = bound_clause(up_to);
   auto count = db.cached_dynamic(
       !search.count_select.empty()
           ? "SELECT COUNT(*) FROM (" + search.count_select + limit + ")"
@@ -665,6 +684,50 @@ Result<std::int64_t> count_matches(sqlite::Database& db, const SearchSql& search
   auto row = count->step();
   if (!row.ok()) return row.status();
   return *row ? count->int64(0) : 0;
+}
+
+// The page of a keyed search's few matches: their keys sorted (both keys in
+// one direction, SearchSql::page_keys), those after the cursor, each item
+// read by its id. Replaces a second walk of the matches and the SQL sort of
+// their rows.
+template <typename Item, typename Unseal>
+Result<Page<Item>> page_of_keys(sqlite::Database& db, const SearchSql& search,
+                                const ResolvedSort& sort, const char* select,
+                                const std::optional<std::vector<Value>>& after, std::size_t limit,
+                                std::vector<MatchKey> keys, Page<Item> page, Unseal& unseal) {
+  const bool descending = sort.keys[0].second;
+  const auto in_order = [descending](const MatchKey& a, const MatchKey& b) {
+    return descending ? std::tie(b.modified, b.id) < std::tie(a.modified, a.id)
+                      : std::tie(a.modified, a.id) < std::tie(b.modified, b.id);
+  };
+  std::sort(keys.begin(), keys.end(), in_order);
+  auto next = keys.begin();
+  if (after) {
+    const auto* modified = std::get_if<std::int64_t>(&(*after)[0]);
+    const auto* id = std::get_if<std::string>(&(*after)[1]);
+    if (!modified || !id)
+      return Status(StatusCode::invalid, "the paging cursor is not valid for this search",
+                    "page.cursor");
+    next = std::upper_bound(keys.begin(), keys.end(), MatchKey{*modified, *id}, in_order);
+  }
+  const std::string sql = by_id_query(search, sort, select);
+  for (; next != keys.end(); ++next) {
+    if (page.items.size() == limit) {  // one more match: there is a next page
+      const MatchKey& last = *std::prev(next);
+      page.next_cursor = encode_cursor(sort, {last.modified, last.id});
+      break;
+    }
+    auto stmt = db.cached_dynamic(sql);
+    if (!stmt.ok()) return stmt.status();
+    stmt->bind(1, next->id);
+    auto row = stmt->step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::Internal("search: a match's row is missing: " + next->id);
+    auto item = unseal(*stmt);
+    if (!item.ok()) return item.status();
+    page.items.push_back(std::move(*item));
+  }
+  return page;
 }
 
 // Runs the count and the page; `unseal(stmt)` turns a row into an item.
@@ -687,12 +750,26 @@ Result<Page<Item>> run_search(sqlite::Database& db, const SearchSql& search,
   // an accurate total (count_up_to < 0) counts every match.
   const std::int64_t bound =
       request.count_up_to < 0 ? -1 : std::max(request.count_up_to, kSortedScanThreshold);
-  auto matches = count_matches(db, search, bound);
+  // A keyed search's count is the list of its matches' keys.
+  std::vector<MatchKey> keys;
+  Result<std::int64_t> matches = std::int64_t{0};
+  if (search.page_keys.empty()) {
+    matches = count_matches(db, search, bound);
+  } else if (auto listed = match_keys(db, search, bound); listed.ok()) {
+    keys = std::move(*listed);
+    matches = static_cast<std::int64_t>(keys.size());
+  } else {
+    matches = listed.status();
+  }
   if (!matches.ok()) return matches.status();
   page.total = request.count_up_to < 0 || *matches <= request.count_up_to ? *matches : -1;
   // No match: no page to read (e.g. an import's "already stored?" look-ups).
   if (request.limit == 0 || *matches == 0) return page;
-  const SearchSql& chosen = sorted_scan && *matches > kSortedScanThreshold ? *sorted_scan : search;
+  const bool scan = sorted_scan && *matches > kSortedScanThreshold;
+  if (!search.page_keys.empty() && !scan && (bound < 0 || *matches <= bound))
+    return page_of_keys<Item>(db, search, sort, select, after, request.limit, std::move(keys),
+                              std::move(page), unseal);
+  const SearchSql& chosen = scan ? *sorted_scan : search;
   PageSql sql = page_query(chosen, sort, select, after ? &*after : nullptr, request.limit);
   auto stmt = db.cached_dynamic(sql.sql);
   if (!stmt.ok()) return stmt.status();
@@ -962,9 +1039,17 @@ class PlanExplainer {
   PlanExplainer(sqlite::Database& db, const char* select, std::size_t limit)
       : db_(db), select_(select), limit_(limit) {}
 
-  // The bounded count and the page of `search` under `what`.
+  // The bounded count and the page of `search` under `what` (a keyed
+  // search's: the list of its matches' keys, and the read of one item).
   Status shape(const std::string& what, const SearchSql& search, const ResolvedSort& order) {
-    const std::string bound = " LIMIT " + std::to_string(kExplainedCountBound + 1);
+    if (!search.page_keys.empty()) {
+      FHIRBRIDGE_RETURN_IF_ERROR(explain(what + " count (the matches' keys)",
+                                         match_keys_query(search, kExplainedCountBound),
+                                         search.count_params));
+      return explain(what + " page (each item by id)", by_id_query(search, order, select_),
+                     {std::string()});
+    }
+    const std::string bound = bound_clause(kExplainedCountBound);
     if (search.count_select.empty())
       FHIRBRIDGE_RETURN_IF_ERROR(explain(
           what + " count", "SELECT COUNT(*) FROM (SELECT 1 " + search.from_where + bound + ")",
