@@ -602,9 +602,10 @@ const char* index_for(const ResolvedSort& sort, std::initializer_list<OrderedInd
 }
 
 // The search for few matches (run_search). A name search in the default
-// order (_lastUpdated, id) sorts its patient_name rows, which carry the
-// patient's `modified` (migration 2), and reads the patient rows of the page
-// alone: not every match's id look-up and row, nor a list of them first.
+// order (_lastUpdated, id) is keyed: its patient_name rows carry the
+// patient's `modified` (migration 2), so its count lists the matches' keys,
+// the page is cut from that list and only the page's patients are read: not
+// a second walk of the matches, each one's patient row, and an SQL sort.
 SearchSql patient_few_matches_search(const Principal& who, const PatientQuery& query,
                                      const ResolvedSort& sort) {
   SearchSql s = patient_search(who, query, modified_range_index(query));
