@@ -453,7 +453,8 @@ struct SearchSql {
   std::string driver_from_where;
   std::string driver_table, driver_alias;
   // A keyed search: the driver's rows carry the sort's keys, (modified, id),
-  // under these names (patient_name's modified, patient_id). Its count
+  // under these names (patient_name's modified, patient_id; service_code's
+  // modified, contact_id). Its count
   // returns the matches' keys (DISTINCT, of driver_from_where with
   // count_params), a page of few matches is cut from them, and each of its
   // items is read by `entity_by_id` ("FROM <entity> WHERE <id> = ?"). Empty:
@@ -617,6 +618,20 @@ SearchSql patient_few_matches_search(const Principal& who, const PatientQuery& q
   return s;
 }
 
+// The same for a code (or tag) search of contacts: its service_code rows
+// carry the contact's `modified` (migration 7), and service_code_code covers
+// it, so the count lists the keys without reading a contact row.
+SearchSql contact_few_matches_search(const Principal& who, const ContactQuery& query,
+                                     const ResolvedSort& sort) {
+  SearchSql s = contact_search(who, query);
+  if (s.driver_table == "service_code" &&
+      index_for(sort, {{"contact_modified", {"c.modified", "c.id"}}})) {
+    s.page_keys = {s.driver_alias + ".modified", s.driver_alias + ".contact_id"};
+    s.entity_by_id = "FROM contact c WHERE c.id = ?";
+  }
+  return s;
+}
+
 // Above this many matches a search scans in sort order (when an index has
 // it) instead of collecting and sorting every match: the scan reads about
 // page size / selectivity rows, which does not grow with the store.
@@ -648,20 +663,26 @@ std::string match_keys_query(const SearchSql& search, std::int64_t up_to) {
          search.driver_from_where + bound_clause(up_to);
 }
 
-// The keys of the matches (at most `up_to` + 1 when up_to >= 0).
-Result<std::vector<MatchKey>> match_keys(sqlite::Database& db, const SearchSql& search,
-                                         std::int64_t up_to) {
+// The matches' number (at most `up_to` + 1 when up_to >= 0) and the keys of
+// the first `keep` of them (all when keep < 0): past the sorted-scan
+// threshold the page comes from a scan, and those rows are only counted.
+struct MatchKeys {
+  std::int64_t count = 0;
+  std::vector<MatchKey> keys;
+};
+Result<MatchKeys> match_keys(sqlite::Database& db, const SearchSql& search, std::int64_t up_to,
+                             std::int64_t keep) {
   auto stmt = db.cached_dynamic(match_keys_query(search, up_to));
   if (!stmt.ok()) return stmt.status();
   stmt->bind_all(search.count_params);
-  std::vector<MatchKey> keys;
-  for (;;) {
+  MatchKeys found;
+  for (;; ++found.count) {
     auto row = stmt->step();
     if (!row.ok()) return row.status();
     if (!*row) break;
-    keys.push_back({stmt->int64(0), stmt->text(1)});
+    if (keep < 0 || found.count < keep) found.keys.push_back({stmt->int64(0), stmt->text(1)});
   }
-  return keys;
+  return found;
 }
 
 // The statement that reads one item of a keyed search's page.
@@ -756,9 +777,10 @@ Result<Page<Item>> run_search(sqlite::Database& db, const SearchSql& search,
   Result<std::int64_t> matches = std::int64_t{0};
   if (search.page_keys.empty()) {
     matches = count_matches(db, search, bound);
-  } else if (auto listed = match_keys(db, search, bound); listed.ok()) {
-    keys = std::move(*listed);
-    matches = static_cast<std::int64_t>(keys.size());
+  } else if (auto listed = match_keys(db, search, bound, sorted_scan ? kSortedScanThreshold : -1);
+             listed.ok()) {
+    keys = std::move(listed->keys);
+    matches = listed->count;
   } else {
     matches = listed.status();
   }
@@ -767,7 +789,9 @@ Result<Page<Item>> run_search(sqlite::Database& db, const SearchSql& search,
   // No match: no page to read (e.g. an import's "already stored?" look-ups).
   if (request.limit == 0 || *matches == 0) return page;
   const bool scan = sorted_scan && *matches > kSortedScanThreshold;
-  if (!search.page_keys.empty() && !scan && (bound < 0 || *matches <= bound))
+  // Every match's key, and every match listed (not cut at the bound).
+  if (!search.page_keys.empty() && !scan && static_cast<std::int64_t>(keys.size()) == *matches &&
+      (bound < 0 || *matches <= bound))
     return page_of_keys<Item>(db, search, sort, select, after, request.limit, std::move(keys),
                               std::move(page), unseal);
   const SearchSql& chosen = scan ? *sorted_scan : search;
@@ -951,8 +975,9 @@ Result<Page<ContactRecord>> SqliteStore::find_contacts(const Principal& who,
     auto sort = resolve_sort(query.page.sort, kContactSort, "c.id");
     if (!sort.ok()) return sort.status();
     return run_search<ContactRecord>(
-        impl_->db(), contact_search(who, query), contact_sorted_scan(who, query, *sort), *sort,
-        kContactColumns, 4, query.page, [&](const Statement& row) -> Result<ContactRecord> {
+        impl_->db(), contact_few_matches_search(who, query, *sort),
+        contact_sorted_scan(who, query, *sort), *sort, kContactColumns, 4, query.page,
+        [&](const Statement& row) -> Result<ContactRecord> {
           // As for patients: the cached parsed document when it is there, the
           // doc read by rowid when not.
           const std::string id = row.text(0), rev = row.text(1);
@@ -1116,7 +1141,8 @@ Result<std::vector<std::string>> SqliteStore::explain_contact_query(const Princi
     auto sort = resolve_sort(query.page.sort, kContactSort, "c.id");
     if (!sort.ok()) return sort.status();
     PlanExplainer plans(impl_->db(), kContactColumns, query.page.limit);
-    FHIRBRIDGE_RETURN_IF_ERROR(plans.shape("few matches", contact_search(who, query), *sort));
+    FHIRBRIDGE_RETURN_IF_ERROR(
+        plans.shape("few matches", contact_few_matches_search(who, query, *sort), *sort));
     if (auto scan = contact_sorted_scan(who, query, *sort))
       FHIRBRIDGE_RETURN_IF_ERROR(plans.page("many matches: sorted scan page", *scan, *sort));
     return plans.take();

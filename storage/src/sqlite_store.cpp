@@ -1364,9 +1364,10 @@ Status SqliteStore::Impl::write_contact(const icure::Contact& sealed, const std:
         if (!*stubs) continue;
         for (const auto& stub : **stubs)
           FHIRBRIDGE_RETURN_IF_ERROR(insert_row(
-              "INSERT INTO service_code(contact_id, service_id, kind, type, code) "
-              "VALUES(?, ?, ?, ?, ?)",
-              {id, service_id, std::string(kind), stub.type.value_or(""), stub.code.value_or("")}));
+              "INSERT INTO service_code(contact_id, service_id, kind, type, code, modified) "
+              "VALUES(?, ?, ?, ?, ?, ?)",
+              {id, service_id, std::string(kind), stub.type.value_or(""), stub.code.value_or(""),
+               sealed.modified.value_or(0)}));
       }
     }
   }

@@ -373,4 +373,111 @@ BOOST_FIXTURE_TEST_CASE(contact_count_and_pages, StoreFixture) {
   check(system_only, [](const Made& m) { return m.date < 20240103000000; });
 }
 
+// A code search of few matches in the (_lastUpdated, id) order: its count
+// lists the keys of the service_code rows, which carry the contact's
+// `modified` (migration 7), the page is cut from them and only its contacts
+// are read: every page in either direction, a contact an update moved, a
+// contact with the code twice counted once, and a cursor of the wrong types
+// refused.
+BOOST_FIXTURE_TEST_CASE(few_code_matches_page_on_the_code_rows, StoreFixture) {
+  auto anne = store->create_patient(hcp1, make_patient("Lefèvre", "Anne", "female", 1990));
+  REQUIRE_OK(anne);
+  WriteBatch batch;
+  for (int i = 0; i < 30; ++i)
+    batch.ops.emplace_back(
+        CreateContact{make_contact(60 + i, i % 3 ? "8867-4" : "29463-7", 20240101), *anne->id});
+  REQUIRE_OK(store->apply(hcp1, batch));
+  // One contact whose two services both carry the code.
+  icure::Contact twice = make_contact(99, "8867-4", 20240102);
+  twice.services->push_back(twice.services->front());
+  twice.services->back().id.reset();
+  REQUIRE_OK(store->create_contact(hcp1, twice, *anne->id));
+  REQUIRE_OK(store->create_contact(  // another reader's: never counted
+      hcp2, make_contact(1, "8867-4", 20240101),
+      *store->create_patient(hcp2, make_patient("X", "Y", "male", 1))->id));
+
+  ContactQuery by_code;
+  by_code.codes = {{{std::string("LOINC"), std::string("8867-4")}}};
+  auto plan = store->explain_contact_query(hcp1, by_code);
+  REQUIRE_OK(plan);
+  std::string keys_plan, page_plan;
+  std::string* section = nullptr;
+  for (const auto& line : *plan) {
+    if (line.rfind("-- ", 0) == 0)
+      section = line == "-- few matches count (the matches' keys):" ? &keys_plan
+                : line == "-- few matches page (each item by id):"  ? &page_plan
+                                                                    : nullptr;
+    else if (section)
+      *section += line + "\n";
+  }
+  BOOST_TEST_MESSAGE(keys_plan + page_plan);
+  BOOST_TEST(keys_plan.find("COVERING INDEX service_code_code") != std::string::npos, keys_plan);
+  BOOST_TEST(keys_plan.find("SEARCH c ") == std::string::npos, keys_plan);
+  BOOST_TEST(keys_plan.find("TEMP B-TREE") == std::string::npos, keys_plan);
+  BOOST_TEST(
+      page_plan.find("SEARCH c USING INDEX sqlite_autoindex_contact_1 (id=?)") != std::string::npos,
+      page_plan);
+  BOOST_TEST(page_plan.find("service_code") == std::string::npos, page_plan);
+
+  struct Made {
+    std::string id;
+    std::int64_t modified;
+  };
+  auto expected = [&] {
+    ContactQuery all;
+    all.page.limit = 100;
+    auto listed = store->find_contacts(hcp1, all);
+    REQUIRE_OK(listed);
+    std::vector<Made> matches;
+    for (const auto& r : listed->items)
+      if (r.contact.services->front().codes->front().code == "8867-4")
+        matches.push_back({*r.contact.id, *r.contact.modified});
+    std::sort(matches.begin(), matches.end(), [](const Made& a, const Made& b) {
+      return std::tie(a.modified, a.id) < std::tie(b.modified, b.id);
+    });
+    std::vector<std::string> ids;
+    for (const auto& m : matches) ids.push_back(m.id);
+    return ids;
+  };
+  auto all_pages = [&](ContactQuery q) {
+    q.page.limit = 4;
+    std::vector<std::string> ids;
+    do {
+      auto page = store->find_contacts(hcp1, q);
+      REQUIRE_OK(page);
+      BOOST_TEST(page->total == 21);
+      for (const auto& r : page->items) ids.push_back(*r.contact.id);
+      q.page.cursor = page->next_cursor;
+    } while (q.page.cursor && ids.size() < 100);
+    return ids;
+  };
+  auto want = expected();
+  BOOST_REQUIRE_EQUAL(want.size(), 21u);
+  BOOST_TEST(all_pages(by_code) == want, boost::test_tools::per_element());
+  ContactQuery newest_first = by_code;
+  newest_first.page.sort = {{"_lastUpdated", true}, {"_id", true}};
+  auto reversed = want;
+  std::reverse(reversed.begin(), reversed.end());
+  BOOST_TEST(all_pages(newest_first) == reversed, boost::test_tools::per_element());
+
+  auto oldest = store->get_contact(hcp1, want.front());
+  REQUIRE_OK(oldest);
+  REQUIRE_OK(store->update_contact(hcp1, oldest->contact));
+  want = expected();
+  BOOST_TEST(want.back() == *oldest->contact.id);
+  BOOST_TEST(all_pages(by_code) == want, boost::test_tools::per_element());
+
+  auto with_cursor = [&](const std::string& json) {
+    ContactQuery q = by_code;
+    q.page.limit = 4;
+    q.page.cursor = crypto::to_hex(reinterpret_cast<const std::uint8_t*>(json.data()), json.size());
+    return store->find_contacts(hcp1, q);
+  };
+  auto from_start = with_cursor(R"({"s":"_lastUpdated:asc,_id:asc","k":[0,""]})");
+  REQUIRE_OK(from_start);
+  BOOST_TEST(from_start->items.size() == 4u);
+  BOOST_TEST((with_cursor(R"({"s":"_lastUpdated:asc,_id:asc","k":["1",2]})").status().code() ==
+              StatusCode::invalid));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -492,7 +492,9 @@ BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_2_is_migrated, StoreFixture) {
   BOOST_REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
   BOOST_REQUIRE(sqlite3_exec(db,
                              "DROP TABLE tombstone_alias; DROP INDEX tombstone_deleted; "
-                             "DROP TABLE entity_version; PRAGMA user_version = 2",
+                             "DROP TABLE entity_version; DROP INDEX service_code_code; "
+                             "ALTER TABLE service_code DROP COLUMN modified; "
+                             "PRAGMA user_version = 2",
                              nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(db);
   open();
@@ -523,7 +525,9 @@ BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_5_gets_covering_code_indexes, S
     sqlite3* db = nullptr;
     BOOST_REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
     const std::string version_5 =
-        std::string("DROP INDEX service_code_code; DROP INDEX service_code_contact; ") +
+        std::string(
+            "DROP INDEX service_code_code; DROP INDEX service_code_contact; "
+            "ALTER TABLE service_code DROP COLUMN modified; ") +
         (code_index_deferred
              ? ""
              : "CREATE INDEX service_code_code ON service_code(code, type, kind); ") +
@@ -535,13 +539,72 @@ BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_5_gets_covering_code_indexes, S
     open();
     auto indexes = index_definitions(file);
     BOOST_TEST(indexes["service_code_code"] ==
-               "CREATE INDEX service_code_code ON service_code(code, type, kind, contact_id)");
+               "CREATE INDEX service_code_code ON service_code(code, type, kind, contact_id, "
+               "modified)");
     BOOST_TEST(indexes["service_code_contact"] ==
                "CREATE INDEX service_code_contact ON service_code(contact_id, kind, type, code)");
     auto found = store->find_contacts(hcp1, by_code);
     REQUIRE_OK(found);
     BOOST_TEST(found->total == 1);
   }
+}
+
+// Version 6 had no `modified` on service_code rows: the migration copies each
+// contact's (an updated one's too) and a code search pages on the rows as it
+// does on a store created with it.
+BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_6_gets_modified_on_code_rows, StoreFixture) {
+  auto patient = store->create_patient(hcp1, make_patient("Martin", "Paul", "male", 1980));
+  REQUIRE_OK(patient);
+  std::vector<std::string> oldest_first;
+  for (int i = 0; i < 3; ++i) {
+    auto made =
+        store->create_contact(hcp1, make_contact(60 + i, "8867-4", 20240101 + i), *patient->id);
+    REQUIRE_OK(made);
+    oldest_first.push_back(*made->contact.id);
+  }
+  auto first = store->get_contact(hcp1, oldest_first.front());
+  REQUIRE_OK(first);
+  REQUIRE_OK(store->update_contact(hcp1, first->contact));  // now the newest
+  oldest_first.push_back(oldest_first.front());
+  oldest_first.erase(oldest_first.begin());
+  store.reset();
+  sqlite3* db = nullptr;
+  BOOST_REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+  BOOST_REQUIRE(sqlite3_exec(db,
+                             "DROP INDEX service_code_code; "
+                             "ALTER TABLE service_code DROP COLUMN modified; "
+                             "CREATE INDEX service_code_code ON service_code(code, type, kind, "
+                             "contact_id); PRAGMA user_version = 6",
+                             nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  open();
+  BOOST_TEST(index_definitions(file)["service_code_code"] ==
+             "CREATE INDEX service_code_code ON service_code(code, type, kind, contact_id, "
+             "modified)");
+  BOOST_REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  BOOST_REQUIRE(sqlite3_prepare_v2(db,
+                                   "SELECT count(*), sum(s.modified = c.modified) "
+                                   "FROM service_code s JOIN contact c ON c.id = s.contact_id",
+                                   -1, &stmt, nullptr) == SQLITE_OK);
+  BOOST_REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+  BOOST_TEST(sqlite3_column_int(stmt, 0) >= 3);  // a code (and a tag) per contact
+  BOOST_TEST(sqlite3_column_int(stmt, 1) == sqlite3_column_int(stmt, 0));
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+
+  ContactQuery by_code;
+  by_code.codes.push_back({TokenFilter{"LOINC", "8867-4"}});
+  by_code.page.limit = 2;
+  std::vector<std::string> paged;
+  do {
+    auto page = store->find_contacts(hcp1, by_code);
+    REQUIRE_OK(page);
+    BOOST_TEST(page->total == 3);
+    for (const auto& r : page->items) paged.push_back(*r.contact.id);
+    by_code.page.cursor = page->next_cursor;
+  } while (by_code.page.cursor && paged.size() < 10);
+  BOOST_TEST(paged == oldest_first, boost::test_tools::per_element());
 }
 
 namespace {
