@@ -769,6 +769,13 @@ Status EntitySealer::reseal_contact(HcpDirectory& dir, const std::string& hcp_id
 Result<icure::Contact> EntitySealer::unseal_contact(HcpDirectory& dir,
                                                     const std::string& reader_hcp_id,
                                                     const icure::Contact& sealed) {
+  auto clear = unseal_contact_shared(dir, reader_hcp_id, sealed);
+  if (!clear.ok()) return clear.status();
+  return **clear;
+}
+
+Result<std::shared_ptr<const icure::Contact>> EntitySealer::unseal_contact_shared(
+    HcpDirectory& dir, const std::string& reader_hcp_id, const icure::Contact& sealed) {
   const std::string what = "contact " + sealed.id.value_or("?");
   if (!has_entries_for(sealed.delegations, reader_hcp_id) &&
       !has_entries_for(sealed.encryptionKeys, reader_hcp_id))
@@ -778,11 +785,11 @@ Result<icure::Contact> EntitySealer::unseal_contact(HcpDirectory& dir,
     for (const auto& s : *sealed.services) has_sealed_part |= s.encryptedSelf.has_value();
   if (!has_sealed_part) {
     FHIRBRIDGE_RETURN_IF_ERROR(keychain_.get(reader_hcp_id));
-    return sealed;  // nothing to decrypt
+    return std::make_shared<const icure::Contact>(sealed);  // nothing to decrypt
   }
   if (auto hit = unsealed_contacts_->find(reader_hcp_id, sealed)) {
     FHIRBRIDGE_RETURN_IF_ERROR(keychain_.check(reader_hcp_id));  // as for patients
-    return *hit;
+    return hit;
   }
   auto keys = content_keys(dir, reader_hcp_id, key_map_of(sealed), sealed.id.value_or("?"));
   if (!keys.ok()) return keys.status();
@@ -798,8 +805,9 @@ Result<icure::Contact> EntitySealer::unseal_contact(HcpDirectory& dir,
     }
   }
   FHIRBRIDGE_RETURN_IF_ERROR(unseal_entity(clear, *keys, what, "Contact"));
-  unsealed_contacts_->put(reader_hcp_id, sealed, std::make_shared<const icure::Contact>(clear));
-  return clear;
+  auto shared = std::make_shared<const icure::Contact>(std::move(clear));
+  unsealed_contacts_->put(reader_hcp_id, sealed, shared);
+  return shared;
 }
 
 Result<std::string> EntitySealer::contact_patient_id(HcpDirectory& dir,

@@ -107,6 +107,9 @@ Result<FhirCall> call_from_url(const std::string& method, const std::string& url
 
 // A stored entity as FHIR, with meta.versionId = generation and meta.lastUpdated.
 Result<boost::json::object> patient_view(const icure::Patient& patient, const ServerContext& ctx);
+Result<boost::json::object> observation_view(const icure::Contact& contact,
+                                             const std::string& patient_id,
+                                             const ServerContext& ctx);
 Result<boost::json::object> observation_view(const storage::ContactRecord& record,
                                              const ServerContext& ctx);
 

@@ -192,12 +192,17 @@ Result<json::object> patient_view(const icure::Patient& patient, const ServerCon
   return fhir;
 }
 
+Result<json::object> observation_view(const icure::Contact& contact, const std::string& patient_id,
+                                      const ServerContext& ctx) {
+  auto fhir = mapping::icure_observation_to_fhir(contact, patient_id, ctx.mapping());
+  if (!fhir.ok()) return fhir.status();
+  if (contact.id) (*fhir)["id"] = *contact.id;
+  return fhir;
+}
+
 Result<json::object> observation_view(const storage::ContactRecord& record,
                                       const ServerContext& ctx) {
-  auto fhir = mapping::icure_observation_to_fhir(record.contact, record.patient_id, ctx.mapping());
-  if (!fhir.ok()) return fhir.status();
-  if (record.contact.id) (*fhir)["id"] = *record.contact.id;
-  return fhir;
+  return observation_view(record.contact, record.patient_id, ctx);
 }
 
 // ---- resolution -------------------------------------------------------------
@@ -616,10 +621,10 @@ class ReadCacheRenderer final : public ResourceRenderer {
   Result<std::shared_ptr<const std::string>> patient(const icure::Patient& patient) override {
     return body_of("Patient", patient, [&] { return patient_view(patient, call_.server); });
   }
-  Result<std::shared_ptr<const std::string>> observation(
-      const storage::ContactRecord& record) override {
-    return body_of("Observation", record.contact,
-                   [&] { return observation_view(record, call_.server); });
+  Result<std::shared_ptr<const std::string>> observation(const icure::Contact& contact,
+                                                         const std::string& patient_id) override {
+    return body_of("Observation", contact,
+                   [&] { return observation_view(contact, patient_id, call_.server); });
   }
 
  private:

@@ -178,6 +178,67 @@ BOOST_FIXTURE_TEST_CASE(a_shared_search_answers_as_find_patients_without_copies,
       keychain.put(hcp1.hcp_id, test::private_hex(0), test::test_key(0).public_key_hex).ok());
 }
 
+// find_contacts_shared, the same for contacts: find_contacts' page with each
+// record's patient, the remembered unsealed contact itself on a repeat, a new
+// one for a changed contact, through a wrapper its own find_contacts, and a
+// missing key fails it.
+BOOST_FIXTURE_TEST_CASE(a_shared_contact_search_answers_as_find_contacts_without_copies,
+                        StoreFixture) {
+  auto patient = store->create_patient(hcp1, make_patient("Dupont", "Anna", "female", 19740312));
+  REQUIRE_OK(patient);
+  for (int i = 0; i < 3; ++i)
+    REQUIRE_OK(
+        store->create_contact(hcp1, make_contact(60 + i, "8867-4", 20240101 + i), *patient->id));
+  ContactQuery q;
+  q.codes.push_back({TokenFilter{"LOINC", "8867-4"}});
+  q.page.limit = 2;
+  test::FaultyStore wrapper(*store);
+  auto copies = store->find_contacts(hcp1, q);
+  auto first = store->find_contacts_shared(hcp1, q);
+  auto again = store->find_contacts_shared(hcp1, q);
+  auto through = wrapper.find_contacts_shared(hcp1, q);
+  REQUIRE_OK(copies);
+  REQUIRE_OK(first);
+  REQUIRE_OK(again);
+  REQUIRE_OK(through);
+  for (const auto* page : {&*first, &*through}) {
+    BOOST_TEST(page->total == 3);
+    BOOST_TEST((page->next_cursor == copies->next_cursor));
+    BOOST_REQUIRE(page->items.size() == 2u);
+    for (std::size_t i = 0; i < 2; ++i) {
+      BOOST_TEST(json_io::to_json(*page->items[i].contact) ==
+                 json_io::to_json(copies->items[i].contact));
+      BOOST_TEST(page->items[i].patient_id == *patient->id);
+    }
+  }
+  BOOST_TEST(first->items[0].contact.get() == again->items[0].contact.get());
+  BOOST_TEST(first->items[1].contact.get() == again->items[1].contact.get());
+
+  icure::Contact changed = copies->items[1].contact;
+  changed.descr = "changed descr";
+  REQUIRE_OK(store->update_contact(hcp1, changed));  // now the newest: off this page
+  auto after = store->find_contacts_shared(hcp1, q);
+  REQUIRE_OK(after);
+  BOOST_REQUIRE(after->items.size() == 2u);
+  BOOST_TEST(after->items[0].contact.get() == first->items[0].contact.get());
+  BOOST_TEST(*after->items[1].contact->id != *changed.id);
+  q.page.cursor = after->next_cursor;
+  auto last = store->find_contacts_shared(hcp1, q);
+  REQUIRE_OK(last);
+  BOOST_REQUIRE(last->items.size() == 1u);
+  BOOST_TEST(*last->items[0].contact->descr == "changed descr");
+  BOOST_TEST(*first->items[1].contact->descr == "contact descr 8867-4");  // never changed
+  q.page.cursor.reset();
+
+  auto other = store->find_contacts_shared(hcp2, q);
+  REQUIRE_OK(other);
+  BOOST_TEST(other->items.empty());
+  keychain.drop(hcp1.hcp_id);
+  BOOST_TEST((store->find_contacts_shared(hcp1, q).status().code() == StatusCode::key_missing));
+  BOOST_REQUIRE(
+      keychain.put(hcp1.hcp_id, test::private_hex(0), test::test_key(0).public_key_hex).ok());
+}
+
 // A read connection remembers what it found for a patient id until SQLite's
 // data_version says another connection committed: what a second store on the
 // same file (as another process would) writes is seen by the very next read,

@@ -61,6 +61,9 @@ struct Executor {
   Result<json::object> view(const storage::ContactRecord& record) const {
     return mapping::icure_observation_to_fhir(record.contact, record.patient_id, ctx);
   }
+  Result<json::object> view(const storage::SharedContactRecord& record) const {
+    return mapping::icure_observation_to_fhir(*record.contact, record.patient_id, ctx);
+  }
 
   const std::string& fhir_id_system() const { return ctx.settings.fhir_id_system; }
 
@@ -318,8 +321,9 @@ struct BundleBuilder {
   Result<std::shared_ptr<const std::string>> render(const icure::Patient& patient) const {
     return options.renderer->patient(patient);
   }
-  Result<std::shared_ptr<const std::string>> render(const storage::ContactRecord& record) const {
-    return options.renderer->observation(record);
+  Result<std::shared_ptr<const std::string>> render(
+      const storage::SharedContactRecord& record) const {
+    return options.renderer->observation(*record.contact, record.patient_id);
   }
 
   // A resource of _include/_revinclude (not counted in total).
@@ -564,14 +568,14 @@ Result<SearchOutcome> search_observations(Executor& ex, const std::vector<QueryP
     q.page.limit = t->controls.count;
     q.page.cursor = t->controls.cursor;
     q.page.count_up_to = count_up_to(t->controls);
-    auto page = ex.store.find_contacts(ex.who, q);
+    auto page = ex.store.find_contacts_shared(ex.who, q);
     if (!page)
       return page.status().code() == StatusCode::invalid && t->controls.cursor
                  ? Status::Invalid("_cursor", page.status().message())
                  : page.status();
     std::vector<std::string> subjects;
     for (const auto& record : page->items) {
-      std::string id = record.contact.id.value_or("");
+      std::string id = record.contact->id.value_or("");
       if (Status added = b.add_match(id, record, ex); !added.ok()) {
         map_failed(id, added);
         continue;

@@ -120,6 +120,9 @@ class EntitySealer {
   // the contact's and each service's encryptedSelf).
   Result<icure::Contact> unseal_contact(HcpDirectory& dir, const std::string& reader_hcp_id,
                                         const icure::Contact& sealed);
+  // The same without the copy: the remembered contact itself on a hit.
+  Result<std::shared_ptr<const icure::Contact>> unseal_contact_shared(
+      HcpDirectory& dir, const std::string& reader_hcp_id, const icure::Contact& sealed);
   // The patient id from cryptedForeignKeys, as the reader decrypts it.
   Result<std::string> contact_patient_id(HcpDirectory& dir, const std::string& reader_hcp_id,
                                          const icure::Contact& sealed);

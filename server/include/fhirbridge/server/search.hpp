@@ -41,8 +41,8 @@ class ResourceRenderer {
   // cannot be mapped (the search then warns and leaves it out, as it does
   // without a renderer).
   virtual Result<std::shared_ptr<const std::string>> patient(const icure::Patient& patient) = 0;
-  virtual Result<std::shared_ptr<const std::string>> observation(
-      const storage::ContactRecord& record) = 0;
+  virtual Result<std::shared_ptr<const std::string>> observation(const icure::Contact& contact,
+                                                                 const std::string& patient_id) = 0;
 };
 
 struct SearchOptions {

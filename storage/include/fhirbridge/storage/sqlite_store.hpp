@@ -95,6 +95,8 @@ class SqliteStore final : public Store, public SealedStore {
   Result<ContactRecord> update_contact(const Principal& who, icure::Contact contact) override;
   Result<Deleted> delete_contact(const Principal& who, const std::string& id,
                                  const std::optional<std::string>& rev) override;
+  Result<Page<SharedContactRecord>> find_contacts_shared(const Principal& who,
+                                                         const ContactQuery& query) override;
   Result<Page<ContactRecord>> find_contacts(const Principal& who,
                                             const ContactQuery& query) override;
 

@@ -153,6 +153,11 @@ struct ContactRecord {
   icure::Contact contact;
   std::string patient_id;
 };
+// The same with the contact shared (Store::find_contacts_shared).
+struct SharedContactRecord {
+  std::shared_ptr<const icure::Contact> contact;
+  std::string patient_id;
+};
 
 // ---- atomic multi-entity writes (Bundles) ---------------------------------
 
@@ -302,6 +307,22 @@ class Store {
                                          const std::optional<std::string>& rev) = 0;
   virtual Result<Page<ContactRecord>> find_contacts(const Principal& who,
                                                     const ContactQuery& query) = 0;
+  // find_contacts' answer with each contact shared, as find_patients_shared
+  // (searches: a page of hot contacts is not copied). Same answers and errors;
+  // by default, find_contacts' items moved into them.
+  virtual Result<Page<SharedContactRecord>> find_contacts_shared(const Principal& who,
+                                                                 const ContactQuery& query) {
+    auto page = find_contacts(who, query);
+    if (!page.ok()) return page.status();
+    Page<SharedContactRecord> shared;
+    shared.items.reserve(page->items.size());
+    for (auto& record : page->items)
+      shared.items.push_back({std::make_shared<const icure::Contact>(std::move(record.contact)),
+                              std::move(record.patient_id)});
+    shared.next_cursor = std::move(page->next_cursor);
+    shared.total = page->total;
+    return shared;
+  }
 
   // -- identifier look-ups ("already stored?", e.g. a bulk import's) --
 
