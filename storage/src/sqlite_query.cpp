@@ -8,8 +8,10 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <functional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "fhirbridge/crypto/primitives.hpp"
@@ -506,6 +508,12 @@ SearchSql make_search(const Conditions& c, bool correlated, const char* outer,
   return s;
 }
 
+// A search's sorted-scan shape (run_search), built only when a page takes
+// it: most searches have few matches, and building its SQL every time was ~2%
+// of a name search's instructions. Empty: no index has the sort's order, or
+// the query names its ids.
+using SortedScan = std::function<SearchSql()>;
+
 struct PageSql {
   std::string sql;
   std::vector<Value> params;
@@ -657,10 +665,15 @@ struct MatchKey {
   std::string id;
 };
 
-// The keyed search's matches, as its count would walk them.
-std::string match_keys_query(const SearchSql& search, std::int64_t up_to) {
-  return "SELECT DISTINCT " + search.page_keys[0] + ", " + search.page_keys[1] + " " +
-         search.driver_from_where + bound_clause(up_to);
+// The keyed search's matching rows, as its count would walk them. Not
+// DISTINCT: an entity matched by several rows (a name prefix of its family
+// and of its given name) is dropped in match_keys, where a hash set costs
+// less than the temporary B-tree SQLite builds for a range that is not in
+// key order (a prefix range is not); nor LIMIT: match_keys stops stepping at
+// the bound of distinct matches.
+std::string match_keys_query(const SearchSql& search) {
+  return "SELECT " + search.page_keys[0] + ", " + search.page_keys[1] + " " +
+         search.driver_from_where;
 }
 
 // The matches' number (at most `up_to` + 1 when up_to >= 0) and the keys of
@@ -672,15 +685,19 @@ struct MatchKeys {
 };
 Result<MatchKeys> match_keys(sqlite::Database& db, const SearchSql& search, std::int64_t up_to,
                              std::int64_t keep) {
-  auto stmt = db.cached_dynamic(match_keys_query(search, up_to));
+  auto stmt = db.cached_dynamic(match_keys_query(search));
   if (!stmt.ok()) return stmt.status();
   stmt->bind_all(search.count_params);
   MatchKeys found;
-  for (;; ++found.count) {
+  std::unordered_set<std::string> seen;  // ids; an id has one `modified`
+  while (up_to < 0 || found.count <= up_to) {
     auto row = stmt->step();
     if (!row.ok()) return row.status();
     if (!*row) break;
-    if (keep < 0 || found.count < keep) found.keys.push_back({stmt->int64(0), stmt->text(1)});
+    auto [id, fresh] = seen.insert(stmt->text(1));
+    if (!fresh) continue;
+    if (keep < 0 || found.count < keep) found.keys.push_back({stmt->int64(0), *id});
+    ++found.count;
   }
   return found;
 }
@@ -753,11 +770,11 @@ Result<Page<Item>> page_of_keys(sqlite::Database& db, const SearchSql& search,
 }
 
 // Runs the count and the page; `unseal(stmt)` turns a row into an item.
-// `sorted_scan`: the same search as a scan in sort order (nullopt when no
+// `sorted_scan`: the same search as a scan in sort order (empty when no
 // index has the sort's order, or the query names its ids).
 template <typename Item, typename Unseal>
 Result<Page<Item>> run_search(sqlite::Database& db, const SearchSql& search,
-                              const std::optional<SearchSql>& sorted_scan, const ResolvedSort& sort,
+                              const SortedScan& sorted_scan, const ResolvedSort& sort,
                               const char* select, int first_key_column, const PageRequest& request,
                               Unseal&& unseal) {
   Page<Item> page;
@@ -794,7 +811,9 @@ Result<Page<Item>> run_search(sqlite::Database& db, const SearchSql& search,
       (bound < 0 || *matches <= bound))
     return page_of_keys<Item>(db, search, sort, select, after, request.limit, std::move(keys),
                               std::move(page), unseal);
-  const SearchSql& chosen = scan ? *sorted_scan : search;
+  std::optional<SearchSql> scan_sql;
+  if (scan) scan_sql = sorted_scan();
+  const SearchSql& chosen = scan ? *scan_sql : search;
   PageSql sql = page_query(chosen, sort, select, after ? &*after : nullptr, request.limit);
   auto stmt = db.cached_dynamic(sql.sql);
   if (!stmt.ok()) return stmt.status();
@@ -818,13 +837,13 @@ Result<Page<Item>> run_search(sqlite::Database& db, const SearchSql& search,
   return page;
 }
 
-std::optional<SearchSql> patient_sorted_scan(const Principal& who, const PatientQuery& query,
-                                             const ResolvedSort& sort) {
-  if (query.ids) return std::nullopt;  // a handful of rows by primary key
+SortedScan patient_sorted_scan(const Principal& who, const PatientQuery& query,
+                               const ResolvedSort& sort) {
+  if (query.ids) return {};  // a handful of rows by primary key
   const char* index = index_for(sort, {{"patient_modified", {"p.modified", "p.id"}},
                                        {"patient_family", {"p.family_sort", "p.id"}}});
-  if (!index) return std::nullopt;
-  return patient_search(who, query, index);
+  if (!index) return {};
+  return [&who, &query, index] { return patient_search(who, query, index); };
 }
 
 // family:exact=F & given:exact=G in the default order: the (F, G) pair rows of
@@ -886,12 +905,12 @@ std::optional<SearchSql> patient_pair_search(const Principal& who, const Patient
   return s;
 }
 
-std::optional<SearchSql> contact_sorted_scan(const Principal& who, const ContactQuery& query,
-                                             const ResolvedSort& sort) {
-  if (query.ids || query.patient_ids) return std::nullopt;  // few rows, by index
+SortedScan contact_sorted_scan(const Principal& who, const ContactQuery& query,
+                               const ResolvedSort& sort) {
+  if (query.ids || query.patient_ids) return {};  // few rows, by index
   const char* index = index_for(sort, {{"contact_modified", {"c.modified", "c.id"}}});
-  if (!index) return std::nullopt;
-  return contact_search(who, query, index);
+  if (!index) return {};
+  return [&who, &query, index] { return contact_search(who, query, index); };
 }
 
 }  // namespace
@@ -953,7 +972,7 @@ Result<Page<std::shared_ptr<const icure::Patient>>> SqliteStore::find_patients_s
     ResolvedSort pair_sort = *sort;
     auto found = [&] {
       if (auto pair = patient_pair_search(who, query, pair_sort))
-        return run_search<Item>(impl_->db(), *pair, std::nullopt, pair_sort, kPatientColumns, 3,
+        return run_search<Item>(impl_->db(), *pair, SortedScan(), pair_sort, kPatientColumns, 3,
                                 query.page, unseal);
       return run_search<Item>(impl_->db(), patient_few_matches_search(who, query, *sort),
                               patient_sorted_scan(who, query, *sort), *sort, kPatientColumns, 3,
@@ -963,7 +982,7 @@ Result<Page<std::shared_ptr<const icure::Patient>>> SqliteStore::find_patients_s
     // name (SqliteStore::defer_search_indexes): the same search, planned by
     // SQLite. Same answer and cursors (the pair plan's keys are the same values).
     if (!found.ok() && found.status().message().find("no such index") != std::string::npos)
-      return run_search<Item>(impl_->db(), patient_search(who, query), std::nullopt, *sort,
+      return run_search<Item>(impl_->db(), patient_search(who, query), SortedScan(), *sort,
                               kPatientColumns, 3, query.page, unseal);
     return found;
   });
@@ -1085,8 +1104,7 @@ class PlanExplainer {
   Status shape(const std::string& what, const SearchSql& search, const ResolvedSort& order) {
     if (!search.page_keys.empty()) {
       FHIRBRIDGE_RETURN_IF_ERROR(explain(what + " count (the matches' keys)",
-                                         match_keys_query(search, kExplainedCountBound),
-                                         search.count_params));
+                                         match_keys_query(search), search.count_params));
       return explain(what + " page (each item by id)", by_id_query(search, order, select_),
                      {std::string()});
     }
@@ -1145,7 +1163,7 @@ Result<std::vector<std::string>> SqliteStore::explain_patient_query(const Princi
     FHIRBRIDGE_RETURN_IF_ERROR(
         plans.shape("few matches", patient_few_matches_search(who, query, *sort), *sort));
     if (auto scan = patient_sorted_scan(who, query, *sort))
-      FHIRBRIDGE_RETURN_IF_ERROR(plans.page("many matches: sorted scan page", *scan, *sort));
+      FHIRBRIDGE_RETURN_IF_ERROR(plans.page("many matches: sorted scan page", scan(), *sort));
     return plans.take();
   });
 }
@@ -1159,7 +1177,7 @@ Result<std::vector<std::string>> SqliteStore::explain_contact_query(const Princi
     FHIRBRIDGE_RETURN_IF_ERROR(
         plans.shape("few matches", contact_few_matches_search(who, query, *sort), *sort));
     if (auto scan = contact_sorted_scan(who, query, *sort))
-      FHIRBRIDGE_RETURN_IF_ERROR(plans.page("many matches: sorted scan page", *scan, *sort));
+      FHIRBRIDGE_RETURN_IF_ERROR(plans.page("many matches: sorted scan page", scan(), *sort));
     return plans.take();
   });
 }
