@@ -19,6 +19,22 @@ using fhirbridge::test::StoreFixture;
 
 namespace {
 
+// A keyed search's two plans in an explain_*_query answer: the list of the
+// matches' keys, and the read of one page item by id.
+std::pair<std::string, std::string> keyed_plan(const std::vector<std::string>& plan) {
+  std::string keys_plan, page_plan;
+  std::string* section = nullptr;
+  for (const auto& line : plan) {
+    if (line.rfind("-- ", 0) == 0)
+      section = line == "-- few matches count (the matches' keys):" ? &keys_plan
+                : line == "-- few matches page (each item by id):"  ? &page_plan
+                                                                    : nullptr;
+    else if (section)
+      *section += line + "\n";
+  }
+  return {keys_plan, page_plan};
+}
+
 struct Person {
   std::string id, family, given, gender;
   std::int64_t modified = 0;
@@ -201,16 +217,7 @@ BOOST_FIXTURE_TEST_CASE(few_name_matches_page_on_the_name_rows, CrowdFixture) {
   BOOST_REQUIRE_LE(expected(is_dupuis).size(), 500u);  // the few-matches shape
   auto plan = store->explain_patient_query(hcp1, dupu);
   REQUIRE_OK(plan);
-  std::string keys_plan, page_plan;
-  std::string* section = nullptr;
-  for (const auto& line : *plan) {
-    if (line.rfind("-- ", 0) == 0)
-      section = line == "-- few matches count (the matches' keys):" ? &keys_plan
-                : line == "-- few matches page (each item by id):"  ? &page_plan
-                                                                    : nullptr;
-    else if (section)
-      *section += line + "\n";
-  }
+  const auto [keys_plan, page_plan] = keyed_plan(*plan);
   BOOST_TEST_MESSAGE(keys_plan + page_plan);
   BOOST_TEST(keys_plan.find("COVERING INDEX patient_name_token") != std::string::npos, keys_plan);
   BOOST_TEST(keys_plan.find("SEARCH p ") == std::string::npos, keys_plan);
@@ -400,16 +407,7 @@ BOOST_FIXTURE_TEST_CASE(few_code_matches_page_on_the_code_rows, StoreFixture) {
   by_code.codes = {{{std::string("LOINC"), std::string("8867-4")}}};
   auto plan = store->explain_contact_query(hcp1, by_code);
   REQUIRE_OK(plan);
-  std::string keys_plan, page_plan;
-  std::string* section = nullptr;
-  for (const auto& line : *plan) {
-    if (line.rfind("-- ", 0) == 0)
-      section = line == "-- few matches count (the matches' keys):" ? &keys_plan
-                : line == "-- few matches page (each item by id):"  ? &page_plan
-                                                                    : nullptr;
-    else if (section)
-      *section += line + "\n";
-  }
+  const auto [keys_plan, page_plan] = keyed_plan(*plan);
   BOOST_TEST_MESSAGE(keys_plan + page_plan);
   BOOST_TEST(keys_plan.find("COVERING INDEX service_code_code") != std::string::npos, keys_plan);
   BOOST_TEST(keys_plan.find("SEARCH c ") == std::string::npos, keys_plan);
