@@ -591,7 +591,7 @@ void EntitySealer::seal_entity(Entity& entity, const std::set<std::string>& fiel
 Status EntitySealer::seal_new_patient(HcpDirectory& dir, const std::string& owner_hcp_id,
                                       icure::Patient& patient,
                                       const std::vector<std::string>& delegates,
-                                      bool remember_entries) {
+                                      bool remember_entries, std::vector<std::string>* secret_ids) {
   BatchedRng rng(rng_);
   FHIRBRIDGE_RETURN_IF_ERROR(keychain_.check(owner_hcp_id));
   if (!patient.id || patient.id->empty()) patient.id = random_uuid(rng);
@@ -611,6 +611,7 @@ Status EntitySealer::seal_new_patient(HcpDirectory& dir, const std::string& owne
   patient.delegations = std::move(delegations);
   patient.encryptionKeys = std::move(encryption_keys);
   if (!patient.cryptedForeignKeys) patient.cryptedForeignKeys.emplace();  // as the SDK sends
+  if (secret_ids) *secret_ids = {secret_id};
   return {};
 }
 

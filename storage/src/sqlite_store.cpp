@@ -1058,13 +1058,13 @@ Result<icure::Patient> SqliteStore::Impl::create_patient(const Principal& who,
   icure::Patient& sealed = patient;
   // A caller that reads nothing back (a bulk import) gets no warm decryption
   // cache either: it would fill it for nobody.
-  FHIRBRIDGE_RETURN_IF_ERROR(
-      sealer.seal_new_patient(*this, who.hcp_id, sealed, {}, /*remember_entries=*/full_result));
+  std::vector<std::string> secret_ids;
+  FHIRBRIDGE_RETURN_IF_ERROR(sealer.seal_new_patient(
+      *this, who.hcp_id, sealed, {}, /*remember_entries=*/full_result, &secret_ids));
   FHIRBRIDGE_RETURN_IF_ERROR(write_patient(sealed, /*insert=*/true));
-  // Its contacts usually follow (imports, transactions): keep the secretId now,
-  // decrypted from what was just sealed, so they need not load the patient.
-  if (auto secrets = sealer.patient_secret_ids(*this, who.hcp_id, sealed); secrets.ok())
-    remember_patient_secrets(who.hcp_id, *sealed.id, *sealed.rev, std::move(*secrets));
+  // Its contacts usually follow (imports, transactions): keep the secretId the
+  // sealer drew, so they need not load and decrypt the patient.
+  remember_patient_secrets(who.hcp_id, *sealed.id, *sealed.rev, std::move(secret_ids));
   if (clear) return reveal(std::move(*clear), sealed);
   return id_and_rev_of(sealed);
 }

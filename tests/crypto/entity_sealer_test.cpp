@@ -97,6 +97,15 @@ BOOST_AUTO_TEST_CASE(patient_round_trip_hides_the_sealed_fields) {
   BOOST_TEST(*clear->note == "Allergic to penicillin é");
   BOOST_TEST(*clear->properties->at(0).typedValue->stringValue == "<div>Jane Roe</div>");
 
+  // The secretId the sealer reports is the one its delegation holds.
+  icure::Patient reported = sample_patient();
+  std::vector<std::string> drawn;
+  BOOST_REQUIRE(w.sealer.seal_new_patient(w.dir, w.hcp(0), reported, {}, false, &drawn).ok());
+  auto decrypted = w.sealer.patient_secret_ids(w.dir, w.hcp(0), reported);
+  BOOST_REQUIRE(decrypted.ok());
+  BOOST_REQUIRE(drawn.size() == 1u);
+  BOOST_TEST(*decrypted == drawn, boost::test_tools::per_element());
+
   // A second patient reuses the exchange key: no further HCP write.
   icure::Patient p2 = sample_patient();
   p2.id.reset();
