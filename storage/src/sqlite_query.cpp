@@ -456,11 +456,11 @@ struct SearchSql {
   std::string driver_table, driver_alias;
   // A keyed search: the driver's rows carry the sort's keys, (modified, id),
   // under these names (patient_name's modified, patient_id; service_code's
-  // modified, contact_id). Its count
-  // returns the matches' keys (DISTINCT, of driver_from_where with
-  // count_params), a page of few matches is cut from them, and each of its
-  // items is read by `entity_by_id` ("FROM <entity> WHERE <id> = ?"). Empty:
-  // a plain count, and a page of from_where.
+  // modified, contact_id). Its count lists the matches' keys (the rows of
+  // driver_from_where with count_params, repeats dropped: match_keys), a page
+  // of few matches is cut from them, and each of its items is read by
+  // `entity_by_id` ("FROM <entity> WHERE <id> = ?"). Empty: a plain count,
+  // and a page of from_where.
   std::vector<std::string> page_keys;
   std::string entity_by_id;
 };
@@ -519,20 +519,16 @@ struct PageSql {
   std::vector<Value> params;
 };
 
-std::string order_by(const ResolvedSort& sort) {
-  std::string sql = " ORDER BY ";
-  for (std::size_t i = 0; i < sort.keys.size(); ++i)
-    sql += (i ? ", " : "") + sort.keys[i].first + (sort.keys[i].second ? " DESC" : "");
-  return sql;
-}
-
 PageSql page_query(const SearchSql& search, const ResolvedSort& sort, const char* select,
                    const std::vector<Value>* after, std::size_t limit) {
   PageSql page{std::string("SELECT ") + select, search.params};
   for (const auto& key : sort.keys) page.sql += ", " + key.first;
   page.sql += " " + search.from_where;
   if (after) page.sql += " AND (" + keyset_condition(sort, *after, page.params) + ")";
-  page.sql += order_by(sort) + " LIMIT ?";
+  page.sql += " ORDER BY ";
+  for (std::size_t i = 0; i < sort.keys.size(); ++i)
+    page.sql += (i ? ", " : "") + sort.keys[i].first + (sort.keys[i].second ? " DESC" : "");
+  page.sql += " LIMIT ?";
   page.params.emplace_back(static_cast<std::int64_t>(limit + 1));  // one more: is there a next?
   return page;
 }
@@ -610,6 +606,19 @@ const char* index_for(const ResolvedSort& sort, std::initializer_list<OrderedInd
   return nullptr;
 }
 
+// Keys `s` (SearchSql::page_keys) when its driver is `keyed_table`, whose
+// rows carry the entity's `modified` beside `id_column`, and `sort` is the
+// default (_lastUpdated, id) order, `modified_order`.
+SearchSql keyed_when_driven_by(SearchSql s, const ResolvedSort& sort, const char* keyed_table,
+                               const char* id_column, const OrderedIndex& modified_order,
+                               const char* entity_by_id) {
+  if (s.driver_table == keyed_table && index_for(sort, {modified_order})) {
+    s.page_keys = {s.driver_alias + ".modified", s.driver_alias + "." + id_column};
+    s.entity_by_id = entity_by_id;
+  }
+  return s;
+}
+
 // The search for few matches (run_search). A name search in the default
 // order (_lastUpdated, id) is keyed: its patient_name rows carry the
 // patient's `modified` (migration 2), so its count lists the matches' keys,
@@ -617,13 +626,9 @@ const char* index_for(const ResolvedSort& sort, std::initializer_list<OrderedInd
 // a second walk of the matches, each one's patient row, and an SQL sort.
 SearchSql patient_few_matches_search(const Principal& who, const PatientQuery& query,
                                      const ResolvedSort& sort) {
-  SearchSql s = patient_search(who, query, modified_range_index(query));
-  if (s.driver_table == "patient_name" &&
-      index_for(sort, {{"patient_modified", {"p.modified", "p.id"}}})) {
-    s.page_keys = {s.driver_alias + ".modified", s.driver_alias + ".patient_id"};
-    s.entity_by_id = "FROM patient p WHERE p.id = ?";
-  }
-  return s;
+  return keyed_when_driven_by(
+      patient_search(who, query, modified_range_index(query)), sort, "patient_name", "patient_id",
+      {"patient_modified", {"p.modified", "p.id"}}, "FROM patient p WHERE p.id = ?");
 }
 
 // The same for a code (or tag) search of contacts: its service_code rows
@@ -631,13 +636,9 @@ SearchSql patient_few_matches_search(const Principal& who, const PatientQuery& q
 // it, so the count lists the keys without reading a contact row.
 SearchSql contact_few_matches_search(const Principal& who, const ContactQuery& query,
                                      const ResolvedSort& sort) {
-  SearchSql s = contact_search(who, query);
-  if (s.driver_table == "service_code" &&
-      index_for(sort, {{"contact_modified", {"c.modified", "c.id"}}})) {
-    s.page_keys = {s.driver_alias + ".modified", s.driver_alias + ".contact_id"};
-    s.entity_by_id = "FROM contact c WHERE c.id = ?";
-  }
-  return s;
+  return keyed_when_driven_by(contact_search(who, query), sort, "service_code", "contact_id",
+                              {"contact_modified", {"c.modified", "c.id"}},
+                              "FROM contact c WHERE c.id = ?");
 }
 
 // Above this many matches a search scans in sort order (when an index has

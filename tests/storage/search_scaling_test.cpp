@@ -35,6 +35,11 @@ std::pair<std::string, std::string> keyed_plan(const std::vector<std::string>& p
   return {keys_plan, page_plan};
 }
 
+// A paging cursor as the store encodes one (hex of its JSON), for forging.
+std::string cursor_of(const std::string& json) {
+  return crypto::to_hex(reinterpret_cast<const std::uint8_t*>(json.data()), json.size());
+}
+
 struct Person {
   std::string id, family, given, gender;
   std::int64_t modified = 0;
@@ -246,7 +251,7 @@ BOOST_FIXTURE_TEST_CASE(few_name_matches_page_on_the_name_rows, CrowdFixture) {
   auto with_cursor = [&](const std::string& json) {
     PatientQuery q = dupu;
     q.page.limit = 20;
-    q.page.cursor = crypto::to_hex(reinterpret_cast<const std::uint8_t*>(json.data()), json.size());
+    q.page.cursor = cursor_of(json);
     return store->find_patients(hcp1, q);
   };
   auto from_start = with_cursor(R"({"s":"_lastUpdated:asc,_id:asc","k":[0,""]})");
@@ -468,7 +473,7 @@ BOOST_FIXTURE_TEST_CASE(few_code_matches_page_on_the_code_rows, StoreFixture) {
   auto with_cursor = [&](const std::string& json) {
     ContactQuery q = by_code;
     q.page.limit = 4;
-    q.page.cursor = crypto::to_hex(reinterpret_cast<const std::uint8_t*>(json.data()), json.size());
+    q.page.cursor = cursor_of(json);
     return store->find_contacts(hcp1, q);
   };
   auto from_start = with_cursor(R"({"s":"_lastUpdated:asc,_id:asc","k":[0,""]})");
