@@ -6,6 +6,7 @@
 #include <set>
 #include <vector>
 
+#include "fhirbridge/crypto/primitives.hpp"
 #include "server_fixture.hpp"
 
 using namespace fhirbridge;
@@ -622,6 +623,59 @@ BOOST_AUTO_TEST_CASE(summary_modes_subset_the_resources) {
              (Keys{"resourceType", "id", "meta", "text"}));
   BOOST_TEST(read_keys("/Patient/pat1?_summary=false").count("photo") == 1u);
   BOOST_TEST(f.get(kBase + "/Patient/pat1?_summary=count").result_int() == 400u);
+}
+
+// A code search of few matches pages on the index's keys (docs/search.md):
+// its next link goes on where the page stopped, and a cursor it did not hand
+// out (garbage, cut short, keys of the wrong types, another order's) is a 400
+// naming _cursor, not a page from somewhere else.
+BOOST_AUTO_TEST_CASE(a_keyed_code_search_refuses_cursors_it_did_not_hand_out) {
+  ServerFixture f;
+  BOOST_REQUIRE_EQUAL(f.post(kBase + "/Patient", seed("patient-pat1.json")).result_int(), 201u);
+  for (const char* id : {"o1", "o2", "o3"}) {
+    json::value obs = with_subject(seed("observation-f001.json"), "Patient/pat1");
+    obs.as_object()["id"] = id;
+    BOOST_REQUIRE_EQUAL(f.post(kBase + "/Observation", obs).result_int(), 201u);
+  }
+  auto next_cursor = [&](const std::string& target) {
+    auto res = f.get(target);
+    BOOST_TEST_INFO(target << ": " << res.body());
+    BOOST_REQUIRE_EQUAL(res.result_int(), 200u);
+    const json::value bundle = body_json(res);
+    for (const auto& link : bundle.at("link").as_array())
+      if (str(link, {"relation"}) == "next") {
+        const std::string url = str(link, {"url"});
+        return url.substr(url.find("_cursor=") + 8,
+                          url.find('&', url.find("_cursor=")) - url.find("_cursor=") - 8);
+      }
+    return std::string();
+  };
+  const std::string search = kBase + "/Observation?code=http://loinc.org|15074-8&_count=2";
+  const std::string cursor = next_cursor(search);
+  BOOST_REQUIRE(!cursor.empty());
+  auto second = f.get(search + "&_cursor=" + cursor);
+  BOOST_REQUIRE_EQUAL(second.result_int(), 200u);
+  BOOST_TEST(body_json(second).at("entry").as_array().size() == 1u);
+  BOOST_TEST(body_json(second).at("total").as_int64() == 3);
+
+  // The genuine cursor (hex of {"s": sort, "k": keys}) with keys of the wrong types.
+  auto text = crypto::from_hex(cursor);
+  BOOST_REQUIRE(text.ok());
+  json::value decoded = json::parse(std::string(text->begin(), text->end()));
+  decoded.as_object()["k"] = json::array{"x", 1};
+  const std::string wrong_keys = json::serialize(decoded);
+  const std::string wrong_types =
+      crypto::to_hex(reinterpret_cast<const std::uint8_t*>(wrong_keys.data()), wrong_keys.size());
+  for (const std::string& forged :
+       {std::string("garbage"), cursor.substr(0, cursor.size() - 2),
+        std::string(cursor.size(), '0'), wrong_types,
+        next_cursor(kBase + "/Observation?_count=2&_sort=-_lastUpdated")}) {
+    BOOST_TEST_CONTEXT("_cursor=" << forged) {
+      auto res = f.get(search + "&_cursor=" + forged);
+      BOOST_TEST(res.result_int() == 400u);
+      BOOST_TEST(issue_field(res, "expression") == "_cursor");
+    }
+  }
 }
 
 // Patient/{id}/$everything: the patient first, then its observations, paged as a search.
