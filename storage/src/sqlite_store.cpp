@@ -5,9 +5,11 @@
 #include <botan/system_rng.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <exception>
 #include <set>
+#include <type_traits>
 #include <utility>
 
 #include "fhirbridge/crypto/primitives.hpp"
@@ -944,6 +946,28 @@ Result<std::vector<SqliteStore::Impl::ListedVersion>> SqliteStore::Impl::list_ol
   }
 }
 
+namespace {
+
+// Name rows per INSERT statement (write_patient).
+constexpr std::size_t kNameRowsPerInsert = 16;
+
+// "INSERT INTO patient_name(...) VALUES(?, ?, ?, ?, ?), ..." with `rows` rows
+// (1..kNameRowsPerInsert): built once per row count.
+std::string_view name_insert_sql(std::size_t rows) {
+  static const auto statements = [] {
+    std::array<std::string, kNameRowsPerInsert + 1> sql;
+    for (std::size_t n = 1; n <= kNameRowsPerInsert; ++n) {
+      sql[n] = "INSERT INTO patient_name(patient_id, field, token, whole, modified) VALUES";
+      for (std::size_t row = 0; row < n; ++row)
+        sql[n] += row ? ", (?, ?, ?, ?, ?)" : "(?, ?, ?, ?, ?)";
+    }
+    return sql;
+  }();
+  return statements[rows];
+}
+
+}  // namespace
+
 Status SqliteStore::Impl::write_patient(const icure::Patient& sealed, bool insert) {
   const std::string& id = *sealed.id;
   // Name index: whole folded parts and their words, per field.
@@ -1022,13 +1046,24 @@ Status SqliteStore::Impl::write_patient(const icure::Patient& sealed, bool inser
   }
   for (auto& pair : pairs) tokens.emplace("pair", std::move(pair), 1);
   const std::int64_t modified = sealed.modified.value_or(0);
-  for (const auto& [field, token, whole] : tokens) {
-    auto stmt = db().cached(
-        "INSERT INTO patient_name(patient_id, field, token, whole, modified) "
-        "VALUES(?, ?, ?, ?, ?)");
+  // Several rows per INSERT: a patient has ~9 name rows, and each statement
+  // run opens a cursor on the table and on each of its indexes anew.
+  auto next = tokens.begin();
+  for (std::size_t left = tokens.size(); left > 0;) {
+    const std::size_t rows = std::min(left, kNameRowsPerInsert);
+    auto stmt = db().cached(name_insert_sql(rows));
     if (!stmt.ok()) return stmt.status();
-    stmt->bind(1, id).bind(2, field).bind(3, token).bind(4, whole).bind(5, modified);
+    for (int first = 1; first <= static_cast<int>(rows) * 5; first += 5, ++next) {
+      const auto& [field, token, whole] = *next;
+      // The bound texts outlive the run below (`tokens`, `id`).
+      stmt->bind_static(first, id)
+          .bind_static(first + 1, field)
+          .bind_static(first + 2, token)
+          .bind(first + 3, whole)
+          .bind(first + 4, modified);
+    }
     FHIRBRIDGE_RETURN_IF_ERROR(stmt->run());
+    left -= rows;
   }
   return {};
 }
@@ -1329,36 +1364,43 @@ Status SqliteStore::Impl::write_contact(const icure::Contact& sealed, const std:
   FHIRBRIDGE_RETURN_IF_ERROR(row->run());
 
   if (!insert) FHIRBRIDGE_RETURN_IF_ERROR(clear_index_rows("contact", id));  // new: none yet
-  auto insert_row = [&](const std::string& sql, const std::vector<Value>& values) -> Status {
+  // Texts are bound without SQLite's copy: every argument outlives the run.
+  auto insert_row = [&](std::string_view sql, const auto&... values) -> Status {
     auto stmt = db().cached(sql);
     if (!stmt.ok()) return stmt.status();
-    stmt->bind_all(values);
+    int index = 0;
+    auto bind_one = [&](const auto& value) {
+      if constexpr (std::is_convertible_v<decltype(value), std::string_view>)
+        stmt->bind_static(++index, value);
+      else
+        stmt->bind(++index, value);
+    };
+    (bind_one(values), ...);
     return stmt->run();
   };
   for (const auto& reader : readers_of(sealed.delegations))
     FHIRBRIDGE_RETURN_IF_ERROR(insert_row(
-        "INSERT OR IGNORE INTO contact_reader(hcp_id, contact_id) VALUES(?, ?)", {reader, id}));
+        "INSERT OR IGNORE INTO contact_reader(hcp_id, contact_id) VALUES(?, ?)", reader, id));
   if (sealed.secretForeignKeys)
     for (const auto& fk : *sealed.secretForeignKeys)
-      FHIRBRIDGE_RETURN_IF_ERROR(insert_row(
-          "INSERT INTO contact_secret_fk(contact_id, secret_fk) VALUES(?, ?)", {id, fk}));
+      FHIRBRIDGE_RETURN_IF_ERROR(
+          insert_row("INSERT INTO contact_secret_fk(contact_id, secret_fk) VALUES(?, ?)", id, fk));
   for (auto date : dates)
     FHIRBRIDGE_RETURN_IF_ERROR(
-        insert_row("INSERT INTO contact_date(contact_id, date) VALUES(?, ?)", {id, date}));
+        insert_row("INSERT INTO contact_date(contact_id, date) VALUES(?, ?)", id, date));
   if (sealed.services) {
     for (const auto& service : *sealed.services) {
       const std::string service_id = service.id.value_or("");
-      Value status = service.status ? Value(*service.status) : Value(nullptr);
       FHIRBRIDGE_RETURN_IF_ERROR(
-          insert_row("INSERT INTO service(contact_id, service_id, status) VALUES(?, ?, ?)",
-                     {id, service_id, status}));
+          insert_row("INSERT INTO service(contact_id, service_id, status) VALUES(?, ?, ?)", id,
+                     service_id, service.status));
       if (service.identifier)
         for (const auto& identifier : *service.identifier)
           if (identifier.value)
             FHIRBRIDGE_RETURN_IF_ERROR(
                 insert_row("INSERT INTO service_identifier(contact_id, service_id, system, value) "
                            "VALUES(?, ?, ?, ?)",
-                           {id, service_id, identifier.system.value_or(""), *identifier.value}));
+                           id, service_id, identifier.system.value_or(""), *identifier.value));
       for (const auto& [kind, stubs] :
            {std::pair{"code", &service.codes}, std::pair{"tag", &service.tags}}) {
         if (!*stubs) continue;
@@ -1366,8 +1408,8 @@ Status SqliteStore::Impl::write_contact(const icure::Contact& sealed, const std:
           FHIRBRIDGE_RETURN_IF_ERROR(insert_row(
               "INSERT INTO service_code(contact_id, service_id, kind, type, code, modified) "
               "VALUES(?, ?, ?, ?, ?, ?)",
-              {id, service_id, std::string(kind), stub.type.value_or(""), stub.code.value_or(""),
-               sealed.modified.value_or(0)}));
+              id, service_id, kind, stub.type.value_or(""), stub.code.value_or(""),
+              sealed.modified.value_or(0)));
       }
     }
   }

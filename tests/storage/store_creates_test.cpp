@@ -3,6 +3,7 @@
 // changed or vanished earlier in the same batch.
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <string>
 #include <variant>
 #include <vector>
@@ -110,6 +111,57 @@ BOOST_FIXTURE_TEST_CASE(a_duplicate_id_is_a_conflict, StoreFixture) {
   auto duplicate = store->create_patient(hcp1, again);
   BOOST_TEST((duplicate.status().code() == StatusCode::conflict));
   BOOST_TEST(*store->get_patient(hcp1, *patient->id)->lastName == "Roux");
+}
+
+// A patient's name rows are written several per INSERT (16 at most): with 20
+// given names (41 rows: the family, 20 given names, 20 family+given pairs)
+// every row is written, on a create and on an update, and none of another
+// patient's.
+BOOST_FIXTURE_TEST_CASE(every_name_row_is_written_past_one_insert_of_rows, StoreFixture) {
+  auto many_given = [](const std::string& family, const std::string& stem) {
+    icure::Patient p = make_patient(family, stem + "00", "female", 19900101);
+    for (int i = 1; i < 20; ++i)
+      (*p.names)[0].firstNames->push_back(stem + (i < 10 ? "0" : "") + std::to_string(i));
+    return p;
+  };
+  auto other = store->create_patient(hcp1, make_patient("Other", "Given07", "male", 19800101));
+  REQUIRE_OK(other);
+  auto patient = store->create_patient(hcp1, many_given("Manyname", "Given"));
+  REQUIRE_OK(patient);
+  auto ids_of = [&](PatientQuery q) {
+    auto page = store->find_patients(hcp1, q);
+    BOOST_REQUIRE(page.ok());
+    std::vector<std::string> ids;
+    for (const auto& p : page->items) ids.push_back(*p.id);
+    return ids;
+  };
+  auto by = [](const std::string& family, const std::string& given) {
+    PatientQuery q;
+    if (!family.empty()) q.family = {TextCondition{{family}, TextMatch::exact}};
+    if (!given.empty()) q.given = {TextCondition{{given}, TextMatch::exact}};
+    return q;
+  };
+  for (int i = 0; i < 20; ++i) {
+    const std::string given = std::string("given") + (i < 10 ? "0" : "") + std::to_string(i);
+    const auto expected = i == 7 ? std::vector<std::string>{*other->id, *patient->id}
+                                 : std::vector<std::string>{*patient->id};
+    auto found = ids_of(by("", given));
+    std::sort(found.begin(), found.end());
+    auto sorted = expected;
+    std::sort(sorted.begin(), sorted.end());
+    BOOST_TEST(found == sorted, given);
+    BOOST_TEST(ids_of(by("manyname", given)) == std::vector<std::string>{*patient->id}, given);
+  }
+  BOOST_TEST(ids_of(by("other", "given07")) == std::vector<std::string>{*other->id});
+
+  icure::Patient renamed = many_given("Manyname", "Renamed");
+  renamed.id = patient->id;
+  renamed.rev = patient->rev;
+  REQUIRE_OK(store->update_patient(hcp1, renamed));
+  BOOST_TEST(ids_of(by("manyname", "given19")).empty());
+  BOOST_TEST(ids_of(by("", "given03")).empty());
+  BOOST_TEST(ids_of(by("manyname", "renamed19")) == std::vector<std::string>{*patient->id});
+  BOOST_TEST(ids_of(by("", "renamed00")) == std::vector<std::string>{*patient->id});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -81,6 +81,8 @@ class Statement {
 
  private:
   void release() noexcept;
+  // Remembers the first failing bind's error (reported by step()).
+  void note_bind(int rc, int index);
   sqlite3* db_ = nullptr;
   sqlite3_stmt* stmt_ = nullptr;
   bool owned_ = true;
@@ -110,12 +112,13 @@ class Database {
   // A fresh statement, finalized when the Statement dies (dynamic SQL).
   Result<Statement> prepare(std::string_view sql);
   // A statement prepared once and reused: the returned Statement only resets it.
-  Result<Statement> cached(const std::string& sql);
+  // Looked up by a view: a literal's SQL is not copied into a string per call.
+  Result<Statement> cached(std::string_view sql);
   // The same for dynamic SQL (searches): kept in a small LRU keyed by the SQL
   // text, since the same query shapes recur with different bound values.
   Result<Statement> cached_dynamic(const std::string& sql);
   // cached(sql) run to completion (BEGIN / COMMIT / SAVEPOINT ...).
-  Status run_cached(const std::string& sql);
+  Status run_cached(std::string_view sql);
   // The first column of the first row, as an integer (for PRAGMAs, COUNT).
   Result<std::int64_t> query_int(const std::string& sql);
   bool in_transaction() const { return db_ && !sqlite3_get_autocommit(db_); }
@@ -125,7 +128,7 @@ class Database {
     sqlite3_stmt* stmt = nullptr;
     bool leased = false;  // a live Statement uses it
   };
-  Result<Statement> lease(CachedStatement& entry, const std::string& sql);
+  Result<Statement> lease(CachedStatement& entry, std::string_view sql);
   void close() noexcept;
   sqlite3* db_ = nullptr;
   // std::map / std::list nodes never move, so Statements may point at `leased`.
