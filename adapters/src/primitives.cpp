@@ -13,6 +13,8 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
+#include <cstring>
 #include <memory>
 
 namespace fhirbridge::crypto {
@@ -175,7 +177,25 @@ static_assert(base64_char(0) == 'A' && base64_char(25) == 'Z' && base64_char(26)
 
 std::string to_hex(const std::uint8_t* data, std::size_t size) {
   std::string out(2 * size, '\0');
-  for (std::size_t i = 0; i < size; ++i) {
+  std::size_t i = 0;
+  if constexpr (std::endian::native == std::endian::little) {
+    // Four bytes at a time in one 64-bit word (SWAR), with hex_digit's
+    // arithmetic per byte lane: the delegations' hex was ~2% of an import.
+    constexpr std::uint64_t kLow = 0x000F000F000F000Full, kEach = 0x0101010101010101ull;
+    for (; i + 4 <= size; i += 4) {
+      std::uint32_t word;
+      std::memcpy(&word, data + i, 4);
+      std::uint64_t x = word;
+      x = (x | (x << 16)) & 0x0000FFFF0000FFFFull;
+      x = (x | (x << 8)) & 0x00FF00FF00FF00FFull;  // byte k in the low byte of lane k
+      // Lane k's bytes: its high nibble, then its low nibble (the text order).
+      const std::uint64_t nibbles = ((x >> 4) & kLow) | ((x & kLow) << 8);
+      const std::uint64_t over_nine = ((nibbles + 6 * kEach) >> 4) & kEach;
+      const std::uint64_t digits = nibbles + '0' * kEach + over_nine * ('a' - '0' - 10);
+      std::memcpy(out.data() + 2 * i, &digits, 8);
+    }
+  }
+  for (; i < size; ++i) {
     out[2 * i] = hex_digit(data[i] >> 4);
     out[2 * i + 1] = hex_digit(data[i] & 0x0f);
   }
