@@ -188,16 +188,15 @@ Result<icure::Patient> SqliteStore::create_sealed_patient(const Principal& who,
   return impl_->write([&]() -> Result<icure::Patient> {
     FHIRBRIDGE_RETURN_IF_ERROR(require_delegation(sealed.delegations, who, "Patient"));
     if (!sealed.id || sealed.id->empty()) sealed.id = impl_->new_id();
-    auto existing = impl_->load_doc("patient", *sealed.id);
-    if (!existing.ok()) return existing.status();
-    if (*existing)
+    auto slot = impl_->id_slot("patient", *sealed.id);
+    if (!slot.ok()) return slot.status();
+    if (slot->taken)
       return Status::Conflict("patient " + *sealed.id + " already exists", "Patient.id");
     FHIRBRIDGE_RETURN_IF_ERROR(impl_->check_fhir_id_conflicts(who, sealed));
-    auto tomb = impl_->tombstone_rev("patient", *sealed.id);
-    if (!tomb.ok()) return tomb.status();
-    if (*tomb) FHIRBRIDGE_RETURN_IF_ERROR(impl_->drop_tombstone("patient", *sealed.id));
+    const auto& tomb = slot->tombstone_rev;
+    if (tomb) FHIRBRIDGE_RETURN_IF_ERROR(impl_->drop_tombstone("patient", *sealed.id));
     const auto now = impl_->now_ms();
-    sealed.rev = impl_->next_rev(rev_generation(*tomb));
+    sealed.rev = impl_->next_rev(rev_generation(tomb));
     if (!sealed._type) sealed._type = icure::kPatientType;
     sealed.created = sealed.created.value_or(now);
     sealed.modified = now;
@@ -318,19 +317,18 @@ Result<icure::Contact> SqliteStore::create_sealed_contact(const Principal& who,
   return impl_->write([&]() -> Result<icure::Contact> {
     FHIRBRIDGE_RETURN_IF_ERROR(require_delegation(sealed.delegations, who, "Contact"));
     if (!sealed.id || sealed.id->empty()) sealed.id = impl_->new_id();
-    auto existing = impl_->load_doc("contact", *sealed.id);
-    if (!existing.ok()) return existing.status();
-    if (*existing)
+    auto slot = impl_->id_slot("contact", *sealed.id);
+    if (!slot.ok()) return slot.status();
+    if (slot->taken)
       return Status::Conflict("contact " + *sealed.id + " already exists", "Contact.id");
     const auto now = impl_->now_ms();
     if (sealed.services)
       for (auto& service : *sealed.services)
         if (!service.id || service.id->empty()) service.id = impl_->new_id();
     FHIRBRIDGE_RETURN_IF_ERROR(impl_->check_service_fhir_id_conflicts(who, sealed));
-    auto tomb = impl_->tombstone_rev("contact", *sealed.id);
-    if (!tomb.ok()) return tomb.status();
-    if (*tomb) FHIRBRIDGE_RETURN_IF_ERROR(impl_->drop_tombstone("contact", *sealed.id));
-    sealed.rev = impl_->next_rev(rev_generation(*tomb));
+    const auto& tomb = slot->tombstone_rev;
+    if (tomb) FHIRBRIDGE_RETURN_IF_ERROR(impl_->drop_tombstone("contact", *sealed.id));
+    sealed.rev = impl_->next_rev(rev_generation(tomb));
     if (!sealed._type) sealed._type = icure::kContactType;
     sealed.created = sealed.created.value_or(now);
     sealed.modified = now;

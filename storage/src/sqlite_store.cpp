@@ -551,25 +551,20 @@ Result<std::string> SqliteStore::Impl::doc_at(const char* table, std::int64_t ro
   return stmt->text(0);
 }
 
-Result<bool> SqliteStore::Impl::is_reader(const char* kind, const std::string& id,
-                                          const std::string& hcp_id) {
-  std::string sql =
-      std::string("SELECT 1 FROM ") + kind + "_reader WHERE hcp_id = ? AND " + kind + "_id = ?";
-  auto stmt = db().cached(sql);
+Result<SqliteStore::Impl::IdSlot> SqliteStore::Impl::id_slot(const char* kind,
+                                                             const std::string& id) {
+  const bool patient = std::string_view(kind) == "patient";
+  auto stmt =
+      db().cached(patient ? "SELECT EXISTS(SELECT 1 FROM patient WHERE id = ?1), "
+                            "(SELECT rev FROM tombstone WHERE kind = 'patient' AND id = ?1)"
+                          : "SELECT EXISTS(SELECT 1 FROM contact WHERE id = ?1), "
+                            "(SELECT rev FROM tombstone WHERE kind = 'contact' AND id = ?1)");
   if (!stmt.ok()) return stmt.status();
-  stmt->bind(1, hcp_id).bind(2, id);
-  return stmt->step();
-}
-
-Result<std::optional<std::string>> SqliteStore::Impl::tombstone_rev(const char* kind,
-                                                                    const std::string& id) {
-  auto stmt = db().cached("SELECT rev FROM tombstone WHERE kind = ? AND id = ?");
-  if (!stmt.ok()) return stmt.status();
-  stmt->bind(1, kind).bind(2, id);
+  stmt->bind(1, id);
   auto row = stmt->step();
   if (!row.ok()) return row.status();
-  if (!*row) return std::optional<std::string>();
-  return std::optional(stmt->text(0));
+  if (!*row) return Status::Internal("no row for the id check of " + id);
+  return IdSlot{stmt->int64(0) != 0, stmt->optional_text(1)};
 }
 
 Result<std::optional<Deletion>> SqliteStore::Impl::deletion_for(const char* kind,
@@ -1071,17 +1066,16 @@ Status SqliteStore::Impl::write_patient(const icure::Patient& sealed, bool inser
 Result<icure::Patient> SqliteStore::Impl::create_patient(const Principal& who,
                                                          icure::Patient patient, bool full_result) {
   if (!patient.id || patient.id->empty()) patient.id = new_id();
-  auto existing = load_doc("patient", *patient.id);
-  if (!existing.ok()) return existing.status();
-  if (*existing)
+  auto slot = id_slot("patient", *patient.id);
+  if (!slot.ok()) return slot.status();
+  if (slot->taken)
     return Status::Conflict("patient " + *patient.id + " already exists", "Patient.id");
   FHIRBRIDGE_RETURN_IF_ERROR(check_fhir_id_conflicts(who, patient));
-  auto tomb = tombstone_rev("patient", *patient.id);
-  if (!tomb.ok()) return tomb.status();
-  if (*tomb) FHIRBRIDGE_RETURN_IF_ERROR(drop_tombstone("patient", *patient.id));
+  const auto& tomb = slot->tombstone_rev;
+  if (tomb) FHIRBRIDGE_RETURN_IF_ERROR(drop_tombstone("patient", *patient.id));
 
   const auto now = now_ms();
-  patient.rev = next_rev(rev_generation(*tomb));
+  patient.rev = next_rev(rev_generation(tomb));
   patient._type = icure::kPatientType;
   patient.created = patient.created.value_or(now);
   patient.modified = now;
@@ -1426,21 +1420,19 @@ Result<ContactRecord> SqliteStore::Impl::create_contact(const Principal& who,
   std::string resolved_patient_id;
   std::vector<std::string> patient_secrets;
   {
-    auto rev = db().cached("SELECT rev FROM patient WHERE id = ?");
-    if (!rev.ok()) return rev.status();
-    rev->bind(1, patient_id);
-    auto row = rev->step();
+    // The rev and whether the writer reads it, in one statement.
+    auto current = db().cached(
+        "SELECT p.rev, EXISTS(SELECT 1 FROM patient_reader r WHERE r.hcp_id = ?2 AND "
+        "r.patient_id = p.id) FROM patient p WHERE p.id = ?1");
+    if (!current.ok()) return current.status();
+    current->bind(1, patient_id).bind(2, who.hcp_id);
+    auto row = current->step();
     if (!row.ok()) return row.status();
-    if (*row) {
+    if (*row && current->int64(1) != 0) {
       auto hit = cached_patient_secrets(who.hcp_id, patient_id);
-      if (hit && hit->rev == rev->text(0)) {
-        rev = sqlite::Statement();
-        auto reader = is_reader("patient", patient_id, who.hcp_id);
-        if (!reader.ok()) return reader.status();
-        if (*reader) {
-          resolved_patient_id = patient_id;
-          patient_secrets = std::move(hit->secret_ids);
-        }
+      if (hit && hit->rev == current->text(0)) {
+        resolved_patient_id = patient_id;
+        patient_secrets = std::move(hit->secret_ids);
       }
     }
   }
@@ -1457,9 +1449,9 @@ Result<ContactRecord> SqliteStore::Impl::create_contact(const Principal& who,
     remember_patient_secrets(who.hcp_id, patient->id, patient->rev, std::move(*secrets));
   }
   if (!contact.id || contact.id->empty()) contact.id = new_id();
-  auto existing = load_doc("contact", *contact.id);
-  if (!existing.ok()) return existing.status();
-  if (*existing)
+  auto slot = id_slot("contact", *contact.id);
+  if (!slot.ok()) return slot.status();
+  if (slot->taken)
     return Status::Conflict("contact " + *contact.id + " already exists", "Contact.id");
   const auto now = now_ms();
   if (contact.services)
@@ -1469,11 +1461,10 @@ Result<ContactRecord> SqliteStore::Impl::create_contact(const Principal& who,
       service.modified = now;
     }
   FHIRBRIDGE_RETURN_IF_ERROR(check_service_fhir_id_conflicts(who, contact));
-  auto tomb = tombstone_rev("contact", *contact.id);
-  if (!tomb.ok()) return tomb.status();
-  if (*tomb) FHIRBRIDGE_RETURN_IF_ERROR(drop_tombstone("contact", *contact.id));
+  const auto& tomb = slot->tombstone_rev;
+  if (tomb) FHIRBRIDGE_RETURN_IF_ERROR(drop_tombstone("contact", *contact.id));
 
-  contact.rev = next_rev(rev_generation(*tomb));
+  contact.rev = next_rev(rev_generation(tomb));
   contact._type = icure::kContactType;
   contact.created = contact.created.value_or(now);
   contact.modified = now;

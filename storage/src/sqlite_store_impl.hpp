@@ -330,10 +330,14 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
   // The doc of the row of `table` whose rowid is `rowid` (a search page's row,
   // read in the same transaction: it exists).
   Result<std::string> doc_at(const char* table, std::int64_t rowid);
-  // kind: "patient" / "contact".
-  Result<bool> is_reader(const char* kind, const std::string& id, const std::string& hcp_id);
-  // The rev of the tombstone of store id `id`, or nothing.
-  Result<std::optional<std::string>> tombstone_rev(const char* kind, const std::string& id);
+  // What a create of store id `id` checks, in one statement: whether a live
+  // row of `kind` ("patient" / "contact") has it, and its tombstone's rev
+  // when an entity with that id was deleted.
+  struct IdSlot {
+    bool taken = false;
+    std::optional<std::string> tombstone_rev;
+  };
+  Result<IdSlot> id_slot(const char* kind, const std::string& id);
   // The latest delete of an entity whose store id or alias (tombstone_alias:
   // FHIR ids, service ids) is `id_or_alias` and that `reader` could read.
   Result<std::optional<Deletion>> deletion_for(const char* kind, const std::string& id_or_alias,

@@ -164,4 +164,27 @@ BOOST_FIXTURE_TEST_CASE(every_name_row_is_written_past_one_insert_of_rows, Store
   BOOST_TEST(ids_of(by("", "renamed00")) == std::vector<std::string>{*patient->id});
 }
 
+// A create checks its id in one statement (a live row: conflict; a
+// tombstone: the next generation), for contacts as for patients.
+BOOST_FIXTURE_TEST_CASE(a_contact_id_is_refused_while_live_and_continues_after_a_delete,
+                        StoreFixture) {
+  auto patient = store->create_patient(hcp1, make_patient("Roux", "Lea", "female", 20000101));
+  REQUIRE_OK(patient);
+  icure::Contact contact = make_contact(70, "8867-4", 20240301);
+  contact.id = "00000000-0000-7000-8000-0000000000c1";
+  auto created = store->create_contact(hcp1, contact, *patient->id);
+  REQUIRE_OK(created);
+  BOOST_TEST(created->contact.rev->rfind("1-", 0) == 0);
+  auto twice = store->create_contact(hcp1, contact, *patient->id);
+  BOOST_TEST((twice.status().code() == StatusCode::conflict));
+  BOOST_TEST(twice.status().path() == "Contact.id");
+  REQUIRE_OK(store->delete_contact(hcp1, *contact.id, std::nullopt));
+  auto again = store->create_contact(hcp1, contact, *patient->id);
+  REQUIRE_OK(again);
+  BOOST_TEST(again->contact.rev->rfind("3-", 0) == 0);  // created 1, deleted 2
+  auto read = store->get_contact(hcp1, *contact.id);
+  REQUIRE_OK(read);
+  BOOST_TEST(read->patient_id == *patient->id);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
