@@ -188,7 +188,7 @@ Result<icure::Patient> SqliteStore::create_sealed_patient(const Principal& who,
   return impl_->write([&]() -> Result<icure::Patient> {
     FHIRBRIDGE_RETURN_IF_ERROR(require_delegation(sealed.delegations, who, "Patient"));
     if (!sealed.id || sealed.id->empty()) sealed.id = impl_->new_id();
-    auto slot = impl_->id_slot("patient", *sealed.id);
+    auto slot = impl_->id_slot(EntityKind::patient, *sealed.id);
     if (!slot.ok()) return slot.status();
     if (slot->taken)
       return Status::Conflict("patient " + *sealed.id + " already exists", "Patient.id");
@@ -317,7 +317,7 @@ Result<icure::Contact> SqliteStore::create_sealed_contact(const Principal& who,
   return impl_->write([&]() -> Result<icure::Contact> {
     FHIRBRIDGE_RETURN_IF_ERROR(require_delegation(sealed.delegations, who, "Contact"));
     if (!sealed.id || sealed.id->empty()) sealed.id = impl_->new_id();
-    auto slot = impl_->id_slot("contact", *sealed.id);
+    auto slot = impl_->id_slot(EntityKind::contact, *sealed.id);
     if (!slot.ok()) return slot.status();
     if (slot->taken)
       return Status::Conflict("contact " + *sealed.id + " already exists", "Contact.id");

@@ -551,14 +551,13 @@ Result<std::string> SqliteStore::Impl::doc_at(const char* table, std::int64_t ro
   return stmt->text(0);
 }
 
-Result<SqliteStore::Impl::IdSlot> SqliteStore::Impl::id_slot(const char* kind,
+Result<SqliteStore::Impl::IdSlot> SqliteStore::Impl::id_slot(EntityKind kind,
                                                              const std::string& id) {
-  const bool patient = std::string_view(kind) == "patient";
-  auto stmt =
-      db().cached(patient ? "SELECT EXISTS(SELECT 1 FROM patient WHERE id = ?1), "
-                            "(SELECT rev FROM tombstone WHERE kind = 'patient' AND id = ?1)"
-                          : "SELECT EXISTS(SELECT 1 FROM contact WHERE id = ?1), "
-                            "(SELECT rev FROM tombstone WHERE kind = 'contact' AND id = ?1)");
+  auto stmt = db().cached(kind == EntityKind::patient
+                              ? "SELECT EXISTS(SELECT 1 FROM patient WHERE id = ?1), "
+                                "(SELECT rev FROM tombstone WHERE kind = 'patient' AND id = ?1)"
+                              : "SELECT EXISTS(SELECT 1 FROM contact WHERE id = ?1), "
+                                "(SELECT rev FROM tombstone WHERE kind = 'contact' AND id = ?1)");
   if (!stmt.ok()) return stmt.status();
   stmt->bind(1, id);
   auto row = stmt->step();
@@ -943,6 +942,24 @@ Result<std::vector<SqliteStore::Impl::ListedVersion>> SqliteStore::Impl::list_ol
 
 namespace {
 
+// Runs the cached `sql` with `values` bound to ?1..?n; texts are bound
+// without SQLite's copy, so every value must outlive the call (index rows of
+// write_patient / write_contact: parts of the entity being written).
+template <typename... Values>
+Status insert_row(sqlite::Database& db, std::string_view sql, const Values&... values) {
+  auto stmt = db.cached(sql);
+  if (!stmt.ok()) return stmt.status();
+  int index = 0;
+  auto bind_one = [&](const auto& value) {
+    if constexpr (std::is_convertible_v<decltype(value), std::string_view>)
+      stmt->bind_static(++index, value);
+    else
+      stmt->bind(++index, value);
+  };
+  (bind_one(values), ...);
+  return stmt->run();
+}
+
 // Name rows per INSERT statement (write_patient).
 constexpr std::size_t kNameRowsPerInsert = 16;
 
@@ -1014,23 +1031,17 @@ Status SqliteStore::Impl::write_patient(const icure::Patient& sealed, bool inser
   FHIRBRIDGE_RETURN_IF_ERROR(row->run());
 
   if (!insert) FHIRBRIDGE_RETURN_IF_ERROR(clear_index_rows("patient", id));  // new: none yet
-  for (const auto& reader : readers_of(sealed.delegations)) {
-    auto stmt =
-        db().cached("INSERT OR IGNORE INTO patient_reader(hcp_id, patient_id) VALUES(?, ?)");
-    if (!stmt.ok()) return stmt.status();
-    stmt->bind(1, reader).bind(2, id);
-    FHIRBRIDGE_RETURN_IF_ERROR(stmt->run());
-  }
-  if (sealed.identifier) {
-    for (const auto& identifier : *sealed.identifier) {
-      if (!identifier.value) continue;
-      auto stmt =
-          db().cached("INSERT INTO patient_identifier(patient_id, system, value) VALUES(?, ?, ?)");
-      if (!stmt.ok()) return stmt.status();
-      stmt->bind(1, id).bind(2, identifier.system.value_or("")).bind(3, *identifier.value);
-      FHIRBRIDGE_RETURN_IF_ERROR(stmt->run());
-    }
-  }
+  for (const auto& reader : readers_of(sealed.delegations))
+    FHIRBRIDGE_RETURN_IF_ERROR(insert_row(
+        db(), "INSERT OR IGNORE INTO patient_reader(hcp_id, patient_id) VALUES(?, ?)", reader, id));
+  if (sealed.identifier)
+    for (const auto& identifier : *sealed.identifier)
+      if (identifier.value)
+        FHIRBRIDGE_RETURN_IF_ERROR(
+            insert_row(db(),
+                       "INSERT INTO patient_identifier(patient_id, system, value) "
+                       "VALUES(?, ?, ?)",
+                       id, identifier.system.value_or(""), *identifier.value));
   // Every (whole family part, whole given part) pair, for exact family+given
   // searches in the default order (schema migration 2).
   std::vector<std::string> pairs;
@@ -1066,7 +1077,7 @@ Status SqliteStore::Impl::write_patient(const icure::Patient& sealed, bool inser
 Result<icure::Patient> SqliteStore::Impl::create_patient(const Principal& who,
                                                          icure::Patient patient, bool full_result) {
   if (!patient.id || patient.id->empty()) patient.id = new_id();
-  auto slot = id_slot("patient", *patient.id);
+  auto slot = id_slot(EntityKind::patient, *patient.id);
   if (!slot.ok()) return slot.status();
   if (slot->taken)
     return Status::Conflict("patient " + *patient.id + " already exists", "Patient.id");
@@ -1358,41 +1369,28 @@ Status SqliteStore::Impl::write_contact(const icure::Contact& sealed, const std:
   FHIRBRIDGE_RETURN_IF_ERROR(row->run());
 
   if (!insert) FHIRBRIDGE_RETURN_IF_ERROR(clear_index_rows("contact", id));  // new: none yet
-  // Texts are bound without SQLite's copy: every argument outlives the run.
-  auto insert_row = [&](std::string_view sql, const auto&... values) -> Status {
-    auto stmt = db().cached(sql);
-    if (!stmt.ok()) return stmt.status();
-    int index = 0;
-    auto bind_one = [&](const auto& value) {
-      if constexpr (std::is_convertible_v<decltype(value), std::string_view>)
-        stmt->bind_static(++index, value);
-      else
-        stmt->bind(++index, value);
-    };
-    (bind_one(values), ...);
-    return stmt->run();
-  };
   for (const auto& reader : readers_of(sealed.delegations))
     FHIRBRIDGE_RETURN_IF_ERROR(insert_row(
-        "INSERT OR IGNORE INTO contact_reader(hcp_id, contact_id) VALUES(?, ?)", reader, id));
+        db(), "INSERT OR IGNORE INTO contact_reader(hcp_id, contact_id) VALUES(?, ?)", reader, id));
   if (sealed.secretForeignKeys)
     for (const auto& fk : *sealed.secretForeignKeys)
-      FHIRBRIDGE_RETURN_IF_ERROR(
-          insert_row("INSERT INTO contact_secret_fk(contact_id, secret_fk) VALUES(?, ?)", id, fk));
+      FHIRBRIDGE_RETURN_IF_ERROR(insert_row(
+          db(), "INSERT INTO contact_secret_fk(contact_id, secret_fk) VALUES(?, ?)", id, fk));
   for (auto date : dates)
     FHIRBRIDGE_RETURN_IF_ERROR(
-        insert_row("INSERT INTO contact_date(contact_id, date) VALUES(?, ?)", id, date));
+        insert_row(db(), "INSERT INTO contact_date(contact_id, date) VALUES(?, ?)", id, date));
   if (sealed.services) {
     for (const auto& service : *sealed.services) {
       const std::string service_id = service.id.value_or("");
       FHIRBRIDGE_RETURN_IF_ERROR(
-          insert_row("INSERT INTO service(contact_id, service_id, status) VALUES(?, ?, ?)", id,
-                     service_id, service.status));
+          insert_row(db(), "INSERT INTO service(contact_id, service_id, status) VALUES(?, ?, ?)",
+                     id, service_id, service.status));
       if (service.identifier)
         for (const auto& identifier : *service.identifier)
           if (identifier.value)
             FHIRBRIDGE_RETURN_IF_ERROR(
-                insert_row("INSERT INTO service_identifier(contact_id, service_id, system, value) "
+                insert_row(db(),
+                           "INSERT INTO service_identifier(contact_id, service_id, system, value) "
                            "VALUES(?, ?, ?, ?)",
                            id, service_id, identifier.system.value_or(""), *identifier.value));
       for (const auto& [kind, stubs] :
@@ -1400,6 +1398,7 @@ Status SqliteStore::Impl::write_contact(const icure::Contact& sealed, const std:
         if (!*stubs) continue;
         for (const auto& stub : **stubs)
           FHIRBRIDGE_RETURN_IF_ERROR(insert_row(
+              db(),
               "INSERT INTO service_code(contact_id, service_id, kind, type, code, modified) "
               "VALUES(?, ?, ?, ?, ?, ?)",
               id, service_id, kind, stub.type.value_or(""), stub.code.value_or(""),
@@ -1449,7 +1448,7 @@ Result<ContactRecord> SqliteStore::Impl::create_contact(const Principal& who,
     remember_patient_secrets(who.hcp_id, patient->id, patient->rev, std::move(*secrets));
   }
   if (!contact.id || contact.id->empty()) contact.id = new_id();
-  auto slot = id_slot("contact", *contact.id);
+  auto slot = id_slot(EntityKind::contact, *contact.id);
   if (!slot.ok()) return slot.status();
   if (slot->taken)
     return Status::Conflict("contact " + *contact.id + " already exists", "Contact.id");

@@ -331,13 +331,13 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
   // read in the same transaction: it exists).
   Result<std::string> doc_at(const char* table, std::int64_t rowid);
   // What a create of store id `id` checks, in one statement: whether a live
-  // row of `kind` ("patient" / "contact") has it, and its tombstone's rev
-  // when an entity with that id was deleted.
+  // row of `kind` has it, and its tombstone's rev when an entity with that id
+  // was deleted.
   struct IdSlot {
     bool taken = false;
     std::optional<std::string> tombstone_rev;
   };
-  Result<IdSlot> id_slot(const char* kind, const std::string& id);
+  Result<IdSlot> id_slot(EntityKind kind, const std::string& id);
   // The latest delete of an entity whose store id or alias (tombstone_alias:
   // FHIR ids, service ids) is `id_or_alias` and that `reader` could read.
   Result<std::optional<Deletion>> deletion_for(const char* kind, const std::string& id_or_alias,
