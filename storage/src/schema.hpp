@@ -164,6 +164,16 @@ UPDATE service_code SET modified =
   coalesce((SELECT c.modified FROM contact c WHERE c.id = service_code.contact_id), 0);
 CREATE INDEX service_code_code ON service_code(code, type, kind, contact_id, modified);
 )sql",
+      // 8: a pair row's token starts with the separator, char(31)
+      // (name_pair_token): the pairs of a family sorted right after its own
+      // token ("<family>" char(31) "<given>"), so a name prefix search walked
+      // them in its index range only to drop them. The index is dropped
+      // first (as in 7), and built here if an import had deferred it.
+      R"sql(
+DROP INDEX IF EXISTS patient_name_token;
+UPDATE patient_name SET token = char(31) || token WHERE field = 'pair';
+CREATE INDEX patient_name_token ON patient_name(token, field, whole, modified, patient_id);
+)sql",
   };
   return list;
 }

@@ -281,8 +281,8 @@ void add_name_condition(Conditions& c, const TextCondition& t, const char* field
     m.where += " AND n.field = ?";
     m.params.emplace_back(std::string(field));
   } else {
-    // A pair row ("<family>\x1f<given>") matches only where its family row
-    // does: skipping it saves a reader look-up per match, not a result.
+    // A pair row (name_pair_token) matches only where its family row does:
+    // skipping it saves a reader look-up per match, not a result.
     m.where += " AND n.field <> 'pair'";
   }
   m.drive_rank = rank;
@@ -869,13 +869,13 @@ std::optional<SearchSql> patient_pair_search(const Principal& who, const Patient
   // that whole family part and that whole given part), so they are not
   // checked again per row; unless a part holds the separator itself.
   PatientQuery rest = query;
-  if (folded_family.find('\x1f') == std::string::npos &&
-      folded_given.find('\x1f') == std::string::npos) {
+  if (folded_family.find(kNamePairSeparator) == std::string::npos &&
+      folded_given.find(kNamePairSeparator) == std::string::npos) {
     rest.family.erase(rest.family.begin() + (family - query.family.begin()));
     rest.given.erase(rest.given.begin() + (given - query.given.begin()));
   }
   Conditions c = patient_conditions(rest);
-  const std::string pair = folded_family + '\x1f' + folded_given;
+  const std::string pair = name_pair_token(folded_family, folded_given);
   const char* pair_rows = "d.token = ? AND d.field = 'pair' AND d.whole = 1";
   SearchSql s;
   s.from_where = std::string(

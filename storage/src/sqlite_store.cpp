@@ -1048,7 +1048,7 @@ Status SqliteStore::Impl::write_patient(const icure::Patient& sealed, bool inser
   for (const auto& [field, token, whole] : tokens) {
     if (field != "family" || !whole) continue;
     for (const auto& [given_field, given, given_whole] : tokens)
-      if (given_field == "given" && given_whole) pairs.push_back(token + '\x1f' + given);
+      if (given_field == "given" && given_whole) pairs.push_back(name_pair_token(token, given));
   }
   for (auto& pair : pairs) tokens.emplace("pair", std::move(pair), 1);
   const std::int64_t modified = sealed.modified.value_or(0);

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -24,6 +25,24 @@
 #include "fhirbridge/storage/sqlite_store.hpp"
 
 namespace fhirbridge::storage {
+
+// The token of a patient_name 'pair' row: the separator, then the folded
+// whole family part, the separator and the folded whole given part. The
+// leading separator (schema migration 8) puts every pair row apart from the
+// other tokens in patient_name_token, so a name prefix range does not walk
+// the pairs of the family it names (they were "<family>\x1f<given>", inside
+// that range, and outnumber its family rows). sqlite_store.cpp writes them,
+// sqlite_query.cpp searches them.
+inline constexpr char kNamePairSeparator = '\x1f';
+inline std::string name_pair_token(std::string_view family, std::string_view given) {
+  std::string token;
+  token.reserve(family.size() + given.size() + 2);
+  token += kNamePairSeparator;
+  token += family;
+  token += kNamePairSeparator;
+  token += given;
+  return token;
+}
 
 // "(system = ? AND value = ?) OR ..." over columns `system_col`/`value_col`, for
 // any-of tokens (an absent part matches anything); "0" for none. sqlite_query.cpp.

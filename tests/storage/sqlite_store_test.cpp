@@ -543,6 +543,12 @@ BOOST_FIXTURE_TEST_CASE(a_file_newer_than_the_build_is_refused, StoreFixture) {
 
 namespace {
 std::map<std::string, std::string> index_definitions(const std::filesystem::path& file);
+// Before version 8 a pair row's token was "<family>" char(31) "<given>",
+// without the leading separator: what a file of an older version holds.
+constexpr const char* kPairTokensOfVersion7 =
+    "UPDATE patient_name SET token = substr(token, 2) WHERE field = 'pair'; ";
+// Scalar answer of `sql` on a connection of its own.
+std::int64_t query_int(const std::filesystem::path& file, const char* sql);
 }  // namespace
 
 BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_2_is_migrated, StoreFixture) {
@@ -557,6 +563,7 @@ BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_2_is_migrated, StoreFixture) {
                              "ALTER TABLE service_code DROP COLUMN modified; "
                              "PRAGMA user_version = 2",
                              nullptr, nullptr, nullptr) == SQLITE_OK);
+  BOOST_REQUIRE(sqlite3_exec(db, kPairTokensOfVersion7, nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(db);
   open();
   auto migrated = store->get_patient(hcp1, "pat-1");
@@ -586,9 +593,9 @@ BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_5_gets_covering_code_indexes, S
     sqlite3* db = nullptr;
     BOOST_REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
     const std::string version_5 =
-        std::string(
-            "DROP INDEX service_code_code; DROP INDEX service_code_contact; "
-            "ALTER TABLE service_code DROP COLUMN modified; ") +
+        std::string(kPairTokensOfVersion7) +
+        "DROP INDEX service_code_code; DROP INDEX service_code_contact; "
+        "ALTER TABLE service_code DROP COLUMN modified; " +
         (code_index_deferred
              ? ""
              : "CREATE INDEX service_code_code ON service_code(code, type, kind); ") +
@@ -637,6 +644,7 @@ BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_6_gets_modified_on_code_rows, S
                              "CREATE INDEX service_code_code ON service_code(code, type, kind, "
                              "contact_id); PRAGMA user_version = 6",
                              nullptr, nullptr, nullptr) == SQLITE_OK);
+  BOOST_REQUIRE(sqlite3_exec(db, kPairTokensOfVersion7, nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(db);
   open();
   BOOST_TEST(index_definitions(file)["service_code_code"] ==
@@ -668,7 +676,66 @@ BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_6_gets_modified_on_code_rows, S
   BOOST_TEST(paged == oldest_first, boost::test_tools::per_element());
 }
 
+// Version 7 kept a pair row's token right after its family's own token, so a
+// name prefix range walked the pairs. The migration moves every pair apart
+// (leading char(31)), with or without the token index (an import may have
+// deferred it), and searches answer as on a fresh store: the family+given
+// pair, a prefix of the family, an exact given name.
+BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_7_moves_its_pair_tokens, StoreFixture) {
+  REQUIRE_OK(store->create_patient(hcp1, make_patient("Martin", "Paul", "male", 1980)));
+  REQUIRE_OK(store->create_patient(hcp1, make_patient("Martinez", "Ana", "female", 1981)));
+  REQUIRE_OK(store->create_patient(hcp1, make_patient("Dupont", "Paul", "male", 1982)));
+  const char* misplaced_pairs =
+      "SELECT count(*) FROM patient_name WHERE field = 'pair' AND substr(token, 1, 1) <> char(31)";
+  const char* pairs = "SELECT count(*) FROM patient_name WHERE field = 'pair'";
+  BOOST_TEST(query_int(file, pairs) == 3);
+  BOOST_TEST(query_int(file, misplaced_pairs) == 0);  // a fresh store writes them apart
+  const auto fresh = index_definitions(file);
+  for (const bool token_index_deferred : {false, true}) {
+    store.reset();
+    sqlite3* db = nullptr;
+    BOOST_REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+    const std::string version_7 = std::string(kPairTokensOfVersion7) +
+                                  (token_index_deferred ? "DROP INDEX patient_name_token; " : "") +
+                                  "PRAGMA user_version = 7";
+    BOOST_REQUIRE(sqlite3_exec(db, version_7.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+    BOOST_TEST(query_int(file, misplaced_pairs) == 3);
+    open();
+    BOOST_TEST(query_int(file, misplaced_pairs) == 0);
+    BOOST_TEST(query_int(file, pairs) == 3);
+    BOOST_TEST(query_int(file, "PRAGMA user_version") >= 8);
+    BOOST_TEST(index_definitions(file)["patient_name_token"] == fresh.at("patient_name_token"));
+
+    PatientQuery pair;
+    pair.family = {TextCondition{{"martin"}, TextMatch::exact}};
+    pair.given = {TextCondition{{"paul"}, TextMatch::exact}};
+    PatientQuery family_prefix;
+    family_prefix.names = {TextCondition{{"mart"}, TextMatch::prefix}};
+    PatientQuery given_paul;
+    given_paul.given = {TextCondition{{"Paul"}, TextMatch::exact}};
+    for (const auto& [query, total] : {std::pair{pair, 1}, {family_prefix, 2}, {given_paul, 2}}) {
+      auto found = store->find_patients(hcp1, query);
+      REQUIRE_OK(found);
+      BOOST_TEST(found->total == total);
+      BOOST_TEST(found->items.size() == static_cast<std::size_t>(total));
+    }
+  }
+}
+
 namespace {
+
+std::int64_t query_int(const std::filesystem::path& file, const char* sql) {
+  sqlite3* db = nullptr;
+  BOOST_REQUIRE(sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  BOOST_REQUIRE(sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK);
+  BOOST_REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+  const std::int64_t value = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return value;
+}
 
 // name -> sql of the file's indexes, read on a connection of its own.
 std::map<std::string, std::string> index_definitions(const std::filesystem::path& file) {
