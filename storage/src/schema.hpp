@@ -168,11 +168,35 @@ CREATE INDEX service_code_code ON service_code(code, type, kind, contact_id, mod
       // (name_pair_token): the pairs of a family sorted right after its own
       // token ("<family>" char(31) "<given>"), so a name prefix search walked
       // them in its index range only to drop them. The index is dropped
-      // first (as in 7), and built here if an import had deferred it.
+      // first (as in 7); migration 9 builds it again (and open() builds a
+      // missing deferrable index after the last migration).
       R"sql(
 DROP INDEX IF EXISTS patient_name_token;
 UPDATE patient_name SET token = char(31) || token WHERE field = 'pair';
-CREATE INDEX patient_name_token ON patient_name(token, field, whole, modified, patient_id);
+)sql",
+      // 9: patient_name rows are kept per reader of the patient, tagged with
+      // the reader's number (data_owner_number: owner ids are ~36 bytes, a
+      // number is one or two), and patient_name_token carries it before the
+      // sort keys: a name search checks who may read a match on the index
+      // entry instead of a look-up in patient_reader per match (docs/search.md).
+      // Numbers are never reused: rows of this table are never deleted.
+      R"sql(
+CREATE TABLE data_owner_number(number INTEGER PRIMARY KEY, owner_id TEXT NOT NULL UNIQUE);
+INSERT INTO data_owner_number(owner_id) SELECT DISTINCT hcp_id FROM patient_reader ORDER BY hcp_id;
+DROP INDEX IF EXISTS patient_name_token;
+ALTER TABLE patient_name RENAME TO patient_name_v8;
+CREATE TABLE patient_name(
+  patient_id TEXT NOT NULL REFERENCES patient(id) ON DELETE CASCADE,
+  field TEXT NOT NULL, token TEXT NOT NULL, whole INTEGER NOT NULL,
+  modified INTEGER NOT NULL DEFAULT 0, reader INTEGER NOT NULL);
+INSERT INTO patient_name(patient_id, field, token, whole, modified, reader)
+  SELECT n.patient_id, n.field, n.token, n.whole, n.modified, o.number
+  FROM patient_name_v8 n JOIN patient_reader r ON r.patient_id = n.patient_id
+  JOIN data_owner_number o ON o.owner_id = r.hcp_id
+  ORDER BY n.rowid, o.number;
+DROP TABLE patient_name_v8;
+CREATE INDEX patient_name_patient ON patient_name(patient_id);
+CREATE INDEX patient_name_token ON patient_name(token, field, whole, reader, modified, patient_id);
 )sql",
   };
   return list;
@@ -196,7 +220,7 @@ inline constexpr DeferrableIndex kDeferrableIndexes[] = {
     {"patient_family", "CREATE INDEX IF NOT EXISTS patient_family ON patient(family_sort, id)"},
     {"patient_name_token",
      "CREATE INDEX IF NOT EXISTS patient_name_token ON patient_name(token, field, whole, "
-     "modified, patient_id)"},
+     "reader, modified, patient_id)"},
     {"contact_secret_fk_key",
      "CREATE INDEX IF NOT EXISTS contact_secret_fk_key ON contact_secret_fk(secret_fk)"},
     {"service_code_code",

@@ -124,15 +124,27 @@ Result<std::vector<Value>> decode_cursor(const ResolvedSort& sort, const std::st
 // "<entity> has a row in <table> matching <where>": one condition over a
 // per-entity index table, kept apart so that a search can be driven by it.
 struct Member {
-  const char* table;   // e.g. "patient_name"
-  const char* alias;   // the alias `where` uses
+  const char* table;  // e.g. "patient_name"
+  // The alias `where` uses. Members that keep their rows per reader have
+  // one of their own (a driver of them is correlated to by its alias).
+  std::string alias;
   const char* column;  // the entity id column ("patient_id" / "contact_id")
   std::string where;
   std::vector<Value> params;
   // 0: cannot drive a search (no index range: `:contains`, a token without a
   // value, a negated date); else lower = expected to match fewer rows.
   int drive_rank = 0;
+  // The column of `table` holding a reader's data-owner number, when the
+  // table keeps its rows per reader (patient_name, schema migration 9): a
+  // search it drives checks the reader on its own rows (kCallerReaderNumber)
+  // instead of joining the reader table. nullptr: rows are not per reader.
+  const char* own_reader = nullptr;
 };
+
+// The caller's data-owner number: a scalar subquery SQLite evaluates once per
+// run; NULL (no row matches) when the caller reads nothing yet.
+constexpr const char* kCallerReaderNumber =
+    "(SELECT number FROM data_owner_number WHERE owner_id = ?)";
 
 // "<outer> is one of the <column>s of <table> rows matching <where>", in one of
 // two shapes. Uncorrelated (`outer IN (SELECT ...)`) lets SQLite drive the
@@ -250,7 +262,11 @@ void add_name_condition(Conditions& c, const TextCondition& t, const char* field
     c.add("0");
     return;
   }
-  Member m{"patient_name", "n", "patient_id", "", {}, 0};
+  // Its own alias: a search driven by one name condition correlates the
+  // others to the driver's rows (Member::own_reader).
+  Member m{"patient_name", "n" + std::to_string(c.members.size()), "patient_id", "", {}, 0,
+           "reader"};
+  const std::string& n = m.alias;
   std::string alternatives;
   int rank = 2;  // exact
   for (const auto& text : t.any_of) {
@@ -259,17 +275,17 @@ void add_name_condition(Conditions& c, const TextCondition& t, const char* field
     switch (t.match) {
       case TextMatch::prefix:
         // A range on the token index; 0xFF never occurs in UTF-8.
-        one = "n.token >= ? AND n.token < ?";
+        one = n + ".token >= ? AND " + n + ".token < ?";
         m.params.emplace_back(folded);
         m.params.emplace_back(folded + "\xff");
         rank = 3;
         break;
       case TextMatch::exact:
-        one = "n.token = ? AND n.whole = 1";
+        one = n + ".token = ? AND " + n + ".whole = 1";
         m.params.emplace_back(folded);
         break;
       case TextMatch::contains:
-        one = "n.whole = 1 AND instr(n.token, ?) > 0";
+        one = n + ".whole = 1 AND instr(" + n + ".token, ?) > 0";
         m.params.emplace_back(folded);
         rank = 0;  // no index range: every token is read
         break;
@@ -278,12 +294,12 @@ void add_name_condition(Conditions& c, const TextCondition& t, const char* field
   }
   m.where = "(" + alternatives + ")";
   if (field) {
-    m.where += " AND n.field = ?";
+    m.where += " AND " + n + ".field = ?";
     m.params.emplace_back(std::string(field));
   } else {
     // A pair row (name_pair_token) matches only where its family row does:
-    // skipping it saves a reader look-up per match, not a result.
-    m.where += " AND n.field <> 'pair'";
+    // skipping it saves a look-up per match, not a result.
+    m.where += " AND " + n + ".field <> 'pair'";
   }
   m.drive_rank = rank;
   c.members.push_back(std::move(m));
@@ -469,8 +485,9 @@ struct SearchSql {
 // most selective by drive_rank; `allow_driver` is false when a list of ids
 // drives instead). In the uncorrelated shape, only the driver stays
 // uncorrelated. `reader_join`: "<reader table> r ON r.<entity>_id = {ref} AND r.hcp_id = ?"
-// ({ref}: the member's entity id column); `entity_join`: the entity table,
-// joined only when a plain condition needs its row.
+// ({ref}: the member's entity id column), unless the driver keeps its rows
+// per reader (Member::own_reader); `entity_join`: the entity table ("... ON
+// <id> = {ref}"), joined only when a plain condition needs its row.
 SearchSql make_search(const Conditions& c, bool correlated, const char* outer,
                       const std::string& from, const std::string& hcp_id, bool allow_driver,
                       const char* reader_join, const char* reader_outer, const char* entity_join) {
@@ -490,17 +507,31 @@ SearchSql make_search(const Conditions& c, bool correlated, const char* outer,
     c.render(/*correlated=*/true, outer, driver, s.from_where, s.params);
   }
   const Member& m = c.members[static_cast<std::size_t>(driver)];
-  std::string join = reader_join;
-  join.replace(join.find("{ref}"), 5, std::string(m.alias) + "." + m.column);
-  if (!c.plain.empty()) join += std::string(" CROSS JOIN ") + entity_join;
+  const std::string ref = std::string(m.alias) + "." + m.column;
+  auto with_ref = [](std::string sql, const std::string& to) {
+    return sql.replace(sql.find("{ref}"), 5, to);
+  };
+  // The driver's rows joined to the entity's readers (or carrying them), the
+  // entity row only when a plain condition needs it. `outer`: the entity id.
+  std::string joins;
+  std::string reader_check;
+  std::string outer_id = reader_outer;
+  if (m.own_reader) {
+    reader_check =
+        std::string(m.alias) + "." + m.own_reader + " = " + kCallerReaderNumber + " AND ";
+    outer_id = ref;
+  } else {
+    joins = " CROSS JOIN " + with_ref(reader_join, ref);
+  }
+  if (!c.plain.empty()) joins += " CROSS JOIN " + with_ref(entity_join, outer_id);
   // DISTINCT on the driver's own column (equal to the reader's): when the
   // driver's index ends with it (service_code_code) an equality range yields
   // it in order, and SQLite needs no temporary B-tree to drop repeats.
-  s.driver_from_where = std::string("FROM ") + m.table + " " + m.alias + " CROSS JOIN " + join +
-                        " WHERE (" + m.where + ")";
+  s.driver_from_where = std::string("FROM ") + m.table + " " + m.alias + joins + " WHERE " +
+                        reader_check + "(" + m.where + ")";
   s.count_params = {hcp_id};
   s.count_params.insert(s.count_params.end(), m.params.begin(), m.params.end());
-  c.render(/*correlated=*/true, reader_outer, driver, s.driver_from_where, s.count_params);
+  c.render(/*correlated=*/true, outer_id.c_str(), driver, s.driver_from_where, s.count_params);
   s.count_select =
       std::string("SELECT DISTINCT ") + m.alias + "." + m.column + " " + s.driver_from_where;
   s.driver_table = m.table;
@@ -548,7 +579,7 @@ SearchSql patient_search(const Principal& who, const Conditions& c, bool by_ids,
   // With a list of ids, those drive: every other condition is checked per row.
   return make_search(c, ordered_index != nullptr || by_ids, "p.id", from, who.hcp_id, !by_ids,
                      "patient_reader r ON r.patient_id = {ref} AND r.hcp_id = ?", "r.patient_id",
-                     "patient p ON p.id = r.patient_id");
+                     "patient p ON p.id = {ref}");
 }
 
 // A bounded _lastUpdated range ("what changed since", as sync clients ask)
@@ -587,7 +618,7 @@ SearchSql contact_search(const Principal& who, const ContactQuery& query,
   const bool by_ids = query.ids.has_value() || query.patient_ids.has_value();
   return make_search(c, index != nullptr || by_ids, "c.id", from, who.hcp_id, !by_ids,
                      "contact_reader r ON r.contact_id = {ref} AND r.hcp_id = ?", "r.contact_id",
-                     "contact c ON c.id = r.contact_id");
+                     "contact c ON c.id = {ref}");
 }
 
 // The index whose order is exactly `sort` (all keys in one direction), if any.
@@ -878,12 +909,13 @@ std::optional<SearchSql> patient_pair_search(const Principal& who, const Patient
   const std::string pair = name_pair_token(folded_family, folded_given);
   const char* pair_rows = "d.token = ? AND d.field = 'pair' AND d.whole = 1";
   SearchSql s;
+  // The caller's own pair rows (they are kept per reader, migration 9):
+  // equal on every index column before (modified, patient_id).
   s.from_where = std::string(
                      "FROM patient_name d INDEXED BY patient_name_token "
                      "CROSS JOIN patient p ON p.id = d.patient_id "
-                     "CROSS JOIN patient_reader r ON r.patient_id = p.id AND r.hcp_id = ? "
-                     "WHERE ") +
-                 pair_rows;
+                     "WHERE d.reader = ") +
+                 kCallerReaderNumber + " AND " + pair_rows;
   s.params = {who.hcp_id, pair};
   c.render(/*correlated=*/true, "p.id", -1, s.from_where, s.params);
   // The count is the shared member-driven one with the pair rows driving: it
@@ -897,7 +929,8 @@ std::optional<SearchSql> patient_pair_search(const Principal& who, const Patient
                                                          "patient_id",
                                                          pair_rows,
                                                          {pair},
-                                                         /*drive_rank=*/1});
+                                                         /*drive_rank=*/1,
+                                                         /*own_reader=*/"reader"});
   SearchSql count = patient_search(who, counted, /*by_ids=*/false, nullptr);
   s.count_select = std::move(count.count_select);
   s.count_params = std::move(count.count_params);

@@ -963,15 +963,16 @@ Status insert_row(sqlite::Database& db, std::string_view sql, const Values&... v
 // Name rows per INSERT statement (write_patient).
 constexpr std::size_t kNameRowsPerInsert = 16;
 
-// "INSERT INTO patient_name(...) VALUES(?, ?, ?, ?, ?), ..." with `rows` rows
-// (1..kNameRowsPerInsert): built once per row count.
+// "INSERT INTO patient_name(...) VALUES(?, ?, ?, ?, ?, ?), ..." with `rows`
+// rows (1..kNameRowsPerInsert): built once per row count.
+constexpr int kNameRowColumns = 6;
 std::string_view name_insert_sql(std::size_t rows) {
   static const auto statements = [] {
     std::array<std::string, kNameRowsPerInsert + 1> sql;
     for (std::size_t n = 1; n <= kNameRowsPerInsert; ++n) {
-      sql[n] = "INSERT INTO patient_name(patient_id, field, token, whole, modified) VALUES";
+      sql[n] = "INSERT INTO patient_name(patient_id, field, token, whole, modified, reader) VALUES";
       for (std::size_t row = 0; row < n; ++row)
-        sql[n] += row ? ", (?, ?, ?, ?, ?)" : "(?, ?, ?, ?, ?)";
+        sql[n] += row ? ", (?, ?, ?, ?, ?, ?)" : "(?, ?, ?, ?, ?, ?)";
     }
     return sql;
   }();
@@ -979,6 +980,28 @@ std::string_view name_insert_sql(std::size_t rows) {
 }
 
 }  // namespace
+
+Result<std::int64_t> SqliteStore::Impl::data_owner_number(const std::string& owner_id) {
+  // Not cached in memory: a number drawn in a write that is then rolled back
+  // would be drawn again for another owner, and a cached one would then tag
+  // rows with the wrong reader. The table is a few rows on one page.
+  auto known = db().cached("SELECT number FROM data_owner_number WHERE owner_id = ?");
+  if (!known.ok()) return known.status();
+  known->bind(1, owner_id);
+  auto row = known->step();
+  if (!row.ok()) return row.status();
+  if (*row) return known->int64(0);
+  auto added = db().cached("INSERT INTO data_owner_number(owner_id) VALUES(?) RETURNING number");
+  if (!added.ok()) return added.status();
+  added->bind(1, owner_id);
+  row = added->step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::Internal("data_owner_number: no number returned for " + owner_id);
+  const std::int64_t number = added->int64(0);
+  auto done = added->step();  // RETURNING: the insert completes on the last step
+  if (!done.ok()) return done.status();
+  return number;
+}
 
 Status SqliteStore::Impl::write_patient(const icure::Patient& sealed, bool insert) {
   const std::string& id = *sealed.id;
@@ -1031,9 +1054,17 @@ Status SqliteStore::Impl::write_patient(const icure::Patient& sealed, bool inser
   FHIRBRIDGE_RETURN_IF_ERROR(row->run());
 
   if (!insert) FHIRBRIDGE_RETURN_IF_ERROR(clear_index_rows("patient", id));  // new: none yet
-  for (const auto& reader : readers_of(sealed.delegations))
+  // Name rows are kept per reader (schema migration 9), tagged with the
+  // reader's number, so that a name search checks who reads a match on the
+  // index entry, not in patient_reader.
+  std::set<std::int64_t> reader_numbers;
+  for (const auto& reader : readers_of(sealed.delegations)) {
     FHIRBRIDGE_RETURN_IF_ERROR(insert_row(
         db(), "INSERT OR IGNORE INTO patient_reader(hcp_id, patient_id) VALUES(?, ?)", reader, id));
+    auto number = data_owner_number(reader);
+    if (!number.ok()) return number.status();
+    reader_numbers.insert(*number);
+  }
   if (sealed.identifier)
     for (const auto& identifier : *sealed.identifier)
       if (identifier.value)
@@ -1054,22 +1085,26 @@ Status SqliteStore::Impl::write_patient(const icure::Patient& sealed, bool inser
   const std::int64_t modified = sealed.modified.value_or(0);
   // Several rows per INSERT: a patient has ~9 name rows, and each statement
   // run opens a cursor on the table and on each of its indexes anew.
-  auto next = tokens.begin();
-  for (std::size_t left = tokens.size(); left > 0;) {
-    const std::size_t rows = std::min(left, kNameRowsPerInsert);
-    auto stmt = db().cached(name_insert_sql(rows));
-    if (!stmt.ok()) return stmt.status();
-    for (int first = 1; first <= static_cast<int>(rows) * 5; first += 5, ++next) {
-      const auto& [field, token, whole] = *next;
-      // The bound texts outlive the run below (`tokens`, `id`).
-      stmt->bind_static(first, id)
-          .bind_static(first + 1, field)
-          .bind_static(first + 2, token)
-          .bind(first + 3, whole)
-          .bind(first + 4, modified);
+  for (const std::int64_t reader : reader_numbers) {
+    auto next = tokens.begin();
+    for (std::size_t left = tokens.size(); left > 0;) {
+      const std::size_t rows = std::min(left, kNameRowsPerInsert);
+      auto stmt = db().cached(name_insert_sql(rows));
+      if (!stmt.ok()) return stmt.status();
+      for (int first = 1; first <= static_cast<int>(rows) * kNameRowColumns;
+           first += kNameRowColumns, ++next) {
+        const auto& [field, token, whole] = *next;
+        // The bound texts outlive the run below (`tokens`, `id`).
+        stmt->bind_static(first, id)
+            .bind_static(first + 1, field)
+            .bind_static(first + 2, token)
+            .bind(first + 3, whole)
+            .bind(first + 4, modified)
+            .bind(first + 5, reader);
+      }
+      FHIRBRIDGE_RETURN_IF_ERROR(stmt->run());
+      left -= rows;
     }
-    FHIRBRIDGE_RETURN_IF_ERROR(stmt->run());
-    left -= rows;
   }
   return {};
 }

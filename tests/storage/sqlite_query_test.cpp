@@ -238,6 +238,59 @@ BOOST_FIXTURE_TEST_CASE(name_search_uses_the_token_index, PeopleFixture) {
   BOOST_TEST(all.find("SCAN patient_name") == std::string::npos, all);
 }
 
+// Name rows are kept per reader (schema migration 9): a name search checks
+// the caller's number on its index entries. A shared patient is found by
+// each reader, counted once, in every search shape (keyed prefix, exact,
+// family+given pair, two conditions, a plain condition on the patient row,
+// another order); who does not read it finds nothing, and a delete takes
+// every reader's rows.
+BOOST_FIXTURE_TEST_CASE(name_searches_check_the_reader_on_the_name_rows, PeopleFixture) {
+  REQUIRE_OK(store->share_patient(hcp1, ids.at("Jean-Pierre"), hcp2.hcp_id));
+  auto shapes = [] {
+    std::vector<PatientQuery> all(6);
+    all[0].names = {text({"dup"})};
+    all[1].names = {text({"DUPOND"}, TextMatch::exact)};
+    all[2].family = {text({"dupond"}, TextMatch::exact)};
+    all[2].given = {text({"jean-pierre"}, TextMatch::exact)};
+    all[3].names = {text({"dup"}), text({"pierre"})};
+    all[4].names = {text({"dup"})};
+    all[4].genders = {{"male"}};
+    all[5].names = {text({"dup"})};
+    all[5].page.sort = {{"family", false}};
+    return all;
+  }();
+  // hcp1: Élodie Dupont and Jean-Pierre Dupond for "dup"; hcp2: its own
+  // Hidden Dupont and the shared Jean-Pierre; hcp3: nothing.
+  const std::vector<std::set<std::string>> for_hcp1{
+      {"Élodie", "Jean-Pierre"}, {"Jean-Pierre"}, {"Jean-Pierre"},
+      {"Jean-Pierre"},           {"Jean-Pierre"}, {"Élodie", "Jean-Pierre"}};
+  const std::vector<std::set<std::string>> for_hcp2{
+      {"Hidden", "Jean-Pierre"}, {"Jean-Pierre"},           {"Jean-Pierre"},
+      {"Jean-Pierre"},           {"Hidden", "Jean-Pierre"}, {"Hidden", "Jean-Pierre"}};
+  auto found = [&](const Principal& who, const PatientQuery& q) {
+    auto page = store->find_patients(who, q);
+    BOOST_REQUIRE_MESSAGE(page.ok(), page.status().to_string());
+    std::set<std::string> givens;
+    for (const auto& p : page->items) givens.insert(*p.firstName);
+    BOOST_TEST(page->total == static_cast<std::int64_t>(page->items.size()));
+    return givens;
+  };
+  for (std::size_t i = 0; i < shapes.size(); ++i) {
+    BOOST_TEST_CONTEXT("shape " << i) {
+      BOOST_TEST((found(hcp1, shapes[i]) == for_hcp1[i]));
+      BOOST_TEST((found(hcp2, shapes[i]) == for_hcp2[i]));
+      BOOST_TEST(found(hcp3, shapes[i]).empty());
+    }
+  }
+  REQUIRE_OK(store->delete_patient(hcp1, ids.at("Jean-Pierre"), {}));
+  for (std::size_t i = 0; i < shapes.size(); ++i) {
+    BOOST_TEST_CONTEXT("shape " << i << " after the delete") {
+      BOOST_TEST(found(hcp1, shapes[i]).count("Jean-Pierre") == 0u);
+      BOOST_TEST(found(hcp2, shapes[i]).count("Jean-Pierre") == 0u);
+    }
+  }
+}
+
 // A code search reads service_code only through its two covering indexes:
 // the count walks (code, type, kind, contact_id) without a row look-up or a
 // temporary B-tree for DISTINCT, and the sorted scan checks each contact on

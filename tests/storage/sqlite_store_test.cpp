@@ -543,10 +543,23 @@ BOOST_FIXTURE_TEST_CASE(a_file_newer_than_the_build_is_refused, StoreFixture) {
 
 namespace {
 std::map<std::string, std::string> index_definitions(const std::filesystem::path& file);
+// Before version 9 patient_name had one row per token (not per reader), no
+// reader column, and there was no data_owner_number. For files whose
+// patients hcp-1 reads (what these tests write), its rows are those rows.
+constexpr const char* kNameRowsOfVersion8 =
+    "DROP INDEX patient_name_token; "
+    "DELETE FROM patient_name WHERE reader <> "
+    "(SELECT number FROM data_owner_number WHERE owner_id = 'hcp-1'); "
+    "ALTER TABLE patient_name DROP COLUMN reader; DROP TABLE data_owner_number; "
+    "CREATE INDEX patient_name_token ON patient_name(token, field, whole, modified, patient_id); ";
 // Before version 8 a pair row's token was "<family>" char(31) "<given>",
 // without the leading separator: what a file of an older version holds.
-constexpr const char* kPairTokensOfVersion7 =
+constexpr const char* kNameRowsOfVersion7 =
     "UPDATE patient_name SET token = substr(token, 2) WHERE field = 'pair'; ";
+// The SQL that turns a fresh file's name rows into those of `version` (7 or 8).
+std::string older_names(int version) {
+  return std::string(kNameRowsOfVersion8) + (version <= 7 ? kNameRowsOfVersion7 : "");
+}
 // Scalar answer of `sql` on a connection of its own.
 std::int64_t query_int(const std::filesystem::path& file, const char* sql);
 }  // namespace
@@ -563,7 +576,7 @@ BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_2_is_migrated, StoreFixture) {
                              "ALTER TABLE service_code DROP COLUMN modified; "
                              "PRAGMA user_version = 2",
                              nullptr, nullptr, nullptr) == SQLITE_OK);
-  BOOST_REQUIRE(sqlite3_exec(db, kPairTokensOfVersion7, nullptr, nullptr, nullptr) == SQLITE_OK);
+  BOOST_REQUIRE(sqlite3_exec(db, older_names(7).c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(db);
   open();
   auto migrated = store->get_patient(hcp1, "pat-1");
@@ -593,7 +606,7 @@ BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_5_gets_covering_code_indexes, S
     sqlite3* db = nullptr;
     BOOST_REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
     const std::string version_5 =
-        std::string(kPairTokensOfVersion7) +
+        older_names(7) +
         "DROP INDEX service_code_code; DROP INDEX service_code_contact; "
         "ALTER TABLE service_code DROP COLUMN modified; " +
         (code_index_deferred
@@ -644,7 +657,7 @@ BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_6_gets_modified_on_code_rows, S
                              "CREATE INDEX service_code_code ON service_code(code, type, kind, "
                              "contact_id); PRAGMA user_version = 6",
                              nullptr, nullptr, nullptr) == SQLITE_OK);
-  BOOST_REQUIRE(sqlite3_exec(db, kPairTokensOfVersion7, nullptr, nullptr, nullptr) == SQLITE_OK);
+  BOOST_REQUIRE(sqlite3_exec(db, older_names(7).c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(db);
   open();
   BOOST_TEST(index_definitions(file)["service_code_code"] ==
@@ -695,7 +708,7 @@ BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_7_moves_its_pair_tokens, StoreF
     store.reset();
     sqlite3* db = nullptr;
     BOOST_REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
-    const std::string version_7 = std::string(kPairTokensOfVersion7) +
+    const std::string version_7 = older_names(7) +
                                   (token_index_deferred ? "DROP INDEX patient_name_token; " : "") +
                                   "PRAGMA user_version = 7";
     BOOST_REQUIRE(sqlite3_exec(db, version_7.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
@@ -720,6 +733,57 @@ BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_7_moves_its_pair_tokens, StoreF
       BOOST_TEST(found->total == total);
       BOOST_TEST(found->items.size() == static_cast<std::size_t>(total));
     }
+  }
+}
+
+// Version 8 kept one patient_name row per token, checked against
+// patient_reader. The migration numbers every reader and writes each
+// patient's rows once per reader, with or without the token index: a shared
+// patient is then found by name by both readers, the others by their own.
+BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_8_gets_name_rows_per_reader, StoreFixture) {
+  auto shared = store->create_patient(hcp1, make_patient("Martin", "Paul", "male", 1980));
+  REQUIRE_OK(shared);
+  REQUIRE_OK(store->create_patient(hcp1, make_patient("Martinez", "Ana", "female", 1981)));
+  REQUIRE_OK(store->share_patient(hcp1, *shared->id, hcp2.hcp_id));
+  const std::int64_t rows_per_reader = query_int(
+      file, ("SELECT count(*) FROM patient_name WHERE patient_id = '" + *shared->id + "'").c_str());
+  const char* owners = "SELECT count(*) FROM data_owner_number";
+  BOOST_TEST(query_int(file, owners) == 2);
+  for (const bool token_index_deferred : {false, true}) {
+    store.reset();
+    sqlite3* db = nullptr;
+    BOOST_REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+    const std::string version_8 = older_names(8) +
+                                  (token_index_deferred ? "DROP INDEX patient_name_token; " : "") +
+                                  "PRAGMA user_version = 8";
+    BOOST_REQUIRE(sqlite3_exec(db, version_8.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+    BOOST_TEST(query_int(file,
+                         "SELECT count(*) FROM patient_name p WHERE p.patient_id = "
+                         "(SELECT id FROM patient WHERE family_sort = 'martin')") ==
+               rows_per_reader / 2);
+    open();
+    BOOST_TEST(query_int(file, "PRAGMA user_version") >= 9);
+    BOOST_TEST(query_int(file, owners) == 2);
+    BOOST_TEST(query_int(file, ("SELECT count(*) FROM patient_name WHERE patient_id = '" +
+                                *shared->id + "'")
+                                   .c_str()) == rows_per_reader);
+    // Every row is tagged with a reader of its patient.
+    BOOST_TEST(query_int(file,
+                         "SELECT count(*) FROM patient_name n WHERE NOT EXISTS (SELECT 1 FROM "
+                         "patient_reader r JOIN data_owner_number o ON o.owner_id = r.hcp_id "
+                         "WHERE r.patient_id = n.patient_id AND o.number = n.reader)") == 0);
+    PatientQuery martin;
+    martin.names = {TextCondition{{"martin"}, TextMatch::prefix}};
+    auto of_hcp1 = store->find_patients(hcp1, martin);
+    REQUIRE_OK(of_hcp1);
+    BOOST_TEST(of_hcp1->total == 2);
+    auto of_hcp2 = store->find_patients(hcp2, martin);
+    REQUIRE_OK(of_hcp2);
+    BOOST_TEST(of_hcp2->total == 1);
+    BOOST_REQUIRE(of_hcp2->items.size() == 1u);
+    BOOST_TEST(*of_hcp2->items[0].id == *shared->id);
+    BOOST_TEST(store->find_patients(hcp3, martin)->total == 0);
   }
 }
 
