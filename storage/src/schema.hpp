@@ -198,6 +198,29 @@ DROP TABLE patient_name_v8;
 CREATE INDEX patient_name_patient ON patient_name(patient_id);
 CREATE INDEX patient_name_token ON patient_name(token, field, whole, reader, modified, patient_id);
 )sql",
+      // 10: service_code rows per reader of the contact, tagged as name rows
+      // are (9), and service_code_code carries the reader before the contact:
+      // a code search checks who reads a match on the index entry instead of
+      // a look-up in contact_reader per match (docs/search.md).
+      R"sql(
+INSERT INTO data_owner_number(owner_id)
+  SELECT DISTINCT hcp_id FROM contact_reader
+  WHERE hcp_id NOT IN (SELECT owner_id FROM data_owner_number) ORDER BY hcp_id;
+DROP INDEX IF EXISTS service_code_code;
+ALTER TABLE service_code RENAME TO service_code_v9;
+CREATE TABLE service_code(
+  contact_id TEXT NOT NULL REFERENCES contact(id) ON DELETE CASCADE,
+  service_id TEXT NOT NULL, kind TEXT NOT NULL, type TEXT NOT NULL, code TEXT NOT NULL,
+  modified INTEGER NOT NULL DEFAULT 0, reader INTEGER NOT NULL);
+INSERT INTO service_code(contact_id, service_id, kind, type, code, modified, reader)
+  SELECT s.contact_id, s.service_id, s.kind, s.type, s.code, s.modified, o.number
+  FROM service_code_v9 s JOIN contact_reader r ON r.contact_id = s.contact_id
+  JOIN data_owner_number o ON o.owner_id = r.hcp_id
+  ORDER BY s.rowid, o.number;
+DROP TABLE service_code_v9;
+CREATE INDEX service_code_contact ON service_code(contact_id, kind, type, code);
+CREATE INDEX service_code_code ON service_code(code, type, kind, reader, contact_id, modified);
+)sql",
   };
   return list;
 }
@@ -224,8 +247,8 @@ inline constexpr DeferrableIndex kDeferrableIndexes[] = {
     {"contact_secret_fk_key",
      "CREATE INDEX IF NOT EXISTS contact_secret_fk_key ON contact_secret_fk(secret_fk)"},
     {"service_code_code",
-     "CREATE INDEX IF NOT EXISTS service_code_code ON service_code(code, type, kind, contact_id, "
-     "modified)"},
+     "CREATE INDEX IF NOT EXISTS service_code_code ON service_code(code, type, kind, reader, "
+     "contact_id, modified)"},
     {"contact_date_date", "CREATE INDEX IF NOT EXISTS contact_date_date ON contact_date(date)"},
 };
 

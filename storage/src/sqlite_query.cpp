@@ -407,9 +407,12 @@ Conditions contact_conditions(const ContactQuery& q) {
   }
   for (const auto& [list, kind] : {std::pair{&q.codes, "code"}, std::pair{&q.tags, "tag"}}) {
     for (const auto& any : *list) {
-      Member m{
-          "service_code", "s", "contact_id", "", {std::string(kind)}, all_have_values(any) ? 2 : 0};
-      m.where = "s.kind = ? AND (" + token_or(any, "s.type", "s.code", m.params) + ")";
+      // Its own alias, and the reader on its rows: as a name condition's.
+      Member m{"service_code",      "s" + std::to_string(c.members.size()), "contact_id", "",
+               {std::string(kind)}, all_have_values(any) ? 2 : 0,           "reader"};
+      const std::string& s = m.alias;
+      m.where = s + ".kind = ? AND (" +
+                token_or(any, (s + ".type").c_str(), (s + ".code").c_str(), m.params) + ")";
       c.members.push_back(std::move(m));
     }
   }

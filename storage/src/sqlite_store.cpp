@@ -339,7 +339,18 @@ void SqliteStore::Impl::run_group(const std::vector<PendingWritePtr>& group) {
     if (savepoints) {
       if (Status s = writer.run_cached("SAVEPOINT grouped_write"); !s.ok()) return fail_all(s);
     }
-    const Status body = p->run();
+    Status body;
+    {
+      // Owner numbers are remembered for this write only: all of it is kept
+      // or undone together (its savepoint, or the transaction when alone).
+      std::unordered_map<std::string, std::int64_t> owner_numbers;
+      owner_numbers_of_write = &owner_numbers;
+      struct Forget {
+        std::unordered_map<std::string, std::int64_t>*& numbers;
+        ~Forget() { numbers = nullptr; }
+      } forget{owner_numbers_of_write};
+      body = p->run();
+    }
     if (!writer.in_transaction()) {
       // SQLite rolled the whole transaction back (I/O error, disk full, ...):
       // nothing of the group is kept; the failing write keeps its own error.
@@ -982,9 +993,19 @@ std::string_view name_insert_sql(std::size_t rows) {
 }  // namespace
 
 Result<std::int64_t> SqliteStore::Impl::data_owner_number(const std::string& owner_id) {
-  // Not cached in memory: a number drawn in a write that is then rolled back
-  // would be drawn again for another owner, and a cached one would then tag
-  // rows with the wrong reader. The table is a few rows on one page.
+  // Remembered only within the write running now (owner_numbers_of_write,
+  // set by run_group): a number drawn in a write that is then rolled back
+  // would be drawn again for another owner, so one kept past its write could
+  // tag rows with the wrong reader. An import's batch is one write.
+  if (owner_numbers_of_write)
+    if (auto known = owner_numbers_of_write->find(owner_id); known != owner_numbers_of_write->end())
+      return known->second;
+  auto number = stored_owner_number(owner_id);
+  if (number.ok() && owner_numbers_of_write) owner_numbers_of_write->emplace(owner_id, *number);
+  return number;
+}
+
+Result<std::int64_t> SqliteStore::Impl::stored_owner_number(const std::string& owner_id) {
   auto known = db().cached("SELECT number FROM data_owner_number WHERE owner_id = ?");
   if (!known.ok()) return known.status();
   known->bind(1, owner_id);
@@ -1404,9 +1425,15 @@ Status SqliteStore::Impl::write_contact(const icure::Contact& sealed, const std:
   FHIRBRIDGE_RETURN_IF_ERROR(row->run());
 
   if (!insert) FHIRBRIDGE_RETURN_IF_ERROR(clear_index_rows("contact", id));  // new: none yet
-  for (const auto& reader : readers_of(sealed.delegations))
+  // Code rows are kept per reader (schema migration 10), as name rows are.
+  std::set<std::int64_t> reader_numbers;
+  for (const auto& reader : readers_of(sealed.delegations)) {
     FHIRBRIDGE_RETURN_IF_ERROR(insert_row(
         db(), "INSERT OR IGNORE INTO contact_reader(hcp_id, contact_id) VALUES(?, ?)", reader, id));
+    auto number = data_owner_number(reader);
+    if (!number.ok()) return number.status();
+    reader_numbers.insert(*number);
+  }
   if (sealed.secretForeignKeys)
     for (const auto& fk : *sealed.secretForeignKeys)
       FHIRBRIDGE_RETURN_IF_ERROR(insert_row(
@@ -1432,12 +1459,13 @@ Status SqliteStore::Impl::write_contact(const icure::Contact& sealed, const std:
            {std::pair{"code", &service.codes}, std::pair{"tag", &service.tags}}) {
         if (!*stubs) continue;
         for (const auto& stub : **stubs)
-          FHIRBRIDGE_RETURN_IF_ERROR(insert_row(
-              db(),
-              "INSERT INTO service_code(contact_id, service_id, kind, type, code, modified) "
-              "VALUES(?, ?, ?, ?, ?, ?)",
-              id, service_id, kind, stub.type.value_or(""), stub.code.value_or(""),
-              sealed.modified.value_or(0)));
+          for (const std::int64_t reader : reader_numbers)
+            FHIRBRIDGE_RETURN_IF_ERROR(insert_row(
+                db(),
+                "INSERT INTO service_code(contact_id, service_id, kind, type, code, modified, "
+                "reader) VALUES(?, ?, ?, ?, ?, ?, ?)",
+                id, service_id, kind, stub.type.value_or(""), stub.code.value_or(""),
+                sealed.modified.value_or(0), reader));
       }
     }
   }

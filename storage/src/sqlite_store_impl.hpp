@@ -418,9 +418,14 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
   Result<PatientRow> visible_patient(const Principal& who, const std::string& id_or_fhir_id,
                                      bool report_deleted);
   Status check_fhir_id_conflicts(const Principal& who, const icure::Patient& patient);
-  // The number that tags a reader's patient_name rows (table
-  // data_owner_number), drawn on its first use inside the calling write.
+  // The number that tags a reader's patient_name and service_code rows
+  // (table data_owner_number), drawn on its first use inside the calling
+  // write; stored_owner_number asks the table.
   Result<std::int64_t> data_owner_number(const std::string& owner_id);
+  Result<std::int64_t> stored_owner_number(const std::string& owner_id);
+  // The owner numbers of the write run_group is running (nullptr between
+  // writes): writer thread only.
+  std::unordered_map<std::string, std::int64_t>* owner_numbers_of_write = nullptr;
   Status write_patient(const icure::Patient& sealed, bool insert);
   // Deletes an entity's rows in its index tables (index_tables()), before an
   // update rewrites them or when the entity is deleted. The store runs with

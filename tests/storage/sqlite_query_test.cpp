@@ -291,6 +291,86 @@ BOOST_FIXTURE_TEST_CASE(name_searches_check_the_reader_on_the_name_rows, PeopleF
   }
 }
 
+// Code rows are kept per reader too (schema migration 10). A contact shared
+// with its patient is found by code by each reader, once, in every shape
+// (keyed code, code + tag, code + date, a patient's contacts, another order);
+// who does not read it finds nothing, and a delete takes every reader's rows.
+BOOST_FIXTURE_TEST_CASE(code_searches_check_the_reader_on_the_code_rows, StoreFixture) {
+  auto anne = store->create_patient(hcp1, make_patient("Lefèvre", "Anne", "female", 1990));
+  auto own = store->create_patient(hcp2, make_patient("Own", "Patient", "male", 1980));
+  REQUIRE_OK(anne);
+  REQUIRE_OK(own);
+  auto shared = store->create_contact(hcp1, make_contact(61, "8867-4", 20240101), *anne->id);
+  REQUIRE_OK(shared);
+  REQUIRE_OK(store->create_contact(hcp1, make_contact(62, "8867-4", 20240102), *anne->id));
+  auto of_hcp2 = store->create_contact(hcp2, make_contact(63, "8867-4", 20240103), *own->id);
+  REQUIRE_OK(of_hcp2);
+  REQUIRE_OK(store->share_patient(hcp1, *anne->id, hcp2.hcp_id));  // her contacts follow
+  const std::string& shared_id = *shared->contact.id;
+  auto shapes = [&] {
+    std::vector<ContactQuery> all(5);
+    for (auto& q : all) q.codes = {{TokenFilter{"LOINC", "8867-4"}}};
+    all[1].tags = {{TokenFilter{"CD-ITEM", "vital"}}};
+    all[2].dates = {DateCondition{20240101, 20240101}};
+    all[3].patient_ids = std::vector<std::string>{*anne->id, *own->id};
+    all[4].page.sort = {{"date", true}};
+    return all;
+  }();
+  const std::vector<std::size_t> for_hcp1{2, 2, 1, 2, 2};
+  const std::vector<std::size_t> for_hcp2{3, 3, 1, 3, 3};
+  auto found = [&](const Principal& who, const ContactQuery& q) {
+    auto page = store->find_contacts(who, q);
+    BOOST_REQUIRE_MESSAGE(page.ok(), page.status().to_string());
+    std::set<std::string> ids;
+    for (const auto& r : page->items) ids.insert(*r.contact.id);
+    BOOST_TEST(page->total == static_cast<std::int64_t>(page->items.size()));
+    BOOST_TEST(ids.size() == page->items.size());
+    return ids;
+  };
+  for (std::size_t i = 0; i < shapes.size(); ++i) {
+    BOOST_TEST_CONTEXT("shape " << i) {
+      auto one = found(hcp1, shapes[i]);
+      BOOST_TEST(one.size() == for_hcp1[i]);
+      BOOST_TEST(one.count(shared_id) == 1u);
+      BOOST_TEST(one.count(*of_hcp2->contact.id) == 0u);
+      auto two = found(hcp2, shapes[i]);
+      BOOST_TEST(two.size() == for_hcp2[i]);
+      BOOST_TEST(two.count(shared_id) == 1u);
+      BOOST_TEST(found(hcp3, shapes[i]).empty());
+    }
+  }
+  REQUIRE_OK(store->delete_contact(hcp1, shared_id, {}));
+  for (std::size_t i = 0; i < shapes.size(); ++i) {
+    BOOST_TEST_CONTEXT("shape " << i << " after the delete") {
+      BOOST_TEST(found(hcp1, shapes[i]).count(shared_id) == 0u);
+      BOOST_TEST(found(hcp2, shapes[i]).count(shared_id) == 0u);
+    }
+  }
+}
+
+// A reader's number is drawn inside the write that first needs it and
+// remembered only for that write: a number drawn by a write that fails is
+// undone with it, the next owner gets that number, and the first owner draws
+// another. Kept in memory past the failed write, it would tag the first
+// owner's rows with the second owner's number.
+BOOST_FIXTURE_TEST_CASE(an_owner_number_drawn_by_a_failed_write_is_not_kept, StoreFixture) {
+  WriteBatch failing;  // hcp3's first write: its second patient takes a taken FHIR id
+  failing.ops.emplace_back(CreatePatient{make_patient("Alpha", "Three", "male", 1980, "same")});
+  failing.ops.emplace_back(CreatePatient{make_patient("Alpha", "Again", "male", 1981, "same")});
+  BOOST_REQUIRE(!store->apply(hcp3, failing).ok());
+  REQUIRE_OK(store->create_patient(hcp2, make_patient("Alpha", "Two", "male", 1982)));
+  REQUIRE_OK(store->create_patient(hcp3, make_patient("Alpha", "Three", "male", 1983)));
+  PatientQuery alpha;
+  alpha.names = {text({"alpha"})};
+  for (const auto& [who, given] : {std::pair{hcp2, "Two"}, {hcp3, "Three"}}) {
+    auto page = store->find_patients(who, alpha);
+    REQUIRE_OK(page);
+    BOOST_TEST(page->total == 1);
+    BOOST_REQUIRE(page->items.size() == 1u);
+    BOOST_TEST(*page->items[0].firstName == given);
+  }
+}
+
 // A code search reads service_code only through its two covering indexes:
 // the count walks (code, type, kind, contact_id) without a row look-up or a
 // temporary B-tree for DISTINCT, and the sorted scan checks each contact on

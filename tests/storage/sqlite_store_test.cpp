@@ -543,9 +543,17 @@ BOOST_FIXTURE_TEST_CASE(a_file_newer_than_the_build_is_refused, StoreFixture) {
 
 namespace {
 std::map<std::string, std::string> index_definitions(const std::filesystem::path& file);
-// Before version 9 patient_name had one row per token (not per reader), no
-// reader column, and there was no data_owner_number. For files whose
-// patients hcp-1 reads (what these tests write), its rows are those rows.
+// Before version 10 service_code had one row per code (not per reader) and
+// no reader column. For files whose contacts hcp-1 reads (what these tests
+// write), its rows are those rows.
+constexpr const char* kCodeRowsOfVersion9 =
+    "DROP INDEX service_code_code; "
+    "DELETE FROM service_code WHERE reader <> "
+    "(SELECT number FROM data_owner_number WHERE owner_id = 'hcp-1'); "
+    "ALTER TABLE service_code DROP COLUMN reader; "
+    "CREATE INDEX service_code_code ON service_code(code, type, kind, contact_id, modified); ";
+// Before version 9 patient_name had one row per token, no reader column, and
+// there was no data_owner_number.
 constexpr const char* kNameRowsOfVersion8 =
     "DROP INDEX patient_name_token; "
     "DELETE FROM patient_name WHERE reader <> "
@@ -556,9 +564,11 @@ constexpr const char* kNameRowsOfVersion8 =
 // without the leading separator: what a file of an older version holds.
 constexpr const char* kNameRowsOfVersion7 =
     "UPDATE patient_name SET token = substr(token, 2) WHERE field = 'pair'; ";
-// The SQL that turns a fresh file's name rows into those of `version` (7 or 8).
-std::string older_names(int version) {
-  return std::string(kNameRowsOfVersion8) + (version <= 7 ? kNameRowsOfVersion7 : "");
+// The SQL that turns a fresh file's index rows into those of `version` (7 to
+// 9), run before the other changes a test makes to look older.
+std::string older_index_rows(int version) {
+  return std::string(kCodeRowsOfVersion9) + (version <= 8 ? kNameRowsOfVersion8 : "") +
+         (version <= 7 ? kNameRowsOfVersion7 : "");
 }
 // Scalar answer of `sql` on a connection of its own.
 std::int64_t query_int(const std::filesystem::path& file, const char* sql);
@@ -570,13 +580,14 @@ BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_2_is_migrated, StoreFixture) {
   // What a version-2 file looks like: no tombstone aliases, no index of deletes by time.
   sqlite3* db = nullptr;
   BOOST_REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+  BOOST_REQUIRE(sqlite3_exec(db, older_index_rows(7).c_str(), nullptr, nullptr, nullptr) ==
+                SQLITE_OK);
   BOOST_REQUIRE(sqlite3_exec(db,
                              "DROP TABLE tombstone_alias; DROP INDEX tombstone_deleted; "
                              "DROP TABLE entity_version; DROP INDEX service_code_code; "
                              "ALTER TABLE service_code DROP COLUMN modified; "
                              "PRAGMA user_version = 2",
                              nullptr, nullptr, nullptr) == SQLITE_OK);
-  BOOST_REQUIRE(sqlite3_exec(db, older_names(7).c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(db);
   open();
   auto migrated = store->get_patient(hcp1, "pat-1");
@@ -606,7 +617,7 @@ BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_5_gets_covering_code_indexes, S
     sqlite3* db = nullptr;
     BOOST_REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
     const std::string version_5 =
-        older_names(7) +
+        older_index_rows(7) +
         "DROP INDEX service_code_code; DROP INDEX service_code_contact; "
         "ALTER TABLE service_code DROP COLUMN modified; " +
         (code_index_deferred
@@ -620,8 +631,8 @@ BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_5_gets_covering_code_indexes, S
     open();
     auto indexes = index_definitions(file);
     BOOST_TEST(indexes["service_code_code"] ==
-               "CREATE INDEX service_code_code ON service_code(code, type, kind, contact_id, "
-               "modified)");
+               "CREATE INDEX service_code_code ON service_code(code, type, kind, reader, "
+               "contact_id, modified)");
     BOOST_TEST(indexes["service_code_contact"] ==
                "CREATE INDEX service_code_contact ON service_code(contact_id, kind, type, code)");
     auto found = store->find_contacts(hcp1, by_code);
@@ -651,18 +662,19 @@ BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_6_gets_modified_on_code_rows, S
   store.reset();
   sqlite3* db = nullptr;
   BOOST_REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+  BOOST_REQUIRE(sqlite3_exec(db, older_index_rows(7).c_str(), nullptr, nullptr, nullptr) ==
+                SQLITE_OK);
   BOOST_REQUIRE(sqlite3_exec(db,
                              "DROP INDEX service_code_code; "
                              "ALTER TABLE service_code DROP COLUMN modified; "
                              "CREATE INDEX service_code_code ON service_code(code, type, kind, "
                              "contact_id); PRAGMA user_version = 6",
                              nullptr, nullptr, nullptr) == SQLITE_OK);
-  BOOST_REQUIRE(sqlite3_exec(db, older_names(7).c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(db);
   open();
   BOOST_TEST(index_definitions(file)["service_code_code"] ==
-             "CREATE INDEX service_code_code ON service_code(code, type, kind, contact_id, "
-             "modified)");
+             "CREATE INDEX service_code_code ON service_code(code, type, kind, reader, "
+             "contact_id, modified)");
   BOOST_REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
   sqlite3_stmt* stmt = nullptr;
   BOOST_REQUIRE(sqlite3_prepare_v2(db,
@@ -708,7 +720,7 @@ BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_7_moves_its_pair_tokens, StoreF
     store.reset();
     sqlite3* db = nullptr;
     BOOST_REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
-    const std::string version_7 = older_names(7) +
+    const std::string version_7 = older_index_rows(7) +
                                   (token_index_deferred ? "DROP INDEX patient_name_token; " : "") +
                                   "PRAGMA user_version = 7";
     BOOST_REQUIRE(sqlite3_exec(db, version_7.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
@@ -753,7 +765,7 @@ BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_8_gets_name_rows_per_reader, St
     store.reset();
     sqlite3* db = nullptr;
     BOOST_REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
-    const std::string version_8 = older_names(8) +
+    const std::string version_8 = older_index_rows(8) +
                                   (token_index_deferred ? "DROP INDEX patient_name_token; " : "") +
                                   "PRAGMA user_version = 8";
     BOOST_REQUIRE(sqlite3_exec(db, version_8.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
@@ -784,6 +796,61 @@ BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_8_gets_name_rows_per_reader, St
     BOOST_REQUIRE(of_hcp2->items.size() == 1u);
     BOOST_TEST(*of_hcp2->items[0].id == *shared->id);
     BOOST_TEST(store->find_patients(hcp3, martin)->total == 0);
+  }
+}
+
+// Version 9 kept one service_code row per code, checked against
+// contact_reader. The migration numbers the contacts' readers and writes
+// each contact's code rows once per reader, with or without the code index:
+// a shared contact is then found by code by both readers.
+BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_9_gets_code_rows_per_reader, StoreFixture) {
+  auto anne = store->create_patient(hcp1, make_patient("Martin", "Anne", "female", 1980));
+  REQUIRE_OK(anne);
+  auto shared = store->create_contact(hcp1, make_contact(61, "8867-4", 20240101), *anne->id);
+  REQUIRE_OK(shared);
+  REQUIRE_OK(store->share_patient(hcp1, *anne->id, hcp2.hcp_id));
+  auto own = store->create_patient(hcp3, make_patient("Own", "Patient", "male", 1980));
+  REQUIRE_OK(own);
+  REQUIRE_OK(store->create_contact(hcp3, make_contact(62, "8867-4", 20240102), *own->id));
+  const std::string rows_of_shared =
+      "SELECT count(*) FROM service_code WHERE contact_id = '" + *shared->contact.id + "'";
+  const std::int64_t rows_per_reader = query_int(file, rows_of_shared.c_str()) / 2;
+  BOOST_TEST(rows_per_reader == 2);  // a code and a tag
+  ContactQuery by_code;
+  by_code.codes = {{TokenFilter{"LOINC", "8867-4"}}};
+  for (const bool code_index_deferred : {false, true}) {
+    store.reset();
+    sqlite3* db = nullptr;
+    BOOST_REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+    // hcp-1 reads the shared contact; hcp-3's contact keeps its own rows.
+    const std::string version_9 =
+        "DROP INDEX service_code_code; DELETE FROM service_code WHERE reader = "
+        "(SELECT number FROM data_owner_number WHERE owner_id = 'hcp-2'); "
+        "ALTER TABLE service_code DROP COLUMN reader; " +
+        std::string(code_index_deferred
+                        ? ""
+                        : "CREATE INDEX service_code_code ON service_code(code, type, kind, "
+                          "contact_id, modified); ") +
+        "PRAGMA user_version = 9";
+    BOOST_REQUIRE(sqlite3_exec(db, version_9.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+    BOOST_TEST(query_int(file, rows_of_shared.c_str()) == rows_per_reader);
+    open();
+    BOOST_TEST(query_int(file, "PRAGMA user_version") >= 10);
+    BOOST_TEST(query_int(file, rows_of_shared.c_str()) == 2 * rows_per_reader);
+    BOOST_TEST(query_int(file,
+                         "SELECT count(*) FROM service_code s WHERE NOT EXISTS (SELECT 1 FROM "
+                         "contact_reader r JOIN data_owner_number o ON o.owner_id = r.hcp_id "
+                         "WHERE r.contact_id = s.contact_id AND o.number = s.reader)") == 0);
+    BOOST_TEST(index_definitions(file)["service_code_code"] ==
+               "CREATE INDEX service_code_code ON service_code(code, type, kind, reader, "
+               "contact_id, modified)");
+    for (const auto& [who, total] : {std::pair{hcp1, 1}, {hcp2, 1}, {hcp3, 1}}) {
+      auto found = store->find_contacts(who, by_code);
+      REQUIRE_OK(found);
+      BOOST_TEST(found->total == total);
+    }
+    BOOST_TEST(*store->find_contacts(hcp2, by_code)->items.at(0).contact.id == *shared->contact.id);
   }
 }
 
