@@ -572,6 +572,14 @@ std::string older_index_rows(int version) {
 }
 // Scalar answer of `sql` on a connection of its own.
 std::int64_t query_int(const std::filesystem::path& file, const char* sql);
+// Closes the fixture's store and runs `sql` on its file (to make it look older).
+void rewrite_file(StoreFixture& fixture, const std::string& sql) {
+  fixture.store.reset();
+  sqlite3* db = nullptr;
+  BOOST_REQUIRE(sqlite3_open(fixture.file.c_str(), &db) == SQLITE_OK);
+  BOOST_REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+}
 }  // namespace
 
 BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_2_is_migrated, StoreFixture) {
@@ -717,14 +725,9 @@ BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_7_moves_its_pair_tokens, StoreF
   BOOST_TEST(query_int(file, misplaced_pairs) == 0);  // a fresh store writes them apart
   const auto fresh = index_definitions(file);
   for (const bool token_index_deferred : {false, true}) {
-    store.reset();
-    sqlite3* db = nullptr;
-    BOOST_REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
-    const std::string version_7 = older_index_rows(7) +
-                                  (token_index_deferred ? "DROP INDEX patient_name_token; " : "") +
-                                  "PRAGMA user_version = 7";
-    BOOST_REQUIRE(sqlite3_exec(db, version_7.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
-    sqlite3_close(db);
+    rewrite_file(*this, older_index_rows(7) +
+                            (token_index_deferred ? "DROP INDEX patient_name_token; " : "") +
+                            "PRAGMA user_version = 7");
     BOOST_TEST(query_int(file, misplaced_pairs) == 3);
     open();
     BOOST_TEST(query_int(file, misplaced_pairs) == 0);
@@ -762,14 +765,9 @@ BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_8_gets_name_rows_per_reader, St
   const char* owners = "SELECT count(*) FROM data_owner_number";
   BOOST_TEST(query_int(file, owners) == 2);
   for (const bool token_index_deferred : {false, true}) {
-    store.reset();
-    sqlite3* db = nullptr;
-    BOOST_REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
-    const std::string version_8 = older_index_rows(8) +
-                                  (token_index_deferred ? "DROP INDEX patient_name_token; " : "") +
-                                  "PRAGMA user_version = 8";
-    BOOST_REQUIRE(sqlite3_exec(db, version_8.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
-    sqlite3_close(db);
+    rewrite_file(*this, older_index_rows(8) +
+                            (token_index_deferred ? "DROP INDEX patient_name_token; " : "") +
+                            "PRAGMA user_version = 8");
     BOOST_TEST(query_int(file,
                          "SELECT count(*) FROM patient_name p WHERE p.patient_id = "
                          "(SELECT id FROM patient WHERE family_sort = 'martin')") ==
@@ -819,9 +817,6 @@ BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_9_gets_code_rows_per_reader, St
   ContactQuery by_code;
   by_code.codes = {{TokenFilter{"LOINC", "8867-4"}}};
   for (const bool code_index_deferred : {false, true}) {
-    store.reset();
-    sqlite3* db = nullptr;
-    BOOST_REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
     // hcp-1 reads the shared contact; hcp-3's contact keeps its own rows.
     const std::string version_9 =
         "DROP INDEX service_code_code; DELETE FROM service_code WHERE reader = "
@@ -832,8 +827,7 @@ BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_9_gets_code_rows_per_reader, St
                         : "CREATE INDEX service_code_code ON service_code(code, type, kind, "
                           "contact_id, modified); ") +
         "PRAGMA user_version = 9";
-    BOOST_REQUIRE(sqlite3_exec(db, version_9.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
-    sqlite3_close(db);
+    rewrite_file(*this, version_9);
     BOOST_TEST(query_int(file, rows_of_shared.c_str()) == rows_per_reader);
     open();
     BOOST_TEST(query_int(file, "PRAGMA user_version") >= 10);
