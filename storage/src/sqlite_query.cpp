@@ -718,22 +718,53 @@ struct MatchKeys {
   std::int64_t count = 0;
   std::vector<MatchKey> keys;
 };
+// Positions in a list of keys, hashed and compared by their ids, and found
+// by an id itself (a heterogeneous look-up: no copy of the id to ask).
+struct KeyPosition {
+  const std::vector<MatchKey>* keys;
+  std::string_view id(std::size_t position) const { return (*keys)[position].id; }
+  std::string_view id(std::string_view id) const { return id; }
+};
+struct KeyPositionHash : KeyPosition {
+  using is_transparent = void;
+  template <typename Key>
+  std::size_t operator()(const Key& key) const {
+    return std::hash<std::string_view>{}(id(key));
+  }
+};
+struct KeyPositionEqual : KeyPosition {
+  using is_transparent = void;
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const {
+    return id(a) == id(b);
+  }
+};
+
 Result<MatchKeys> match_keys(sqlite::Database& db, const SearchSql& search, std::int64_t up_to,
                              std::int64_t keep) {
   auto stmt = db.cached_dynamic(match_keys_query(search));
   if (!stmt.ok()) return stmt.status();
   stmt->bind_all(search.count_params);
   MatchKeys found;
-  std::unordered_set<std::string> seen;  // ids; an id has one `modified`
+  // Every distinct match is listed (cut to `keep` at the end); the set of
+  // those seen holds their positions in the list and is looked up by the
+  // row's text in SQLite's buffer: one copy of an id per match, none per
+  // repeat (an id has one `modified`).
+  auto& keys = found.keys;
+  std::unordered_set<std::size_t, KeyPositionHash, KeyPositionEqual> seen(
+      64, KeyPositionHash{{&keys}}, KeyPositionEqual{{&keys}});
   while (up_to < 0 || found.count <= up_to) {
     auto row = stmt->step();
     if (!row.ok()) return row.status();
     if (!*row) break;
-    auto [id, fresh] = seen.insert(stmt->text(1));
-    if (!fresh) continue;
-    if (keep < 0 || found.count < keep) found.keys.push_back({stmt->int64(0), *id});
+    const std::string_view id = stmt->text_view(1);
+    if (seen.find(id) != seen.end()) continue;
+    keys.push_back({stmt->int64(0), std::string(id)});
+    seen.insert(keys.size() - 1);
     ++found.count;
   }
+  if (keep >= 0 && static_cast<std::int64_t>(keys.size()) > keep)
+    keys.resize(static_cast<std::size_t>(keep));
   return found;
 }
 

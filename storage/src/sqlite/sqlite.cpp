@@ -139,6 +139,14 @@ std::string Statement::text(int column) const {
               : std::string();
 }
 
+std::string_view Statement::text_view(int column) const {
+  const auto* data = sqlite3_column_text(stmt_, column);
+  const int size = sqlite3_column_bytes(stmt_, column);
+  return data
+             ? std::string_view(reinterpret_cast<const char*>(data), static_cast<std::size_t>(size))
+             : std::string_view();
+}
+
 std::optional<std::string> Statement::optional_text(int column) const {
   if (is_null(column)) return std::nullopt;
   return text(column);

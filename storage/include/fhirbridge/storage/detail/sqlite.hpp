@@ -73,6 +73,9 @@ class Statement {
   bool is_null(int column) const;
   std::int64_t int64(int column) const;
   std::string text(int column) const;
+  // The column's text in SQLite's buffer: valid until the next step, reset
+  // or a conversion of that column to another type.
+  std::string_view text_view(int column) const;
   std::optional<std::string> optional_text(int column) const;
   Value value(int column) const;
 
