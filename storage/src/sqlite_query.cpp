@@ -135,7 +135,8 @@ struct Member {
   // value, a negated date); else lower = expected to match fewer rows.
   int drive_rank = 0;
   // The column of `table` holding a reader's data-owner number, when the
-  // table keeps its rows per reader (patient_name, schema migration 9): a
+  // table keeps its rows per reader (patient_name, service_code: schema
+  // migrations 9, 10): a
   // search it drives checks the reader on its own rows (kCallerReaderNumber)
   // instead of joining the reader table. nullptr: rows are not per reader.
   const char* own_reader = nullptr;
@@ -510,7 +511,7 @@ SearchSql make_search(const Conditions& c, bool correlated, const char* outer,
     c.render(/*correlated=*/true, outer, driver, s.from_where, s.params);
   }
   const Member& m = c.members[static_cast<std::size_t>(driver)];
-  const std::string ref = std::string(m.alias) + "." + m.column;
+  const std::string ref = m.alias + "." + m.column;
   auto with_ref = [](std::string sql, const std::string& to) {
     return sql.replace(sql.find("{ref}"), 5, to);
   };
@@ -520,8 +521,7 @@ SearchSql make_search(const Conditions& c, bool correlated, const char* outer,
   std::string reader_check;
   std::string outer_id = reader_outer;
   if (m.own_reader) {
-    reader_check =
-        std::string(m.alias) + "." + m.own_reader + " = " + kCallerReaderNumber + " AND ";
+    reader_check = m.alias + "." + m.own_reader + " = " + kCallerReaderNumber + " AND ";
     outer_id = ref;
   } else {
     joins = " CROSS JOIN " + with_ref(reader_join, ref);

@@ -1024,6 +1024,20 @@ Result<std::int64_t> SqliteStore::Impl::stored_owner_number(const std::string& o
   return number;
 }
 
+template <typename Entity>
+Result<std::set<std::int64_t>> SqliteStore::Impl::write_readers(std::string_view insert_sql,
+                                                                const Entity& sealed,
+                                                                const std::string& id) {
+  std::set<std::int64_t> numbers;
+  for (const auto& reader : readers_of(sealed.delegations)) {
+    FHIRBRIDGE_RETURN_IF_ERROR(insert_row(db(), insert_sql, reader, id));
+    auto number = data_owner_number(reader);
+    if (!number.ok()) return number.status();
+    numbers.insert(*number);
+  }
+  return numbers;
+}
+
 Status SqliteStore::Impl::write_patient(const icure::Patient& sealed, bool insert) {
   const std::string& id = *sealed.id;
   // Name index: whole folded parts and their words, per field.
@@ -1078,14 +1092,10 @@ Status SqliteStore::Impl::write_patient(const icure::Patient& sealed, bool inser
   // Name rows are kept per reader (schema migration 9), tagged with the
   // reader's number, so that a name search checks who reads a match on the
   // index entry, not in patient_reader.
-  std::set<std::int64_t> reader_numbers;
-  for (const auto& reader : readers_of(sealed.delegations)) {
-    FHIRBRIDGE_RETURN_IF_ERROR(insert_row(
-        db(), "INSERT OR IGNORE INTO patient_reader(hcp_id, patient_id) VALUES(?, ?)", reader, id));
-    auto number = data_owner_number(reader);
-    if (!number.ok()) return number.status();
-    reader_numbers.insert(*number);
-  }
+  auto readers = write_readers(
+      "INSERT OR IGNORE INTO patient_reader(hcp_id, patient_id) VALUES(?, ?)", sealed, id);
+  if (!readers.ok()) return readers.status();
+  const std::set<std::int64_t>& reader_numbers = *readers;
   if (sealed.identifier)
     for (const auto& identifier : *sealed.identifier)
       if (identifier.value)
@@ -1426,14 +1436,10 @@ Status SqliteStore::Impl::write_contact(const icure::Contact& sealed, const std:
 
   if (!insert) FHIRBRIDGE_RETURN_IF_ERROR(clear_index_rows("contact", id));  // new: none yet
   // Code rows are kept per reader (schema migration 10), as name rows are.
-  std::set<std::int64_t> reader_numbers;
-  for (const auto& reader : readers_of(sealed.delegations)) {
-    FHIRBRIDGE_RETURN_IF_ERROR(insert_row(
-        db(), "INSERT OR IGNORE INTO contact_reader(hcp_id, contact_id) VALUES(?, ?)", reader, id));
-    auto number = data_owner_number(reader);
-    if (!number.ok()) return number.status();
-    reader_numbers.insert(*number);
-  }
+  auto readers = write_readers(
+      "INSERT OR IGNORE INTO contact_reader(hcp_id, contact_id) VALUES(?, ?)", sealed, id);
+  if (!readers.ok()) return readers.status();
+  const std::set<std::int64_t>& reader_numbers = *readers;
   if (sealed.secretForeignKeys)
     for (const auto& fk : *sealed.secretForeignKeys)
       FHIRBRIDGE_RETURN_IF_ERROR(insert_row(

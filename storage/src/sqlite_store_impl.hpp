@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -426,6 +427,12 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
   // The owner numbers of the write run_group is running (nullptr between
   // writes): writer thread only.
   std::unordered_map<std::string, std::int64_t>* owner_numbers_of_write = nullptr;
+  // Writes the reader rows of `sealed` (`insert_sql`: its reader table's
+  // "INSERT ... VALUES(hcp_id, entity id)") and returns the readers' numbers,
+  // which tag its name or code rows.
+  template <typename Entity>
+  Result<std::set<std::int64_t>> write_readers(std::string_view insert_sql, const Entity& sealed,
+                                               const std::string& id);
   Status write_patient(const icure::Patient& sealed, bool insert);
   // Deletes an entity's rows in its index tables (index_tables()), before an
   // update rewrites them or when the entity is deleted. The store runs with
