@@ -14,15 +14,25 @@
 #                    (local runs). The TSan stage builds test_storage and test_server only and
 #                    runs the storage suite (group commit, read pool, checkpointer) and the
 #                    threaded server tests (concurrency, sockets, TLS, throttling, bulk import).
+#   FHIRBRIDGE_CI_PRUNE=1   delete each build tree once its stage has passed (.ci/run sets it):
+#                    the disk then holds one tree at a time, ~2.5 GB at the peak instead of
+#                    ~5 GB for the four trees (a CI run once failed on a full disk).
 # Cost on 2 cores, measured in docs/security.md ("CI"): the sanitizer, fuzz and
 # TSan stages add roughly half an hour to the ~7 minute normal run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 stage_start=$SECONDS
-stage() {  # prints how long the previous stage took, then the new stage's name
-  echo "== [$(date -u +%H:%M:%S)] $1 (previous stage: $((SECONDS - stage_start)) s)"
+stage() {  # prints how long the previous stage took, then the new stage's name and the free disk
+  echo "== [$(date -u +%H:%M:%S)] $1 (previous stage: $((SECONDS - stage_start)) s;" \
+    "$(df -Ph . | awk 'NR == 2 {print $4}') free on disk)"
   stage_start=$SECONDS
+}
+prune() {  # the tree of a stage that passed, when FHIRBRIDGE_CI_PRUNE=1
+  if [ "${FHIRBRIDGE_CI_PRUNE:-0}" = 1 ]; then
+    echo "   removing $1 ($(du -sh "$1" | cut -f1))"
+    rm -rf "$1"
+  fi
 }
 
 stage "set-up, normal build"
@@ -32,6 +42,7 @@ scripts/setup.sh
 scripts/build.sh -DFHIRBRIDGE_BUILD_TESTS=ON -DFHIRBRIDGE_BUILD_BENCHMARKS=ON
 stage "test suite"
 ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure --no-tests=error -j"$(nproc)"
+prune "${BUILD_DIR:-build}"
 
 if [ "${FHIRBRIDGE_CI_SANITIZE:-1}" != 0 ]; then
   ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-build-asan}
@@ -50,12 +61,14 @@ if [ "${FHIRBRIDGE_CI_SANITIZE:-1}" != 0 ]; then
   UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
   CXXFLAGS="-fsanitize=address,undefined" LDFLAGS="-fsanitize=address,undefined" \
     ctest --test-dir "$ASAN_BUILD_DIR" --output-on-failure -j"$(nproc)"
+  prune "$ASAN_BUILD_DIR"
 fi
 
 if [ "${FHIRBRIDGE_CI_FUZZ:-1}" != 0 ]; then
   stage "fuzz pass (${FUZZ_SECONDS:-20} s per target)"
   # Replays tests/fuzz/regressions first; a new crash is saved there and fails CI.
   scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
+  prune "${FUZZ_BUILD_DIR:-build-fuzz}"
 fi
 if [ "${FHIRBRIDGE_CI_TSAN:-1}" != 0 ]; then
   TSAN_BUILD_DIR=${TSAN_BUILD_DIR:-build-tsan}
@@ -68,5 +81,6 @@ if [ "${FHIRBRIDGE_CI_TSAN:-1}" != 0 ]; then
   "$TSAN_BUILD_DIR/tests/test_storage" --report_level=short
   "$TSAN_BUILD_DIR/tests/test_server" --report_level=short \
     --run_test=concurrency,server_socket,tls,login_throttling,bulk_import:hostile_input/expect_100_continue_is_answered_before_the_body,wrong_credentials_are_refused_instead_of_100_continue,an_unknown_expectation_is_417_before_the_body
+  prune "$TSAN_BUILD_DIR"
 fi
 stage "done"
