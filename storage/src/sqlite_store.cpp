@@ -1069,6 +1069,14 @@ Status SqliteStore::Impl::write_patient(const icure::Patient& sealed, bool inser
     }
   }
 
+  // A word that is also a whole part of the same field ("lua" of the
+  // firstName "Wrk Lua" and of the given name "Lua") needs no row of its own:
+  // a prefix search reads both kinds, exact and :contains only whole parts.
+  // Each name row is an index entry at a page of its own in the commit.
+  std::erase_if(tokens, [&tokens](const auto& t) {
+    return std::get<2>(t) == 0 && tokens.count({std::get<0>(t), std::get<1>(t), 1}) > 0;
+  });
+
   if (!insert) FHIRBRIDGE_RETURN_IF_ERROR(keep_version("patient", id));  // before it changes
   const std::string doc = serialize(sealed);  // bound without a copy (bind_static)
   auto row = db().cached(
