@@ -469,13 +469,6 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
     FHIRBRIDGE_RETURN_IF_ERROR(writer.exec(
         "PRAGMA foreign_keys = OFF; PRAGMA secure_delete = ON; PRAGMA synchronous = NORMAL; "
         "PRAGMA cache_size = -32768;"));
-    // A new file gets 2 KiB pages (an existing one keeps its size: WAL mode
-    // cannot change it). A create dirties one leaf per index it touches, and
-    // each dirty page is copied into the WAL with a checksum over every byte
-    // (~1.1 instructions per byte, a fifth of a create with 4 KiB pages):
-    // half the page, -8% instructions per create, +1-2% per search
-    // (docs/storage.md, "Page size").
-    FHIRBRIDGE_RETURN_IF_ERROR(writer.exec("PRAGMA page_size = 2048;"));
     auto mode = writer.prepare("PRAGMA journal_mode = WAL");
     if (!mode.ok()) return mode.status();
     auto row = mode->step();

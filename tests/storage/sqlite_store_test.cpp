@@ -798,28 +798,6 @@ BOOST_FIXTURE_TEST_CASE(a_word_that_is_also_a_whole_name_part_has_one_name_row, 
   BOOST_TEST(total(not_a_part) == 0);
 }
 
-// A new file has 2 KiB pages (docs/storage.md, "Page size"); a file made
-// with 4 KiB pages keeps them, and is read, searched and written as before.
-BOOST_FIXTURE_TEST_CASE(a_new_file_has_2_kib_pages_and_an_older_one_keeps_its_own, StoreFixture) {
-  BOOST_TEST(query_int(file, "PRAGMA page_size") == 2048);
-  auto paul = store->create_patient(hcp1, make_patient("Martin", "Paul", "male", 1980));
-  REQUIRE_OK(paul);
-  rewrite_file(*this,
-               "PRAGMA journal_mode = DELETE; PRAGMA page_size = 4096; VACUUM; "
-               "PRAGMA journal_mode = WAL");
-  BOOST_TEST(query_int(file, "PRAGMA page_size") == 4096);
-  open();
-  BOOST_TEST(query_int(file, "PRAGMA page_size") == 4096);
-  REQUIRE_OK(store->get_patient(hcp1, *paul->id));
-  REQUIRE_OK(store->create_patient(hcp1, make_patient("Martin", "Anne", "female", 1981)));
-  PatientQuery martin;
-  martin.family = {TextCondition{{"martin"}, TextMatch::exact}};
-  auto found = store->find_patients(hcp1, martin);
-  REQUIRE_OK(found);
-  BOOST_TEST(found->total == 2);
-  BOOST_TEST(query_int(file, "PRAGMA page_size") == 4096);
-}
-
 // Version 8 kept one patient_name row per token, checked against
 // patient_reader. The migration numbers every reader and writes each
 // patient's rows once per reader, with or without the token index: a shared
