@@ -1,4 +1,5 @@
 #include "fhirbridge/storage/detail/sqlite.hpp"
+#include "fhirbridge/storage/detail/wal_write_coalescing.hpp"
 
 #include <iterator>
 #include <utility>
@@ -177,7 +178,9 @@ void configure_sqlite_once() {
 Result<Database> open_with(const std::filesystem::path& file, int flags) {
   configure_sqlite_once();
   sqlite3* handle = nullptr;
-  int rc = sqlite3_open_v2(file.c_str(), &handle, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  // WAL frames written out once per commit (detail/wal_write_coalescing.hpp).
+  int rc = sqlite3_open_v2(file.c_str(), &handle, flags | SQLITE_OPEN_NOMUTEX,
+                           detail::wal_write_coalescing_vfs());
   if (rc != SQLITE_OK) {
     Status status = check(rc, handle, "open " + file.string());
     sqlite3_close_v2(handle);

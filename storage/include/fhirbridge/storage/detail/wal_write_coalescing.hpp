@@ -1,0 +1,31 @@
+#pragma once
+// A SQLite VFS that writes a commit's WAL frames out together.
+//
+// SQLite writes each WAL frame as two writes (its 24-byte header, then the
+// page): a patient create's commit was ~60 pwrite calls, where one write of
+// the same bytes costs a third of their time (benchmarks/README.md,
+// thirteenth session; docs/storage.md). This VFS forwards
+// every call to the VFS under it, except that a WAL file's contiguous writes
+// are gathered and written out together (64 KiB per write call):
+//  - with the page of a commit frame (a frame whose header carries the
+//    database size: the write that ends a transaction), from that xWrite, so
+//    a failed write-out fails the commit before SQLite publishes it in the
+//    WAL index; other connections only read frames of published commits;
+//  - before any other call on the file (read, size, truncate, sync, close,
+//    file control), at a gap in the offsets, or past 1 MiB gathered.
+// What is still gathered when the process dies belongs to a transaction that
+// had not committed.
+#include <sqlite3.h>
+
+namespace fhirbridge::storage::sqlite::detail {
+
+// Registers (once, thread-safe) and returns the name of the coalescing VFS
+// over SQLite's default VFS: what every store connection opens with.
+const char* wal_write_coalescing_vfs();
+
+// Registers a coalescing VFS called `name` over the registered VFS `under`
+// (tests put a fault-injecting VFS there). Returns SQLITE_OK or SQLite's code;
+// the VFS lives until the process ends.
+int register_wal_write_coalescing_vfs(const char* name, const char* under);
+
+}  // namespace fhirbridge::storage::sqlite::detail
