@@ -40,7 +40,7 @@ struct Connection {
   }
 };
 
-// Rows 1..n of 400 random bytes each, inserted in one statement.
+// Rows first..last of 400 random bytes each, inserted in one statement.
 std::string insert_rows(int first, int last) {
   return "WITH RECURSIVE k(i) AS (SELECT " + std::to_string(first) +
          " UNION ALL SELECT i + 1 FROM k WHERE i < " + std::to_string(last) +
