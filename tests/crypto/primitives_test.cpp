@@ -2,6 +2,7 @@
 
 #include <botan/auto_rng.h>
 #include <botan/base64.h>
+#include <botan/cipher_mode.h>
 #include <botan/hex.h>
 
 #include <cctype>
@@ -170,6 +171,32 @@ BOOST_AUTO_TEST_CASE(aes_cbc_prefixes_a_random_iv_and_detects_bad_padding) {
     BOOST_TEST(!aes_decrypt(key, Bytes(ct.begin(), ct.begin() + 20)).ok());
   }
   BOOST_TEST(!aes_decrypt(SecureBytes(5), Bytes(32)).ok());
+}
+
+// aes_encrypt runs CBC and PKCS#7 itself over the bare block cipher: its
+// ciphertext must be the one Botan's "AES-n/CBC/PKCS7" mode gives for the same
+// key and IV, at every length around the block boundaries (0, 15, 16, 17...).
+BOOST_AUTO_TEST_CASE(aes_encrypt_is_standard_cbc_with_pkcs7_padding) {
+  Botan::AutoSeeded_RNG rng;
+  for (std::size_t key_size : {16u, 24u, 32u}) {
+    SecureBytes key(key_size);
+    rng.randomize(key.data(), key.size());
+    auto mode = Botan::Cipher_Mode::create_or_throw(
+        "AES-" + std::to_string(key_size * 8) + "/CBC/PKCS7", Botan::ENCRYPTION);
+    for (std::size_t size = 0; size <= 49; ++size) {
+      Bytes plain(size);
+      rng.randomize(plain.data(), plain.size());
+      Bytes ct = aes_encrypt(key, plain.data(), plain.size(), rng);
+      BOOST_REQUIRE(ct.size() == 16 + (size / 16 + 1) * 16);
+      Botan::secure_vector<std::uint8_t> expected(plain.begin(), plain.end());
+      mode->set_key(key);
+      mode->start(ct.data(), 16);  // the IV aes_encrypt drew
+      mode->finish(expected);
+      BOOST_TEST((Bytes(ct.begin() + 16, ct.end()) == Bytes(expected.begin(), expected.end())),
+                 "key size " << key_size << ", " << size << " bytes");
+      BOOST_TEST((*aes_decrypt(key, ct) == SecureBytes(plain.begin(), plain.end())));
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(random_uuids_are_version_4) {
