@@ -19,6 +19,7 @@ const char* to_string(StatusCode code) noexcept {
     case StatusCode::too_large: return "too-costly";
     case StatusCode::internal: return "exception";
     case StatusCode::unavailable: return "transient";
+    case StatusCode::insufficient_storage: return "no-store";
     case StatusCode::throttled: return "throttled";
     case StatusCode::multiple_matches: return "multiple-matches";
   }

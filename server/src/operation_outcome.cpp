@@ -24,6 +24,7 @@ unsigned http_status_for(StatusCode code) noexcept {
     case StatusCode::too_large: return 413;
     case StatusCode::internal: return 500;
     case StatusCode::unavailable: return 503;
+    case StatusCode::insufficient_storage: return 507;
     // Login throttling; the HTTP server adds Retry-After.
     case StatusCode::throttled: return 429;
     // FHIR: a conditional create or update whose criteria match more than one.
@@ -49,6 +50,7 @@ const char* fhir_issue_code(StatusCode code) noexcept {
     case StatusCode::too_large: return "too-costly";
     case StatusCode::internal: return "exception";
     case StatusCode::unavailable: return "transient";
+    case StatusCode::insufficient_storage: return "no-store";
     case StatusCode::throttled: return "throttled";
     case StatusCode::multiple_matches: return "multiple-matches";
   }

@@ -9,6 +9,7 @@
 #include <pty.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -47,7 +48,10 @@ std::string after(const std::string& line, const std::string& prefix) {
 // says where it listens (and, on first start, the demo credentials).
 class ServeProcess {
  public:
-  ServeProcess(const std::filesystem::path& db, std::map<std::string, std::string>& creds) {
+  // `file_size_limit` (bytes, 0: none): no file of the server may grow past
+  // it (RLIMIT_FSIZE; writes past it fail with EFBIG): a disk that is full.
+  ServeProcess(const std::filesystem::path& db, std::map<std::string, std::string>& creds,
+               rlim_t file_size_limit = 0) {
     int fds[2];
     BOOST_REQUIRE(pipe(fds) == 0);
     pid_ = fork();
@@ -56,6 +60,13 @@ class ServeProcess {
       dup2(fds[1], STDOUT_FILENO);
       close(fds[0]);
       close(fds[1]);
+      if (file_size_limit != 0) {
+        signal(SIGXFSZ, SIG_IGN);  // stays ignored across exec: EFBIG instead of a kill
+        rlimit limit{};
+        getrlimit(RLIMIT_FSIZE, &limit);
+        limit.rlim_cur = file_size_limit;
+        if (setrlimit(RLIMIT_FSIZE, &limit) != 0) _exit(126);
+      }
       const std::string bin = fhirbridge_binary().string(), db_arg = db.string();
       execl(bin.c_str(), bin.c_str(), "serve", "--db", db_arg.c_str(), "--listen", "127.0.0.1:0",
             "--demo", "--no-access-log", "--threads", "2", static_cast<char*>(nullptr));
@@ -279,6 +290,77 @@ BOOST_AUTO_TEST_CASE(sigkill_mid_stream_loses_no_acknowledged_write) {
     BOOST_TEST_INFO(family << ": " << seen << " of " << n);
     BOOST_TEST((seen == 0 || seen == n));  // all or nothing
   }
+  BOOST_TEST(server.terminate() == 0);
+  BOOST_TEST(integrity_check(db) == "ok");
+}
+
+// The disk fills up under a running server: creates are refused with an
+// OperationOutcome, reads go on, the process stays up, and after a restart
+// with room again every acknowledged write is there and new ones work.
+BOOST_AUTO_TEST_CASE(a_full_disk_refuses_creates_and_keeps_what_was_stored) {
+  if (!std::filesystem::exists(fhirbridge_binary())) {
+    BOOST_TEST_MESSAGE("skipped: " << fhirbridge_binary() << " is not built");
+    return;
+  }
+  TempDir dir;
+  const auto db = dir.path() / "full.db";
+  std::map<std::string, std::string> creds;
+  std::vector<std::string> acknowledged;
+  auto create = [&](RawClient& client, const std::string& auth, std::size_t i) {
+    auto res = client.exchange(
+        raw_request("POST", kBase + "/Patient", auth, json::serialize(patient_named("Full", i))));
+    BOOST_REQUIRE(res.has_value());
+    if (res->result_int() == 201u) acknowledged.push_back(str(body_json(*res), {"id"}));
+    return *res;
+  };
+  {
+    ServeProcess server(db, creds);
+    const std::string auth = basic_auth("demo", creds["password:"]);
+    RawClient client(server.port());
+    post_key(client, auth, creds);
+    for (std::size_t i = 0; i < 3; ++i)
+      BOOST_REQUIRE_EQUAL(create(client, auth, i).result_int(), 201u);
+    BOOST_REQUIRE_EQUAL(server.terminate(), 0);  // the WAL is emptied into the file
+  }
+  {
+    // Room for a WAL of ~2 creates (~30 pages of 4 KiB each), not for 40.
+    ServeProcess server(db, creds, std::filesystem::file_size(db) + 256 * 1024);
+    const std::string auth = basic_auth("demo", creds["password:"]);
+    RawClient client(server.port());
+    post_key(client, auth, creds);
+    std::size_t refused = 0;
+    for (std::size_t i = 3; i < 40 && refused < 3; ++i) {
+      const auto res = create(client, auth, i);
+      if (res.result_int() == 201u) continue;
+      ++refused;
+      BOOST_TEST_INFO("create " << i << ": " << res.body());
+      BOOST_TEST(res.result_int() == 507u);
+      const auto outcome = body_json(res);
+      BOOST_TEST(str(outcome, {"resourceType"}) == "OperationOutcome");
+      BOOST_TEST(issue_field(res, "code") == "no-store");
+    }
+    BOOST_TEST(refused == 3u);  // the disk did fill up
+    // Reads go on, on the same connection and process.
+    auto read =
+        client.exchange(raw_request("GET", kBase + "/Patient/" + acknowledged.front(), auth));
+    BOOST_REQUIRE(read.has_value());
+    BOOST_TEST(read->result_int() == 200u);
+    BOOST_TEST(count(client, auth, "Full") == acknowledged.size());
+    const int status = server.terminate();
+    BOOST_TEST(WIFEXITED(status));  // not killed by a signal, whatever the exit code
+  }
+  ServeProcess server(db, creds);
+  const std::string auth = basic_auth("demo", creds["password:"]);
+  RawClient client(server.port());
+  post_key(client, auth, creds);
+  for (const auto& id : acknowledged) {
+    auto res = client.exchange(raw_request("GET", kBase + "/Patient/" + id, auth));
+    BOOST_REQUIRE(res.has_value());
+    BOOST_TEST_INFO("acknowledged patient " << id);
+    BOOST_TEST(res->result_int() == 200u);
+  }
+  BOOST_TEST(count(client, auth, "Full") == acknowledged.size());  // no refused one half-stored
+  BOOST_TEST(create(client, auth, 100).result_int() == 201u);
   BOOST_TEST(server.terminate() == 0);
   BOOST_TEST(integrity_check(db) == "ok");
 }

@@ -15,22 +15,23 @@ namespace fhirbridge {
 // the server has exactly one table to translate.
 enum class StatusCode {
   ok,
-  invalid,           // bad input value / structure (400 / 422)
-  structure,         // malformed JSON or wrong JSON type (400)
-  not_found,         // entity does not exist or is not visible to the caller (404)
-  conflict,          // duplicate id / identifier (409)
-  version_conflict,  // stale rev / If-Match mismatch (409 or 412)
-  deleted,           // entity existed and was deleted (410)
-  forbidden,         // authenticated but not allowed (403)
-  unauthorized,      // missing/wrong credentials (401)
-  key_missing,       // decryption needs a private key not in the keychain (4xx)
-  key_mismatch,      // private key does not match the public key on record
-  not_supported,     // valid FHIR we do not implement (400/501)
-  too_large,         // body/entity over a limit (413)
-  internal,          // bug or I/O failure (500)
-  unavailable,       // remote backend down / timeout (503)
-  throttled,         // too many attempts, e.g. wrong passwords (429 + Retry-After)
-  multiple_matches,  // a conditional create/update's criteria match several resources (412)
+  invalid,               // bad input value / structure (400 / 422)
+  structure,             // malformed JSON or wrong JSON type (400)
+  not_found,             // entity does not exist or is not visible to the caller (404)
+  conflict,              // duplicate id / identifier (409)
+  version_conflict,      // stale rev / If-Match mismatch (409 or 412)
+  deleted,               // entity existed and was deleted (410)
+  forbidden,             // authenticated but not allowed (403)
+  unauthorized,          // missing/wrong credentials (401)
+  key_missing,           // decryption needs a private key not in the keychain (4xx)
+  key_mismatch,          // private key does not match the public key on record
+  not_supported,         // valid FHIR we do not implement (400/501)
+  too_large,             // body/entity over a limit (413)
+  internal,              // bug or I/O failure (500)
+  unavailable,           // remote backend down / timeout (503)
+  insufficient_storage,  // the store's disk (or file size limit) is full (507)
+  throttled,             // too many attempts, e.g. wrong passwords (429 + Retry-After)
+  multiple_matches,      // a conditional create/update's criteria match several resources (412)
 };
 
 const char* to_string(StatusCode code) noexcept;

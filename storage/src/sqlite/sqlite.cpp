@@ -16,6 +16,9 @@ Status check(int rc, sqlite3* db, std::string_view what) {
   message += " (sqlite " + std::to_string(rc) + ")";
   switch (rc & 0xff) {
     case SQLITE_CONSTRAINT: return Status(StatusCode::conflict, std::move(message));
+    // A full disk, or a file size limit or quota reached (the store's VFS,
+    // wal_write_coalescing.cpp, reports those as full too).
+    case SQLITE_FULL: return Status(StatusCode::insufficient_storage, std::move(message));
     case SQLITE_BUSY:
     case SQLITE_LOCKED: return Status(StatusCode::unavailable, std::move(message));
     default: return Status(StatusCode::internal, std::move(message));

@@ -1,6 +1,7 @@
 #include "fhirbridge/storage/detail/wal_write_coalescing.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <new>
 #include <string>
@@ -38,12 +39,25 @@ const sqlite3_io_methods& under_methods(CoalescingFile* f) {
   return *f->under->pMethods;
 }
 
+// A write to the file under. SQLite's unix VFS answers SQLITE_FULL for a
+// full disk (ENOSPC) but a plain I/O error for a write past a file size limit
+// (EFBIG: RLIMIT_FSIZE) or a quota (EDQUOT); those are a full disk too, for
+// the store as for the caller (HTTP 507, docs/server.md). errno is read right
+// after the call that set it: SQLite's own record of it is stale by the time
+// the statement fails.
+int write_under(CoalescingFile* f, const void* data, int amount, sqlite3_int64 offset) {
+  errno = 0;
+  const int rc = under_methods(f).xWrite(f->under, data, amount, offset);
+  if ((rc & 0xff) == SQLITE_IOERR && (errno == EFBIG || errno == EDQUOT)) return SQLITE_FULL;
+  return rc;
+}
+
 int write_out(CoalescingFile* f) {
   int rc = SQLITE_OK;
   for (std::size_t done = 0; done < f->gathered.size() && rc == SQLITE_OK; done += kMaxWrite) {
     const std::size_t amount = std::min(kMaxWrite, f->gathered.size() - done);
-    rc = under_methods(f).xWrite(f->under, f->gathered.data() + done, static_cast<int>(amount),
-                                 f->gathered_offset + static_cast<sqlite3_int64>(done));
+    rc = write_under(f, f->gathered.data() + done, static_cast<int>(amount),
+                     f->gathered_offset + static_cast<sqlite3_int64>(done));
   }
   f->gathered.clear();  // on failure SQLite rolls back; the frames are not published
   return rc;
@@ -58,7 +72,7 @@ bool names_database_size(const void* header) {
 
 int coalescing_write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offset) {
   CoalescingFile* f = of(file);
-  if (!f->wal) return under_methods(f).xWrite(f->under, data, amount, offset);
+  if (!f->wal) return write_under(f, data, amount, offset);
   const auto gathered_end = f->gathered_offset + static_cast<sqlite3_int64>(f->gathered.size());
   if (!f->gathered.empty() && offset != gathered_end)
     if (const int rc = write_out(f); rc != SQLITE_OK) return rc;
