@@ -70,25 +70,34 @@ std::unique_ptr<Botan::Public_Key> load_rsa_public(std::string_view public_key_h
   }
 }
 
-const char* aes_mode_for(std::size_t key_size) {
+// AES by key size: the block cipher's name and its CBC/PKCS#7 mode's; null
+// names for any other size.
+struct AesNames {
+  std::size_t slot;  // index of the key size in the per-thread caches below
+  const char* block_cipher;
+  const char* cbc_mode;
+};
+AesNames aes_names(std::size_t key_size) {
   switch (key_size) {
-    case 16: return "AES-128/CBC/PKCS7";
-    case 24: return "AES-192/CBC/PKCS7";
-    case 32: return "AES-256/CBC/PKCS7";
-    default: return nullptr;
+    case 16: return {0, "AES-128", "AES-128/CBC/PKCS7"};
+    case 24: return {1, "AES-192", "AES-192/CBC/PKCS7"};
+    case 32: return {2, "AES-256", "AES-256/CBC/PKCS7"};
+    default: return {0, nullptr, nullptr};
   }
+}
+bool is_aes_key_size(std::size_t key_size) {
+  return aes_names(key_size).block_cipher != nullptr;
 }
 
 // Cipher_Mode::create parses the mode name and probes every provider: it cost
-// more than the AES itself on the read path. Each thread keeps one object per
-// (key size, direction) and only re-keys it; Botan's mode objects are not
-// thread-safe, hence thread_local rather than shared.
-Botan::Cipher_Mode& thread_cipher(std::size_t key_size, Botan::Cipher_Dir direction) {
-  thread_local std::unique_ptr<Botan::Cipher_Mode> modes[3][2];
-  const std::size_t size_index = key_size == 16 ? 0 : key_size == 24 ? 1 : 2;
-  const std::size_t dir_index = direction == Botan::ENCRYPTION ? 0 : 1;
-  auto& slot = modes[size_index][dir_index];
-  if (!slot) slot = Botan::Cipher_Mode::create_or_throw(aes_mode_for(key_size), direction);
+// more than the AES itself on the read path. Each thread keeps one decryption
+// object per key size and only re-keys it; Botan's mode objects are not
+// thread-safe, hence thread_local rather than shared. `key_size` is valid.
+Botan::Cipher_Mode& thread_decryption_mode(std::size_t key_size) {
+  thread_local std::unique_ptr<Botan::Cipher_Mode> modes[3];
+  const AesNames names = aes_names(key_size);
+  auto& slot = modes[names.slot];
+  if (!slot) slot = Botan::Cipher_Mode::create_or_throw(names.cbc_mode, Botan::DECRYPTION);
   return *slot;
 }
 
@@ -98,12 +107,9 @@ Botan::Cipher_Mode& thread_cipher(std::size_t key_size, Botan::Cipher_Dir direct
 // a message being encrypted. One per thread and key size, as above.
 Botan::BlockCipher& thread_block_cipher(std::size_t key_size) {
   thread_local std::unique_ptr<Botan::BlockCipher> ciphers[3];
-  const std::size_t size_index = key_size == 16 ? 0 : key_size == 24 ? 1 : 2;
-  auto& slot = ciphers[size_index];
-  if (!slot)
-    slot = Botan::BlockCipher::create_or_throw(key_size == 16   ? "AES-128"
-                                               : key_size == 24 ? "AES-192"
-                                                                : "AES-256");
+  const AesNames names = aes_names(key_size);
+  auto& slot = ciphers[names.slot];
+  if (!slot) slot = Botan::BlockCipher::create_or_throw(names.block_cipher);
   return *slot;
 }
 
@@ -336,7 +342,7 @@ Result<SecureBytes> rsa_decrypt(const SecureBytes& private_key_pkcs8, const Byte
 
 Bytes aes_encrypt(const SecureBytes& key, const std::uint8_t* data, std::size_t size,
                   Botan::RandomNumberGenerator& rng) {
-  if (!aes_mode_for(key.size())) return {};  // programming error: keys are 16/24/32 bytes here
+  if (!is_aes_key_size(key.size())) return {};  // programming error: keys are 16/24/32 bytes here
   // Encrypted in place in the output: IV(16) || plaintext || PKCS#7 padding
   // (1 to 16 bytes, each the padding's length), then CBC over the tail: each
   // block XORed with the ciphertext block before it (the IV first), then
@@ -370,11 +376,12 @@ Result<SecureBytes> aes_decrypt(const SecureBytes& key, const std::uint8_t* iv_a
 }
 
 Result<SecureBytes> aes_decrypt_in_place(const SecureBytes& key, SecureBytes iv_and_ciphertext) {
-  if (!aes_mode_for(key.size())) return Status::Invalid({}, "AES key must be 16, 24 or 32 bytes");
+  if (!is_aes_key_size(key.size()))
+    return Status::Invalid({}, "AES key must be 16, 24 or 32 bytes");
   if (iv_and_ciphertext.size() < kIvSize + 16 || (iv_and_ciphertext.size() - kIvSize) % 16 != 0)
     return Status::Invalid({}, "AES-CBC ciphertext has a wrong length");
   try {
-    Botan::Cipher_Mode& cipher = thread_cipher(key.size(), Botan::DECRYPTION);
+    Botan::Cipher_Mode& cipher = thread_decryption_mode(key.size());
     CipherLease<Botan::Cipher_Mode> lease{cipher};
     cipher.set_key(key);
     cipher.start(iv_and_ciphertext.data(), kIvSize);
