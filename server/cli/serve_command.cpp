@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "commands.hpp"
@@ -233,8 +234,15 @@ int serve_command(const std::vector<std::string>& args) {
               << "listening on " << base_url << std::endl;
     http.wait();  // until SIGINT/SIGTERM and the requests in flight are answered
   }
+  // How well writes shared commits (group commit, docs/storage.md): read by
+  // benchmarks/http/cpu_per_request.sh, useful to an operator too.
+  std::optional<storage::SqliteStore::WriteStats> writes;
+  if (sqlite) writes = sqlite->write_stats();
   store.reset();  // closes the database cleanly
-  std::cerr << "fhirbridge: stopped\n";
+  std::cerr << "fhirbridge: stopped";
+  if (writes)
+    std::cerr << " (" << writes->writes << " writes in " << writes->commits << " commits)";
+  std::cerr << "\n";
   return rc;
 }
 

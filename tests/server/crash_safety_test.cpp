@@ -44,8 +44,9 @@ std::string after(const std::string& line, const std::string& prefix) {
   return rest;
 }
 
-// `fhirbridge serve --demo` on a port of its own; stdout is read until it
-// says where it listens (and, on first start, the demo credentials).
+// `fhirbridge serve --demo` on a port of its own; its stdout and stderr are
+// read until it says where it listens (and, on first start, the demo
+// credentials); the rest once it has stopped (rest_of_output).
 class ServeProcess {
  public:
   // `file_size_limit` (bytes, 0: none): no file of the server may grow past
@@ -58,6 +59,7 @@ class ServeProcess {
     BOOST_REQUIRE(pid_ >= 0);
     if (pid_ == 0) {
       dup2(fds[1], STDOUT_FILENO);
+      dup2(fds[1], STDERR_FILENO);
       close(fds[0]);
       close(fds[1]);
       if (file_size_limit != 0) {
@@ -102,6 +104,14 @@ class ServeProcess {
   int terminate() {  // graceful (SIGTERM): returns the exit status
     kill(pid_, SIGTERM);
     return wait_exit();
+  }
+  // What the server wrote after its "listening on" line, to its end (call
+  // once it has exited).
+  std::string rest_of_output() {
+    std::string rest;
+    char buf[4096];
+    while (fgets(buf, sizeof buf, out_)) rest += buf;
+    return rest;
   }
 
  private:
@@ -365,6 +375,50 @@ BOOST_AUTO_TEST_CASE(a_full_disk_refuses_creates_and_keeps_what_was_stored) {
   BOOST_TEST(create(client, auth, 100).result_int() == 201u);
   BOOST_TEST(server.terminate() == 0);
   BOOST_TEST(integrity_check(db) == "ok");
+}
+
+// A graceful stop says how the writes shared commits (group commit): the
+// figure benchmarks/http/cpu_per_request.sh reads.
+BOOST_AUTO_TEST_CASE(a_graceful_stop_reports_its_writes_and_commits) {
+  if (binary_missing()) return;
+  TempDir dir;
+  const auto db = dir.path() / "stats.db";
+  std::map<std::string, std::string> creds;
+  // "fhirbridge: stopped (W writes in C commits)" in what `server` wrote as it stopped.
+  auto stop_line = [](ServeProcess& server, unsigned long long& writes,
+                      unsigned long long& commits) {
+    BOOST_REQUIRE_EQUAL(server.terminate(), 0);
+    const std::string rest = server.rest_of_output();
+    BOOST_TEST_INFO(rest);
+    const auto at = rest.find("fhirbridge: stopped (");
+    BOOST_REQUIRE(at != std::string::npos);
+    BOOST_REQUIRE(std::sscanf(rest.c_str() + at,
+                              "fhirbridge: stopped (%llu writes in %llu commits)", &writes,
+                              &commits) == 2);
+  };
+  unsigned long long writes = 0, commits = 0;
+  {
+    ServeProcess server(db, creds);  // creates the demo account: its own writes
+    stop_line(server, writes, commits);
+    BOOST_TEST(writes >= 1u);
+  }
+  ServeProcess server(db, creds);
+  const std::string auth = basic_auth("demo", creds["password:"]);
+  RawClient client(server.port());
+  post_key(client, auth, creds);
+  for (std::size_t i = 0; i < 3; ++i) {
+    auto created = client.exchange(
+        raw_request("POST", kBase + "/Patient", auth, json::serialize(patient_named("Stats", i))));
+    BOOST_REQUIRE(created.has_value());
+    BOOST_TEST(created->result_int() == 201u);
+  }
+  auto res = client.exchange(raw_request("POST", kBase, auth, transaction_of("Stats", 5)));
+  BOOST_REQUIRE(res.has_value());
+  BOOST_TEST(res->result_int() == 200u);
+  stop_line(server, writes, commits);
+  BOOST_TEST(writes == 4u);  // three creates and one transaction (one write for its entries)
+  BOOST_TEST(commits >= 1u);
+  BOOST_TEST(commits <= writes);
 }
 
 BOOST_AUTO_TEST_CASE(sigkill_mid_import_keeps_every_reported_batch_and_no_partial_one) {
