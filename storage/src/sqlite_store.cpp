@@ -453,6 +453,10 @@ void SqliteStore::Impl::checkpoint_loop() {
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::path& file,
                                                        crypto::Keychain& keychain,
                                                        SqliteStoreOptions options) {
+  const std::size_t page_size = options.page_size;
+  if (page_size != 0 && (page_size < 512 || page_size > 65536 || (page_size & (page_size - 1))))
+    return Status::Invalid(
+        "page_size", "must be a power of two from 512 to 65536, not " + std::to_string(page_size));
   try {
     auto db = sqlite::Database::open(file);
     if (!db.ok()) return db.status();
@@ -469,6 +473,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
     FHIRBRIDGE_RETURN_IF_ERROR(writer.exec(
         "PRAGMA foreign_keys = OFF; PRAGMA secure_delete = ON; PRAGMA synchronous = NORMAL; "
         "PRAGMA cache_size = -32768;"));
+    // Before WAL mode: a new file takes it at its first write; a file that
+    // exists ignores it (in WAL mode not even VACUUM changes it).
+    if (page_size != 0)
+      FHIRBRIDGE_RETURN_IF_ERROR(writer.exec("PRAGMA page_size = " + std::to_string(page_size)));
     auto mode = writer.prepare("PRAGMA journal_mode = WAL");
     if (!mode.ok()) return mode.status();
     auto row = mode->step();
@@ -480,11 +488,22 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
     // files: memory then does not grow with the store. Queries sort in memory.
     FHIRBRIDGE_RETURN_IF_ERROR(impl->migrate());
     FHIRBRIDGE_RETURN_IF_ERROR(writer.exec("PRAGMA temp_store = MEMORY"));
+    {
+      auto size = writer.prepare("PRAGMA page_size");
+      if (!size.ok()) return size.status();
+      auto row = size->step();
+      if (!row.ok()) return row.status();
+      if (*row) impl->page_size = static_cast<std::size_t>(size->int64(0));
+    }
     FHIRBRIDGE_RETURN_IF_ERROR(impl->start(options));
     return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
   } catch (const std::exception& e) {
     return Status::Internal(std::string("opening the store: ") + e.what());
   }
+}
+
+std::size_t SqliteStore::page_size() const {
+  return impl_->page_size;
 }
 
 Status SqliteStore::defer_search_indexes() {

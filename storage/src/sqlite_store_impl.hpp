@@ -71,7 +71,8 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
   ~Impl() override;
 
   std::filesystem::path file;
-  sqlite::Database writer;  // the only connection that writes
+  std::size_t page_size = 0;  // the file's (PRAGMA page_size), read at open
+  sqlite::Database writer;    // the only connection that writes
   std::unique_ptr<Botan::RandomNumberGenerator> owned_rng;
   Botan::RandomNumberGenerator& rng;  // writes only (one leader at a time)
   crypto::EntitySealer sealer;

@@ -92,4 +92,65 @@ BOOST_AUTO_TEST_CASE(user_add_usage_errors) {
   BOOST_TEST(help.str().find("--password-file") != std::string::npos);
 }
 
+// --page-size applies when user add creates the file; a file that exists keeps
+// its own, and says so; a size SQLite would ignore is refused before any file
+// is created.
+BOOST_AUTO_TEST_CASE(user_add_page_size_sets_a_new_files_page_size) {
+  test::TempDir dir;
+  const auto db = dir.path() / "paged.db";
+  const auto password_file = dir.path() / "password.txt";
+  test::write_file(password_file, "pw");
+  auto add = [&](const std::string& login, const std::string& page_size, std::ostream& err) {
+    std::ostringstream out;
+    return run_user_command({"add", "--login", login, "--password-file", password_file.string(),
+                             "--db", db.string(), "--page-size", page_size},
+                            out, err);
+  };
+  auto page_size_of_file = [&] {
+    crypto::Keychain keychain;
+    auto store = SqliteStore::open(db, keychain, {});
+    BOOST_REQUIRE(store.ok());
+    return (*store)->page_size();
+  };
+
+  for (const std::string bad : {"1000", "256", "131072", "8k", "-4096", " 4096", ""}) {
+    std::ostringstream err;
+    BOOST_TEST_INFO("--page-size '" << bad << "'");
+    BOOST_TEST(add("bad", bad, err) == 2);
+    BOOST_TEST(err.str().find("page") != std::string::npos, err.str());
+    BOOST_TEST(!std::filesystem::exists(db));
+  }
+
+  std::ostringstream err;
+  BOOST_REQUIRE_MESSAGE(add("first", "16384", err) == 0, err.str());
+  BOOST_TEST(page_size_of_file() == 16384u);
+
+  std::ostringstream err2;
+  BOOST_REQUIRE_MESSAGE(add("second", "8192", err2) == 0, err2.str());
+  BOOST_TEST(err2.str().find("page size stays 16384") != std::string::npos, err2.str());
+  BOOST_TEST(page_size_of_file() == 16384u);
+  crypto::Keychain keychain;
+  auto store = SqliteStore::open(db, keychain, {});
+  BOOST_REQUIRE(store.ok());
+  BOOST_TEST((*store)->get_user_by_login("first").ok());
+  BOOST_TEST((*store)->get_user_by_login("second").ok());
+}
+
+BOOST_AUTO_TEST_CASE(a_new_store_has_sqlites_default_page_size_unless_told) {
+  test::TempDir dir;
+  crypto::Keychain keychain;
+  auto plain = SqliteStore::open(dir.path() / "plain.db", keychain, {});
+  BOOST_REQUIRE(plain.ok());
+  BOOST_TEST((*plain)->page_size() == 4096u);
+  SqliteStoreOptions options;
+  options.page_size = 65536;
+  auto big = SqliteStore::open(dir.path() / "big.db", keychain, options);
+  BOOST_REQUIRE(big.ok());
+  BOOST_TEST((*big)->page_size() == 65536u);
+  options.page_size = 3000;
+  auto bad = SqliteStore::open(dir.path() / "bad.db", keychain, options);
+  BOOST_TEST((bad.status().code() == StatusCode::invalid), bad.status().to_string());
+  BOOST_TEST(!std::filesystem::exists(dir.path() / "bad.db"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -49,6 +49,11 @@ struct SqliteStoreOptions {
   std::size_t checkpoint_pages = 1000;
   // At most this many concurrent writes share one transaction (group commit).
   std::size_t max_group_commit = 64;
+  // Page size in bytes of a new database file: a power of two from 512 to
+  // 65536 (else open() answers invalid); 0 = SQLite's default, 4096. A file
+  // that exists keeps its own (page_size() says which). Larger pages speed up
+  // bulk imports and slow down single creates (docs/storage.md, "Page size").
+  std::size_t page_size = 0;
 };
 
 // Also a SealedStore (storage/src/sqlite_sealed.cpp): the iCure REST subset
@@ -64,6 +69,9 @@ class SqliteStore final : public Store, public SealedStore {
 
   // The schema version this build writes (PRAGMA user_version).
   static int schema_version();
+
+  // The database file's page size in bytes (SqliteStoreOptions::page_size).
+  std::size_t page_size() const;
 
   Result<icure::HealthcareParty> get_healthcare_party(const std::string& id) override;
   Result<icure::HealthcareParty> put_healthcare_party(icure::HealthcareParty hcp) override;
