@@ -27,13 +27,7 @@ CONNECTIONS="${CONNECTIONS:-16}"
 source "$here/lib.sh"
 need_tools wrk sqlite3
 
-work="$(mktemp -d /tmp/fhirbridge-cpu.XXXXXX)"
-server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+bench_workdir cpu
 
 # utime + stime of a process in clock ticks; its threads' context switches.
 cpu_ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }
@@ -42,13 +36,7 @@ switches() {
 }
 
 # One data set for every binary: the first one generates and imports it.
-bench_user "$1" "$work/seed.db" "$work"
-"$1" generate --patients "$PATIENTS" --observations-per-patient 1 --seed 3 >"$work/data.ndjson"
-"$1" import -q --db "$work/seed.db" --login bench --password-file "$work/password" \
-  --key-file "$work/user.txt" "$work/data.ndjson" >&2
-sqlite3 "$work/seed.db" "SELECT id FROM patient ORDER BY random() LIMIT 1000" >"$work/ids.txt"
-sqlite3 "$work/seed.db" "SELECT DISTINCT family_sort FROM patient LIMIT 1000" >"$work/families.txt"
-sqlite3 "$work/seed.db" "SELECT DISTINCT code FROM service_code WHERE kind = 'code'" >"$work/codes.txt"
+seed_store "$1" "$work" "$PATIENTS"
 base=/rest/fhir/r4
 tick_us=$((1000000 / $(getconf CLK_TCK)))
 

@@ -24,28 +24,9 @@ DURATION="${DURATION:-15s}"
 source "$here/lib.sh"
 need_tools valgrind wrk sqlite3
 
-work="$(mktemp -d /tmp/fhirbridge-instructions.XXXXXX)"
-server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
+bench_workdir instructions
 # One data set for every binary: the first one generates and imports it.
-bench_user "$1" "$work/seed.db" "$work"
-"$1" generate --patients "$PATIENTS" --observations-per-patient 1 --seed 3 >"$work/data.ndjson"
-"$1" import -q --db "$work/seed.db" --login bench --password-file "$work/password" \
-  --key-file "$work/user.txt" "$work/data.ndjson" >&2
-sqlite3 "$work/seed.db" "SELECT id FROM patient ORDER BY random() LIMIT 1000" >"$work/ids.txt"
-# The ids the client sent (resolved through the FHIR-id index), for read_client.
-sqlite3 "$work/seed.db" "SELECT value FROM patient_identifier WHERE system = 'https://dxm.icure.dev' \
-  ORDER BY random() LIMIT 1000" >"$work/client_ids.txt"
-sqlite3 "$work/seed.db" "SELECT DISTINCT family_sort FROM patient LIMIT 1000" >"$work/families.txt"
-# LOINC codes, each of ~100-200 observations at 2000 (search_observation).
-sqlite3 "$work/seed.db" "SELECT DISTINCT code FROM service_code WHERE kind = 'code'" >"$work/codes.txt"
-# An Observation's id is its contact's id (docs/mapping.md).
-sqlite3 "$work/seed.db" "SELECT id FROM contact ORDER BY random() LIMIT 1000" >"$work/observation_ids.txt"
+seed_store "$1" "$work" "$PATIENTS"
 base=/rest/fhir/r4
 
 printf '%-40s %-8s %10s %14s\n' binary mode requests "instr/request"

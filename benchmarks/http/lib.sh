@@ -48,3 +48,30 @@ listening_port() {
   cat "$1" >&2
   return 1
 }
+
+# bench_workdir NAME: sets `work` to a new temp dir, removed at exit together
+# with the server whose pid is in `server_pid` (if it still runs).
+bench_workdir() {
+  work="$(mktemp -d "/tmp/fhirbridge-$1.XXXXXX")"
+  server_pid=""
+  trap 'if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
+}
+
+# seed_store FHIRBRIDGE DIR PATIENTS: the benchmark user (bench_user) in
+# DIR/seed.db with PATIENTS generated patients (+1 observation each, seed 3)
+# imported, and the lists fhir.lua rotates over: ids.txt (store ids),
+# client_ids.txt (the ids the client sent, resolved through the FHIR-id index),
+# families.txt, codes.txt (LOINC codes, each of ~100-200 observations at 2000)
+# and observation_ids.txt (an Observation's id is its contact's, docs/mapping.md).
+seed_store() {
+  bench_user "$1" "$2/seed.db" "$2"
+  "$1" generate --patients "$3" --observations-per-patient 1 --seed 3 >"$2/data.ndjson"
+  "$1" import -q --db "$2/seed.db" --login bench --password-file "$2/password" \
+    --key-file "$2/user.txt" "$2/data.ndjson" >&2
+  sqlite3 "$2/seed.db" "SELECT id FROM patient ORDER BY random() LIMIT 1000" >"$2/ids.txt"
+  sqlite3 "$2/seed.db" "SELECT value FROM patient_identifier WHERE system = 'https://dxm.icure.dev' \
+    ORDER BY random() LIMIT 1000" >"$2/client_ids.txt"
+  sqlite3 "$2/seed.db" "SELECT DISTINCT family_sort FROM patient LIMIT 1000" >"$2/families.txt"
+  sqlite3 "$2/seed.db" "SELECT DISTINCT code FROM service_code WHERE kind = 'code'" >"$2/codes.txt"
+  sqlite3 "$2/seed.db" "SELECT id FROM contact ORDER BY random() LIMIT 1000" >"$2/observation_ids.txt"
+}
