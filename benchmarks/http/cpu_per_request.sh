@@ -9,7 +9,8 @@
 #   benchmarks/http/cpu_per_request.sh FHIRBRIDGE_BINARY...
 # Environment (defaults):
 #   PATIENTS=2000                patients (+1 observation each) imported before serving
-#   MODES="create transaction read search"   as in instructions.sh (fhir.lua modes)
+#   MODES="create transaction read search"   as in instructions.sh (also read_client,
+#                                read_observation, search_observation)
 #   DURATION=8s                  measured wrk run per mode (after a 2 s warm-up)
 #   CONNECTIONS=16               wrk connections (run.sh's default)
 #   SERVE_ARGS=""                more options for fhirbridge serve (e.g. --write-threads 4)
@@ -53,15 +54,11 @@ for binary in "$@"; do
     port=$(listening_port "$work/server.log" "$server_pid")
     url="http://127.0.0.1:$port"
     post_key "$url"
-    list="$work/ids.txt"
-    case "$mode" in
-      search) list="$work/families.txt" ;;
-      search_observation) list="$work/codes.txt" ;;
-    esac
-    wrk -t1 -c"$CONNECTIONS" -d2s -s "$here/fhir.lua" "$url" -- "$mode" "$base" "$auth" "$list" >/dev/null 2>&1
+    mode_request "$mode" "$work"
+    wrk -t1 -c"$CONNECTIONS" -d2s -s "$here/fhir.lua" "$url" -- "$lua_mode" "$base" "$auth" "$list" >/dev/null 2>&1
     read -r user0 sys0 < <(cpu_ticks "$server_pid")
     switches0=$(switches "$server_pid")
-    out=$(wrk -t1 -c"$CONNECTIONS" -d"$DURATION" -s "$here/fhir.lua" "$url" -- "$mode" "$base" "$auth" "$list" 2>&1)
+    out=$(wrk -t1 -c"$CONNECTIONS" -d"$DURATION" -s "$here/fhir.lua" "$url" -- "$lua_mode" "$base" "$auth" "$list" 2>&1)
     read -r user1 sys1 < <(cpu_ticks "$server_pid")
     switches1=$(switches "$server_pid")
     requests=$(awk '$2 == "requests" && $3 == "in" {print $1}' <<<"$out")

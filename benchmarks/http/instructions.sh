@@ -40,13 +40,7 @@ for binary in "$@"; do
     port=$(listening_port "$work/server.log" "$server_pid")
     url="http://127.0.0.1:$port"
     post_key "$url"
-    list="$work/ids.txt" lua_mode="$mode"
-    case "$mode" in
-      read_client) list="$work/client_ids.txt" lua_mode=read ;;
-      search) list="$work/families.txt" ;;
-      read_observation) list="$work/observation_ids.txt" ;;
-      search_observation) list="$work/codes.txt" ;;
-    esac
+    mode_request "$mode" "$work"
     wrk -t1 -c4 -d10s -s "$here/fhir.lua" "$url" -- "$lua_mode" "$base" "$auth" "$list" >/dev/null 2>&1
     callgrind_control -z "$server_pid" >/dev/null 2>&1
     requests=$(wrk -t1 -c4 -d"$DURATION" -s "$here/fhir.lua" "$url" -- "$lua_mode" "$base" "$auth" "$list" 2>&1 |

@@ -75,3 +75,16 @@ seed_store() {
   sqlite3 "$2/seed.db" "SELECT DISTINCT code FROM service_code WHERE kind = 'code'" >"$2/codes.txt"
   sqlite3 "$2/seed.db" "SELECT id FROM contact ORDER BY random() LIMIT 1000" >"$2/observation_ids.txt"
 }
+
+# mode_request MODE DIR: sets `lua_mode` (fhir.lua's mode) and `list` (the file
+# it rotates over, from seed_store) for a benchmark mode; read_client is a read
+# of the ids the client sent.
+mode_request() {
+  list="$2/ids.txt" lua_mode="$1"
+  case "$1" in
+    read_client) list="$2/client_ids.txt" lua_mode=read ;;
+    search) list="$2/families.txt" ;;
+    read_observation) list="$2/observation_ids.txt" ;;
+    search_observation) list="$2/codes.txt" ;;
+  esac
+}
