@@ -16,8 +16,12 @@
 #   SERVE_ARGS=""                more options for fhirbridge serve (e.g. --write-threads 4)
 # Prints: binary, mode, requests, req/s, user and system CPU (us) per request,
 # context switches per request (every thread of the server, voluntary or not),
-# and writes per commit over the server's life (warm-up included; "-" for
-# reads). wrk runs on the same machine: on 2 cores it takes part of the CPU.
+# run-queue wait per request (us the server's threads spent runnable but not
+# running, e.g. woken and waiting for a core: /proc/PID/task/*/schedstat), and,
+# over the server's life (warm-up included; "-" for reads), writes per commit
+# and the writer's time in write groups per write (us, wall: its SQL, sealing,
+# COMMIT and checkpoints; the one writer is the limit when that times the
+# writes/s nears 1 s). wrk runs on the same machine (for writes it takes little CPU).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 PATIENTS="${PATIENTS:-2000}"
@@ -35,14 +39,16 @@ cpu_ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }
 switches() {
   cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches/ {n += $2} END {print n}'
 }
+# Nanoseconds the process's threads waited on a run queue (field 2 of schedstat).
+runq_wait_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{n += $2} END {printf "%.0f", n}'; }
 
 # One data set for every binary: the first one generates and imports it.
 seed_store "$1" "$work" "$PATIENTS"
 base=/rest/fhir/r4
 tick_us=$((1000000 / $(getconf CLK_TCK)))
 
-printf '%-32s %-18s %9s %8s %9s %9s %11s %13s\n' binary mode requests "req/s" "user us" "sys us" \
-  "switches" "writes/commit"
+printf '%-32s %-18s %9s %8s %9s %9s %9s %9s %13s %10s\n' binary mode requests "req/s" "user us" \
+  "sys us" "switches" "runq us" "writes/commit" "writer us"
 for binary in "$@"; do
   for mode in $MODES; do
     rm -f "$work"/run.db* "$work/server.log"
@@ -58,18 +64,24 @@ for binary in "$@"; do
     wrk -t1 -c"$CONNECTIONS" -d2s -s "$here/fhir.lua" "$url" -- "$lua_mode" "$base" "$auth" "$list" >/dev/null 2>&1
     read -r user0 sys0 < <(cpu_ticks "$server_pid")
     switches0=$(switches "$server_pid")
+    runq0=$(runq_wait_ns "$server_pid")
     out=$(wrk -t1 -c"$CONNECTIONS" -d"$DURATION" -s "$here/fhir.lua" "$url" -- "$lua_mode" "$base" "$auth" "$list" 2>&1)
     read -r user1 sys1 < <(cpu_ticks "$server_pid")
     switches1=$(switches "$server_pid")
+    runq1=$(runq_wait_ns "$server_pid")
     requests=$(awk '$2 == "requests" && $3 == "in" {print $1}' <<<"$out")
     rate=$(awk '$1 == "RESULT" {print $2}' <<<"$out")
     kill -TERM "$server_pid"
     wait "$server_pid" 2>/dev/null || true
     server_pid=""
-    per_commit=$(sed -n 's/.*stopped (\([0-9]*\) writes in \([0-9]*\) commits).*/\1 \2/p' "$work/server.log" |
-      awk '$1 > 0 && $2 > 0 {printf "%.1f", $1 / $2}')
+    # "fhirbridge: stopped (W writes in C commits, S s in write groups)"
+    stop=$(sed -n 's/.*stopped (\([0-9]*\) writes in \([0-9]*\) commits, \([0-9.]*\) s in write groups).*/\1 \2 \3/p' \
+      "$work/server.log")
+    per_commit=$(awk '$1 > 0 && $2 > 0 {printf "%.1f", $1 / $2}' <<<"$stop")
+    writer_us=$(awk '$1 > 0 {printf "%.0f", $3 * 1e6 / $1}' <<<"$stop")
     awk -v b="$binary" -v m="$mode" -v n="$requests" -v r="$rate" -v u=$((user1 - user0)) \
-      -v s=$((sys1 - sys0)) -v c=$((switches1 - switches0)) -v t="$tick_us" -v w="${per_commit:--}" \
-      'BEGIN {printf "%-32s %-18s %9d %8.0f %9.0f %9.0f %11.1f %13s\n", b, m, n, r, u * t / n, s * t / n, c / n, w}'
+      -v s=$((sys1 - sys0)) -v c=$((switches1 - switches0)) -v q=$((runq1 - runq0)) -v t="$tick_us" \
+      -v w="${per_commit:--}" -v g="${writer_us:--}" \
+      'BEGIN {printf "%-32s %-18s %9d %8.0f %9.0f %9.0f %9.1f %9.0f %13s %10s\n", b, m, n, r, u * t / n, s * t / n, c / n, q / 1000 / n, w, g}'
   done
 done

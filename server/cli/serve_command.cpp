@@ -9,6 +9,8 @@
 #include <boost/program_options.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <iomanip>
 #include <iostream>
 #include <optional>
 #include <thread>
@@ -234,14 +236,20 @@ int serve_command(const std::vector<std::string>& args) {
               << "listening on " << base_url << std::endl;
     http.wait();  // until SIGINT/SIGTERM and the requests in flight are answered
   }
-  // How well writes shared commits (group commit, docs/storage.md): read by
+  // How well writes shared commits (group commit, docs/storage.md), and how
+  // long the one writer spent running them: read by
   // benchmarks/http/cpu_per_request.sh, useful to an operator too.
   std::optional<storage::SqliteStore::WriteStats> writes;
   if (sqlite) writes = sqlite->write_stats();
   store.reset();  // closes the database cleanly
   std::cerr << "fhirbridge: stopped";
-  if (writes)
-    std::cerr << " (" << writes->writes << " writes in " << writes->commits << " commits)";
+  if (writes) {
+    const auto us =
+        std::chrono::duration_cast<std::chrono::microseconds>(writes->group_time).count();
+    std::cerr << " (" << writes->writes << " writes in " << writes->commits << " commits, "
+              << us / 1000000 << '.' << std::setw(6) << std::setfill('0') << us % 1000000
+              << " s in write groups)";
+  }
   std::cerr << "\n";
   return rc;
 }

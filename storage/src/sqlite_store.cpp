@@ -326,6 +326,17 @@ Status SqliteStore::Impl::commit_group(const PendingWritePtr& mine) {
 
 void SqliteStore::Impl::run_group(const std::vector<PendingWritePtr>& group) {
   std::lock_guard lock(write_mutex);
+  // Timed on every path out (a failed BEGIN, a rollback, the checkpoint after the COMMIT).
+  struct GroupTimer {
+    std::atomic<std::int64_t>& total;
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    ~GroupTimer() {
+      total.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::steady_clock::now() - start)
+                          .count(),
+                      std::memory_order_relaxed);
+    }
+  } timer{stat_group_ns};
   Bind bind(writer);
   auto fail_all = [&](const Status& status) {
     for (const auto& p : group) p->outcome = status;
@@ -454,7 +465,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
                                                        crypto::Keychain& keychain,
                                                        SqliteStoreOptions options) {
   const std::size_t page_size = options.page_size;
-  if (page_size != 0 && (page_size < 512 || page_size > 65536 || (page_size & (page_size - 1))))
+  if (!valid_page_size(page_size))
     return Status::Invalid(
         "page_size", "must be a power of two from 512 to 65536, not " + std::to_string(page_size));
   try {
@@ -538,12 +549,17 @@ std::vector<std::string> SqliteStore::deferrable_search_indexes() {
   return names;
 }
 
+bool SqliteStore::valid_page_size(std::size_t bytes) {
+  return bytes == 0 || (bytes >= 512 && bytes <= 65536 && (bytes & (bytes - 1)) == 0);
+}
+
 SqliteStore::WriteStats SqliteStore::write_stats() const {
   WriteStats stats;
   stats.commits = impl_->stat_commits.load();
   stats.background_checkpoints = impl_->stat_background_checkpoints.load();
   stats.inline_checkpoints = impl_->stat_inline_checkpoints.load();
   stats.writes = impl_->stat_writes.load();
+  stats.group_time = std::chrono::nanoseconds(impl_->stat_group_ns.load());
   std::lock_guard lock(impl_->queue_mutex);
   stats.queued = impl_->write_queue.size();
   return stats;

@@ -272,6 +272,7 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
   bool leader_running = false;
   std::size_t max_group = 64;
   std::atomic<std::uint64_t> stat_commits{0}, stat_writes{0};
+  std::atomic<std::int64_t> stat_group_ns{0};  // WriteStats::group_time
   std::atomic<std::uint64_t> stat_background_checkpoints{0}, stat_inline_checkpoints{0};
 
   // Runs `body` inside a write transaction on the writer (bound as db()); the

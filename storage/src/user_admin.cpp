@@ -98,9 +98,11 @@ int run_user_command(const std::vector<std::string>& args, std::ostream& out, st
   }
   SqliteStoreOptions options;
   if (page_size_given) {
-    // Digits only (stoul would take "-1", " 8" or "8k"); the store checks the range.
+    // Digits only (stoul would take "-1", " 8" or "8k"), then the store's rule,
+    // so that every refusal names the option ("0" means the default there).
     if (page_size.empty() || page_size.size() > 5 ||
-        page_size.find_first_not_of("0123456789") != std::string::npos) {
+        page_size.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoul(page_size) == 0 || !SqliteStore::valid_page_size(std::stoul(page_size))) {
       err << "fhirbridge user add: --page-size must be a power of two from 512 to 65536, not '"
           << page_size << "'\n";
       return 2;

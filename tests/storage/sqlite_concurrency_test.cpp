@@ -266,6 +266,34 @@ BOOST_AUTO_TEST_CASE(more_queued_writes_than_one_group_takes_all_commit) {
   BOOST_TEST(all->total == static_cast<std::int64_t>(kFollowers + 1));
 }
 
+// WriteStats::group_time is the writer's wall time in write groups: a write
+// held 50 ms inside its transaction adds at least that; reads add nothing.
+BOOST_AUTO_TEST_CASE(group_time_counts_the_writers_time_in_write_groups) {
+  constexpr auto kHeld = std::chrono::milliseconds(50);
+  std::atomic<bool> slow{false};
+  std::atomic<int> ids{0};
+  SqliteStoreOptions options;
+  options.new_id = [&]() -> std::string {
+    if (slow.exchange(false)) std::this_thread::sleep_for(kHeld);  // inside the transaction
+    return "gt-" + std::to_string(ids++);
+  };
+  StoreFixture f(options);
+  auto created = f.store->create_patient(f.hcp1, make_patient("Timed", "A", "male", 19700101));
+  REQUIRE_OK(created);
+  const auto before = f.store->write_stats();
+  BOOST_TEST(before.group_time.count() > 0);
+  slow = true;
+  const auto started = std::chrono::steady_clock::now();
+  REQUIRE_OK(f.store->create_patient(f.hcp1, make_patient("Timed", "B", "male", 19700101)));
+  const auto took = std::chrono::steady_clock::now() - started;
+  const auto after = f.store->write_stats();
+  BOOST_TEST((after.group_time - before.group_time >= kHeld));
+  BOOST_TEST((after.group_time - before.group_time <= took));
+  REQUIRE_OK(f.store->get_patient(f.hcp1, *created->id));
+  REQUIRE_OK(f.store->find_patients(f.hcp1, family_prefix("timed")));
+  BOOST_TEST((f.store->write_stats().group_time == after.group_time));
+}
+
 BOOST_AUTO_TEST_CASE(the_wal_stays_bounded_and_is_truncated_at_close) {
   SqliteStoreOptions options;
   options.checkpoint_pages = 32;

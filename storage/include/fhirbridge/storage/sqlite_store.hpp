@@ -72,6 +72,9 @@ class SqliteStore final : public Store, public SealedStore {
 
   // The database file's page size in bytes (SqliteStoreOptions::page_size).
   std::size_t page_size() const;
+  // Whether SqliteStoreOptions::page_size may be `bytes` (0, or a power of two
+  // from 512 to 65536): what open() checks, for a CLI to check first.
+  static bool valid_page_size(std::size_t bytes);
 
   Result<icure::HealthcareParty> get_healthcare_party(const std::string& id) override;
   Result<icure::HealthcareParty> put_healthcare_party(icure::HealthcareParty hcp) override;
@@ -198,13 +201,17 @@ class SqliteStore final : public Store, public SealedStore {
   // Write-path counters (tests and benchmarks): committed transactions, the
   // writes they held, writes waiting for a group right now; checkpoints run by
   // the checkpointer thread, and by the writer after a commit because that
-  // thread lagged (each one a pause on the write path).
+  // thread lagged (each one a pause on the write path). `group_time`: the
+  // wall time the writer spent running groups (their SQL and sealing, the
+  // COMMIT, its own checkpoints), so that over a run it says how busy the one
+  // writer was: near the run's length, the writer is what limits writes.
   struct WriteStats {
     std::uint64_t commits = 0;
     std::uint64_t writes = 0;
     std::size_t queued = 0;
     std::uint64_t background_checkpoints = 0;
     std::uint64_t inline_checkpoints = 0;
+    std::chrono::nanoseconds group_time{0};
   };
   WriteStats write_stats() const;
 
