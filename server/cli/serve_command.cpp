@@ -10,7 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <iomanip>
+#include <cstdio>
 #include <iostream>
 #include <optional>
 #include <thread>
@@ -244,11 +244,12 @@ int serve_command(const std::vector<std::string>& args) {
   store.reset();  // closes the database cleanly
   std::cerr << "fhirbridge: stopped";
   if (writes) {
-    const auto us =
-        std::chrono::duration_cast<std::chrono::microseconds>(writes->group_time).count();
+    // Seconds to the microsecond, formatted aside: std::cerr keeps its flags.
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%.6f",
+                  std::chrono::duration<double>(writes->group_time).count());
     std::cerr << " (" << writes->writes << " writes in " << writes->commits << " commits, "
-              << us / 1000000 << '.' << std::setw(6) << std::setfill('0') << us % 1000000
-              << " s in write groups)";
+              << seconds << " s in write groups)";
   }
   std::cerr << "\n";
   return rc;

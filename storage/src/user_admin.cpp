@@ -99,15 +99,17 @@ int run_user_command(const std::vector<std::string>& args, std::ostream& out, st
   SqliteStoreOptions options;
   if (page_size_given) {
     // Digits only (stoul would take "-1", " 8" or "8k"), then the store's rule,
-    // so that every refusal names the option ("0" means the default there).
-    if (page_size.empty() || page_size.size() > 5 ||
-        page_size.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoul(page_size) == 0 || !SqliteStore::valid_page_size(std::stoul(page_size))) {
+    // so that every refusal names the option. 0 is the store's "default", not
+    // a size to ask for: refused like any other.
+    const bool digits = !page_size.empty() && page_size.size() <= 5 &&
+                        page_size.find_first_not_of("0123456789") == std::string::npos;
+    const std::size_t bytes = digits ? std::stoul(page_size) : 0;
+    if (bytes == 0 || !SqliteStore::valid_page_size(bytes)) {
       err << "fhirbridge user add: --page-size must be a power of two from 512 to 65536, not '"
           << page_size << "'\n";
       return 2;
     }
-    options.page_size = std::stoul(page_size);
+    options.page_size = bytes;
   }
   std::ifstream in(password_file, std::ios::binary);
   if (!in) {
