@@ -1,6 +1,7 @@
 // fhirbridge serve [--db FILE] [--listen HOST:PORT] [--threads N] [--write-threads N] [--body-limit
 // BYTES]
 //                  [--demo] [--key-ttl SECONDS] [--public-url URL] [--strict] [--read-cache N]
+//                  [--search-cache N]
 //                  [--store sqlite|icure --icure-url URL [--icure-ca-file F] [--icure-insecure]]
 // Runs the FHIR server until SIGINT/SIGTERM, on an embedded SQLite store or
 // on a remote iCure REST API (docs/remote.md).
@@ -95,6 +96,7 @@ int serve_command(const std::vector<std::string>& args) {
   Count<unsigned, 0, 1024> write_threads{16};
   Count<std::size_t, 1> body_limit{8 * 1024 * 1024};
   Count<std::size_t> read_cache{server::ServerSettings{}.read_cache_entries};
+  Count<std::size_t> search_cache{server::ServerSettings{}.search_cache_entries};
   Count<long, 1, 366 * 24 * 3600> key_ttl{12 * 3600};
   Count<long, 1, 24 * 3600> read_timeout{30};
   desc.add_options()("help,h", "this help")("db", po::value(&db)->default_value("fhirbridge.db"),
@@ -114,8 +116,10 @@ int serve_command(const std::vector<std::string>& args) {
       "seconds before an idle connection is closed")(
       "read-cache", po::value(&read_cache)->default_value(read_cache),
       "resource versions whose FHIR JSON is kept for repeated reads (docs/server.md; 0: none)")(
-      "public-url", po::value(&public_url),
-      "base URL for Location/fullUrl (default: from the Host header)")(
+      "search-cache", po::value(&search_cache)->default_value(search_cache),
+      "searchset Bundles kept for repeated searches while nothing is committed (docs/server.md; "
+      "0: none)")("public-url", po::value(&public_url),
+                  "base URL for Location/fullUrl (default: from the Host header)")(
       "strict", "reject unknown search parameters (400) unless Prefer: handling=lenient")(
       "no-access-log", "do not log one line per request on stderr")(
       "demo", "create a demo user on first start and print its credentials and private key")(
@@ -198,6 +202,7 @@ int serve_command(const std::vector<std::string>& args) {
   settings.public_base_url = public_url;
   settings.strict_by_default = vm.count("strict") > 0;
   settings.read_cache_entries = read_cache.value;
+  settings.search_cache_entries = search_cache.value;
   server::ServerContext ctx(*store, keychain, settings);
   // The iCure REST subset (/rest/v1) for the official SDK, over the same rows.
   if (auto* sealed = dynamic_cast<storage::SealedStore*>(sqlite)) ctx.attach_sealed_store(sealed);

@@ -17,6 +17,7 @@
 #include "fhirbridge/server/detail/search_plan.hpp"
 #include "fhirbridge/server/operation_outcome.hpp"
 #include "rendered_cache.hpp"
+#include "search_cache.hpp"
 
 namespace fhirbridge::server::detail {
 
@@ -656,13 +657,35 @@ Result<FhirAnswer> do_search(CallContext& call, const std::string& type, const F
   SearchOptions options = search_options(call);
   ReadCacheRenderer renderer(call);
   if (request.accepts_rendered && call.server.read_cache().enabled()) options.renderer = &renderer;
-  auto outcome = search(call.server.store(), call.who, type, search_params_only(request.params),
-                        options, call.server.mapping());
+  const std::vector<QueryParam> params = search_params_only(request.params);
+  // A serialised answer may come from the search cache: the store's change
+  // epoch is taken before the search reads anything, so an answer kept under
+  // it is one no commit has overtaken while the epoch stays the same. A
+  // reader whose key left the keychain gets the store's own answer.
+  detail::SearchCache& cache = call.server.search_cache();
+  std::optional<std::uint64_t> epoch;
+  std::string key;
+  if (options.renderer && cache.enabled() && call.server.keychain().check(call.who.hcp_id).ok()) {
+    if (auto current = call.server.store().change_epoch(); current.ok() && *current) {
+      epoch = **current;
+      key = detail::SearchCache::key(call.who, type, params, options);
+      if (auto hit = cache.find(key, *epoch, call.server.mapping().new_id)) {
+        FhirAnswer answer;
+        answer.rendered = std::move(hit->body);
+        answer.warnings = std::move(hit->warnings);
+        return answer;
+      }
+    }
+  }
+  auto outcome =
+      search(call.server.store(), call.who, type, params, options, call.server.mapping());
   if (!outcome.ok()) return outcome.status();
   FhirAnswer answer;
   answer.body = std::move(outcome->bundle);
   answer.rendered = std::move(outcome->rendered);
   answer.warnings = std::move(outcome->warnings);
+  if (epoch && answer.rendered)
+    cache.put(std::move(key), *epoch, {answer.rendered, answer.warnings});
   return answer;
 }
 

@@ -11,6 +11,7 @@
 
 #include "fhirbridge/crypto/primitives.hpp"
 #include "rendered_cache.hpp"
+#include "search_cache.hpp"
 
 namespace fhirbridge::server {
 
@@ -41,7 +42,9 @@ ServerContext::ServerContext(storage::Store& store, crypto::Keychain& keychain,
       keychain_(keychain),
       settings_(std::move(settings)),
       mapping_(std::move(mapping)),
-      read_cache_(std::make_unique<detail::RenderedCache>(settings_.read_cache_entries)) {
+      read_cache_(std::make_unique<detail::RenderedCache>(settings_.read_cache_entries)),
+      search_cache_(std::make_unique<detail::SearchCache>(settings_.search_cache_entries,
+                                                          settings_.search_cache_bytes)) {
   Botan::system_rng().randomize(basic_tag_key_.data(), basic_tag_key_.size());
 }
 

@@ -282,6 +282,29 @@ Result<std::int64_t> SqliteStore::Impl::data_version(sqlite::Database& db) {
   return stmt->int64(0);
 }
 
+// Every connection's data_version changes with any other connection's commit
+// (this store's writer, another process), so some read connection sees each
+// commit on its first look after it, and moves the epoch on then. An answer
+// read after a call that returned N started its snapshot after that call: a
+// commit it missed came later, and so did the epoch's move.
+Result<std::optional<std::uint64_t>> SqliteStore::change_epoch() {
+  try {
+    auto lease = impl_->lease_reader();
+    if (!lease.ok()) return lease.status();
+    Impl::Reader* reader = lease->reader();
+    if (!reader) return std::optional<std::uint64_t>{};
+    auto version = Impl::data_version(lease->db());
+    if (!version.ok()) return version.status();
+    if (*version != reader->epoch_version) {
+      reader->epoch_version = *version;
+      impl_->change_epoch.fetch_add(1, std::memory_order_acq_rel);
+    }
+    return std::optional<std::uint64_t>{impl_->change_epoch.load(std::memory_order_acquire)};
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("store: ") + e.what());
+  }
+}
+
 // ---- group commit -----------------------------------------------------------------
 
 Status SqliteStore::Impl::commit_group(const PendingWritePtr& mine) {

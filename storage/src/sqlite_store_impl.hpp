@@ -132,6 +132,8 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
     explicit Reader(sqlite::Database opened) : db(std::move(opened)) {}
     sqlite::Database db;
     VisibleMemo visible;
+    // The data_version change_epoch() last saw on this connection (-1: none yet).
+    std::int64_t epoch_version = -1;
   };
 
   // A read connection for one read(): pooled, or (in-memory database / no
@@ -145,6 +147,8 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
     sqlite::Database& db() { return *db_; }
     // nullptr on the writer (its own commits would not change data_version).
     VisibleMemo* visible_memo() { return pooled_ ? &pooled_->visible : nullptr; }
+    // The pooled read connection; nullptr on the writer.
+    Reader* reader() { return pooled_.get(); }
 
    private:
     friend struct Impl;
@@ -247,6 +251,9 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
   }
   // PRAGMA data_version of `db` (sqlite.org/pragma.html#pragma_data_version).
   static Result<std::int64_t> data_version(sqlite::Database& db);
+  // SqliteStore::change_epoch(): moved on by any read connection that sees its
+  // data_version change since it last looked.
+  std::atomic<std::uint64_t> change_epoch{0};
 
   // ---- writes (group commit) ----
   struct PendingWrite {

@@ -8,6 +8,7 @@
 
 #include "fhirbridge/crypto/primitives.hpp"
 #include "server_fixture.hpp"
+#include "storage/faulty_store.hpp"
 
 using namespace fhirbridge;
 using namespace fhirbridge::test;
@@ -522,6 +523,116 @@ BOOST_AUTO_TEST_CASE(searches_splice_what_reads_keep_and_say_the_same) {
   BOOST_TEST(str(after.at("entry").at(0), {"resource", "meta", "versionId"}) == "2");
   BOOST_TEST(str(after.at("entry").at(0), {"resource", "gender"}) == "other");
   BOOST_TEST(!patient_search(f, "name=donald", &f.bob).contains("entry"));
+}
+
+// The search cache (docs/server.md, "Search cache"): a repeated search is
+// answered without reaching the store's search while nothing is committed,
+// with a Bundle.id of its own and otherwise the same bytes; another order of
+// the parameters, another reader or another base URL is another entry; a
+// commit through the server, or by another connection to the same file (as
+// another process would write), is seen by the next search; a reader whose
+// key left the keychain gets the store's own answer.
+BOOST_AUTO_TEST_CASE(a_repeated_search_is_answered_from_the_cache_until_a_commit) {
+  ServerFixture f;
+  FaultyStore counting(*f.store);
+  counting.forward_change_epoch = true;
+  server::ServerSettings settings;
+  settings.public_base_url = "http://fhir.test";
+  f.ctx = std::make_unique<server::ServerContext>(counting, f.keychain, settings);
+  create_pat1(f);
+  auto bundle_id = [](const json::object& bundle) { return str(bundle, {"id"}); };
+  auto without_id = [](json::object bundle) {
+    bundle.erase("id");
+    return bundle;
+  };
+
+  const int before = counting.searches;
+  const std::string query = kBase + "/Patient?name=donald&_count=1";
+  auto first = f.get(query);
+  auto second = f.get(query);
+  BOOST_REQUIRE_EQUAL(first.result_int(), 200u);
+  BOOST_REQUIRE_EQUAL(second.result_int(), 200u);
+  BOOST_TEST(counting.searches == before + 1);
+  const json::object one = body_json(first).as_object(), two = body_json(second).as_object();
+  BOOST_TEST(!bundle_id(one).empty());
+  BOOST_TEST(bundle_id(one) != bundle_id(two));
+  BOOST_TEST(without_id(one) == without_id(two));
+  BOOST_TEST(one.at("total").as_int64() == 1);
+  BOOST_TEST(first.body().size() == second.body().size());  // the ids have one length
+  BOOST_TEST(second[http::field::content_type] == first[http::field::content_type]);
+
+  BOOST_TEST(f.get(kBase + "/Patient?_count=1&name=donald").result_int() == 200u);
+  BOOST_TEST(counting.searches == before + 2);  // another order: another entry
+  BOOST_TEST(!patient_search(f, "name=donald&_count=1", &f.bob).contains("entry"));
+  BOOST_TEST(counting.searches == before + 3);  // another reader: its own search
+  server::Request other_host{verb::get, query, 11};
+  other_host.set(http::field::authorization, f.alice.auth());
+  other_host.set(http::field::host, "elsewhere.test");
+  BOOST_TEST(server::handle_request(std::move(other_host), *f.ctx).result_int() == 200u);
+  BOOST_TEST(counting.searches == before + 3);  // the public base URL is the server's own
+  // Warnings are answered again with the Bundle they came with.
+  auto warned = f.get(kBase + "/Patient?name=donald&unknown-parameter=1");
+  auto warned_again = f.get(kBase + "/Patient?name=donald&unknown-parameter=1");
+  BOOST_TEST(counting.searches == before + 4);
+  BOOST_TEST(warned_again[http::field::warning] == warned[http::field::warning]);
+  BOOST_TEST(!warned[http::field::warning].empty());
+
+  // A commit through the server: the next search sees it.
+  json::value second_donald = seed("patient-pat1.json");
+  second_donald.as_object()["id"] = "pat2";
+  BOOST_REQUIRE_EQUAL(f.post(kBase + "/Patient", second_donald).result_int(), 201u);
+  BOOST_TEST(patient_search(f, "name=donald&_count=1").at("total").as_int64() == 2);
+
+  {  // A commit by another connection to the same file.
+    crypto::Keychain other_keychain;
+    auto other = storage::SqliteStore::open(f.dir.path() / "fhirbridge.db", other_keychain);
+    BOOST_REQUIRE(other.ok());
+    BOOST_REQUIRE(
+        other_keychain.put(f.alice.hcp_id, f.alice.private_key_hex, f.alice.public_key_hex).ok());
+    server::ServerContext other_ctx(**other, other_keychain, settings);
+    server::Request create{verb::post, kBase + "/Patient", 11};
+    create.set(http::field::host, "fhir.test");
+    create.set(http::field::authorization, f.alice.auth());
+    create.set(http::field::content_type, "application/fhir+json");
+    json::value third_donald = seed("patient-pat1.json");
+    third_donald.as_object()["id"] = "pat3";
+    create.body() = json::serialize(third_donald);
+    create.prepare_payload();
+    BOOST_REQUIRE_EQUAL(server::handle_request(std::move(create), other_ctx).result_int(), 201u);
+  }
+  const int searched = counting.searches;
+  BOOST_TEST(patient_search(f, "name=donald&_count=1").at("total").as_int64() == 3);
+  BOOST_TEST(counting.searches == searched + 1);
+
+  // Without the reader's key the cache is not asked: the store answers as it would.
+  f.keychain.drop(f.alice.hcp_id);
+  auto keyless = f.get(query);
+  BOOST_TEST(keyless.result_int() == 403u);
+  BOOST_TEST(counting.searches == searched + 2);
+  f.ctx.reset();  // before `counting`, which it uses
+}
+
+// A store that cannot tell whether anything changed (Store's default
+// change_epoch), or a server with the cache off, searches every time.
+BOOST_AUTO_TEST_CASE(searches_are_not_kept_without_a_change_epoch_or_with_the_cache_off) {
+  for (const bool forward : {false, true}) {
+    BOOST_TEST_CONTEXT("change epoch forwarded: " << forward) {
+      ServerFixture f;
+      FaultyStore counting(*f.store);
+      counting.forward_change_epoch = forward;
+      server::ServerSettings settings;
+      settings.public_base_url = "http://fhir.test";
+      if (forward) settings.search_cache_entries = 0;
+      f.ctx = std::make_unique<server::ServerContext>(counting, f.keychain, settings);
+      create_pat1(f);
+      const int before = counting.searches;
+      const std::string first = f.get(kBase + "/Patient?name=donald").body();
+      const std::string second = f.get(kBase + "/Patient?name=donald").body();
+      BOOST_TEST(counting.searches == before + 2);
+      BOOST_TEST(json::parse(first).at("total") == json::parse(second).at("total"));
+      f.ctx.reset();
+    }
+  }
 }
 
 // Conditional read: If-None-Match / If-Modified-Since answer 304 without a body.

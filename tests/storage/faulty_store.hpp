@@ -28,6 +28,7 @@ class FaultyStore final : public storage::Store {
   // Called before every write reaches the inner store (e.g. to hold one back).
   std::function<void()> before_each_write;
   std::atomic<int> authentications{0};  // password checks that reached the inner store
+  std::atomic<int> searches{0};         // find_patients / find_contacts that reached it
 
   Result<icure::HealthcareParty> get_healthcare_party(const std::string& id) override {
     return inner_.get_healthcare_party(id);
@@ -65,6 +66,7 @@ class FaultyStore final : public storage::Store {
   }
   Result<storage::Page<icure::Patient>> find_patients(const storage::Principal& who,
                                                       const storage::PatientQuery& query) override {
+    ++searches;
     return inner_.find_patients(who, query);
   }
   Status share_patient(const storage::Principal& who, const std::string& patient_id,
@@ -126,7 +128,15 @@ class FaultyStore final : public storage::Store {
   }
   Result<storage::Page<storage::ContactRecord>> find_contacts(
       const storage::Principal& who, const storage::ContactQuery& query) override {
+    ++searches;
     return inner_.find_contacts(who, query);
+  }
+  // The inner store's change epoch only when asked for (a server's search
+  // cache is then on); otherwise Store's default: answers are never reused.
+  bool forward_change_epoch = false;
+  Result<std::optional<std::uint64_t>> change_epoch() override {
+    if (!forward_change_epoch) return std::optional<std::uint64_t>{};
+    return inner_.change_epoch();
   }
 
   Result<std::vector<storage::WriteResult>> apply(const storage::Principal& who,

@@ -178,6 +178,47 @@ BOOST_FIXTURE_TEST_CASE(a_shared_search_answers_as_find_patients_without_copies,
       keychain.put(hcp1.hcp_id, test::private_hex(0), test::test_key(0).public_key_hex).ok());
 }
 
+// change_epoch() (what a server's search cache is keyed by): the same while
+// nothing is committed, however often it is asked, and moved on by a commit of
+// this store's writer, of another connection to the same file (another
+// process), whichever read connection answers. Store's default (a wrapper
+// that does not forward it) answers nothing: answers are then never reused.
+BOOST_FIXTURE_TEST_CASE(the_change_epoch_moves_with_every_commit_of_any_connection, StoreFixture) {
+  auto epoch = [&] {
+    auto e = store->change_epoch();
+    BOOST_REQUIRE_MESSAGE(e.ok(), e.status().to_string());
+    BOOST_REQUIRE(e->has_value());
+    return **e;
+  };
+  const std::uint64_t first = epoch();
+  for (int i = 0; i < 8; ++i) BOOST_TEST(epoch() == first);  // each read connection, at rest
+  BOOST_TEST((store->get_patient_shared(hcp1, "nobody").status().code() == StatusCode::not_found));
+  BOOST_TEST(epoch() == first);  // reads commit nothing
+
+  REQUIRE_OK(store->create_patient(hcp1, make_patient("Dupont", "Anna", "female", 19740312)));
+  const std::uint64_t after_write = epoch();
+  BOOST_TEST(after_write != first);
+  for (int i = 0; i < 8; ++i) BOOST_TEST(epoch() == after_write);
+
+  {  // another connection to the same file, as another process would write
+    crypto::Keychain other_keychain;
+    auto other = storage::SqliteStore::open(file, other_keychain);
+    REQUIRE_OK(other);
+    BOOST_REQUIRE(
+        other_keychain.put(hcp1.hcp_id, test::private_hex(0), test::test_key(0).public_key_hex)
+            .ok());
+    REQUIRE_OK((*other)->create_patient(hcp1, make_patient("Martin", "Zoé", "female", 19800101)));
+  }
+  const std::uint64_t after_other = epoch();
+  BOOST_TEST(after_other != after_write);
+  BOOST_TEST(epoch() == after_other);
+
+  test::FaultyStore wrapper(*store);
+  BOOST_TEST(!wrapper.change_epoch()->has_value());
+  wrapper.forward_change_epoch = true;
+  BOOST_TEST(**wrapper.change_epoch() == after_other);
+}
+
 // find_contacts_shared, the same for contacts: find_contacts' page with each
 // record's patient, the remembered unsealed contact itself on a repeat, a new
 // one for a changed contact, through a wrapper its own find_contacts, and a

@@ -59,6 +59,10 @@ struct ServerSettings {
   // Reads answered from the serialised FHIR JSON of the same resource version
   // (docs/server.md, "Read cache"): entries kept, 0 = off.
   std::size_t read_cache_entries = 8192;
+  // Searchset Bundles answered over HTTP, kept while the store reports no
+  // commit since (docs/server.md, "Search cache"): entries and bytes kept, 0 entries = off.
+  std::size_t search_cache_entries = 1024;
+  std::size_t search_cache_bytes = 32 * 1024 * 1024;
 };
 
 // What the transport knows about the request handled on this thread: the
@@ -90,7 +94,8 @@ mapping::MappingContext make_system_mapping_context(mapping::MappingSettings set
 
 namespace detail {
 class RenderedCache;
-}
+class SearchCache;
+}  // namespace detail
 
 class ServerContext {
  public:
@@ -109,6 +114,8 @@ class ServerContext {
   const mapping::MappingContext& mapping() const { return mapping_; }
   // Serialised FHIR JSON of recently read resource versions (thread-safe).
   detail::RenderedCache& read_cache() { return *read_cache_; }
+  // Searchset Bundles answered while nothing was committed since (thread-safe).
+  detail::SearchCache& search_cache() { return *search_cache_; }
 
   // Checks Basic credentials against the store (Store::authenticate: Argon2id
   // for the SQLite backend); a success is cached for settings.login_cache_ttl
@@ -158,6 +165,7 @@ class ServerContext {
   ServerSettings settings_;
   mapping::MappingContext mapping_;
   std::unique_ptr<detail::RenderedCache> read_cache_;
+  std::unique_ptr<detail::SearchCache> search_cache_;
   std::mutex store_mutex_;
   std::mutex login_mutex_;
   std::map<std::string, CachedLogin> logins_;  // login -> last successful credentials

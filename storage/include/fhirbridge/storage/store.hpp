@@ -354,6 +354,18 @@ class Store {
       const Principal& who, const std::string& id, std::optional<std::int64_t> generation);
   // Whether older versions are kept (the CapabilityStatement's readHistory).
   virtual bool keeps_old_versions() const { return false; }
+
+  // -- change detection --
+
+  // A number that is different after any commit since an earlier call (by
+  // this process or another one sharing the data): an answer read after a
+  // call that returned N is still current while a later call returns N. Two
+  // calls may also differ with nothing committed (a cache keyed by it then
+  // misses; it never serves a stale answer). nullopt: this backend cannot tell,
+  // so callers must not reuse answers. This default answers nullopt.
+  virtual Result<std::optional<std::uint64_t>> change_epoch() {
+    return std::optional<std::uint64_t>{};
+  }
   // The kept older versions (not the current ones) of the patients `who` may
   // read now, changed at or after `since_ms`, newest first (modified, id,
   // generation, all descending), only those after `after` in that order when
