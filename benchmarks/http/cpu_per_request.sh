@@ -21,7 +21,11 @@
 # over the server's life (warm-up included; "-" for reads), writes per commit
 # and the writer's time in write groups per write (us, wall: its SQL, sealing,
 # COMMIT and checkpoints; the one writer is the limit when that times the
-# writes/s nears 1 s). wrk runs on the same machine (for writes it takes little CPU).
+# writes/s nears 1 s), and the share of searches the server's search cache answered
+# ("-" when none asked it; warm-up included: a repeated search with no write
+# between is answered from it, docs/server.md; SERVE_ARGS="--search-cache 0" for
+# searches that all reach the store). wrk runs on the same machine (for writes
+# it takes little CPU).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 PATIENTS="${PATIENTS:-2000}"
@@ -47,8 +51,8 @@ seed_store "$1" "$work" "$PATIENTS"
 base=/rest/fhir/r4
 tick_us=$((1000000 / $(getconf CLK_TCK)))
 
-printf '%-32s %-18s %9s %8s %9s %9s %9s %9s %13s %10s\n' binary mode requests "req/s" "user us" \
-  "sys us" "switches" "runq us" "writes/commit" "writer us"
+printf '%-32s %-18s %9s %8s %9s %9s %9s %9s %13s %10s %7s\n' binary mode requests "req/s" "user us" \
+  "sys us" "switches" "runq us" "writes/commit" "writer us" "cached"
 for binary in "$@"; do
   for mode in $MODES; do
     rm -f "$work"/run.db* "$work/server.log"
@@ -77,11 +81,14 @@ for binary in "$@"; do
     # "fhirbridge: stopped (W writes in C commits, S s in write groups)"
     stop=$(sed -n 's/.*stopped (\([0-9]*\) writes in \([0-9]*\) commits, \([0-9.]*\) s in write groups).*/\1 \2 \3/p' \
       "$work/server.log")
+    # "fhirbridge: the search cache answered A of L searches" (docs/server.md)
+    cached=$(sed -n 's/.*the search cache answered \([0-9]*\) of \([0-9]*\) searches.*/\1 \2/p' \
+      "$work/server.log" | awk '$2 > 0 {printf "%.1f%%", 100 * $1 / $2}')
     per_commit=$(awk '$1 > 0 && $2 > 0 {printf "%.1f", $1 / $2}' <<<"$stop")
     writer_us=$(awk '$1 > 0 {printf "%.0f", $3 * 1e6 / $1}' <<<"$stop")
     awk -v b="$binary" -v m="$mode" -v n="$requests" -v r="$rate" -v u=$((user1 - user0)) \
       -v s=$((sys1 - sys0)) -v c=$((switches1 - switches0)) -v q=$((runq1 - runq0)) -v t="$tick_us" \
-      -v w="${per_commit:--}" -v g="${writer_us:--}" \
-      'BEGIN {printf "%-32s %-18s %9d %8.0f %9.0f %9.0f %9.1f %9.0f %13s %10s\n", b, m, n, r, u * t / n, s * t / n, c / n, q / 1000 / n, w, g}'
+      -v w="${per_commit:--}" -v g="${writer_us:--}" -v h="${cached:--}" \
+      'BEGIN {printf "%-32s %-18s %9d %8.0f %9.0f %9.0f %9.1f %9.0f %13s %10s %7s\n", b, m, n, r, u * t / n, s * t / n, c / n, q / 1000 / n, w, g, h}'
   done
 done

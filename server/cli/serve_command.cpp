@@ -246,6 +246,12 @@ int serve_command(const std::vector<std::string>& args) {
   // benchmarks/http/cpu_per_request.sh, useful to an operator too.
   std::optional<storage::SqliteStore::WriteStats> writes;
   if (sqlite) writes = sqlite->write_stats();
+  // How many searches the search cache answered (docs/server.md): what a
+  // benchmark of repeated searches measured is then in plain sight.
+  const auto searches = ctx.search_cache_stats();
+  if (settings.search_cache_entries > 0)
+    std::cerr << "fhirbridge: the search cache answered " << searches.answered << " of "
+              << searches.looked_up << " searches\n";
   store.reset();  // closes the database cleanly
   std::cerr << "fhirbridge: stopped";
   if (writes) {

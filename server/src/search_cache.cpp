@@ -44,6 +44,7 @@ std::string SearchCache::key(const storage::Principal& who, std::string_view typ
 
 std::optional<SearchCache::Answer> SearchCache::find(const std::string& key, std::uint64_t epoch,
                                                      const std::function<std::string()>& new_id) {
+  looked_up_.fetch_add(1, std::memory_order_relaxed);
   Entry entry;
   {
     std::lock_guard lock(mutex_);
@@ -52,6 +53,7 @@ std::optional<SearchCache::Answer> SearchCache::find(const std::string& key, std
     if (found == entries_.end()) return std::nullopt;
     entry = found->second;
   }
+  answered_.fetch_add(1, std::memory_order_relaxed);
   Answer answer{std::move(entry.body), std::move(entry.warnings)};
   if (entry.id_size > 0 && new_id) {
     const std::string id = new_id();

@@ -7,6 +7,7 @@
 // key holds the reader, and a hit still needs the reader's key in the keychain.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -50,6 +51,9 @@ class SearchCache {
   void put(std::string key, std::uint64_t epoch, const Answer& answer);
 
   std::size_t size() const;
+  // Since construction: find() calls, and those that found an answer.
+  std::uint64_t looked_up() const { return looked_up_.load(std::memory_order_relaxed); }
+  std::uint64_t answered() const { return answered_.load(std::memory_order_relaxed); }
 
  private:
   struct Entry {
@@ -62,6 +66,7 @@ class SearchCache {
   std::uint64_t epoch_ = 0;
   std::size_t bytes_ = 0;
   std::unordered_map<std::string, Entry> entries_;
+  std::atomic<std::uint64_t> looked_up_{0}, answered_{0};
 };
 
 }  // namespace fhirbridge::server::detail

@@ -50,6 +50,10 @@ ServerContext::ServerContext(storage::Store& store, crypto::Keychain& keychain,
 
 ServerContext::~ServerContext() = default;
 
+ServerContext::SearchCacheStats ServerContext::search_cache_stats() const {
+  return {search_cache_->looked_up(), search_cache_->answered()};
+}
+
 namespace {
 
 thread_local RequestClient* current_client = nullptr;

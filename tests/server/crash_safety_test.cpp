@@ -388,6 +388,7 @@ BOOST_AUTO_TEST_CASE(a_graceful_stop_reports_its_writes_and_commits) {
   struct StopLine {
     unsigned long long writes = 0, commits = 0;
     double seconds_in_groups = -1;
+    unsigned long long searches_answered = 0, searches_looked_up = 0;
   };
   // "fhirbridge: stopped (W writes in C commits, S s in write groups)" in what
   // `server` wrote as it stopped.
@@ -402,6 +403,13 @@ BOOST_AUTO_TEST_CASE(a_graceful_stop_reports_its_writes_and_commits) {
                               "fhirbridge: stopped (%llu writes in %llu commits, %lf s in write "
                               "groups)",
                               &line.writes, &line.commits, &line.seconds_in_groups) == 3);
+    // "fhirbridge: the search cache answered A of L searches", just before.
+    const auto cache = rest.find("fhirbridge: the search cache answered ");
+    BOOST_REQUIRE(cache != std::string::npos);
+    BOOST_REQUIRE(cache < at);
+    BOOST_REQUIRE(std::sscanf(rest.c_str() + cache,
+                              "fhirbridge: the search cache answered %llu of %llu searches",
+                              &line.searches_answered, &line.searches_looked_up) == 2);
     return line;
   };
   {
@@ -423,7 +431,19 @@ BOOST_AUTO_TEST_CASE(a_graceful_stop_reports_its_writes_and_commits) {
   auto res = client.exchange(raw_request("POST", kBase, auth, transaction_of("Stats", 5)));
   BOOST_REQUIRE(res.has_value());
   BOOST_TEST(res->result_int() == 200u);
+  // The same search three times with no write between: the search cache
+  // answers the repeats (a read connection's first look may move the change
+  // epoch once more), and says so as the server stops.
+  for (int i = 0; i < 3; ++i) {
+    auto found = client.exchange(raw_request("GET", kBase + "/Patient?name=stats", auth));
+    BOOST_REQUIRE(found.has_value());
+    BOOST_TEST(found->result_int() == 200u);
+    BOOST_TEST(json::parse(found->body()).at("total").as_int64() == 8);
+  }
   const StopLine second = stop_line(server);
+  BOOST_TEST(second.searches_looked_up == 3u);
+  BOOST_TEST(second.searches_answered >= 1u);
+  BOOST_TEST(second.searches_answered <= 2u);
   const double lifetime =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   BOOST_TEST(second.writes == 4u);  // three creates and one transaction (one write for its entries)

@@ -116,6 +116,12 @@ class ServerContext {
   detail::RenderedCache& read_cache() { return *read_cache_; }
   // Searchset Bundles answered while nothing was committed since (thread-safe).
   detail::SearchCache& search_cache() { return *search_cache_; }
+  // How many searches asked the search cache, and how many it answered
+  // (fhirbridge serve prints them as it stops).
+  struct SearchCacheStats {
+    std::uint64_t looked_up = 0, answered = 0;
+  };
+  SearchCacheStats search_cache_stats() const;
 
   // Checks Basic credentials against the store (Store::authenticate: Argon2id
   // for the SQLite backend); a success is cached for settings.login_cache_ttl
