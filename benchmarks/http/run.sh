@@ -195,3 +195,15 @@ echo "- fhirbridge serve after loading $resources resources over HTTP ($fb_load)
 echo "- fhirbridge serve after the wrk runs: $(rss_of "$fb_pid")"
 echo "- Medplum (Node, in memory) after loading the same $resources resources: $mp_rss_loaded"
 echo "- fhirbridge database on disk: $(du -sh "$work"/fhirbridge.db* | awk '{s = s $1 " "} END {print s}')"
+# How many searches fhirbridge answered from its search cache (docs/server.md),
+# from the line it prints as it stops: the search row repeats its names with no
+# write between them.
+kill -TERM "$fb_pid" 2>/dev/null || true
+wait "$fb_pid" 2>/dev/null || true
+cache_line=$(sed -n 's/.*the search cache answered \([0-9]*\) of \([0-9]*\) searches.*/\1 of \2/p' \
+  "$work/fhirbridge.log")
+if [ -n "$cache_line" ]; then
+  echo
+  echo "fhirbridge's search cache answered $cache_line searches (warm-up included;" \
+    'SERVE_ARGS="--search-cache 0" for searches that all reach the store).'
+fi
