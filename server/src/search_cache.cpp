@@ -1,5 +1,7 @@
 #include "search_cache.hpp"
 
+#include "fhirbridge/server/detail/search_plan.hpp"
+
 namespace fhirbridge::server::detail {
 
 namespace {
@@ -34,11 +36,8 @@ std::string SearchCache::key(const storage::Principal& who, std::string_view typ
   append_part(key, options.strict ? "strict" : "lenient");
   append_part(key, std::to_string(options.default_count));
   append_part(key, std::to_string(options.max_count));
-  for (const auto& param : params) {
-    append_part(key, param.name);
-    append_part(key, param.modifier);
-    append_part(key, param.value);
-  }
+  // The parameters as the Bundle's self link spells them (each part encoded).
+  append_part(key, encode_query(params));
   return key;
 }
 
@@ -91,11 +90,6 @@ void SearchCache::put(std::string key, std::uint64_t epoch, const Answer& answer
   }
   auto [it, inserted] = entries_.try_emplace(std::move(key), std::move(entry));
   if (inserted) bytes_ += size;
-}
-
-std::size_t SearchCache::size() const {
-  std::lock_guard lock(mutex_);
-  return entries_.size();
 }
 
 }  // namespace fhirbridge::server::detail

@@ -2,8 +2,8 @@
 // nothing was committed since they were read (Store::change_epoch): a repeated
 // search (a dashboard polling a list, the same page asked again) skips the
 // store's search, the unsealing and the Bundle's assembly (docs/server.md,
-// "Search cache"). Never stale: any commit, by this server or another process
-// on the same file, empties it. Who may read what is not decided here: the
+// "Search cache"). Never stale: after any commit, by this server or another
+// process on the same file, no entry is served. Who may read what is not decided here: the
 // key holds the reader, and a hit still needs the reader's key in the keychain.
 #pragma once
 
@@ -27,6 +27,9 @@ class SearchCache {
  public:
   // Up to `max_entries` answers and `max_bytes` of their bodies (a body larger
   // than an eighth of that is not kept); emptied when full. 0 entries: off.
+  // Not a detail::BoundedMap: answers run from a few KB to megabytes
+  // (_count=1000), so the bytes are bounded too, and one epoch for all entries
+  // lets a newer one drop the old at once.
   SearchCache(std::size_t max_entries, std::size_t max_bytes);
 
   bool enabled() const { return max_entries_ > 0; }
@@ -50,7 +53,6 @@ class SearchCache {
   // one drops every entry (they can no longer be served).
   void put(std::string key, std::uint64_t epoch, const Answer& answer);
 
-  std::size_t size() const;
   // Since construction: find() calls, and those that found an answer.
   std::uint64_t looked_up() const { return looked_up_.load(std::memory_order_relaxed); }
   std::uint64_t answered() const { return answered_.load(std::memory_order_relaxed); }
