@@ -273,16 +273,27 @@ void SqliteStore::Impl::return_reader(std::unique_ptr<Reader> reader) {
   pool_available.notify_one();
 }
 
-Result<std::int64_t> SqliteStore::Impl::data_version(sqlite::Database& db) {
+Result<SqliteStore::Impl::DataVersion> SqliteStore::Impl::pragma_version(sqlite::Database& db) {
   auto stmt = db.cached("PRAGMA data_version");
   if (!stmt.ok()) return stmt.status();
   auto row = stmt->step();
   if (!row.ok()) return row.status();
   if (!*row) return Status::Internal("PRAGMA data_version returned no row");
-  return stmt->int64(0);
+  DataVersion version;
+  version.pragma = stmt->int64(0);
+  return version;
 }
 
-// Every connection's data_version changes with any other connection's commit
+Result<SqliteStore::Impl::DataVersion> SqliteStore::Impl::data_version(sqlite::Database& db) {
+  if (auto header = sqlite::detail::wal_index_header(db.handle())) {
+    DataVersion version;
+    version.header = *header;
+    return version;
+  }
+  return pragma_version(db);
+}
+
+// Every connection's DataVersion changes with any other connection's commit
 // (this store's writer, another process), so some read connection sees each
 // commit on its first look after it, and moves the epoch on then. An answer
 // read after a call that returned N started its snapshot after that call: a

@@ -23,6 +23,7 @@
 #include "fhirbridge/crypto/entity_sealer.hpp"
 #include "fhirbridge/detail/bounded_map.hpp"
 #include "fhirbridge/storage/detail/sqlite.hpp"
+#include "fhirbridge/storage/detail/wal_write_coalescing.hpp"
 #include "fhirbridge/storage/sqlite_store.hpp"
 
 namespace fhirbridge::storage {
@@ -114,14 +115,26 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
   // Rows are kept without their sealed document (`sealed` empty): that one is
   // taken from the shared parsed-document cache, so the memo's memory is a few
   // ids per entry, whatever the number of read connections.
+  // What a read connection would read at, without its snapshot: the WAL
+  // index header when it can be read without a transaction (every commit of
+  // any connection rewrites it), else PRAGMA data_version (in a short read
+  // transaction of its own). Two equal versions mean nothing was committed
+  // between the two looks; a header never equals a PRAGMA value, and the
+  // default (-1) equals no version read.
+  struct DataVersion {
+    std::optional<sqlite::detail::WalIndexHeader> header;
+    std::int64_t pragma = -1;
+    bool operator==(const DataVersion&) const = default;
+  };
+
   struct VisibleMemo {
     static constexpr std::size_t kCapacity = 4096;  // per kind; emptied when full
-    std::int64_t data_version = -1;
+    DataVersion data_version;
     // By hcp id '\n' the id asked for (store id, service id or FHIR id).
     std::unordered_map<std::string, PatientRow> patients;
     std::unordered_map<std::string, ContactRow> contacts;
     // Empties both maps when `version` is not the one they were found at.
-    void at_version(std::int64_t version) {
+    void at_version(const DataVersion& version) {
       if (version == data_version) return;
       patients.clear();
       contacts.clear();
@@ -132,8 +145,8 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
     explicit Reader(sqlite::Database opened) : db(std::move(opened)) {}
     sqlite::Database db;
     VisibleMemo visible;
-    // The data_version change_epoch() last saw on this connection (-1: none yet).
-    std::int64_t epoch_version = -1;
+    // The version change_epoch() last saw on this connection (default: none yet).
+    DataVersion epoch_version;
   };
 
   // A read connection for one read(): pooled, or (in-memory database / no
@@ -207,7 +220,7 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
       VisibleMemo* memo = lease->visible_memo();
       std::string key;
       if (memo) {
-        auto version = data_version(lease->db());  // in its own short read transaction
+        auto version = data_version(lease->db());  // no transaction when the header answers
         if (!version.ok()) return version.status();
         memo->at_version(*version);
         key.reserve(who.hcp_id.size() + 1 + id.size());
@@ -221,13 +234,17 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
           }
         }  // else looked up again below (and its document read again)
       }
-      // As read(), keeping the row found and the version of the transaction's
-      // snapshot (its first statement starts it) to remember them once committed.
-      std::int64_t version = -1;
+      // As read(), keeping the row found and a version to remember it at once
+      // committed: the WAL index header read before the transaction (its
+      // snapshot is that one or newer; if newer, the header has moved on too
+      // and the row is not used again), or else the PRAGMA's, as the
+      // transaction's first statement (which starts its snapshot).
+      DataVersion version;
+      if (memo) version.header = sqlite::detail::wal_index_header(lease->db().handle());
       std::optional<Row> found;
       auto look_up = [&]() -> decltype(body(std::declval<const Row&>())) {
-        if (memo) {
-          auto current = data_version(lease->db());
+        if (memo && !version.header) {
+          auto current = pragma_version(lease->db());
           if (!current.ok()) return current.status();
           version = *current;
         }
@@ -249,10 +266,12 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
       return Status::Internal(std::string("store: ") + e.what());
     }
   }
+  // `db`'s DataVersion: its WAL index header, or else its PRAGMA data_version.
+  static Result<DataVersion> data_version(sqlite::Database& db);
   // PRAGMA data_version of `db` (sqlite.org/pragma.html#pragma_data_version).
-  static Result<std::int64_t> data_version(sqlite::Database& db);
+  static Result<DataVersion> pragma_version(sqlite::Database& db);
   // SqliteStore::change_epoch(): moved on by any read connection that sees its
-  // data_version change since it last looked.
+  // DataVersion change since it last looked.
   std::atomic<std::uint64_t> change_epoch{0};
 
   // ---- writes (group commit) ----

@@ -24,6 +24,8 @@
 #include <string>
 #include <vector>
 
+#include "fhirbridge/crypto/keychain.hpp"
+#include "fhirbridge/server/bulk.hpp"
 #include "fhirbridge/storage/sqlite_store.hpp"
 #include "hostile_support.hpp"
 
@@ -452,6 +454,70 @@ BOOST_AUTO_TEST_CASE(a_graceful_stop_reports_its_writes_and_commits) {
   // Printed to the microsecond: four writes show.
   BOOST_TEST(second.seconds_in_groups > 0.0);
   BOOST_TEST(second.seconds_in_groups < lifetime);
+}
+
+// A repeated read and a repeated search are answered from memory (the read
+// connection's remembered row, the search cache) while the store's WAL index
+// header reads the same, with no transaction. That header lives in memory the
+// processes on the file share: what another process (this test, on its own
+// connection) commits is what the server's very next read and search answer.
+BOOST_AUTO_TEST_CASE(reads_answered_from_memory_see_what_another_process_commits) {
+  if (binary_missing()) return;
+  TempDir dir;
+  const auto db = dir.path() / "shared.db";
+  std::map<std::string, std::string> creds;
+  ServeProcess server(db, creds);
+  const std::string auth = basic_auth("demo", creds["password:"]);
+  RawClient client(server.port());
+  post_key(client, auth, creds);
+  auto created = client.exchange(raw_request("POST", kBase + "/Patient", auth,
+                                             json::serialize(patient_named("Elsewhere", 0))));
+  BOOST_REQUIRE(created.has_value());
+  BOOST_REQUIRE_EQUAL(created->result_int(), 201u);
+  const std::string id(json::parse(created->body()).at("id").as_string());
+  auto read = [&] {
+    auto res = client.exchange(raw_request("GET", kBase + "/Patient/" + id, auth));
+    BOOST_REQUIRE(res.has_value());
+    return *res;
+  };
+  auto gender = [&] {
+    auto res = read();
+    BOOST_REQUIRE_EQUAL(res.result_int(), 200u);
+    const auto body = json::parse(res.body()).as_object();
+    return body.contains("gender") ? std::string(body.at("gender").as_string()) : "";
+  };
+  auto total = [&](const std::string& query) {
+    auto res = client.exchange(raw_request("GET", kBase + "/Patient?" + query, auth));
+    BOOST_REQUIRE(res.has_value());
+    BOOST_REQUIRE_EQUAL(res->result_int(), 200u);
+    return json::parse(res->body()).at("total").as_int64();
+  };
+  for (int i = 0; i < 3; ++i) {
+    BOOST_TEST(gender() == "");
+    BOOST_TEST(total("family:exact=Elsewhere&gender=female") == 0);
+  }
+
+  crypto::Keychain keychain;
+  auto opened = storage::SqliteStore::open(db, keychain);
+  BOOST_REQUIRE_MESSAGE(opened.ok(), opened.status().to_string());
+  std::unique_ptr<storage::SqliteStore> other = std::move(*opened);
+  auto who = server::bulk::unlock_principal(*other, keychain, "demo", creds["password:"],
+                                            creds["private key:"]);
+  BOOST_REQUIRE_MESSAGE(who.ok(), who.status().to_string());
+  auto patient = other->get_patient(*who, id);
+  BOOST_REQUIRE_MESSAGE(patient.ok(), patient.status().to_string());
+  patient->gender = "female";
+  BOOST_REQUIRE(other->update_patient(*who, *patient).ok());
+  for (int i = 0; i < 2; ++i) {
+    BOOST_TEST(gender() == "female");
+    BOOST_TEST(total("family:exact=Elsewhere&gender=female") == 1);
+  }
+
+  BOOST_REQUIRE(other->delete_patient(*who, id, std::nullopt).ok());
+  for (int i = 0; i < 2; ++i) {
+    BOOST_TEST(read().result_int() == 410u);  // deleted (docs/server.md)
+    BOOST_TEST(total("family:exact=Elsewhere") == 0);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(sigkill_mid_import_keeps_every_reported_batch_and_no_partial_one) {

@@ -6,13 +6,17 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "common/test_support.hpp"
 #include "fhirbridge/storage/detail/wal_write_coalescing.hpp"
 
+using fhirbridge::storage::sqlite::detail::wal_index_header;
 using fhirbridge::storage::sqlite::detail::wal_write_coalescing_vfs;
 using fhirbridge::test::TempDir;
 
@@ -132,6 +136,58 @@ BOOST_AUTO_TEST_CASE(a_commit_whose_frames_cannot_be_written_fails_and_shows_not
   BOOST_REQUIRE(writer.exec(insert_rows(101, 600)) == SQLITE_OK);
   BOOST_TEST(reader.text("SELECT count(*) FROM t") == "600");
   BOOST_TEST(reader.text("PRAGMA integrity_check") == "ok");
+}
+
+// wal_index_header(): what a reader may compare instead of running PRAGMA
+// data_version. Nothing before the connection has read the file in WAL mode,
+// or on another VFS, or in memory; then the same value across reads, a rolled
+// back write and any connection's view, and a new value after every commit,
+// by this connection, another one (SQLite's own VFS: another process's view),
+// and after a checkpoint restarted the WAL.
+BOOST_AUTO_TEST_CASE(the_wal_index_header_moves_with_every_commit_and_only_then) {
+  TempDir dir;
+  const auto file = dir.path() / "header.db";
+  Connection writer(file, wal_write_coalescing_vfs());
+  BOOST_TEST(!wal_index_header(writer.db).has_value());  // nothing read yet
+  BOOST_REQUIRE(writer.exec("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; "
+                            "CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)") == SQLITE_OK);
+  Connection reader(file, wal_write_coalescing_vfs());
+  BOOST_TEST(reader.text("SELECT count(*) FROM t") == "0");
+  const auto at_start = wal_index_header(reader.db);
+  BOOST_REQUIRE(at_start.has_value());
+  BOOST_TEST((wal_index_header(writer.db) == at_start));
+  BOOST_TEST(reader.text("SELECT count(*) FROM t") == "0");
+  BOOST_TEST((wal_index_header(reader.db) == at_start));
+  BOOST_REQUIRE(writer.exec("BEGIN; " + insert_rows(1, 10) + "; ROLLBACK") == SQLITE_OK);
+  BOOST_TEST((wal_index_header(reader.db) == at_start));
+
+  std::vector<std::optional<fhirbridge::storage::sqlite::detail::WalIndexHeader>> seen{at_start};
+  auto is_new = [&](const auto& header) {
+    BOOST_REQUIRE(header.has_value());
+    const bool fresh = std::find(seen.begin(), seen.end(), header) == seen.end();
+    seen.push_back(header);
+    return fresh;
+  };
+  BOOST_REQUIRE(writer.exec(insert_rows(1, 1)) == SQLITE_OK);  // no read by the reader between
+  BOOST_TEST(is_new(wal_index_header(reader.db)));
+  BOOST_TEST((wal_index_header(writer.db) == seen.back()));
+  BOOST_REQUIRE(writer.exec("UPDATE t SET v = zeroblob(10) WHERE id = 1") == SQLITE_OK);
+  BOOST_TEST(is_new(wal_index_header(reader.db)));
+  {
+    Connection other(file, nullptr);
+    BOOST_TEST(!wal_index_header(other.db).has_value());  // not on this VFS
+    BOOST_REQUIRE(other.exec(insert_rows(2, 2)) == SQLITE_OK);
+  }
+  BOOST_TEST(is_new(wal_index_header(reader.db)));
+  BOOST_REQUIRE(writer.exec("PRAGMA wal_checkpoint(TRUNCATE)") == SQLITE_OK);
+  BOOST_REQUIRE(writer.exec(insert_rows(3, 3)) == SQLITE_OK);  // restarts the WAL (a new salt)
+  BOOST_TEST(is_new(wal_index_header(reader.db)));
+  BOOST_TEST(reader.text("SELECT count(*) FROM t") == "3");
+  BOOST_TEST((wal_index_header(reader.db) == seen.back()));
+
+  Connection memory(":memory:", wal_write_coalescing_vfs());
+  BOOST_REQUIRE(memory.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)") == SQLITE_OK);
+  BOOST_TEST(!wal_index_header(memory.db).has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

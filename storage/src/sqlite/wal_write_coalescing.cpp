@@ -1,10 +1,13 @@
 #include "fhirbridge/storage/detail/wal_write_coalescing.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <cstddef>
 #include <cstdint>
 #include <new>
 #include <string>
+#include <tuple>
 
 namespace fhirbridge::storage::sqlite::detail {
 
@@ -28,6 +31,10 @@ struct CoalescingFile {
   bool commit_page_next = false;
   std::string gathered;
   sqlite3_int64 gathered_offset = 0;
+  // The main file's first WAL index region, where its header is, while mapped
+  // (set by xShmMap, cleared by xShmUnmap; both run on the connection's
+  // thread, as wal_index_header() does).
+  void volatile* wal_index = nullptr;
 };
 
 constexpr int kFileSize = static_cast<int>((sizeof(CoalescingFile) + 7) & ~std::size_t{7});
@@ -149,8 +156,10 @@ int coalescing_device_characteristics(sqlite3_file* file) {
 // mmap reads); forwarded when the file under has them.
 int coalescing_shm_map(sqlite3_file* file, int page, int size, int extend, void volatile** out) {
   const auto& m = under_methods(of(file));
-  return m.iVersion >= 2 && m.xShmMap ? m.xShmMap(of(file)->under, page, size, extend, out)
-                                      : SQLITE_IOERR_SHMMAP;
+  if (m.iVersion < 2 || !m.xShmMap) return SQLITE_IOERR_SHMMAP;
+  const int rc = m.xShmMap(of(file)->under, page, size, extend, out);
+  if (page == 0 && rc == SQLITE_OK) of(file)->wal_index = *out;
+  return rc;
 }
 int coalescing_shm_lock(sqlite3_file* file, int offset, int n, int flags) {
   const auto& m = under_methods(of(file));
@@ -162,6 +171,7 @@ void coalescing_shm_barrier(sqlite3_file* file) {
   if (m.iVersion >= 2 && m.xShmBarrier) m.xShmBarrier(of(file)->under);
 }
 int coalescing_shm_unmap(sqlite3_file* file, int delete_flag) {
+  of(file)->wal_index = nullptr;
   const auto& m = under_methods(of(file));
   return m.iVersion >= 2 && m.xShmUnmap ? m.xShmUnmap(of(file)->under, delete_flag) : SQLITE_OK;
 }
@@ -264,7 +274,40 @@ int coalescing_current_time_int64(sqlite3_vfs* vfs, sqlite3_int64* out) {
   return rc;
 }
 
+// One copy of the header, word by word: another process writes this memory
+// as we read it, so each load is atomic and a torn copy shows as a difference
+// between the two.
+WalIndexHeader load_header_copy(void volatile* region, std::size_t copy) {
+  auto* words = const_cast<std::uint32_t*>(static_cast<volatile std::uint32_t*>(region)) +
+                copy * std::tuple_size_v<decltype(WalIndexHeader::words)>;
+  WalIndexHeader header;
+  for (std::size_t i = 0; i < header.words.size(); ++i)
+    header.words[i] = __atomic_load_n(words + i, __ATOMIC_RELAXED);
+  return header;
+}
+
 }  // namespace
+
+std::optional<WalIndexHeader> wal_index_header(sqlite3* db) {
+  sqlite3_file* file = nullptr;
+  if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK || !file ||
+      file->pMethods != &kMethods)
+    return std::nullopt;
+  void volatile* region = of(file)->wal_index;
+  if (!region) return std::nullopt;
+  // SQLite's writer stores the second copy, a barrier, then the first
+  // (walIndexWriteHdr); its readers load the first, a barrier, the second
+  // (walIndexTryHdr). A copy loaded while a commit writes it differs from
+  // the other one.
+  const WalIndexHeader first = load_header_copy(region, 0);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  const WalIndexHeader second = load_header_copy(region, 1);
+  constexpr std::size_t kIsInitOffset = 12;  // u8 isInit, after three u32 (in native order)
+  const bool initialised =
+      reinterpret_cast<const unsigned char*>(first.words.data())[kIsInitOffset];
+  if (!(first == second) || !initialised) return std::nullopt;
+  return first;
+}
 
 int register_wal_write_coalescing_vfs(const char* name, const char* under_name) {
   sqlite3_vfs* under = sqlite3_vfs_find(under_name);

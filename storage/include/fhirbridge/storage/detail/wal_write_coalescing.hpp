@@ -15,7 +15,15 @@
 //    file control), at a gap in the offsets, or past 1 MiB gathered.
 // What is still gathered when the process dies belongs to a transaction that
 // had not committed.
+//
+// It also remembers where the main file's WAL index is mapped, so that a
+// connection can tell whether anything was committed since it last looked
+// without a transaction (wal_index_header below).
 #include <sqlite3.h>
+
+#include <array>
+#include <cstdint>
+#include <optional>
 
 namespace fhirbridge::storage::sqlite::detail {
 
@@ -27,5 +35,24 @@ const char* wal_write_coalescing_vfs();
 // (tests put a fault-injecting VFS there). Returns SQLITE_OK or SQLite's code;
 // the VFS lives until the process ends.
 int register_wal_write_coalescing_vfs(const char* name, const char* under);
+
+// The WAL index header (sqlite.org/walformat.html, "The WAL-Index Header"):
+// the 48 bytes SQLite rewrites, in the shared memory every connection to the
+// file maps, at each commit of any connection, this process's or another's.
+// Readers find their snapshot through it (its last committed frame), so while
+// it reads the same, nothing was committed; a commit always changes it (the
+// frame count and the frames' checksum go on; a restarted WAL changes its salt).
+struct WalIndexHeader {
+  std::array<std::uint32_t, 12> words{};
+  bool operator==(const WalIndexHeader&) const = default;
+};
+
+// `db`'s main database as its WAL index says it is now, read without a lock
+// or a transaction, as SQLite's readers read it: the first copy, a barrier,
+// the second, equal. nullopt when that cannot be done: `db` is not open on a
+// coalescing VFS, has not mapped a WAL index (not in WAL mode, exclusive
+// locking mode, no read yet), or a commit is writing the header (the copies
+// differ). Callers then ask SQLite (PRAGMA data_version).
+std::optional<WalIndexHeader> wal_index_header(sqlite3* db);
 
 }  // namespace fhirbridge::storage::sqlite::detail
