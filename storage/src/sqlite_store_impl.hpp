@@ -106,15 +106,6 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
     std::shared_ptr<const icure::Contact> sealed;
   };
 
-  // What visible_patient() / visible_contact() found on one read connection,
-  // valid while the connection's PRAGMA data_version stays the same. SQLite
-  // changes that value when any other connection (this store's writer, another
-  // process) commits, so a hit skips the look-up's SQL and its transaction and
-  // is never stale (docs/storage.md, "Reading one patient or observation").
-  // Only its connection's lease holder touches it: no lock.
-  // Rows are kept without their sealed document (`sealed` empty): that one is
-  // taken from the shared parsed-document cache, so the memo's memory is a few
-  // ids per entry, whatever the number of read connections.
   // What a read connection would read at, without its snapshot: the WAL
   // index header when it can be read without a transaction (every commit of
   // any connection rewrites it), else PRAGMA data_version (in a short read
@@ -127,6 +118,15 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
     bool operator==(const DataVersion&) const = default;
   };
 
+  // What visible_patient() / visible_contact() found on one read connection,
+  // valid while the connection's DataVersion stays the same. It changes when
+  // any other connection (this store's writer, another process) commits, so a
+  // hit skips the look-up's SQL and its transaction and is never stale
+  // (docs/storage.md, "Reading one patient or observation").
+  // Only its connection's lease holder touches it: no lock.
+  // Rows are kept without their sealed document (`sealed` empty): that one is
+  // taken from the shared parsed-document cache, so the memo's memory is a few
+  // ids per entry, whatever the number of read connections.
   struct VisibleMemo {
     static constexpr std::size_t kCapacity = 4096;  // per kind; emptied when full
     DataVersion data_version;
@@ -205,7 +205,7 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
 
   // body(row) on what find() (visible_patient / visible_contact with
   // report_deleted) finds for `who` and `id`. A row the leased connection's
-  // VisibleMemo (member `rows`) holds for the current data_version, whose
+  // VisibleMemo (member `rows`) holds for the current DataVersion, whose
   // document `parsed` still holds, is used without a transaction (body then
   // runs outside one, as single statements); otherwise this is read() plus
   // remembering the row found.

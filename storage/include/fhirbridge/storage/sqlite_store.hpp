@@ -114,9 +114,9 @@ class SqliteStore final : public Store, public SealedStore {
   // From the tombstones (and their aliases: FHIR ids, service ids).
   // Old versions are kept in entity_version (schema 5) until a delete.
   bool keeps_old_versions() const override { return true; }
-  // From the read connections' PRAGMA data_version (any other connection's
-  // commit changes it): nullopt when reads use the writer (no read pool),
-  // whose own commits do not change it.
+  // From the read connections' data version (the WAL index header, else
+  // PRAGMA data_version; any other connection's commit changes it): nullopt
+  // when reads use the writer (no read pool).
   Result<std::optional<std::uint64_t>> change_epoch() override;
   Result<std::vector<icure::Patient>> list_old_patient_versions(
       const Principal& who, std::int64_t since_ms, const std::optional<VersionPosition>& after,
