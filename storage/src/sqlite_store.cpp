@@ -273,24 +273,16 @@ void SqliteStore::Impl::return_reader(std::unique_ptr<Reader> reader) {
   pool_available.notify_one();
 }
 
-Result<SqliteStore::Impl::DataVersion> SqliteStore::Impl::pragma_version(sqlite::Database& db) {
+Result<SqliteStore::Impl::DataVersion> SqliteStore::Impl::data_version(sqlite::Database& db) {
+  DataVersion version;
+  if ((version.header = sqlite::detail::wal_index_header(db.handle()))) return version;
   auto stmt = db.cached("PRAGMA data_version");
   if (!stmt.ok()) return stmt.status();
   auto row = stmt->step();
   if (!row.ok()) return row.status();
   if (!*row) return Status::Internal("PRAGMA data_version returned no row");
-  DataVersion version;
   version.pragma = stmt->int64(0);
   return version;
-}
-
-Result<SqliteStore::Impl::DataVersion> SqliteStore::Impl::data_version(sqlite::Database& db) {
-  if (auto header = sqlite::detail::wal_index_header(db.handle())) {
-    DataVersion version;
-    version.header = *header;
-    return version;
-  }
-  return pragma_version(db);
 }
 
 // Every connection's DataVersion changes with any other connection's commit

@@ -220,6 +220,9 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
       VisibleMemo* memo = lease->visible_memo();
       std::string key;
       if (memo) {
+        // Read before any transaction of this read: a row found in one below is
+        // remembered at it (its snapshot is this one or newer; if newer, the
+        // version has moved on too and the row is not used again).
         auto version = data_version(lease->db());  // no transaction when the header answers
         if (!version.ok()) return version.status();
         memo->at_version(*version);
@@ -234,20 +237,9 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
           }
         }  // else looked up again below (and its document read again)
       }
-      // As read(), keeping the row found and a version to remember it at once
-      // committed: the WAL index header read before the transaction (its
-      // snapshot is that one or newer; if newer, the header has moved on too
-      // and the row is not used again), or else the PRAGMA's, as the
-      // transaction's first statement (which starts its snapshot).
-      DataVersion version;
-      if (memo) version.header = sqlite::detail::wal_index_header(lease->db().handle());
+      // As read(), keeping the row found to remember it once committed.
       std::optional<Row> found;
       auto look_up = [&]() -> decltype(body(std::declval<const Row&>())) {
-        if (memo && !version.header) {
-          auto current = pragma_version(lease->db());
-          if (!current.ok()) return current.status();
-          version = *current;
-        }
         Result<Row> row = find();
         if (!row.ok()) return row.status();
         found = std::move(*row);
@@ -255,7 +247,6 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
       };
       auto result = in_read_transaction(lease->db(), look_up);
       if (result.ok() && memo) {
-        memo->at_version(version);
         auto& remembered = memo->*rows;
         if (remembered.size() >= VisibleMemo::kCapacity) remembered.clear();
         found->sealed = nullptr;
@@ -266,10 +257,9 @@ struct SqliteStore::Impl final : crypto::HcpDirectory {
       return Status::Internal(std::string("store: ") + e.what());
     }
   }
-  // `db`'s DataVersion: its WAL index header, or else its PRAGMA data_version.
+  // `db`'s DataVersion: its WAL index header, or else its PRAGMA data_version
+  // (sqlite.org/pragma.html#pragma_data_version).
   static Result<DataVersion> data_version(sqlite::Database& db);
-  // PRAGMA data_version of `db` (sqlite.org/pragma.html#pragma_data_version).
-  static Result<DataVersion> pragma_version(sqlite::Database& db);
   // SqliteStore::change_epoch(): moved on by any read connection that sees its
   // DataVersion change since it last looked.
   std::atomic<std::uint64_t> change_epoch{0};
