@@ -1,5 +1,5 @@
-// fhirbridge serve [--db FILE] [--listen HOST:PORT] [--threads N] [--write-threads N] [--body-limit
-// BYTES]
+// fhirbridge serve [--db FILE] [--listen HOST:PORT] [--threads N] [--io-model pinned|shared]
+//                  [--write-threads N] [--body-limit BYTES]
 //                  [--demo] [--key-ttl SECONDS] [--public-url URL] [--strict] [--read-cache N]
 //                  [--search-cache N]
 //                  [--store sqlite|icure --icure-url URL [--icure-ca-file F] [--icure-insecure]]
@@ -89,7 +89,7 @@ int ensure_demo_account(storage::Store& store, const std::string& base_url) {
 
 int serve_command(const std::vector<std::string>& args) {
   po::options_description desc("fhirbridge serve options");
-  std::string db, listen, public_url, store_kind, icure_url, icure_ca_file;
+  std::string db, listen, public_url, store_kind, icure_url, icure_ca_file, io_model;
   // Upper bounds: past 1024 threads only fail to start; seconds are bounded
   // (a year, a day) so that a deadline computed from them cannot overflow.
   Count<unsigned, 1, 1024> threads{std::clamp(std::thread::hardware_concurrency(), 2u, 1024u)};
@@ -105,6 +105,9 @@ int serve_command(const std::vector<std::string>& args) {
       "HOST:PORT to listen on (port 0: any free port)")(
       "threads", po::value(&threads)->default_value(threads),
       "I/O threads, which also handle reads (one per core: more only contend)")(
+      "io-model", po::value(&io_model),
+      "how connections share the I/O threads: pinned (each stays on one thread; the default "
+      "with --store sqlite) or shared (any free thread; the default with --store icure)")(
       "write-threads", po::value(&write_threads)->default_value(write_threads),
       "threads that handle writes (POST/PUT/DELETE); writes waiting together share one commit "
       "(0: writes run on the I/O threads)")("body-limit",
@@ -159,6 +162,14 @@ int serve_command(const std::vector<std::string>& args) {
     return 2;
   }
   const bool remote = store_kind == "icure";
+  // A remote store's reads wait on the network: there a free thread should
+  // take the next request (docs/server.md, "I/O threads").
+  if (io_model.empty()) io_model = remote ? "shared" : "pinned";
+  if (io_model != "pinned" && io_model != "shared") {
+    std::cerr << "fhirbridge serve: --io-model must be pinned or shared, not '" << io_model
+              << "'\n";
+    return 2;
+  }
   if (remote && icure_url.empty()) {
     std::cerr << "fhirbridge serve: --store icure needs --icure-url URL\n";
     return 2;
@@ -212,6 +223,8 @@ int serve_command(const std::vector<std::string>& args) {
   options.port = port;
   options.threads = threads.value;
   options.write_threads = write_threads.value;
+  options.io_model = io_model == "shared" ? server::HttpServerOptions::IoModel::shared
+                                          : server::HttpServerOptions::IoModel::pinned;
   options.read_timeout = std::chrono::seconds(read_timeout.value);
   options.access_log = vm.count("no-access-log") == 0;
   options.tls_cert_file = tls_cert;

@@ -1,6 +1,8 @@
-// Modelled on Boost.Beast's advanced_server(_flex) examples: one strand per
-// connection, tcp_stream timeouts, request_parser body limit. One Session
-// template serves both plain TCP and TLS (ssl_stream over tcp_stream).
+// Modelled on Boost.Beast's advanced_server(_flex) examples: tcp_stream
+// timeouts, request_parser body limit, and (IoModel::shared) one strand per
+// connection; IoModel::pinned gives each I/O thread its own io_context
+// instead (docs/server.md, "I/O threads"). One Session template serves both
+// plain TCP and TLS (ssl_stream over tcp_stream).
 #include "fhirbridge/server/http_server.hpp"
 
 #include <botan/mem_ops.h>
@@ -37,12 +39,32 @@ class SessionBase {
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   Impl(ServerContext& c, HttpServerOptions o)
-      : ctx(c), options(std::move(o)), strand(asio::make_strand(ioc)), acceptor(strand) {}
+      : ctx(c),
+        options(std::move(o)),
+        loops(make_loops(options)),
+        strand(asio::make_strand(*loops.front())),
+        acceptor(strand) {}
+
+  // The event loops: one per I/O thread when connections are pinned, else one
+  // that every I/O thread runs. The concurrency hint 1 tells asio that a
+  // single thread runs a loop (no wake-up of another thread per handler);
+  // other threads (the write pool) may still post to it.
+  static std::vector<std::unique_ptr<asio::io_context>> make_loops(const HttpServerOptions& o) {
+    const unsigned threads = std::max(1u, o.threads);
+    const bool pinned = o.io_model == HttpServerOptions::IoModel::pinned;
+    std::vector<std::unique_ptr<asio::io_context>> loops;
+    for (unsigned i = 0; i < (pinned ? threads : 1u); ++i)
+      loops.push_back(std::make_unique<asio::io_context>(pinned ? 1 : static_cast<int>(threads)));
+    return loops;
+  }
 
   ServerContext& ctx;
   HttpServerOptions options;
-  asio::io_context ioc;
+  std::vector<std::unique_ptr<asio::io_context>> loops;  // the first also runs the acceptor
   asio::strand<asio::io_context::executor_type> strand;  // acceptor + signals
+  // Keep the pinned loops that have no connection running until stop().
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> idle_guards;
+  std::size_t next_loop = 0;  // on the strand: where the next connection goes
   tcp::acceptor acceptor;
   std::optional<ssl::context> tls;  // set by start() when TLS is configured
   std::optional<asio::signal_set> signals;
@@ -445,8 +467,17 @@ Result<ssl::context> make_tls_context(const HttpServerOptions& options) {
 }  // namespace
 
 void HttpServer::Impl::do_accept() {
-  acceptor.async_accept(asio::make_strand(ioc),
-                        beast::bind_front_handler(&Impl::on_accept, shared_from_this()));
+  // Pinned: the connection's handlers run on its loop's one thread, in order,
+  // so they need no strand. Shared: a strand keeps them in order.
+  auto& loop = *loops[next_loop++ % loops.size()];
+  auto bind = [&](auto executor) {
+    acceptor.async_accept(executor,
+                          beast::bind_front_handler(&Impl::on_accept, shared_from_this()));
+  };
+  if (options.io_model == HttpServerOptions::IoModel::pinned)
+    bind(loop.get_executor());
+  else
+    bind(asio::make_strand(loop));
 }
 
 void HttpServer::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
@@ -474,6 +505,7 @@ void HttpServer::Impl::stop() {
   asio::post(strand, [self = shared_from_this()] {
     beast::error_code ignored;
     self->acceptor.close(ignored);
+    self->idle_guards.clear();  // a loop returns once its connections are done
     if (self->signals) self->signals->cancel(ignored);
     std::vector<std::shared_ptr<SessionBase>> live;
     {
@@ -495,8 +527,10 @@ HttpServer::~HttpServer() {
   // stop()'s own post) hold shared_ptrs to Impl, which owns the io_context that
   // holds them. Run them now, or that cycle leaks the whole server.
   try {
-    impl_->ioc.restart();
-    impl_->ioc.poll();
+    for (auto& loop : impl_->loops) {
+      loop->restart();
+      loop->poll();
+    }
   } catch (const std::exception&) {
     // Nothing is left to serve; a throwing handler must not escape a destructor.
   }
@@ -530,13 +564,15 @@ Status HttpServer::start() {
     write_pool_ = std::make_unique<detail::WritePool>(impl_->options.write_threads);
     impl_->write_pool = write_pool_.get();
   }
+  for (std::size_t i = 1; i < impl_->loops.size(); ++i)
+    impl_->idle_guards.push_back(asio::make_work_guard(*impl_->loops[i]));
   asio::post(impl_->strand, [impl = impl_] { impl->do_accept(); });
   const unsigned n = std::max(1u, impl_->options.threads);
   for (unsigned i = 0; i < n; ++i)
-    threads_.emplace_back([impl = impl_] {
+    threads_.emplace_back([impl = impl_, &loop = *impl_->loops[i % impl_->loops.size()]] {
       for (;;) {
         try {
-          impl->ioc.run();
+          loop.run();
           return;
         } catch (
             const std::exception& e) {  // keep serving: one bad handler must not stop the server

@@ -77,6 +77,11 @@ BOOST_AUTO_TEST_CASE(whole_number_options_refuse_what_would_wrap_or_overflow) {
   expect_refused("serve " + db + " --read-cache ' 5'", "--read-cache", "from 0 up");
   expect_refused("serve " + db + " --key-ttl 0", "--key-ttl", "from 1 to 31622400");
   expect_refused("serve " + db + " --read-timeout 1e3", "--read-timeout", "from 1 to 86400");
+  // Not a whole number, but refused the same way: before anything is opened.
+  const Run io_model = run_fhirbridge("serve " + db + " --io-model threaded");
+  BOOST_TEST(io_model.exit_code == 2);
+  BOOST_TEST(io_model.output.find("--io-model must be pinned or shared, not 'threaded'") !=
+             std::string::npos);
   // Refused before the database was opened or created.
   BOOST_TEST(!std::filesystem::exists(dir.path() / "never.db"));
 

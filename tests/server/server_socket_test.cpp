@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <future>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "fhirbridge/server/http_server.hpp"
@@ -333,6 +335,81 @@ BOOST_AUTO_TEST_CASE(concurrent_writes_through_the_write_pool) {
   BOOST_TEST(f.store->find_patients({f.alice.hcp_id, ""}, {})->total == kClients * kEach);
   server.http.stop();
   server.http.wait();
+}
+
+// How connections share the I/O threads (HttpServerOptions::io_model,
+// docs/server.md "I/O threads"). Pinned: every request of a connection runs on
+// one thread, and connections go round-robin over every thread. Shared: any
+// free thread runs a request. Either way all are answered and the stop ends
+// every thread. (No write pool: a create runs on its connection's I/O thread,
+// where the store's hook sees it.)
+BOOST_AUTO_TEST_CASE(connections_stay_on_one_io_thread_each_when_pinned) {
+  using IoModel = server::HttpServerOptions::IoModel;
+  for (const IoModel model : {IoModel::pinned, IoModel::shared}) {
+    BOOST_TEST_CONTEXT((model == IoModel::pinned ? "pinned" : "shared")) {
+      ServerFixture f;
+      FaultyStore recorded(*f.store);
+      std::mutex mutex;
+      std::thread::id last_writer;
+      recorded.before_each_write = [&] {
+        std::lock_guard lock(mutex);
+        last_writer = std::this_thread::get_id();
+      };
+      server::ServerContext ctx(recorded, f.keychain, {});
+      server::HttpServerOptions options = RunningServer::options();
+      options.threads = 3;
+      options.write_threads = 0;
+      options.io_model = model;
+      server::HttpServer http(ctx, options);
+      BOOST_REQUIRE(http.start().ok());
+
+      json::value patient = seed("patient-pat1.json");
+      patient.as_object().erase("id");  // created many times
+      const std::string body = json::serialize(patient);
+      constexpr int kClients = 6, kRounds = 3;
+      std::vector<std::unique_ptr<Client>> clients;
+      for (int c = 0; c < kClients; ++c) clients.push_back(std::make_unique<Client>(http.port()));
+      std::vector<std::set<std::thread::id>> threads_of(kClients);
+      int created = 0;
+      for (int round = 0; round < kRounds; ++round)
+        for (int c = 0; c < kClients; ++c) {  // one request at a time: the hook's last thread
+          if (clients[c]->send(verb::post, kBase + "/Patient", f.alice.auth(), body).result_int() ==
+              201u)
+            ++created;
+          std::lock_guard lock(mutex);
+          threads_of[c].insert(last_writer);
+        }
+      BOOST_TEST(created == kClients * kRounds);
+      if (model == IoModel::pinned) {
+        std::set<std::thread::id> all;
+        for (int c = 0; c < kClients; ++c) {
+          BOOST_TEST(threads_of[c].size() == 1u);
+          all.insert(threads_of[c].begin(), threads_of[c].end());
+          BOOST_TEST((threads_of[c] == threads_of[(c + 3) % kClients]));  // round-robin
+        }
+        BOOST_TEST(all.size() == 3u);
+      }
+      http.stop();
+      http.wait();
+    }
+  }
+}
+
+// A pinned I/O thread that never got a connection does not hold the stop
+// (its loop is kept running by a guard until then).
+BOOST_AUTO_TEST_CASE(a_pinned_io_thread_without_connections_does_not_hold_the_stop) {
+  ServerFixture f;
+  server::HttpServerOptions options = RunningServer::options();
+  options.threads = 4;
+  server::HttpServer http(*f.ctx, options);
+  BOOST_REQUIRE(http.start().ok());
+  Client client(http.port());  // one connection: three threads have none
+  BOOST_TEST(client.send(verb::get, kBase + "/metadata", "").result_int() == 200u);
+  auto stopped = std::async(std::launch::async, [&] {
+    http.stop();
+    http.wait();
+  });
+  BOOST_TEST((stopped.wait_for(std::chrono::seconds(10)) == std::future_status::ready));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
