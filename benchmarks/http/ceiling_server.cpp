@@ -1,10 +1,12 @@
-// The "ceiling" of the HTTP benchmark: the same Boost.Beast I/O model as
-// fhirbridge's server (one io_context run by N threads, a strand per
-// connection, tcp_stream timeouts, request_parser<string_body>, keep-alive),
-// but the handler only answers a fixed FHIR-sized JSON body. What fhirbridge
-// loses against it is the cost of the FHIR work itself.
+// The "ceiling" of the HTTP benchmark: the same Boost.Beast I/O models as
+// fhirbridge's server (pinned: one io_context per thread, each connection on
+// one of them, round-robin; shared: one io_context run by N threads, a strand
+// per connection; docs/server.md "I/O threads"), tcp_stream timeouts,
+// request_parser<string_body>, keep-alive, but the handler only answers a
+// fixed FHIR-sized JSON body. What fhirbridge loses against it is the cost of
+// the FHIR work itself.
 //
-//   ceiling_server [--port N] [--threads N] [--body-bytes N]
+//   ceiling_server [--port N] [--threads N] [--body-bytes N] [--io-model pinned|shared]
 // Prints "listening on 127.0.0.1:PORT" once ready; stops on SIGINT/SIGTERM.
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -93,8 +95,13 @@ class Session : public std::enable_shared_from_this<Session> {
 
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(asio::io_context& ioc, tcp::endpoint endpoint, const std::string& body)
-      : ioc_(ioc), acceptor_(asio::make_strand(ioc)), body_(body) {
+  // Connections go round-robin over `loops`, each on a strand when `strands`.
+  Listener(std::vector<asio::io_context*> loops, bool strands, tcp::endpoint endpoint,
+           const std::string& body)
+      : loops_(std::move(loops)),
+        strands_(strands),
+        acceptor_(asio::make_strand(*loops_.front())),
+        body_(body) {
     acceptor_.open(endpoint.protocol());
     acceptor_.set_option(asio::socket_base::reuse_address(true));
     acceptor_.bind(endpoint);
@@ -105,15 +112,21 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
  private:
   void do_accept() {
-    acceptor_.async_accept(asio::make_strand(ioc_),
-                           beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+    asio::io_context& loop = *loops_[next_++ % loops_.size()];
+    auto handler = beast::bind_front_handler(&Listener::on_accept, shared_from_this());
+    if (strands_)
+      acceptor_.async_accept(asio::make_strand(loop), std::move(handler));
+    else
+      acceptor_.async_accept(loop.get_executor(), std::move(handler));
   }
   void on_accept(beast::error_code ec, tcp::socket socket) {
     if (!ec) std::make_shared<Session>(std::move(socket), body_)->run();
     if (acceptor_.is_open()) do_accept();
   }
 
-  asio::io_context& ioc_;
+  std::vector<asio::io_context*> loops_;
+  bool strands_;
+  std::size_t next_ = 0;
   tcp::acceptor acceptor_;
   const std::string& body_;
 };
@@ -124,32 +137,49 @@ int main(int argc, char** argv) {
   unsigned short port = 0;
   unsigned threads = 2;
   std::size_t body_bytes = 400;
+  bool pinned = true;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const unsigned long value = std::strtoul(argv[i + 1], nullptr, 10);
-    if (flag == "--port")
+    if (flag == "--io-model" &&
+        (std::string(argv[i + 1]) == "pinned" || std::string(argv[i + 1]) == "shared"))
+      pinned = std::string(argv[i + 1]) == "pinned";
+    else if (flag == "--port")
       port = static_cast<unsigned short>(value);
     else if (flag == "--threads")
       threads = static_cast<unsigned>(std::max(1ul, value));
     else if (flag == "--body-bytes")
       body_bytes = value;
     else {
-      std::cerr << "usage: ceiling_server [--port N] [--threads N] [--body-bytes N]\n";
+      std::cerr << "usage: ceiling_server [--port N] [--threads N] [--body-bytes N] "
+                   "[--io-model pinned|shared]\n";
       return 2;
     }
   }
   try {
     const std::string body = fixed_body(body_bytes);
-    asio::io_context ioc;
+    // As fhirbridge's HttpServer: one loop per thread (hint 1) when pinned.
+    std::vector<std::unique_ptr<asio::io_context>> owned;
+    for (unsigned t = 0; t < (pinned ? threads : 1u); ++t)
+      owned.push_back(std::make_unique<asio::io_context>(pinned ? 1 : static_cast<int>(threads)));
+    std::vector<asio::io_context*> loops;
+    std::vector<asio::executor_work_guard<asio::io_context::executor_type>> idle;
+    for (auto& loop : owned) {
+      loops.push_back(loop.get());
+      idle.push_back(asio::make_work_guard(*loop));  // until the signal
+    }
     auto listener = std::make_shared<Listener>(
-        ioc, tcp::endpoint{asio::ip::make_address("127.0.0.1"), port}, body);
+        loops, !pinned, tcp::endpoint{asio::ip::make_address("127.0.0.1"), port}, body);
     listener->run();
-    asio::signal_set signals(ioc, SIGINT, SIGTERM);
-    signals.async_wait([&](beast::error_code, int) { ioc.stop(); });
+    asio::signal_set signals(*loops.front(), SIGINT, SIGTERM);
+    signals.async_wait([&](beast::error_code, int) {
+      for (auto* loop : loops) loop->stop();
+    });
     std::cout << "listening on 127.0.0.1:" << listener->port() << std::endl;
     std::vector<std::thread> pool;
-    for (unsigned t = 1; t < threads; ++t) pool.emplace_back([&] { ioc.run(); });
-    ioc.run();
+    for (unsigned t = 1; t < threads; ++t)
+      pool.emplace_back([&, t] { loops[t % loops.size()]->run(); });
+    loops.front()->run();
     for (auto& t : pool) t.join();
   } catch (const std::exception& e) {
     std::cerr << "ceiling_server: " << e.what() << "\n";

@@ -11,6 +11,7 @@
 #   DURATION=5s WARMUP=3s             wrk duration per row / warm-up per server
 #   WRK_THREADS=1 CONNECTIONS=16      the same for every server
 #   SERVER_THREADS=2                  I/O threads of fhirbridge and of the ceiling
+#   IO_MODEL=pinned                   how both share them: pinned or shared (docs/server.md)
 #   LOAD_BATCH=1000                   resources per transaction while loading
 #   MODES="read read_client search create transaction"   (reads and searches run first)
 #   KEEP_WORK=1                       keep the temp dir (databases, logs)
@@ -28,6 +29,7 @@ WARMUP="${WARMUP:-3s}"
 WRK_THREADS="${WRK_THREADS:-1}"
 CONNECTIONS="${CONNECTIONS:-16}"
 SERVER_THREADS="${SERVER_THREADS:-2}"
+IO_MODEL="${IO_MODEL:-pinned}"
 LOAD_BATCH="${LOAD_BATCH:-1000}"
 MODES="${MODES-read read_client search create transaction}"
 
@@ -82,7 +84,7 @@ resources=$(wc -l <"$work/data.ndjson")
 # transactions (encrypted, durable: the SQLite store in WAL mode).
 bench_user "$fhirbridge" "$work/fhirbridge.db" "$work"
 start fhirbridge "$fhirbridge" serve --db "$work/fhirbridge.db" --listen 127.0.0.1:0 \
-  --threads "$SERVER_THREADS" --no-access-log ${SERVE_ARGS:-}
+  --threads "$SERVER_THREADS" --io-model "$IO_MODEL" --no-access-log ${SERVE_ARGS:-}
 fb_pid=$started_pid
 fb_url="http://127.0.0.1:$started_port"
 fb_base="/rest/fhir/r4"
@@ -99,7 +101,7 @@ mp_url="http://127.0.0.1:$started_port"
 mp_base="/fhir/R4"
 mp_rss_loaded=$(rss_of "$mp_pid")
 
-start ceiling "$ceiling" --port 0 --threads "$SERVER_THREADS"
+start ceiling "$ceiling" --port 0 --threads "$SERVER_THREADS" --io-model "$IO_MODEL"
 ce_url="http://127.0.0.1:$started_port"
 
 # Id and name lists for the lua script.
@@ -162,7 +164,7 @@ echo "# fhirbridge HTTP benchmark, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "# $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet 2>/dev/null || echo ' (+ local changes)')"
 echo "# data: $PATIENTS patients + $((PATIENTS * OBS_PER_PATIENT)) observations on each server;" \
-  "wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION; fhirbridge and ceiling --threads $SERVER_THREADS, Medplum: one Node event loop"
+  "wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION; fhirbridge and ceiling --threads $SERVER_THREADS --io-model $IO_MODEL, Medplum: one Node event loop"
 echo
 if [ ${#rows[@]} -gt 0 ]; then
   printf '| %-27s | %s | %s | %s | %s | %s |\n' "interaction" \
