@@ -126,7 +126,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                    beast::bind_front_handler(&Session::on_start, this->shared_from_this()));
   }
 
-  // Called (on this session's strand) when the server stops: an idle
+  // Called (on this session's executor) when the server stops: an idle
   // keep-alive connection is closed now; a request in progress finishes.
   void on_server_stop() override {
     asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
@@ -275,7 +275,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       return send(handle(std::move(request), client_address_));
     // A write: handled on the write pool (HttpServerOptions::write_threads).
     // The session waits (no read is pending); the tracked executor keeps the
-    // io_context running until the answer is back on this session's strand,
+    // io_context running until the answer is back on this session's executor,
     // so that a graceful stop still answers it.
     auto back = asio::prefer(stream_.get_executor(), asio::execution::outstanding_work.tracked);
     server_->write_pool->post([self = this->shared_from_this(), back = std::move(back),
