@@ -14,6 +14,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <unistd.h>  // close
+
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -42,6 +44,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       : ctx(c),
         options(std::move(o)),
         loops(make_loops(options)),
+        connections(std::make_unique<std::atomic<std::size_t>[]>(loops.size())),
         strand(asio::make_strand(*loops.front())),
         acceptor(strand) {}
 
@@ -61,10 +64,13 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   ServerContext& ctx;
   HttpServerOptions options;
   std::vector<std::unique_ptr<asio::io_context>> loops;  // the first also runs the acceptor
+  // Open connections per loop: a new one goes where there are fewest, so that
+  // connections that closed unevenly do not leave one thread with most of them.
+  std::unique_ptr<std::atomic<std::size_t>[]> connections;
   asio::strand<asio::io_context::executor_type> strand;  // acceptor + signals
   // Keep the pinned loops that have no connection running until stop().
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> idle_guards;
-  std::size_t next_loop = 0;  // on the strand: where the next connection goes
+  std::size_t next_loop = 0;  // on the strand: where ties start (round-robin)
   tcp::acceptor acceptor;
   std::optional<ssl::context> tls;  // set by start() when TLS is configured
   std::optional<asio::signal_set> signals;
@@ -75,6 +81,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
   void do_accept();
   void on_accept(beast::error_code ec, tcp::socket socket);
+  std::size_t least_loaded_loop();
+  tcp::socket place_accepted(tcp::socket&& accepted, std::size_t loop, beast::error_code& ec);
   void stop();
   void log(std::string_view method, std::string_view target, unsigned status, double ms) const {
     if (!options.access_log) return;
@@ -114,12 +122,15 @@ void wipe(std::string& s) {
 template <class Stream>
 class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(tcp::socket&& socket, std::shared_ptr<HttpServer::Impl> server)
-      : stream_(make_stream(std::move(socket), *server)), server_(std::move(server)) {
+  // Counted in `server`'s connections of `loop` for as long as it lives.
+  Session(tcp::socket&& socket, std::shared_ptr<HttpServer::Impl> server, std::size_t loop)
+      : stream_(make_stream(std::move(socket), *server)), server_(std::move(server)), loop_(loop) {
+    ++server_->connections[loop_];
     beast::error_code ec;
     auto endpoint = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
     if (!ec) client_address_ = endpoint.address().to_string();
   }
+  ~Session() override { --server_->connections[loop_]; }
 
   void run() {
     asio::dispatch(stream_.get_executor(),
@@ -421,6 +432,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::chrono::steady_clock::time_point started_;
   std::string method_, target_;
   std::string client_address_;
+  std::size_t loop_;  // index of its event loop in HttpServer::Impl::loops
 };
 
 // Reads a whole (small) file; empty on error.
@@ -467,29 +479,55 @@ Result<ssl::context> make_tls_context(const HttpServerOptions& options) {
 }  // namespace
 
 void HttpServer::Impl::do_accept() {
-  // Pinned: the connection's handlers run on its loop's one thread, in order,
-  // so they need no strand. Shared: a strand keeps them in order.
-  auto& loop = *loops[next_loop++ % loops.size()];
-  auto bind = [&](auto executor) {
-    acceptor.async_accept(executor,
-                          beast::bind_front_handler(&Impl::on_accept, shared_from_this()));
-  };
-  if (options.io_model == HttpServerOptions::IoModel::pinned)
-    bind(loop.get_executor());
-  else
-    bind(asio::make_strand(loop));
+  auto handler = beast::bind_front_handler(&Impl::on_accept, shared_from_this());
+  if (loops.size() > 1)  // pinned: onto the acceptor's loop, then moved (place_accepted)
+    acceptor.async_accept(std::move(handler));
+  else if (options.io_model == HttpServerOptions::IoModel::pinned)  // one thread
+    acceptor.async_accept(loops.front()->get_executor(), std::move(handler));
+  else  // shared: a strand keeps each connection's handlers in order
+    acceptor.async_accept(asio::make_strand(*loops.front()), std::move(handler));
+}
+
+std::size_t HttpServer::Impl::least_loaded_loop() {
+  const std::size_t start = next_loop++ % loops.size();
+  std::size_t best = start;
+  for (std::size_t k = 1; k < loops.size(); ++k) {
+    const std::size_t i = (start + k) % loops.size();
+    if (connections[i].load() < connections[best].load()) best = i;
+  }
+  return best;
+}
+
+// Pinned: the connection's handlers run on its loop's one thread, in order, so
+// they need no strand. The loop is chosen once the connection is accepted (by
+// then others may have closed), and the descriptor moves to it.
+tcp::socket HttpServer::Impl::place_accepted(tcp::socket&& accepted, std::size_t loop,
+                                             beast::error_code& ec) {
+  tcp::socket placed(loops[loop]->get_executor());
+  const auto protocol = accepted.local_endpoint(ec).protocol();
+  if (ec) return placed;
+  const auto fd = accepted.release(ec);
+  if (ec) return placed;
+  placed.assign(protocol, fd, ec);
+  if (ec) ::close(fd);
+  return placed;
 }
 
 void HttpServer::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
   if (stopping || !acceptor.is_open()) return;
+  std::size_t loop = 0;
+  if (!ec && loops.size() > 1) {
+    loop = least_loaded_loop();
+    socket = place_accepted(std::move(socket), loop, ec);
+  }
   if (!ec) {
     std::shared_ptr<SessionBase> session;
     if (tls) {
-      auto s = std::make_shared<Session<TlsStream>>(std::move(socket), shared_from_this());
+      auto s = std::make_shared<Session<TlsStream>>(std::move(socket), shared_from_this(), loop);
       s->run();
       session = std::move(s);
     } else {
-      auto s = std::make_shared<Session<PlainStream>>(std::move(socket), shared_from_this());
+      auto s = std::make_shared<Session<PlainStream>>(std::move(socket), shared_from_this(), loop);
       s->run();
       session = std::move(s);
     }
@@ -598,6 +636,13 @@ void HttpServer::stop_on_signals() {
 
 void HttpServer::stop() {
   impl_->stop();
+}
+
+std::vector<std::size_t> HttpServer::connections_per_loop() const {
+  std::vector<std::size_t> counts;
+  for (std::size_t i = 0; i < impl_->loops.size(); ++i)
+    counts.push_back(impl_->connections[i].load());
+  return counts;
 }
 
 void HttpServer::wait() {

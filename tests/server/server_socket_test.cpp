@@ -395,6 +395,34 @@ BOOST_AUTO_TEST_CASE(connections_stay_on_one_io_thread_each_when_pinned) {
   }
 }
 
+// Pinned: a new connection goes to the thread with the fewest open
+// connections, so that connections that closed unevenly do not leave one
+// thread with most of the load (round-robin would alternate regardless).
+BOOST_AUTO_TEST_CASE(a_new_connection_goes_to_the_io_thread_with_the_fewest) {
+  ServerFixture f;
+  RunningServer server(f);  // 2 threads, pinned
+  auto connect = [&] {
+    auto client = std::make_unique<Client>(server.http.port());
+    BOOST_TEST(client->send(verb::get, kBase + "/metadata", "").result_int() == 200u);
+    return client;  // answered: the server has accepted it
+  };
+  auto counts_become = [&](std::vector<std::size_t> expected) {
+    for (int i = 0; i < 500 && server.http.connections_per_loop() != expected; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return server.http.connections_per_loop() == expected;
+  };
+  auto a = connect(), b = connect(), c = connect(), d = connect();
+  BOOST_TEST(counts_become({2, 2}));
+  b.reset();  // the second thread's two connections close
+  d.reset();
+  BOOST_TEST(counts_become({2, 0}));
+  auto e = connect(), g = connect();
+  BOOST_TEST(counts_become({2, 2}));  // round-robin would give {3, 1}
+  server.http.stop();
+  server.http.wait();
+  BOOST_TEST(counts_become({0, 0}));
+}
+
 // A pinned I/O thread that never got a connection does not hold the stop
 // (its loop is kept running by a guard until then).
 BOOST_AUTO_TEST_CASE(a_pinned_io_thread_without_connections_does_not_hold_the_stop) {

@@ -35,7 +35,8 @@ struct HttpServerOptions {
   unsigned threads = 2;        // I/O threads
   // How connections share the I/O threads (docs/server.md, "I/O threads").
   //  - pinned: each I/O thread runs its own event loop, and a connection stays
-  //    on the one it was accepted onto (round-robin). No hand-offs between
+  //    on the one it was accepted onto (the one with the fewest open
+  //    connections, round-robin among equals). No hand-offs between
   //    threads: the cheapest per request (GET by id: ~15% more reads/s on 2
   //    cores), but a slow request delays the other requests of its thread.
   //  - shared: one event loop run by every I/O thread; each connection's
@@ -80,6 +81,9 @@ class HttpServer {
   void stop();
   // Blocks until every worker thread has finished (after stop()).
   void wait();
+  // Open connections on each event loop: one loop per I/O thread when
+  // connections are pinned, else one. Thread-safe (a snapshot).
+  std::vector<std::size_t> connections_per_loop() const;
 
   struct Impl;  // sessions reach back into it
 
