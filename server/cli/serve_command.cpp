@@ -251,7 +251,8 @@ int serve_command(const std::vector<std::string>& args) {
     }
     std::cout << "FHIR R4 API at " << base_url << "/rest/fhir/r4 ("
               << (remote ? "remote iCure " + icure_url : "database " + db) << ")\n"
-              << "listening on " << base_url << std::endl;
+              << "listening on " << base_url << " (" << options.threads << " I/O threads, "
+              << io_model << ")" << std::endl;
     http.wait();  // until SIGINT/SIGTERM and the requests in flight are answered
   }
   // How well writes shared commits (group commit, docs/storage.md), and how

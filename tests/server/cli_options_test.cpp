@@ -25,10 +25,11 @@ struct Run {
   std::string output;  // stdout and stderr
 };
 
-// `timeout` bounds a command that, refused or not, would run forever.
-Run run_fhirbridge(const std::string& args) {
-  const std::string command =
-      "timeout 20 " + fhirbridge_binary().string() + " " + args + " 2>&1 < /dev/null";
+// `timeout` bounds a command that, refused or not, would run forever (a
+// server: SIGTERM, then its clean stop).
+Run run_fhirbridge(const std::string& args, int seconds = 20) {
+  const std::string command = "timeout " + std::to_string(seconds) + " " +
+                              fhirbridge_binary().string() + " " + args + " 2>&1 < /dev/null";
   Run run;
   FILE* out = popen(command.c_str(), "r");
   BOOST_REQUIRE(out != nullptr);
@@ -90,6 +91,40 @@ BOOST_AUTO_TEST_CASE(whole_number_options_refuse_what_would_wrap_or_overflow) {
       "generate --patients 2 --observations-per-patient 1 --seed 18446744073709551615");
   BOOST_TEST(generated.exit_code == 0);
   BOOST_TEST(std::count(generated.output.begin(), generated.output.end(), '\n') == 4);
+}
+
+// How connections share the I/O threads (docs/server.md, "I/O threads"): pinned
+// with the SQLite store, shared with --store icure (its reads wait on the
+// network), as given when given. serve's banner says which it runs.
+BOOST_AUTO_TEST_CASE(serve_runs_pinned_on_sqlite_and_shared_on_icure_unless_told) {
+  if (!std::filesystem::exists(fhirbridge_binary())) {
+    BOOST_TEST_MESSAGE("skipped: " << fhirbridge_binary() << " is not built");
+    return;
+  }
+  fhirbridge::test::TempDir dir;
+  const std::string sqlite = "serve --listen 127.0.0.1:0 --no-access-log --threads 3 --db " +
+                             (dir.path() / "a.db").string();
+  // Nothing listens on port 9 (discard): the remote is only reached by a request.
+  const std::string icure =
+      "serve --listen 127.0.0.1:0 --no-access-log --threads 2 --store icure --icure-url "
+      "http://127.0.0.1:9";
+  const struct {
+    std::string args;
+    std::string banner;
+  } cases[] = {
+      {sqlite, "(3 I/O threads, pinned)"},
+      {sqlite + " --io-model shared", "(3 I/O threads, shared)"},
+      {icure, "(2 I/O threads, shared)"},
+      {icure + " --io-model pinned", "(2 I/O threads, pinned)"},
+  };
+  for (const auto& c : cases) {
+    const Run run = run_fhirbridge(c.args, 2);
+    BOOST_TEST_CONTEXT("fhirbridge " << c.args << "\n" << run.output.substr(0, 600)) {
+      BOOST_TEST(run.output.find("listening on http://127.0.0.1:") != std::string::npos);
+      BOOST_TEST(run.output.find(c.banner) != std::string::npos);
+      BOOST_TEST(run.output.find("fhirbridge: stopped") != std::string::npos);  // SIGTERM, clean
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
