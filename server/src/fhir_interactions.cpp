@@ -325,8 +325,12 @@ Result<std::string> resolve_subject(ServerContext& ctx, const storage::Principal
   if (reference->rfind("Patient?", 0) == 0)
     return resolve_conditional_subject(ctx, who, *reference);
   if (reference->rfind("urn:uuid:", 0) == 0)
-    return Status::Invalid("Observation.subject", "Observation.subject '" + *reference +
-                                                      "' names no entry of this transaction");
+    // Also a batch's entry, or a lone POST: only a transaction's entries may
+    // depend on each other (FHIR http.html#brules).
+    return Status::Invalid("Observation.subject",
+                           "Observation.subject '" + *reference +
+                               "' names no Patient entry of this request: urn:uuid references "
+                               "resolve only between the entries of one transaction Bundle");
   if (reference->find('/') != std::string::npos && reference->find("Patient/") == std::string::npos)
     return Status::Invalid("Observation.subject",
                            "Observation.subject '" + *reference + "' must reference a Patient");

@@ -1699,6 +1699,35 @@ BOOST_AUTO_TEST_CASE(transaction_resolves_urn_uuid_references_whatever_the_order
              "Patient/" + str(e[1], {"resource", "id"}));
 }
 
+// A batch's entries are independent (FHIR http.html#brules): an urn:uuid
+// reference to another entry is that entry's 400, which says why; the patient
+// is stored all the same.
+BOOST_AUTO_TEST_CASE(a_batch_does_not_resolve_urn_uuid_references_between_its_entries) {
+  ServerFixture f;
+  const std::string urn = "urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a";
+  json::object bundle{
+      {"resourceType", "Bundle"},
+      {"type", "batch"},
+      {"entry",
+       json::array{json::object{{"fullUrl", urn},
+                                {"resource", seed("patient-pat1.json")},
+                                {"request", {{"method", "POST"}, {"url", "Patient"}}}},
+                   json::object{{"resource", with_subject(seed("observation-f001.json"), urn)},
+                                {"request", {{"method", "POST"}, {"url", "Observation"}}}}}}};
+  auto res = f.post(kBase, bundle);
+  BOOST_REQUIRE_EQUAL(res.result_int(), 200u);
+  const auto out = body_json(res);
+  const auto& e = out.at("entry").as_array();
+  BOOST_REQUIRE_EQUAL(e.size(), 2u);
+  BOOST_TEST(str(e[0], {"response", "status"}) == "201 Created");
+  BOOST_TEST(str(e[1], {"response", "status"}) == "400 Bad Request");
+  const auto& issue = e[1].at("response").at("outcome").at("issue").at(0);
+  BOOST_TEST(str(issue, {"diagnostics"}).find("only between the entries of one transaction") !=
+             std::string::npos);
+  BOOST_TEST(issue.at("expression").at(0).as_string() == "Observation.subject");
+  BOOST_TEST(patient_search(f, "name=Donald").at("total").as_int64() == 1);
+}
+
 BOOST_AUTO_TEST_CASE(a_batch_answers_each_entry) {
   ServerFixture f;
   json::object bundle{
