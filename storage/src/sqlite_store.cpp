@@ -569,6 +569,12 @@ Status SqliteStore::build_search_indexes() {
   return built.ok() ? restored : built;
 }
 
+Result<std::int64_t> SqliteStore::write_fence_time() {
+  // A write group of its own: BEGIN IMMEDIATE waits for any writer, and the
+  // COMMIT of a transaction that wrote nothing writes no WAL frame.
+  return impl_->write([&]() -> Result<std::int64_t> { return impl_->now_ms(); });
+}
+
 std::vector<std::string> SqliteStore::deferrable_search_indexes() {
   std::vector<std::string> names;
   for (const auto& index : schema::kDeferrableIndexes) names.emplace_back(index.name);

@@ -1,8 +1,14 @@
 // Bulk export, and export -> import into an empty store -> export.
+#include <sqlite3.h>
+
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <future>
 #include <map>
+#include <thread>
 
 #include "bulk_fixture.hpp"
 
@@ -112,6 +118,73 @@ BOOST_AUTO_TEST_CASE(export_import_export_gives_the_same_resources) {
 
   // And re-importing the export into the second store stores nothing new.
   BOOST_TEST(second.import_text(exported).stored() == 0u);
+}
+
+// Incremental export (docs/bulk.md): since_ms keeps what changed at or after
+// it, new or updated; write_fence_time, taken before an export, is the next
+// one's since_ms. The sleeps keep the writes and the fence in distinct
+// milliseconds of the store's clock.
+BOOST_AUTO_TEST_CASE(since_exports_what_changed_at_or_after_the_fence) {
+  BulkStore s;
+  BOOST_REQUIRE(s.import_text(generated_ndjson(4, 1, 7)).stored() == 8u);
+  storage::PatientQuery first;
+  first.page.limit = 1;
+  auto old = s.store->find_patients(s.who, first);
+  BOOST_REQUIRE(old.ok());
+  BOOST_REQUIRE(old->items.size() == 1u);
+  icure::Patient changed = old->items.front();
+  std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  const auto fence = s.store->write_fence_time();
+  BOOST_REQUIRE(fence.ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(3));
+
+  bulk::ExportOptions since;
+  since.since_ms = *fence;
+  BOOST_TEST(s.export_text(since).empty());  // nothing changed yet
+
+  BOOST_REQUIRE(s.import_text(generated_ndjson(1, 2, 8)).stored() == 3u);  // new
+  changed.lastName = "Changed";
+  BOOST_REQUIRE(s.store->update_patient(s.who, changed).ok());
+  const auto lines = parse_lines(s.export_text(since));
+  BOOST_REQUIRE(lines.size() == 4u);  // the new patient, the updated one, 2 observations
+  BOOST_TEST(lines[0].at("resourceType") == "Patient");
+  BOOST_TEST(lines[1].at("resourceType") == "Patient");
+  BOOST_TEST(lines[2].at("resourceType") == "Observation");
+  BOOST_TEST(lines[3].at("resourceType") == "Observation");
+  const bool updated_is_there = std::any_of(lines.begin(), lines.begin() + 2, [&](const auto& r) {
+    return r.at("id").as_string() == *changed.id;
+  });
+  BOOST_TEST(updated_is_there);
+  BOOST_TEST(parse_lines(s.export_text()).size() == 11u);  // without since_ms: everything
+
+  // Taken after these writes, the fence is past every one of them.
+  const auto later = s.store->write_fence_time();
+  BOOST_REQUIRE(later.ok());
+  BOOST_TEST(*later >= *fence);
+  std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  since.since_ms = *later + 1;
+  BOOST_TEST(s.export_text(since).empty());
+}
+
+// The fence is read under the database's write lock: while another
+// connection (another process, say a server on the same file) holds it, with a
+// write stamped but not committed, write_fence_time waits for it.
+BOOST_AUTO_TEST_CASE(the_fence_waits_for_a_write_in_progress) {
+  BulkStore s;
+  sqlite3* other = nullptr;
+  BOOST_REQUIRE(sqlite3_open((s.dir.path() / "store.db").c_str(), &other) == SQLITE_OK);
+  BOOST_REQUIRE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+  std::atomic<bool> returned{false};
+  auto fence = std::async(std::launch::async, [&] {
+    auto time = s.store->write_fence_time();
+    returned = true;
+    return time;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  BOOST_TEST(!returned.load());
+  BOOST_REQUIRE(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK);
+  BOOST_TEST(fence.get().ok());
+  sqlite3_close(other);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,5 +1,6 @@
-// The `fhirbridge` command's whole-number options (server/cli/count_option.hpp)
-// run as the real binary: a negative, fractional, out-of-range or overflowing
+// The `fhirbridge` command run as the real binary: serve's banner (its I/O
+// model), the bulk commands end to end, and the whole-number options
+// (server/cli/count_option.hpp): a negative, fractional, out-of-range or overflowing
 // value is refused with exit code 2 and a message naming the option and its
 // range, before anything is opened or started. Boost's own parse wrapped "-1"
 // to the largest value: `generate --patients -1` never ended, `import
@@ -83,6 +84,10 @@ BOOST_AUTO_TEST_CASE(whole_number_options_refuse_what_would_wrap_or_overflow) {
   BOOST_TEST(io_model.exit_code == 2);
   BOOST_TEST(io_model.output.find("--io-model must be pinned or shared, not 'threaded'") !=
              std::string::npos);
+  const Run since = run_fhirbridge("export " + db +
+                                   " --login a --password-file p --key-file k --since yesterday");
+  BOOST_TEST(since.exit_code == 2);
+  BOOST_TEST(since.output.find("--since: 'yesterday' is not a date") != std::string::npos);
   // Refused before the database was opened or created.
   BOOST_TEST(!std::filesystem::exists(dir.path() / "never.db"));
 
@@ -91,6 +96,62 @@ BOOST_AUTO_TEST_CASE(whole_number_options_refuse_what_would_wrap_or_overflow) {
       "generate --patients 2 --observations-per-patient 1 --seed 18446744073709551615");
   BOOST_TEST(generated.exit_code == 0);
   BOOST_TEST(std::count(generated.output.begin(), generated.output.end(), '\n') == 4);
+}
+
+// The bulk commands end to end, as a user runs them: export says as of when
+// it read (on stderr, after the NDJSON on stdout), and `export --since` that
+// instant gives what was imported after it, and nothing else (docs/bulk.md,
+// "Incremental export").
+BOOST_AUTO_TEST_CASE(export_since_its_as_of_gives_what_came_after) {
+  if (!std::filesystem::exists(fhirbridge_binary())) {
+    BOOST_TEST_MESSAGE("skipped: " << fhirbridge_binary() << " is not built");
+    return;
+  }
+  fhirbridge::test::TempDir dir;
+  const std::string d = dir.path().string() + "/";
+  {
+    std::FILE* pw = std::fopen((d + "pw").c_str(), "w");
+    BOOST_REQUIRE(pw != nullptr);
+    std::fputs("a long enough password\n", pw);
+    std::fclose(pw);
+  }
+  const std::string db = "--db " + d + "bulk.db";
+  const std::string who = db + " --login bulk --password-file " + d + "pw --key-file " + d + "acct";
+  BOOST_REQUIRE(
+      run_fhirbridge("user add --login bulk --password-file " + d + "pw " + db + " > " + d + "acct")
+          .exit_code == 0);
+  BOOST_REQUIRE(run_fhirbridge("generate --patients 3 --observations-per-patient 1 --seed 1 > " +
+                               d + "a.ndjson")
+                    .exit_code == 0);
+  BOOST_REQUIRE(run_fhirbridge("generate --patients 2 --observations-per-patient 2 --seed 2 > " +
+                               d + "b.ndjson")
+                    .exit_code == 0);
+  BOOST_REQUIRE(run_fhirbridge("import -q " + who + " " + d + "a.ndjson").exit_code == 0);
+
+  auto resources = [](const std::string& output) {
+    std::size_t n = 0;
+    for (std::size_t at = 0; (at = output.find("{\"resourceType\"", at)) != std::string::npos; ++at)
+      ++n;
+    return n;
+  };
+  const Run everything = run_fhirbridge("export " + who);
+  BOOST_TEST_INFO(everything.output.substr(
+      everything.output.size() > 400 ? everything.output.size() - 400 : 0));
+  BOOST_REQUIRE(everything.exit_code == 0);
+  BOOST_TEST(resources(everything.output) == 6u);
+  const std::string marker = "; as of ";
+  const auto at = everything.output.find(marker);
+  BOOST_REQUIRE(at != std::string::npos);
+  const std::string as_of = everything.output.substr(at + marker.size(), 24);  // ...T..:..:..sssZ
+  BOOST_TEST(as_of.back() == 'Z');
+
+  BOOST_REQUIRE(run_fhirbridge("import -q " + who + " " + d + "b.ndjson").exit_code == 0);
+  const Run since = run_fhirbridge("export " + who + " --since " + as_of);
+  BOOST_TEST_INFO(since.output.substr(since.output.size() > 400 ? since.output.size() - 400 : 0));
+  BOOST_REQUIRE(since.exit_code == 0);
+  BOOST_TEST(resources(since.output) == 6u);  // b's 2 patients and 4 observations, none of a's
+  BOOST_TEST(since.output.find("2 patients, 4 observations changed since " + as_of) !=
+             std::string::npos);
 }
 
 // How connections share the I/O threads (docs/server.md, "I/O threads"): pinned

@@ -39,11 +39,17 @@ Result<ExportSummary> export_ndjson(storage::Store& store, const storage::Princi
       return Status(StatusCode::not_supported,
                     "cannot export '" + type + "' (supported: Patient, Observation)", "--type");
   ExportSummary summary;
+  std::vector<storage::DateCondition> last_updated;
+  if (options.since_ms) last_updated.push_back(storage::DateCondition{options.since_ms, {}});
+  storage::PatientQuery patients;
+  patients.last_updated = last_updated;
+  storage::ContactQuery contacts;
+  contacts.last_updated = last_updated;
   try {
     for (const auto& type : options.types) {
       if (type == "Patient") {
         FHIRBRIDGE_RETURN_IF_ERROR(for_each_page(
-            storage::PatientQuery{}, options.page_size,
+            patients, options.page_size,
             [&](const storage::PatientQuery& q) { return store.find_patients(who, q); },
             [&](const icure::Patient& patient) -> Status {
               auto fhir = mapping::icure_patient_to_fhir(patient, mapping);
@@ -54,7 +60,7 @@ Result<ExportSummary> export_ndjson(storage::Store& store, const storage::Princi
             }));
       } else {
         FHIRBRIDGE_RETURN_IF_ERROR(for_each_page(
-            storage::ContactQuery{}, options.page_size,
+            contacts, options.page_size,
             [&](const storage::ContactQuery& q) { return store.find_contacts(who, q); },
             [&](const storage::ContactRecord& record) -> Status {
               auto fhir =

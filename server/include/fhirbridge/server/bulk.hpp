@@ -28,6 +28,7 @@
 #include <filesystem>
 #include <functional>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -119,6 +120,9 @@ bool defer_indexes_pays(std::uint64_t input_bytes, std::uint64_t store_bytes);
 struct ExportOptions {
   std::vector<std::string> types{"Patient", "Observation"};  // in this order
   std::size_t page_size = 1000;
+  // Only what changed at or after this instant (epoch ms; meta.lastUpdated,
+  // Bulk Data's _since); nullopt: everything.
+  std::optional<std::int64_t> since_ms;
 };
 
 struct ExportSummary {

@@ -202,6 +202,16 @@ class SqliteStore final : public Store, public SealedStore {
   Status build_search_indexes();
   static std::vector<std::string> deferrable_search_indexes();
 
+  // The store clock's time (SqliteStoreOptions::now_ms), read while holding
+  // the database's write lock, as writes take their `modified`: every write
+  // stamped earlier has committed (in this process or another on the file),
+  // and every later one is stamped at or after it (while the clock does not
+  // go back). So "what changed at or after it" (`_lastUpdated=ge`, `export
+  // --since`) misses no write that a read started after this call did not
+  // see (docs/bulk.md, "Incremental export"). Errors: unavailable (another
+  // process holds the write lock past busy_timeout), internal.
+  Result<std::int64_t> write_fence_time();
+
   // Write-path counters (tests and benchmarks): committed transactions, the
   // writes they held, writes waiting for a group right now; checkpoints run by
   // the checkpointer thread, and by the writer after a commit because that
