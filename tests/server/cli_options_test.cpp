@@ -109,12 +109,7 @@ BOOST_AUTO_TEST_CASE(export_since_its_as_of_gives_what_came_after) {
   }
   fhirbridge::test::TempDir dir;
   const std::string d = dir.path().string() + "/";
-  {
-    std::FILE* pw = std::fopen((d + "pw").c_str(), "w");
-    BOOST_REQUIRE(pw != nullptr);
-    std::fputs("a long enough password\n", pw);
-    std::fclose(pw);
-  }
+  fhirbridge::test::write_file(dir.path() / "pw", "a long enough password\n");
   const std::string db = "--db " + d + "bulk.db";
   const std::string who = db + " --login bulk --password-file " + d + "pw --key-file " + d + "acct";
   BOOST_REQUIRE(
