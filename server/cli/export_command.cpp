@@ -76,9 +76,9 @@ int export_command(const std::vector<std::string>& args) {
     std::cerr << "fhirbridge export: " << summary.status().to_string() << "\n";
     return 1;
   }
-  std::cerr << "fhirbridge export: " << summary->patients << " patients, " << summary->observations
-            << " observations" << (options.since_ms ? " changed since " + since : std::string())
-            << "; as of " << mapping::fhir_instant(*as_of) << " (the next --since)\n";
+  std::cerr << "fhirbridge export: " << summary->to_string()
+            << (options.since_ms ? " changed since " + since : std::string()) << "; as of "
+            << mapping::fhir_instant(*as_of) << " (the next --since)\n";
   return 0;
 }
 

@@ -187,6 +187,25 @@ BOOST_AUTO_TEST_CASE(the_fence_waits_for_a_write_in_progress) {
   sqlite3_close(other);
 }
 
+// Held past the store's busy timeout, the lock makes the fence fail as
+// unavailable (export exits 1 with that message) instead of waiting forever;
+// once the lock is released the fence works again.
+BOOST_AUTO_TEST_CASE(the_fence_gives_up_past_the_busy_timeout) {
+  BulkStore s("store.db", std::chrono::milliseconds(100));
+  BOOST_REQUIRE(s.import_text(generated_ndjson(2, 1)).stored() == 4u);
+  sqlite3* other = nullptr;
+  BOOST_REQUIRE(sqlite3_open((s.dir.path() / "store.db").c_str(), &other) == SQLITE_OK);
+  BOOST_REQUIRE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+  const auto refused = s.store->write_fence_time();
+  BOOST_REQUIRE(!refused.ok());
+  BOOST_TEST_INFO(refused.status().to_string());
+  BOOST_TEST((refused.status().code() == StatusCode::unavailable));
+  BOOST_REQUIRE(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(other);
+  BOOST_TEST(s.store->write_fence_time().ok());
+  BOOST_TEST(parse_lines(s.export_text()).size() == 4u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(bulk_generator)

@@ -27,10 +27,12 @@ inline const crypto::RsaKeyPair& bulk_test_key_pair() {
 }
 
 struct BulkStore {
-  explicit BulkStore(const std::string& file_name = "store.db") {
+  explicit BulkStore(const std::string& file_name = "store.db",
+                     std::chrono::milliseconds busy_timeout = std::chrono::milliseconds(5000)) {
     const auto& keys = bulk_test_key_pair();
     storage::SqliteStoreOptions options;
     options.rng = &rng;
+    options.busy_timeout = busy_timeout;
     auto opened = storage::SqliteStore::open(dir.path() / file_name, keychain, options);
     if (!opened.ok()) throw std::runtime_error(opened.status().to_string());
     store = std::move(*opened);

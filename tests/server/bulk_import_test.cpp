@@ -44,6 +44,17 @@ BOOST_AUTO_TEST_CASE(imports_a_generated_file) {
   BOOST_TEST(s.contact_count() == 100);
 }
 
+BOOST_AUTO_TEST_CASE(the_summary_counts_in_words) {
+  BulkStore s;
+  const auto summary = s.import_text(generated_ndjson(1, 2));
+  BOOST_TEST(summary.to_string().find("read 3 resources; stored 1 patient and 2 observations") ==
+             0u);
+  bulk::ExportSummary exported{1, 1};
+  BOOST_TEST(exported.to_string() == "1 patient, 1 observation");
+  exported = {0, 2};
+  BOOST_TEST(exported.to_string() == "0 patients, 2 observations");
+}
+
 BOOST_AUTO_TEST_CASE(re_importing_stores_nothing_twice) {
   BulkStore s;
   const std::string file = generated_ndjson(10, 3);

@@ -31,6 +31,10 @@ Status for_each_page(Query query, std::size_t page_size, Find find, Each each) {
 
 }  // namespace
 
+std::string ExportSummary::to_string() const {
+  return counted(patients, "patient") + ", " + counted(observations, "observation");
+}
+
 Result<ExportSummary> export_ndjson(storage::Store& store, const storage::Principal& who,
                                     const mapping::MappingContext& mapping, std::ostream& out,
                                     const ExportOptions& options) {

@@ -21,10 +21,19 @@ std::string ImportIssue::to_string() const {
   return source + " " + where + ": " + status.to_string();
 }
 
+std::string counted(std::size_t n, std::string_view noun) {
+  std::string text = std::to_string(n) + " ";
+  text += noun;
+  if (n != 1) text += "s";
+  return text;
+}
+
 std::string ImportSummary::to_string() const {
   std::ostringstream out;
-  out << "read " << resources_read << " resources; stored " << patients_stored << " patients and "
-      << observations_stored << " observations; skipped " << skipped_existing << " already stored";
+  out << "read " << counted(resources_read, "resource") << "; stored "
+      << counted(patients_stored, "patient") << " and "
+      << counted(observations_stored, "observation") << "; skipped " << skipped_existing
+      << " already stored";
   if (skipped_unsupported) out << " and " << skipped_unsupported << " of unsupported types";
   out << "; " << failed << " failed";
   if (stopped) out << "; stopped at the first error (--on-error stop)";

@@ -127,7 +127,11 @@ struct ExportOptions {
 
 struct ExportSummary {
   std::size_t patients = 0, observations = 0;
+  std::string to_string() const;  // "1 patient, 4 observations"
 };
+
+// "1 patient", "2 patients": the summaries' counts (nouns with a plain -s plural).
+std::string counted(std::size_t n, std::string_view noun);
 
 // Writes every resource `who` can read as FHIR NDJSON (patients, then
 // observations), paging through the store. invalid for an unknown type.
