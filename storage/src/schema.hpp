@@ -221,6 +221,15 @@ DROP TABLE service_code_v9;
 CREATE INDEX service_code_contact ON service_code(contact_id, kind, type, code);
 CREATE INDEX service_code_code ON service_code(code, type, kind, reader, contact_id, modified);
 )sql",
+      // 11: patient_name_patient covers what a name condition checks of a
+      // patient's own rows (token, field, whole), as service_code_contact does
+      // for codes (6): a name search scanning in sort order (many matches)
+      // checks each patient on the index alone, with no look-up of its name
+      // rows; a prefix is one range of the patient's entries (docs/search.md).
+      R"sql(
+DROP INDEX patient_name_patient;
+CREATE INDEX patient_name_patient ON patient_name(patient_id, token, field, whole);
+)sql",
   };
   return list;
 }

@@ -238,6 +238,36 @@ BOOST_FIXTURE_TEST_CASE(name_search_uses_the_token_index, PeopleFixture) {
   BOOST_TEST(all.find("SCAN patient_name") == std::string::npos, all);
 }
 
+// A name condition checked per patient (the sorted scan of a search with many
+// matches, or a second name condition beside the driver) reads only
+// patient_name_patient's entries (patient_id, token, field, whole): no look-up
+// of the name rows themselves. Schema migration 11.
+BOOST_FIXTURE_TEST_CASE(name_conditions_are_checked_per_patient_on_a_covering_index,
+                        PeopleFixture) {
+  auto plan_of = [&](const PatientQuery& q) {
+    auto plan = store->explain_patient_query(hcp1, q);
+    REQUIRE_OK(plan);
+    std::string all;
+    for (const auto& line : *plan) all += line + "\n";
+    return all;
+  };
+  PatientQuery prefix;
+  prefix.names = {text({"dup"})};
+  const std::string scan = plan_of(prefix);
+  BOOST_TEST_MESSAGE(scan);
+  BOOST_TEST(scan.find("many matches: sorted scan page") != std::string::npos, scan);
+  BOOST_TEST(scan.find("COVERING INDEX patient_name_patient") != std::string::npos, scan);
+  BOOST_TEST(scan.find("USING INDEX patient_name_patient") == std::string::npos, scan);
+
+  PatientQuery two_names;  // the family drives, the given name is checked per patient
+  two_names.family = {text({"dupont"}, TextMatch::exact)};
+  two_names.given = {text({"an"})};
+  const std::string both = plan_of(two_names);
+  BOOST_TEST_MESSAGE(both);
+  BOOST_TEST(both.find("COVERING INDEX patient_name_patient") != std::string::npos, both);
+  BOOST_TEST(both.find("USING INDEX patient_name_patient") == std::string::npos, both);
+}
+
 // Name rows are kept per reader (schema migration 9): a name search checks
 // the caller's number on its index entries. A shared patient is found by
 // each reader, counted once, in every search shape (keyed prefix, exact,
