@@ -584,6 +584,10 @@ BOOST_FIXTURE_TEST_CASE(a_file_newer_than_the_build_is_refused, StoreFixture) {
 
 namespace {
 std::map<std::string, std::string> index_definitions(const std::filesystem::path& file);
+// Before version 11 patient_name_patient was on the patient id alone.
+constexpr const char* kNameIndexOfVersion10 =
+    "DROP INDEX patient_name_patient; "
+    "CREATE INDEX patient_name_patient ON patient_name(patient_id); ";
 // Before version 10 service_code had one row per code (not per reader) and
 // no reader column. For files whose contacts hcp-1 reads (what these tests
 // write), its rows are those rows.
@@ -608,8 +612,8 @@ constexpr const char* kNameRowsOfVersion7 =
 // The SQL that turns a fresh file's index rows into those of `version` (7 to
 // 9), run before the other changes a test makes to look older.
 std::string older_index_rows(int version) {
-  return std::string(kCodeRowsOfVersion9) + (version <= 8 ? kNameRowsOfVersion8 : "") +
-         (version <= 7 ? kNameRowsOfVersion7 : "");
+  return std::string(kNameIndexOfVersion10) + kCodeRowsOfVersion9 +
+         (version <= 8 ? kNameRowsOfVersion8 : "") + (version <= 7 ? kNameRowsOfVersion7 : "");
 }
 // Scalar answer of `sql` on a connection of its own.
 std::int64_t query_int(const std::filesystem::path& file, const char* sql);
@@ -933,6 +937,25 @@ BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_9_gets_code_rows_per_reader, St
       BOOST_TEST(found->total == total);
     }
     BOOST_TEST(*store->find_contacts(hcp2, by_code)->items.at(0).contact.id == *shared->contact.id);
+  }
+}
+
+// Version 11 widens patient_name_patient to what a name check per patient
+// reads: a name search then finds the same patients, and only the caller's.
+BOOST_FIXTURE_TEST_CASE(a_file_of_schema_version_10_gets_a_covering_name_index, StoreFixture) {
+  REQUIRE_OK(store->create_patient(hcp1, make_patient("Martin", "Anne", "female", 1980)));
+  REQUIRE_OK(store->create_patient(hcp2, make_patient("Martin", "Bob", "male", 1981)));
+  rewrite_file(*this, std::string(kNameIndexOfVersion10) + "PRAGMA user_version = 10");
+  open();
+  BOOST_TEST(query_int(file, "PRAGMA user_version") >= 11);
+  BOOST_TEST(index_definitions(file)["patient_name_patient"] ==
+             "CREATE INDEX patient_name_patient ON patient_name(patient_id, token, field, whole)");
+  PatientQuery by_name;
+  by_name.names = {{{"mart"}, TextMatch::prefix}};
+  for (const auto& who : {hcp1, hcp2}) {
+    auto found = store->find_patients(who, by_name);
+    REQUIRE_OK(found);
+    BOOST_TEST(found->total == 1);
   }
 }
 
