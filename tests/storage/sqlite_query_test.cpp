@@ -56,6 +56,14 @@ TextCondition text(std::vector<std::string> any_of, TextMatch match = TextMatch:
 
 using Names = std::set<std::string>;
 
+// SQLite's plan lines of a search (explain_*_query), one string.
+std::string plan_text(const Result<std::vector<std::string>>& plan) {
+  REQUIRE_OK(plan);
+  std::string all;
+  for (const auto& line : *plan) all += line + "\n";
+  return all;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(sqlite_query)
@@ -229,10 +237,7 @@ BOOST_FIXTURE_TEST_CASE(patient_sorting_and_stable_paging, PeopleFixture) {
 BOOST_FIXTURE_TEST_CASE(name_search_uses_the_token_index, PeopleFixture) {
   PatientQuery q;
   q.names = {text({"dup"})};
-  auto plan = store->explain_patient_query(hcp1, q);
-  REQUIRE_OK(plan);
-  std::string all;
-  for (const auto& line : *plan) all += line + "\n";
+  const std::string all = plan_text(store->explain_patient_query(hcp1, q));
   BOOST_TEST_MESSAGE(all);
   BOOST_TEST(all.find("patient_name_token") != std::string::npos, all);
   BOOST_TEST(all.find("SCAN patient_name") == std::string::npos, all);
@@ -245,11 +250,7 @@ BOOST_FIXTURE_TEST_CASE(name_search_uses_the_token_index, PeopleFixture) {
 BOOST_FIXTURE_TEST_CASE(name_conditions_are_checked_per_patient_on_a_covering_index,
                         PeopleFixture) {
   auto plan_of = [&](const PatientQuery& q) {
-    auto plan = store->explain_patient_query(hcp1, q);
-    REQUIRE_OK(plan);
-    std::string all;
-    for (const auto& line : *plan) all += line + "\n";
-    return all;
+    return plan_text(store->explain_patient_query(hcp1, q));
   };
   PatientQuery prefix;
   prefix.names = {text({"dup"})};
@@ -410,11 +411,7 @@ BOOST_FIXTURE_TEST_CASE(code_search_reads_service_code_from_covering_indexes, St
   REQUIRE_OK(patient);
   REQUIRE_OK(store->create_contact(hcp1, make_contact(64, "8867-4", 20240101), *patient->id));
   auto text_of = [&](const ContactQuery& q) {
-    auto plan = store->explain_contact_query(hcp1, q);
-    REQUIRE_OK(plan);
-    std::string all;
-    for (const auto& line : *plan) all += line + "\n";
-    return all;
+    return plan_text(store->explain_contact_query(hcp1, q));
   };
   ContactQuery by_code;
   by_code.codes.push_back({TokenFilter{"LOINC", "8867-4"}});
