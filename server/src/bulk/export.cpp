@@ -32,7 +32,7 @@ Status for_each_page(Query query, std::size_t page_size, Find find, Each each) {
 }  // namespace
 
 std::string ExportSummary::to_string() const {
-  return counted(patients, "patient") + ", " + counted(observations, "observation");
+  return detail::counted(patients, "patient") + ", " + detail::counted(observations, "observation");
 }
 
 Result<ExportSummary> export_ndjson(storage::Store& store, const storage::Principal& who,

@@ -21,7 +21,7 @@ std::string ImportIssue::to_string() const {
   return source + " " + where + ": " + status.to_string();
 }
 
-std::string counted(std::size_t n, std::string_view noun) {
+std::string detail::counted(std::size_t n, std::string_view noun) {
   std::string text = std::to_string(n) + " ";
   text += noun;
   if (n != 1) text += "s";
@@ -30,9 +30,9 @@ std::string counted(std::size_t n, std::string_view noun) {
 
 std::string ImportSummary::to_string() const {
   std::ostringstream out;
-  out << "read " << counted(resources_read, "resource") << "; stored "
-      << counted(patients_stored, "patient") << " and "
-      << counted(observations_stored, "observation") << "; skipped " << skipped_existing
+  out << "read " << detail::counted(resources_read, "resource") << "; stored "
+      << detail::counted(patients_stored, "patient") << " and "
+      << detail::counted(observations_stored, "observation") << "; skipped " << skipped_existing
       << " already stored";
   if (skipped_unsupported) out << " and " << skipped_unsupported << " of unsupported types";
   out << "; " << failed << " failed";

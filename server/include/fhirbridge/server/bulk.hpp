@@ -130,8 +130,10 @@ struct ExportSummary {
   std::string to_string() const;  // "1 patient, 4 observations"
 };
 
+namespace detail {
 // "1 patient", "2 patients": the summaries' counts (nouns with a plain -s plural).
 std::string counted(std::size_t n, std::string_view noun);
+}  // namespace detail
 
 // Writes every resource `who` can read as FHIR NDJSON (patients, then
 // observations), paging through the store. invalid for an unknown type.
