@@ -10,15 +10,20 @@
 #   FUZZ_BUILD_DIR   clang/libFuzzer build tree (build-fuzz, see scripts/fuzz.sh)
 #   FUZZ_SECONDS     seconds per fuzz target (20)
 #   TSAN_BUILD_DIR   ThreadSanitizer build tree (build-tsan)
-#   FHIRBRIDGE_CI_SANITIZE=0 / FHIRBRIDGE_CI_FUZZ=0 / FHIRBRIDGE_CI_TSAN=0   skip that stage
+#   PGO_BUILD_DIR    profile-guided build tree (build-pgo, see scripts/build-pgo.sh)
+#   FHIRBRIDGE_CI_SANITIZE=0 / FHIRBRIDGE_CI_FUZZ=0 / FHIRBRIDGE_CI_TSAN=0 / FHIRBRIDGE_CI_PGO=0
+#                    skip that stage
 #                    (local runs). The TSan stage builds test_storage and test_server only and
 #                    runs the storage suite (group commit, read pool, checkpointer) and the
 #                    threaded server tests (concurrency, sockets, TLS, throttling, bulk import).
 #   FHIRBRIDGE_CI_PRUNE=1   delete each build tree once its stage has passed (.ci/run sets it):
 #                    the disk then holds one tree at a time, ~2.5 GB at the peak instead of
 #                    ~5 GB for the four trees (a CI run once failed on a full disk).
+#   The PGO stage runs scripts/build-pgo.sh (an instrumented build, its training, the rebuild
+#   with the counts) and the whole suite on the result: the build benchmarks/run.sh --pgo
+#   measures passes the same tests.
 # Cost on 2 cores, measured in docs/security.md ("CI"): the sanitizer, fuzz and
-# TSan stages add roughly half an hour to the ~7 minute normal run.
+# TSan stages add roughly half an hour to the ~7 minute normal run, the PGO stage ~15 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -82,5 +87,13 @@ if [ "${FHIRBRIDGE_CI_TSAN:-1}" != 0 ]; then
   "$TSAN_BUILD_DIR/tests/test_server" --report_level=short \
     --run_test=concurrency,server_socket,tls,login_throttling,bulk_import:hostile_input/expect_100_continue_is_answered_before_the_body,wrong_credentials_are_refused_instead_of_100_continue,an_unknown_expectation_is_417_before_the_body:bulk_export/the_fence_waits_for_a_write_in_progress
   prune "$TSAN_BUILD_DIR"
+fi
+if [ "${FHIRBRIDGE_CI_PGO:-1}" != 0 ]; then
+  PGO_BUILD_DIR=${PGO_BUILD_DIR:-build-pgo}
+  stage "profile-guided build, its training and the suite ($PGO_BUILD_DIR)"
+  scripts/build-pgo.sh "$PGO_BUILD_DIR"
+  stage "test suite on the profile-guided build"
+  ctest --test-dir "$PGO_BUILD_DIR" --output-on-failure --no-tests=error -j"$(nproc)"
+  prune "$PGO_BUILD_DIR"
 fi
 stage "done"
