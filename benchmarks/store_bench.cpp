@@ -5,12 +5,16 @@
 //   - point reads/s (get_patient, decrypting);
 //   - search latency (median wall and CPU): name prefix, exact family+given, LOINC
 //     code, code of one patient; and the growth factor against the first size;
+//   - the same searches again at the end, on a copy of the store kept at each size, measured
+//     in turn (interleaved rounds): their growth factors are ratios of one moment, which
+//     the machine's drift between sizes does not move;
 //   - bulk NDJSON import resources/s (parse + map + seal + insert) and re-run.
 // Everything is measured in one run: compare rows, not absolute numbers.
 //
 //   store_bench [--sizes 10000,100000] [--million] [--observations-per-patient 2]
 //               [--queries 200] [--import-patients 5000] [--dir /tmp] [--seed 1]
 //               [--keep]  (leave the store file for a look with the sqlite3 CLI)
+//               [--interleaved-rounds 5]  (0: no copies, no interleaved block)
 //               [--threads 4]   (callers of the concurrent rows: reads in parallel,
 //                                writes grouped into shared commits)
 #include <botan/auto_rng.h>
@@ -20,6 +24,7 @@
 #include <filesystem>
 #include <map>
 #include <random>
+#include <span>
 #include <sstream>
 #include <thread>
 
@@ -51,19 +56,21 @@ struct Bench {
   storage::Principal who{"hcp-bench", "user-bench"};
   mapping::MappingContext ctx;
 
-  Bench(const fs::path& file, const crypto::RsaKeyPair& keys) {
+  // existing: a copy of a store made by another Bench (its party is already there).
+  Bench(const fs::path& file, const crypto::RsaKeyPair& keys, bool existing = false) {
     storage::SqliteStoreOptions options;  // the production defaults (System_RNG)
     auto opened = storage::SqliteStore::open(file, keychain, options);
     if (!opened.ok()) die("open", opened.status());
     store = std::move(*opened);
+    if (auto s = keychain.put(who.hcp_id, keys.private_key_pkcs8, keys.public_key_hex); !s.ok())
+      die("keychain", s);
+    ctx = server::make_system_mapping_context();  // what the server and `import` use
+    if (existing) return;
     icure::HealthcareParty hcp;
     hcp.id = who.hcp_id;
     hcp.name = "Dr Bench";
     hcp.publicKey = keys.public_key_hex;
     if (auto r = store->put_healthcare_party(hcp); !r.ok()) die("hcp", r.status());
-    if (auto s = keychain.put(who.hcp_id, keys.private_key_pkcs8, keys.public_key_hex); !s.ok())
-      die("keychain", s);
-    ctx = server::make_system_mapping_context();  // what the server and `import` use
   }
 };
 
@@ -163,18 +170,77 @@ std::int64_t check_total(const auto& page, const char* what) {
   return page->total < 0 ? kCountUpTo + 1 : page->total;  // "more than 1000"
 }
 
+// The searches measured at each size, in their rows' order.
+enum class Search { name_prefix, family_given, one_match, code, patient_code };
+constexpr std::pair<Search, const char*> kSearches[] = {
+    {Search::name_prefix, "name prefix, 20/page"},
+    {Search::family_given, "family+given exact"},
+    {Search::one_match, "family+given, one match"},
+    {Search::code, "LOINC code, 20/page"},
+    {Search::patient_code, "LOINC code of one patient"}};
+
+// One search of `kind` on `store`, made of `samples` (patients of that store) or, for the
+// one-match search, of `markers`; returns its total.
+std::int64_t run_search(Search kind, storage::Store& store, const storage::Principal& who,
+                        std::span<const Sample> samples, std::span<const Sample> markers,
+                        std::mt19937_64& pick) {
+  const auto& codes = synthetic::Generator::loinc_codes();
+  switch (kind) {
+    case Search::name_prefix: {
+      const auto& s = samples[pick() % samples.size()];
+      storage::PatientQuery q;
+      q.names.push_back({{s.family.substr(0, 3)}, storage::TextMatch::prefix});
+      q.page.limit = 20;
+      q.page.count_up_to = kCountUpTo;
+      return check_total(store.find_patients(who, q), "name search");
+    }
+    case Search::family_given:
+    case Search::one_match: {  // exact family+given of a patient picked from the list
+      const auto from = kind == Search::one_match ? markers : samples;
+      const auto& s = from[pick() % from.size()];
+      storage::PatientQuery q;
+      q.family.push_back({{s.family}, storage::TextMatch::exact});
+      q.given.push_back({{s.given}, storage::TextMatch::exact});
+      q.page.limit = 20;
+      q.page.count_up_to = kCountUpTo;
+      return check_total(store.find_patients(who, q), "name search");
+    }
+    case Search::code: {
+      storage::ContactQuery q;
+      q.codes.push_back({storage::TokenFilter{"LOINC", codes[pick() % codes.size()]}});
+      q.page.limit = 20;
+      q.page.count_up_to = kCountUpTo;
+      return check_total(store.find_contacts(who, q), "code search");
+    }
+    case Search::patient_code: {
+      // A (patient, code) pair drawn from the data: the patient's own observation
+      // (a random pair of a patient with few observations rarely matches).
+      const auto& s = samples[pick() % samples.size()];
+      storage::ContactQuery q;
+      q.patient_ids = std::vector<std::string>{s.id};
+      q.codes.push_back({storage::TokenFilter{
+          "LOINC", s.loinc.empty() ? codes[pick() % codes.size()] : s.loinc}});
+      q.page.limit = 20;
+      q.page.count_up_to = kCountUpTo;
+      return check_total(store.find_contacts(who, q), "code search");
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const Args args(argc, argv);
   args.accept_only({"--sizes", "--observations-per-patient", "--queries", "--import-patients",
-                    "--time-budget", "--threads", "--seed", "--dir"},
+                    "--time-budget", "--threads", "--seed", "--dir", "--interleaved-rounds"},
                    {"--million", "--explain", "--keep"},
                    "usage: store_bench [--sizes 10000,100000] [--million] "
                    "[--observations-per-patient 1]\n"
                    "  [--queries 200] [--import-patients 5000] [--time-budget 150] "
                    "[--threads 4] [--seed S]\n"
-                   "  [--explain] [--keep] [--dir /tmp]   (benchmarks/README.md)\n");
+                   "  [--interleaved-rounds 5] [--explain] [--keep] [--dir /tmp]   "
+                   "(benchmarks/README.md)\n");
   std::vector<std::size_t> sizes;
   {
     std::stringstream list(args.text("--sizes", "10000,100000"));
@@ -186,6 +252,7 @@ int main(int argc, char** argv) {
   // Sizes whose fill would not end within this many seconds are skipped (shared machines).
   const double budget = static_cast<double>(args.size("--time-budget", 150));
   const std::size_t queries = args.size("--queries", 200);
+  const std::size_t interleaved_rounds = args.size("--interleaved-rounds", 5);
   const std::size_t threads = std::max<std::size_t>(1, args.size("--threads", 4));
   const std::size_t import_patients = args.size("--import-patients", 5000);
   const fs::path dir = fs::path(args.text("--dir", fs::temp_directory_path().string())) /
@@ -258,6 +325,13 @@ int main(int argc, char** argv) {
   std::printf("%-10s %-44s %12s %12s %10s\n", "patients", "measure", "rate wall|ms", "CPU|CPU ms",
               "growth");
   std::map<std::string, double> first_latency;
+  // The stores kept for the interleaved block: size, file, how many samples it holds.
+  struct Snapshot {
+    std::size_t size;
+    fs::path file;
+    std::size_t samples;
+  };
+  std::vector<Snapshot> snapshots;
   std::size_t have = 0;
   const Stopwatch run_watch;
   double fill_rate = 0;  // patients/s of the last fill, to predict the next one
@@ -382,49 +456,61 @@ int main(int argc, char** argv) {
       std::snprintf(returned, sizeof returned, ", %.0f back", l.results);
       row(what + " [" + hits + " hits" + returned + "]", med, cpu, growth);
     };
-    latency_row("name prefix, 20/page", measure(queries, [&](std::size_t) {
-                  const auto& s = samples[pick() % samples.size()];
-                  storage::PatientQuery q;
-                  q.names.push_back({{s.family.substr(0, 3)}, storage::TextMatch::prefix});
-                  q.page.limit = 20;
-                  q.page.count_up_to = kCountUpTo;
-                  return check_total(b.store->find_patients(b.who, q), "name search");
-                }));
-    // Exact family+given of a patient picked from `from`.
-    auto family_given = [&](const std::vector<Sample>& from) {
-      return [&, list = &from](std::size_t) {
-        const auto& s = (*list)[pick() % list->size()];
-        storage::PatientQuery q;
-        q.family.push_back({{s.family}, storage::TextMatch::exact});
-        q.given.push_back({{s.given}, storage::TextMatch::exact});
-        q.page.limit = 20;
-        q.page.count_up_to = kCountUpTo;
-        return check_total(b.store->find_patients(b.who, q), "name search");
-      };
-    };
-    latency_row("family+given exact", measure(queries, family_given(samples)));
-    latency_row("family+given, one match", measure(queries, family_given(markers)));
-    const auto& codes = synthetic::Generator::loinc_codes();
-    latency_row("LOINC code, 20/page", measure(queries, [&](std::size_t) {
-                  storage::ContactQuery q;
-                  q.codes.push_back({storage::TokenFilter{"LOINC", codes[pick() % codes.size()]}});
-                  q.page.limit = 20;
-                  q.page.count_up_to = kCountUpTo;
-                  return check_total(b.store->find_contacts(b.who, q), "code search");
-                }));
-    // A (patient, code) pair drawn from the data: the patient's own observation
-    // (a random pair of a patient with few observations rarely matches).
-    latency_row("LOINC code of one patient", measure(queries, [&](std::size_t) {
-                  const auto& s = samples[pick() % samples.size()];
-                  storage::ContactQuery q;
-                  q.patient_ids = std::vector<std::string>{s.id};
-                  q.codes.push_back({storage::TokenFilter{
-                      "LOINC", s.loinc.empty() ? codes[pick() % codes.size()] : s.loinc}});
-                  q.page.limit = 20;
-                  q.page.count_up_to = kCountUpTo;
-                  return check_total(b.store->find_contacts(b.who, q), "code search");
-                }));
+    for (const auto& [kind, label] : kSearches)
+      latency_row(label, measure(queries, [&, kind = kind](std::size_t) {
+                    return run_search(kind, *b.store, b.who, samples, markers, pick);
+                  }));
+    // A copy of the store at this size, for the interleaved block (the last size is the
+    // store itself). Closing the store checkpoints its WAL into the file.
+    if (interleaved_rounds > 0 && size != sizes.back()) {
+      b.store.reset();
+      const fs::path copy = dir / ("store-" + std::to_string(size) + ".db");
+      fs::copy_file(dir / "store.db", copy, fs::copy_options::overwrite_existing);
+      auto reopened = storage::SqliteStore::open(dir / "store.db", b.keychain, {});
+      if (!reopened.ok()) die("reopen", reopened.status());
+      b.store = std::move(*reopened);
+      snapshots.push_back({size, copy, samples.size()});
+    }
     std::fflush(stdout);
+  }
+  // (a last size skipped for time leaves the previous size both copied and live)
+  if (!snapshots.empty() && snapshots.back().size == have) snapshots.pop_back();
+  if (interleaved_rounds > 0 && !snapshots.empty()) {
+    // Every size's store open at once; each search runs `rounds` times over the sizes in
+    // turn, queries/rounds queries per turn; the medians of all its turns per size.
+    std::vector<std::unique_ptr<Bench>> copies;
+    std::vector<std::pair<storage::Store*, std::size_t>> stores;  // store, samples it holds
+    for (const auto& snap : snapshots) {
+      copies.push_back(std::make_unique<Bench>(snap.file, keys, true));
+      stores.emplace_back(copies.back()->store.get(), snap.samples);
+    }
+    stores.emplace_back(b.store.get(), samples.size());
+    const std::size_t per_turn = std::max<std::size_t>(1, queries / interleaved_rounds);
+    std::printf(
+        "\n== searches again, interleaved: the store of each size kept, each search measured on "
+        "every size in turn\n   (%zu rounds of %zu queries per size), median CPU ms, growth "
+        "against the first size\n",
+        interleaved_rounds, per_turn);
+    std::printf("%-28s", "measure");
+    for (const auto& snap : snapshots) std::printf(" %10zu", snap.size);
+    std::printf(" %10zu %8s\n", have, "growth");
+    for (const auto& [kind, label] : kSearches) {
+      std::vector<std::vector<double>> cpu_ms(stores.size());
+      for (std::size_t round = 0; round < interleaved_rounds; ++round)
+        for (std::size_t k = 0; k < stores.size(); ++k) {
+          const auto [store, held] = stores[k];
+          const std::span<const Sample> some(samples.data(), held);
+          for (std::size_t i = 0; i < per_turn; ++i) {
+            const double cpu_start = cpu_seconds();
+            run_search(kind, *store, b.who, some, markers, pick);
+            cpu_ms[k].push_back((cpu_seconds() - cpu_start) * 1e3);
+          }
+        }
+      std::printf("%-28s", label);
+      for (auto& v : cpu_ms) std::printf(" %7.2f ms", percentile(v, 0.5));
+      std::printf("    x%.2f\n",
+                  percentile(cpu_ms.back(), 0.5) / std::max(percentile(cpu_ms.front(), 0.5), 1e-3));
+    }
   }
   if (args.flag("--explain") && !samples.empty()) {  // why a search grows: SQLite's plans
     storage::PatientQuery exact;
