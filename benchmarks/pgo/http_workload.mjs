@@ -47,11 +47,12 @@ function transactions(resources, size) {
 }
 
 const started = Date.now();
-for (const b of transactions(lines(loadFile), 100)) await call('POST', '', b);
+const loaded = lines(loadFile);
+const clientIds = loaded.filter((r) => r.resourceType === 'Patient').map((r) => r.id);
+for (const b of transactions(loaded, 100)) await call('POST', '', b);
 
 const patients = (await call('GET', '/Patient?_count=200')).entry.map((e) => e.resource);
 const observations = (await call('GET', '/Observation?_count=200')).entry.map((e) => e.resource);
-const clientIds = lines(loadFile).filter((r) => r.resourceType === 'Patient').map((r) => r.id);
 const families = [...new Set(patients.map((p) => p.name?.[0]?.family).filter(Boolean))];
 const codes = [...new Set(observations.map((o) => o.code?.coding?.[0]?.code).filter(Boolean))];
 const creates = lines(createFile);
