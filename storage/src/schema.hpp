@@ -230,6 +230,18 @@ CREATE INDEX service_code_code ON service_code(code, type, kind, reader, contact
 DROP INDEX patient_name_patient;
 CREATE INDEX patient_name_patient ON patient_name(patient_id, token, field, whole);
 )sql",
+      // 12: 'head' rows, one per patient, reader and distinct first three
+      // characters of its family, given and other tokens (name_head_token):
+      // a name prefix search with many matches pages through its head's rows
+      // in (modified, id) order instead of scanning every patient
+      // (docs/search.md). length and substr count characters, as
+      // name_head_token does.
+      R"sql(
+INSERT INTO patient_name(patient_id, field, token, whole, modified, reader)
+  SELECT DISTINCT patient_id, 'head', char(30) || substr(token, 1, 3), 0, modified, reader
+  FROM patient_name
+  WHERE field IN ('family', 'given', 'other') AND length(token) >= 3;
+)sql",
   };
   return list;
 }

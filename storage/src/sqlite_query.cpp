@@ -257,6 +257,10 @@ bool is_range(const DateCondition& d) {
   return (d.lo || d.hi) && !d.negate && d.alternatives.empty();
 }
 
+// Member::drive_rank of a name condition.
+constexpr int kExactNameRank = 2;
+constexpr int kPrefixRank = 3;
+
 // One TextCondition over patient_name, restricted to `field` (nullptr = any).
 void add_name_condition(Conditions& c, const TextCondition& t, const char* field) {
   if (t.any_of.empty()) {
@@ -269,7 +273,7 @@ void add_name_condition(Conditions& c, const TextCondition& t, const char* field
            "reader"};
   const std::string& n = m.alias;
   std::string alternatives;
-  int rank = 2;  // exact
+  int rank = kExactNameRank;
   for (const auto& text : t.any_of) {
     std::string folded = fold_text(text);
     std::string one;
@@ -279,7 +283,7 @@ void add_name_condition(Conditions& c, const TextCondition& t, const char* field
         one = n + ".token >= ? AND " + n + ".token < ?";
         m.params.emplace_back(folded);
         m.params.emplace_back(folded + "\xff");
-        rank = 3;
+        rank = kPrefixRank;
         break;
       case TextMatch::exact:
         one = n + ".token = ? AND " + n + ".whole = 1";
@@ -299,8 +303,9 @@ void add_name_condition(Conditions& c, const TextCondition& t, const char* field
     m.params.emplace_back(std::string(field));
   } else {
     // A pair row (name_pair_token) matches only where its family row does:
-    // skipping it saves a look-up per match, not a result.
-    m.where += " AND " + n + ".field <> 'pair'";
+    // skipping it saves a look-up per match, not a result. A head row
+    // (name_head_token) is in no folded token's range.
+    m.where += " AND " + n + ".field NOT IN ('pair', 'head')";
   }
   m.drive_rank = rank;
   c.members.push_back(std::move(m));
@@ -365,7 +370,7 @@ Conditions patient_conditions(const PatientQuery& q) {
       case PatientElement::identifier:
         rows("patient_identifier", "x.system <> ?", {std::string(kFhirIdSystem)});
         break;
-      case PatientElement::name: rows("patient_name", "x.field <> 'pair'"); break;
+      case PatientElement::name: rows("patient_name", "x.field NOT IN ('pair', 'head')"); break;
       case PatientElement::family: rows("patient_name", "x.field = 'family'"); break;
       case PatientElement::given: rows("patient_name", "x.field = 'given'"); break;
     }
@@ -483,7 +488,18 @@ struct SearchSql {
   // and a page of from_where.
   std::vector<std::string> page_keys;
   std::string entity_by_id;
+  // The sort's key expressions in this shape, when not the entity's columns:
+  // a search driven by index rows that carry copies of the keys orders by
+  // those, so that SQLite reads the index range in order (empty: the sort's).
+  std::vector<std::string> order_keys;
 };
+
+// `sort` with the key expressions of `search` (SearchSql::order_keys).
+ResolvedSort ordered_as(const SearchSql& search, ResolvedSort sort) {
+  for (std::size_t k = 0; k < search.order_keys.size() && k < sort.keys.size(); ++k)
+    sort.keys[k].first = search.order_keys[k];
+  return sort;
+}
 
 // `from_where`, and the member-driven count when a member can drive (the
 // most selective by drive_rank; `allow_driver` is false when a list of ids
@@ -880,7 +896,8 @@ Result<Page<Item>> run_search(sqlite::Database& db, const SearchSql& search,
   std::optional<SearchSql> scan_sql;
   if (scan) scan_sql = sorted_scan();
   const SearchSql& chosen = scan ? *scan_sql : search;
-  PageSql sql = page_query(chosen, sort, select, after ? &*after : nullptr, request.limit);
+  PageSql sql = page_query(chosen, ordered_as(chosen, sort), select, after ? &*after : nullptr,
+                           request.limit);
   auto stmt = db.cached_dynamic(sql.sql);
   if (!stmt.ok()) return stmt.status();
   stmt->bind_all(sql.params);
@@ -903,21 +920,118 @@ Result<Page<Item>> run_search(sqlite::Database& db, const SearchSql& search,
   return page;
 }
 
+// A name prefix condition whose head rows a search can read instead of every
+// patient (name_head_token): a single-value prefix of at least
+// kNameHeadLength characters, one that is its whole head if there is one.
+struct HeadCondition {
+  std::string token;  // the head row's
+  // A condition of `names` (any field) whose prefix is its whole head: the
+  // head row stands for it, and it is not checked again per row. -1: none.
+  int implied = -1;
+};
+std::optional<HeadCondition> head_condition(const PatientQuery& query) {
+  std::optional<HeadCondition> first;
+  for (const auto& [list, any_field] :
+       {std::pair{&query.names, true}, std::pair{&query.family, false},
+        std::pair{&query.given, false}}) {
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const TextCondition& t = (*list)[i];
+      if (t.match != TextMatch::prefix || t.any_of.size() != 1) continue;
+      const std::string folded = fold_text(t.any_of.front());
+      auto head = name_head_token(folded);
+      if (!head) continue;
+      if (any_field && head->size() == folded.size() + 1)
+        return HeadCondition{std::move(*head), static_cast<int>(i)};
+      if (!first) first = HeadCondition{std::move(*head)};
+    }
+  }
+  return first;
+}
+
+// A search driven by one kind of the caller's own patient_name rows, whose
+// condition `rows` (over alias d, one `?` for `token`) is an equality on
+// every patient_name_token column before (modified, patient_id): those rows
+// come out of the index in (modified, id) order, so a page is the first rows
+// of one index range that pass `c` (SearchSql::order_keys: the row's copies
+// of the keys), and the count walks the same range. The rows are kept per
+// reader (migration 9) and are one per patient and reader, so the count
+// needs neither the reader table nor a DISTINCT (its temporary B-tree); it
+// joins the patient row only for a condition on it (gender, birthdate,
+// active). Each patient joined is a random page once the file outgrows the
+// cache, and a common name has hundreds of matches in a 1M-patient store.
+// The members of `c` are correlated to the row (d.patient_id), not to the
+// patient, so SQLite checks them before it reads the patient.
+SearchSql driven_by_name_rows(const Principal& who, const Conditions& c, const char* rows,
+                              const std::string& token) {
+  SearchSql s;
+  s.from_where = std::string(
+                     "FROM patient_name d INDEXED BY patient_name_token "
+                     "CROSS JOIN patient p ON p.id = d.patient_id "
+                     "WHERE d.reader = ") +
+                 kCallerReaderNumber + " AND " + rows;
+  s.params = {who.hcp_id, token};
+  c.render(/*correlated=*/true, "d.patient_id", -1, s.from_where, s.params);
+  Conditions counted = c;
+  counted.members.insert(counted.members.begin(), Member{"patient_name",
+                                                         "d",
+                                                         "patient_id",
+                                                         rows,
+                                                         {token},
+                                                         /*drive_rank=*/1,
+                                                         /*own_reader=*/"reader"});
+  SearchSql count = patient_search(who, counted, /*by_ids=*/false, nullptr);
+  s.count_select = "SELECT d.patient_id " + count.driver_from_where;
+  s.count_params = std::move(count.count_params);
+  s.order_keys = {"d.modified", "d.patient_id"};
+  return s;
+}
+constexpr const char* kHeadRows = "d.token = ? AND d.field = 'head' AND d.whole = 0";
+constexpr const char* kPairRows = "d.token = ? AND d.field = 'pair' AND d.whole = 1";
+
+// The sorted scan of a name prefix search (many matches) through its head's
+// rows: it reads only patients that have the head, about page size /
+// (matches / head rows) rows, not page size / (matches / patients).
+SearchSql patient_head_scan(const Principal& who, const PatientQuery& query,
+                            const HeadCondition& head) {
+  PatientQuery rest = query;
+  if (head.implied >= 0) rest.names.erase(rest.names.begin() + head.implied);
+  return driven_by_name_rows(who, patient_conditions(rest), kHeadRows, head.token);
+}
+
+// A name prefix that is its whole head (`name=mar`) and drives the search (no
+// narrower member), in the default order: the head's rows are the matches,
+// so the count and every page come from them (driven_by_name_rows), few
+// matches or many: no list of keys to collect and sort.
+std::optional<SearchSql> patient_head_search(const Principal& who, const PatientQuery& query,
+                                             const ResolvedSort& sort) {
+  if (query.ids || !index_for(sort, {{"patient_modified", {"p.modified", "p.id"}}}))
+    return std::nullopt;
+  auto head = head_condition(query);
+  if (!head || head->implied < 0) return std::nullopt;
+  const Conditions all = patient_conditions(query);
+  const int driver = all.driver();
+  if (driver < 0 || all.members[static_cast<std::size_t>(driver)].drive_rank < kPrefixRank)
+    return std::nullopt;
+  return patient_head_scan(who, query, *head);
+}
+
 SortedScan patient_sorted_scan(const Principal& who, const PatientQuery& query,
                                const ResolvedSort& sort) {
   if (query.ids) return {};  // a handful of rows by primary key
   const char* index = index_for(sort, {{"patient_modified", {"p.modified", "p.id"}},
                                        {"patient_family", {"p.family_sort", "p.id"}}});
   if (!index) return {};
+  if (std::string_view(index) == "patient_modified")
+    if (auto head = head_condition(query))
+      return
+          [&who, &query, head = std::move(*head)] { return patient_head_scan(who, query, head); };
   return [&who, &query, index] { return patient_search(who, query, index); };
 }
 
 // family:exact=F & given:exact=G in the default order: the (F, G) pair rows of
-// patient_name come out of patient_name_token already ordered by (modified,
-// id), so the page is the first rows of one index range (schema migration 2).
-// `sort` is then rewritten onto the pair row's copies of the keys.
+// patient_name (schema migration 2) drive the search (driven_by_name_rows).
 std::optional<SearchSql> patient_pair_search(const Principal& who, const PatientQuery& query,
-                                             ResolvedSort& sort) {
+                                             const ResolvedSort& sort) {
   if (query.ids || !index_for(sort, {{"patient_modified", {"p.modified", "p.id"}}}))
     return std::nullopt;
   auto single_exact = [](const std::vector<TextCondition>& conditions) {
@@ -939,38 +1053,8 @@ std::optional<SearchSql> patient_pair_search(const Principal& who, const Patient
     rest.family.erase(rest.family.begin() + (family - query.family.begin()));
     rest.given.erase(rest.given.begin() + (given - query.given.begin()));
   }
-  Conditions c = patient_conditions(rest);
-  const std::string pair = name_pair_token(folded_family, folded_given);
-  const char* pair_rows = "d.token = ? AND d.field = 'pair' AND d.whole = 1";
-  SearchSql s;
-  // The caller's own pair rows (they are kept per reader, migration 9):
-  // equal on every index column before (modified, patient_id).
-  s.from_where = std::string(
-                     "FROM patient_name d INDEXED BY patient_name_token "
-                     "CROSS JOIN patient p ON p.id = d.patient_id "
-                     "WHERE d.reader = ") +
-                 kCallerReaderNumber + " AND " + pair_rows;
-  s.params = {who.hcp_id, pair};
-  c.render(/*correlated=*/true, "p.id", -1, s.from_where, s.params);
-  // The count is the shared member-driven one with the pair rows driving: it
-  // joins the readers, and the patient row only for a condition on it
-  // (gender, birthdate, active). Each patient joined is a random page once
-  // the file outgrows the cache, and a common name has hundreds of matches
-  // in a 1M-patient store.
-  Conditions counted = c;
-  counted.members.insert(counted.members.begin(), Member{"patient_name",
-                                                         "d",
-                                                         "patient_id",
-                                                         pair_rows,
-                                                         {pair},
-                                                         /*drive_rank=*/1,
-                                                         /*own_reader=*/"reader"});
-  SearchSql count = patient_search(who, counted, /*by_ids=*/false, nullptr);
-  s.count_select = std::move(count.count_select);
-  s.count_params = std::move(count.count_params);
-  sort.keys[0].first = "d.modified";
-  sort.keys[1].first = "d.patient_id";
-  return s;
+  return driven_by_name_rows(who, patient_conditions(rest), kPairRows,
+                             name_pair_token(folded_family, folded_given));
 }
 
 SortedScan contact_sorted_scan(const Principal& who, const ContactQuery& query,
@@ -1037,10 +1121,12 @@ Result<Page<std::shared_ptr<const icure::Patient>>> SqliteStore::find_patients_s
       }
       return impl_->sealer.unseal_patient_shared(*impl_, who.hcp_id, *sealed);
     };
-    ResolvedSort pair_sort = *sort;
     auto found = [&] {
-      if (auto pair = patient_pair_search(who, query, pair_sort))
-        return run_search<Item>(impl_->db(), *pair, SortedScan(), pair_sort, kPatientColumns, 3,
+      if (auto pair = patient_pair_search(who, query, *sort))
+        return run_search<Item>(impl_->db(), *pair, SortedScan(), *sort, kPatientColumns, 3,
+                                query.page, unseal);
+      if (auto head = patient_head_search(who, query, *sort))
+        return run_search<Item>(impl_->db(), *head, SortedScan(), *sort, kPatientColumns, 3,
                                 query.page, unseal);
       return run_search<Item>(impl_->db(), patient_few_matches_search(who, query, *sort),
                               patient_sorted_scan(who, query, *sort), *sort, kPatientColumns, 3,
@@ -1188,7 +1274,7 @@ class PlanExplainer {
     return page(what + " page", search, order);
   }
   Status page(const std::string& what, const SearchSql& search, const ResolvedSort& order) {
-    PageSql page = page_query(search, order, select_, nullptr, limit_);
+    PageSql page = page_query(search, ordered_as(search, order), select_, nullptr, limit_);
     return explain(what, page.sql, page.params);
   }
   std::vector<std::string> take() { return std::move(lines_); }
@@ -1223,9 +1309,12 @@ Result<std::vector<std::string>> SqliteStore::explain_patient_query(const Princi
     auto sort = resolve_sort(query.page.sort, kPatientSort, "p.id");
     if (!sort.ok()) return sort.status();
     PlanExplainer plans(impl_->db(), kPatientColumns, query.page.limit);
-    ResolvedSort pair_sort = *sort;
-    if (auto pair = patient_pair_search(who, query, pair_sort)) {
-      FHIRBRIDGE_RETURN_IF_ERROR(plans.shape("family+given pair", *pair, pair_sort));
+    if (auto pair = patient_pair_search(who, query, *sort)) {
+      FHIRBRIDGE_RETURN_IF_ERROR(plans.shape("family+given pair", *pair, *sort));
+      return plans.take();
+    }
+    if (auto head = patient_head_search(who, query, *sort)) {
+      FHIRBRIDGE_RETURN_IF_ERROR(plans.shape("name prefix head", *head, *sort));
       return plans.take();
     }
     FHIRBRIDGE_RETURN_IF_ERROR(

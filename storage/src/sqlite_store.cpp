@@ -1187,7 +1187,12 @@ Status SqliteStore::Impl::write_patient(const icure::Patient& sealed, bool inser
     for (const auto& [given_field, given, given_whole] : tokens)
       if (given_field == "given" && given_whole) pairs.push_back(name_pair_token(token, given));
   }
+  // The head of every token (sqlite_store_impl.hpp, name_head_token), once.
+  std::vector<std::string> heads;
+  for (const auto& [field, token, whole] : tokens)
+    if (auto head = name_head_token(token)) heads.push_back(std::move(*head));
   for (auto& pair : pairs) tokens.emplace("pair", std::move(pair), 1);
+  for (auto& head : heads) tokens.emplace("head", std::move(head), 0);
   const std::int64_t modified = sealed.modified.value_or(0);
   // Several rows per INSERT: a patient has ~9 name rows, and each statement
   // run opens a cursor on the table and on each of its indexes anew.

@@ -46,6 +46,31 @@ inline std::string name_pair_token(std::string_view family, std::string_view giv
   return token;
 }
 
+// The token of a patient_name 'head' row (schema migration 12): a mark, then
+// the first kNameHeadLength characters (code points, as SQLite's substr
+// counts them) of a folded name token; none for a shorter token. A patient
+// has one head row per reader for each distinct head of its family, given
+// and other tokens. A name prefix search with many matches pages through
+// the rows of its prefix's head, which come out of patient_name_token in
+// (modified, id) order, instead of scanning every patient in that order
+// (docs/search.md). The mark keeps them apart from every other token, as
+// the pair's separator does, and they are never whole (whole = 0): no other
+// search reads them.
+inline constexpr std::size_t kNameHeadLength = 3;
+inline constexpr char kNameHeadMark = '\x1e';
+inline std::optional<std::string> name_head_token(std::string_view folded) {
+  std::size_t characters = 0, end = 0;
+  for (; end < folded.size(); ++end) {
+    if ((static_cast<unsigned char>(folded[end]) & 0xC0) == 0x80) continue;  // continuation
+    if (characters == kNameHeadLength) break;
+    ++characters;
+  }
+  if (characters < kNameHeadLength) return std::nullopt;
+  std::string token(1, kNameHeadMark);
+  token += folded.substr(0, end);
+  return token;
+}
+
 // "(system = ? AND value = ?) OR ..." over columns `system_col`/`value_col`, for
 // any-of tokens (an absent part matches anything); "0" for none. sqlite_query.cpp.
 std::string token_or(const AnyOf& tokens, const char* system_col, const char* value_col,

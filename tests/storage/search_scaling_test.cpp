@@ -64,16 +64,21 @@ struct CrowdFixture : StoreFixture {
       hidden.ops.emplace_back(
           CreatePatient{make_patient(i % 2 ? "Martin" : "Dupont", "Dupré", "male", 19800101)});
     REQUIRE_OK(store->apply(hcp2, hidden));
+    reload();
+    BOOST_REQUIRE_EQUAL(people.size(), 560u);
+  }
 
+  // `people`: every patient hcp1 reads, as stored now.
+  void reload() {
     PatientQuery all;
-    all.page.limit = 1000;
+    all.page.limit = 2000;
     auto page = store->find_patients(hcp1, all);
     REQUIRE_OK(page);
+    people.clear();
     for (const auto& p : page->items) {
       BOOST_REQUIRE(p.modified && p.gender);
       people.push_back({*p.id, *p.lastName, *p.firstName, *p.gender, *p.modified});
     }
-    BOOST_REQUIRE_EQUAL(people.size(), 560u);
   }
 
   // Ids of the readable patients that `keep`, in the default order (_lastUpdated, id).
@@ -174,6 +179,61 @@ BOOST_FIXTURE_TEST_CASE(name_prefix_over_500_matches_counts_each_patient_once, C
   PatientQuery contains;
   contains.names = {text("upr", TextMatch::contains)};
   check(contains, [](const Person& p) { return p.given == "Dupré"; });
+}
+
+// A name prefix of three characters or more with many matches pages through
+// its head's rows (schema migration 12): the same patients, once each, in
+// order, through every page, with bounded and accurate totals. A prefix that
+// is its whole head ("dup") is not checked again; a longer one, one of a
+// given field, a second name condition and a plain condition are checked per
+// row; a patient another reader shares is found, that reader's rows are not.
+BOOST_FIXTURE_TEST_CASE(name_prefix_with_many_matches_pages_through_its_head, CrowdFixture) {
+  WriteBatch more;
+  for (int i = 0; i < 320; ++i)
+    more.ops.emplace_back(CreatePatient{make_patient("Dupontel", i % 2 ? "Anne" : "Marc",
+                                                     i % 2 ? "male" : "female", 19900101 + i)});
+  REQUIRE_OK(store->apply(hcp1, more));
+  PatientQuery of_hcp2;
+  auto hidden = store->find_patients(hcp2, of_hcp2);
+  REQUIRE_OK(hidden);
+  BOOST_REQUIRE(!hidden->items.empty());
+  REQUIRE_OK(store->share_patient(hcp2, *hidden->items.front().id, hcp1.hcp_id));
+  reload();
+  BOOST_REQUIRE_EQUAL(people.size(), 881u);
+
+  const auto starts = [](const std::string& s, const char* prefix) {
+    return s.rfind(prefix, 0) == 0;
+  };
+  PatientQuery dup;
+  dup.names = {text("DUP")};
+  check(dup, [](const Person& p) { return starts_dup(p.family) || starts_dup(p.given); });
+
+  PatientQuery dupo;
+  dupo.names = {text("dupo")};
+  const auto is_dupo = [&](const Person& p) { return starts(p.family, "Dupo"); };
+  BOOST_REQUIRE_GT(expected(is_dupo).size(), 500u);  // the sorted scan
+  check(dupo, is_dupo);
+
+  PatientQuery family_dup;
+  family_dup.family = {text("dup")};
+  check(family_dup, [](const Person& p) { return starts_dup(p.family); });
+
+  PatientQuery dup_male_anne = dup;
+  dup_male_anne.genders = {{"male"}};
+  dup_male_anne.given = {text("ann")};
+  check(dup_male_anne, [](const Person& p) {
+    return (starts_dup(p.family) || starts_dup(p.given)) && p.gender == "male" && p.given == "Anne";
+  });
+
+  for (const auto& [q, keep] :
+       {std::pair<PatientQuery, std::function<bool(const Person&)>>{dupo, is_dupo},
+        {dup, [](const Person& p) { return starts_dup(p.family) || starts_dup(p.given); }}}) {
+    PatientQuery newest_first = q;
+    newest_first.page.sort = {{"_lastUpdated", true}, {"_id", true}};
+    auto want = expected(keep);
+    std::reverse(want.begin(), want.end());
+    BOOST_TEST(all_pages(newest_first, want.size()) == want, boost::test_tools::per_element());
+  }
 }
 
 BOOST_FIXTURE_TEST_CASE(family_given_pair_keeps_the_other_conditions, CrowdFixture) {

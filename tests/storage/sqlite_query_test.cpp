@@ -252,8 +252,8 @@ BOOST_FIXTURE_TEST_CASE(name_conditions_are_checked_per_patient_on_a_covering_in
   auto plan_of = [&](const PatientQuery& q) {
     return plan_text(store->explain_patient_query(hcp1, q));
   };
-  PatientQuery prefix;
-  prefix.names = {text({"dup"})};
+  PatientQuery prefix;  // longer than its head (schema migration 12): checked per patient
+  prefix.names = {text({"dupo"})};
   const std::string scan = plan_of(prefix);
   BOOST_TEST_MESSAGE(scan);
   BOOST_TEST(scan.find("many matches: sorted scan page") != std::string::npos, scan);
@@ -267,6 +267,55 @@ BOOST_FIXTURE_TEST_CASE(name_conditions_are_checked_per_patient_on_a_covering_in
   BOOST_TEST_MESSAGE(both);
   BOOST_TEST(both.find("COVERING INDEX patient_name_patient") != std::string::npos, both);
   BOOST_TEST(both.find("USING INDEX patient_name_patient") == std::string::npos, both);
+}
+
+// A name prefix of three characters or more reads its head's rows (schema
+// migration 12), which patient_name_token yields in (modified, id) order: a
+// `name` prefix that is its whole head drives the count and every page from
+// them (one row per patient: no DISTINCT, no patient row, no sort); a longer
+// prefix pages through them when it has many matches, checked per patient.
+BOOST_FIXTURE_TEST_CASE(a_name_prefix_reads_its_head_rows, PeopleFixture) {
+  // The plan's sections whose heading holds `what`.
+  auto plan_of = [&](const PatientQuery& q, const char* what) {
+    std::string lines;
+    bool in = false;
+    auto plan = store->explain_patient_query(hcp1, q);
+    REQUIRE_OK(plan);
+    for (const auto& line : *plan) {
+      if (line.rfind("-- ", 0) == 0) in = line.find(what) != std::string::npos;
+      if (in) lines += line + "\n";
+    }
+    return lines;
+  };
+  const std::string head_rows = "SEARCH d USING COVERING INDEX patient_name_token";
+  PatientQuery whole_head;
+  whole_head.names = {text({"Dup"})};
+  const std::string count = plan_of(whole_head, "name prefix head count");
+  const std::string page = plan_of(whole_head, "name prefix head page");
+  BOOST_TEST_MESSAGE(count + page);
+  BOOST_TEST(count.find(head_rows) != std::string::npos, count);
+  BOOST_TEST(count.find("TEMP B-TREE") == std::string::npos, count);
+  BOOST_TEST(count.find("SEARCH p ") == std::string::npos, count);
+  BOOST_TEST(count.find("patient_name_patient") == std::string::npos, count);
+  BOOST_TEST(page.find(head_rows) != std::string::npos, page);
+  BOOST_TEST(page.find("TEMP B-TREE") == std::string::npos, page);  // index order
+  BOOST_TEST(page.find("patient_name_patient") == std::string::npos, page);
+
+  PatientQuery longer;
+  longer.names = {text({"dupo"})};
+  const std::string scan = plan_of(longer, "sorted scan");
+  BOOST_TEST_MESSAGE(scan);
+  BOOST_TEST(scan.find(head_rows) != std::string::npos, scan);
+  BOOST_TEST(scan.find("patient_modified") == std::string::npos, scan);
+  BOOST_TEST(scan.find("TEMP B-TREE") == std::string::npos, scan);
+  BOOST_TEST(scan.find("COVERING INDEX patient_name_patient") != std::string::npos, scan);
+
+  PatientQuery short_prefix;  // shorter than a head: the scan of every patient in order
+  short_prefix.names = {text({"du"})};
+  BOOST_TEST(plan_of(short_prefix, "sorted scan").find("patient_modified") != std::string::npos);
+  PatientQuery exact_drives = whole_head;  // a narrower member drives: no head search
+  exact_drives.family = {text({"dupont"}, TextMatch::exact)};
+  BOOST_TEST(plan_of(exact_drives, "name prefix head").empty());
 }
 
 // Name rows are kept per reader (schema migration 9): a name search checks
