@@ -188,18 +188,13 @@ std::int64_t run_search(Search kind, storage::Store& store, const storage::Princ
                         std::mt19937_64& pick) {
   const auto& codes = synthetic::Generator::loinc_codes();
   switch (kind) {
-    case Search::name_prefix: {
+    case Search::name_prefix:
+    case Search::family_prefix: {  // 4 characters: longer than a head, checked per row
       const auto& s = samples[pick() % samples.size()];
       storage::PatientQuery q;
-      q.names.push_back({{s.family.substr(0, 3)}, storage::TextMatch::prefix});
-      q.page.limit = 20;
-      q.page.count_up_to = kCountUpTo;
-      return check_total(store.find_patients(who, q), "name search");
-    }
-    case Search::family_prefix: {  // longer than a head, one field: checked per row
-      const auto& s = samples[pick() % samples.size()];
-      storage::PatientQuery q;
-      q.family.push_back({{s.family.substr(0, 4)}, storage::TextMatch::prefix});
+      const bool any_part = kind == Search::name_prefix;
+      (any_part ? q.names : q.family)
+          .push_back({{s.family.substr(0, any_part ? 3 : 4)}, storage::TextMatch::prefix});
       q.page.limit = 20;
       q.page.count_up_to = kCountUpTo;
       return check_total(store.find_patients(who, q), "name search");
