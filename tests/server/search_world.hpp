@@ -182,6 +182,11 @@ struct SearchWorld {
     check("Patient", "identifier=urn:other|123456", {});
     // strings: prefix by default, case-insensitive, :exact, :contains, OR, AND
     check("Patient", "name=du", {"pat1", "pat2"});
+    // three characters or more: the SQLite store reads its name head rows (docs/search.md)
+    check("Patient", "name=DUC", {"pat1", "pat2"});
+    check("Patient", "name=duc&gender=female", {"pat2"});
+    check("Patient", "name=duck&given=dai", {"pat2"});
+    check("Patient", "given=duc", {});
     check("Patient", "name=DONALD", {"pat1"});
     check("Patient", "family=Duck", {"pat1", "pat2"});
     check("Patient", "family:exact=Duc", {});
