@@ -1021,11 +1021,13 @@ SortedScan patient_sorted_scan(const Principal& who, const PatientQuery& query,
   const char* index = index_for(sort, {{"patient_modified", {"p.modified", "p.id"}},
                                        {"patient_family", {"p.family_sort", "p.id"}}});
   if (!index) return {};
-  if (std::string_view(index) == "patient_modified")
-    if (auto head = head_condition(query))
-      return
-          [&who, &query, head = std::move(*head)] { return patient_head_scan(who, query, head); };
-  return [&who, &query, index] { return patient_search(who, query, index); };
+  // Which scan is decided when a page takes it (most searches have few matches).
+  const bool in_modified_order = std::string_view(index) == "patient_modified";
+  return [&who, &query, index, in_modified_order] {
+    if (in_modified_order)
+      if (auto head = head_condition(query)) return patient_head_scan(who, query, *head);
+    return patient_search(who, query, index);
+  };
 }
 
 // family:exact=F & given:exact=G in the default order: the (F, G) pair rows of
