@@ -18,11 +18,14 @@
 //               [--interleaved-rounds 5]  (0: no copies, no interleaved block)
 //               [--threads 4]   (callers of the concurrent rows: reads in parallel,
 //                                writes grouped into shared commits)
+//               [--warm]  (read the store file through after each fill, so the reads
+//                          and searches find it in the OS page cache: see warm_file)
 #include <botan/auto_rng.h>
 
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 #include <span>
@@ -233,18 +236,32 @@ std::int64_t run_search(Search kind, storage::Store& store, const storage::Princ
   return 0;
 }
 
+// Reads `file` through once and returns the bytes read: its pages land in the
+// OS page cache. Without it, a 1M-patient store (~10 GB) is partly on disk
+// right after its fill (this machine's kernel does not keep all it wrote), and
+// every random read that misses costs a disk read: growth that the plans do
+// not cause (benchmarks/README.md, twenty-fourth session).
+std::uintmax_t warm_file(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::vector<char> chunk(1 << 20);
+  std::uintmax_t total = 0;
+  while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0)
+    total += static_cast<std::uintmax_t>(in.gcount());
+  return total;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const Args args(argc, argv);
   args.accept_only({"--sizes", "--observations-per-patient", "--queries", "--import-patients",
                     "--time-budget", "--threads", "--seed", "--dir", "--interleaved-rounds"},
-                   {"--million", "--explain", "--keep"},
+                   {"--million", "--explain", "--keep", "--warm"},
                    "usage: store_bench [--sizes 10000,100000] [--million] "
                    "[--observations-per-patient 1]\n"
                    "  [--queries 200] [--import-patients 5000] [--time-budget 150] "
                    "[--threads 4] [--seed S]\n"
-                   "  [--interleaved-rounds 5] [--explain] [--keep] [--dir /tmp]   "
+                   "  [--interleaved-rounds 5] [--explain] [--keep] [--warm] [--dir /tmp]   "
                    "(benchmarks/README.md)\n");
   std::vector<std::size_t> sizes;
   {
@@ -360,6 +377,12 @@ int main(int argc, char** argv) {
     };
     row("insert, batched (res/s wall|CPU)", rate(f.resources / f.seconds),
         rate(f.resources / f.cpu_seconds), "");
+    if (args.flag("--warm")) {
+      const Stopwatch warm_watch;
+      const auto bytes = warm_file(dir / "store.db");
+      std::printf("%-10zu   (store file read through: %.0f MB in %.1f s)\n", size,
+                  static_cast<double>(bytes) / 1e6, warm_watch.wall());
+    }
 
     if (size == sizes.front()) {
       // Patients whose family+given is unique: the "one match" search finds
@@ -490,6 +513,12 @@ int main(int argc, char** argv) {
       stores.emplace_back(copies.back()->store.get(), snap.samples);
     }
     stores.emplace_back(b.store.get(), samples.size());
+    if (args.flag("--warm")) {  // the copies too, and the live store again: the fills since evict
+      std::uintmax_t bytes = warm_file(dir / "store.db");
+      for (const auto& snap : snapshots) bytes += warm_file(snap.file);
+      std::printf("\n(every size's store file read through again: %.0f MB)\n",
+                  static_cast<double>(bytes) / 1e6);
+    }
     const std::size_t per_turn = std::max<std::size_t>(1, queries / interleaved_rounds);
     std::printf(
         "\n== searches again, interleaved: the store of each size kept, each search measured on "
@@ -537,10 +566,15 @@ int main(int argc, char** argv) {
     by_code.codes.push_back(
         {storage::TokenFilter{"LOINC", synthetic::Generator::loinc_codes().front()}});
     by_code.page.limit = 20;
-    auto plan = b.store->explain_contact_query(b.who, by_code);
-    std::printf("\nEXPLAIN QUERY PLAN, LOINC code:\n");
-    if (plan.ok())
-      for (const auto& line : *plan) std::printf("  %s\n", line.c_str());
+    storage::ContactQuery by_patient_code = by_code;
+    by_patient_code.patient_ids = std::vector<std::string>{samples[0].id};
+    for (auto [what, q] : {std::pair{"LOINC code", by_code},
+                           std::pair{"LOINC code of one patient", by_patient_code}}) {
+      auto plan = b.store->explain_contact_query(b.who, q);
+      std::printf("\nEXPLAIN QUERY PLAN, %s:\n", what);
+      if (plan.ok())
+        for (const auto& line : *plan) std::printf("  %s\n", line.c_str());
+    }
   }
   if (args.flag("--keep")) {  // leave the store for offline look (sqlite3 CLI on the clear index)
     std::printf("\nkept %s\n", (dir / "store.db").c_str());

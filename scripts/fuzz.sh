@@ -24,7 +24,7 @@ if [[ ! -f "$BUILD/build.ninja" && ! -f "$BUILD/Makefile" ]]; then
   cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 -DFHIRBRIDGE_FUZZ=ON \
     -DFHIRBRIDGE_BUILD_TESTS=OFF -DFHIRBRIDGE_BUILD_BENCHMARKS=OFF || exit 2
 fi
-cmake --build "$BUILD" -j2 --target $(printf 'fuzz_%s ' "${TARGETS[@]}") || exit 2
+cmake --build "$BUILD" -j2 --target "${TARGETS[@]/#/fuzz_}" || exit 2
 
 SEEDS="$BUILD/fuzz-seeds"
 rm -rf "$SEEDS"

@@ -26,7 +26,6 @@
 # TSan stages add roughly half an hour to the ~7 minute normal run, the PGO stage ~15 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$(pwd)
 stage_start=$SECONDS
 stage() {  # prints how long the previous stage took, then the new stage's name and the free disk
   echo "== [$(date -u +%H:%M:%S)] $1 (previous stage: $((SECONDS - stage_start)) s;" \

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by run.sh and instructions.sh (sourced, not run): tools, the
 # benchmark's user and key, waiting for a server to listen.
 
@@ -79,6 +80,7 @@ seed_store() {
 # mode_request MODE DIR: sets `lua_mode` (fhir.lua's mode) and `list` (the file
 # it rotates over, from seed_store) for a benchmark mode; read_client is a read
 # of the ids the client sent.
+# shellcheck disable=SC2034  # both are read by the script that sources this file
 mode_request() {
   list="$2/ids.txt" lua_mode="$1"
   case "$1" in

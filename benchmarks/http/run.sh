@@ -83,6 +83,7 @@ resources=$(wc -l <"$work/data.ndjson")
 # fhirbridge: a user, its key posted to the keychain, the data through HTTP
 # transactions (encrypted, durable: the SQLite store in WAL mode).
 bench_user "$fhirbridge" "$work/fhirbridge.db" "$work"
+# shellcheck disable=SC2086  # SERVE_ARGS: options, split into words on purpose
 start fhirbridge "$fhirbridge" serve --db "$work/fhirbridge.db" --listen 127.0.0.1:0 \
   --threads "$SERVER_THREADS" --io-model "$IO_MODEL" --no-access-log ${SERVE_ARGS:-}
 fb_pid=$started_pid
