@@ -3,6 +3,8 @@
 -- MODE: read (GET BASE/Patient/{id}, ids rotating from LIST_FILE),
 --       search (GET BASE/Patient?name={family}&_count=10, names from LIST_FILE),
 --       search_observation (GET BASE/Observation?code=http://loinc.org|{code}&_count=10),
+--       search_subject (GET BASE/Observation?subject=Patient/{id}&_count=10, a patient's
+--       observations, ids rotating from LIST_FILE),
 --       create (POST BASE/Patient), transaction (POST BASE, a Patient and an
 --       Observation referencing it by urn:uuid).
 -- AUTH: the Authorization header value, or "-" for none.
@@ -65,6 +67,8 @@ function request()
     return wrk.format(nil, base .. "/Patient?name=" .. next_item() .. "&_count=10")
   elseif mode == "search_observation" then
     return wrk.format(nil, base .. "/Observation?code=http://loinc.org|" .. next_item() .. "&_count=10")
+  elseif mode == "search_subject" then
+    return wrk.format(nil, base .. "/Observation?subject=Patient/" .. next_item() .. "&_count=10")
   elseif mode == "create" then
     return wrk.format(nil, base .. "/Patient")
   else

@@ -8,11 +8,16 @@
 #
 #   benchmarks/http/instructions.sh FHIRBRIDGE_BINARY...
 # Environment (defaults):
-#   PATIENTS=5000        patients (+1 observation each) imported before serving
+#   PATIENTS=5000        patients imported before serving
+#   OBS_PER_PATIENT=1    observations of each
 #   MODES="read create"  read = GET Patient/{store id}, read_client = GET Patient/{the client's
 #                        id}, search = GET Patient?name=, create = POST Patient (fhir.lua),
 #                        read_observation = GET Observation/{store id} (the contact id),
-#                        search_observation = GET Observation?code={LOINC code}&_count=10
+#                        search_observation = GET Observation?code={LOINC code}&_count=10,
+#                        search_subject = GET Observation?subject=Patient/{store id}&_count=10
+#   SERVE_ARGS=""        more options of `fhirbridge serve`, e.g. "--search-cache 0" (every
+#                        search reaches the store: a rotation's repeats are not answered from
+#                        the search cache)
 #   DURATION=15s         measured wrk run per mode (4 connections; after a 10 s warm-up)
 # Prints: binary, mode, requests measured, instructions per request.
 set -euo pipefail
@@ -34,8 +39,10 @@ for binary in "$@"; do
   for mode in $MODES; do
     rm -f "$work"/run.db* "$work"/cg.out* "$work/server.log"
     cp "$work/seed.db" "$work/run.db"
+    # shellcheck disable=SC2086  # SERVE_ARGS: options, split into words on purpose
     valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" "$binary" serve --db "$work/run.db" \
-      --listen 127.0.0.1:0 --threads 2 --write-threads 2 --no-access-log >"$work/server.log" 2>&1 &
+      --listen 127.0.0.1:0 --threads 2 --write-threads 2 --no-access-log ${SERVE_ARGS:-} \
+      >"$work/server.log" 2>&1 &
     server_pid=$!
     port=$(listening_port "$work/server.log" "$server_pid")
     url="http://127.0.0.1:$port"

@@ -59,14 +59,16 @@ bench_workdir() {
 }
 
 # seed_store FHIRBRIDGE DIR PATIENTS: the benchmark user (bench_user) in
-# DIR/seed.db with PATIENTS generated patients (+1 observation each, seed 3)
+# DIR/seed.db with PATIENTS generated patients (+OBS_PER_PATIENT observations
+# each, default 1, seed 3)
 # imported, and the lists fhir.lua rotates over: ids.txt (store ids),
 # client_ids.txt (the ids the client sent, resolved through the FHIR-id index),
 # families.txt, codes.txt (LOINC codes, each of ~100-200 observations at 2000)
 # and observation_ids.txt (an Observation's id is its contact's, docs/mapping.md).
 seed_store() {
   bench_user "$1" "$2/seed.db" "$2"
-  "$1" generate --patients "$3" --observations-per-patient 1 --seed 3 >"$2/data.ndjson"
+  "$1" generate --patients "$3" --observations-per-patient "${OBS_PER_PATIENT:-1}" --seed 3 \
+    >"$2/data.ndjson"
   "$1" import -q --db "$2/seed.db" --login bench --password-file "$2/password" \
     --key-file "$2/user.txt" "$2/data.ndjson" >&2
   sqlite3 "$2/seed.db" "SELECT id FROM patient ORDER BY random() LIMIT 1000" >"$2/ids.txt"

@@ -684,11 +684,24 @@ SearchSql patient_few_matches_search(const Principal& who, const PatientQuery& q
 // The same for a code (or tag) search of contacts: its service_code rows
 // carry the contact's `modified` (migration 7), and service_code_code covers
 // it, so the count lists the keys without reading a contact row.
+// A patient's contacts (Observation?subject=, contact_patient drives) are
+// keyed too: the count's rows are the contacts themselves, one per match,
+// which it reads anyway; listing their keys replaces the page's second walk
+// of every match (each look-up again) and its SQL sort.
 SearchSql contact_few_matches_search(const Principal& who, const ContactQuery& query,
                                      const ResolvedSort& sort) {
-  return keyed_when_driven_by(contact_search(who, query), sort, "service_code", "contact_id",
-                              {"contact_modified", {"c.modified", "c.id"}},
-                              "FROM contact c WHERE c.id = ?");
+  const OrderedIndex modified_order{"contact_modified", {"c.modified", "c.id"}};
+  constexpr const char* kContactById = "FROM contact c WHERE c.id = ?";
+  SearchSql s = keyed_when_driven_by(contact_search(who, query), sort, "service_code", "contact_id",
+                                     modified_order, kContactById);
+  if (s.page_keys.empty() && s.driver_table.empty() && query.patient_ids && !query.ids &&
+      index_for(sort, {modified_order})) {
+    s.driver_from_where = s.from_where;
+    s.count_params = s.params;
+    s.page_keys = {"c.modified", "c.id"};
+    s.entity_by_id = kContactById;
+  }
+  return s;
 }
 
 // Above this many matches a search scans in sort order (when an index has

@@ -485,6 +485,124 @@ BOOST_FIXTURE_TEST_CASE(code_search_reads_service_code_from_covering_indexes, St
   BOOST_TEST(found->total == 1);
 }
 
+// A patient's contacts in the default order (Observation?subject=) are a
+// keyed search: the count lists the contacts' (modified, id), and a page of
+// them is cut from that list and read by id, in both directions, across
+// cursors, with another reader's contacts and the FHIR id resolved.
+BOOST_FIXTURE_TEST_CASE(a_patients_contacts_are_paged_from_their_listed_keys, StoreFixture) {
+  auto anne = store->create_patient(hcp1, make_patient("Lefèvre", "Anne", "female", 1990, "anne"));
+  auto bob = store->create_patient(hcp1, make_patient("Leroy", "Bob", "male", 1980));
+  REQUIRE_OK(anne);
+  REQUIRE_OK(bob);
+  std::vector<std::string> annes;  // in creation order: ascending (modified, id)
+  for (int day = 1; day <= 7; ++day) {
+    auto c =
+        store->create_contact(hcp1, make_contact(60 + day, "8867-4", 20240100 + day), *anne->id);
+    REQUIRE_OK(c);
+    annes.push_back(*c->contact.id);
+    REQUIRE_OK(store->create_contact(hcp1, make_contact(80, "29463-7", 20240100 + day), *bob->id));
+  }
+  REQUIRE_OK(store->share_patient(hcp1, *anne->id, hcp2.hcp_id));  // her contacts follow
+  auto own = store->create_contact(hcp2, make_contact(1, "8867-4", 20240101), *anne->id);
+  REQUIRE_OK(own);  // hcp2's own contact of Anne: not hcp1's to see
+
+  ContactQuery q;
+  q.patient_ids = std::vector<std::string>{"anne"};  // the FHIR id
+  q.page.limit = 3;
+  const std::string plan = plan_text(store->explain_contact_query(hcp1, q));
+  BOOST_TEST(plan.find("few matches count (the matches' keys)") != std::string::npos, plan);
+  BOOST_TEST(plan.find("page (each item by id)") != std::string::npos, plan);
+
+  // Every page of `query` for `who`: the ids in page order, each page's total.
+  auto pages_of = [&](const Principal& who, ContactQuery query) {
+    std::vector<std::string> ids;
+    std::set<std::int64_t> totals;
+    std::optional<std::string> cursor;
+    for (int pages = 0; pages < 20; ++pages) {
+      query.page.cursor = cursor;
+      auto page = store->find_contacts(who, query);
+      BOOST_REQUIRE_MESSAGE(page.ok(), page.status().to_string());
+      for (const auto& r : page->items) {
+        BOOST_TEST(r.patient_id == *anne->id);
+        ids.push_back(*r.contact.id);
+      }
+      totals.insert(page->total);
+      cursor = page->next_cursor;
+      if (!cursor) break;
+    }
+    return std::pair{ids, totals};
+  };
+  auto [ascending, totals] = pages_of(hcp1, q);
+  BOOST_TEST(ascending == annes);
+  BOOST_TEST((totals == std::set<std::int64_t>{7}));
+
+  q.page.sort = {{"_lastUpdated", true}};
+  auto [descending, descending_totals] = pages_of(hcp1, q);
+  BOOST_TEST(descending == std::vector<std::string>(annes.rbegin(), annes.rend()));
+  BOOST_TEST((descending_totals == std::set<std::int64_t>{7}));
+
+  q.page.sort.clear();
+  q.patient_ids = std::vector<std::string>{*anne->id, *bob->id};  // two patients: 14
+  q.page.limit = 0;
+  auto count_only = store->find_contacts(hcp1, q);
+  REQUIRE_OK(count_only);
+  BOOST_TEST(count_only->total == 14);
+  BOOST_TEST(count_only->items.empty());
+
+  q.patient_ids = std::vector<std::string>{*anne->id};
+  q.page.limit = 3;
+  auto [for_hcp2, hcp2_totals] = pages_of(hcp2, q);  // shared ones and its own
+  std::vector<std::string> expected = annes;
+  expected.push_back(*own->contact.id);
+  BOOST_TEST(for_hcp2 == expected);
+  BOOST_TEST((hcp2_totals == std::set<std::int64_t>{8}));
+  auto [for_hcp3, hcp3_totals] = pages_of(hcp3, q);
+  BOOST_TEST(for_hcp3.empty());
+
+  // More matches than the total is counted to: -1, the same pages (the keys
+  // are listed up to the sorted-scan threshold whatever the total asks).
+  q.page.count_up_to = 2;
+  auto [bounded, bounded_totals] = pages_of(hcp1, q);
+  BOOST_TEST(bounded == annes);
+  BOOST_TEST((bounded_totals == std::set<std::int64_t>{-1}));
+
+  // A deleted contact leaves the list, and the keys stay in order.
+  REQUIRE_OK(store->delete_contact(hcp1, annes[3], {}));
+  q.page.count_up_to = 1000;
+  auto [after_delete, after_delete_totals] = pages_of(hcp1, q);
+  annes.erase(annes.begin() + 3);
+  BOOST_TEST(after_delete == annes);
+  BOOST_TEST((after_delete_totals == std::set<std::int64_t>{6}));
+
+  // Past the count's bound (the sorted-scan threshold, 500) the keys are not
+  // all listed: the page is the SQL walk of every match, sorted, as before.
+  WriteBatch many;
+  for (int i = 0; i < 520; ++i)
+    many.ops.emplace_back(CreateContact{make_contact(i, "8867-4", 20240201), *bob->id});
+  REQUIRE_OK(store->apply(hcp1, many));
+  ContactQuery bobs;
+  bobs.patient_ids = std::vector<std::string>{*bob->id};
+  bobs.page.limit = 100;
+  bobs.page.count_up_to = 10;
+  std::set<std::string> seen;
+  std::optional<std::string> cursor;
+  std::int64_t last_modified = 0;
+  for (int pages = 0; pages < 20; ++pages) {
+    bobs.page.cursor = cursor;
+    auto page = store->find_contacts(hcp1, bobs);
+    REQUIRE_OK(page);
+    BOOST_TEST(page->total == -1);
+    for (const auto& r : page->items) {
+      BOOST_TEST(*r.contact.modified >= last_modified);
+      last_modified = *r.contact.modified;
+      seen.insert(*r.contact.id);
+    }
+    cursor = page->next_cursor;
+    if (!cursor) break;
+  }
+  BOOST_TEST(seen.size() == 527u);
+}
+
 BOOST_FIXTURE_TEST_CASE(contact_conditions_and_paging, StoreFixture) {
   auto anne = store->create_patient(hcp1, make_patient("Lefèvre", "Anne", "female", 1990, "anne"));
   auto bob = store->create_patient(hcp1, make_patient("Leroy", "Bob", "male", 1980));
